@@ -1,0 +1,181 @@
+//! The command line: clap derive definitions only (what users type); `commands`
+//! turns them into work.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pinniped",
+    version,
+    about = "Hyper-parameter sweeps of small neural networks, declared in TOML: repeats, statistics and pictures",
+    long_about = "pinniped trains feed-forward networks on time-series classification data (UCR text or ARFF), \
+                  one configuration (`train`) or a whole sweep (`run`), and writes per-run metrics, checkpoints \
+                  and a mean ± std summary over repeats.\n\nExit codes: 0 every run finished (diverged runs are \
+                  results), 1 some runs failed, 2 usage or input error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a sweep file: expand it into runs, train them in parallel, summarise.
+    Run(RunArgs),
+    /// Train one configuration (a file with [data] and [train], and/or flags).
+    Train(TrainArgs),
+    /// Evaluate a saved model on a data file (the paper's test-only mode).
+    Eval(EvalArgs),
+    /// Show how many runs of a sweep are done, diverged, failed or unfinished.
+    Status(DirArgs),
+    /// Rerun failed and unfinished runs, or the named ones, then refresh the summary.
+    Rerun(RerunArgs),
+    /// Rebuild summary.csv from the run directories.
+    Summarize(DirArgs),
+    /// Compare two sweeps' summaries configuration by configuration (Welch's t-test).
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The sweep file (TOML).
+    pub file: PathBuf,
+    /// Results go to OUT/<name>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Runs trained at once, one thread each (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Print the plan (ids, parameters, seeds) and train nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop starting new runs after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Reuse a results directory made with another seed, data or baseline,
+    /// retraining the runs whose configuration changed.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress output (the summary is still written).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Testing aid: train with synthetic curves instead of networks.
+    #[arg(long, hide = true)]
+    pub fake_trainer: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A file with [data] and [train] tables (flags override its keys).
+    pub file: Option<PathBuf>,
+    /// Directory for the run's files.
+    #[arg(long, default_value = "results/train")]
+    pub out: PathBuf,
+    /// Training data (UCR text or ARFF, optionally .gz).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Test data, evaluated alongside (same format as --train).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Reserve every Nth row (after the initial shuffle) for validation.
+    #[arg(long)]
+    pub reserve_every: Option<usize>,
+    /// Reserve the last fraction of rows for validation.
+    #[arg(long)]
+    pub reserve_fraction: Option<f64>,
+    /// Hidden layer widths, comma-separated ("64", "32,32"; "" for a linear model).
+    #[arg(long)]
+    pub hidden: Option<String>,
+    /// sigmoid | tanh | relu
+    #[arg(long)]
+    pub activation: Option<String>,
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// damped (the paper's) | classic (PyTorch's)
+    #[arg(long)]
+    pub momentum_rule: Option<String>,
+    /// mse-sum | mse-mean | cross-entropy
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// paper | pytorch
+    #[arg(long)]
+    pub init: Option<String>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// f32 | f64
+    #[arg(long)]
+    pub dtype: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Save a checkpoint every N epochs (0: final model only).
+    #[arg(long)]
+    pub save_every: Option<usize>,
+    /// Any other [train] key: --set weight_decay=0.01 (TOML value syntax).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// No per-epoch output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A model.safetensors or checkpoint written by pinniped.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data file to evaluate (UCR text or ARFF, optionally .gz).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// ucr | arff (default: from the file name).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Print CSV (accuracy, then the confusion matrix) instead of the text layout.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DirArgs {
+    /// A sweep's results directory: <out>/<name>.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["failed", "run"])))]
+pub struct RerunArgs {
+    /// A sweep's results directory: <out>/<name>.
+    pub dir: PathBuf,
+    /// Rerun every failed or unfinished run.
+    #[arg(long)]
+    pub failed: bool,
+    /// Rerun these runs (ids as in plan.csv, e.g. batch_size=40/rep-2).
+    #[arg(long = "run", value_name = "ID", num_args = 1..)]
+    pub run: Vec<String>,
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[arg(long, hide = true)]
+    pub fake_trainer: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("format").args(["csv", "markdown"])))]
+pub struct CompareArgs {
+    /// A summary.csv or a results directory.
+    pub a: PathBuf,
+    /// A summary.csv or a results directory.
+    pub b: PathBuf,
+    /// Which metric to compare.
+    #[arg(long, default_value = "final_test_acc")]
+    pub metric: String,
+    #[arg(long)]
+    pub csv: bool,
+    #[arg(long)]
+    pub markdown: bool,
+}

@@ -1,0 +1,758 @@
+//! Reading UCR time-series data (UCR `.tsv`/`.txt` and ARFF, optionally gzip-compressed) into
+//! dense row-major `f64` matrices with integer class labels, plus per-row preprocessing.
+//!
+//! Layers: [`source`] turns a file into numbered text lines (gzip is transparent);
+//! [`ucr`] and [`arff`] turn lines into a [`Table`] (raw labels, as written);
+//! [`labels`] fixes the class order and maps labels to indices, giving a [`Dataset`].
+//! Every failure is a [`DataError`] whose message is one line naming the file (and line).
+
+mod arff;
+mod labels;
+pub mod preprocess;
+mod source;
+mod ucr;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use labels::class_order;
+pub use preprocess::{minmax_rows, normalize_rows};
+
+/// The on-disk layout of a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// UCR archive text: one series per line, the class label first, then the values,
+    /// separated by tabs, commas or spaces.
+    Ucr,
+    /// Weka ARFF: numeric attributes plus one nominal class attribute.
+    Arff,
+}
+
+impl Format {
+    /// Guesses from the file name: `.arff` / `.arff.gz` is ARFF, anything else UCR (the UCR
+    /// archive uses `.tsv`, older copies `.txt` or no extension at all).
+    pub fn guess(path: &Path) -> Format {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".arff") || name.ends_with(".arff.gz") {
+            Format::Arff
+        } else {
+            Format::Ucr
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = DataError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ucr" | "tsv" => Ok(Format::Ucr),
+            "arff" => Ok(Format::Arff),
+            _ => Err(DataError::UnknownFormat {
+                given: s.to_string(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Ucr => "ucr",
+            Format::Arff => "arff",
+        })
+    }
+}
+
+/// Everything that can go wrong reading data. Each message is one line that names the file
+/// (and the line, where there is one), says what is wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{}: cannot read the file: {source}", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+
+    #[error(
+        "{}: the name ends in .gz but the file is not gzip-compressed (no 1f 8b magic bytes); \
+         re-download it, or drop the .gz suffix if it is plain text",
+        .path.display()
+    )]
+    NotGzip { path: PathBuf },
+
+    #[error(
+        "{}:{line}: gzip data is truncated or corrupt ({source}); re-download the file or check \
+         that the copy finished",
+        .path.display()
+    )]
+    Gzip {
+        path: PathBuf,
+        line: usize,
+        source: io::Error,
+    },
+
+    /// A problem at a specific line of a file.
+    #[error("{}:{line}: {message}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// A problem with a file as a whole (empty, a single class, wrong width for a model).
+    #[error("{}: {message}", .path.display())]
+    File { path: PathBuf, message: String },
+
+    #[error(
+        "{}: rows have {test_cols} values but the training file {} has {train_cols} \
+         (train and test series must have the same length)",
+        .test.display(), .train.display()
+    )]
+    WidthMismatch {
+        train: PathBuf,
+        train_cols: usize,
+        test: PathBuf,
+        test_cols: usize,
+    },
+
+    #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
+    UnknownFormat { given: String },
+}
+
+impl DataError {
+    pub(crate) fn at(path: &Path, line: usize, message: impl Into<String>) -> DataError {
+        DataError::Line {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn file(path: &Path, message: impl Into<String>) -> DataError {
+        DataError::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// The 1-based line the error points at, if any.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            DataError::Gzip { line, .. } | DataError::Line { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+/// One file as read: values and raw labels, before any class mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub path: PathBuf,
+    pub rows: usize,
+    pub cols: usize,
+    /// Row-major, `rows * cols`.
+    pub values: Vec<f64>,
+    /// The class label of each row as written (trimmed, ARFF quotes removed).
+    pub labels: Vec<String>,
+    /// The 1-based source line of each row, so later checks can point at it.
+    pub lines: Vec<usize>,
+    /// ARFF: the class attribute's nominal values in declaration order. `None` for UCR.
+    pub declared_classes: Option<Vec<String>>,
+}
+
+/// Rows of one split with class indices into [`Dataset::classes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Row-major, `rows * cols` where `cols` is the dataset's.
+    pub x: Vec<f64>,
+    pub y: Vec<u32>,
+    pub rows: usize,
+}
+
+/// A training file and an optional test file sharing one class mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Class names; index `i` is class `i` in `y`.
+    pub classes: Vec<String>,
+    pub cols: usize,
+    pub train: Split,
+    pub test: Option<Split>,
+    pub train_path: PathBuf,
+    pub test_path: Option<PathBuf>,
+}
+
+/// Reads one file. `format: None` guesses from the name ([`Format::guess`]);
+/// `class_attribute` picks the ARFF class attribute by name (default: the last one) and is
+/// an error for UCR files, which have no attribute names.
+pub fn read_table(
+    path: &Path,
+    format: Option<Format>,
+    class_attribute: Option<&str>,
+) -> Result<Table, DataError> {
+    let format = format.unwrap_or_else(|| Format::guess(path));
+    let mut lines = source::open(path)?;
+    parse_lines(&mut lines, format, class_attribute)
+}
+
+fn parse_lines(
+    lines: &mut source::Lines,
+    format: Format,
+    class_attribute: Option<&str>,
+) -> Result<Table, DataError> {
+    match format {
+        Format::Ucr => {
+            if let Some(name) = class_attribute {
+                return Err(DataError::file(
+                    lines.path(),
+                    format!(
+                        "a class attribute ('{name}') was given, but this is a UCR file, whose \
+                         class label is always the first field; drop the class attribute \
+                         setting or use an ARFF file"
+                    ),
+                ));
+            }
+            ucr::parse(lines)
+        }
+        Format::Arff => arff::parse(lines, class_attribute),
+    }
+}
+
+/// Loads a training file and optionally a test file. Class indices follow
+/// [`class_order`] of the training file, and the test file is mapped onto the same classes.
+pub fn load_dataset(
+    train: &Path,
+    test: Option<&Path>,
+    format: Option<Format>,
+    class_attribute: Option<&str>,
+) -> Result<Dataset, DataError> {
+    let train_table = read_table(train, format, class_attribute)?;
+    labels::require_two_classes(&train_table)?;
+    let classes = class_order(&train_table);
+    let cols = train_table.cols;
+    let train_split = labels::to_split(train_table, &classes, |label, line| {
+        // Unreachable for well-formed tables (the classes come from this very file), but
+        // kept as an error rather than a panic.
+        DataError::at(
+            train,
+            line,
+            format!("class label '{label}' has no class index"),
+        )
+    })?;
+
+    let test_split = match test {
+        None => None,
+        Some(test_path) => {
+            let test_table = read_table(test_path, format, class_attribute)?;
+            if test_table.cols != cols {
+                return Err(DataError::WidthMismatch {
+                    train: train.to_path_buf(),
+                    train_cols: cols,
+                    test: test_path.to_path_buf(),
+                    test_cols: test_table.cols,
+                });
+            }
+            let split = labels::to_split(test_table, &classes, |label, line| {
+                DataError::at(
+                    test_path,
+                    line,
+                    format!(
+                        "class label '{}' does not occur in the training file {} (training \
+                         classes: {}); every test class must be known from training",
+                        labels::shorten(label),
+                        train.display(),
+                        labels::list(&classes)
+                    ),
+                )
+            })?;
+            Some(split)
+        }
+    };
+
+    Ok(Dataset {
+        classes,
+        cols,
+        train: train_split,
+        test: test_split,
+        train_path: train.to_path_buf(),
+        test_path: test.map(Path::to_path_buf),
+    })
+}
+
+/// Reads a file for evaluation against a saved model: labels are mapped onto the model's
+/// `classes` and the series length must equal the model's `cols`.
+pub fn load_with_classes(
+    path: &Path,
+    format: Option<Format>,
+    class_attribute: Option<&str>,
+    classes: &[String],
+    cols: usize,
+) -> Result<Split, DataError> {
+    let table = read_table(path, format, class_attribute)?;
+    if table.cols != cols {
+        return Err(DataError::file(
+            path,
+            format!(
+                "rows have {} values but the model was trained on series of {cols} values \
+                 (evaluate it on data of the same length)",
+                table.cols
+            ),
+        ));
+    }
+    labels::to_split(table, classes, |label, line| {
+        DataError::at(
+            path,
+            line,
+            format!(
+                "class label '{}' is not one of the model's {} classes ({})",
+                labels::shorten(label),
+                classes.len(),
+                labels::list(classes)
+            ),
+        )
+    })
+}
+
+/// Why a value field did not give a usable number.
+pub(crate) enum BadValue {
+    /// Empty, `?` or NaN.
+    Missing,
+    Infinite,
+    NotANumber,
+}
+
+/// Parses one (already trimmed) value field, rejecting anything that is not a finite number.
+pub(crate) fn parse_value(text: &str) -> Result<f64, BadValue> {
+    if text.is_empty() || text == "?" {
+        return Err(BadValue::Missing);
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_nan() => Err(BadValue::Missing),
+        Ok(v) if v.is_infinite() => Err(BadValue::Infinite),
+        Ok(v) => Ok(v),
+        Err(_) => Err(BadValue::NotANumber),
+    }
+}
+
+/// The message for a bad value in field `field` (1-based; `what` names it, e.g.
+/// "field 5" or "field 5 (attribute 'att4')"); `missing_hint` explains the missing case.
+pub(crate) fn bad_value_message(
+    bad: BadValue,
+    what: &str,
+    text: &str,
+    missing_hint: &str,
+) -> String {
+    let shown = labels::shorten(text);
+    match bad {
+        BadValue::Missing => format!("missing value in {what} ('{shown}') ({missing_hint})"),
+        BadValue::Infinite => {
+            format!("{what} is infinite ('{shown}'); every value must be a finite number")
+        }
+        BadValue::NotANumber => format!(
+            "{what} is not a number: '{shown}' (values must be decimal numbers such as -0.25 or 1e-3)"
+        ),
+    }
+}
+
+/// Helpers shared by the tests of this module's files.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    /// Writes `content` to `dir/name` and returns the path.
+    pub(crate) fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, content).expect("write fixture");
+        path
+    }
+
+    pub(crate) fn gzip(content: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(content).expect("gzip");
+        enc.finish().expect("gzip")
+    }
+
+    /// The error message of a failed read, asserting it mentions `name` (and `line`).
+    pub(crate) fn err_text<T: std::fmt::Debug>(
+        result: Result<T, super::DataError>,
+        name: &str,
+        line: Option<usize>,
+    ) -> String {
+        let err = result.expect_err("expected an error");
+        let text = err.to_string();
+        assert!(
+            text.contains(name),
+            "message lacks file name {name}: {text}"
+        );
+        if let Some(line) = line {
+            assert!(
+                text.contains(&format!("{name}:{line}:")),
+                "message lacks {name}:{line}: {text}"
+            );
+            assert_eq!(err.line(), Some(line), "{text}");
+        }
+        assert!(!text.contains('\n'), "message is not one line: {text}");
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{err_text, gzip, write};
+    use super::*;
+    use std::time::Instant;
+    use tempfile::TempDir;
+
+    const TSV: &str = "2\t1\t2\t3\n10\t4\t5\t6\n-1\t7\t8\t9\n2\t0\t0\t1\n";
+
+    #[test]
+    fn format_parse_display_guess() {
+        assert_eq!("ucr".parse::<Format>().unwrap(), Format::Ucr);
+        assert_eq!("TSV".parse::<Format>().unwrap(), Format::Ucr);
+        assert_eq!(" arff ".parse::<Format>().unwrap(), Format::Arff);
+        let m = "csv".parse::<Format>().unwrap_err().to_string();
+        assert!(m.contains("'csv'") && m.contains("arff"), "{m}");
+        assert_eq!(Format::Ucr.to_string(), "ucr");
+        assert_eq!(Format::Arff.to_string(), "arff");
+        for (name, f) in [
+            ("a/X_TRAIN.arff", Format::Arff),
+            ("X_TRAIN.ARFF.GZ", Format::Arff),
+            ("X_TRAIN.tsv.gz", Format::Ucr),
+            ("X_TRAIN.txt", Format::Ucr),
+            ("X_TRAIN", Format::Ucr),
+        ] {
+            assert_eq!(Format::guess(Path::new(name)), f, "{name}");
+        }
+    }
+
+    #[test]
+    fn gzip_is_transparent_and_detected_by_magic() {
+        let dir = TempDir::new().unwrap();
+        let plain = read_table(&write(dir.path(), "p.tsv", TSV.as_bytes()), None, None).unwrap();
+        let gz = read_table(
+            &write(dir.path(), "g.tsv.gz", &gzip(TSV.as_bytes())),
+            None,
+            None,
+        )
+        .unwrap();
+        // Compressed but not named .gz: still read.
+        let hidden = read_table(
+            &write(dir.path(), "h.tsv", &gzip(TSV.as_bytes())),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(plain.values, gz.values);
+        assert_eq!(plain.values, hidden.values);
+        assert_eq!(plain.labels, gz.labels);
+        assert_eq!(plain.lines, gz.lines);
+        // Concatenated gzip members are one stream.
+        let mut two = gzip(b"1\t1\t2\n");
+        two.extend(gzip(b"2\t3\t4\n"));
+        let t = read_table(&write(dir.path(), "m.tsv.gz", &two), None, None).unwrap();
+        assert_eq!(t.labels, ["1", "2"]);
+    }
+
+    #[test]
+    fn gz_name_on_plain_text() {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "x.tsv.gz", TSV.as_bytes());
+        let m = err_text(read_table(&path, None, None), "x.tsv.gz", None);
+        assert!(m.contains("not gzip-compressed"), "{m}");
+        let path = write(dir.path(), "empty.tsv.gz", b"");
+        let m = err_text(read_table(&path, None, None), "empty.tsv.gz", None);
+        assert!(m.contains("not gzip-compressed"), "{m}");
+    }
+
+    #[test]
+    fn truncated_gzip() {
+        let dir = TempDir::new().unwrap();
+        let mut big = String::new();
+        for i in 0..2000 {
+            big.push_str(&format!(
+                "{}\t{}\t{}\t{}\n",
+                i % 3,
+                i,
+                i * 7 % 13,
+                i as f64 / 3.0
+            ));
+        }
+        let gz = gzip(big.as_bytes());
+        for cut in [gz.len() / 2, gz.len() - 4, 12] {
+            let path = write(dir.path(), "t.tsv.gz", &gz[..cut]);
+            let err = read_table(&path, None, None).unwrap_err();
+            let m = err.to_string();
+            assert!(m.contains("t.tsv.gz:"), "{m}");
+            assert!(m.contains("truncated or corrupt"), "cut {cut}: {m}");
+            assert!(matches!(err, DataError::Gzip { .. }), "{m}");
+        }
+    }
+
+    #[test]
+    fn binary_file_is_rejected() {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "b.tsv", b"1\t2\t3\n1\t\xff\xfe\t3\n");
+        let m = err_text(read_table(&path, None, None), "b.tsv", Some(2));
+        assert!(m.contains("UTF-8"), "{m}");
+    }
+
+    #[test]
+    fn missing_file() {
+        let m = err_text(
+            read_table(Path::new("nope/none.tsv"), None, None),
+            "none.tsv",
+            None,
+        );
+        assert!(m.contains("cannot read"), "{m}");
+    }
+
+    #[test]
+    fn dataset_shares_train_class_order() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
+        let test = write(dir.path(), "te.tsv", b"10,0,0,0\n-1,1,1,1\n");
+        let d = load_dataset(&train, Some(&test), None, None).unwrap();
+        assert_eq!(d.classes, ["-1", "2", "10"]);
+        assert_eq!(d.cols, 3);
+        assert_eq!(d.train.y, [1, 2, 0, 1]);
+        assert_eq!(d.train.rows, 4);
+        assert_eq!(d.train.x.len(), 12);
+        let t = d.test.unwrap();
+        assert_eq!(t.y, [2, 0]);
+        assert_eq!(t.x, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        assert_eq!(d.train_path, train);
+        assert_eq!(d.test_path, Some(test));
+    }
+
+    #[test]
+    fn dataset_without_test() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
+        let d = load_dataset(&train, None, None, None).unwrap();
+        assert!(d.test.is_none() && d.test_path.is_none());
+    }
+
+    #[test]
+    fn unseen_test_label() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
+        let test = write(dir.path(), "te.tsv", b"2\t1\t1\t1\n\n7\t1\t1\t1\n");
+        let m = err_text(
+            load_dataset(&train, Some(&test), None, None),
+            "te.tsv",
+            Some(3),
+        );
+        assert!(m.contains("class label '7'"), "{m}");
+        assert!(m.contains("tr.tsv"), "{m}");
+    }
+
+    #[test]
+    fn different_widths() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
+        let test = write(dir.path(), "te.tsv", b"2\t1\t1\n");
+        let m = err_text(
+            load_dataset(&train, Some(&test), None, None),
+            "te.tsv",
+            None,
+        );
+        assert!(m.contains("tr.tsv"), "{m}");
+        assert!(
+            m.contains("rows have 2 values") && m.contains("has 3"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn single_class_training_file() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "one.tsv", b"a\t1\t2\na\t3\t4\n");
+        let m = err_text(load_dataset(&train, None, None, None), "one.tsv", None);
+        assert!(m.contains("at least two classes"), "{m}");
+        assert!(m.contains("'a'"), "{m}");
+    }
+
+    #[test]
+    fn arff_dataset_uses_declared_order() {
+        let dir = TempDir::new().unwrap();
+        let header = "@relation r\n@attribute x numeric\n@attribute c {z, y, x}\n@data\n";
+        let train = write(
+            dir.path(),
+            "tr.arff",
+            format!("{header}1,x\n2,z\n").as_bytes(),
+        );
+        let test = write(dir.path(), "te.arff", format!("{header}3,y\n").as_bytes());
+        let d = load_dataset(&train, Some(&test), None, None).unwrap();
+        assert_eq!(d.classes, ["z", "y", "x"]);
+        assert_eq!(d.train.y, [2, 0]);
+        assert_eq!(d.test.unwrap().y, [1]);
+    }
+
+    #[test]
+    fn load_with_model_classes() {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "e.tsv", b"b 1 2\na 3 4\n");
+        let classes: Vec<String> = vec!["a".into(), "b".into()];
+        let s = load_with_classes(&path, None, None, &classes, 2).unwrap();
+        assert_eq!(s.y, [1, 0]);
+        assert_eq!(s.x, [1.0, 2.0, 3.0, 4.0]);
+        let m = err_text(
+            load_with_classes(&path, None, None, &classes, 3),
+            "e.tsv",
+            None,
+        );
+        assert!(m.contains("rows have 2 values") && m.contains("3"), "{m}");
+        let path = write(dir.path(), "u.tsv", b"a 1 2\nc 3 4\n");
+        let m = err_text(
+            load_with_classes(&path, None, None, &classes, 2),
+            "u.tsv",
+            Some(2),
+        );
+        assert!(m.contains("'c'") && m.contains("a, b"), "{m}");
+    }
+
+    /// A deterministic xorshift64*, so the fuzz test needs no extra crates and is repeatable.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Every parser on `bytes` (plain and as a `.gz` name); only checks that nothing panics.
+    fn parse_all(bytes: &[u8]) {
+        for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
+            for format in [Format::Ucr, Format::Arff] {
+                for class in [None, Some("c")] {
+                    let result =
+                        source::decode(Path::new(name), std::io::Cursor::new(bytes.to_vec()))
+                            .and_then(|mut lines| parse_lines(&mut lines, format, class));
+                    if let Err(e) = result {
+                        let _ = e.to_string();
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_parsers_never_panic() {
+        let arff = "@relation r % c\n@attribute 'a b' numeric\n@attribute x real\n\
+                    @attribute c {p, 'q r', \"s\"}\n@data\n1,2,p\n-3e2,'4','q r' % x\n5,6,\"s\"\n";
+        let seeds: Vec<Vec<u8>> = vec![
+            TSV.as_bytes().to_vec(),
+            arff.as_bytes().to_vec(),
+            gzip(TSV.as_bytes()),
+            gzip(arff.as_bytes()),
+        ];
+        // Every prefix of every seed.
+        for seed in &seeds {
+            for cut in 0..=seed.len() {
+                parse_all(&seed[..cut]);
+            }
+        }
+        let alphabet = b"0123456789.,-+eE \t\n\r?%'\"{}@aAnNiIfdtrs\\\x1f\x8b\xff";
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3000 {
+            // Random mutations of a seed...
+            let mut bytes = seeds[rng.below(seeds.len())].clone();
+            for _ in 0..=rng.below(4) {
+                let at = rng.below(bytes.len());
+                match rng.below(3) {
+                    0 => bytes[at] = alphabet[rng.below(alphabet.len())],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, alphabet[rng.below(alphabet.len())]),
+                }
+                if bytes.is_empty() {
+                    break;
+                }
+            }
+            parse_all(&bytes);
+            // ...and pure noise.
+            let len = rng.below(64);
+            let noise: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            parse_all(&noise);
+            let raw: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            parse_all(&raw);
+        }
+    }
+
+    fn real(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    }
+
+    #[test]
+    fn real_phoneme_tsv_and_arff_agree() {
+        let tsv_train = real("data/phoneme/Phoneme_TRAIN.tsv.gz");
+        let tsv_test = real("data/phoneme/Phoneme_TEST.tsv.gz");
+        let arff_train = real("../shared/data/phoneme/Phoneme_TRAIN.arff.gz");
+        let arff_test = real("../shared/data/phoneme/Phoneme_TEST.arff.gz");
+
+        let start = Instant::now();
+        let tsv = load_dataset(&tsv_train, Some(&tsv_test), None, None).unwrap();
+        let tsv_time = start.elapsed();
+        let start = Instant::now();
+        let arff = load_dataset(&arff_train, Some(&arff_test), None, None).unwrap();
+        let arff_time = start.elapsed();
+        eprintln!("Phoneme train+test: tsv {tsv_time:?}, arff {arff_time:?}");
+
+        assert_eq!(tsv.cols, 1024);
+        assert_eq!(tsv.train.rows, 214);
+        assert_eq!(tsv.train.x.len(), 214 * 1024);
+        let tsv_test_split = tsv.test.as_ref().unwrap();
+        assert_eq!(tsv_test_split.rows, 1896);
+        assert_eq!(tsv_test_split.x.len(), 1896 * 1024);
+        assert_eq!(tsv.classes.len(), 39);
+        let expected: Vec<String> = (1..=39).map(|i| i.to_string()).collect();
+        assert_eq!(tsv.classes, expected, "numeric order 1..39");
+        assert_eq!(arff.classes, expected, "declared order 1..39");
+        assert_eq!(arff.cols, 1024);
+        // Same numbers, same labels, in the same order.
+        assert_eq!(tsv.train, arff.train);
+        assert_eq!(tsv.test, arff.test);
+        // A known value: the first row starts 0.2226389, -0.13749154 with label 1.
+        assert_eq!(&tsv.train.x[..2], &[0.2226389, -0.13749154]);
+        assert_eq!(tsv.train.y[0], 0);
+        // All 39 classes occur in training.
+        let mut seen = [false; 39];
+        tsv.train.y.iter().for_each(|&y| seen[y as usize] = true);
+        assert!(seen.iter().all(|&s| s));
+
+        let t = read_table(&tsv_train, None, None).unwrap();
+        assert_eq!(t.lines, (1..=214).collect::<Vec<_>>());
+        assert_eq!(t.declared_classes, None);
+        let a = read_table(&arff_train, None, None).unwrap();
+        assert_eq!(a.lines[0], 1030);
+        assert_eq!(a.declared_classes.as_ref().map(Vec::len), Some(39));
+        assert_eq!(a.labels, t.labels);
+    }
+
+    #[test]
+    fn real_phoneme_test_parses_fast() {
+        // Generous bounds so a loaded CI machine does not flake; typical times are far lower.
+        for (path, bound) in [
+            ("data/phoneme/Phoneme_TEST.tsv.gz", 0.5),
+            ("../shared/data/phoneme/Phoneme_TEST.arff.gz", 1.0),
+        ] {
+            let start = Instant::now();
+            let t = read_table(&real(path), None, None).unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!("{path}: {secs:.3} s");
+            assert_eq!((t.rows, t.cols), (1896, 1024));
+            assert!(secs < bound, "{path} took {secs:.3} s");
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! UCR archive text files: one series per line, the class label first, then the values.
+//!
+//! The archive's current release uses tabs, older copies commas or runs of spaces; the
+//! separator is detected once per file from its first row so that an empty field between two
+//! separators can be reported instead of silently skipped.
+
+use super::source::Lines;
+use super::{bad_value_message, labels, parse_value, DataError, Table};
+
+const MISSING_HINT: &str = "UCR pads variable-length series with NaN; this tool needs \
+                            equal-length series: resample or truncate them first";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Separator {
+    Comma,
+    Tab,
+    /// Any run of spaces and tabs.
+    Whitespace,
+}
+
+impl Separator {
+    fn detect(line: &str) -> Separator {
+        if line.contains(',') {
+            Separator::Comma
+        } else if line.contains('\t') && !line.contains(' ') {
+            // Pure tabs: the current archive layout, where an empty field is worth reporting.
+            Separator::Tab
+        } else {
+            Separator::Whitespace
+        }
+    }
+}
+
+/// Calls `f` with each field of a trimmed line; stops at the first error.
+fn for_each_field(
+    line: &str,
+    sep: Separator,
+    mut f: impl FnMut(&str) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    match sep {
+        Separator::Comma => line.split(',').try_for_each(|s| f(s.trim())),
+        Separator::Tab => line.split('\t').try_for_each(|s| f(s.trim())),
+        Separator::Whitespace => line.split_ascii_whitespace().try_for_each(f),
+    }
+}
+
+pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
+    let path = lines.path().to_path_buf();
+    let mut sep = None;
+    let mut cols: Option<usize> = None;
+    let mut values: Vec<f64> = Vec::new();
+    let mut labels_out: Vec<String> = Vec::new();
+    let mut line_numbers: Vec<usize> = Vec::new();
+
+    while let Some((number, raw)) = lines.next_line()? {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let sep = *sep.get_or_insert_with(|| Separator::detect(line));
+        let start = values.len();
+        let mut field = 0usize;
+        for_each_field(line, sep, |text| {
+            field += 1;
+            if field == 1 {
+                if text.is_empty() {
+                    return Err(DataError::at(
+                        &path,
+                        number,
+                        "field 1 (the class label) is empty; every row must start with its label",
+                    ));
+                }
+                labels_out.push(text.to_string());
+                return Ok(());
+            }
+            match parse_value(text) {
+                Ok(v) => {
+                    values.push(v);
+                    Ok(())
+                }
+                Err(bad) => Err(DataError::at(
+                    &path,
+                    number,
+                    bad_value_message(bad, &format!("field {field}"), text, MISSING_HINT),
+                )),
+            }
+        })?;
+        let got = values.len() - start;
+        match cols {
+            None if got == 0 => {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    format!(
+                        "row has a class label ('{}') but no values; expected the label \
+                         followed by the series values",
+                        labels::shorten(line)
+                    ),
+                ))
+            }
+            None => {
+                cols = Some(got);
+                // Size the matrix once from the first row; a guess, not a limit.
+                values.reserve(got * 255);
+            }
+            Some(expected) if got != expected => {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    format!(
+                        "row has {got} values but earlier rows have {expected} (ragged rows; \
+                         every row must have the same number of values)"
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+        line_numbers.push(number);
+    }
+
+    let Some(cols) = cols else {
+        return Err(DataError::file(
+            &path,
+            "no data rows (the file is empty or has only blank lines); expected one series \
+             per line, the class label first",
+        ));
+    };
+    values.shrink_to_fit();
+    Ok(Table {
+        path,
+        rows: labels_out.len(),
+        cols,
+        values,
+        labels: labels_out,
+        lines: line_numbers,
+        declared_classes: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{err_text, write};
+    use super::super::{read_table, Format};
+    use tempfile::TempDir;
+
+    fn read(content: &str) -> (TempDir, Result<super::Table, super::DataError>) {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "d.tsv", content.as_bytes());
+        let result = read_table(&path, Some(Format::Ucr), None);
+        (dir, result)
+    }
+
+    #[test]
+    fn tab_separated_with_blank_lines_and_crlf() {
+        let (_d, t) = read("\n1\t0.5\t-1\t2e-3\r\n\n  \n-1\t1\t2\t3\n");
+        let t = t.unwrap();
+        assert_eq!((t.rows, t.cols), (2, 3));
+        assert_eq!(t.values, [0.5, -1.0, 2e-3, 1.0, 2.0, 3.0]);
+        assert_eq!(t.labels, ["1", "-1"]);
+        assert_eq!(t.lines, [2, 5]);
+        assert_eq!(t.declared_classes, None);
+    }
+
+    #[test]
+    fn trailing_tab_is_tolerated() {
+        let (_d, t) = read("1\t0.5\t1\t\n2\t3\t4\n");
+        assert_eq!(t.unwrap().values, [0.5, 1.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn comma_separated_with_spaces() {
+        let (_d, t) = read("a, 1, 2\nb ,3 , 4\n");
+        let t = t.unwrap();
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(t.labels, ["a", "b"]);
+    }
+
+    #[test]
+    fn whitespace_separated_with_runs() {
+        // The layout of old UCR .txt files.
+        let (_d, t) = read("   1.0000000e+00   -7.5e-01  \t 2\n2.0000000e+00 3 4\n");
+        let t = t.unwrap();
+        assert_eq!(t.values, [-0.75, 2.0, 3.0, 4.0]);
+        assert_eq!(t.labels, ["1.0000000e+00", "2.0000000e+00"]);
+    }
+
+    #[test]
+    fn ragged_rows() {
+        let (_d, r) = read("1\t1\t2\t3\n2\t1\t2\t3\n\n1\t1\t2\n");
+        let m = err_text(r, "d.tsv", Some(4));
+        assert!(
+            m.contains("row has 2 values but earlier rows have 3"),
+            "{m}"
+        );
+        assert!(m.contains("ragged"), "{m}");
+    }
+
+    #[test]
+    fn non_numeric_names_field_and_truncates_text() {
+        let (_d, r) = read("1\t1\t2\n1\t1\tabcdefghijklmnopqrstuvwxyz\n");
+        let m = err_text(r, "d.tsv", Some(2));
+        assert!(m.contains("field 3"), "{m}");
+        assert!(m.contains("abcdefghijklmnopqrst…"), "{m}");
+        assert!(!m.contains("uvwxyz"), "{m}");
+    }
+
+    #[test]
+    fn nan_and_question_mark_and_empty_are_missing() {
+        for (row, field) in [
+            ("1\t1\tNaN", 3),
+            ("1\tnan\t2", 2),
+            ("1\t?\t2", 2),
+            ("1\t\t2", 2),
+            ("1\t1\tNAN", 3),
+        ] {
+            let (_d, r) = read(&format!("1\t1\t2\n{row}\n"));
+            let m = err_text(r, "d.tsv", Some(2));
+            assert!(m.contains("missing value"), "{m}");
+            assert!(m.contains(&format!("field {field}")), "{m}");
+            assert!(m.contains("equal-length series"), "{m}");
+        }
+        let (_d, r) = read("1,1,2\n1,1,\n");
+        let m = err_text(r, "d.tsv", Some(2));
+        assert!(m.contains("missing value in field 3"), "{m}");
+    }
+
+    #[test]
+    fn infinite_value() {
+        let (_d, r) = read("1 1 inf\n");
+        let m = err_text(r, "d.tsv", Some(1));
+        assert!(m.contains("infinite"), "{m}");
+    }
+
+    #[test]
+    fn empty_and_blank_files() {
+        for content in ["", "\n\n  \n\t\n"] {
+            let (_d, r) = read(content);
+            let m = err_text(r, "d.tsv", None);
+            assert!(m.contains("no data rows"), "{m}");
+        }
+    }
+
+    #[test]
+    fn label_without_values() {
+        let (_d, r) = read("\n7\n");
+        let m = err_text(r, "d.tsv", Some(2));
+        assert!(m.contains("no values"), "{m}");
+    }
+
+    #[test]
+    fn empty_label() {
+        let (_d, r) = read(",1,2\n");
+        let m = err_text(r, "d.tsv", Some(1));
+        assert!(m.contains("class label"), "{m}");
+    }
+
+    #[test]
+    fn class_attribute_is_rejected_for_ucr() {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "d.tsv", b"1\t1\n");
+        let m = err_text(read_table(&path, None, Some("target")), "d.tsv", None);
+        assert!(m.contains("UCR"), "{m}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Executing runs: atomic files, run directories, the `Trainer` trait, the worker
+//! pool and its events.
+
+pub mod atomic;
+pub mod events;
+pub mod rundir;
+pub mod sweep;
+pub mod trainer;

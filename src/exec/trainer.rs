@@ -1,0 +1,251 @@
+//! The `Trainer` trait: what the sweep machinery needs from training. The real one
+//! trains an MLP and writes its files; a fake one writes synthetic curves in
+//! microseconds so that planning, scheduling, resume and summaries are testable
+//! without training anything.
+
+use super::atomic::write_atomic;
+use super::rundir::{write_status, State, Status};
+use crate::features::{Pipeline, Prepared};
+use crate::spec::{DataConfig, TrainConfig};
+use crate::train::checkpoint::{self, CheckpointMeta};
+use crate::train::fit::SETS;
+use crate::train::{fit, DType, EpochMetrics, Fit, Mlp, Outcome, Real};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// Everything one run needs to know about itself.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub id: String,
+    pub seed: u64,
+    pub train: TrainConfig,
+    pub data: DataConfig,
+    /// Hash of (train, data, data digest, seed): decides whether a finished run is stale.
+    pub config_hash: String,
+}
+
+impl RunSpec {
+    pub fn new(id: String, seed: u64, train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+        let config_hash = config_hash(&train, &data, data_digest, seed);
+        RunSpec { id, seed, train, data, config_hash }
+    }
+
+    /// `config.toml`: a `pinniped train` file that reruns this run alone.
+    pub fn to_toml(&self) -> String {
+        let mut train = self.train.clone();
+        train.seed = self.seed;
+        let mut doc = toml::Table::new();
+        doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
+        doc.insert("train".into(), toml::Value::try_from(&train).expect("train serialises"));
+        format!(
+            "# run {} (config hash {})\n# rerun alone with: pinniped train <this file>\n{}",
+            self.id,
+            self.config_hash,
+            toml::to_string(&doc).expect("serialises")
+        )
+    }
+}
+
+pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
+    let text = format!(
+        "{}\n{}\n{data_digest}\n{seed}",
+        toml::to_string(train).expect("serialises"),
+        toml::to_string(data).expect("serialises")
+    );
+    Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Called after each epoch with (epoch, validation accuracy).
+pub type Progress<'a> = dyn FnMut(usize, Option<f64>) + 'a;
+
+pub trait Trainer: Sync {
+    /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
+    /// `status.json` last. An `Err` means the run failed; the caller records it.
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status>;
+}
+
+/// The real thing.
+pub struct MlpTrainer<'d> {
+    pub data: &'d Prepared,
+}
+
+impl Trainer for MlpTrainer<'_> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+        match spec.train.dtype {
+            DType::F32 => train_as::<f32>(self.data, spec, dir, progress),
+            DType::F64 => train_as::<f64>(self.data, spec, dir, progress),
+        }
+    }
+}
+
+fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    let start = Instant::now();
+    let cfg = &spec.train;
+    let run_data = data.run_data(Pipeline::of(cfg));
+    write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
+    let meta = |epoch: usize| CheckpointMeta {
+        seed: spec.seed,
+        config_hash: spec.config_hash.clone(),
+        epoch,
+        classes: data.classes().to_vec(),
+        activation: cfg.activation,
+        dtype: cfg.dtype,
+        minmax: cfg.minmax,
+        normalize: cfg.normalize,
+        config: toml::to_string(cfg).expect("serialises"),
+    };
+    let checkpoints = dir.join("checkpoints");
+    let mut hook = |m: &EpochMetrics, mlp: &Mlp<T>| -> anyhow::Result<()> {
+        progress(m.epoch, m.sets[1].map(|s| s.acc));
+        if cfg.save_every > 0 && m.epoch % cfg.save_every == 0 {
+            std::fs::create_dir_all(&checkpoints)?;
+            let bytes = checkpoint::encode(mlp, &meta(m.epoch))?;
+            write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
+        }
+        Ok(())
+    };
+    let result = fit(cfg, &spec.data, spec.seed, &run_data, &mut hook)?;
+    write_history(dir, &result, data.classes())?;
+    let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
+    let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch))?;
+    write_atomic(&dir.join("model.safetensors"), &bytes)?;
+    let (state, message, epoch) = match &result.outcome {
+        Outcome::Done => (State::Done, String::new(), last_epoch),
+        Outcome::Diverged { epoch, reason } => (State::Diverged, format!("diverged in epoch {epoch}: {reason}"), *epoch),
+    };
+    let status = Status { state, message, epoch, seconds: start.elapsed().as_secs_f64(), config_hash: spec.config_hash.clone() };
+    write_status(dir, &status)?;
+    Ok(status)
+}
+
+/// Shortest text that parses back to the same float: CSVs are exact.
+fn num(v: f64) -> String {
+    format!("{v}")
+}
+
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
+
+pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
+    let mut s = String::from(METRICS_HEADER);
+    s.push('\n');
+    for m in rows {
+        let _ = write!(s, "{}", m.epoch);
+        for set in &m.sets {
+            match set {
+                Some(v) => {
+                    let _ = write!(s, ",{},{}", num(v.loss), num(v.acc));
+                }
+                None => s.push_str(",,"),
+            }
+        }
+        let _ = writeln!(s, ",{:.4}", m.seconds);
+    }
+    s
+}
+
+fn write_history<T>(dir: &Path, fit: &Fit<T>, classes: &[String]) -> anyhow::Result<()> {
+    let h = &fit.history;
+    write_atomic(&dir.join("metrics.csv"), metrics_csv(&h.metrics).as_bytes())?;
+
+    let mut s = String::from("epoch,layer,node,dnorm,dtheta\n");
+    for (epoch, layer, node, dnorm, dtheta) in &h.weight_changes {
+        let _ = writeln!(s, "{epoch},{layer},{node},{},{}", num(*dnorm), num(*dtheta));
+    }
+    write_atomic(&dir.join("weights.csv"), s.as_bytes())?;
+
+    let mut s = String::from("epoch,layer,node");
+    if let Some((_, _, hist)) = h.histograms.first() {
+        for name in hist.column_names() {
+            let _ = write!(s, ",{name}");
+        }
+    }
+    s.push('\n');
+    for (epoch, layer, hist) in &h.histograms {
+        for (node, counts) in hist.counts.chunks_exact(hist.columns()).enumerate() {
+            let _ = write!(s, "{epoch},{layer},{node}");
+            for c in counts {
+                let _ = write!(s, ",{c}");
+            }
+            s.push('\n');
+        }
+    }
+    write_atomic(&dir.join("activations.csv"), s.as_bytes())?;
+
+    for (k, set) in SETS.iter().enumerate() {
+        let mut s = String::from("epoch,actual");
+        for c in classes {
+            let _ = write!(s, ",{}", csv_field(c));
+        }
+        s.push('\n');
+        let mut any = false;
+        for (epoch, _, m) in h.confusions.iter().filter(|(_, j, _)| *j == k) {
+            any = true;
+            for (a, row) in m.chunks_exact(classes.len()).enumerate() {
+                let _ = write!(s, "{epoch},{}", csv_field(&classes[a]));
+                for c in row {
+                    let _ = write!(s, ",{c}");
+                }
+                s.push('\n');
+            }
+        }
+        if any {
+            write_atomic(&dir.join(format!("confusion-{set}.csv")), s.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Synthetic runs for tests: deterministic curves from the seed, a delay per epoch
+/// (`PINNIPED_FAKE_DELAY_MS`), failure for ids containing `PINNIPED_FAKE_FAIL`, and
+/// divergence at learning rates ≥ 0.1 (as the paper's settings do).
+pub struct FakeTrainer;
+
+impl Trainer for FakeTrainer {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+        let delay = std::env::var("PINNIPED_FAKE_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        if let Ok(pattern) = std::env::var("PINNIPED_FAKE_FAIL") {
+            if !pattern.is_empty() && spec.id.contains(&pattern) {
+                anyhow::bail!("injected failure (PINNIPED_FAKE_FAIL={pattern})");
+            }
+        }
+        write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
+        let mut rng = crate::train::fit::stream_rng(spec.seed, 99);
+        let cfg = &spec.train;
+        let tau = 10.0 + cfg.hidden.iter().sum::<usize>() as f64 / 4.0;
+        let diverge_at = (cfg.learning_rate >= 0.1).then_some(cfg.epochs.div_ceil(2));
+        let mut rows = Vec::new();
+        for epoch in 1..=cfg.epochs {
+            if Some(epoch) == diverge_at {
+                break;
+            }
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
+            let base = 1.0 - 0.9 * (-(epoch as f64) / tau).exp();
+            let mut set = |scale: f64| {
+                let noise: f64 = rand::Rng::random::<f64>(&mut rng) * 0.02;
+                Some(crate::train::SetMetrics { loss: 1.0 - base * scale + noise, acc: (base * scale + noise).min(1.0) })
+            };
+            rows.push(EpochMetrics { epoch, sets: [set(1.0), set(0.5), set(0.45)], seconds: 0.0 });
+            progress(epoch, rows.last().unwrap().sets[1].map(|s| s.acc));
+        }
+        write_atomic(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes())?;
+        let (state, message, epoch) = match diverge_at {
+            Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
+            None => (State::Done, String::new(), cfg.epochs),
+        };
+        let status = Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone() };
+        write_status(dir, &status)?;
+        Ok(status)
+    }
+}

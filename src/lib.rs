@@ -1,0 +1,14 @@
+//! pinniped: hyper-parameter sweeps of small neural networks, declared in TOML.
+//!
+//! Data flows one way: sweep file → [`spec`] (validated plan of runs) → [`exec`]
+//! (a pool of workers, each: [`data`] → [`features`] → [`train`] → run files) →
+//! events → reporter → [`report`] (summary, comparisons).
+
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod exec;
+pub mod features;
+pub mod report;
+pub mod spec;
+pub mod train;

@@ -1,0 +1,26 @@
+use clap::Parser;
+use pinniped::cli::Cli;
+use pinniped::commands::{dispatch, exit};
+use pinniped::data::DataError;
+use pinniped::spec::InputError;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // One thread per run: candle and gemm must not start pools of their own inside
+    // the run pool (they would fight it). Set before any tensor operation.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    // A panic inside a run becomes that run's `failed` status with the message;
+    // one line on stderr is enough.
+    std::panic::set_hook(Box::new(|info| eprintln!("internal error: {info}")));
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let input = e.downcast_ref::<InputError>().is_some() || e.downcast_ref::<DataError>().is_some();
+            eprintln!("error: {e:#}");
+            ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
+        }
+    }
+}

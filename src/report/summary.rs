@@ -1,0 +1,172 @@
+//! `summary.csv`: one row per configuration, mean and standard deviation over its
+//! repeats. Always rebuilt from the run directories on disk, so the live summary,
+//! a resumed sweep's and `pinniped summarize`'s are the same bytes.
+
+use super::stats::mean_std;
+use crate::exec::atomic::write_atomic;
+use crate::exec::rundir::{read_status, State};
+use crate::exec::sweep::run_dir;
+use crate::spec::Plan;
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub const METRICS: [&str; 7] = [
+    "final_train_acc",
+    "final_valid_acc",
+    "final_test_acc",
+    "best_valid_acc",
+    "test_acc_at_best_valid",
+    "best_epoch",
+    "seconds",
+];
+
+/// What the summary needs from one run directory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRecord {
+    pub state: Option<State>,
+    pub message: String,
+    /// Last epoch's train, valid, test accuracy.
+    pub final_accs: [Option<f64>; 3],
+    pub best_valid: Option<f64>,
+    pub test_at_best: Option<f64>,
+    pub best_epoch: Option<f64>,
+    pub seconds: Option<f64>,
+}
+
+impl RunRecord {
+    /// The metric values in `METRICS` order.
+    pub fn metrics(&self) -> [Option<f64>; 7] {
+        [
+            self.final_accs[0],
+            self.final_accs[1],
+            self.final_accs[2],
+            self.best_valid,
+            self.test_at_best,
+            self.best_epoch,
+            self.seconds,
+        ]
+    }
+}
+
+pub fn read_run(dir: &Path) -> RunRecord {
+    let mut rec = RunRecord::default();
+    if let Some(status) = read_status(dir) {
+        rec.state = Some(status.state);
+        rec.message = status.message;
+        rec.seconds = Some(status.seconds);
+    }
+    let Ok(mut reader) = csv::Reader::from_path(dir.join("metrics.csv")) else { return rec };
+    let Ok(header) = reader.headers().cloned() else { return rec };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(ep), Some(tr), Some(va), Some(te)) = (col("epoch"), col("train_acc"), col("valid_acc"), col("test_acc")) else {
+        return rec;
+    };
+    let mut best: Option<(f64, f64, Option<f64>)> = None;
+    for row in reader.records().flatten() {
+        let get = |i: usize| row.get(i).and_then(|v| v.parse::<f64>().ok());
+        rec.final_accs = [get(tr), get(va), get(te)];
+        if let (Some(v), Some(e)) = (get(va), get(ep)) {
+            // The first epoch that reaches the best validation accuracy.
+            if best.is_none_or(|(b, _, _)| v > b) {
+                best = Some((v, e, get(te)));
+            }
+        }
+    }
+    if let Some((v, e, t)) = best {
+        rec.best_valid = Some(v);
+        rec.best_epoch = Some(e);
+        rec.test_at_best = t;
+    }
+    rec
+}
+
+/// Per configuration: counts by state and the statistics of its `done` runs.
+pub struct ConfigStats {
+    pub runs: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub diverged: usize,
+    pub stats: [(Option<f64>, Option<f64>); 7],
+}
+
+pub fn config_stats(root: &Path, plan: &Plan) -> Vec<ConfigStats> {
+    let mut out: Vec<ConfigStats> = plan
+        .configs
+        .iter()
+        .map(|_| ConfigStats { runs: 0, done: 0, failed: 0, diverged: 0, stats: [(None, None); 7] })
+        .collect();
+    let mut values: Vec<[Vec<f64>; 7]> = plan.configs.iter().map(|_| Default::default()).collect();
+    for run in &plan.runs {
+        let c = &mut out[run.config];
+        c.runs += 1;
+        let rec = read_run(&run_dir(root, &run.id));
+        match rec.state {
+            Some(State::Done) => {
+                c.done += 1;
+                // Only finished runs enter the means: a diverged run's NaNs never do.
+                for (k, v) in rec.metrics().into_iter().enumerate() {
+                    if let Some(v) = v.filter(|v| v.is_finite()) {
+                        values[run.config][k].push(v);
+                    }
+                }
+            }
+            Some(State::Diverged) => c.diverged += 1,
+            Some(State::Failed) => c.failed += 1,
+            None => {}
+        }
+    }
+    for (c, vals) in out.iter_mut().zip(&values) {
+        for (k, v) in vals.iter().enumerate() {
+            c.stats[k] = mean_std(v);
+        }
+    }
+    out
+}
+
+pub fn build(root: &Path, plan: &Plan) -> String {
+    let mut s = String::new();
+    for a in &plan.axes {
+        let _ = write!(s, "{a},");
+    }
+    s.push_str("runs,done,failed,diverged");
+    for m in METRICS {
+        let _ = write!(s, ",{m}_mean,{m}_std");
+    }
+    s.push('\n');
+    let fmt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    for (config, c) in plan.configs.iter().zip(config_stats(root, plan)) {
+        for v in &config.axis_values {
+            let _ = write!(s, "{v},");
+        }
+        let _ = write!(s, "{},{},{},{}", c.runs, c.done, c.failed, c.diverged);
+        for (mean, std) in c.stats {
+            let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+pub fn write(root: &Path, plan: &Plan) -> std::io::Result<()> {
+    write_atomic(&root.join("summary.csv"), build(root, plan).as_bytes())
+}
+
+/// The configuration with the best mean final validation accuracy: selection by
+/// validation, never by test.
+pub struct Best {
+    pub config: usize,
+    pub valid: (f64, Option<f64>),
+    pub test: (Option<f64>, Option<f64>),
+    pub done: usize,
+}
+
+pub fn best_by_validation(root: &Path, plan: &Plan) -> Option<Best> {
+    config_stats(root, plan)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let (m, s) = c.stats[1];
+            m.map(|m| Best { config: i, valid: (m, s), test: c.stats[2], done: c.done })
+        })
+        .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+}

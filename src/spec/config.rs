@@ -1,0 +1,193 @@
+//! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
+//! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
+
+use crate::train::options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Everything that defines one training run, apart from the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Hidden layer widths; `[]` is a linear model.
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub learning_rate: f64,
+    /// Rows per update; larger than the training set means the whole set.
+    pub batch_size: usize,
+    pub momentum: f64,
+    pub momentum_rule: MomentumRule,
+    pub optimizer: OptimizerKind,
+    /// L2 penalty added to the gradient (`wd·p`).
+    pub weight_decay: f64,
+    pub loss: Loss,
+    pub init: Init,
+    pub epochs: usize,
+    /// Permute the rows once before reserving validation rows, and every epoch.
+    pub shuffle: bool,
+    pub dtype: DType,
+    /// Per-sample min–max scaling to [0, 1] (the paper's `compress`).
+    pub minmax: bool,
+    /// Per-sample zero mean, unit variance (the paper's LayerNorm head, eps 1e-5).
+    pub normalize: bool,
+    /// Evaluate the test set every N epochs (and always at the last); 0 = last epoch only.
+    pub test_every: usize,
+    /// Save `checkpoints/epoch-NNNN.safetensors` every N epochs; 0 = final model only.
+    pub save_every: usize,
+    /// Record confusion matrices every N epochs (and always at the last); 0 = last only.
+    pub confusion_every: usize,
+    /// Bins of the per-node activation histograms.
+    pub histogram_bins: usize,
+    /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
+    pub histogram_relu_max: f64,
+    /// Seed of a single `pinniped train` run (sweep runs derive theirs).
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        // The paper's baseline (§3.1), in f32.
+        TrainConfig {
+            hidden: vec![64],
+            activation: Activation::Sigmoid,
+            learning_rate: 0.001,
+            batch_size: 160,
+            momentum: 0.0,
+            momentum_rule: MomentumRule::Damped,
+            optimizer: OptimizerKind::Sgd,
+            weight_decay: 0.0,
+            loss: Loss::MseSum,
+            init: Init::Paper,
+            epochs: 256,
+            shuffle: true,
+            dtype: DType::F32,
+            minmax: true,
+            normalize: true,
+            test_every: 1,
+            save_every: 0,
+            confusion_every: 0,
+            histogram_bins: 20,
+            histogram_relu_max: 1.0,
+            seed: 2019,
+        }
+    }
+}
+
+/// Where the data comes from and how validation rows are reserved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub train: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<PathBuf>,
+    /// `ucr` or `arff`; guessed from the file name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// ARFF: the nominal attribute holding the class (default: the last one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_attribute: Option<String>,
+    /// Every Nth row (after the initial shuffle) is a validation row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_every: Option<usize>,
+    /// The last fraction of the (shuffled) rows are validation rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_fraction: Option<f64>,
+}
+
+impl TrainConfig {
+    /// Every key `[train]` accepts, in declaration order.
+    pub fn keys() -> Vec<String> {
+        match toml::Value::try_from(TrainConfig::default()) {
+            Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
+            _ => unreachable!("TrainConfig serialises to a table"),
+        }
+    }
+
+    /// Problems with values that parse but make no sense, as (key, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            p.push(("learning_rate", format!("must be a finite number > 0, not {}", self.learning_rate)));
+        }
+        if !(0.0..=1.0).contains(&self.momentum) {
+            p.push(("momentum", format!("must be within [0, 1], not {}", self.momentum)));
+        }
+        if self.batch_size == 0 {
+            p.push(("batch_size", "must be at least 1".into()));
+        }
+        if self.hidden.contains(&0) {
+            p.push(("hidden", "a hidden layer needs at least 1 node (use [] for a linear model)".into()));
+        }
+        if self.epochs == 0 {
+            p.push(("epochs", "must be at least 1".into()));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            p.push(("weight_decay", format!("must be a finite number >= 0, not {}", self.weight_decay)));
+        }
+        if self.histogram_bins == 0 {
+            p.push(("histogram_bins", "must be at least 1".into()));
+        }
+        if !(self.histogram_relu_max > 0.0 && self.histogram_relu_max.is_finite()) {
+            p.push(("histogram_relu_max", "must be a finite number > 0".into()));
+        }
+        if self.momentum != 0.0 && self.optimizer == OptimizerKind::Adam {
+            p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
+        }
+        p
+    }
+}
+
+impl DataConfig {
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if self.reserve_every.is_some() && self.reserve_fraction.is_some() {
+            p.push(("reserve_every", "give either reserve_every or reserve_fraction, not both".into()));
+        }
+        if self.reserve_every == Some(0) {
+            p.push(("reserve_every", "must be at least 2 (every Nth row is reserved)".into()));
+        }
+        if self.reserve_every == Some(1) {
+            p.push(("reserve_every", "1 would reserve every row and leave none to train on; use 2 or more".into()));
+        }
+        if let Some(f) = self.reserve_fraction {
+            if !(f > 0.0 && f < 1.0) {
+                p.push(("reserve_fraction", format!("must be strictly between 0 and 1, not {f}")));
+            }
+        }
+        if let Some(f) = &self.format {
+            if !matches!(f.as_str(), "ucr" | "tsv" | "arff") {
+                p.push(("format", format!("`{f}` is not one of: ucr, arff")));
+            }
+        }
+        for (key, path) in [("train", Some(&self.train)), ("test", self.test.as_ref())] {
+            if let Some(path) = path {
+                if !path.is_file() {
+                    p.push((
+                        if key == "train" { "train" } else { "test" },
+                        format!("{} does not exist or is not a file (paths are relative to the directory you run pinniped from)", path.display()),
+                    ));
+                }
+            }
+        }
+        p
+    }
+
+    /// Row indices (into the training file) of the training and validation rows,
+    /// given the order after the initial shuffle.
+    pub fn split(&self, order: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let n = order.len();
+        if let Some(k) = self.reserve_every {
+            let (mut train, mut valid) = (Vec::new(), Vec::new());
+            for (pos, &row) in order.iter().enumerate() {
+                if pos % k == 0 { valid.push(row) } else { train.push(row) }
+            }
+            (train, valid)
+        } else if let Some(f) = self.reserve_fraction {
+            let reserved = ((n as f64) * f).ceil() as usize;
+            let cut = n - reserved.min(n);
+            (order[..cut].to_vec(), order[cut..].to_vec())
+        } else {
+            (order.to_vec(), Vec::new())
+        }
+    }
+}

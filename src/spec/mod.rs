@@ -1,0 +1,12 @@
+//! What to run: sweep files and run files (TOML) → validated configuration → a plan
+//! of runs with stable ids and seeds.
+
+pub mod config;
+pub mod plan;
+pub mod problems;
+pub mod sweep;
+
+pub use config::{DataConfig, TrainConfig};
+pub use plan::{expand, Config, Plan, PlannedRun};
+pub use problems::{InputError, Problem};
+pub use sweep::{load_sweep, parse_sweep, Design, SweepFile};

@@ -1,0 +1,18 @@
+//! Training one network: model, initialisation, loss, optimiser, the epoch loop
+//! and its diagnostics. Generic over `f32`/`f64` via [`Real`].
+
+pub mod diagnostics;
+pub mod checkpoint;
+pub mod fit;
+pub mod init;
+pub mod linalg;
+pub mod model;
+pub mod optim;
+pub mod options;
+pub mod real;
+
+pub use fit::{fit, EpochMetrics, Fit, History, Outcome, RunData, SetMetrics};
+pub use model::{Grads, Mlp, Workspace};
+pub use optim::Optimizer;
+pub use options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind};
+pub use real::Real;

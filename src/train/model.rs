@@ -1,0 +1,265 @@
+//! The multi-layer perceptron and its hand-written forward and backward passes.
+//!
+//! Weights are stored `[in × out]` row-major, so a batch's forward pass is one
+//! product `A·W` and the weight gradient is `Aᵀ·Δ`. Gradients are analytic: no
+//! autograd graph is built per step, and every buffer is allocated once per run.
+
+use super::linalg::{matmul, Mat};
+use super::options::{Activation, Loss};
+use super::real::Real;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp<T> {
+    /// Layer widths including input and output: `[1024, 64, 39]`.
+    pub dims: Vec<usize>,
+    pub activation: Activation,
+    /// `weights[l][i * out + j]`: from input `i` to output `j` of layer `l`.
+    pub weights: Vec<Vec<T>>,
+    pub biases: Vec<Vec<T>>,
+}
+
+/// Gradients, shaped like the parameters.
+#[derive(Clone, Debug)]
+pub struct Grads<T> {
+    pub w: Vec<Vec<T>>,
+    pub b: Vec<Vec<T>>,
+}
+
+impl<T: Real> Grads<T> {
+    pub fn zeros_like(mlp: &Mlp<T>) -> Self {
+        Grads {
+            w: mlp.weights.iter().map(|w| vec![T::zero(); w.len()]).collect(),
+            b: mlp.biases.iter().map(|b| vec![T::zero(); b.len()]).collect(),
+        }
+    }
+}
+
+impl<T: Real> Mlp<T> {
+    pub fn from_parts(
+        dims: &[usize],
+        activation: Activation,
+        weights: Vec<Vec<T>>,
+        biases: Vec<Vec<T>>,
+    ) -> Self {
+        assert!(dims.len() >= 2, "an MLP needs an input and an output width");
+        assert_eq!(weights.len(), dims.len() - 1);
+        assert_eq!(biases.len(), dims.len() - 1);
+        for l in 0..dims.len() - 1 {
+            assert_eq!(weights[l].len(), dims[l] * dims[l + 1], "layer {l} weights");
+            assert_eq!(biases[l].len(), dims[l + 1], "layer {l} biases");
+        }
+        Mlp { dims: dims.to_vec(), activation, weights, biases }
+    }
+
+    pub fn layers(&self) -> usize {
+        self.dims.len() - 1
+    }
+    pub fn inputs(&self) -> usize {
+        self.dims[0]
+    }
+    pub fn classes(&self) -> usize {
+        *self.dims.last().unwrap()
+    }
+
+    pub fn is_finite(&self) -> bool {
+        self.weights.iter().chain(&self.biases).all(|p| p.iter().all(|v| v.is_finite()))
+    }
+
+    /// The linear output for `rows` rows of `x` (convenience; allocates).
+    pub fn forward(&self, x: &[T], rows: usize) -> Vec<T> {
+        let mut ws = Workspace::new(self, rows);
+        ws.forward(self, x, rows).to_vec()
+    }
+
+    /// Loss (as `loss` defines it over the batch) and its gradients (convenience; allocates).
+    pub fn loss_and_grads(&self, x: &[T], y: &[u32], rows: usize, loss: Loss) -> (f64, Grads<T>) {
+        let mut ws = Workspace::new(self, rows);
+        let l = ws.forward_backward(self, x, y, rows, loss);
+        (l, ws.grads)
+    }
+}
+
+/// Buffers for passes of up to `capacity` rows, reused across steps.
+pub struct Workspace<T> {
+    capacity: usize,
+    /// Output of each layer (after the activation for hidden layers).
+    outs: Vec<Vec<T>>,
+    delta: Vec<T>,
+    delta_prev: Vec<T>,
+    pub grads: Grads<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    pub fn new(mlp: &Mlp<T>, capacity: usize) -> Self {
+        let widest = mlp.dims[1..].iter().copied().max().unwrap_or(0);
+        Workspace {
+            capacity,
+            outs: mlp.dims[1..].iter().map(|&d| vec![T::zero(); capacity * d]).collect(),
+            delta: vec![T::zero(); capacity * widest],
+            delta_prev: vec![T::zero(); capacity * widest],
+            grads: Grads::zeros_like(mlp),
+        }
+    }
+
+    /// Output of hidden layer `l` for the rows of the last forward pass.
+    pub fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T] {
+        &self.outs[l][..rows * width]
+    }
+
+    pub fn forward(&mut self, mlp: &Mlp<T>, x: &[T], rows: usize) -> &[T] {
+        assert!(rows <= self.capacity, "batch larger than the workspace");
+        let n_layers = mlp.layers();
+        for l in 0..n_layers {
+            let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
+            let (before, rest) = self.outs.split_at_mut(l);
+            let out = &mut rest[0][..rows * fan_out];
+            for row in out.chunks_exact_mut(fan_out) {
+                row.copy_from_slice(&mlp.biases[l]);
+            }
+            let input = if l == 0 { &x[..rows * fan_in] } else { &before[l - 1][..rows * fan_in] };
+            matmul(
+                out,
+                Mat::new(input, rows, fan_in),
+                Mat::new(&mlp.weights[l], fan_in, fan_out),
+                true,
+                T::one(),
+            );
+            if l + 1 < n_layers {
+                activate(mlp.activation, out);
+            }
+        }
+        &self.outs[n_layers - 1][..rows * mlp.classes()]
+    }
+
+    /// Forward, loss and backward for one batch; gradients land in `self.grads`.
+    /// Returns the batch loss.
+    pub fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
+        self.forward(mlp, x, rows);
+        let n_layers = mlp.layers();
+        let classes = mlp.classes();
+        let value = loss_grad(loss, &self.outs[n_layers - 1][..rows * classes], y, classes, &mut self.delta[..rows * classes]);
+        for l in (0..n_layers).rev() {
+            let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
+            let delta = &self.delta[..rows * fan_out];
+            let input = if l == 0 { &x[..rows * fan_in] } else { &self.outs[l - 1][..rows * fan_in] };
+            matmul(&mut self.grads.w[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out), false, T::zero());
+            let gb = &mut self.grads.b[l];
+            gb.fill(T::zero());
+            for row in delta.chunks_exact(fan_out) {
+                for (g, &d) in gb.iter_mut().zip(row) {
+                    *g = *g + d;
+                }
+            }
+            if l > 0 {
+                // Δ_{l-1} = (Δ_l · W_lᵀ) ⊙ act'(out_{l-1}); the input layer needs none.
+                let prev = &mut self.delta_prev[..rows * fan_in];
+                matmul(prev, Mat::new(delta, rows, fan_out), Mat::new(&mlp.weights[l], fan_in, fan_out).t(), false, T::zero());
+                activation_backward(mlp.activation, prev, &self.outs[l - 1][..rows * fan_in]);
+                std::mem::swap(&mut self.delta, &mut self.delta_prev);
+            }
+        }
+        value
+    }
+}
+
+pub fn activate<T: Real>(a: Activation, z: &mut [T]) {
+    match a {
+        Activation::Sigmoid => z.iter_mut().for_each(|v| *v = T::one() / (T::one() + (-*v).exp())),
+        Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Relu => z.iter_mut().for_each(|v| *v = num_traits::Float::max(*v, T::zero())),
+    }
+}
+
+/// `grad ← grad ⊙ act'(z)`, with the derivative written in terms of the output `y`.
+fn activation_backward<T: Real>(a: Activation, grad: &mut [T], y: &[T]) {
+    let one = T::one();
+    match a {
+        Activation::Sigmoid => grad.iter_mut().zip(y).for_each(|(g, &y)| *g = *g * (one - y) * y),
+        Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g = *g * (one - y * y)),
+        Activation::Relu => grad.iter_mut().zip(y).for_each(|(g, &y)| {
+            if y <= T::zero() {
+                *g = T::zero()
+            }
+        }),
+    }
+}
+
+/// The batch loss and `∂loss/∂out` written into `grad`.
+pub fn loss_grad<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize, grad: &mut [T]) -> f64 {
+    let rows = y.len();
+    let mut total = 0.0f64;
+    match loss {
+        Loss::MseSum | Loss::MseMean => {
+            let scale = match loss {
+                Loss::MseSum => 2.0,
+                _ => 2.0 / (rows * classes) as f64,
+            };
+            let scale = T::of(scale);
+            for ((o, g), &label) in out.chunks_exact(classes).zip(grad.chunks_exact_mut(classes)).zip(y) {
+                for (c, (&o, g)) in o.iter().zip(g.iter_mut()).enumerate() {
+                    let diff = if c == label as usize { o - T::one() } else { o };
+                    total += (diff * diff).f64();
+                    *g = scale * diff;
+                }
+            }
+            if loss == Loss::MseMean {
+                total /= (rows * classes) as f64;
+            }
+        }
+        Loss::CrossEntropy => {
+            let inv = T::of(1.0 / rows as f64);
+            for ((o, g), &label) in out.chunks_exact(classes).zip(grad.chunks_exact_mut(classes)).zip(y) {
+                let max = o.iter().copied().fold(T::neg_infinity(), num_traits::Float::max);
+                let sum: T = o.iter().map(|&v| (v - max).exp()).sum();
+                let log_sum = sum.ln() + max;
+                total += (log_sum - o[label as usize]).f64();
+                for (c, (&v, g)) in o.iter().zip(g.iter_mut()).enumerate() {
+                    let p = (v - log_sum).exp();
+                    *g = (if c == label as usize { p - T::one() } else { p }) * inv;
+                }
+            }
+            total /= rows as f64;
+        }
+    }
+    total
+}
+
+/// Per-sample loss summed over `out`'s rows (for evaluation: divide by the rows).
+pub fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f64 {
+    let mut total = 0.0;
+    for (o, &label) in out.chunks_exact(classes).zip(y) {
+        total += match loss {
+            Loss::MseSum | Loss::MseMean => {
+                let s: f64 = o
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &v)| {
+                        let d = if c == label as usize { v.f64() - 1.0 } else { v.f64() };
+                        d * d
+                    })
+                    .sum();
+                if loss == Loss::MseMean { s / classes as f64 } else { s }
+            }
+            Loss::CrossEntropy => {
+                let max = o.iter().map(|v| v.f64()).fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = o.iter().map(|v| (v.f64() - max).exp()).sum();
+                sum.ln() + max - o[label as usize].f64()
+            }
+        };
+    }
+    total
+}
+
+/// Index of the largest output per row; the first one wins ties (as `argmax` does).
+pub fn argmax_rows<T: Real>(out: &[T], classes: usize) -> impl Iterator<Item = usize> + '_ {
+    out.chunks_exact(classes).map(|row| {
+        let mut best = 0;
+        for (c, v) in row.iter().enumerate() {
+            // NaN never wins, so a diverged output cannot panic here.
+            if *v > row[best] {
+                best = c;
+            }
+        }
+        best
+    })
+}

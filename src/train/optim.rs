@@ -1,0 +1,109 @@
+//! Parameter updates, in place. candle-nn's SGD has no momentum, and the paper's
+//! damped rule exists nowhere else, so the optimisers are written here.
+
+use super::model::{Grads, Mlp};
+use super::options::{MomentumRule, OptimizerKind};
+use super::real::Real;
+
+pub struct Optimizer<T> {
+    kind: OptimizerKind,
+    lr: f64,
+    momentum: f64,
+    rule: MomentumRule,
+    weight_decay: f64,
+    /// SGD velocity or Adam's first moment, one buffer per parameter tensor
+    /// in the order w0, b0, w1, b1, …
+    first: Vec<Vec<T>>,
+    /// Adam's second moment.
+    second: Vec<Vec<T>>,
+    steps: u64,
+}
+
+impl<T: Real> Optimizer<T> {
+    pub fn new(
+        kind: OptimizerKind,
+        lr: f64,
+        momentum: f64,
+        rule: MomentumRule,
+        weight_decay: f64,
+        mlp: &Mlp<T>,
+    ) -> Self {
+        let zeros = || -> Vec<Vec<T>> { params(mlp).map(|p| vec![T::zero(); p.len()]).collect() };
+        Optimizer {
+            kind,
+            lr,
+            momentum,
+            rule,
+            weight_decay,
+            first: zeros(),
+            second: if kind == OptimizerKind::Adam { zeros() } else { Vec::new() },
+            steps: 0,
+        }
+    }
+
+    pub fn step(&mut self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
+        self.steps += 1;
+        let wd = T::of(self.weight_decay);
+        let mut k = 0;
+        for l in 0..mlp.weights.len() {
+            for (p, g) in [(&mut mlp.weights[l], &grads.w[l]), (&mut mlp.biases[l], &grads.b[l])] {
+                match self.kind {
+                    OptimizerKind::Sgd => self.sgd(p, g, k, wd),
+                    OptimizerKind::Adam => self.adam(p, g, k, wd),
+                }
+                k += 1;
+            }
+        }
+    }
+
+    fn sgd(&mut self, p: &mut [T], g: &[T], k: usize, wd: T) {
+        let v = &mut self.first[k];
+        let m = T::of(self.momentum);
+        match self.rule {
+            MomentumRule::Damped => {
+                // v ← lr·(1−m)·(g + wd·p) + m·v ; p ← p − v
+                let c = T::of(self.lr * (1.0 - self.momentum));
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    *v = c * (g + wd * *p) + m * *v;
+                    *p = *p - *v;
+                }
+            }
+            MomentumRule::Classic => {
+                // PyTorch: d = g + wd·p; v ← d on the first step, else m·v + d; p ← p − lr·v
+                let lr = T::of(self.lr);
+                let first = self.steps == 1;
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    let d = g + wd * *p;
+                    let step = if self.momentum == 0.0 {
+                        d
+                    } else {
+                        *v = if first { d } else { m * *v + d };
+                        *v
+                    };
+                    *p = *p - lr * step;
+                }
+            }
+        }
+    }
+
+    fn adam(&mut self, p: &mut [T], g: &[T], k: usize, wd: T) {
+        // PyTorch's single-tensor Adam, operation for operation.
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let t = self.steps as i32;
+        let step_size = T::of(self.lr / (1.0 - b1.powi(t)));
+        let bc2_sqrt = T::of((1.0 - b2.powi(t)).sqrt());
+        let (one_b1, b2t, one_b2, eps) = (T::of(1.0 - b1), T::of(b2), T::of(1.0 - b2), T::of(eps));
+        let (m1, m2) = (&mut self.first[k], &mut self.second[k]);
+        for (((p, &g), m1), m2) in p.iter_mut().zip(g).zip(m1.iter_mut()).zip(m2.iter_mut()) {
+            let g = g + wd * *p;
+            *m1 = *m1 + one_b1 * (g - *m1);
+            *m2 = *m2 * b2t + one_b2 * g * g;
+            let denom = m2.sqrt() / bc2_sqrt + eps;
+            *p = *p - step_size * (*m1 / denom);
+        }
+    }
+}
+
+fn params<T>(mlp: &Mlp<T>) -> impl Iterator<Item = &Vec<T>> {
+    mlp.weights.iter().zip(&mlp.biases).flat_map(|(w, b)| [w, b])
+}

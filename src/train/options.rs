@@ -1,0 +1,87 @@
+//! The choices a run is made of. Their serde names are the words users write in
+//! sweep files (`activation = "tanh"`), so renaming a variant breaks sweep files.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $word:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $word)] $var),+ }
+        impl $name {
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+            pub fn word(self) -> &'static str { match self { $($name::$var => $word),+ } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.word()) }
+        }
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s { $($word => Ok($name::$var),)+
+                    _ => Err(format!("`{s}` is not one of: {}", Self::WORDS.join(", "))) }
+            }
+        }
+    };
+}
+
+choice!(
+    /// Non-linearity applied after every hidden layer (never after the output layer).
+    Activation { Sigmoid = "sigmoid", Tanh = "tanh", Relu = "relu" }
+);
+choice!(
+    /// Training loss against the class labels.
+    Loss {
+        /// The paper's: squared error against one-hot targets, summed over batch and classes.
+        MseSum = "mse-sum",
+        /// Squared error against one-hot targets, averaged over batch and classes.
+        MseMean = "mse-mean",
+        /// Softmax cross-entropy, averaged over the batch.
+        CrossEntropy = "cross-entropy",
+    }
+);
+choice!(
+    /// How SGD momentum mixes gradients.
+    MomentumRule {
+        /// The paper's: v ← lr·(1−m)·g + m·v; p ← p − v (m = 1 freezes learning).
+        Damped = "damped",
+        /// PyTorch's: v ← m·v + g; p ← p − lr·v.
+        Classic = "classic",
+    }
+);
+choice!(
+    /// Weight initialisation, drawn from the run's own seeded RNG.
+    Init {
+        /// Weights U(−0.1, 0.1), biases U(±1/√fan_in): the paper's manual-backprop path.
+        Paper = "paper",
+        /// Weights and biases U(±1/√fan_in): PyTorch's `nn.Linear` default.
+        Pytorch = "pytorch",
+    }
+);
+choice!(
+    /// Floating-point type of parameters and arithmetic.
+    DType { F32 = "f32", F64 = "f64" }
+);
+choice!(
+    /// Parameter update rule.
+    OptimizerKind {
+        Sgd = "sgd",
+        /// PyTorch's Adam defaults: betas (0.9, 0.999), eps 1e-8; L2 decay added to the gradient.
+        Adam = "adam",
+    }
+);
+
+impl Activation {
+    /// The range the activation histogram covers. ReLU is unbounded above: its
+    /// histogram covers [0, `relu_max`] plus an overflow bin.
+    pub fn histogram_range(self, relu_max: f64) -> (f64, f64) {
+        match self {
+            Activation::Sigmoid => (0.0, 1.0),
+            Activation::Tanh => (-1.0, 1.0),
+            Activation::Relu => (0.0, relu_max),
+        }
+    }
+    pub fn has_overflow_bin(self) -> bool {
+        self == Activation::Relu
+    }
+}
