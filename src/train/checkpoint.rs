@@ -71,7 +71,25 @@ pub fn encode<T: Real>(mlp: &Mlp<T>, meta: &CheckpointMeta) -> anyhow::Result<Ve
         tensors.push((format!("layers.{l}.weight"), w));
         tensors.push((format!("layers.{l}.bias"), b));
     }
-    Ok(safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta.to_map()))?)
+    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta.to_map()))?;
+    canonical_header(bytes)
+}
+
+/// safetensors writes its metadata map in hash order, so the same checkpoint would
+/// differ byte for byte between processes. Rewrites the JSON header with sorted keys
+/// (data offsets are relative to the data section, so they stay valid).
+fn canonical_header(bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
+    let mut json = serde_json::to_vec(&header)?; // serde_json's maps are sorted
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend((json.len() as u64).to_le_bytes());
+    out.extend(json);
+    out.extend(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// A loaded checkpoint in the dtype it was saved in.

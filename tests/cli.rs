@@ -1,0 +1,334 @@
+//! The command line as a user meets it: real training on the shipped data, sweeps,
+//! resume after SIGKILL, rerun, summarize, compare, eval, exit codes.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use std::fs;
+use std::path::Path;
+
+fn small_sweep(dir: &Path, name: &str, extra_train: &str, axes: &str) -> std::path::PathBuf {
+    write(
+        dir,
+        &format!("{name}.toml"),
+        &format!(
+            "name = \"{name}\"\nseed = 11\nrepeats = 2\n{}\n[train]\nhidden = [8]\nbatch_size = 40\nepochs = 4\ntest_every = 2\nsave_every = 2\n{extra_train}\n[sweep]\n{axes}\n",
+            data_table(true)
+        ),
+    )
+}
+
+#[test]
+fn jobs_do_not_change_any_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_sweep(tmp.path(), "det", "", "design = \"grid\"\nactivation = [\"sigmoid\", \"tanh\"]\nmomentum = [0.0, 0.5]");
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&one).arg(&file).assert().success();
+    pinniped().args(["run", "-q", "--jobs", "2", "--out"]).arg(&two).arg(&file).assert().success();
+    let runs = files(&one.join("det"));
+    assert_eq!(runs, files(&two.join("det")));
+    let mut compared = 0;
+    for f in &runs {
+        let (a, b) = (one.join("det").join(f), two.join("det").join(f));
+        if f.ends_with("metrics.csv") {
+            assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
+            compared += 1;
+        } else if f.ends_with(".safetensors") || f.ends_with("weights.csv") || f.ends_with("activations.csv") || f.contains("confusion-") {
+            assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{f}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 8 * 6, "compared only {compared} files");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    pinniped()
+        .args(["run", "--dry-run", "--out"])
+        .arg(&out)
+        .arg(repo().join("experiments/paper.toml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("15 configurations × 3 repeats = 45 runs").and(predicate::str::contains("batch_size=40/rep-2")));
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_sweep_exits_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = write(tmp.path(), "bad.toml", &format!("name = \"bad\"\n{}\n[train]\nlearning_rate = -1\nmomemtum = 0.5\n", data_table(false)));
+    pinniped()
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.toml:").and(predicate::str::contains("train.learning_rate")).and(predicate::str::contains("did you mean `momentum`")));
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_data_exits_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let data = write(tmp.path(), "ragged.tsv", "1\t0.1\t0.2\n2\t0.3\n");
+    let file = write(tmp.path(), "s.toml", &format!("name = \"s\"\n[data]\ntrain = {:?}\n", data.display().to_string()));
+    pinniped().args(["run", "--out"]).arg(&out).arg(&file).assert().code(2).stderr(predicate::str::contains("ragged.tsv:2"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn failed_runs_give_exit_1_and_rerun_failed_completes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = small_sweep(tmp.path(), "fl", "", "design = \"one-at-a-time\"\nbatch_size = [40, 80]");
+    pinniped()
+        .args(["run", "--fake-trainer", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .env("PINNIPED_FAKE_FAIL", "batch_size=80/rep-2")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAILED    batch_size=80/rep-2"));
+    let dir = out.join("fl");
+    pinniped().arg("status").arg(&dir).assert().code(1).stdout(
+        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 unfinished").and(predicate::str::contains("injected failure")),
+    );
+    let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.lines().any(|l| l.starts_with("80,2,1,1,0,")), "{summary}");
+    // A plain rerun of `run` does not retry a failed run...
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().code(1);
+    // ...`rerun --failed` does.
+    pinniped().args(["rerun", "-q", "--fake-trainer", "--failed"]).arg(&dir).assert().success();
+    let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.lines().any(|l| l.starts_with("80,2,2,0,0,")), "{summary}");
+    pinniped().arg("status").arg(&dir).assert().success().stdout(predicate::str::contains("4 done"));
+}
+
+#[test]
+fn rerun_named_runs_and_unknown_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = small_sweep(tmp.path(), "rn", "", "batch_size = [40, 80]");
+    pinniped().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
+    let dir = out.join("rn");
+    let before = fs::read(dir.join("runs/batch_size=80/rep-1/model.safetensors")).unwrap();
+    let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    pinniped().args(["rerun", "-q"]).arg(&dir).args(["--run", "batch_size=80/rep-1"]).assert().success();
+    // Same seed, same result.
+    assert_eq!(before, fs::read(dir.join("runs/batch_size=80/rep-1/model.safetensors")).unwrap());
+    let after = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let drop_seconds = |s: &str| s.lines().map(|l| l.split(',').take(17).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
+    assert_eq!(drop_seconds(&summary), drop_seconds(&after));
+    pinniped()
+        .arg("rerun")
+        .arg(&dir)
+        .args(["--run", "batch_size=8/rep-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no run `batch_size=8/rep-1`").and(predicate::str::contains("did you mean")));
+}
+
+#[test]
+fn summarize_is_idempotent_and_matches_the_live_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = small_sweep(tmp.path(), "sm", "", "momentum = [0.0, 0.9]");
+    pinniped().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
+    let dir = out.join("sm");
+    let live = fs::read(dir.join("summary.csv")).unwrap();
+    fs::remove_file(dir.join("summary.csv")).unwrap();
+    pinniped().arg("summarize").arg(&dir).assert().success();
+    assert_eq!(live, fs::read(dir.join("summary.csv")).unwrap());
+    pinniped().arg("summarize").arg(&dir).assert().success();
+    assert_eq!(live, fs::read(dir.join("summary.csv")).unwrap());
+}
+
+#[test]
+fn a_changed_sweep_is_refused_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = small_sweep(tmp.path(), "ch", "", "batch_size = [40, 80]");
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().success();
+    let text = fs::read_to_string(&file).unwrap().replace("seed = 11", "seed = 12").replace("epochs = 4", "epochs = 5");
+    fs::write(&file, text).unwrap();
+    pinniped()
+        .args(["run", "-q", "--fake-trainer", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("seed 11 → 12").and(predicate::str::contains("train.epochs")).and(predicate::str::contains("--force")));
+    pinniped().args(["run", "-q", "--fake-trainer", "--force", "--out"]).arg(&out).arg(&file).assert().success();
+    let metrics = fs::read_to_string(out.join("ch/runs/baseline/rep-1/metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 6, "retrained with 5 epochs");
+    // Growing an axis is not a change that invalidates anything: only new runs train.
+    let text = fs::read_to_string(&file).unwrap().replace("batch_size = [40, 80]", "batch_size = [40, 80, 120]");
+    fs::write(&file, text).unwrap();
+    pinniped()
+        .args(["run", "--fake-trainer", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(4 already finished)"));
+}
+
+#[test]
+fn killed_sweep_resumes_to_the_same_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_sweep(tmp.path(), "kill", "", "design = \"grid\"\nbatch_size = [40, 80]\nmomentum = [0.0, 0.5]");
+    fs::write(&file, fs::read_to_string(&file).unwrap().replace("epochs = 4", "epochs = 20")).unwrap();
+    let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&clean).arg(&file).assert().success();
+
+    let bin = assert_cmd::cargo::cargo_bin("pinniped");
+    for wait_ms in [150u64, 420, 700] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["run", "-q", "--fake-trainer", "--jobs", "2", "--out"])
+            .arg(&killed)
+            .arg(&file)
+            .env("PINNIPED_FAKE_DELAY_MS", "5")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&killed).arg(&file).assert().success();
+    assert_eq!(fs::read(clean.join("kill/summary.csv")).unwrap(), fs::read(killed.join("kill/summary.csv")).unwrap());
+    assert_eq!(files(&clean.join("kill")), files(&killed.join("kill")), "no stray temporary or partial files");
+    for f in files(&killed.join("kill")) {
+        if f.ends_with("metrics.csv") {
+            assert_eq!(fs::read(clean.join("kill").join(&f)).unwrap(), fs::read(killed.join("kill").join(&f)).unwrap(), "{f}");
+        }
+    }
+}
+
+#[test]
+fn train_then_eval_reproduces_the_final_test_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .arg("--test")
+        .arg(test_tsv())
+        .args(["--reserve-every", "4", "--hidden", "16", "--epochs", "12", "--batch-size", "40", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("done after 12 epochs"));
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    let test_acc: f64 = last[6].parse().unwrap();
+    let eval = pinniped().args(["eval", "--csv", "--model"]).arg(out.join("model.safetensors")).arg("--data").arg(test_tsv()).output().unwrap();
+    assert!(eval.status.success());
+    let text = String::from_utf8(eval.stdout).unwrap();
+    let acc: f64 = text.lines().nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    assert_eq!(acc, test_acc, "eval must reproduce the run's own test accuracy exactly");
+    // The paper's sparse layout.
+    pinniped()
+        .args(["eval", "--model"])
+        .arg(out.join("model.safetensors"))
+        .arg("--data")
+        .arg(test_tsv())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("TEST: ").and(predicate::str::contains("|+")));
+    // The run's config.toml reruns it alone, bit for bit.
+    let again = tmp.path().join("again");
+    pinniped().args(["train", "-q"]).arg(out.join("config.toml")).arg("--out").arg(&again).assert().success();
+    assert_eq!(metrics_without_time(&out.join("metrics.csv")), metrics_without_time(&again.join("metrics.csv")));
+    assert_eq!(fs::read(out.join("model.safetensors")).unwrap(), fs::read(again.join("model.safetensors")).unwrap());
+}
+
+#[test]
+fn eval_rejects_a_model_that_does_not_fit_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    pinniped().args(["train", "-q", "--train"]).arg(train_tsv()).args(["--epochs", "1", "--hidden", "4", "--out"]).arg(&out).assert().success();
+    let narrow = write(tmp.path(), "narrow.tsv", "1\t0.1\t0.2\t0.3\n2\t0.3\t0.1\t0.0\n");
+    pinniped()
+        .args(["eval", "--model"])
+        .arg(out.join("model.safetensors"))
+        .arg("--data")
+        .arg(&narrow)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("narrow.tsv").and(predicate::str::contains("1024 inputs")));
+    let truncated = tmp.path().join("trunc.safetensors");
+    let bytes = fs::read(out.join("model.safetensors")).unwrap();
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    pinniped().args(["eval", "--model"]).arg(&truncated).arg("--data").arg(test_tsv()).assert().code(2).stderr(predicate::str::contains("trunc.safetensors"));
+}
+
+#[test]
+fn mse_sum_at_learning_rate_0_1_diverges_and_keeps_its_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .args(["--reserve-every", "4", "--learning-rate", "0.1", "--epochs", "150", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("diverged"));
+    let status: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["state"], "diverged");
+    let epoch = status["epoch"].as_u64().unwrap();
+    assert!(epoch > 1 && epoch < 150, "diverged at {epoch}");
+    let rows = fs::read_to_string(out.join("metrics.csv")).unwrap().lines().count() - 1;
+    assert!(rows as u64 >= epoch - 1, "metrics up to the divergence are kept ({rows} rows, epoch {epoch})");
+}
+
+#[test]
+fn training_accuracy_climbs_well_above_chance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .args(["--reserve-every", "4", "--batch-size", "20", "--epochs", "40", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let acc = |line: &str| line.split(',').nth(2).unwrap().parse::<f64>().unwrap();
+    let first = acc(metrics.lines().nth(1).unwrap());
+    let last = acc(metrics.lines().last().unwrap());
+    // 39 classes: chance is 1/39 ≈ 0.026.
+    assert!(last > 0.5 && last > first + 0.3, "train accuracy {first} → {last}");
+}
+
+#[test]
+fn compare_two_sweeps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let a = small_sweep(tmp.path(), "ca", "", "batch_size = [40, 80]");
+    let b = small_sweep(tmp.path(), "cb", "momentum = 0.5", "batch_size = [40, 120]");
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&a).assert().success();
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&b).assert().success();
+    pinniped()
+        .arg("compare")
+        .arg(out.join("ca"))
+        .arg(out.join("cb/summary.csv"))
+        .arg("--markdown")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("batch_size=40").and(predicate::str::contains("120")));
+    pinniped().arg("compare").arg(out.join("ca")).arg(tmp.path().join("nowhere")).assert().code(1).stderr(predicate::str::contains("nowhere"));
+}
+
+#[test]
+fn help_documents_every_command() {
+    for cmd in ["run", "train", "eval", "status", "rerun", "summarize", "compare"] {
+        pinniped().args([cmd, "--help"]).assert().success().stdout(predicate::str::contains("Usage"));
+    }
+    pinniped().arg("frobnicate").assert().code(2);
+}

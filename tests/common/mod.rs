@@ -1,0 +1,68 @@
+//! Shared helpers for the integration tests: temp dirs, the shipped data, the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn train_tsv() -> PathBuf {
+    repo().join("data/phoneme/Phoneme_TRAIN.tsv.gz")
+}
+
+pub fn test_tsv() -> PathBuf {
+    repo().join("data/phoneme/Phoneme_TEST.tsv.gz")
+}
+
+/// A `[data]` table on the shipped Phoneme files (absolute paths, so tests can run anywhere).
+pub fn data_table(with_test: bool) -> String {
+    let mut s = format!("[data]\ntrain = {:?}\nreserve_every = 4\n", train_tsv().display().to_string());
+    if with_test {
+        s.push_str(&format!("test = {:?}\n", test_tsv().display().to_string()));
+    }
+    s
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub fn pinniped() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("pinniped").unwrap();
+    c.env_remove("PINNIPED_FAKE_FAIL").env_remove("PINNIPED_FAKE_DELAY_MS");
+    c
+}
+
+/// metrics.csv without its wall-clock `seconds` column: the part that must be
+/// bit-identical between runs of the same configuration.
+pub fn metrics_without_time(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every file below `dir`, relative, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push(p.strip_prefix(base).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
