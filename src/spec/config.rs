@@ -191,3 +191,30 @@ impl DataConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(every: Option<usize>, fraction: Option<f64>) -> DataConfig {
+        DataConfig { train: "x".into(), test: None, format: None, class_attribute: None, reserve_every: every, reserve_fraction: fraction }
+    }
+
+    #[test]
+    fn splits_are_disjoint_and_cover_the_training_file() {
+        let order: Vec<usize> = (0..214).rev().collect();
+        for (cfg, valid_len) in [(data(Some(4), None), 54), (data(None, Some(0.25)), 54), (data(None, None), 0)] {
+            let (train, valid) = cfg.split(&order);
+            assert_eq!(valid.len(), valid_len);
+            let mut all: Vec<usize> = train.iter().chain(&valid).copied().collect();
+            all.sort();
+            assert_eq!(all, (0..214).collect::<Vec<_>>(), "disjoint and complete");
+        }
+        // Every 4th position after the shuffle, starting with the first (the paper's §2.2).
+        let (_, valid) = data(Some(4), None).split(&order);
+        assert_eq!(&valid[..3], &[213, 209, 205]);
+        // The last fraction.
+        let (train, valid) = data(None, Some(0.25)).split(&order);
+        assert_eq!((train.last(), valid.first()), (Some(&54), Some(&53)));
+    }
+}

@@ -5,6 +5,7 @@ use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
 use super::init::initialise;
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::optim::Optimizer;
+use super::options::OptimizerKind;
 use super::real::Real;
 use crate::spec::config::{DataConfig, TrainConfig};
 use rand::{Rng, SeedableRng};
@@ -146,6 +147,8 @@ pub fn fit<T: Real>(
         .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
         .collect();
 
+    // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
+    let plain_sgd = cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
     let mut history = History::default();
     let mut positions: Vec<usize> = (0..n_train).collect();
     let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
@@ -169,20 +172,21 @@ pub fn fit<T: Real>(
         let mut start_row = 0;
         while start_row < n_train {
             let rows = batch.min(n_train - start_row);
-            let loss = ws.forward_backward(
-                &mlp,
-                &xb[start_row * cols..(start_row + rows) * cols],
-                &yb[start_row..start_row + rows],
-                rows,
-                cfg.loss,
-            );
+            let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
+            let loss = if plain_sgd {
+                ws.sgd_step_fused(&mut mlp, xs, ys, rows, cfg.loss, cfg.learning_rate)
+            } else {
+                ws.forward_backward(&mlp, xs, ys, rows, cfg.loss)
+            };
             if !loss.is_finite() {
                 return Ok(diverged(mlp, history, train_rows, valid_rows, epoch, format!("training loss became {loss}")));
             }
             for (l, h) in hists.iter_mut().enumerate() {
                 h.add(ws.hidden(l, rows, cfg.hidden[l]));
             }
-            opt.step(&mut mlp, &ws.grads);
+            if !plain_sgd {
+                opt.step(&mut mlp, &ws.grads);
+            }
             start_row += rows;
         }
 

@@ -42,8 +42,15 @@ impl<'a, T> Mat<'a, T> {
     }
 }
 
-/// `dst (m×n) = beta·dst + a·b` when `accumulate`, else `dst = a·b`.
-pub fn matmul<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>, accumulate: bool, beta: T) {
+/// `dst (m×n) = a·b`.
+pub fn matmul<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>) {
+    gemm_into(dst, a, b, None, T::one())
+}
+
+/// `dst (m×n) = beta·dst + alpha·a·b` with `Some(beta)`, else `dst = alpha·a·b`.
+pub fn gemm_into<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>, beta: Option<T>, alpha: T) {
+    let accumulate = beta.is_some();
+    let beta = beta.unwrap_or(T::zero());
     let (m, k) = a.shape();
     let (k2, n) = b.shape();
     assert_eq!(k, k2, "inner dimensions differ");
@@ -78,7 +85,7 @@ pub fn matmul<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>, accumulate: bool, be
             b_cs,
             b_rs,
             beta,
-            T::one(),
+            alpha,
             false,
             false,
             false,
@@ -123,14 +130,14 @@ mod tests {
             let am = if ta { Mat::new(&at, k, m).t() } else { Mat::new(&a, m, k) };
             let bm = if tb { Mat::new(&bt, n, k).t() } else { Mat::new(&b, k, n) };
             let mut c = vec![0.0; m * n];
-            matmul(&mut c, am, bm, false, 0.0);
+            matmul(&mut c, am, bm);
             for (x, y) in c.iter().zip(&want) {
                 assert!((x - y).abs() < 1e-12, "{ta} {tb}: {x} vs {y}");
             }
-            // accumulate: c = 2c + ab = 3ab
-            matmul(&mut c, am, bm, true, 2.0);
+            // accumulate: c = 2c − 0.5ab = 1.5ab
+            gemm_into(&mut c, am, bm, Some(2.0), -0.5);
             for (x, y) in c.iter().zip(&want) {
-                assert!((x - 3.0 * y).abs() < 1e-12);
+                assert!((x - 1.5 * y).abs() < 1e-12);
             }
         }
     }

@@ -4,7 +4,7 @@
 //! product `A·W` and the weight gradient is `Aᵀ·Δ`. Gradients are analytic: no
 //! autograd graph is built per step, and every buffer is allocated once per run.
 
-use super::linalg::{matmul, Mat};
+use super::linalg::{gemm_into, matmul, Mat};
 use super::options::{Activation, Loss};
 use super::real::Real;
 
@@ -117,13 +117,7 @@ impl<T: Real> Workspace<T> {
                 row.copy_from_slice(&mlp.biases[l]);
             }
             let input = if l == 0 { &x[..rows * fan_in] } else { &before[l - 1][..rows * fan_in] };
-            matmul(
-                out,
-                Mat::new(input, rows, fan_in),
-                Mat::new(&mlp.weights[l], fan_in, fan_out),
-                true,
-                T::one(),
-            );
+            gemm_into(out, Mat::new(input, rows, fan_in), Mat::new(&mlp.weights[l], fan_in, fan_out), Some(T::one()), T::one());
             if l + 1 < n_layers {
                 activate(mlp.activation, out);
             }
@@ -135,30 +129,68 @@ impl<T: Real> Workspace<T> {
     /// Returns the batch loss.
     pub fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
         self.forward(mlp, x, rows);
-        let n_layers = mlp.layers();
-        let classes = mlp.classes();
-        let value = loss_grad(loss, &self.outs[n_layers - 1][..rows * classes], y, classes, &mut self.delta[..rows * classes]);
-        for l in (0..n_layers).rev() {
+        let value = self.output_delta(mlp, y, rows, loss);
+        for l in (0..mlp.layers()).rev() {
             let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
-            let delta = &self.delta[..rows * fan_out];
             let input = if l == 0 { &x[..rows * fan_in] } else { &self.outs[l - 1][..rows * fan_in] };
-            matmul(&mut self.grads.w[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out), false, T::zero());
-            let gb = &mut self.grads.b[l];
-            gb.fill(T::zero());
-            for row in delta.chunks_exact(fan_out) {
-                for (g, &d) in gb.iter_mut().zip(row) {
-                    *g = *g + d;
-                }
-            }
-            if l > 0 {
-                // Δ_{l-1} = (Δ_l · W_lᵀ) ⊙ act'(out_{l-1}); the input layer needs none.
-                let prev = &mut self.delta_prev[..rows * fan_in];
-                matmul(prev, Mat::new(delta, rows, fan_out), Mat::new(&mlp.weights[l], fan_in, fan_out).t(), false, T::zero());
-                activation_backward(mlp.activation, prev, &self.outs[l - 1][..rows * fan_in]);
-                std::mem::swap(&mut self.delta, &mut self.delta_prev);
-            }
+            let delta = &self.delta[..rows * fan_out];
+            matmul(&mut self.grads.w[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out));
+            self.grads.b[l].fill(T::zero());
+            add_column_sums(&mut self.grads.b[l], delta, T::one());
+            self.backpropagate(mlp, l, rows);
         }
         value
+    }
+
+    /// One plain SGD step (`p ← p − lr·g`, no momentum, no decay) without ever
+    /// materialising the gradient: each layer's `Δᵀ`-product is accumulated straight
+    /// into its weights, after `Δ` has been propagated through the old weights.
+    /// Same mathematics as `forward_backward` + `Optimizer::step`, one memory pass less
+    /// per parameter: what makes batch-size-1 training fast.
+    pub fn sgd_step_fused(&mut self, mlp: &mut Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss, lr: f64) -> f64 {
+        self.forward(mlp, x, rows);
+        let value = self.output_delta(mlp, y, rows, loss);
+        let minus_lr = T::of(-lr);
+        for l in (0..mlp.layers()).rev() {
+            self.backpropagate(mlp, l, rows);
+            let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
+            let input = if l == 0 { &x[..rows * fan_in] } else { &self.outs[l - 1][..rows * fan_in] };
+            // After `backpropagate`, layer l's delta sits in `delta_prev` (swapped), or
+            // still in `delta` for the input layer.
+            let delta = if l > 0 { &self.delta_prev[..rows * fan_out] } else { &self.delta[..rows * fan_out] };
+            gemm_into(&mut mlp.weights[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out), Some(T::one()), minus_lr);
+            add_column_sums(&mut mlp.biases[l], delta, minus_lr);
+        }
+        value
+    }
+
+    /// `∂loss/∂out` into `delta`; returns the batch loss.
+    fn output_delta(&mut self, mlp: &Mlp<T>, y: &[u32], rows: usize, loss: Loss) -> f64 {
+        let classes = mlp.classes();
+        let out = &self.outs[mlp.layers() - 1][..rows * classes];
+        loss_grad(loss, out, y, classes, &mut self.delta[..rows * classes])
+    }
+
+    /// Δ_{l-1} = (Δ_l · W_lᵀ) ⊙ act'(out_{l-1}) into `delta`, leaving Δ_l in
+    /// `delta_prev`; the input layer (l = 0) needs none and changes nothing.
+    fn backpropagate(&mut self, mlp: &Mlp<T>, l: usize, rows: usize) {
+        if l == 0 {
+            return;
+        }
+        let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
+        let prev = &mut self.delta_prev[..rows * fan_in];
+        matmul(prev, Mat::new(&self.delta[..rows * fan_out], rows, fan_out), Mat::new(&mlp.weights[l], fan_in, fan_out).t());
+        activation_backward(mlp.activation, prev, &self.outs[l - 1][..rows * fan_in]);
+        std::mem::swap(&mut self.delta, &mut self.delta_prev);
+    }
+}
+
+/// `acc[j] += scale · Σ_rows m[row][j]`.
+fn add_column_sums<T: Real>(acc: &mut [T], m: &[T], scale: T) {
+    for row in m.chunks_exact(acc.len()) {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a = *a + scale * v;
+        }
     }
 }
 
