@@ -352,6 +352,14 @@ fn train(a: TrainArgs) -> Result<u8> {
             Err(m) => problems.push(crate::spec::Problem { file: flag_path.into(), line: None, key: Some(key), message: m }),
         }
     }
+    if (cfg.patience > 0 || cfg.refit) && !data.has_validation() {
+        problems.push(crate::spec::Problem {
+            file: flag_path.into(),
+            line: None,
+            key: Some(if cfg.refit { "refit" } else { "patience" }.into()),
+            message: "needs a validation set: give --reserve-every or --reserve-fraction".into(),
+        });
+    }
     for (key, m) in cfg.problems().into_iter().chain(data.problems()) {
         problems.push(crate::spec::Problem { file: flag_path.into(), line: None, key: Some(key.into()), message: m });
     }

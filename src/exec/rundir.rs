@@ -39,6 +39,19 @@ pub struct Status {
     /// Hash of everything that determines the run's results.
     #[serde(default)]
     pub config_hash: String,
+    /// Present when the returned model is not simply the last epoch's (early
+    /// stopping or refit): how it scores. The summary's `final_*` columns use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<SelectedModel>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectedModel {
+    pub epoch: usize,
+    pub refit: bool,
+    pub train_acc: Option<f64>,
+    pub valid_acc: Option<f64>,
+    pub test_acc: Option<f64>,
 }
 
 pub const STATUS_FILE: &str = "status.json";

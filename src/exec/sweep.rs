@@ -267,6 +267,7 @@ fn run_one(
                 epoch: 0,
                 seconds: 0.0,
                 config_hash: spec.config_hash.clone(),
+                selected: None,
             };
             // Best effort: if even this cannot be written the run stays unfinished,
             // which resume treats the same way.

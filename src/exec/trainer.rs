@@ -4,7 +4,7 @@
 //! without training anything.
 
 use super::atomic::write_atomic;
-use super::rundir::{write_status, State, Status};
+use super::rundir::{write_status, SelectedModel, State, Status};
 use crate::features::{Pipeline, Prepared};
 use crate::spec::{DataConfig, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
@@ -115,7 +115,15 @@ fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut
         Outcome::Done => (State::Done, String::new(), last_epoch),
         Outcome::Diverged { epoch, reason } => (State::Diverged, format!("diverged in epoch {epoch}: {reason}"), *epoch),
     };
-    let status = Status { state, message, epoch, seconds: start.elapsed().as_secs_f64(), config_hash: spec.config_hash.clone() };
+    let selected = result.selected.as_ref().map(|s| SelectedModel {
+        epoch: s.epoch,
+        refit: s.refit,
+        train_acc: s.accs[0],
+        valid_acc: s.accs[1],
+        test_acc: s.accs[2],
+    });
+    let status =
+        Status { state, message, epoch, seconds: start.elapsed().as_secs_f64(), config_hash: spec.config_hash.clone(), selected };
     write_status(dir, &status)?;
     Ok(status)
 }
@@ -244,7 +252,7 @@ impl Trainer for FakeTrainer {
             Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
             None => (State::Done, String::new(), cfg.epochs),
         };
-        let status = Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone() };
+        let status = Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
         write_status(dir, &status)?;
         Ok(status)
     }

@@ -77,6 +77,10 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.best_epoch = Some(e);
         rec.test_at_best = t;
     }
+    // Early stopping or refit: the run's result is the selected model, not the last epoch.
+    if let Some(s) = read_status(dir).and_then(|s| s.selected) {
+        rec.final_accs = [s.train_acc, s.valid_acc, s.test_acc];
+    }
     rec
 }
 

@@ -1,7 +1,7 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
-use crate::train::options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind};
+use crate::train::options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind, StopOn};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -40,6 +40,18 @@ pub struct TrainConfig {
     pub histogram_bins: usize,
     /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
     pub histogram_relu_max: f64,
+    /// Probability of dropping a hidden unit in training passes (inverted dropout).
+    pub dropout: f64,
+    /// Stop after this many epochs without a better validation score, keeping the
+    /// best epoch's weights; 0 = never stop early.
+    pub patience: usize,
+    /// The validation score early stopping and refit go by.
+    pub early_stopping: StopOn,
+    /// Retrain from scratch on training + validation rows for the best epoch count,
+    /// then evaluate the test set with that model.
+    pub refit: bool,
+    /// Per-feature z-score, fitted on the training rows only.
+    pub standardize: bool,
     /// Seed of a single `pinniped train` run (sweep runs derive theirs).
     pub seed: u64,
 }
@@ -68,6 +80,11 @@ impl Default for TrainConfig {
             confusion_every: 0,
             histogram_bins: 20,
             histogram_relu_max: 1.0,
+            dropout: 0.0,
+            patience: 0,
+            early_stopping: StopOn::ValidAcc,
+            refit: false,
+            standardize: false,
             seed: 2019,
         }
     }
@@ -130,6 +147,9 @@ impl TrainConfig {
         if !(self.histogram_relu_max > 0.0 && self.histogram_relu_max.is_finite()) {
             p.push(("histogram_relu_max", "must be a finite number > 0".into()));
         }
+        if !(0.0..1.0).contains(&self.dropout) {
+            p.push(("dropout", format!("must be within [0, 1), not {}", self.dropout)));
+        }
         if self.momentum != 0.0 && self.optimizer == OptimizerKind::Adam {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
         }
@@ -138,6 +158,10 @@ impl TrainConfig {
 }
 
 impl DataConfig {
+    pub fn has_validation(&self) -> bool {
+        self.reserve_every.is_some() || self.reserve_fraction.is_some()
+    }
+
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.reserve_every.is_some() && self.reserve_fraction.is_some() {

@@ -140,6 +140,14 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             }
             continue;
         }
+        if (train.patience > 0 || train.refit) && !sweep.data.has_validation() {
+            problems.push(Problem {
+                file: sweep.path.clone(),
+                line: None,
+                key: Some(if train.refit { "train.refit" } else { "train.patience" }.into()),
+                message: "needs a validation set: add reserve_every or reserve_fraction to [data]".into(),
+            });
+        }
         let axis_values = sweep.axes.iter().map(|a| format_value(&value_of(&train, &a.key))).collect();
         configs.push(Config { id, axis_values, train });
     }

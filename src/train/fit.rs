@@ -1,11 +1,12 @@
 //! One training run: split, initialise, then per epoch shuffle, train on batches,
-//! evaluate every set and record the diagnostics.
+//! evaluate every set and record the diagnostics; optionally stop early (keeping
+//! the best epoch's weights) and refit on training + validation rows.
 
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
 use super::init::initialise;
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::optim::Optimizer;
-use super::options::OptimizerKind;
+use super::options::{OptimizerKind, StopOn};
 use super::real::Real;
 use crate::spec::config::{DataConfig, TrainConfig};
 use rand::{Rng, SeedableRng};
@@ -58,10 +59,23 @@ pub enum Outcome {
     Diverged { epoch: usize, reason: String },
 }
 
+/// Which model the run returns and how it scores.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selected {
+    /// The epoch whose weights are returned (early stopping), or the refit's epoch count.
+    pub epoch: usize,
+    /// Accuracy of the returned model on train, valid, test. After a refit, train is
+    /// measured on training + validation rows and valid is the first phase's score at
+    /// `epoch` (the refit model has seen those rows).
+    pub accs: [Option<f64>; 3],
+    pub refit: bool,
+}
+
 pub struct Fit<T> {
     pub mlp: Mlp<T>,
     pub history: History,
     pub outcome: Outcome,
+    pub selected: Option<Selected>,
     pub train_rows: Vec<usize>,
     pub valid_rows: Vec<usize>,
 }
@@ -78,6 +92,9 @@ pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 }
 const INIT_STREAM: u64 = 0;
 const SHUFFLE_STREAM: u64 = 1;
+const DROPOUT_STREAM: u64 = 2;
+const REFIT_SHUFFLE_STREAM: u64 = 3;
+const REFIT_DROPOUT_STREAM: u64 = 4;
 
 /// Fisher–Yates with our own RNG, so that orders depend on the seed alone.
 fn shuffle(v: &mut [usize], rng: &mut impl Rng) {
@@ -87,17 +104,73 @@ fn shuffle(v: &mut [usize], rng: &mut impl Rng) {
     }
 }
 
-fn gather<T: Real>(x: &[f64], cols: usize, rows: &[usize]) -> Vec<T> {
+fn gather(x: &[f64], cols: usize, rows: &[usize]) -> Vec<f64> {
     let mut out = Vec::with_capacity(rows.len() * cols);
     for &r in rows {
-        out.extend(x[r * cols..(r + 1) * cols].iter().map(|&v| T::of(v)));
+        out.extend_from_slice(&x[r * cols..(r + 1) * cols]);
     }
     out
 }
 
-struct EvalSet<T> {
+/// One set's rows, in the run's dtype.
+struct Set<T> {
     x: Vec<T>,
     y: Vec<u32>,
+}
+
+impl<T: Real> Set<T> {
+    fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Self {
+        let x = match z {
+            Some((mean, std)) => {
+                let cols = mean.len();
+                x.iter().enumerate().map(|(i, &v)| T::of(zscore(v, mean[i % cols], std[i % cols]))).collect()
+            }
+            None => x.iter().map(|&v| T::of(v)).collect(),
+        };
+        Set { x, y }
+    }
+    fn rows(&self) -> usize {
+        self.y.len()
+    }
+}
+
+fn zscore(v: f64, mean: f64, std: f64) -> f64 {
+    if std > 0.0 {
+        (v - mean) / std
+    } else {
+        0.0
+    }
+}
+
+/// Per-feature mean and population std of `x` (rows × cols).
+fn feature_stats(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
+    let rows = (x.len() / cols).max(1) as f64;
+    let mut mean = vec![0.0; cols];
+    for row in x.chunks_exact(cols) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= rows);
+    let mut var = vec![0.0; cols];
+    for row in x.chunks_exact(cols) {
+        var.iter_mut().zip(row).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
+    }
+    (mean, var.into_iter().map(|s| (s / rows).sqrt()).collect())
+}
+
+/// The train/valid/test sets of one phase; the z-score (if any) is fitted on `train` only.
+fn build_sets<T: Real>(cfg: &TrainConfig, data: &RunData, train: &[usize], valid: &[usize]) -> Vec<Set<T>> {
+    let cols = data.cols;
+    let train_x = gather(data.train_x, cols, train);
+    let z = cfg.standardize.then(|| feature_stats(&train_x, cols));
+    let labels = |rows: &[usize]| rows.iter().map(|&r| data.train_y[r]).collect::<Vec<_>>();
+    let mut sets = vec![
+        Set::new(&train_x, labels(train), z.as_ref()),
+        Set::new(&gather(data.train_x, cols, valid), labels(valid), z.as_ref()),
+    ];
+    if let Some((x, y)) = data.test {
+        sets.push(Set::new(x, y.to_vec(), z.as_ref()));
+    }
+    sets
 }
 
 pub fn fit<T: Real>(
@@ -108,130 +181,236 @@ pub fn fit<T: Real>(
     hook: &mut EpochHook<'_, T>,
 ) -> anyhow::Result<Fit<T>> {
     let start = Instant::now();
-    let (cols, classes) = (data.cols, data.classes);
-    let n_rows = data.train_y.len();
-
-    let mut dims = vec![cols];
+    let mut dims = vec![data.cols];
     dims.extend(&cfg.hidden);
-    dims.push(classes);
-    let mut mlp: Mlp<T> = initialise(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
+    dims.push(data.classes);
 
     let mut shuffler = stream_rng(seed, SHUFFLE_STREAM);
-    let mut order: Vec<usize> = (0..n_rows).collect();
+    let mut order: Vec<usize> = (0..data.train_y.len()).collect();
     if cfg.shuffle {
         shuffle(&mut order, &mut shuffler);
     }
     let (train_rows, valid_rows) = data_cfg.split(&order);
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
-    let sets: Vec<EvalSet<T>> = {
-        let pick = |rows: &[usize]| EvalSet {
-            x: gather(data.train_x, cols, rows),
-            y: rows.iter().map(|&r| data.train_y[r]).collect(),
-        };
-        let mut sets = vec![pick(&train_rows), pick(&valid_rows)];
-        if let Some((x, y)) = data.test {
-            sets.push(EvalSet { x: x.iter().map(|&v| T::of(v)).collect(), y: y.to_vec() });
-        }
-        sets
-    };
-
-    let n_train = train_rows.len();
-    let batch = cfg.batch_size.min(n_train);
-    let mut ws = Workspace::new(&mlp, batch);
-    let mut eval_ws = Workspace::new(&mlp, sets.iter().map(|s| s.y.len()).max().unwrap_or(0));
-    let mut opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
-    let mut hists: Vec<Histogram> = cfg
-        .hidden
-        .iter()
-        .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
-        .collect();
-
-    // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
-    let plain_sgd = cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+    let sets = build_sets::<T>(cfg, data, &train_rows, &valid_rows);
+    let init = || initialise::<T>(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
+    let phase = Phase { cfg, classes: data.classes, start, record: true };
+    let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
     let mut history = History::default();
-    let mut positions: Vec<usize> = (0..n_train).collect();
-    let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
-    let mut yb: Vec<u32> = vec![0; n_train];
-    let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch % n == 0);
-
-    for epoch in 1..=cfg.epochs {
-        let last = epoch == cfg.epochs;
-        if cfg.shuffle {
-            shuffle(&mut positions, &mut shuffler);
+    let run = phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
+    let fit = |mlp, outcome, selected| Fit { mlp, history: history.clone(), outcome, selected, train_rows: train_rows.clone(), valid_rows: valid_rows.clone() };
+    let (mlp, best) = match run {
+        PhaseEnd::Diverged(mlp, epoch, reason) => return Ok(fit(mlp, Outcome::Diverged { epoch, reason }, None)),
+        PhaseEnd::Failed(e) => return Err(e),
+        PhaseEnd::Done(mlp, best) => (mlp, best),
+    };
+    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> [Option<f64>; 3] {
+        let mut ws = Workspace::new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
+        let mut a = [None; 3];
+        for (k, s) in sets.iter().enumerate() {
+            if s.rows() > 0 {
+                a[k] = Some(phase.evaluate(&mut ws, mlp, s, None).acc);
+            }
         }
-        // One gather per epoch; batches are then contiguous row ranges.
+        a
+    };
+    if !cfg.refit {
+        let selected = stop.map(|_| Selected { epoch: best.epoch, accs: accs(&mlp, &sets), refit: false });
+        return Ok(fit(mlp, Outcome::Done, selected));
+    }
+
+    // Refit: the same initial weights, trained on train + valid for the best epoch count.
+    let all: Vec<usize> = train_rows.iter().chain(&valid_rows).copied().collect();
+    let refit_sets = build_sets::<T>(cfg, data, &all, &[]);
+    let quiet = Phase { record: false, ..phase };
+    let mut scratch = History::default();
+    let mut no_hook = |_: &EpochMetrics, _: &Mlp<T>| Ok(());
+    let end = quiet.run(
+        init(),
+        &refit_sets,
+        best.epoch,
+        None,
+        stream_rng(seed, REFIT_SHUFFLE_STREAM),
+        stream_rng(seed, REFIT_DROPOUT_STREAM),
+        &mut scratch,
+        &mut no_hook,
+    );
+    match end {
+        PhaseEnd::Diverged(mlp, epoch, reason) => {
+            Ok(fit(mlp, Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") }, None))
+        }
+        PhaseEnd::Failed(e) => Err(e),
+        PhaseEnd::Done(refitted, _) => {
+            let a = accs(&refitted, &refit_sets);
+            let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
+            Ok(fit(refitted, Outcome::Done, Some(selected)))
+        }
+    }
+}
+
+/// The best epoch seen by validation.
+#[derive(Clone, Copy)]
+struct Best {
+    epoch: usize,
+    valid_acc: Option<f64>,
+}
+
+enum PhaseEnd<T> {
+    /// The model to return (the best epoch's when stopping early) and the best epoch.
+    Done(Mlp<T>, Best),
+    Diverged(Mlp<T>, usize, String),
+    /// The epoch hook failed (a checkpoint could not be written): the run fails.
+    Failed(anyhow::Error),
+}
+
+/// How one training phase behaves.
+#[derive(Clone, Copy)]
+struct Phase<'c> {
+    cfg: &'c TrainConfig,
+    classes: usize,
+    start: Instant,
+    /// Record diagnostics and call the hook (the main phase, not a refit).
+    record: bool,
+}
+
+impl Phase<'_> {
+    fn evaluate<T: Real>(&self, ws: &mut Workspace<T>, mlp: &Mlp<T>, set: &Set<T>, conf: Option<&mut Vec<u32>>) -> SetMetrics {
+        let rows = set.rows();
+        let out = ws.forward(mlp, &set.x, rows);
+        let loss = loss_sum(self.cfg.loss, out, &set.y, self.classes) / rows as f64;
+        let predicted: Vec<usize> = argmax_rows(out, self.classes).collect();
+        let hits = predicted.iter().zip(&set.y).filter(|(p, y)| **p == **y as usize).count();
+        if let Some(c) = conf {
+            *c = confusion(&set.y, &predicted, self.classes);
+        }
+        SetMetrics { loss, acc: hits as f64 / rows as f64 }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run<T: Real>(
+        &self,
+        mut mlp: Mlp<T>,
+        sets: &[Set<T>],
+        epochs: usize,
+        patience: Option<usize>,
+        mut shuffler: ChaCha8Rng,
+        dropout_rng: ChaCha8Rng,
+        history: &mut History,
+        hook: &mut EpochHook<'_, T>,
+    ) -> PhaseEnd<T> {
+        let cfg = self.cfg;
+        let cols = mlp.inputs();
         let train = &sets[0];
-        for (dst, &p) in positions.iter().enumerate() {
-            xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
-            yb[dst] = train.y[p];
-        }
-        let before = snapshot(&mlp);
-        hists.iter_mut().for_each(Histogram::clear);
+        let n_train = train.rows();
+        let batch = cfg.batch_size.min(n_train);
+        let mut ws = Workspace::new(&mlp, batch);
+        ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
+        let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
+        let mut opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let mut hists: Vec<Histogram> =
+            cfg.hidden.iter().map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w)).collect();
+        // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
+        let plain_sgd = cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+        let mut positions: Vec<usize> = (0..n_train).collect();
+        let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
+        let mut yb: Vec<u32> = vec![0; n_train];
+        let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch % n == 0);
+        let mut best = Best { epoch: epochs, valid_acc: None };
+        let mut best_score = f64::NEG_INFINITY;
+        let mut best_mlp: Option<Mlp<T>> = None;
 
-        let mut start_row = 0;
-        while start_row < n_train {
-            let rows = batch.min(n_train - start_row);
-            let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
-            let loss = if plain_sgd {
-                ws.sgd_step_fused(&mut mlp, xs, ys, rows, cfg.loss, cfg.learning_rate)
-            } else {
-                ws.forward_backward(&mlp, xs, ys, rows, cfg.loss)
-            };
-            if !loss.is_finite() {
-                return Ok(diverged(mlp, history, train_rows, valid_rows, epoch, format!("training loss became {loss}")));
+        for epoch in 1..=epochs {
+            let last = epoch == epochs;
+            if cfg.shuffle {
+                shuffle(&mut positions, &mut shuffler);
             }
-            for (l, h) in hists.iter_mut().enumerate() {
-                h.add(ws.hidden(l, rows, cfg.hidden[l]));
+            // One gather per epoch; batches are then contiguous row ranges.
+            for (dst, &p) in positions.iter().enumerate() {
+                xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
+                yb[dst] = train.y[p];
             }
-            if !plain_sgd {
-                opt.step(&mut mlp, &ws.grads);
-            }
-            start_row += rows;
-        }
+            let before = self.record.then(|| snapshot(&mlp));
+            hists.iter_mut().for_each(Histogram::clear);
 
-        let mut metrics = EpochMetrics { epoch, sets: [None; 3], seconds: 0.0 };
-        for (k, set) in sets.iter().enumerate() {
-            let rows = set.y.len();
-            if rows == 0 || (k == 2 && !every(cfg.test_every, epoch, last)) {
+            let mut start_row = 0;
+            while start_row < n_train {
+                let rows = batch.min(n_train - start_row);
+                let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
+                let loss = if plain_sgd {
+                    ws.sgd_step_fused(&mut mlp, xs, ys, rows, cfg.loss, cfg.learning_rate)
+                } else {
+                    ws.forward_backward(&mlp, xs, ys, rows, cfg.loss)
+                };
+                if !loss.is_finite() {
+                    return PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}"));
+                }
+                if self.record {
+                    for (l, h) in hists.iter_mut().enumerate() {
+                        h.add(ws.hidden(l, rows, cfg.hidden[l]));
+                    }
+                }
+                if !plain_sgd {
+                    opt.step(&mut mlp, &ws.grads);
+                }
+                start_row += rows;
+            }
+            if !self.record {
                 continue;
             }
-            let out = eval_ws.forward(&mlp, &set.x, rows);
-            let loss = loss_sum(cfg.loss, out, &set.y, classes) / rows as f64;
-            let predicted: Vec<usize> = argmax_rows(out, classes).collect();
-            let hits = predicted.iter().zip(&set.y).filter(|(p, y)| **p == **y as usize).count();
-            metrics.sets[k] = Some(SetMetrics { loss, acc: hits as f64 / rows as f64 });
-            if every(cfg.confusion_every, epoch, last) {
-                history.confusions.push((epoch, k, confusion(&set.y, &predicted, classes)));
-            }
-        }
-        metrics.seconds = start.elapsed().as_secs_f64();
 
-        for (l, nodes) in weight_change(&before, &mlp).into_iter().enumerate() {
-            for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
-                history.weight_changes.push((epoch, l, node, dnorm, dtheta));
+            let mut metrics = EpochMetrics { epoch, sets: [None; 3], seconds: 0.0 };
+            let record_confusion = every(cfg.confusion_every, epoch, last);
+            for (k, set) in sets.iter().enumerate() {
+                if set.rows() == 0 || (k == 2 && !every(cfg.test_every, epoch, last)) {
+                    continue;
+                }
+                let mut conf = record_confusion.then(Vec::new);
+                metrics.sets[k] = Some(self.evaluate(&mut eval_ws, &mlp, set, conf.as_mut()));
+                if let Some(c) = conf {
+                    history.confusions.push((epoch, k, c));
+                }
+            }
+            metrics.seconds = self.start.elapsed().as_secs_f64();
+            if let Some(before) = before {
+                for (l, nodes) in weight_change(&before, &mlp).into_iter().enumerate() {
+                    for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
+                        history.weight_changes.push((epoch, l, node, dnorm, dtheta));
+                    }
+                }
+            }
+            for (l, h) in hists.iter().enumerate() {
+                history.histograms.push((epoch, l, h.clone()));
+            }
+            let bad = metrics.sets.iter().flatten().find(|m| !m.loss.is_finite()).map(|m| m.loss);
+            let valid = metrics.sets[1];
+            history.metrics.push(metrics);
+            if let Some(loss) = bad.or_else(|| (!mlp.is_finite()).then_some(f64::NAN)) {
+                return PhaseEnd::Diverged(mlp, epoch, format!("evaluation loss became {loss}"));
+            }
+            if let Err(e) = hook(history.metrics.last().expect("just pushed"), &mlp) {
+                return PhaseEnd::Failed(e);
+            }
+
+            // The best epoch by validation: the first one reaching the best score.
+            if let Some(v) = valid {
+                let score = match cfg.early_stopping {
+                    StopOn::ValidAcc => v.acc,
+                    StopOn::ValidLoss => -v.loss,
+                };
+                if score > best_score {
+                    best_score = score;
+                    best = Best { epoch, valid_acc: Some(v.acc) };
+                    if patience.is_some() {
+                        best_mlp = Some(mlp.clone());
+                    }
+                }
+                if patience.is_some_and(|p| epoch - best.epoch >= p) {
+                    break;
+                }
             }
         }
-        for (l, h) in hists.iter().enumerate() {
-            history.histograms.push((epoch, l, h.clone()));
-        }
-        let bad = metrics.sets.iter().flatten().find(|m| !m.loss.is_finite()).map(|m| m.loss);
-        history.metrics.push(metrics);
-        if let Some(loss) = bad.or_else(|| (!mlp.is_finite()).then_some(f64::NAN)) {
-            return Ok(diverged(mlp, history, train_rows, valid_rows, epoch, format!("evaluation loss became {loss}")));
-        }
-        hook(history.metrics.last().unwrap(), &mlp)?;
+        PhaseEnd::Done(best_mlp.unwrap_or(mlp), best)
     }
-    Ok(Fit { mlp, history, outcome: Outcome::Done, train_rows, valid_rows })
 }
 
-fn diverged<T>(
-    mlp: Mlp<T>,
-    history: History,
-    train_rows: Vec<usize>,
-    valid_rows: Vec<usize>,
-    epoch: usize,
-    reason: String,
-) -> Fit<T> {
-    Fit { mlp, history, outcome: Outcome::Diverged { epoch, reason }, train_rows, valid_rows }
-}

@@ -7,6 +7,8 @@
 use super::linalg::{gemm_into, matmul, Mat};
 use super::options::{Activation, Loss};
 use super::real::Real;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp<T> {
@@ -79,13 +81,25 @@ impl<T: Real> Mlp<T> {
     }
 }
 
+/// Inverted dropout on hidden units during training passes: a unit is zeroed with
+/// probability `p` and the survivors scaled by 1/(1−p), so evaluation needs no change.
+struct Dropout<T> {
+    p: f64,
+    rng: ChaCha8Rng,
+    /// Per hidden layer: 0 or 1/(1−p) per unit of the last training pass.
+    masks: Vec<Vec<T>>,
+    /// Per hidden layer: the activations before masking (derivatives and histograms).
+    raw: Vec<Vec<T>>,
+}
+
 /// Buffers for passes of up to `capacity` rows, reused across steps.
 pub struct Workspace<T> {
     capacity: usize,
-    /// Output of each layer (after the activation for hidden layers).
+    /// Output of each layer (after the activation, and dropout, for hidden layers).
     outs: Vec<Vec<T>>,
     delta: Vec<T>,
     delta_prev: Vec<T>,
+    dropout: Option<Dropout<T>>,
     pub grads: Grads<T>,
 }
 
@@ -97,16 +111,36 @@ impl<T: Real> Workspace<T> {
             outs: mlp.dims[1..].iter().map(|&d| vec![T::zero(); capacity * d]).collect(),
             delta: vec![T::zero(); capacity * widest],
             delta_prev: vec![T::zero(); capacity * widest],
+            dropout: None,
             grads: Grads::zeros_like(mlp),
         }
     }
 
-    /// Output of hidden layer `l` for the rows of the last forward pass.
-    pub fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T] {
-        &self.outs[l][..rows * width]
+    /// Training passes from now on drop hidden units with probability `p`, drawing
+    /// masks from `rng`; plain `forward` (evaluation) never does.
+    pub fn enable_dropout(&mut self, mlp: &Mlp<T>, p: f64, rng: ChaCha8Rng) {
+        if p <= 0.0 || mlp.layers() < 2 {
+            return;
+        }
+        let hidden = &mlp.dims[1..mlp.dims.len() - 1];
+        let bufs = || hidden.iter().map(|&d| vec![T::zero(); self.capacity * d]).collect::<Vec<_>>();
+        self.dropout = Some(Dropout { p, rng, masks: bufs(), raw: bufs() });
     }
 
+    /// Activations of hidden layer `l` in the last forward pass (before dropout).
+    pub fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T] {
+        match &self.dropout {
+            Some(d) => &d.raw[l][..rows * width],
+            None => &self.outs[l][..rows * width],
+        }
+    }
+
+    /// Evaluation pass: the linear output for `rows` rows.
     pub fn forward(&mut self, mlp: &Mlp<T>, x: &[T], rows: usize) -> &[T] {
+        self.pass(mlp, x, rows, false)
+    }
+
+    fn pass(&mut self, mlp: &Mlp<T>, x: &[T], rows: usize, training: bool) -> &[T] {
         assert!(rows <= self.capacity, "batch larger than the workspace");
         let n_layers = mlp.layers();
         for l in 0..n_layers {
@@ -120,6 +154,14 @@ impl<T: Real> Workspace<T> {
             gemm_into(out, Mat::new(input, rows, fan_in), Mat::new(&mlp.weights[l], fan_in, fan_out), Some(T::one()), T::one());
             if l + 1 < n_layers {
                 activate(mlp.activation, out);
+                if let (true, Some(d)) = (training, self.dropout.as_mut()) {
+                    d.raw[l][..out.len()].copy_from_slice(out);
+                    let keep = T::of(1.0 / (1.0 - d.p));
+                    for (o, m) in out.iter_mut().zip(d.masks[l].iter_mut()) {
+                        *m = if d.rng.random::<f64>() < d.p { T::zero() } else { keep };
+                        *o = *o * *m;
+                    }
+                }
             }
         }
         &self.outs[n_layers - 1][..rows * mlp.classes()]
@@ -128,7 +170,7 @@ impl<T: Real> Workspace<T> {
     /// Forward, loss and backward for one batch; gradients land in `self.grads`.
     /// Returns the batch loss.
     pub fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
-        self.forward(mlp, x, rows);
+        self.pass(mlp, x, rows, true);
         let value = self.output_delta(mlp, y, rows, loss);
         for l in (0..mlp.layers()).rev() {
             let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
@@ -148,7 +190,7 @@ impl<T: Real> Workspace<T> {
     /// Same mathematics as `forward_backward` + `Optimizer::step`, one memory pass less
     /// per parameter: what makes batch-size-1 training fast.
     pub fn sgd_step_fused(&mut self, mlp: &mut Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss, lr: f64) -> f64 {
-        self.forward(mlp, x, rows);
+        self.pass(mlp, x, rows, true);
         let value = self.output_delta(mlp, y, rows, loss);
         let minus_lr = T::of(-lr);
         for l in (0..mlp.layers()).rev() {
@@ -180,7 +222,14 @@ impl<T: Real> Workspace<T> {
         let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
         let prev = &mut self.delta_prev[..rows * fan_in];
         matmul(prev, Mat::new(&self.delta[..rows * fan_out], rows, fan_out), Mat::new(&mlp.weights[l], fan_in, fan_out).t());
-        activation_backward(mlp.activation, prev, &self.outs[l - 1][..rows * fan_in]);
+        let y = match &self.dropout {
+            Some(d) => {
+                prev.iter_mut().zip(&d.masks[l - 1]).for_each(|(g, &m)| *g = *g * m);
+                &d.raw[l - 1][..rows * fan_in]
+            }
+            None => &self.outs[l - 1][..rows * fan_in],
+        };
+        activation_backward(mlp.activation, prev, y);
         std::mem::swap(&mut self.delta, &mut self.delta_prev);
     }
 }

@@ -71,6 +71,11 @@ choice!(
     }
 );
 
+choice!(
+    /// The validation score that picks the best epoch (early stopping, refit).
+    StopOn { ValidAcc = "valid-acc", ValidLoss = "valid-loss" }
+);
+
 impl Activation {
     /// The range the activation histogram covers. ReLU is unbounded above: its
     /// histogram covers [0, `relu_max`] plus an overflow bin.

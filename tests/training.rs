@@ -1,0 +1,143 @@
+//! Training options on small synthetic data (milliseconds each): early stopping keeps
+//! the best epoch's weights, refit trains on train + validation rows, standardisation
+//! is fitted on training rows only, dropout is seeded.
+
+use pinniped::spec::{DataConfig, TrainConfig};
+use pinniped::train::{fit, EpochMetrics, Fit, Loss, Mlp, OptimizerKind, RunData};
+
+fn data_cfg(every: Option<usize>) -> DataConfig {
+    DataConfig { train: "-".into(), test: None, format: None, class_attribute: None, reserve_every: every, reserve_fraction: None }
+}
+
+fn cfg() -> TrainConfig {
+    TrainConfig {
+        hidden: vec![6],
+        loss: Loss::CrossEntropy,
+        optimizer: OptimizerKind::Adam,
+        learning_rate: 0.05,
+        batch_size: 8,
+        epochs: 40,
+        minmax: false,
+        normalize: false,
+        ..TrainConfig::default()
+    }
+}
+
+/// `n` rows of 4 features; class k has a bump on feature k (and noise).
+fn blobs(n: usize, classes: usize, offset: u32) -> (Vec<f64>, Vec<u32>) {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..n {
+        let c = (i as u32 + offset) % classes as u32;
+        for f in 0..4 {
+            let noise = ((i * 7 + f * 13) % 11) as f64 / 11.0 - 0.5;
+            x.push(if f == c as usize { 2.0 } else { 0.0 } + noise);
+        }
+        y.push(c);
+    }
+    (x, y)
+}
+
+fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usize, Mlp<f64>)>) {
+    let mut seen = Vec::new();
+    let mut hook = |m: &EpochMetrics, mlp: &Mlp<f64>| {
+        seen.push((m.epoch, mlp.clone()));
+        Ok(())
+    };
+    let f = fit::<f64>(cfg, d, 5, data, &mut hook).unwrap();
+    (f, seen)
+}
+
+#[test]
+fn early_stopping_returns_the_best_epochs_weights() {
+    let (x, y) = blobs(60, 3, 0);
+    let (tx, ty) = blobs(30, 3, 1);
+    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let c = TrainConfig { patience: 5, epochs: 200, ..cfg() };
+    let (f, seen) = run(&c, &data_cfg(Some(3)), &data);
+    let sel = f.selected.clone().expect("early stopping selects a model");
+    assert!(!sel.refit);
+    let last = f.history.metrics.last().unwrap().epoch;
+    assert_eq!(last, sel.epoch + 5, "stops `patience` epochs after the best");
+    let best_valid = f.history.metrics.iter().map(|m| m.sets[1].unwrap().acc).fold(f64::MIN, f64::max);
+    let first_best = f.history.metrics.iter().find(|m| m.sets[1].unwrap().acc == best_valid).unwrap().epoch;
+    assert_eq!(sel.epoch, first_best);
+    let at_best = &seen.iter().find(|(e, _)| *e == sel.epoch).unwrap().1;
+    assert_eq!(&f.mlp, at_best, "the returned weights are the best epoch's");
+    assert_ne!(&f.mlp, &seen.last().unwrap().1);
+    assert_eq!(sel.accs[1], Some(best_valid));
+}
+
+#[test]
+fn refit_trains_on_training_and_validation_rows() {
+    // Class 2 appears only in validation rows (every 2nd row, no shuffle; half of them
+    // class 2, half class 0): without refit the model never sees it; refit on
+    // train + valid learns it.
+    // Positions 0, 4, 8, …: class 2 (validation); 2, 6, …: class 0 (validation);
+    // odd positions (training): classes 0 and 1 alternately.
+    let class_at = |pos: usize| if pos % 4 == 0 { 2 } else if pos % 2 == 0 { 0 } else { ((pos / 2) % 2) as u32 };
+    let y: Vec<u32> = (0..40).map(class_at).collect();
+    let x: Vec<f64> = (0..160)
+        .map(|i| {
+            let (pos, f) = (i / 4, i % 4);
+            let noise = ((pos * 7 + f * 13) % 11) as f64 / 22.0 - 0.25;
+            (if f == y[pos] as usize { 2.5 } else { 0.0 }) + noise
+        })
+        .collect();
+    let tx = vec![0.0, 0.0, 2.5, 0.0, 0.0, 0.0, 2.4, 0.0];
+    let ty = vec![2, 2];
+    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    // Batch 1: even a single refit epoch (if validation peaks at once) has 40 steps.
+    let base = TrainConfig { shuffle: false, epochs: 60, batch_size: 1, learning_rate: 0.05, ..cfg() };
+    let (plain, _) = run(&base, &data_cfg(Some(2)), &data);
+    assert!(plain.valid_rows.iter().all(|&r| r % 2 == 0));
+    let plain_test = plain.history.metrics.last().unwrap().sets[2].unwrap().acc;
+    assert_eq!(plain_test, 0.0, "class 2 was never trained on");
+    let (refit, _) = run(&TrainConfig { refit: true, ..base }, &data_cfg(Some(2)), &data);
+    let sel = refit.selected.expect("refit selects a model");
+    assert!(sel.refit);
+    let best = plain.history.metrics.iter().map(|m| m.sets[1].unwrap().acc).fold(f64::MIN, f64::max);
+    assert_eq!(sel.accs[1], Some(best), "valid accuracy is the first phase's best");
+    assert!(sel.epoch >= 1);
+    assert_eq!(sel.accs[2], Some(1.0), "the refit model learned class 2 from the validation rows");
+}
+
+#[test]
+fn standardisation_is_fitted_on_training_rows_only() {
+    let (x, y) = blobs(40, 3, 0);
+    let (tx, ty) = blobs(20, 3, 2);
+    let c = TrainConfig { standardize: true, ..cfg() };
+    let d = data_cfg(Some(4));
+    let (a, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
+    // Wildly different validation rows and test set: if their statistics leaked into the
+    // z-score, the training rows' features and so the whole training would change.
+    let mut x2 = x.clone();
+    for &r in &a.valid_rows {
+        for f in 0..4 {
+            x2[r * 4 + f] = 1000.0 + r as f64;
+        }
+    }
+    let tx2: Vec<f64> = tx.iter().map(|v| v * 50.0 - 300.0).collect();
+    let (b, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x2, train_y: &y, test: Some((&tx2, &ty)) });
+    assert_eq!(a.train_rows, b.train_rows);
+    assert_eq!(a.mlp, b.mlp, "training depends on the training rows alone");
+    let train_acc = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets[0].unwrap().acc).collect::<Vec<_>>();
+    assert_eq!(train_acc(&a), train_acc(&b));
+    // And it does something: without it, the same data trains differently.
+    let (raw, _) = run(&cfg(), &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
+    assert_ne!(raw.mlp, a.mlp);
+}
+
+#[test]
+fn dropout_is_seeded_and_changes_training() {
+    let (x, y) = blobs(40, 3, 0);
+    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
+    let c = TrainConfig { dropout: 0.3, ..cfg() };
+    let (a, _) = run(&c, &data_cfg(Some(4)), &data);
+    let (b, _) = run(&c, &data_cfg(Some(4)), &data);
+    assert_eq!(a.mlp, b.mlp);
+    let (none, _) = run(&cfg(), &data_cfg(Some(4)), &data);
+    assert_ne!(a.mlp, none.mlp);
+    // Same split and initial weights: dropout has its own random stream.
+    assert_eq!(a.train_rows, none.train_rows);
+}
