@@ -60,6 +60,10 @@ pub struct RunArgs {
     /// No progress output (the summary is still written).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Run only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share
+    /// one results directory (a run is claimed before it trains).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::commands::Shard>,
     /// Testing aid: train with synthetic curves instead of networks.
     #[arg(long, hide = true)]
     pub fake_trainer: bool,

@@ -66,7 +66,10 @@ fn run(a: RunArgs) -> Result<u8> {
         sweep::check_compatible(&root, &sweep, &prepared.digest)?;
     }
     sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
-    let todo = sweep::pending(&root, &sweep, &plan, &prepared.digest, a.force);
+    let mut todo = sweep::pending(&root, &sweep, &plan, &prepared.digest, a.force);
+    if let Some(shard) = a.shard {
+        todo.retain(|&i| shard.contains(i));
+    }
     let skipped = plan.runs.len() - todo.len();
     if !a.quiet {
         println!(
@@ -79,12 +82,38 @@ fn run(a: RunArgs) -> Result<u8> {
             root.display()
         );
     }
-    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), fail_fast: a.fail_fast, quiet: a.quiet };
+    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: a.force, fail_fast: a.fail_fast, quiet: a.quiet };
     let real = MlpTrainer { data: &prepared };
     let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
     let counts = sweep::execute(&root, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;
     summary::write(&root, &plan)?;
     Ok(report_end(&root, &plan, &counts, a.quiet))
+}
+
+/// `--shard K/N`: the runs whose plan index ≡ K (mod N).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shard {
+    pub fn contains(&self, index: usize) -> bool {
+        index % self.n == self.k
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}`: write K/N with 0 <= K < N, e.g. --shard 0/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if n == 0 || k >= n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
 }
 
 fn print_plan(sweep: &SweepFile, plan: &Plan) {
@@ -114,13 +143,14 @@ fn print_plan(sweep: &SweepFile, plan: &Plan) {
 fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
     let all = all_counts(root, plan);
     if !quiet {
-        println!(
-            "this invocation: {} done, {} diverged, {} failed{}",
-            counts.done,
-            counts.diverged,
-            counts.failed,
-            if counts.skipped > 0 { format!(", {} not started (--fail-fast)", counts.skipped) } else { String::new() }
-        );
+        let mut extra = String::new();
+        if counts.skipped > 0 {
+            extra.push_str(&format!(", {} not started (--fail-fast)", counts.skipped));
+        }
+        if counts.elsewhere > 0 {
+            extra.push_str(&format!(", {} left to another process", counts.elsewhere));
+        }
+        println!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
         println!("summary: {}", root.join("summary.csv").display());
         if let Some(best) = summary::best_by_validation(root, plan) {
             let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
@@ -235,7 +265,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     if !a.quiet {
         println!("rerunning {} runs of {}", todo.len(), sweep.name);
     }
-    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), fail_fast: false, quiet: a.quiet };
+    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: true, fail_fast: false, quiet: a.quiet };
     let real = MlpTrainer { data: &prepared };
     let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
     let counts = sweep::execute(&a.dir, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;

@@ -332,3 +332,54 @@ fn help_documents_every_command() {
     }
     pinniped().arg("frobnicate").assert().code(2);
 }
+
+/// Ids of the runs a `pinniped run` output says it finished.
+fn finished_ids(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
+        .filter(|rest| rest.starts_with("done") || rest.starts_with("diverged"))
+        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn concurrent_processes_and_shards_train_every_run_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_sweep(tmp.path(), "two", "", "design = \"grid\"\nbatch_size = [40, 80, 120]\nmomentum = [0.0, 0.5]");
+    let bin = assert_cmd::cargo::cargo_bin("pinniped");
+    for shards in [None, Some(["0/2", "1/2"])] {
+        let out = tmp.path().join(if shards.is_some() { "sharded" } else { "same" });
+        let spawn = |i: usize| {
+            let mut c = std::process::Command::new(&bin);
+            c.args(["run", "--fake-trainer", "--jobs", "1", "--out"]).arg(&out).arg(&file);
+            if let Some(s) = shards {
+                c.args(["--shard", s[i]]);
+            }
+            c.env("PINNIPED_FAKE_DELAY_MS", "10").stdout(std::process::Stdio::piped()).spawn().unwrap()
+        };
+        let (a, b) = (spawn(0), spawn(1));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        assert!(a.status.success() && b.status.success());
+        let (ia, ib) = (finished_ids(&a.stdout), finished_ids(&b.stdout));
+        let mut all: Vec<String> = ia.iter().chain(&ib).cloned().collect();
+        all.sort();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(n, all.len(), "a run was trained twice: {ia:?} / {ib:?}");
+        assert_eq!(n, 12, "every run trained: {ia:?} / {ib:?}");
+        if shards.is_some() {
+            let mut plan = csv::Reader::from_path(out.join("two/plan.csv")).unwrap();
+            for row in plan.records() {
+                let row = row.unwrap();
+                let (idx, id): (usize, &str) = (row[0].parse().unwrap(), &row[1]);
+                let mine = if idx % 2 == 0 { &ia } else { &ib };
+                assert!(mine.iter().any(|x| x == id), "{id} (index {idx}) trained by the wrong shard");
+            }
+        } else {
+            assert!(!ia.is_empty() && !ib.is_empty(), "both processes worked: {ia:?} / {ib:?}");
+        }
+        pinniped().arg("status").arg(out.join("two")).assert().success().stdout(predicate::str::contains("12 done"));
+    }
+    pinniped().args(["run", "--shard", "2/2"]).arg(&file).assert().code(2).stderr(predicate::str::contains("0 <= K < N"));
+}

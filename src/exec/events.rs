@@ -11,6 +11,8 @@ pub enum Event {
     Started { run: usize },
     Epoch { run: usize, epoch: usize, valid_acc: Option<f64> },
     Finished { run: usize, status: Status },
+    /// Claimed or finished by another process.
+    Skipped { run: usize },
 }
 
 /// Where progress goes: bars on a terminal, one plain line per event elsewhere

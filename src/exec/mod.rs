@@ -2,6 +2,7 @@
 //! pool and its events.
 
 pub mod atomic;
+pub mod claim;
 pub mod events;
 pub mod rundir;
 pub mod sweep;

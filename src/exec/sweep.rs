@@ -4,13 +4,13 @@
 //! `plan.csv`, `runs/<run id>/…` and `summary.csv`.
 
 use super::atomic::write_atomic;
+use super::claim;
 use super::events::{Event, Progress};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
 use crate::report::summary;
 use crate::spec::{InputError, Plan, Problem, SweepFile};
 use anyhow::Context;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -20,6 +20,8 @@ pub const DATA_DIGEST_FILE: &str = "data.sha256";
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     pub jobs: usize,
+    /// Train the given runs even if they have a status (rerun, --force).
+    pub retrain: bool,
     pub fail_fast: bool,
     pub quiet: bool,
 }
@@ -32,6 +34,8 @@ pub struct Counts {
     pub failed: usize,
     /// Not started because `--fail-fast` stopped the sweep.
     pub skipped: usize,
+    /// Left alone: another process held or had finished them.
+    pub elsewhere: usize,
 }
 
 pub fn run_dir(root: &Path, run_id: &str) -> PathBuf {
@@ -115,19 +119,18 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
     write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
-    let mut s = String::from("index,id,config,repeat,seed");
-    for a in &plan.axes {
-        let _ = write!(s, ",{a}");
-    }
-    s.push('\n');
+    // Ids contain commas (`batch_size=40,momentum=0.5/rep-1`): quote properly.
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["index".to_string(), "id".into(), "config".into(), "repeat".into(), "seed".into()];
+    header.extend(plan.axes.iter().cloned());
+    w.write_record(&header)?;
     for r in &plan.runs {
-        let _ = write!(s, "{},{},{},{},{}", r.index, r.id, plan.configs[r.config].id, r.repeat, r.seed);
-        for v in &plan.configs[r.config].axis_values {
-            let _ = write!(s, ",{v}");
-        }
-        s.push('\n');
+        let mut row = vec![r.index.to_string(), r.id.clone(), plan.configs[r.config].id.clone(), r.repeat.to_string(), r.seed.to_string()];
+        row.extend(plan.configs[r.config].axis_values.iter().cloned());
+        w.write_record(&row)?;
     }
-    write_atomic(&root.join("plan.csv"), s.as_bytes())?;
+    let s = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(&root.join("plan.csv"), &s)?;
     Ok(())
 }
 
@@ -182,12 +185,27 @@ pub fn execute(
                             break;
                         }
                         let index = todo[k];
+                        let dir = run_dir(root, &plan.runs[index].id);
+                        // Another process may hold this run, or have finished it since
+                        // `pending` looked: then it is not ours to train.
+                        let claim = match claim::try_claim(&dir) {
+                            Ok(Some(c)) if read_status(&dir).is_none() || opts.retrain => Some(c),
+                            Ok(_) => {
+                                let _ = tx.send(Event::Skipped { run: index });
+                                continue;
+                            }
+                            Err(_) => None, // reported as the run's failure below
+                        };
                         let _ = tx.send(Event::Started { run: index });
-                        let status = run_one(root, sweep, plan, digest, index, trainer, &tx);
+                        let status = match claim {
+                            Some(_) => run_one(root, sweep, plan, digest, index, trainer, &tx),
+                            None => failed_status(&dir, &spec_for(sweep, plan, index, digest), "cannot lock the run directory".into()),
+                        };
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
                         let _ = tx.send(Event::Finished { run: index, status });
+                        drop(claim);
                     });
                 }
             });
@@ -201,6 +219,10 @@ pub fn execute(
                     progress.started(run, &r.id, plan.configs[r.config].train.epochs);
                 }
                 Event::Epoch { run, epoch, valid_acc } => progress.epoch(run, epoch, valid_acc),
+                Event::Skipped { run } => {
+                    counts.elsewhere += 1;
+                    progress.finished(run, &format!("skipped   {}  (claimed or finished by another process)", plan.runs[run].id));
+                }
                 Event::Finished { run, status } => {
                     match status.state {
                         State::Done => counts.done += 1,
@@ -216,7 +238,7 @@ pub fn execute(
         }
     });
     progress.finish();
-    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed;
+    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;
     Ok(counts)
 }
 
@@ -260,19 +282,15 @@ fn run_one(
         });
     match outcome {
         Ok(status) => status,
-        Err(e) => {
-            let status = Status {
-                state: State::Failed,
-                message: format!("{e:#}"),
-                epoch: 0,
-                seconds: 0.0,
-                config_hash: spec.config_hash.clone(),
-                selected: None,
-            };
-            // Best effort: if even this cannot be written the run stays unfinished,
-            // which resume treats the same way.
-            let _ = write_status(&dir, &status);
-            status
-        }
+        Err(e) => failed_status(&dir, &spec, format!("{e:#}")),
     }
+}
+
+/// Records a failure. Best effort: if even this cannot be written, the run stays
+/// unfinished, which resume treats the same way.
+fn failed_status(dir: &Path, spec: &RunSpec, message: String) -> Status {
+    let status =
+        Status { state: State::Failed, message, epoch: 0, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
+    let _ = write_status(dir, &status);
+    status
 }
