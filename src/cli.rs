@@ -33,8 +33,41 @@ pub enum Command {
     Rerun(RerunArgs),
     /// Rebuild summary.csv from the run directories.
     Summarize(DirArgs),
+    /// Redraw the sweep's plots and write report.html (summary, plots, links to every run).
+    Report(DirArgs),
     /// Compare two sweeps' summaries configuration by configuration (Welch's t-test).
     Compare(CompareArgs),
+    /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
+    Slurm(SlurmArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// The sweep file (TOML).
+    pub file: PathBuf,
+    /// Array tasks; task K runs `pinniped run FILE --shard K/N`.
+    #[arg(long)]
+    pub tasks: usize,
+    /// Results go to OUT/<name>/ (must be on a filesystem every node sees).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// At most K tasks at once (the array's %K throttle).
+    #[arg(long, value_name = "K")]
+    pub max_parallel: Option<usize>,
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task, in Slurm's syntax (e.g. 1:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per task; each task trains that many runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: usize,
+    /// The tasks rerun only failed and unfinished runs (after an earlier array).
+    #[arg(long)]
+    pub only_failed: bool,
+    /// Submit with sbatch (array, then the merge job after it) and print the job ids.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 #[derive(Args, Debug)]
@@ -164,6 +197,9 @@ pub struct RerunArgs {
     pub jobs: Option<usize>,
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Only the runs whose plan index ≡ K (mod N).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::commands::Shard>,
     #[arg(long, hide = true)]
     pub fake_trainer: bool,
 }

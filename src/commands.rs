@@ -33,6 +33,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Rerun(a) => rerun(a),
         Command::Summarize(a) => summarize(&a.dir),
         Command::Compare(a) => compare_cmd(a),
+        Command::Slurm(a) => slurm(a),
+        Command::Report(a) => report_cmd(&a.dir),
     }
 }
 
@@ -86,7 +88,7 @@ fn run(a: RunArgs) -> Result<u8> {
     let real = MlpTrainer { data: &prepared };
     let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
     let counts = sweep::execute(&root, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;
-    summary::write(&root, &plan)?;
+    finish(&root, &plan, a.quiet)?;
     Ok(report_end(&root, &plan, &counts, a.quiet))
 }
 
@@ -114,6 +116,26 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { k, n })
     }
+}
+
+/// After a batch of runs: the summary, the sweep's plots and `report.html`.
+/// Pictures are a convenience: failing to draw one is a warning, not a failure.
+fn finish(root: &Path, plan: &Plan, quiet: bool) -> Result<()> {
+    summary::write(root, plan)?;
+    if let Err(e) = crate::report::plots::plot_sweep(root) {
+        eprintln!("warning: sweep plots: {e:#}");
+    }
+    let report = crate::report::html::write_report(root)?;
+    if !quiet {
+        println!("report: {}", report.display());
+    }
+    Ok(())
+}
+
+fn report_cmd(dir: &Path) -> Result<u8> {
+    let (_, plan) = open_results(dir)?;
+    finish(dir, &plan, false)?;
+    Ok(exit::OK)
 }
 
 fn print_plan(sweep: &SweepFile, plan: &Plan) {
@@ -261,6 +283,10 @@ fn rerun(a: RerunArgs) -> Result<u8> {
         }
         todo
     };
+    let mut todo = todo;
+    if let Some(shard) = a.shard {
+        todo.retain(|&i| shard.contains(i));
+    }
     let prepared = prepare(&sweep, &plan)?;
     if !a.quiet {
         println!("rerunning {} runs of {}", todo.len(), sweep.name);
@@ -269,8 +295,46 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     let real = MlpTrainer { data: &prepared };
     let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
     let counts = sweep::execute(&a.dir, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;
-    summary::write(&a.dir, &plan)?;
+    finish(&a.dir, &plan, a.quiet)?;
     Ok(report_end(&a.dir, &plan, &counts, a.quiet))
+}
+
+fn slurm(a: SlurmArgs) -> Result<u8> {
+    use crate::exec::slurm::{submit, write_scripts, SlurmOptions};
+    let sweep = load_sweep(&a.file)?;
+    let plan = expand(&sweep)?;
+    if a.tasks == 0 || a.cpus_per_task == 0 || a.max_parallel == Some(0) {
+        return Err(InputError::one(Path::new("--tasks"), None, None, "--tasks, --cpus-per-task and --max-parallel must be at least 1").into());
+    }
+    // Validate the data and lay out the results directory now, so that errors show
+    // here rather than in N task logs, and `status` works while the array runs.
+    let prepared = prepare(&sweep, &plan)?;
+    let root = a.out.join(&sweep.name);
+    sweep::check_compatible(&root, &sweep, &prepared.digest)?;
+    sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
+    summary::write(&root, &plan)?;
+    let opts = SlurmOptions {
+        tasks: a.tasks,
+        max_parallel: a.max_parallel,
+        partition: a.partition,
+        time: a.time,
+        cpus_per_task: a.cpus_per_task,
+        only_failed: a.only_failed,
+    };
+    let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
+    println!("wrote {} ({} tasks over {} runs) and {}", scripts.array.display(), a.tasks, plan.runs.len(), scripts.merge.display());
+    if a.submit {
+        let (array, merge) = submit(&scripts)?;
+        println!("submitted array job {array} and merge job {merge} (after the array)");
+        println!("watch: squeue -j {array},{merge}   progress: pinniped status {}", root.display());
+    } else {
+        println!(
+            "submit with: j=$(sbatch --parsable {}) && sbatch --dependency=afterany:$j {}",
+            scripts.array.display(),
+            scripts.merge.display()
+        );
+    }
+    Ok(exit::OK)
 }
 
 fn compare_cmd(a: CompareArgs) -> Result<u8> {
@@ -427,23 +491,23 @@ fn train(a: TrainArgs) -> Result<u8> {
 }
 
 fn eval(a: EvalArgs) -> Result<u8> {
-    let (mlp, meta) = checkpoint::load(&a.model).map_err(|e| InputError::one(&a.model, None, None, format!("{e:#}")))?;
+    let ckpt = checkpoint::load(&a.model).map_err(|e| InputError::one(&a.model, None, None, format!("{e:#}")))?;
+    let meta = &ckpt.meta;
+    let cfg: crate::spec::TrainConfig = toml::from_str(&meta.config)
+        .map_err(|e| InputError::one(&a.model, None, None, format!("the checkpoint's config does not parse: {e}")))?;
     let format = match a.format.as_deref() {
         Some(f) => Some(f.parse::<crate::data::Format>().map_err(|e| InputError::one(&a.data, None, None, e.to_string()))?),
         None => None,
     };
-    let inputs = mlp.dims()[0];
-    let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, inputs)
-        .map_err(|e| InputError::one(&a.data, None, None, format!("{e} (the model was trained on {inputs} inputs and {} classes)", meta.classes.len())))?;
-    let mut x = split.x;
-    let pipeline = Pipeline { minmax: meta.minmax, normalize: meta.normalize };
-    if pipeline.minmax {
-        crate::data::minmax_rows(&mut x, inputs);
+    let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, meta.raw_cols).map_err(|e| {
+        InputError::one(&a.data, None, None, format!("{e} (the model was trained on series of {} values and {} classes)", meta.raw_cols, meta.classes.len()))
+    })?;
+    let mut x = Pipeline::of(&cfg).apply(split.x, meta.raw_cols).map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
+    let inputs = ckpt.mlp.dims()[0];
+    if let Some((mean, std)) = &ckpt.standardization {
+        crate::features::spectral::standardize_apply(&mut x, inputs, mean, std);
     }
-    if pipeline.normalize {
-        crate::data::normalize_rows(&mut x, inputs, 1e-5);
-    }
-    let predicted = match &mlp {
+    let predicted = match &ckpt.mlp {
         AnyMlp::F32(m) => predict(m, &x, split.rows),
         AnyMlp::F64(m) => predict(m, &x, split.rows),
     };

@@ -248,6 +248,40 @@ fn train_then_eval_reproduces_the_final_test_accuracy() {
 }
 
 #[test]
+fn eval_reproduces_spectral_standardised_and_refit_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, extra) in [
+        &["--set", "features=\"log-mel\"", "--set", "standardize=true"][..],
+        &["--set", "features=\"log-spectrum\"", "--set", "refit=true", "--dtype", "f64"][..],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = tmp.path().join(format!("run{i}"));
+        pinniped()
+            .args(["train", "-q", "--train"])
+            .arg(train_tsv())
+            .arg("--test")
+            .arg(test_tsv())
+            .args(["--reserve-every", "4", "--hidden", "16", "--epochs", "10", "--batch-size", "40", "--loss", "cross-entropy", "--init", "pytorch", "--out"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        let status: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+        let want = match status["selected"]["test_acc"].as_f64() {
+            Some(v) => v,
+            None => fs::read_to_string(out.join("metrics.csv")).unwrap().lines().last().unwrap().split(',').nth(6).unwrap().parse().unwrap(),
+        };
+        let eval = pinniped().args(["eval", "--csv", "--model"]).arg(out.join("model.safetensors")).arg("--data").arg(test_tsv()).output().unwrap();
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let text = String::from_utf8(eval.stdout).unwrap();
+        let acc: f64 = text.lines().nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+        assert_eq!(acc, want, "{extra:?}");
+    }
+}
+
+#[test]
 fn eval_rejects_a_model_that_does_not_fit_the_data() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
@@ -260,7 +294,7 @@ fn eval_rejects_a_model_that_does_not_fit_the_data() {
         .arg(&narrow)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("narrow.tsv").and(predicate::str::contains("1024 inputs")));
+        .stderr(predicate::str::contains("narrow.tsv").and(predicate::str::contains("series of 1024 values")));
     let truncated = tmp.path().join("trunc.safetensors");
     let bytes = fs::read(out.join("model.safetensors")).unwrap();
     fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();

@@ -3,7 +3,7 @@
 //! is fitted on training rows only, dropout is seeded.
 
 use pinniped::spec::{DataConfig, TrainConfig};
-use pinniped::train::{fit, EpochMetrics, Fit, Loss, Mlp, OptimizerKind, RunData};
+use pinniped::train::{fit, EpochView, Fit, Loss, Mlp, OptimizerKind, RunData};
 
 fn data_cfg(every: Option<usize>) -> DataConfig {
     DataConfig { train: "-".into(), test: None, format: None, class_attribute: None, reserve_every: every, reserve_fraction: None }
@@ -40,8 +40,8 @@ fn blobs(n: usize, classes: usize, offset: u32) -> (Vec<f64>, Vec<u32>) {
 
 fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usize, Mlp<f64>)>) {
     let mut seen = Vec::new();
-    let mut hook = |m: &EpochMetrics, mlp: &Mlp<f64>| {
-        seen.push((m.epoch, mlp.clone()));
+    let mut hook = |v: EpochView<'_, f64>| {
+        seen.push((v.metrics.epoch, v.mlp.clone()));
         Ok(())
     };
     let f = fit::<f64>(cfg, d, 5, data, &mut hook).unwrap();

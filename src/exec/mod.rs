@@ -5,5 +5,6 @@ pub mod atomic;
 pub mod claim;
 pub mod events;
 pub mod rundir;
+pub mod slurm;
 pub mod sweep;
 pub mod trainer;

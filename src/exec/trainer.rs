@@ -9,7 +9,8 @@ use crate::features::{Pipeline, Prepared};
 use crate::spec::{DataConfig, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
-use crate::train::{fit, DType, EpochMetrics, Fit, Mlp, Outcome, Real};
+use crate::report::plots::plot_run;
+use crate::train::{fit, DType, EpochMetrics, EpochView, History, Outcome, Real};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -94,22 +95,32 @@ fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut
         dtype: cfg.dtype,
         minmax: cfg.minmax,
         normalize: cfg.normalize,
+        raw_cols: data.dataset.cols,
         config: toml::to_string(cfg).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
-    let mut hook = |m: &EpochMetrics, mlp: &Mlp<T>| -> anyhow::Result<()> {
+    let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
+        let m = v.metrics;
         progress(m.epoch, m.sets[1].map(|s| s.acc));
         if cfg.save_every > 0 && m.epoch % cfg.save_every == 0 {
             std::fs::create_dir_all(&checkpoints)?;
-            let bytes = checkpoint::encode(mlp, &meta(m.epoch))?;
+            let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
+        }
+        // Live pictures of a long run: the files so far, then the plots from them.
+        if cfg.plots && cfg.plot_every > 0 && m.epoch % cfg.plot_every == 0 && m.epoch < cfg.epochs {
+            write_history(dir, v.history, data.classes())?;
+            plot_run(dir)?;
         }
         Ok(())
     };
     let result = fit(cfg, &spec.data, spec.seed, &run_data, &mut hook)?;
-    write_history(dir, &result, data.classes())?;
+    write_history(dir, &result.history, data.classes())?;
+    if cfg.plots {
+        plot_run(dir)?;
+    }
     let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
-    let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch))?;
+    let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
     write_atomic(&dir.join("model.safetensors"), &bytes)?;
     let (state, message, epoch) = match &result.outcome {
         Outcome::Done => (State::Done, String::new(), last_epoch),
@@ -153,8 +164,7 @@ pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
     s
 }
 
-fn write_history<T>(dir: &Path, fit: &Fit<T>, classes: &[String]) -> anyhow::Result<()> {
-    let h = &fit.history;
+fn write_history(dir: &Path, h: &History, classes: &[String]) -> anyhow::Result<()> {
     write_atomic(&dir.join("metrics.csv"), metrics_csv(&h.metrics).as_bytes())?;
 
     let mut s = String::from("epoch,layer,node,dnorm,dtheta\n");

@@ -1,39 +1,72 @@
 //! Input features: the data loaded once per sweep and preprocessed once per
 //! distinct pipeline, then shared read-only by every run that uses it.
 
+pub mod spectral;
+
 use crate::data::{self, Dataset};
 use crate::spec::{DataConfig, InputError, TrainConfig};
-use crate::train::RunData;
+use crate::train::{Features, RunData};
 use sha2::{Digest, Sha256};
+use spectral::{Kind, SpectralParams};
 use std::path::Path;
 
 /// The preprocessing a run asks for; runs that agree share one copy of the features.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pipeline {
     pub minmax: bool,
     pub normalize: bool,
+    pub features: Features,
+    pub params: SpectralParams,
 }
 
 impl Pipeline {
     pub fn of(cfg: &TrainConfig) -> Self {
-        Pipeline { minmax: cfg.minmax, normalize: cfg.normalize }
+        // Frame parameters only matter to log-mel: other pipelines ignore them, so
+        // runs that differ only there share features.
+        let params = if cfg.features == Features::LogMel {
+            SpectralParams { frame: cfg.frame, hop: cfg.hop, mel_bands: cfg.mel_bands, sample_rate: cfg.sample_rate }
+        } else {
+            SpectralParams::default()
+        };
+        Pipeline { minmax: cfg.minmax, normalize: cfg.normalize, features: cfg.features, params }
     }
 
-    fn apply(self, x: &mut [f64], cols: usize) {
-        if self.minmax {
-            data::minmax_rows(x, cols);
-        }
-        if self.normalize {
-            data::normalize_rows(x, cols, 1e-5);
+    fn kind(self) -> Kind {
+        match self.features {
+            Features::Amplitude => Kind::Amplitude,
+            Features::Spectrum => Kind::Spectrum,
+            Features::LogSpectrum => Kind::LogSpectrum,
+            Features::LogMel => Kind::LogMel,
         }
     }
+
+    /// min–max, then per-sample normalisation, then the transform.
+    pub fn apply(self, mut x: Vec<f64>, cols: usize) -> Result<Vec<f64>, spectral::SpectralError> {
+        if self.minmax {
+            data::minmax_rows(&mut x, cols);
+        }
+        if self.normalize {
+            data::normalize_rows(&mut x, cols, 1e-5);
+        }
+        match self.features {
+            Features::Amplitude => Ok(x),
+            _ => spectral::transform(self.kind(), &x, cols, &self.params),
+        }
+    }
+}
+
+struct Variant {
+    pipeline: Pipeline,
+    cols: usize,
+    train: Vec<f64>,
+    test: Option<Vec<f64>>,
 }
 
 pub struct Prepared {
     pub dataset: Dataset,
     /// SHA-256 of the data files' bytes: part of every run's config hash.
     pub digest: String,
-    variants: Vec<(Pipeline, Vec<f64>, Option<Vec<f64>>)>,
+    variants: Vec<Variant>,
 }
 
 pub fn data_error(path: &Path, e: impl std::fmt::Display) -> InputError {
@@ -58,35 +91,37 @@ impl Prepared {
         let digest = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let mut prepared = Prepared { dataset, digest, variants: Vec::new() };
         for &p in pipelines {
-            prepared.add(p);
+            prepared.add(p).map_err(|e| {
+                InputError::one(&cfg.train, None, Some(&format!("train.{}", e.key())), format!("{e}"))
+            })?;
         }
         Ok(prepared)
     }
 
-    fn add(&mut self, p: Pipeline) {
-        if self.variants.iter().any(|(q, ..)| *q == p) {
-            return;
+    fn add(&mut self, p: Pipeline) -> Result<(), spectral::SpectralError> {
+        if self.variants.iter().any(|v| v.pipeline == p) {
+            return Ok(());
         }
         let cols = self.dataset.cols;
-        let mut train = self.dataset.train.x.clone();
-        p.apply(&mut train, cols);
-        let test = self.dataset.test.as_ref().map(|t| {
-            let mut x = t.x.clone();
-            p.apply(&mut x, cols);
-            x
-        });
-        self.variants.push((p, train, test));
+        let out_cols = spectral::output_width(p.kind(), cols, &p.params)?;
+        let train = p.apply(self.dataset.train.x.clone(), cols)?;
+        let test = match &self.dataset.test {
+            Some(t) => Some(p.apply(t.x.clone(), cols)?),
+            None => None,
+        };
+        self.variants.push(Variant { pipeline: p, cols: out_cols, train, test });
+        Ok(())
     }
 
     /// The features of pipeline `p` (which must have been requested in `load`).
     pub fn run_data(&self, p: Pipeline) -> RunData<'_> {
-        let (_, train, test) = self.variants.iter().find(|(q, ..)| *q == p).expect("pipeline prepared at load");
+        let v = self.variants.iter().find(|v| v.pipeline == p).expect("pipeline prepared at load");
         RunData {
-            cols: self.dataset.cols,
+            cols: v.cols,
             classes: self.dataset.classes.len(),
-            train_x: train,
+            train_x: &v.train,
             train_y: &self.dataset.train.y,
-            test: match (test, &self.dataset.test) {
+            test: match (&v.test, &self.dataset.test) {
                 (Some(x), Some(t)) => Some((x.as_slice(), t.y.as_slice())),
                 _ => None,
             },

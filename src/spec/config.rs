@@ -1,7 +1,7 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
-use crate::train::options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind, StopOn};
+use crate::train::options::{Activation, DType, Features, Init, Loss, MomentumRule, OptimizerKind, StopOn};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -30,12 +30,26 @@ pub struct TrainConfig {
     pub minmax: bool,
     /// Per-sample zero mean, unit variance (the paper's LayerNorm head, eps 1e-5).
     pub normalize: bool,
+    /// Input representation, computed after min–max and normalisation.
+    pub features: Features,
+    /// log-mel: samples per short-time frame.
+    pub frame: usize,
+    /// log-mel: samples between frame starts.
+    pub hop: usize,
+    /// log-mel: triangular mel filters.
+    pub mel_bands: usize,
+    /// log-mel: nominal sampling rate in Hz (sets the mel scale's frequencies).
+    pub sample_rate: f64,
     /// Evaluate the test set every N epochs (and always at the last); 0 = last epoch only.
     pub test_every: usize,
     /// Save `checkpoints/epoch-NNNN.safetensors` every N epochs; 0 = final model only.
     pub save_every: usize,
     /// Record confusion matrices every N epochs (and always at the last); 0 = last only.
     pub confusion_every: usize,
+    /// Draw the run's plots (PNG) at the end, and every `plot_every` epochs if > 0.
+    pub plots: bool,
+    /// Redraw the plots every N epochs while training (0: at the end only).
+    pub plot_every: usize,
     /// Bins of the per-node activation histograms.
     pub histogram_bins: usize,
     /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
@@ -75,9 +89,16 @@ impl Default for TrainConfig {
             dtype: DType::F32,
             minmax: true,
             normalize: true,
+            features: Features::Amplitude,
+            frame: 256,
+            hop: 128,
+            mel_bands: 40,
+            sample_rate: 16000.0,
             test_every: 1,
             save_every: 0,
             confusion_every: 0,
+            plots: true,
+            plot_every: 0,
             histogram_bins: 20,
             histogram_relu_max: 1.0,
             dropout: 0.0,
@@ -146,6 +167,18 @@ impl TrainConfig {
         }
         if !(self.histogram_relu_max > 0.0 && self.histogram_relu_max.is_finite()) {
             p.push(("histogram_relu_max", "must be a finite number > 0".into()));
+        }
+        if self.frame < 2 {
+            p.push(("frame", "must be at least 2 samples".into()));
+        }
+        if self.hop == 0 {
+            p.push(("hop", "must be at least 1 sample (e.g. half the frame)".into()));
+        }
+        if self.mel_bands == 0 {
+            p.push(("mel_bands", "must be at least 1".into()));
+        }
+        if !(self.sample_rate > 0.0 && self.sample_rate.is_finite()) {
+            p.push(("sample_rate", "must be a finite number of Hz > 0".into()));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             p.push(("dropout", format!("must be within [0, 1), not {}", self.dropout)));

@@ -22,7 +22,9 @@ pub struct CheckpointMeta {
     pub dtype: DType,
     pub minmax: bool,
     pub normalize: bool,
-    /// The run's `[train]` table, as TOML.
+    /// Width of the raw series the features are computed from.
+    pub raw_cols: usize,
+    /// The run's `[train]` table, as TOML: the whole input pipeline.
     pub config: String,
 }
 
@@ -38,6 +40,7 @@ impl CheckpointMeta {
         m.insert("dtype".into(), self.dtype.word().into());
         m.insert("minmax".into(), self.minmax.to_string());
         m.insert("normalize".into(), self.normalize.to_string());
+        m.insert("raw_cols".into(), self.raw_cols.to_string());
         m.insert("config".into(), self.config.clone());
         m
     }
@@ -56,14 +59,22 @@ impl CheckpointMeta {
             dtype: get("dtype")?.parse().map_err(anyhow::Error::msg)?,
             minmax: get("minmax")?.parse()?,
             normalize: get("normalize")?.parse()?,
+            raw_cols: get("raw_cols")?.parse()?,
             config: get("config")?.clone(),
         })
     }
 }
 
+/// Per-feature z-score statistics (mean, std) fitted on the run's training rows.
+pub type Standardization = (Vec<f64>, Vec<f64>);
+
 /// The checkpoint's bytes (write them with `exec::atomic::write_atomic`).
-pub fn encode<T: Real>(mlp: &Mlp<T>, meta: &CheckpointMeta) -> anyhow::Result<Vec<u8>> {
+pub fn encode<T: Real>(mlp: &Mlp<T>, meta: &CheckpointMeta, z: Option<&Standardization>) -> anyhow::Result<Vec<u8>> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    if let Some((mean, std)) = z {
+        tensors.push(("standardize.mean".into(), Tensor::from_slice(mean, mean.len(), &Device::Cpu)?));
+        tensors.push(("standardize.std".into(), Tensor::from_slice(std, std.len(), &Device::Cpu)?));
+    }
     for l in 0..mlp.layers() {
         let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
         let w = Tensor::from_slice(&mlp.weights[l], (fan_in, fan_out), &Device::Cpu)?.t()?.contiguous()?;
@@ -107,7 +118,14 @@ impl AnyMlp {
     }
 }
 
-pub fn load(path: &Path) -> anyhow::Result<(AnyMlp, CheckpointMeta)> {
+/// A checkpoint: the network, what it says about itself, and its z-score statistics.
+pub struct Checkpoint {
+    pub mlp: AnyMlp,
+    pub meta: CheckpointMeta,
+    pub standardization: Option<Standardization>,
+}
+
+pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let broken = || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(broken)?;
@@ -149,5 +167,12 @@ pub fn load(path: &Path) -> anyhow::Result<(AnyMlp, CheckpointMeta)> {
     if *dims.last().unwrap() != meta.classes.len() {
         bail!("{}: the output layer has {} units but the metadata lists {} classes", path.display(), dims.last().unwrap(), meta.classes.len());
     }
-    Ok((mlp, meta))
+    let standardization = match (tensors.get("standardize.mean"), tensors.get("standardize.std")) {
+        (Some(m), Some(s)) => Some((m.to_vec1::<f64>().with_context(broken)?, s.to_vec1::<f64>().with_context(broken)?)),
+        _ => None,
+    };
+    if standardization.as_ref().is_some_and(|(m, s)| m.len() != dims[0] || s.len() != dims[0]) {
+        bail!("{}: the standardisation statistics do not match the input width", path.display());
+    }
+    Ok(Checkpoint { mlp, meta, standardization })
 }

@@ -8,6 +8,7 @@ use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::optim::Optimizer;
 use super::options::{OptimizerKind, StopOn};
 use super::real::Real;
+use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::spec::config::{DataConfig, TrainConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,6 +74,8 @@ pub struct Selected {
 
 pub struct Fit<T> {
     pub mlp: Mlp<T>,
+    /// The z-score the returned model expects (`standardize = true`).
+    pub standardization: Option<(Vec<f64>, Vec<f64>)>,
     pub history: History,
     pub outcome: Outcome,
     pub selected: Option<Selected>,
@@ -80,8 +83,18 @@ pub struct Fit<T> {
     pub valid_rows: Vec<usize>,
 }
 
+/// What the epoch hook sees: enough to write a self-contained checkpoint.
+pub struct EpochView<'a, T> {
+    pub metrics: &'a EpochMetrics,
+    /// Everything recorded so far, this epoch included.
+    pub history: &'a History,
+    pub mlp: &'a Mlp<T>,
+    /// The z-score the model's inputs went through (`standardize = true`).
+    pub standardization: Option<&'a (Vec<f64>, Vec<f64>)>,
+}
+
 /// Called after every epoch (for checkpoints and progress); an error fails the run.
-pub type EpochHook<'h, T> = dyn FnMut(&EpochMetrics, &Mlp<T>) -> anyhow::Result<()> + 'h;
+pub type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
 
 /// Independent random streams of one run, so that (say) adding dropout never
 /// changes the initial weights or the shuffles.
@@ -119,11 +132,13 @@ struct Set<T> {
 }
 
 impl<T: Real> Set<T> {
+    /// Converts to `T`, z-scoring first with `z` = (mean, std) when given.
     fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Self {
         let x = match z {
             Some((mean, std)) => {
-                let cols = mean.len();
-                x.iter().enumerate().map(|(i, &v)| T::of(zscore(v, mean[i % cols], std[i % cols]))).collect()
+                let mut x = x.to_vec();
+                standardize_apply(&mut x, mean.len(), mean, std);
+                x.into_iter().map(T::of).collect()
             }
             None => x.iter().map(|&v| T::of(v)).collect(),
         };
@@ -134,34 +149,16 @@ impl<T: Real> Set<T> {
     }
 }
 
-fn zscore(v: f64, mean: f64, std: f64) -> f64 {
-    if std > 0.0 {
-        (v - mean) / std
-    } else {
-        0.0
-    }
-}
-
-/// Per-feature mean and population std of `x` (rows × cols).
-fn feature_stats(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
-    let rows = (x.len() / cols).max(1) as f64;
-    let mut mean = vec![0.0; cols];
-    for row in x.chunks_exact(cols) {
-        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
-    }
-    mean.iter_mut().for_each(|m| *m /= rows);
-    let mut var = vec![0.0; cols];
-    for row in x.chunks_exact(cols) {
-        var.iter_mut().zip(row).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
-    }
-    (mean, var.into_iter().map(|s| (s / rows).sqrt()).collect())
-}
-
 /// The train/valid/test sets of one phase; the z-score (if any) is fitted on `train` only.
-fn build_sets<T: Real>(cfg: &TrainConfig, data: &RunData, train: &[usize], valid: &[usize]) -> Vec<Set<T>> {
+fn build_sets<T: Real>(
+    cfg: &TrainConfig,
+    data: &RunData,
+    train: &[usize],
+    valid: &[usize],
+) -> (Vec<Set<T>>, Option<(Vec<f64>, Vec<f64>)>) {
     let cols = data.cols;
     let train_x = gather(data.train_x, cols, train);
-    let z = cfg.standardize.then(|| feature_stats(&train_x, cols));
+    let z = cfg.standardize.then(|| standardize_fit(&train_x, cols));
     let labels = |rows: &[usize]| rows.iter().map(|&r| data.train_y[r]).collect::<Vec<_>>();
     let mut sets = vec![
         Set::new(&train_x, labels(train), z.as_ref()),
@@ -170,7 +167,7 @@ fn build_sets<T: Real>(cfg: &TrainConfig, data: &RunData, train: &[usize], valid
     if let Some((x, y)) = data.test {
         sets.push(Set::new(x, y.to_vec(), z.as_ref()));
     }
-    sets
+    (sets, z)
 }
 
 pub fn fit<T: Real>(
@@ -193,15 +190,23 @@ pub fn fit<T: Real>(
     let (train_rows, valid_rows) = data_cfg.split(&order);
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
-    let sets = build_sets::<T>(cfg, data, &train_rows, &valid_rows);
+    let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows);
     let init = || initialise::<T>(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
-    let phase = Phase { cfg, classes: data.classes, start, record: true };
+    let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
     let mut history = History::default();
     let run = phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
-    let fit = |mlp, outcome, selected| Fit { mlp, history: history.clone(), outcome, selected, train_rows: train_rows.clone(), valid_rows: valid_rows.clone() };
+    let fit = |mlp, standardization, outcome, selected| Fit {
+        mlp,
+        standardization,
+        history: history.clone(),
+        outcome,
+        selected,
+        train_rows: train_rows.clone(),
+        valid_rows: valid_rows.clone(),
+    };
     let (mlp, best) = match run {
-        PhaseEnd::Diverged(mlp, epoch, reason) => return Ok(fit(mlp, Outcome::Diverged { epoch, reason }, None)),
+        PhaseEnd::Diverged(mlp, epoch, reason) => return Ok(fit(mlp, z, Outcome::Diverged { epoch, reason }, None)),
         PhaseEnd::Failed(e) => return Err(e),
         PhaseEnd::Done(mlp, best) => (mlp, best),
     };
@@ -217,15 +222,15 @@ pub fn fit<T: Real>(
     };
     if !cfg.refit {
         let selected = stop.map(|_| Selected { epoch: best.epoch, accs: accs(&mlp, &sets), refit: false });
-        return Ok(fit(mlp, Outcome::Done, selected));
+        return Ok(fit(mlp, z, Outcome::Done, selected));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
     let all: Vec<usize> = train_rows.iter().chain(&valid_rows).copied().collect();
-    let refit_sets = build_sets::<T>(cfg, data, &all, &[]);
-    let quiet = Phase { record: false, ..phase };
+    let (refit_sets, refit_z) = build_sets::<T>(cfg, data, &all, &[]);
+    let quiet = Phase { record: false, standardization: refit_z.as_ref(), ..phase };
     let mut scratch = History::default();
-    let mut no_hook = |_: &EpochMetrics, _: &Mlp<T>| Ok(());
+    let mut no_hook = |_: EpochView<'_, T>| Ok(());
     let end = quiet.run(
         init(),
         &refit_sets,
@@ -238,13 +243,13 @@ pub fn fit<T: Real>(
     );
     match end {
         PhaseEnd::Diverged(mlp, epoch, reason) => {
-            Ok(fit(mlp, Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") }, None))
+            Ok(fit(mlp, refit_z, Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") }, None))
         }
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _) => {
             let a = accs(&refitted, &refit_sets);
             let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
-            Ok(fit(refitted, Outcome::Done, Some(selected)))
+            Ok(fit(refitted, refit_z, Outcome::Done, Some(selected)))
         }
     }
 }
@@ -268,6 +273,7 @@ enum PhaseEnd<T> {
 #[derive(Clone, Copy)]
 struct Phase<'c> {
     cfg: &'c TrainConfig,
+    standardization: Option<&'c (Vec<f64>, Vec<f64>)>,
     classes: usize,
     start: Instant,
     /// Record diagnostics and call the hook (the main phase, not a refit).
@@ -388,7 +394,13 @@ impl Phase<'_> {
             if let Some(loss) = bad.or_else(|| (!mlp.is_finite()).then_some(f64::NAN)) {
                 return PhaseEnd::Diverged(mlp, epoch, format!("evaluation loss became {loss}"));
             }
-            if let Err(e) = hook(history.metrics.last().expect("just pushed"), &mlp) {
+            let view = EpochView {
+                metrics: history.metrics.last().expect("just pushed"),
+                history,
+                mlp: &mlp,
+                standardization: self.standardization,
+            };
+            if let Err(e) = hook(view) {
                 return PhaseEnd::Failed(e);
             }
 

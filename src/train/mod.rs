@@ -11,8 +11,8 @@ pub mod optim;
 pub mod options;
 pub mod real;
 
-pub use fit::{fit, EpochMetrics, Fit, History, Outcome, RunData, Selected, SetMetrics};
+pub use fit::{fit, EpochMetrics, EpochView, Fit, History, Outcome, RunData, Selected, SetMetrics};
 pub use model::{Grads, Mlp, Workspace};
 pub use optim::Optimizer;
-pub use options::{Activation, DType, Init, Loss, MomentumRule, OptimizerKind, StopOn};
+pub use options::{Activation, DType, Features, Init, Loss, MomentumRule, OptimizerKind, StopOn};
 pub use real::Real;

@@ -72,6 +72,20 @@ choice!(
 );
 
 choice!(
+    /// The input representation (see `features::spectral`).
+    Features {
+        /// The paper's raw amplitudes.
+        Amplitude = "amplitude",
+        /// |rFFT| of the Hann-windowed series.
+        Spectrum = "spectrum",
+        /// ln(|rFFT| + 1e-6).
+        LogSpectrum = "log-spectrum",
+        /// Log mel-filterbank energies of short-time frames, frames concatenated.
+        LogMel = "log-mel",
+    }
+);
+
+choice!(
     /// The validation score that picks the best epoch (early stopping, refit).
     StopOn { ValidAcc = "valid-acc", ValidLoss = "valid-loss" }
 );

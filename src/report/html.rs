@@ -1,0 +1,417 @@
+//! `report.html`: one static page per sweep (no JavaScript, inline CSS, relative
+//! links) that opens offline from the sweep folder, e.g. straight off a cluster.
+
+use super::plots::data::{read_plan, read_sweep_spec, run_state};
+use anyhow::{bail, Context, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a relative path for `href`/`src` (`/` kept as the separator), so
+/// ids with `#`, `?`, `%` or spaces still point at their files.
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/,=+".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn link(href: &str, text: &str) -> String {
+    format!(
+        "<a href=\"{}\">{}</a>",
+        escape(&url_path(href)),
+        escape(text)
+    )
+}
+
+/// The regular files directly in `dir`, sorted by name.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:1em 0;font-size:90%}\
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
+th{background:#f0f0f0}tr.best td{background:#fff3b0;font-weight:bold}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}\
+figure{display:inline-block;margin:0.5em}img{max-width:100%}\
+.state-done{color:#1a7f37}.state-diverged,.state-failed{color:#c62828}";
+
+/// Summary cell text: numbers to 4 decimals, empty as a dash.
+fn number(s: &str) -> String {
+    match s.trim() {
+        "" => "–".into(),
+        t => t
+            .parse::<f64>()
+            .map_or_else(|_| t.to_owned(), |v| format!("{v:.4}")),
+    }
+}
+
+/// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
+/// pairs merged into `mean ± std`, the best `final_valid_acc_mean` row marked.
+fn summary_table(path: &Path, html: &mut String) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
+        return Ok(());
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let head: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
+        .collect::<Result<_, csv::Error>>()
+        .with_context(|| format!("reading {}", path.display()))?;
+    // Columns to show: (header, mean column, optional std column).
+    let mut cols: Vec<(String, usize, Option<usize>)> = Vec::new();
+    for (i, h) in head.iter().enumerate() {
+        if let Some(metric) = h.strip_suffix("_mean") {
+            let std = head.iter().position(|x| *x == format!("{metric}_std"));
+            cols.push((format!("{metric} (mean ± std)"), i, std));
+        } else if h
+            .strip_suffix("_std")
+            .is_some_and(|m| head.contains(&format!("{m}_mean")))
+        {
+            continue;
+        } else {
+            cols.push((h.clone(), i, None));
+        }
+    }
+    let key = head.iter().position(|h| h == "final_valid_acc_mean");
+    let value = |row: &Vec<String>| {
+        key.and_then(|k| row.get(k)?.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    let best = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| value(r).map(|v| (i, v)))
+        .fold(None, |b: Option<(usize, f64)>, (i, v)| match b {
+            Some((_, bv)) if bv >= v => b,
+            _ => Some((i, v)),
+        })
+        .map(|(i, _)| i);
+
+    html.push_str("<table>\n<thead><tr>");
+    for (h, _, _) in &cols {
+        let _ = write!(html, "<th>{}</th>", escape(h));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for (r, row) in rows.iter().enumerate() {
+        let class = if Some(r) == best {
+            " class=\"best\""
+        } else {
+            ""
+        };
+        let _ = write!(html, "<tr{class}>");
+        for (_, i, std) in &cols {
+            let cell = |j: usize| row.get(j).map_or("", String::as_str);
+            match std {
+                Some(s) => {
+                    let text = format!("{} ± {}", number(cell(*i)), number(cell(*s)));
+                    let _ = write!(html, "<td class=\"num\">{}</td>", escape(&text));
+                }
+                None => {
+                    let _ = write!(html, "<td>{}</td>", escape(cell(*i)));
+                }
+            }
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table>\n");
+    if best.is_some() {
+        html.push_str(
+            "<p>The highlighted row is the configuration selected by validation accuracy \
+             (highest <code>final_valid_acc_mean</code>); test accuracy is reported for it, \
+             never used to choose.</p>\n",
+        );
+    } else {
+        html.push_str("<p>No configuration has a validation accuracy to select by.</p>\n");
+    }
+    Ok(())
+}
+
+/// Writes `sweep_dir/report.html` and returns its path. It shows what is there: draw
+/// the plots first (`plot_sweep`, and `plot_run` per run) to have them on the page.
+pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
+    if !sweep_dir.is_dir() {
+        bail!("{} is not a sweep directory", sweep_dir.display());
+    }
+    let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
+    let name = spec.name.clone().unwrap_or_else(|| {
+        sweep_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    });
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{} — pinniped sweep report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>Sweep {}</h1>\n",
+        escape(&name),
+        escape(&name)
+    );
+    if let Some(design) = &spec.design {
+        let axes: Vec<String> = spec
+            .axes
+            .iter()
+            .map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", ")))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<p>Design: {}; axes: {}.</p>",
+            escape(design),
+            escape(&axes.join("; "))
+        );
+    }
+
+    html.push_str("<h2>Summary</h2>\n");
+    summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
+
+    html.push_str("<h2>Plots</h2>\n");
+    let plots: Vec<String> = files_in(&sweep_dir.join("plots"))
+        .into_iter()
+        .filter(|f| f.ends_with(".png"))
+        .collect();
+    if plots.is_empty() {
+        html.push_str("<p>No sweep plots yet.</p>\n");
+    }
+    for p in &plots {
+        let src = escape(&url_path(&format!("plots/{p}")));
+        let _ = writeln!(
+            html,
+            "<figure><img src=\"{src}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            escape(p),
+            escape(p)
+        );
+    }
+
+    html.push_str("<h2>Runs</h2>\n");
+    let plan = read_plan(&sweep_dir.join("plan.csv"))?;
+    let ids: Vec<String> = plan
+        .map(|p| p.runs.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        html.push_str("<p>No <code>plan.csv</code>: no runs to list.</p>\n");
+    } else {
+        html.push_str(
+            "<table>\n<thead><tr><th>Run</th><th>State</th><th>Files</th><th>Plots</th></tr></thead>\n<tbody>\n",
+        );
+        for id in &ids {
+            let rel = format!("runs/{id}");
+            let dir = sweep_dir.join(&rel);
+            let run = if dir.is_dir() {
+                link(&format!("{rel}/"), id)
+            } else {
+                escape(id)
+            };
+            let state = run_state(&dir).unwrap_or_else(|| "not run".into());
+            let files: Vec<String> = files_in(&dir)
+                .iter()
+                .map(|f| link(&format!("{rel}/{f}"), f))
+                .collect();
+            let plots: Vec<String> = files_in(&dir.join("plots"))
+                .iter()
+                .filter(|f| f.ends_with(".png"))
+                .map(|f| link(&format!("{rel}/plots/{f}"), f.trim_end_matches(".png")))
+                .collect();
+            let _ = writeln!(
+                html,
+                "<tr><td>{run}</td><td class=\"state-{}\">{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&state.replace(|c: char| !c.is_ascii_alphanumeric(), "")),
+                escape(&state),
+                files.join(" "),
+                plots.join(" ")
+            );
+        }
+        html.push_str("</tbody>\n</table>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+
+    let out = sweep_dir.join("report.html");
+    std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::plots::fixture::write_sweep;
+    use crate::report::plots::{plot_run, plot_sweep};
+
+    /// Every opened tag is closed, in order (void tags excepted); returns the tags seen.
+    fn check_balanced(html: &str) -> Vec<String> {
+        const VOID: [&str; 3] = ["meta", "img", "br"];
+        let mut stack: Vec<String> = Vec::new();
+        let mut seen = Vec::new();
+        let mut rest = html;
+        while let Some(i) = rest.find('<') {
+            rest = &rest[i + 1..];
+            let end = rest.find('>').expect("every < has its >");
+            let tag = &rest[..end];
+            rest = &rest[end + 1..];
+            if tag.starts_with('!') {
+                continue;
+            }
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(!name.is_empty(), "bad tag <{tag}>");
+            seen.push(name.clone());
+            if tag.starts_with('/') {
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(name.as_str()),
+                    "unbalanced </{name}>"
+                );
+            } else if !VOID.contains(&name.as_str()) {
+                stack.push(name);
+            }
+        }
+        assert!(stack.is_empty(), "unclosed: {stack:?}");
+        seen
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every `href="…"` and `src="…"` value, unescaped.
+    fn links(html: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for attr in ["href=\"", "src=\""] {
+            let mut rest = html;
+            while let Some(i) = rest.find(attr) {
+                rest = &rest[i + attr.len()..];
+                let end = rest.find('"').unwrap();
+                out.push(rest[..end].replace("&amp;", "&"));
+                rest = &rest[end..];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn report_is_balanced_escaped_and_links_only_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let sweep = dir.path();
+        let name = "<script>alert(1)</script>";
+        write_sweep(sweep, name);
+        plot_sweep(sweep).unwrap();
+        plot_run(&sweep.join("runs/baseline/rep-1")).unwrap();
+        let path = write_report(sweep).unwrap();
+        assert_eq!(path, sweep.join("report.html"));
+        let html = std::fs::read_to_string(&path).unwrap();
+
+        assert!(!html.to_lowercase().contains("<script"), "unescaped name");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        let tags = check_balanced(&html);
+        for t in ["html", "head", "body", "table", "img", "a"] {
+            assert!(tags.iter().any(|s| s == t), "no <{t}>");
+        }
+
+        let links = links(&html);
+        assert!(links.iter().any(|l| l == "plots/axis-momentum-error.png"));
+        assert!(links
+            .iter()
+            .any(|l| l == "runs/baseline/rep-1/plots/error.png"));
+        assert!(links
+            .iter()
+            .any(|l| l == "runs/momentum=0.9/rep-2/metrics.csv"));
+        for l in &links {
+            assert!(
+                !l.starts_with('/') && !l.contains("://") && !l.contains(".."),
+                "not relative: {l}"
+            );
+            let target = sweep.join(percent_decode(l));
+            assert!(target.exists(), "dangling link {l}");
+        }
+        // Run plots that were never drawn are not linked.
+        assert!(!links
+            .iter()
+            .any(|l| l.starts_with("runs/baseline/rep-2/plots/")));
+
+        // The best final_valid_acc_mean row (momentum 0.9: 0.7) is the highlighted one.
+        assert_eq!(html.matches("<tr class=\"best\">").count(), 1);
+        let best = html.split("<tr class=\"best\">").nth(1).unwrap();
+        assert!(
+            best.starts_with("<td>160</td><td>0.9</td>"),
+            "{}",
+            &best[..60]
+        );
+        assert!(html.contains("selected by validation accuracy"));
+        assert!(html.contains("0.7000 ± 0.0200"));
+    }
+
+    #[test]
+    fn report_of_a_bare_directory_says_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
+        check_balanced(&html);
+        assert!(html.contains("No <code>summary.csv</code> yet."));
+        assert!(links(&html).is_empty());
+        assert!(write_report(&dir.path().join("absent")).is_err());
+    }
+
+    #[test]
+    fn escaping_and_urls() {
+        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+        assert_eq!(
+            url_path("runs/a b#c?d%/rep-1"),
+            "runs/a%20b%23c%3Fd%25/rep-1"
+        );
+        assert_eq!(
+            url_path("runs/batch_size=40,m=0.5/rep-1"),
+            "runs/batch_size=40,m=0.5/rep-1"
+        );
+    }
+}

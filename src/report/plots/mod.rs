@@ -1,0 +1,177 @@
+//! Pictures of runs and sweeps (the paper's §2.3 artifacts and §3 figures), drawn
+//! with plotters into PNGs using an embedded font, so they render the same on any
+//! machine: no system fonts, no fontconfig.
+
+pub mod colormap;
+pub mod data;
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod heatmap;
+#[cfg(test)]
+mod render_tests;
+pub mod run;
+pub mod sweep;
+mod text;
+
+pub use run::plot_run;
+pub use sweep::plot_sweep;
+
+use anyhow::{Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{register_font, FontStyle};
+use std::path::Path;
+use std::sync::Once;
+
+/// DejaVu Sans (free licence, see `assets/README.md`), compiled in.
+static FONT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/DejaVuSans.ttf"
+));
+
+/// Registers the embedded font as plotters' "sans-serif", once per process.
+fn ensure_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The bytes are a known-good TTF compiled in; a failure here is a build bug.
+        if register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            panic!("the embedded DejaVuSans.ttf is not a valid font");
+        }
+    });
+}
+
+/// The text style every plot uses, at `size` pixels.
+fn font(size: u32) -> TextStyle<'static> {
+    ensure_font();
+    ("sans-serif", size).into_font().color(&BLACK)
+}
+
+/// The drawing surface every plot uses.
+type Area<'a> = DrawingArea<text::Backend<'a>, Shift>;
+
+/// A white PNG canvas that reports the file it failed to write.
+struct Canvas<'a> {
+    area: Area<'a>,
+}
+
+impl<'a> Canvas<'a> {
+    fn new(path: &'a Path, size: (u32, u32)) -> Result<Self> {
+        ensure_font();
+        let area = text::Backend(BitMapBackend::new(path, size)).into_drawing_area();
+        area.fill(&WHITE)
+            .with_context(|| format!("drawing {}", path.display()))?;
+        Ok(Self { area })
+    }
+
+    fn finish(self, path: &Path) -> Result<()> {
+        self.area
+            .present()
+            .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Draws a title's first line large and any further lines (run parameters) smaller,
+/// centred at the top of an image `width` pixels wide.
+fn draw_title(area: &Area<'_>, title: &str, width: u32) -> Result<()> {
+    let mut y = 8;
+    for (i, line) in title.lines().enumerate() {
+        let size = if i == 0 { 16 } else { 13 };
+        let style = font(size).pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(line, &style, (width as i32 / 2, y))?;
+        y += size as i32 + 6;
+    }
+    Ok(())
+}
+
+/// Up to about `max_count` round values (multiples of 1, 2 or 5 × 10ⁿ) in [`lo`, `hi`].
+fn nice_ticks(lo: f64, hi: f64, max_count: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return if lo.is_finite() { vec![lo] } else { Vec::new() };
+    }
+    let raw = span / max_count.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// A tick label with just enough decimals for the tick spacing `step`.
+fn tick_text(v: f64, step: f64) -> String {
+    let v = if v.abs() < step.abs() * 1e-9 { 0.0 } else { v };
+    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
+        return format!("{v:.1e}");
+    }
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-step.log10().floor()).max(0.0) as usize
+    } else {
+        3
+    };
+    format!("{v:.decimals$}")
+}
+
+/// matplotlib's 'tab10' colours: one per line (set or axis value), distinct on white.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Splits `(x, y)` points into runs of finite values: a NaN breaks a line rather than
+/// dragging it off the chart; absent points (empty cells) were never in the list.
+fn finite_segments(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for (x, y) in points {
+        if y.is_finite() {
+            out.last_mut().expect("never empty").push((x, y));
+        } else if !out.last().expect("never empty").is_empty() {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ticks_are_round() {
+        assert_eq!(
+            nice_ticks(0.0, 1.0, 5),
+            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
+        assert_eq!(nice_ticks(0.0, 39.0, 6), vec![0.0, 10.0, 20.0, 30.0]);
+        assert_eq!(nice_ticks(2.0, 2.0, 5), vec![2.0]);
+        assert!(nice_ticks(f64::NAN, 1.0, 5).is_empty());
+        assert_eq!(tick_text(0.6000000000000001, 0.2), "0.6");
+        assert_eq!(tick_text(20.0, 10.0), "20");
+        assert_eq!(tick_text(0.00002, 0.00001), "2.0e-5");
+    }
+
+    #[test]
+    fn segments_break_at_nan() {
+        let s = finite_segments([
+            (1.0, 0.5),
+            (2.0, f64::NAN),
+            (3.0, 0.4),
+            (4.0, 0.3),
+            (5.0, f64::INFINITY),
+        ]);
+        assert_eq!(s, vec![vec![(1.0, 0.5)], vec![(3.0, 0.4), (4.0, 0.3)]]);
+    }
+}

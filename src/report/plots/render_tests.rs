@@ -1,0 +1,406 @@
+//! Tests that decode the PNGs and check what they show, not just that they exist.
+
+use super::colormap::{hot, Scale};
+use super::data::{read_confusion, read_metrics, read_plan, Grid, Metrics, Set};
+use super::fixture::{write_run, write_sweep, RunShape};
+use super::heatmap::MISSING;
+use super::run::{confusion_layout, draw_confusion, draw_error, set_color};
+use super::{plot_run, plot_sweep, PALETTE};
+use image::{Rgb, RgbImage};
+use plotters::style::RGBColor;
+use std::collections::HashSet;
+use std::path::Path;
+
+fn load(path: &Path) -> RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
+}
+
+fn rgb(c: RGBColor) -> Rgb<u8> {
+    Rgb([c.0, c.1, c.2])
+}
+
+fn distinct_colors(img: &RgbImage) -> usize {
+    img.pixels().map(|p| p.0).collect::<HashSet<_>>().len()
+}
+
+/// Pixels of exactly `color` in the box around (`x`, `y`) of half-size `r`.
+fn count_near(img: &RgbImage, (x, y): (i32, i32), r: i32, color: RGBColor) -> usize {
+    let mut n = 0;
+    for yy in (y - r).max(0)..=(y + r).min(img.height() as i32 - 1) {
+        for xx in (x - r).max(0)..=(x + r).min(img.width() as i32 - 1) {
+            if *img.get_pixel(xx as u32, yy as u32) == rgb(color) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn confusion_cells_have_the_colour_map_extremes() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("confusion-test.csv");
+    // Rows actual, columns predicted: the max (10) at (1, 1), zeros elsewhere off-diagonal.
+    std::fs::write(
+        &csv,
+        "epoch,actual,a,b,c\n3,a,5,0,1\n3,b,0,10,0\n3,c,2,0,7\n",
+    )
+    .unwrap();
+    let confusion = read_confusion(&csv).unwrap().unwrap();
+    let png = dir.path().join("confusion-test.png");
+    assert!(draw_confusion(&png, Set::Test, "h=8", &confusion).unwrap());
+    let img = load(&png);
+    let layout = confusion_layout(3);
+    let at = |r: usize, c: usize| {
+        let (x, y) = layout.cell(r, c).center();
+        *img.get_pixel(x as u32, y as u32)
+    };
+    assert_eq!(at(1, 1), rgb(hot(1.0)), "max is white");
+    assert_eq!(at(1, 1), Rgb([255, 255, 255]));
+    for (r, c) in [(0, 1), (1, 0), (1, 2), (2, 1)] {
+        assert_eq!(
+            at(r, c),
+            rgb(hot(0.0)),
+            "zero at ({r}, {c}) is the map's black"
+        );
+    }
+    assert_eq!(at(0, 0), rgb(hot(0.5)));
+    assert_eq!(at(2, 2), rgb(hot(0.7)));
+    // The whole cell is filled, edge to edge, with no gaps between cells.
+    let cell = layout.cell(1, 1);
+    assert_eq!(
+        *img.get_pixel(cell.x0 as u32, cell.y0 as u32),
+        Rgb([255, 255, 255])
+    );
+    assert_eq!(
+        *img.get_pixel(cell.x1 as u32 - 1, cell.y1 as u32 - 1),
+        Rgb([255, 255, 255])
+    );
+    assert_eq!(
+        *img.get_pixel(cell.x1 as u32, cell.y0 as u32),
+        rgb(hot(0.0))
+    );
+    // The colour bar runs from the map's black at the bottom to white at the top.
+    let bar = layout.bar;
+    let mid = ((bar.x0 + bar.x1) / 2) as u32;
+    assert_eq!(*img.get_pixel(mid, bar.y1 as u32 - 1), rgb(hot(0.0)));
+    assert_eq!(*img.get_pixel(mid, bar.y0 as u32), rgb(hot(1.0)));
+    assert!(distinct_colors(&img) > 20, "labels and title are drawn");
+}
+
+#[test]
+fn error_curves_land_where_the_data_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("metrics.csv");
+    let mut text = String::from(
+        "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n",
+    );
+    for e in 1..=50 {
+        // Train error 0.25 throughout; test error 0.9, evaluated every 5th epoch; no validation.
+        let test = if e % 5 == 0 { "1,0.1" } else { "," };
+        text += &format!("{e},1,0.75,,,{test},0.1\n");
+    }
+    std::fs::write(&csv, text).unwrap();
+    let metrics = read_metrics(&csv).unwrap().unwrap();
+    let png = dir.path().join("error.png");
+    let frame = draw_error(&png, "t", &metrics).unwrap().expect("drawn");
+    let img = load(&png);
+    let (train, valid, test) = (
+        set_color(Set::Train),
+        set_color(Set::Valid),
+        set_color(Set::Test),
+    );
+    for e in [10.0, 25.0, 40.0] {
+        assert!(
+            count_near(&img, frame.px(e, 0.25), 3, train) > 0,
+            "train line at epoch {e}"
+        );
+        assert!(
+            count_near(&img, frame.px(e, 0.9), 3, test) > 0,
+            "test line at epoch {e}"
+        );
+        assert_eq!(count_near(&img, frame.px(e, 0.9), 3, train), 0);
+        assert_eq!(count_near(&img, frame.px(e, 0.25), 3, test), 0);
+    }
+    // The empty validation column draws nothing anywhere (no legend entry either).
+    assert!(img.pixels().all(|p| *p != rgb(valid)));
+    // Empty test cells are skipped, not drawn as error 1: nothing of the test colour near the top.
+    assert_eq!(count_near(&img, frame.px(25.0, 1.0), 2, test), 0);
+}
+
+#[test]
+fn every_run_plot_is_written_and_not_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let shape = RunShape {
+        epochs: 30,
+        hidden: vec![16, 8],
+        classes: 6,
+        ..RunShape::default()
+    };
+    write_run(&run, &shape, "done");
+    let written = plot_run(&run).unwrap();
+    let mut names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected = vec![
+        "activations-L0-last.png",
+        "activations-L0.png",
+        "activations-L1-last.png",
+        "activations-L1.png",
+        "confusion-test.png",
+        "confusion-train.png",
+        "confusion-valid.png",
+        "error.png",
+        "weight-angle-L0.png",
+        "weight-angle-L1.png",
+        "weight-angle-L2.png",
+        "weight-norm-L0.png",
+        "weight-norm-L1.png",
+        "weight-norm-L2.png",
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    for p in &written {
+        assert!(p.starts_with(run.join("plots")));
+        let img = load(p);
+        assert_eq!(img.dimensions(), (800, 600), "{}", p.display());
+        assert!(distinct_colors(&img) > 30, "{} looks blank", p.display());
+    }
+}
+
+#[test]
+fn weight_heatmap_puts_node_zero_at_the_bottom() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    // Layer 0: node 1 changes most at epoch 2; node 0 never changes.
+    std::fs::write(
+        run.join("weights.csv"),
+        "epoch,layer,node,dnorm,dtheta\n1,0,0,0,0\n1,0,1,0.5,0.1\n2,0,0,0,0\n2,0,1,1.0,0.2\n",
+    )
+    .unwrap();
+    let written = plot_run(&run).unwrap();
+    assert_eq!(written.len(), 2);
+    let img = load(&run.join("plots/weight-norm-L0.png"));
+    let layout = super::heatmap::HeatmapLayout::new(super::heatmap::HEATMAP_SIZE, 2, 2, false);
+    let at = |node: usize, col: usize| {
+        let (x, y) = layout.cell(node, col).center();
+        *img.get_pixel(x as u32, y as u32)
+    };
+    assert!(
+        layout.cell(0, 0).y0 > layout.cell(1, 0).y0,
+        "node 0 below node 1"
+    );
+    assert_eq!(at(1, 1), rgb(hot(1.0)));
+    assert_eq!(at(1, 0), rgb(hot(0.5)));
+    assert_eq!(at(0, 0), rgb(hot(0.0)));
+}
+
+#[test]
+fn missing_empty_and_degenerate_inputs_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    // Nothing at all: nothing drawn, no error.
+    assert!(plot_run(&run).unwrap().is_empty());
+    // Empty files, and files with only a header.
+    for f in [
+        "metrics.csv",
+        "weights.csv",
+        "activations.csv",
+        "confusion-train.csv",
+    ] {
+        std::fs::write(run.join(f), "").unwrap();
+    }
+    assert!(plot_run(&run).unwrap().is_empty());
+    std::fs::write(
+        run.join("metrics.csv"),
+        "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n",
+    )
+    .unwrap();
+    std::fs::write(run.join("weights.csv"), "epoch,layer,node,dnorm,dtheta\n").unwrap();
+    std::fs::write(run.join("activations.csv"), "epoch,layer,node\n").unwrap();
+    std::fs::write(run.join("confusion-train.csv"), "epoch,actual,1,2\n").unwrap();
+    assert!(plot_run(&run).unwrap().is_empty());
+    // A diverged run: every accuracy NaN or inf → no error curve; NaN weights → grey cells.
+    std::fs::write(run.join("metrics.csv"), "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n1,NaN,NaN,inf,NaN,,,0.1\n2,NaN,NaN,NaN,-inf,,,0.1\n").unwrap();
+    std::fs::write(
+        run.join("weights.csv"),
+        "epoch,layer,node,dnorm,dtheta\n1,0,0,NaN,NaN\n2,0,0,inf,0.1\n",
+    )
+    .unwrap();
+    let written = plot_run(&run).unwrap();
+    assert!(!written.iter().any(|p| p.ends_with("error.png")));
+    let img = load(&run.join("plots/weight-norm-L0.png"));
+    let layout = super::heatmap::HeatmapLayout::new(super::heatmap::HEATMAP_SIZE, 1, 2, false);
+    let (x, y) = layout.cell(0, 0).center();
+    assert_eq!(*img.get_pixel(x as u32, y as u32), rgb(MISSING));
+}
+
+#[test]
+fn a_single_epoch_and_no_hidden_layer_still_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let shape = RunShape {
+        epochs: 1,
+        hidden: vec![],
+        classes: 3,
+        ..RunShape::default()
+    };
+    write_run(&run, &shape, "done");
+    let written = plot_run(&run).unwrap();
+    let names: HashSet<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains("error.png") && names.contains("weight-angle-L0.png"));
+    assert!(
+        !names.iter().any(|n| n.starts_with("activations")),
+        "{names:?}"
+    );
+    // One epoch is a dot, not an invisible line.
+    let metrics: Metrics = read_metrics(&run.join("metrics.csv")).unwrap().unwrap();
+    let frame = draw_error(&run.join("plots/error.png"), "t", &metrics)
+        .unwrap()
+        .unwrap();
+    let img = load(&run.join("plots/error.png"));
+    let train_err = 1.0 - metrics.final_acc(Set::Train).unwrap();
+    assert!(count_near(&img, frame.px(1.0, train_err), 3, set_color(Set::Train)) > 4);
+}
+
+#[test]
+fn a_malformed_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        run.join("weights.csv"),
+        "epoch,layer,node,dnorm,dtheta\n1,0,zero,1,1\n",
+    )
+    .unwrap();
+    let err = format!("{:#}", plot_run(&run).unwrap_err());
+    assert!(err.contains("weights.csv"), "{err}");
+    let err = format!("{:#}", plot_run(&dir.path().join("absent")).unwrap_err());
+    assert!(err.contains("absent"), "{err}");
+}
+
+#[test]
+fn activation_sums_and_last_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("activations.csv");
+    std::fs::write(
+        &csv,
+        "epoch,layer,node,0.0000,0.5000,over_1\n1,0,0,1,2,3\n2,0,0,10,20,30\n2,0,1,0,0,1\n",
+    )
+    .unwrap();
+    let acts = super::data::read_activations(&csv).unwrap().unwrap();
+    let l = &acts.layers[0];
+    assert_eq!((l.epochs, l.last_epoch), (2, 2));
+    assert_eq!(
+        l.total,
+        Grid {
+            rows: 2,
+            cols: 3,
+            data: vec![11.0, 22.0, 33.0, 0.0, 0.0, 1.0]
+        }
+    );
+    assert_eq!(l.last.data[..3], [10.0, 20.0, 30.0]);
+    let ticks = super::run::bin_ticks(&acts.bins, 100.0);
+    let texts: Vec<&str> = ticks.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, ["0.0", "0.5", "> 1"]);
+    let plain: Vec<String> = ["0.0000", "0.5000"].map(String::from).to_vec();
+    let texts: Vec<String> = super::run::bin_ticks(&plain, 100.0)
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
+    assert_eq!(texts, ["0.0", "0.5", "1.0"]);
+}
+
+#[test]
+fn sweep_plots_show_one_colour_per_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sweep(dir.path(), "demo");
+    let written = plot_sweep(dir.path()).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "axis-batch_size-error.png",
+            "axis-batch_size-final.png",
+            "axis-momentum-error.png",
+            "axis-momentum-final.png"
+        ]
+    );
+    for p in &written {
+        let img = load(p);
+        assert!(distinct_colors(&img) > 30, "{} looks blank", p.display());
+    }
+    // Two values per axis: the first two palette colours, never a third.
+    let img = load(&dir.path().join("plots/axis-momentum-error.png"));
+    let has = |c: RGBColor| img.pixels().any(|p| *p == rgb(c));
+    assert!(has(PALETTE[0]) && has(PALETTE[1]) && !has(PALETTE[2]));
+    // Final accuracies use the set colours.
+    let img = load(&dir.path().join("plots/axis-batch_size-final.png"));
+    for set in Set::ALL {
+        assert!(img.pixels().any(|p| *p == rgb(set_color(set))), "{set:?}");
+    }
+}
+
+#[test]
+fn plan_ids_with_unquoted_commas_are_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("plan.csv");
+    std::fs::write(
+        &csv,
+        "index,id,config,repeat,seed,activation,batch_size\n0,baseline/rep-1,baseline,1,7,sigmoid,40\n\
+         1,activation=tanh,batch_size=160/rep-1,activation=tanh,batch_size=160,1,8,tanh,160\n\
+         2,\"a=1,b=2/rep-2\",\"a=1,b=2\",2,9,relu,80\n",
+    )
+    .unwrap();
+    let plan = read_plan(&csv).unwrap().unwrap();
+    assert_eq!(plan.axes, ["activation", "batch_size"]);
+    assert_eq!(plan.runs[1].id, "activation=tanh,batch_size=160/rep-1");
+    assert_eq!(plan.runs[1].config, "activation=tanh,batch_size=160");
+    assert_eq!(plan.runs[1].values, ["tanh", "160"]);
+    assert_eq!(plan.runs[2].id, "a=1,b=2/rep-2");
+    assert_eq!(plan.runs[2].values, ["relu", "80"]);
+    assert_eq!(
+        plan.baseline(),
+        Some(&["sigmoid".to_string(), "40".to_string()][..])
+    );
+}
+
+/// A 256-epoch, 64-hidden, 39-class run, like the paper's baseline; prints the time.
+#[test]
+fn paper_sized_run_is_cheap() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let shape = RunShape {
+        epochs: 256,
+        hidden: vec![64],
+        classes: 39,
+        test_every: 1,
+        confusion_every: 64,
+        skill: 0.0,
+    };
+    write_run(&run, &shape, "done");
+    let start = std::time::Instant::now();
+    let written = plot_run(&run).unwrap();
+    let took = start.elapsed();
+    eprintln!(
+        "plot_run, 256 epochs × 64 hidden × 39 classes: {} plots in {took:?}",
+        written.len()
+    );
+    assert_eq!(written.len(), 10);
+    // Generous: the point is to catch an accidental per-pixel text or O(n²) loop.
+    assert!(took.as_secs_f64() < 5.0, "{took:?}");
+    let _ = Scale::of([0.0]);
+}
