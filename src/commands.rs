@@ -491,7 +491,7 @@ fn train(a: TrainArgs) -> Result<u8> {
 }
 
 fn eval(a: EvalArgs) -> Result<u8> {
-    let ckpt = checkpoint::load(&a.model).map_err(|e| InputError::one(&a.model, None, None, format!("{e:#}")))?;
+    let ckpt = checkpoint::load(&a.model).map_err(|e| InputError::message(format!("{e:#}")))?;
     let meta = &ckpt.meta;
     let cfg: crate::spec::TrainConfig = toml::from_str(&meta.config)
         .map_err(|e| InputError::one(&a.model, None, None, format!("the checkpoint's config does not parse: {e}")))?;
@@ -500,7 +500,7 @@ fn eval(a: EvalArgs) -> Result<u8> {
         None => None,
     };
     let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, meta.raw_cols).map_err(|e| {
-        InputError::one(&a.data, None, None, format!("{e} (the model was trained on series of {} values and {} classes)", meta.raw_cols, meta.classes.len()))
+        InputError::message(format!("{e} (the model was trained on series of {} values and {} classes)", meta.raw_cols, meta.classes.len()))
     })?;
     let mut x = Pipeline::of(&cfg).apply(split.x, meta.raw_cols).map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
     let inputs = ckpt.mlp.dims()[0];

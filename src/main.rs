@@ -2,6 +2,7 @@ use clap::Parser;
 use pinniped::cli::Cli;
 use pinniped::commands::{dispatch, exit};
 use pinniped::data::DataError;
+use pinniped::report::compare::CompareError;
 use pinniped::spec::InputError;
 use std::process::ExitCode;
 
@@ -18,7 +19,9 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let input = e.downcast_ref::<InputError>().is_some() || e.downcast_ref::<DataError>().is_some();
+            let input = e.downcast_ref::<InputError>().is_some()
+                || e.downcast_ref::<DataError>().is_some()
+                || e.downcast_ref::<CompareError>().is_some();
             eprintln!("error: {e:#}");
             ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
         }

@@ -81,7 +81,7 @@ impl Prepared {
             Some(f) => Some(f.parse::<data::Format>().map_err(|e| data_error(&cfg.train, e))?),
         };
         let dataset = data::load_dataset(&cfg.train, cfg.test.as_deref(), format, cfg.class_attribute.as_deref())
-            .map_err(|e| data_error(&cfg.train, e))?;
+            .map_err(|e| InputError::message(e.to_string()))?;
         let mut hasher = Sha256::new();
         for path in std::iter::once(&cfg.train).chain(cfg.test.as_ref()) {
             let bytes = std::fs::read(path).map_err(|e| data_error(path, format!("cannot read: {e}")))?;

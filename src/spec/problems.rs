@@ -16,14 +16,20 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+        // An empty `file` means the message names its own place (data errors do).
+        let mut sep = "";
+        if !self.file.as_os_str().is_empty() {
+            write!(f, "{}", self.file.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+            sep = ": ";
         }
         if let Some(key) = &self.key {
-            write!(f, ": {key}")?;
+            write!(f, "{sep}{key}")?;
+            sep = ": ";
         }
-        write!(f, ": {}", self.message)
+        write!(f, "{sep}{}", self.message)
     }
 }
 
@@ -49,6 +55,11 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 impl InputError {
+    /// A message that already names its file and line.
+    pub fn message(message: impl Into<String>) -> Self {
+        InputError(vec![Problem { file: PathBuf::new(), line: None, key: None, message: message.into() }])
+    }
+
     pub fn one(file: &Path, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Self {
         InputError(vec![Problem {
             file: file.to_path_buf(),
