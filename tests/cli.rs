@@ -356,7 +356,7 @@ fn compare_two_sweeps() {
         .assert()
         .success()
         .stdout(predicate::str::contains("batch_size=40").and(predicate::str::contains("120")));
-    pinniped().arg("compare").arg(out.join("ca")).arg(tmp.path().join("nowhere")).assert().code(1).stderr(predicate::str::contains("nowhere"));
+    pinniped().arg("compare").arg(out.join("ca")).arg(tmp.path().join("nowhere")).assert().code(2).stderr(predicate::str::contains("nowhere"));
 }
 
 #[test]
