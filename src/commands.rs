@@ -68,6 +68,7 @@ fn run(a: RunArgs) -> Result<u8> {
         sweep::check_compatible(&root, &sweep, &prepared.digest)?;
     }
     sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
+    crate::exec::rundir::remove_temp_files(&root)?;
     let mut todo = sweep::pending(&root, &sweep, &plan, &prepared.digest, a.force);
     if let Some(shard) = a.shard {
         todo.retain(|&i| shard.contains(i));
@@ -283,6 +284,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
         }
         todo
     };
+    crate::exec::rundir::remove_temp_files(&a.dir)?;
     let mut todo = todo;
     if let Some(shard) = a.shard {
         todo.retain(|&i| shard.contains(i));

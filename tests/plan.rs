@@ -142,3 +142,24 @@ fn data_problems_are_reported() {
         assert!(err.contains(needle), "{needle} missing in {err}");
     }
 }
+
+#[test]
+fn no_name_or_value_can_write_outside_the_results_directory() {
+    let p = Path::new("s.toml");
+    for name in ["..", "../x", "/etc", "a/b", "a\\\\b", ".hidden", "nul\\u0000byte", &"x".repeat(101), ""] {
+        let text = format!("name = \"{name}\"\n{}", data_table(false));
+        let err = parse_sweep(p, &text).unwrap_err().to_string();
+        assert!(err.contains("name"), "{name:?} accepted: {err}");
+    }
+    // Long grid ids stay one short, safe path segment, and distinct.
+    let widths: Vec<String> = (1..=12).map(|i| format!("[{}]", vec![i.to_string(); 30].join(", "))).collect();
+    let text = format!("name = \"s\"\n{}\n[sweep]\nhidden = [{}]\n", data_table(false), widths.join(", "));
+    let plan = expand(&parse_sweep(p, &text).unwrap()).unwrap();
+    let mut ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
+    for id in &ids {
+        assert!(id.len() <= 160 && !id.contains('/') && !id.starts_with('.'), "{id}");
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12);
+}

@@ -17,10 +17,22 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
+/// Testing aid: writes to paths containing `$PINNIPED_INJECT_WRITE_ERROR` fail as on a
+/// full disk, after the temporary file was created (as a real ENOSPC would).
+fn injected_failure(path: &Path) -> io::Result<()> {
+    match std::env::var("PINNIPED_INJECT_WRITE_ERROR") {
+        Ok(pattern) if !pattern.is_empty() && path.to_string_lossy().contains(&pattern) => {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = File::create(&tmp)?;
+        injected_failure(path)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -31,9 +43,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result.map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
 }
 
-/// True for the temporary files `write_atomic` leaves behind if killed mid-write.
-pub fn is_temp_file(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tmp-")
+/// For a temporary file `write_atomic` may leave behind if killed mid-write: the PID
+/// of the process that wrote it.
+pub fn temp_file_owner(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (_, rest) = name.rsplit_once(".tmp-")?;
+    rest.split('-').next()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A run's directory on disk: its files, its state, and the rules for deciding
 //! whether it is finished, stale or half-written.
 
-use super::atomic::{is_temp_file, write_atomic};
+use super::atomic::{temp_file_owner, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
@@ -74,7 +74,8 @@ pub fn reset(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-/// Removes temporary files left by a killed writer anywhere below `dir`.
+/// Removes temporary files left by killed writers anywhere below `dir`; those of
+/// live processes (another `pinniped run` on the same directory) are left alone.
 pub fn remove_temp_files(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     let Ok(entries) = fs::read_dir(dir) else { return Ok(0) };
@@ -83,10 +84,21 @@ pub fn remove_temp_files(dir: &Path) -> io::Result<usize> {
         let path = entry.path();
         if entry.file_type()?.is_dir() {
             removed += remove_temp_files(&path)?;
-        } else if is_temp_file(&entry.file_name().to_string_lossy()) {
-            fs::remove_file(&path)?;
-            removed += 1;
+        } else if let Some(pid) = temp_file_owner(&entry.file_name().to_string_lossy()) {
+            if !process_alive(pid) {
+                fs::remove_file(&path)?;
+                removed += 1;
+            }
         }
     }
     Ok(removed)
+}
+
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
