@@ -163,3 +163,15 @@ fn no_name_or_value_can_write_outside_the_results_directory() {
     ids.dedup();
     assert_eq!(ids.len(), 12);
 }
+
+#[test]
+fn combinations_are_judged_per_configuration() {
+    let p = Path::new("s.toml");
+    // With an adam baseline, momentum 0.9 is fine on the sgd configurations of a grid...
+    let ok = format!("name = \"s\"\n{}\n[train]\noptimizer = \"adam\"\n[sweep]\ndesign = \"grid\"\noptimizer = [\"sgd\"]\nmomentum = [0.0, 0.9]\n", data_table(false));
+    assert_eq!(expand(&parse_sweep(p, &ok).unwrap()).unwrap().configs.len(), 2);
+    // ...but not on an adam one.
+    let bad = format!("name = \"s\"\n{}\n[train]\noptimizer = \"adam\"\n[sweep]\ndesign = \"grid\"\nmomentum = [0.0, 0.9]\n", data_table(false));
+    let err = expand(&parse_sweep(p, &bad).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("configuration momentum=0.9: train.momentum") && err.contains("adam"), "{err}");
+}

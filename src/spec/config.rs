@@ -183,6 +183,14 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             p.push(("dropout", format!("must be within [0, 1), not {}", self.dropout)));
         }
+        p.extend(self.combination_problems());
+        p
+    }
+
+    /// Problems that come from two keys together, judged on a whole configuration
+    /// (a sweep checks them on each expanded configuration, not on axis values alone).
+    pub fn combination_problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
         if self.momentum != 0.0 && self.optimizer == OptimizerKind::Adam {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
         }

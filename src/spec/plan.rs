@@ -140,6 +140,14 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             }
             continue;
         }
+        for (key, msg) in train.combination_problems() {
+            problems.push(Problem {
+                file: sweep.path.clone(),
+                line: None,
+                key: Some(format!("configuration {}: train.{key}", if parts.is_empty() { "baseline".to_string() } else { parts.join(",") })),
+                message: msg,
+            });
+        }
         if (train.patience > 0 || train.refit) && !sweep.data.has_validation() {
             problems.push(Problem {
                 file: sweep.path.clone(),

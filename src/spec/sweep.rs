@@ -311,8 +311,9 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
             if let Some(base) = baseline {
                 match with_value(base, key, v) {
                     Ok(cfg) => {
+                        let combined = cfg.combination_problems();
                         for (k, msg) in cfg.problems() {
-                            if k == key {
+                            if k == key && !combined.iter().any(|(_, m)| *m == msg) {
                                 c.at(Some("sweep"), key, label.clone(), msg);
                             }
                         }
