@@ -101,7 +101,7 @@ fn read_status_ok(run: &Path) -> bool {
 /// A real full filesystem: a 250 KiB tmpfs in a private mount namespace (`unshare -rm`),
 /// too small for the sweep. Inside, pinniped runs, then the script lists what is left.
 #[test]
-fn a_real_full_tmpfs_loses_nothing_that_finished() {
+fn a_real_full_then_read_only_tmpfs_loses_nothing_that_finished() {
     let tmp = tempfile::tempdir().unwrap();
     let file = sweep(tmp.path(), "tiny", 2, "design = \"grid\"\nbatch_size = [40, 80]\nmomentum = [0.0, 0.5]");
     let mnt = tmp.path().join("mnt");
@@ -110,6 +110,8 @@ fn a_real_full_tmpfs_loses_nothing_that_finished() {
     let script = format!(
         "mount -t tmpfs -o size=250k tmpfs {m} || exit 97\n\
          {b} run --out {m} {f} 2>&1; echo \"exit=$?\"\n\
+         mount -o remount,ro {m} || exit 98\n\
+         {b} run --out {m} {f} 2>&1; echo \"ro-exit=$?\"\n\
          for d in {m}/tiny/runs/*/rep-*; do\n\
            echo \"run $d $(grep -o '\"state\": \"[a-z]*\"' $d/status.json 2>/dev/null) lines=$(cat $d/metrics.csv 2>/dev/null | wc -l)\"\n\
            grep -h '\"message\"' $d/status.json 2>/dev/null\n\
@@ -130,6 +132,8 @@ fn a_real_full_tmpfs_loses_nothing_that_finished() {
         assert!(l.ends_with("lines=3"), "a finished run has its whole metrics.csv (header + 2 epochs): {l}");
     }
     assert!(!text.contains("\ntemp "), "no temporary file left:\n{text}");
+    // Read-only: one clear error, nothing lost (the listing above comes after it).
+    assert!(text.contains("ro-exit=1") && text.contains("Read-only file system"), "{text}");
 }
 
 #[test]

@@ -345,28 +345,33 @@ pub struct Confusion {
     pub counts: Grid,
 }
 
+/// The confusion matrix of the last recorded epoch.
 pub fn read_confusion(path: &Path) -> Result<Option<Confusion>> {
+    Ok(read_confusions(path)?.pop())
+}
+
+/// Every recorded epoch's confusion matrix, in epoch order.
+pub fn read_confusions(path: &Path) -> Result<Vec<Confusion>> {
     let Some(mut reader) = open(path)? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let head = headers(&mut reader, path)?;
     if head.len() < 3 {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let labels: Vec<String> = head[2..].to_vec();
-    let mut epoch = None;
-    let mut counts = Grid::new(labels.len(), labels.len(), 0.0);
+    let mut all: Vec<Confusion> = Vec::new();
     for rec in records(reader, path) {
         let rec = rec?;
         let e = index(&rec, 0, path)?;
-        if epoch.is_some_and(|last| e < last) {
+        if all.last().is_some_and(|c| e < c.epoch) {
             continue;
         }
-        if epoch != Some(e) {
+        if all.last().map(|c| c.epoch) != Some(e) {
             // A later epoch: start its matrix afresh.
-            epoch = Some(e);
-            counts = Grid::new(labels.len(), labels.len(), 0.0);
+            all.push(Confusion { epoch: e, labels: labels.clone(), counts: Grid::new(labels.len(), labels.len(), 0.0) });
         }
+        let counts = &mut all.last_mut().expect("just pushed").counts;
         let actual = rec.get(1).unwrap_or("");
         let Some(row) = labels.iter().position(|l| l == actual) else {
             bail!(
@@ -378,11 +383,7 @@ pub fn read_confusion(path: &Path) -> Result<Option<Confusion>> {
             counts.set(row, c, cell(&rec, i, path)?.unwrap_or(0.0));
         }
     }
-    Ok(epoch.map(|epoch| Confusion {
-        epoch,
-        labels,
-        counts,
-    }))
+    Ok(all)
 }
 
 /// `[train]` of a run's `config.toml` as a short title: `h=64 sigmoid lr=0.001 bs=160 m=0.0`.

@@ -3,7 +3,7 @@
 
 use super::colormap::Scale;
 use super::data::{
-    read_activations, read_confusion, read_metrics, read_weights, run_title, Activations,
+    read_activations, read_confusions, read_metrics, read_weights, run_title, Activations,
     Confusion, LayerWeights, Metrics, Set,
 };
 use super::heatmap::{
@@ -47,9 +47,15 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
 
     for set in Set::ALL {
         let input = run_dir.join(format!("confusion-{}.csv", set.word()));
-        if let Some(confusion) = read_confusion(&input)? {
-            let path = out.join(format!("confusion-{}.png", set.word()));
-            if draw_confusion(&path, set, &params, &confusion)? {
+        let all = read_confusions(&input)?;
+        // The last recorded epoch, and each earlier one (`confusion_every`) beside it.
+        for (k, confusion) in all.iter().enumerate() {
+            let path = if k + 1 == all.len() {
+                out.join(format!("confusion-{}.png", set.word()))
+            } else {
+                out.join(format!("confusion-{}-epoch-{:04}.png", set.word(), confusion.epoch))
+            };
+            if draw_confusion(&path, set, &params, confusion)? {
                 written.push(path);
             }
         }
