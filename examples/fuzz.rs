@@ -78,9 +78,9 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
-/// Runs the target on one input; `Ok(message shape)` or `Err(panic message)`.
 thread_local!(static IN_TARGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
 
+/// Runs the target on one input; `Ok(message shape)` or `Err(panic message)`.
 fn run_target(target: &str, input: &[u8], scratch: &Path) -> Result<String, String> {
     IN_TARGET.with(|f| f.set(true));
     let result = std::panic::catch_unwind(|| match target {
