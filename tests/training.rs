@@ -141,3 +141,41 @@ fn dropout_is_seeded_and_changes_training() {
     // Same split and initial weights: dropout has its own random stream.
     assert_eq!(a.train_rows, none.train_rows);
 }
+
+#[test]
+fn gram_method_follows_the_direct_method() {
+    use pinniped::train::{Method, MomentumRule};
+    let (x, y) = blobs(48, 3, 0);
+    let (tx, ty) = blobs(20, 3, 1);
+    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    for (momentum, rule, wd, dropout) in [
+        (0.0, MomentumRule::Damped, 0.0, 0.0),
+        (0.9, MomentumRule::Damped, 0.01, 0.0),
+        (0.5, MomentumRule::Classic, 0.0, 0.0),
+        (0.9, MomentumRule::Classic, 0.05, 0.3),
+    ] {
+        let direct = TrainConfig {
+            optimizer: OptimizerKind::Sgd,
+            learning_rate: 0.05,
+            momentum,
+            momentum_rule: rule,
+            weight_decay: wd,
+            dropout,
+            hidden: vec![5, 4],
+            epochs: 15,
+            ..cfg()
+        };
+        let gram = TrainConfig { method: Method::Gram, ..direct.clone() };
+        let (a, _) = run(&direct, &data_cfg(Some(4)), &data);
+        let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
+        let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
+        for l in 0..a.mlp.layers() {
+            for (p, q) in a.mlp.weights[l].iter().zip(&b.mlp.weights[l]).chain(a.mlp.biases[l].iter().zip(&b.mlp.biases[l])) {
+                assert!((p - q).abs() <= 1e-9 * (1.0 + p.abs()), "{what}: layer {l}: {p} vs {q}");
+            }
+        }
+        let accs = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.acc))).collect::<Vec<_>>();
+        assert_eq!(accs(&a), accs(&b), "{what}");
+        assert_ne!(a.mlp.weights[0], run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights[0]);
+    }
+}

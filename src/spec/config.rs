@@ -1,7 +1,7 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
-use crate::train::options::{Activation, DType, Features, Init, Loss, MomentumRule, OptimizerKind, StopOn};
+use crate::train::options::{Activation, DType, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -26,6 +26,8 @@ pub struct TrainConfig {
     /// Permute the rows once before reserving validation rows, and every epoch.
     pub shuffle: bool,
     pub dtype: DType,
+    /// `direct`, or `gram` (SGD only): the first layer through the training rows' Gram matrix.
+    pub method: Method,
     /// Per-sample min–max scaling to [0, 1] (the paper's `compress`).
     pub minmax: bool,
     /// Per-sample zero mean, unit variance (the paper's LayerNorm head, eps 1e-5).
@@ -87,6 +89,7 @@ impl Default for TrainConfig {
             epochs: 256,
             shuffle: true,
             dtype: DType::F32,
+            method: Method::Direct,
             minmax: true,
             normalize: true,
             features: Features::Amplitude,
@@ -193,6 +196,9 @@ impl TrainConfig {
         let mut p = Vec::new();
         if self.momentum != 0.0 && self.optimizer == OptimizerKind::Adam {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
+        }
+        if self.method == Method::Gram && self.optimizer != OptimizerKind::Sgd {
+            p.push(("method", "\"gram\" needs optimizer = \"sgd\" (Adam's updates leave the span of the training rows)".into()));
         }
         p
     }

@@ -4,9 +4,10 @@
 
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
 use super::init::initialise;
-use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
+use super::gram::Gram;
+use super::model::{argmax_rows, loss_sum, Input, Mlp, Workspace};
 use super::optim::Optimizer;
-use super::options::{OptimizerKind, StopOn};
+use super::options::{Method, OptimizerKind, StopOn};
 use super::real::Real;
 use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::spec::config::{DataConfig, TrainConfig};
@@ -215,7 +216,7 @@ pub fn fit<T: Real>(
         let mut a = [None; 3];
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
-                a[k] = Some(phase.evaluate(&mut ws, mlp, s, None).acc);
+                a[k] = Some(phase.evaluate(&mut ws, mlp, s, None, None).acc);
             }
         }
         a
@@ -281,9 +282,20 @@ struct Phase<'c> {
 }
 
 impl Phase<'_> {
-    fn evaluate<T: Real>(&self, ws: &mut Workspace<T>, mlp: &Mlp<T>, set: &Set<T>, conf: Option<&mut Vec<u32>>) -> SetMetrics {
+    fn evaluate<T: Real>(
+        &self,
+        ws: &mut Workspace<T>,
+        mlp: &Mlp<T>,
+        set: &Set<T>,
+        first: Option<&[T]>,
+        conf: Option<&mut Vec<u32>>,
+    ) -> SetMetrics {
         let rows = set.rows();
-        let out = ws.forward(mlp, &set.x, rows);
+        let input = match first {
+            Some(z) => Input::FirstLayer(z),
+            None => Input::Rows(&set.x),
+        };
+        let out = ws.forward_input(mlp, input, rows);
         let loss = loss_sum(self.cfg.loss, out, &set.y, self.classes) / rows as f64;
         let predicted: Vec<usize> = argmax_rows(out, self.classes).collect();
         let hits = predicted.iter().zip(&set.y).filter(|(p, y)| **p == **y as usize).count();
@@ -314,10 +326,17 @@ impl Phase<'_> {
         ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
         let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
         let mut opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let mut gram = (cfg.method == Method::Gram).then(|| {
+            opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp)
+                .without_first_weights();
+            let xs: Vec<&[T]> = sets.iter().map(|s| s.x.as_slice()).collect();
+            Gram::new(&mlp.weights[0], &xs, cols, mlp.dims[1])
+        });
+        let mut first = vec![T::zero(); if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 }];
         let mut hists: Vec<Histogram> =
             cfg.hidden.iter().map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w)).collect();
         // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
-        let plain_sgd = cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+        let plain_sgd = gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
         let mut positions: Vec<usize> = (0..n_train).collect();
         let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
         let mut yb: Vec<u32> = vec![0; n_train];
@@ -338,12 +357,18 @@ impl Phase<'_> {
             }
             let before = self.record.then(|| snapshot(&mlp));
             hists.iter_mut().for_each(Histogram::clear);
+            if let Some(g) = gram.as_mut() {
+                g.gather_epoch(&positions);
+            }
 
             let mut start_row = 0;
             while start_row < n_train {
                 let rows = batch.min(n_train - start_row);
                 let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
-                let loss = if plain_sgd {
+                let loss = if let Some(g) = gram.as_ref() {
+                    g.batch(start_row..start_row + rows, &mut first);
+                    ws.forward_backward_input(&mlp, Input::FirstLayer(&first), ys, rows, cfg.loss)
+                } else if plain_sgd {
                     ws.sgd_step_fused(&mut mlp, xs, ys, rows, cfg.loss, cfg.learning_rate)
                 } else {
                     ws.forward_backward(&mlp, xs, ys, rows, cfg.loss)
@@ -359,7 +384,14 @@ impl Phase<'_> {
                 if !plain_sgd {
                     opt.step(&mut mlp, &ws.grads);
                 }
+                if let Some(g) = gram.as_mut() {
+                    let delta = ws.first_delta(rows, mlp.dims[1]);
+                    g.step(&positions[start_row..start_row + rows], delta, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay);
+                }
                 start_row += rows;
+            }
+            if let Some(g) = gram.as_ref() {
+                g.materialize(&train.x, &mut mlp.weights[0]);
             }
             if !self.record {
                 continue;
@@ -372,7 +404,11 @@ impl Phase<'_> {
                     continue;
                 }
                 let mut conf = record_confusion.then(Vec::new);
-                metrics.sets[k] = Some(self.evaluate(&mut eval_ws, &mlp, set, conf.as_mut()));
+                if let Some(g) = gram.as_ref() {
+                    g.set(k, &mut first);
+                }
+                let z = gram.as_ref().map(|_| first.as_slice());
+                metrics.sets[k] = Some(self.evaluate(&mut eval_ws, &mlp, set, z, conf.as_mut()));
                 if let Some(c) = conf {
                     history.confusions.push((epoch, k, c));
                 }

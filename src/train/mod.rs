@@ -4,6 +4,7 @@
 pub mod diagnostics;
 pub mod checkpoint;
 pub mod fit;
+pub mod gram;
 pub mod init;
 pub mod linalg;
 pub mod model;
@@ -12,7 +13,7 @@ pub mod options;
 pub mod real;
 
 pub use fit::{fit, EpochMetrics, EpochView, Fit, History, Outcome, RunData, Selected, SetMetrics};
-pub use model::{Grads, Mlp, Workspace};
+pub use model::{Grads, Input, Mlp, Workspace};
 pub use optim::Optimizer;
-pub use options::{Activation, DType, Features, Init, Loss, MomentumRule, OptimizerKind, StopOn};
+pub use options::{Activation, DType, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn};
 pub use real::Real;

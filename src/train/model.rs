@@ -92,6 +92,14 @@ struct Dropout<T> {
     raw: Vec<Vec<T>>,
 }
 
+/// What enters the first layer: input rows, or the first layer's product `X·W₁`
+/// computed elsewhere (the Gram method), to which the bias is added.
+#[derive(Clone, Copy)]
+pub enum Input<'a, T> {
+    Rows(&'a [T]),
+    FirstLayer(&'a [T]),
+}
+
 /// Buffers for passes of up to `capacity` rows, reused across steps.
 pub struct Workspace<T> {
     capacity: usize,
@@ -137,10 +145,20 @@ impl<T: Real> Workspace<T> {
 
     /// Evaluation pass: the linear output for `rows` rows.
     pub fn forward(&mut self, mlp: &Mlp<T>, x: &[T], rows: usize) -> &[T] {
-        self.pass(mlp, x, rows, false)
+        self.pass(mlp, Input::Rows(x), rows, false)
     }
 
-    fn pass(&mut self, mlp: &Mlp<T>, x: &[T], rows: usize, training: bool) -> &[T] {
+    /// Evaluation pass from an input given as rows or as the first layer's product.
+    pub fn forward_input(&mut self, mlp: &Mlp<T>, input: Input<'_, T>, rows: usize) -> &[T] {
+        self.pass(mlp, input, rows, false)
+    }
+
+    /// Δ of the first layer after `forward_backward` (rows × first hidden width).
+    pub fn first_delta(&self, rows: usize, width: usize) -> &[T] {
+        &self.delta[..rows * width]
+    }
+
+    fn pass(&mut self, mlp: &Mlp<T>, x: Input<'_, T>, rows: usize, training: bool) -> &[T] {
         assert!(rows <= self.capacity, "batch larger than the workspace");
         let n_layers = mlp.layers();
         for l in 0..n_layers {
@@ -150,8 +168,16 @@ impl<T: Real> Workspace<T> {
             for row in out.chunks_exact_mut(fan_out) {
                 row.copy_from_slice(&mlp.biases[l]);
             }
-            let input = if l == 0 { &x[..rows * fan_in] } else { &before[l - 1][..rows * fan_in] };
-            gemm_into(out, Mat::new(input, rows, fan_in), Mat::new(&mlp.weights[l], fan_in, fan_out), Some(T::one()), T::one());
+            match (l, x) {
+                (0, Input::FirstLayer(z)) => out.iter_mut().zip(&z[..rows * fan_out]).for_each(|(o, &z)| *o = *o + z),
+                _ => {
+                    let input = match x {
+                        Input::Rows(x) if l == 0 => &x[..rows * fan_in],
+                        _ => &before[l - 1][..rows * fan_in],
+                    };
+                    gemm_into(out, Mat::new(input, rows, fan_in), Mat::new(&mlp.weights[l], fan_in, fan_out), Some(T::one()), T::one());
+                }
+            }
             if l + 1 < n_layers {
                 activate(mlp.activation, out);
                 if let (true, Some(d)) = (training, self.dropout.as_mut()) {
@@ -170,13 +196,26 @@ impl<T: Real> Workspace<T> {
     /// Forward, loss and backward for one batch; gradients land in `self.grads`.
     /// Returns the batch loss.
     pub fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
+        self.forward_backward_input(mlp, Input::Rows(x), y, rows, loss)
+    }
+
+    /// `forward_backward` from an input given as rows or as the first layer's product;
+    /// in the latter case the first layer's weight gradient is left to the caller
+    /// (`first_delta` has what it needs).
+    pub fn forward_backward_input(&mut self, mlp: &Mlp<T>, x: Input<'_, T>, y: &[u32], rows: usize, loss: Loss) -> f64 {
         self.pass(mlp, x, rows, true);
         let value = self.output_delta(mlp, y, rows, loss);
         for l in (0..mlp.layers()).rev() {
             let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
-            let input = if l == 0 { &x[..rows * fan_in] } else { &self.outs[l - 1][..rows * fan_in] };
+            let input = match x {
+                Input::Rows(x) if l == 0 => Some(&x[..rows * fan_in]),
+                _ if l == 0 => None,
+                _ => Some(&self.outs[l - 1][..rows * fan_in]),
+            };
             let delta = &self.delta[..rows * fan_out];
-            matmul(&mut self.grads.w[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out));
+            if let Some(input) = input {
+                matmul(&mut self.grads.w[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out));
+            }
             self.grads.b[l].fill(T::zero());
             add_column_sums(&mut self.grads.b[l], delta, T::one());
             self.backpropagate(mlp, l, rows);
@@ -190,7 +229,7 @@ impl<T: Real> Workspace<T> {
     /// Same mathematics as `forward_backward` + `Optimizer::step`, one memory pass less
     /// per parameter: what makes batch-size-1 training fast.
     pub fn sgd_step_fused(&mut self, mlp: &mut Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss, lr: f64) -> f64 {
-        self.pass(mlp, x, rows, true);
+        self.pass(mlp, Input::Rows(x), rows, true);
         let value = self.output_delta(mlp, y, rows, loss);
         let minus_lr = T::of(-lr);
         for l in (0..mlp.layers()).rev() {

@@ -17,6 +17,8 @@ pub struct Optimizer<T> {
     /// Adam's second moment.
     second: Vec<Vec<T>>,
     steps: u64,
+    /// The first layer's weights are updated elsewhere (the Gram method).
+    skip_first_weights: bool,
 }
 
 impl<T: Real> Optimizer<T> {
@@ -38,7 +40,14 @@ impl<T: Real> Optimizer<T> {
             first: zeros(),
             second: if kind == OptimizerKind::Adam { zeros() } else { Vec::new() },
             steps: 0,
+            skip_first_weights: false,
         }
+    }
+
+    /// Leaves the first layer's weights alone (their update is the caller's).
+    pub fn without_first_weights(mut self) -> Self {
+        self.skip_first_weights = true;
+        self
     }
 
     pub fn step(&mut self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
@@ -47,6 +56,10 @@ impl<T: Real> Optimizer<T> {
         let mut k = 0;
         for l in 0..mlp.weights.len() {
             for (p, g) in [(&mut mlp.weights[l], &grads.w[l]), (&mut mlp.biases[l], &grads.b[l])] {
+                if self.skip_first_weights && k == 0 {
+                    k += 1;
+                    continue;
+                }
                 match self.kind {
                     OptimizerKind::Sgd => self.sgd(p, g, k, wd),
                     OptimizerKind::Adam => self.adam(p, g, k, wd),

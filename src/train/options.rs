@@ -86,6 +86,16 @@ choice!(
 );
 
 choice!(
+    /// How the first layer's products are computed (see `train::gram`).
+    Method {
+        /// `X·W₁` directly.
+        Direct = "direct",
+        /// Through the Gram matrix of the training rows (SGD only): ~6× fewer operations on Phoneme.
+        Gram = "gram",
+    }
+);
+
+choice!(
     /// The validation score that picks the best epoch (early stopping, refit).
     StopOn { ValidAcc = "valid-acc", ValidLoss = "valid-loss" }
 );
