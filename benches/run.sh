@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Reproduces BENCHMARKS.md. Needs hyperfine (Debian: apt-get install hyperfine) and, for the
+# PyTorch side, the peer's venv (see ../shared/bench/README.md):
+#     python3 -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install torch numpy scipy matplotlib
+# Run on a quiet machine from the repository root:  benches/run.sh [--no-peer] > /tmp/bench.log
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEER=${PEER:-../shared/bench/pytorch_peer.py}
+PY=${PY:-/tmp/peer-venv/bin/python}
+OUT=${BENCH_OUT:-/tmp/pinniped-bench}
+D=data/phoneme
+SD=../shared/data/phoneme
+rm -rf "$OUT"; mkdir -p "$OUT"
+cargo build --release -q
+P=./target/release/pinniped
+TRAIN="$P train -q --train $D/Phoneme_TRAIN.tsv.gz --test $D/Phoneme_TEST.tsv.gz --reserve-every 4"
+rss() { /usr/bin/time -f "%e s wall, %M KB peak RSS" "$@" 2>&1 >/dev/null | tail -1; }
+
+echo "## machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2
+echo "## single runs (paper baseline: h=64, lr 0.001, batch 160, 256 epochs, test every epoch)"
+hyperfine -N --warmup 1 --runs 7 --export-markdown "$OUT/single.md" \
+  -n "baseline f32 (plots)"        "$TRAIN --out $OUT/b" \
+  -n "baseline f32 (no plots)"     "$TRAIN --set plots=false --out $OUT/b" \
+  -n "baseline f32 gram"           "$TRAIN --set plots=false --set method=\"gram\" --out $OUT/b" \
+  -n "baseline f64 (no plots)"     "$TRAIN --set plots=false --dtype f64 --out $OUT/b" \
+  -n "baseline + checkpoints every 16" "$TRAIN --set plots=false --save-every 16 --out $OUT/b" \
+  -n "batch 1 f32 (no plots)"      "$TRAIN --set plots=false --batch-size 1 --out $OUT/b" \
+  -n "batch 1 f32 gram"            "$TRAIN --set plots=false --batch-size 1 --set method=\"gram\" --out $OUT/b"
+echo "peak RSS, baseline:"; rss $TRAIN --out "$OUT/b"
+echo "peak RSS, batch 1:";  rss $TRAIN --batch-size 1 --out "$OUT/b"
+
+echo "## plot cost alone (pinniped report redraws the sweep plots; per-run plots measured above as the plots/no-plots difference)"
+
+echo "## the paper's experiment (45 runs, all artifacts)"
+hyperfine -N --runs 3 --export-markdown "$OUT/paper.md" \
+  --prepare "rm -rf $OUT/paper" \
+  -n "paper.toml --jobs 2" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 2" \
+  -n "paper.toml --jobs 1" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 1"
+rm -rf "$OUT/paper"; echo "peak RSS, --jobs 2:"; rss $P run -q experiments/paper.toml --out "$OUT/paper" --jobs 2
+rm -rf "$OUT/paper"; echo "peak RSS, --jobs 1:"; rss $P run -q experiments/paper.toml --out "$OUT/paper" --jobs 1
+
+echo "## scaling (no plots, test every epoch)"
+for e in 64 128 256 512; do printf "epochs %4d: " $e; rss $TRAIN --set plots=false --epochs $e --out $OUT/s; done
+for h in 16 32 64 128 256; do printf "hidden %4d: " $h; rss $TRAIN --set plots=false --hidden $h --out $OUT/s; done
+for n in 474 948 1896; do
+  zcat $D/Phoneme_TEST.tsv.gz | head -n $n | gzip -1 > "$OUT/test-$n.tsv.gz"
+  printf "test rows %4d: " $n
+  rss $P train -q --train $D/Phoneme_TRAIN.tsv.gz --test "$OUT/test-$n.tsv.gz" --reserve-every 4 --set plots=false --out $OUT/s
+done
+
+[ "${1:-}" = "--no-peer" ] && exit 0
+echo "## PyTorch peer, same machine, same session"
+PEERRUN="$PY $PEER --train-arff $SD/Phoneme_TRAIN.arff.gz --test-arff $SD/Phoneme_TEST.arff.gz --layer-dims 1024,64,39 --learning-rate 0.001 --momentum 0.0 --activation-unit sigmoid --epochs 256 --sgd --reserve-every 4 --disjoint-reserve --plot-every 256 --plot-confusion-every 256 --save-every 256 --quiet"
+hyperfine -N --runs 3 --export-markdown "$OUT/peer.md" \
+  -n "peer baseline f32 1 thread" "$PEERRUN --batch-size 160 --dtype float32 --threads 1 --workspace-dir $OUT/peer" \
+  -n "peer baseline f32 2 threads" "$PEERRUN --batch-size 160 --dtype float32 --threads 2 --workspace-dir $OUT/peer" \
+  -n "peer baseline f64 1 thread" "$PEERRUN --batch-size 160 --dtype float64 --threads 1 --workspace-dir $OUT/peer" \
+  -n "peer batch 1 f32 1 thread" "$PEERRUN --batch-size 1 --dtype float32 --threads 1 --workspace-dir $OUT/peer"
+echo "peak RSS, peer baseline:"; rss $PEERRUN --batch-size 160 --dtype float32 --threads 1 --workspace-dir $OUT/peer
+
+echo "## the paper's experiment with the peer: 15 configurations x 3 seeds, 2 at a time"
+configs="64,0.001,160,0.0,sigmoid 1,0.001,160,0.0,sigmoid 4,0.001,160,0.0,sigmoid 16,0.001,160,0.0,sigmoid
+64,0.1,160,0.0,sigmoid 64,0.01,160,0.0,sigmoid 64,0.001,1,0.0,sigmoid 64,0.001,40,0.0,sigmoid 64,0.001,80,0.0,sigmoid
+64,0.001,160,0.1,sigmoid 64,0.001,160,0.5,sigmoid 64,0.001,160,0.9,sigmoid 64,0.001,160,1.0,sigmoid
+64,0.001,160,0.0,tanh 64,0.001,160,0.0,relu"
+jobs=""
+for c in $configs; do for s in 1 2 3; do
+  IFS=, read -r h lr b m a <<<"$c"
+  jobs+="$PY $PEER --train-arff $SD/Phoneme_TRAIN.arff.gz --test-arff $SD/Phoneme_TEST.arff.gz --layer-dims 1024,$h,39 --learning-rate $lr --batch-size $b --momentum $m --activation-unit $a --epochs 256 --sgd --reserve-every 4 --disjoint-reserve --plot-every 256 --plot-confusion-every 256 --save-every 256 --dtype float32 --threads 1 --seed $s --quiet --workspace-dir $OUT/peer-$h-$lr-$b-$m-$a-$s"$'\n'
+done; done
+printf '%s' "$jobs" > "$OUT/peer-jobs.txt"
+/usr/bin/time -f "peer paper experiment: %e s wall, %M KB peak RSS (largest process)" \
+  xargs -P 2 -I{} sh -c '{} >/dev/null 2>&1 || true' < "$OUT/peer-jobs.txt"
