@@ -77,9 +77,8 @@ pub struct RunArgs {
     /// Results go to OUT/<name>/.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Runs trained at once, one thread each (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Print the plan (ids, parameters, seeds) and train nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -90,11 +89,19 @@ pub struct RunArgs {
     /// retraining the runs whose configuration changed.
     #[arg(long)]
     pub force: bool,
+}
+
+/// How runs execute: shared by `run` and `rerun`.
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Runs trained at once, one thread each (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
     /// No progress output (the summary is still written).
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Run only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share
-    /// one results directory (a run is claimed before it trains).
+    /// Only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share one
+    /// results directory (a run is claimed before it trains).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::commands::Shard>,
     /// Testing aid: train with synthetic curves instead of networks.
@@ -193,15 +200,8 @@ pub struct RerunArgs {
     /// Rerun these runs (ids as in plan.csv, e.g. batch_size=40/rep-2).
     #[arg(long = "run", value_name = "ID", num_args = 1..)]
     pub run: Vec<String>,
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Only the runs whose plan index ≡ K (mod N).
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::commands::Shard>,
-    #[arg(long, hide = true)]
-    pub fake_trainer: bool,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 #[derive(Args, Debug)]

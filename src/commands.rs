@@ -70,11 +70,11 @@ fn run(a: RunArgs) -> Result<u8> {
     sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
     crate::exec::rundir::remove_temp_files(&root)?;
     let mut todo = sweep::pending(&root, &sweep, &plan, &prepared.digest, a.force);
-    if let Some(shard) = a.shard {
+    if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
     let skipped = plan.runs.len() - todo.len();
-    if !a.quiet {
+    if !a.exec.quiet {
         println!(
             "sweep {}: {} configurations × {} repeats = {} runs ({} already finished) → {}",
             sweep.name,
@@ -85,12 +85,7 @@ fn run(a: RunArgs) -> Result<u8> {
             root.display()
         );
     }
-    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: a.force, fail_fast: a.fail_fast, quiet: a.quiet };
-    let real = MlpTrainer { data: &prepared };
-    let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
-    let counts = sweep::execute(&root, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;
-    finish(&root, &plan, a.quiet)?;
-    Ok(report_end(&root, &plan, &counts, a.quiet))
+    train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, a.force, a.fail_fast)
 }
 
 /// `--shard K/N`: the runs whose plan index ≡ K (mod N).
@@ -117,6 +112,26 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { k, n })
     }
+}
+
+/// Trains the plan's runs `todo` into `root`, then summary, plots and report.
+#[allow(clippy::too_many_arguments)]
+fn train_runs(
+    root: &Path,
+    sweep: &SweepFile,
+    plan: &Plan,
+    prepared: &Prepared,
+    todo: &[usize],
+    exec: &ExecArgs,
+    retrain: bool,
+    fail_fast: bool,
+) -> Result<u8> {
+    let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
+    let real = MlpTrainer { data: prepared };
+    let trainer: &dyn Trainer = if exec.fake_trainer { &FakeTrainer } else { &real };
+    let counts = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
+    finish(root, plan, exec.quiet)?;
+    Ok(report_end(root, plan, &counts, exec.quiet))
 }
 
 /// After a batch of runs: the summary, the sweep's plots and `report.html`.
@@ -286,19 +301,14 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     };
     crate::exec::rundir::remove_temp_files(&a.dir)?;
     let mut todo = todo;
-    if let Some(shard) = a.shard {
+    if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
     let prepared = prepare(&sweep, &plan)?;
-    if !a.quiet {
+    if !a.exec.quiet {
         println!("rerunning {} runs of {}", todo.len(), sweep.name);
     }
-    let opts = RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: true, fail_fast: false, quiet: a.quiet };
-    let real = MlpTrainer { data: &prepared };
-    let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
-    let counts = sweep::execute(&a.dir, &sweep, &plan, &prepared.digest, &todo, trainer, &opts)?;
-    finish(&a.dir, &plan, a.quiet)?;
-    Ok(report_end(&a.dir, &plan, &counts, a.quiet))
+    train_runs(&a.dir, &sweep, &plan, &prepared, &todo, &a.exec, true, false)
 }
 
 fn slurm(a: SlurmArgs) -> Result<u8> {
