@@ -28,10 +28,52 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "NaN", "nan", "?", "inf", "-inf", "1e999", "-0", "0x10", "", ",", "\t", " ", "\n", "\r\n", "'", "\"", "{", "}", "%",
-    "@attribute", "@ATTRIBUTE x string", "@attribute d date", "@relation", "@data", "{0 1}", "numeric", "real", "{a,b}",
-    "[", "]", "[[", "=", "[train]", "[sweep]", "[data]", "hidden = [[1], [0]]", "design = \"grid\"", "epochs = 0",
-    "learning_rate = -1", "momentum = []", "\u{feff}", "\u{0}", "é", "9999999999999999999999", "-1", "1.5e-320",
+    "NaN",
+    "nan",
+    "?",
+    "inf",
+    "-inf",
+    "1e999",
+    "-0",
+    "0x10",
+    "",
+    ",",
+    "\t",
+    " ",
+    "\n",
+    "\r\n",
+    "'",
+    "\"",
+    "{",
+    "}",
+    "%",
+    "@attribute",
+    "@ATTRIBUTE x string",
+    "@attribute d date",
+    "@relation",
+    "@data",
+    "{0 1}",
+    "numeric",
+    "real",
+    "{a,b}",
+    "[",
+    "]",
+    "[[",
+    "=",
+    "[train]",
+    "[sweep]",
+    "[data]",
+    "hidden = [[1], [0]]",
+    "design = \"grid\"",
+    "epochs = 0",
+    "learning_rate = -1",
+    "momentum = []",
+    "\u{feff}",
+    "\u{0}",
+    "é",
+    "9999999999999999999999",
+    "-1",
+    "1.5e-320",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
@@ -106,7 +148,11 @@ fn run_target(target: &str, input: &[u8], scratch: &Path) -> Result<String, Stri
     match result {
         // The message without the offending text: what kind of problem, roughly where.
         Ok(msg) => Ok(msg.chars().filter(|c| !c.is_ascii_digit()).take(45).collect()),
-        Err(p) => Err(p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()),
+        Err(p) => Err(p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()),
     }
 }
 
@@ -153,7 +199,12 @@ fn main() {
                 std::fs::create_dir_all(&dir).expect("crash dir");
                 let file = dir.join(format!("crash-{cases}"));
                 std::fs::write(&file, &input).expect("crash file");
-                eprintln!("{target}: {} after {cases} cases: {:?}; input saved to {}", if slow { "hang" } else { "panic" }, other.err(), file.display());
+                eprintln!(
+                    "{target}: {} after {cases} cases: {:?}; input saved to {}",
+                    if slow { "hang" } else { "panic" },
+                    other.err(),
+                    file.display()
+                );
                 std::process::exit(1);
             }
         }

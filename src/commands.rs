@@ -50,7 +50,12 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     let rows = prepared.dataset.train.rows;
     let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
-        return Err(InputError::one(&sweep.path, None, Some("data"), format!("the validation reserve leaves no training rows out of {rows}; reserve fewer")));
+        return Err(InputError::one(
+            &sweep.path,
+            None,
+            Some("data"),
+            format!("the validation reserve leaves no training rows out of {rows}; reserve fewer"),
+        ));
     }
     Ok(prepared)
 }
@@ -188,7 +193,10 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));
         }
-        println!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
+        println!(
+            "this invocation: {} done, {} diverged, {} failed{extra}",
+            counts.done, counts.diverged, counts.failed
+        );
         println!("summary: {}", root.join("summary.csv").display());
         if let Some(best) = summary::best_by_validation(root, plan) {
             let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
@@ -205,7 +213,12 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
             );
         }
         if all.failed > 0 {
-            println!("{} runs failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`", all.failed, root.display(), root.display());
+            println!(
+                "{} runs failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`",
+                all.failed,
+                root.display(),
+                root.display()
+            );
         }
     }
     if all.failed > 0 {
@@ -233,7 +246,13 @@ fn all_counts(root: &Path, plan: &Plan) -> Counts {
 fn open_results(dir: &Path) -> Result<(SweepFile, Plan)> {
     let path = dir.join(sweep::SWEEP_FILE);
     if !path.is_file() {
-        return Err(InputError::one(dir, None, None, "not a pinniped results directory (no sweep.toml); give <out>/<name> of a sweep you ran").into());
+        return Err(InputError::one(
+            dir,
+            None,
+            None,
+            "not a pinniped results directory (no sweep.toml); give <out>/<name> of a sweep you ran",
+        )
+        .into());
     }
     let sweep = load_sweep(&path)?;
     let plan = expand(&sweep)?;
@@ -289,7 +308,10 @@ fn rerun(a: RerunArgs) -> Result<u8> {
                     key: None,
                     message: format!(
                         "no run `{id}` in this sweep{}",
-                        crate::spec::problems::suggest(id, &plan.runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+                        crate::spec::problems::suggest(
+                            id,
+                            &plan.runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()
+                        )
                     ),
                 }),
             }
@@ -316,7 +338,13 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     let sweep = load_sweep(&a.file)?;
     let plan = expand(&sweep)?;
     if a.tasks == 0 || a.cpus_per_task == 0 || a.max_parallel == Some(0) {
-        return Err(InputError::one(Path::new("--tasks"), None, None, "--tasks, --cpus-per-task and --max-parallel must be at least 1").into());
+        return Err(InputError::one(
+            Path::new("--tasks"),
+            None,
+            None,
+            "--tasks, --cpus-per-task and --max-parallel must be at least 1",
+        )
+        .into());
     }
     // Validate the data and lay out the results directory now, so that errors show
     // here rather than in N task logs, and `status` works while the array runs.
@@ -334,7 +362,13 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
         only_failed: a.only_failed,
     };
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
-    println!("wrote {} ({} tasks over {} runs) and {}", scripts.array.display(), a.tasks, plan.runs.len(), scripts.merge.display());
+    println!(
+        "wrote {} ({} tasks over {} runs) and {}",
+        scripts.array.display(),
+        a.tasks,
+        plan.runs.len(),
+        scripts.merge.display()
+    );
     if a.submit {
         let (array, merge) = submit(&scripts)?;
         println!("submitted array job {array} and merge job {merge} (after the array)");
@@ -387,7 +421,13 @@ fn train(a: TrainArgs) -> Result<u8> {
             reserve_fraction: None,
         },
         (None, None) => {
-            return Err(InputError::one(flag_path, None, Some("--train"), "no training data: give a FILE with a [data] table, or --train PATH").into())
+            return Err(InputError::one(
+                flag_path,
+                None,
+                Some("--train"),
+                "no training data: give a FILE with a [data] table, or --train PATH",
+            )
+            .into())
         }
     };
     if let Some(t) = &a.test {
@@ -412,7 +452,15 @@ fn train(a: TrainArgs) -> Result<u8> {
         items.map(toml::Value::Array)
     });
     let hidden = match hidden {
-        Some(Err(_)) => return Err(InputError::one(flag_path, None, Some("--hidden"), "give comma-separated widths, e.g. --hidden 64 or --hidden 32,32").into()),
+        Some(Err(_)) => {
+            return Err(InputError::one(
+                flag_path,
+                None,
+                Some("--hidden"),
+                "give comma-separated widths, e.g. --hidden 64 or --hidden 32,32",
+            )
+            .into())
+        }
         Some(Ok(v)) => Some(v),
         None => None,
     };
@@ -436,7 +484,13 @@ fn train(a: TrainArgs) -> Result<u8> {
     }
     for kv in &a.set {
         let Some((k, v)) = kv.split_once('=') else {
-            return Err(InputError::one(flag_path, None, Some("--set"), format!("`{kv}`: write KEY=VALUE, e.g. --set weight_decay=0.01")).into());
+            return Err(InputError::one(
+                flag_path,
+                None,
+                Some("--set"),
+                format!("`{kv}`: write KEY=VALUE, e.g. --set weight_decay=0.01"),
+            )
+            .into());
         };
         let value: toml::Value = format!("v = {v}")
             .parse::<toml::Table>()
@@ -450,12 +504,19 @@ fn train(a: TrainArgs) -> Result<u8> {
     for (key, value) in overrides {
         if !known.contains(&key) {
             let k: Vec<&str> = known.iter().map(String::as_str).collect();
-            problems.push(crate::spec::Problem { file: flag_path.into(), line: None, key: Some(key.clone()), message: format!("unknown key{}", crate::spec::problems::suggest(&key, &k)) });
+            problems.push(crate::spec::Problem {
+                file: flag_path.into(),
+                line: None,
+                key: Some(key.clone()),
+                message: format!("unknown key{}", crate::spec::problems::suggest(&key, &k)),
+            });
             continue;
         }
         match with_value(&cfg, &key, &value) {
             Ok(c) => cfg = c,
-            Err(m) => problems.push(crate::spec::Problem { file: flag_path.into(), line: None, key: Some(key), message: m }),
+            Err(m) => {
+                problems.push(crate::spec::Problem { file: flag_path.into(), line: None, key: Some(key), message: m })
+            }
         }
     }
     if (cfg.patience > 0 || cfg.refit) && !data.has_validation() {
@@ -479,7 +540,7 @@ fn train(a: TrainArgs) -> Result<u8> {
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
-        if !quiet && (epoch % 16 == 0 || epoch == cfg.epochs) {
+        if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
             eprintln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
         }
     };
@@ -508,13 +569,21 @@ fn eval(a: EvalArgs) -> Result<u8> {
     let cfg: crate::spec::TrainConfig = toml::from_str(&meta.config)
         .map_err(|e| InputError::one(&a.model, None, None, format!("the checkpoint's config does not parse: {e}")))?;
     let format = match a.format.as_deref() {
-        Some(f) => Some(f.parse::<crate::data::Format>().map_err(|e| InputError::one(&a.data, None, None, e.to_string()))?),
+        Some(f) => {
+            Some(f.parse::<crate::data::Format>().map_err(|e| InputError::one(&a.data, None, None, e.to_string()))?)
+        }
         None => None,
     };
     let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, meta.raw_cols).map_err(|e| {
-        InputError::message(format!("{e} (the model was trained on series of {} values and {} classes)", meta.raw_cols, meta.classes.len()))
+        InputError::message(format!(
+            "{e} (the model was trained on series of {} values and {} classes)",
+            meta.raw_cols,
+            meta.classes.len()
+        ))
     })?;
-    let mut x = Pipeline::of(&cfg).apply(split.x, meta.raw_cols).map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
+    let mut x = Pipeline::of(&cfg)
+        .apply(split.x, meta.raw_cols)
+        .map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
     let inputs = ckpt.mlp.dims()[0];
     if let Some((mean, std)) = &ckpt.standardization {
         crate::features::spectral::standardize_apply(&mut x, inputs, mean, std);

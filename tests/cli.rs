@@ -22,7 +22,12 @@ fn small_sweep(dir: &Path, name: &str, extra_train: &str, axes: &str) -> std::pa
 #[test]
 fn jobs_do_not_change_any_result() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = small_sweep(tmp.path(), "det", "", "design = \"grid\"\nactivation = [\"sigmoid\", \"tanh\"]\nmomentum = [0.0, 0.5]");
+    let file = small_sweep(
+        tmp.path(),
+        "det",
+        "",
+        "design = \"grid\"\nactivation = [\"sigmoid\", \"tanh\"]\nmomentum = [0.0, 0.5]",
+    );
     let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
     pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&one).arg(&file).assert().success();
     pinniped().args(["run", "-q", "--jobs", "2", "--out"]).arg(&two).arg(&file).assert().success();
@@ -34,7 +39,11 @@ fn jobs_do_not_change_any_result() {
         if f.ends_with("metrics.csv") {
             assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
             compared += 1;
-        } else if f.ends_with(".safetensors") || f.ends_with("weights.csv") || f.ends_with("activations.csv") || f.contains("confusion-") {
+        } else if f.ends_with(".safetensors")
+            || f.ends_with("weights.csv")
+            || f.ends_with("activations.csv")
+            || f.contains("confusion-")
+        {
             assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{f}");
             compared += 1;
         }
@@ -52,7 +61,10 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         .arg(repo().join("experiments/paper.toml"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("15 configurations × 3 repeats = 45 runs").and(predicate::str::contains("batch_size=40/rep-2")));
+        .stdout(
+            predicate::str::contains("15 configurations × 3 repeats = 45 runs")
+                .and(predicate::str::contains("batch_size=40/rep-2")),
+        );
     assert!(!out.exists());
 }
 
@@ -60,14 +72,16 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 fn bad_sweep_exits_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let file = write(tmp.path(), "bad.toml", &format!("name = \"bad\"\n{}\n[train]\nlearning_rate = -1\nmomemtum = 0.5\n", data_table(false)));
-    pinniped()
-        .args(["run", "--out"])
-        .arg(&out)
-        .arg(&file)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("bad.toml:").and(predicate::str::contains("train.learning_rate")).and(predicate::str::contains("did you mean `momentum`")));
+    let file = write(
+        tmp.path(),
+        "bad.toml",
+        &format!("name = \"bad\"\n{}\n[train]\nlearning_rate = -1\nmomemtum = 0.5\n", data_table(false)),
+    );
+    pinniped().args(["run", "--out"]).arg(&out).arg(&file).assert().code(2).stderr(
+        predicate::str::contains("bad.toml:")
+            .and(predicate::str::contains("train.learning_rate"))
+            .and(predicate::str::contains("did you mean `momentum`")),
+    );
     assert!(!out.exists());
 }
 
@@ -76,8 +90,15 @@ fn bad_data_exits_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let data = write(tmp.path(), "ragged.tsv", "1\t0.1\t0.2\n2\t0.3\n");
-    let file = write(tmp.path(), "s.toml", &format!("name = \"s\"\n[data]\ntrain = {:?}\n", data.display().to_string()));
-    pinniped().args(["run", "--out"]).arg(&out).arg(&file).assert().code(2).stderr(predicate::str::contains("ragged.tsv:2"));
+    let file =
+        write(tmp.path(), "s.toml", &format!("name = \"s\"\n[data]\ntrain = {:?}\n", data.display().to_string()));
+    pinniped()
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ragged.tsv:2"));
     assert!(!out.exists());
 }
 
@@ -96,7 +117,8 @@ fn failed_runs_give_exit_1_and_rerun_failed_completes_them() {
         .stdout(predicate::str::contains("FAILED    batch_size=80/rep-2"));
     let dir = out.join("fl");
     pinniped().arg("status").arg(&dir).assert().code(1).stdout(
-        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 unfinished").and(predicate::str::contains("injected failure")),
+        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 unfinished")
+            .and(predicate::str::contains("injected failure")),
     );
     let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(summary.lines().any(|l| l.starts_with("80,2,1,1,0,")), "{summary}");
@@ -122,7 +144,8 @@ fn rerun_named_runs_and_unknown_ids() {
     // Same seed, same result.
     assert_eq!(before, fs::read(dir.join("runs/batch_size=80/rep-1/model.safetensors")).unwrap());
     let after = fs::read_to_string(dir.join("summary.csv")).unwrap();
-    let drop_seconds = |s: &str| s.lines().map(|l| l.split(',').take(17).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
+    let drop_seconds =
+        |s: &str| s.lines().map(|l| l.split(',').take(17).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
     assert_eq!(drop_seconds(&summary), drop_seconds(&after));
     pinniped()
         .arg("rerun")
@@ -156,13 +179,11 @@ fn a_changed_sweep_is_refused_unless_forced() {
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().success();
     let text = fs::read_to_string(&file).unwrap().replace("seed = 11", "seed = 12").replace("epochs = 4", "epochs = 5");
     fs::write(&file, text).unwrap();
-    pinniped()
-        .args(["run", "-q", "--fake-trainer", "--out"])
-        .arg(&out)
-        .arg(&file)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("seed 11 → 12").and(predicate::str::contains("train.epochs")).and(predicate::str::contains("--force")));
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().code(2).stderr(
+        predicate::str::contains("seed 11 → 12")
+            .and(predicate::str::contains("train.epochs"))
+            .and(predicate::str::contains("--force")),
+    );
     pinniped().args(["run", "-q", "--fake-trainer", "--force", "--out"]).arg(&out).arg(&file).assert().success();
     let metrics = fs::read_to_string(out.join("ch/runs/baseline/rep-1/metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 6, "retrained with 5 epochs");
@@ -204,7 +225,11 @@ fn killed_sweep_resumes_to_the_same_summary() {
     assert_eq!(files(&clean.join("kill")), files(&killed.join("kill")), "no stray temporary or partial files");
     for f in files(&killed.join("kill")) {
         if f.ends_with("metrics.csv") {
-            assert_eq!(fs::read(clean.join("kill").join(&f)).unwrap(), fs::read(killed.join("kill").join(&f)).unwrap(), "{f}");
+            assert_eq!(
+                fs::read(clean.join("kill").join(&f)).unwrap(),
+                fs::read(killed.join("kill").join(&f)).unwrap(),
+                "{f}"
+            );
         }
     }
 }
@@ -226,7 +251,13 @@ fn train_then_eval_reproduces_the_final_test_accuracy() {
     let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
     let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
     let test_acc: f64 = last[6].parse().unwrap();
-    let eval = pinniped().args(["eval", "--csv", "--model"]).arg(out.join("model.safetensors")).arg("--data").arg(test_tsv()).output().unwrap();
+    let eval = pinniped()
+        .args(["eval", "--csv", "--model"])
+        .arg(out.join("model.safetensors"))
+        .arg("--data")
+        .arg(test_tsv())
+        .output()
+        .unwrap();
     assert!(eval.status.success());
     let text = String::from_utf8(eval.stdout).unwrap();
     let acc: f64 = text.lines().nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
@@ -263,17 +294,47 @@ fn eval_reproduces_spectral_standardised_and_refit_models() {
             .arg(train_tsv())
             .arg("--test")
             .arg(test_tsv())
-            .args(["--reserve-every", "4", "--hidden", "16", "--epochs", "10", "--batch-size", "40", "--loss", "cross-entropy", "--init", "pytorch", "--out"])
+            .args([
+                "--reserve-every",
+                "4",
+                "--hidden",
+                "16",
+                "--epochs",
+                "10",
+                "--batch-size",
+                "40",
+                "--loss",
+                "cross-entropy",
+                "--init",
+                "pytorch",
+                "--out",
+            ])
             .arg(&out)
             .args(extra)
             .assert()
             .success();
-        let status: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+        let status: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
         let want = match status["selected"]["test_acc"].as_f64() {
             Some(v) => v,
-            None => fs::read_to_string(out.join("metrics.csv")).unwrap().lines().last().unwrap().split(',').nth(6).unwrap().parse().unwrap(),
+            None => fs::read_to_string(out.join("metrics.csv"))
+                .unwrap()
+                .lines()
+                .last()
+                .unwrap()
+                .split(',')
+                .nth(6)
+                .unwrap()
+                .parse()
+                .unwrap(),
         };
-        let eval = pinniped().args(["eval", "--csv", "--model"]).arg(out.join("model.safetensors")).arg("--data").arg(test_tsv()).output().unwrap();
+        let eval = pinniped()
+            .args(["eval", "--csv", "--model"])
+            .arg(out.join("model.safetensors"))
+            .arg("--data")
+            .arg(test_tsv())
+            .output()
+            .unwrap();
         assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
         let text = String::from_utf8(eval.stdout).unwrap();
         let acc: f64 = text.lines().nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
@@ -285,7 +346,13 @@ fn eval_reproduces_spectral_standardised_and_refit_models() {
 fn eval_rejects_a_model_that_does_not_fit_the_data() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    pinniped().args(["train", "-q", "--train"]).arg(train_tsv()).args(["--epochs", "1", "--hidden", "4", "--out"]).arg(&out).assert().success();
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .args(["--epochs", "1", "--hidden", "4", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
     let narrow = write(tmp.path(), "narrow.tsv", "1\t0.1\t0.2\t0.3\n2\t0.3\t0.1\t0.0\n");
     pinniped()
         .args(["eval", "--model"])
@@ -298,7 +365,14 @@ fn eval_rejects_a_model_that_does_not_fit_the_data() {
     let truncated = tmp.path().join("trunc.safetensors");
     let bytes = fs::read(out.join("model.safetensors")).unwrap();
     fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    pinniped().args(["eval", "--model"]).arg(&truncated).arg("--data").arg(test_tsv()).assert().code(2).stderr(predicate::str::contains("trunc.safetensors"));
+    pinniped()
+        .args(["eval", "--model"])
+        .arg(&truncated)
+        .arg("--data")
+        .arg(test_tsv())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trunc.safetensors"));
 }
 
 #[test]
@@ -313,7 +387,8 @@ fn mse_sum_at_learning_rate_0_1_diverges_and_keeps_its_metrics() {
         .assert()
         .success()
         .stdout(predicate::str::contains("diverged"));
-    let status: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
     assert_eq!(status["state"], "diverged");
     let epoch = status["epoch"].as_u64().unwrap();
     assert!(epoch > 1 && epoch < 150, "diverged at {epoch}");
@@ -356,7 +431,13 @@ fn compare_two_sweeps() {
         .assert()
         .success()
         .stdout(predicate::str::contains("batch_size=40").and(predicate::str::contains("120")));
-    pinniped().arg("compare").arg(out.join("ca")).arg(tmp.path().join("nowhere")).assert().code(2).stderr(predicate::str::contains("nowhere"));
+    pinniped()
+        .arg("compare")
+        .arg(out.join("ca"))
+        .arg(tmp.path().join("nowhere"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nowhere"));
 }
 
 #[test]
@@ -380,7 +461,8 @@ fn finished_ids(stdout: &[u8]) -> Vec<String> {
 #[test]
 fn concurrent_processes_and_shards_train_every_run_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = small_sweep(tmp.path(), "two", "", "design = \"grid\"\nbatch_size = [40, 80, 120]\nmomentum = [0.0, 0.5]");
+    let file =
+        small_sweep(tmp.path(), "two", "", "design = \"grid\"\nbatch_size = [40, 80, 120]\nmomentum = [0.0, 0.5]");
     let bin = assert_cmd::cargo::cargo_bin("pinniped");
     for shards in [None, Some(["0/2", "1/2"])] {
         let out = tmp.path().join(if shards.is_some() { "sharded" } else { "same" });
@@ -415,5 +497,10 @@ fn concurrent_processes_and_shards_train_every_run_exactly_once() {
         }
         pinniped().arg("status").arg(out.join("two")).assert().success().stdout(predicate::str::contains("12 done"));
     }
-    pinniped().args(["run", "--shard", "2/2"]).arg(&file).assert().code(2).stderr(predicate::str::contains("0 <= K < N"));
+    pinniped()
+        .args(["run", "--shard", "2/2"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("0 <= K < N"));
 }

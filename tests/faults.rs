@@ -70,13 +70,21 @@ fn a_full_disk_fails_the_affected_run_and_keeps_everything_else() {
         .env("PINNIPED_INJECT_WRITE_ERROR", "batch_size=120/rep-2/metrics.csv")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("FAILED    batch_size=120/rep-2").and(predicate::str::contains("No space left on device")));
+        .stdout(
+            predicate::str::contains("FAILED    batch_size=120/rep-2")
+                .and(predicate::str::contains("No space left on device")),
+        );
     let after = snapshot(&out.join("full/runs"));
     for (f, bytes) in &before {
         assert_eq!(after.get(f), Some(bytes), "{f} changed");
     }
     let dir = out.join("full");
-    pinniped().arg("status").arg(&dir).assert().code(1).stdout(predicate::str::contains("5 done, 0 diverged, 1 failed"));
+    pinniped()
+        .arg("status")
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("5 done, 0 diverged, 1 failed"));
     assert!(files(&dir).iter().all(|f| !f.contains(".tmp-")), "no temporary file left behind");
     // The summary still counts it, and a rerun with space again completes it.
     pinniped().args(["rerun", "-q", "--failed"]).arg(&dir).assert().success();
@@ -121,9 +129,16 @@ fn a_real_full_then_read_only_tmpfs_loses_nothing_that_finished() {
         b = bin.display(),
         f = file.display()
     );
-    let out = std::process::Command::new("unshare").args(["-rm", "sh", "-c", &script]).output().expect("unshare (util-linux) runs");
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) runs");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.code() != Some(97), "cannot mount a tmpfs in a user namespace here: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.code() != Some(97),
+        "cannot mount a tmpfs in a user namespace here: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("exit=1"), "some runs must fail on a full disk:\n{text}");
     assert!(text.contains("No space left on device"), "the failure says why:\n{text}");
     let done: Vec<&str> = text.lines().filter(|l| l.contains("\"state\": \"done\"")).collect();

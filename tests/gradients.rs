@@ -8,7 +8,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn random_mlp(dims: &[usize], act: Activation, rng: &mut ChaCha8Rng) -> Mlp<f64> {
-    let w = (0..dims.len() - 1).map(|l| (0..dims[l] * dims[l + 1]).map(|_| rng.random_range(-0.5..0.5)).collect()).collect();
+    let w = (0..dims.len() - 1)
+        .map(|l| (0..dims[l] * dims[l + 1]).map(|_| rng.random_range(-0.5..0.5)).collect())
+        .collect();
     let b = (0..dims.len() - 1).map(|l| (0..dims[l + 1]).map(|_| rng.random_range(-0.5..0.5)).collect()).collect();
     Mlp::from_parts(dims, act, w, b)
 }
@@ -34,7 +36,9 @@ fn candle_grads(mlp: &Mlp<f64>, x: &[f64], y: &[u32], rows: usize, loss: Loss) -
     let classes = mlp.classes();
     let labels = Tensor::from_slice(y, rows, &dev).unwrap();
     let onehot = Tensor::from_vec(
-        (0..rows * classes).map(|i| if y[i / classes] as usize == i % classes { 1.0 } else { 0.0 }).collect::<Vec<f64>>(),
+        (0..rows * classes)
+            .map(|i| if y[i / classes] as usize == i % classes { 1.0 } else { 0.0 })
+            .collect::<Vec<f64>>(),
         (rows, classes),
         &dev,
     )

@@ -183,86 +183,36 @@ impl Case {
     }
 
     fn sgd(self, lr: f64, momentum: f64, rule: MomentumRule, weight_decay: f64) -> Case {
-        Case {
-            kind: OptimizerKind::Sgd,
-            lr,
-            momentum,
-            rule,
-            weight_decay,
-            ..self
-        }
+        Case { kind: OptimizerKind::Sgd, lr, momentum, rule, weight_decay, ..self }
     }
 
     /// Adam; `momentum` and `rule` are passed through to `Optimizer::new` and must be ignored.
     fn adam(self, lr: f64, momentum: f64, rule: MomentumRule, weight_decay: f64) -> Case {
-        Case {
-            kind: OptimizerKind::Adam,
-            lr,
-            momentum,
-            rule,
-            weight_decay,
-            ..self
-        }
+        Case { kind: OptimizerKind::Adam, lr, momentum, rule, weight_decay, ..self }
     }
 
     fn check(self, exp: &Expected) -> Mlp<f64> {
         let net = self.net;
         let layers = net.widths.len() - 1;
-        let mut mlp: Mlp<f64> = Mlp::from_parts(
-            net.widths,
-            self.act,
-            to_vecs(net.weights),
-            to_vecs(net.biases),
-        );
+        let mut mlp: Mlp<f64> = Mlp::from_parts(net.widths, self.act, to_vecs(net.weights), to_vecs(net.biases));
         let out = mlp.forward(&X[..], ROWS);
         assert_all_close("forward output", &out, exp.out);
-        let mut opt = Optimizer::new(
-            self.kind,
-            self.lr,
-            self.momentum,
-            self.rule,
-            self.weight_decay,
-            &mlp,
-        );
+        let mut opt = Optimizer::new(self.kind, self.lr, self.momentum, self.rule, self.weight_decay, &mlp);
         for (s, step) in exp.steps.iter().enumerate() {
             let (loss, grads) = mlp.loss_and_grads(&X[..], &Y[..], ROWS, (self.loss)());
             assert_close(&format!("step {s}: loss"), loss, step.loss);
-            assert_eq!(
-                grads.w.len(),
-                layers,
-                "step {s}: number of weight gradients"
-            );
+            assert_eq!(grads.w.len(), layers, "step {s}: number of weight gradients");
             assert_eq!(grads.b.len(), layers, "step {s}: number of bias gradients");
             for l in 0..layers {
-                assert_all_close(
-                    &format!("step {s}: grads.w[{l}]"),
-                    &grads.w[l],
-                    step.grad_w[l],
-                );
-                assert_all_close(
-                    &format!("step {s}: grads.b[{l}]"),
-                    &grads.b[l],
-                    step.grad_b[l],
-                );
+                assert_all_close(&format!("step {s}: grads.w[{l}]"), &grads.w[l], step.grad_w[l]);
+                assert_all_close(&format!("step {s}: grads.b[{l}]"), &grads.b[l], step.grad_b[l]);
             }
             opt.step(&mut mlp, &grads);
-            assert_eq!(
-                mlp.weights.len(),
-                layers,
-                "step {s}: number of weight matrices"
-            );
+            assert_eq!(mlp.weights.len(), layers, "step {s}: number of weight matrices");
             assert_eq!(mlp.biases.len(), layers, "step {s}: number of bias vectors");
             for l in 0..layers {
-                assert_all_close(
-                    &format!("after step {s}: weights[{l}]"),
-                    &mlp.weights[l],
-                    step.weights[l],
-                );
-                assert_all_close(
-                    &format!("after step {s}: biases[{l}]"),
-                    &mlp.biases[l],
-                    step.biases[l],
-                );
+                assert_all_close(&format!("after step {s}: weights[{l}]"), &mlp.weights[l], step.weights[l]);
+                assert_all_close(&format!("after step {s}: biases[{l}]"), &mlp.biases[l], step.biases[l]);
             }
         }
         mlp

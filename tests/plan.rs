@@ -36,7 +36,10 @@ fn paper_toml_is_the_papers_design() {
     assert_eq!(plan.runs[4].id, "hidden=1/rep-2");
     // The baseline is the paper's.
     let b = &plan.configs[0].train;
-    assert_eq!((b.hidden.as_slice(), b.learning_rate, b.batch_size, b.momentum, b.epochs), (&[64][..], 0.001, 160, 0.0, 256));
+    assert_eq!(
+        (b.hidden.as_slice(), b.learning_rate, b.batch_size, b.momentum, b.epochs),
+        (&[64][..], 0.001, 160, 0.0, 256)
+    );
     // Every seed distinct.
     let mut seeds: Vec<u64> = plan.runs.iter().map(|r| r.seed).collect();
     seeds.sort();
@@ -50,7 +53,10 @@ fn paper_grid_is_the_cartesian_product() {
     let plan = expand(&sweep).unwrap();
     assert_eq!(plan.configs.len(), 720);
     assert_eq!(plan.runs.len(), 2160);
-    assert!(plan.configs.iter().any(|c| c.id == "hidden=1,learning_rate=0.1,batch_size=1,momentum=0.1,activation=tanh"));
+    assert!(plan
+        .configs
+        .iter()
+        .any(|c| c.id == "hidden=1,learning_rate=0.1,batch_size=1,momentum=0.1,activation=tanh"));
     assert_eq!(plan.configs.iter().filter(|c| c.id == "baseline").count(), 1);
 }
 
@@ -62,8 +68,22 @@ fn sweep_text(axes: &str) -> String {
 fn ids_and_seeds_survive_growing_axes() {
     let p = Path::new("s.toml");
     for design in ["grid", "one-at-a-time"] {
-        let small = expand(&parse_sweep(p, &sweep_text(&format!("design = \"{design}\"\nbatch_size = [40, 160]\nmomentum = [0.0, 0.5]"))).unwrap()).unwrap();
-        let big = expand(&parse_sweep(p, &sweep_text(&format!("design = \"{design}\"\nbatch_size = [40, 80, 160]\nmomentum = [0.0, 0.5, 0.9]"))).unwrap()).unwrap();
+        let small = expand(
+            &parse_sweep(
+                p,
+                &sweep_text(&format!("design = \"{design}\"\nbatch_size = [40, 160]\nmomentum = [0.0, 0.5]")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let big = expand(
+            &parse_sweep(
+                p,
+                &sweep_text(&format!("design = \"{design}\"\nbatch_size = [40, 80, 160]\nmomentum = [0.0, 0.5, 0.9]")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert!(big.runs.len() > small.runs.len());
         for r in &small.runs {
             let same = big.runs.iter().find(|b| b.id == r.id).unwrap_or_else(|| panic!("{design}: {} vanished", r.id));
@@ -74,7 +94,14 @@ fn ids_and_seeds_survive_growing_axes() {
 
 #[test]
 fn one_at_a_time_counts_the_baseline_once() {
-    let plan = expand(&parse_sweep(Path::new("s.toml"), &sweep_text("design = \"one-at-a-time\"\nbatch_size = [40, 160]\nepochs = [3, 5]")).unwrap()).unwrap();
+    let plan = expand(
+        &parse_sweep(
+            Path::new("s.toml"),
+            &sweep_text("design = \"one-at-a-time\"\nbatch_size = [40, 160]\nepochs = [3, 5]"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["baseline", "batch_size=40", "epochs=5"]);
     assert_eq!(plan.runs.len(), 6);
@@ -82,7 +109,10 @@ fn one_at_a_time_counts_the_baseline_once() {
 
 #[test]
 fn ids_are_safe_paths() {
-    let plan = expand(&parse_sweep(Path::new("s.toml"), &sweep_text("hidden = [[32, 32], []]\nactivation = [\"tanh\"]")).unwrap()).unwrap();
+    let plan = expand(
+        &parse_sweep(Path::new("s.toml"), &sweep_text("hidden = [[32, 32], []]\nactivation = [\"tanh\"]")).unwrap(),
+    )
+    .unwrap();
     for r in &plan.runs {
         for seg in r.id.split('/') {
             assert!(!seg.is_empty() && seg != ".." && seg != ".", "{}", r.id);
@@ -128,7 +158,10 @@ fn every_validation_problem_is_named_with_its_line() {
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let text = format!("name = \"s\"\nrepeats = 0\n{}\n[train]\nlearning_rate = 0\nmomentum = 2.0\nbogus = 1\n", data_table(false));
+    let text = format!(
+        "name = \"s\"\nrepeats = 0\n{}\n[train]\nlearning_rate = 0\nmomentum = 2.0\nbogus = 1\n",
+        data_table(false)
+    );
     let err = parse_sweep(Path::new("s.toml"), &text).unwrap_err();
     assert_eq!(err.0.len(), 4, "{err}");
     assert!(err.to_string().contains("4 problems"));
@@ -171,7 +204,10 @@ fn combinations_are_judged_per_configuration() {
     let ok = format!("name = \"s\"\n{}\n[train]\noptimizer = \"adam\"\n[sweep]\ndesign = \"grid\"\noptimizer = [\"sgd\"]\nmomentum = [0.0, 0.9]\n", data_table(false));
     assert_eq!(expand(&parse_sweep(p, &ok).unwrap()).unwrap().configs.len(), 2);
     // ...but not on an adam one.
-    let bad = format!("name = \"s\"\n{}\n[train]\noptimizer = \"adam\"\n[sweep]\ndesign = \"grid\"\nmomentum = [0.0, 0.9]\n", data_table(false));
+    let bad = format!(
+        "name = \"s\"\n{}\n[train]\noptimizer = \"adam\"\n[sweep]\ndesign = \"grid\"\nmomentum = [0.0, 0.9]\n",
+        data_table(false)
+    );
     let err = expand(&parse_sweep(p, &bad).unwrap()).unwrap_err().to_string();
     assert!(err.contains("configuration momentum=0.9: train.momentum") && err.contains("adam"), "{err}");
 }

@@ -38,7 +38,11 @@ fn wait_gone(jobs: &[&str], limit: Duration) {
         if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
             return;
         }
-        assert!(start.elapsed() < limit, "jobs {jobs:?} still queued after {limit:?}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            start.elapsed() < limit,
+            "jobs {jobs:?} still queued after {limit:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -64,7 +68,12 @@ fn array_plus_merge_equals_a_local_run() {
     let (local, cluster) = (tmp.path().join("local"), tmp.path().join("cluster"));
     pinniped().args(["run", "-q", "--out"]).arg(&local).arg(&file).assert().success();
 
-    let out = pinniped().args(["slurm", "--tasks", "4", "--max-parallel", "2", "--submit", "--out"]).arg(&cluster).arg(&file).output().unwrap();
+    let out = pinniped()
+        .args(["slurm", "--tasks", "4", "--max-parallel", "2", "--submit", "--out"])
+        .arg(&cluster)
+        .arg(&file)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let (array, merge) = job_ids(&stdout);
@@ -96,7 +105,8 @@ fn a_cancelled_task_is_completed_by_rerun_failed() {
     // Long enough (about a second a run) that task 0 is still running when cancelled.
     let file = sweep(tmp.path(), "cancel", 400);
     let out_dir = tmp.path().join("cluster");
-    let out = pinniped().args(["slurm", "--tasks", "4", "--submit", "--out"]).arg(&out_dir).arg(&file).output().unwrap();
+    let out =
+        pinniped().args(["slurm", "--tasks", "4", "--submit", "--out"]).arg(&out_dir).arg(&file).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let (array, merge) = job_ids(&stdout);
@@ -121,5 +131,9 @@ fn a_cancelled_task_is_completed_by_rerun_failed() {
     assert!(text.contains("unfinished"), "{text}");
     pinniped().args(["rerun", "-q"]).arg(&dir).arg("--failed").assert().success();
     let after = pinniped().arg("status").arg(&dir).output().unwrap();
-    assert!(String::from_utf8_lossy(&after.stdout).contains("8 runs: 8 done"), "{}", String::from_utf8_lossy(&after.stdout));
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("8 runs: 8 done"),
+        "{}",
+        String::from_utf8_lossy(&after.stdout)
+    );
 }

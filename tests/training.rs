@@ -6,7 +6,14 @@ use pinniped::spec::{DataConfig, TrainConfig};
 use pinniped::train::{fit, EpochView, Fit, Loss, Mlp, OptimizerKind, RunData};
 
 fn data_cfg(every: Option<usize>) -> DataConfig {
-    DataConfig { train: "-".into(), test: None, format: None, class_attribute: None, reserve_every: every, reserve_fraction: None }
+    DataConfig {
+        train: "-".into(),
+        test: None,
+        format: None,
+        class_attribute: None,
+        reserve_every: every,
+        reserve_fraction: None,
+    }
 }
 
 fn cfg() -> TrainConfig {
@@ -75,7 +82,15 @@ fn refit_trains_on_training_and_validation_rows() {
     // train + valid learns it.
     // Positions 0, 4, 8, …: class 2 (validation); 2, 6, …: class 0 (validation);
     // odd positions (training): classes 0 and 1 alternately.
-    let class_at = |pos: usize| if pos % 4 == 0 { 2 } else if pos % 2 == 0 { 0 } else { ((pos / 2) % 2) as u32 };
+    let class_at = |pos: usize| {
+        if pos.is_multiple_of(4) {
+            2
+        } else if pos.is_multiple_of(2) {
+            0
+        } else {
+            ((pos / 2) % 2) as u32
+        }
+    };
     let y: Vec<u32> = (0..40).map(class_at).collect();
     let x: Vec<f64> = (0..160)
         .map(|i| {
@@ -170,12 +185,18 @@ fn gram_method_follows_the_direct_method() {
         let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
         let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
         for l in 0..a.mlp.layers() {
-            for (p, q) in a.mlp.weights[l].iter().zip(&b.mlp.weights[l]).chain(a.mlp.biases[l].iter().zip(&b.mlp.biases[l])) {
+            for (p, q) in
+                a.mlp.weights[l].iter().zip(&b.mlp.weights[l]).chain(a.mlp.biases[l].iter().zip(&b.mlp.biases[l]))
+            {
                 assert!((p - q).abs() <= 1e-9 * (1.0 + p.abs()), "{what}: layer {l}: {p} vs {q}");
             }
         }
-        let accs = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.acc))).collect::<Vec<_>>();
+        let accs =
+            |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.acc))).collect::<Vec<_>>();
         assert_eq!(accs(&a), accs(&b), "{what}");
-        assert_ne!(a.mlp.weights[0], run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights[0]);
+        assert_ne!(
+            a.mlp.weights[0],
+            run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights[0]
+        );
     }
 }

@@ -34,11 +34,7 @@ pub(crate) fn parse(lines: &mut Lines, class_attribute: Option<&str>) -> Result<
     let class = pick_class(&attributes, class_attribute, &path, data_line)?;
     let Kind::Nominal(declared) = &attributes[class].kind else {
         // pick_class only returns nominal attributes.
-        return Err(DataError::at(
-            &path,
-            attributes[class].line,
-            "class attribute is not nominal",
-        ));
+        return Err(DataError::at(&path, attributes[class].line, "class attribute is not nominal"));
     };
     let declared_set: HashSet<&str> = declared.iter().map(String::as_str).collect();
     let n_attrs = attributes.len();
@@ -105,15 +101,8 @@ pub(crate) fn parse(lines: &mut Lines, class_attribute: Option<&str>) -> Result<
                     Ok(())
                 }
                 Err(bad) => {
-                    let what = format!(
-                        "field {field} (attribute '{}')",
-                        labels::shorten(&attribute.name)
-                    );
-                    Err(DataError::at(
-                        &path,
-                        number,
-                        bad_value_message(bad, &what, text, MISSING_HINT),
-                    ))
+                    let what = format!("field {field} (attribute '{}')", labels::shorten(&attribute.name));
+                    Err(DataError::at(&path, number, bad_value_message(bad, &what, text, MISSING_HINT)))
                 }
             }
         });
@@ -202,10 +191,7 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<(Vec<Attribute>, usize
             return Ok((attributes, number));
         }
         let message = if keyword.starts_with('@') {
-            format!(
-                "unknown header keyword '{}' (expected @relation, @attribute or @data)",
-                labels::shorten(keyword)
-            )
+            format!("unknown header keyword '{}' (expected @relation, @attribute or @data)", labels::shorten(keyword))
         } else {
             format!(
                 "unexpected text '{}' before @data (is this an ARFF file? data rows must follow \
@@ -236,17 +222,12 @@ fn parse_attribute(rest: &str, path: &Path, line: usize) -> Result<Attribute, Da
     let (name, type_text) = match rest.chars().next() {
         None => return Err(err("@attribute has no name or type".to_string())),
         Some(q @ ('\'' | '"')) => {
-            let (name, after) = take_quoted(rest, q).ok_or_else(|| {
-                err(format!(
-                    "attribute name starting with {q} has no closing {q}"
-                ))
-            })?;
+            let (name, after) = take_quoted(rest, q)
+                .ok_or_else(|| err(format!("attribute name starting with {q} has no closing {q}")))?;
             (name.into_owned(), after)
         }
         Some(_) => {
-            let end = rest
-                .find(|c: char| c.is_ascii_whitespace() || c == '{')
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| c.is_ascii_whitespace() || c == '{').unwrap_or(rest.len());
             (rest[..end].to_string(), &rest[end..])
         }
     };
@@ -256,17 +237,13 @@ fn parse_attribute(rest: &str, path: &Path, line: usize) -> Result<Attribute, Da
         return Err(err(format!("attribute '{shown}' has no type")));
     }
     let kind = if let Some(inner) = type_text.strip_prefix('{') {
-        let inner = inner.strip_suffix('}').ok_or_else(|| {
-            err(format!(
-                "nominal attribute '{shown}': the value list has no closing '}}'"
-            ))
-        })?;
+        let inner = inner
+            .strip_suffix('}')
+            .ok_or_else(|| err(format!("nominal attribute '{shown}': the value list has no closing '}}'")))?;
         let mut values: Vec<String> = Vec::new();
         for_each_field(inner, path, line, |v| {
             if v.is_empty() {
-                return Err(err(format!(
-                    "nominal attribute '{shown}' has an empty value in its list"
-                )));
+                return Err(err(format!("nominal attribute '{shown}' has an empty value in its list")));
             }
             if values.iter().any(|x| x == v) {
                 return Err(err(format!(
@@ -279,17 +256,11 @@ fn parse_attribute(rest: &str, path: &Path, line: usize) -> Result<Attribute, Da
         })?;
         Kind::Nominal(values)
     } else {
-        let word = type_text
-            .split_ascii_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let word = type_text.split_ascii_whitespace().next().unwrap_or_default().to_ascii_lowercase();
         match word.as_str() {
             "numeric" | "real" | "integer" => Kind::Numeric,
             "string" | "date" | "relational" => {
-                return Err(err(format!(
-                    "attribute '{shown}' has type {word}, which is not supported ({SUPPORTED})"
-                )))
+                return Err(err(format!("attribute '{shown}' has type {word}, which is not supported ({SUPPORTED})")))
             }
             _ => {
                 return Err(err(format!(
@@ -317,10 +288,7 @@ fn pick_class(
             .position(|a| a.name == name)
             .or_else(|| {
                 // Forgive case differences when they are unambiguous.
-                let mut matches = attributes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| a.name.eq_ignore_ascii_case(name));
+                let mut matches = attributes.iter().enumerate().filter(|(_, a)| a.name.eq_ignore_ascii_case(name));
                 match (matches.next(), matches.next()) {
                     (Some((i, _)), None) => Some(i),
                     _ => None,
@@ -355,11 +323,8 @@ fn pick_class(
             ),
         ));
     }
-    if let Some(other) = attributes
-        .iter()
-        .enumerate()
-        .find(|&(i, a)| i != class && matches!(a.kind, Kind::Nominal(_)))
-        .map(|(_, a)| a)
+    if let Some(other) =
+        attributes.iter().enumerate().find(|&(i, a)| i != class && matches!(a.kind, Kind::Nominal(_))).map(|(_, a)| a)
     {
         return Err(DataError::at(
             path,
@@ -383,25 +348,14 @@ fn attribute_list(attributes: &[Attribute]) -> String {
         return attributes.iter().map(quoted).collect::<Vec<_>>().join(", ");
     }
     let head: Vec<String> = attributes[..4].iter().map(quoted).collect();
-    let tail: Vec<String> = attributes[attributes.len() - 2..]
-        .iter()
-        .map(quoted)
-        .collect();
-    let nominal: Vec<String> = attributes
-        .iter()
-        .filter(|a| matches!(a.kind, Kind::Nominal(_)))
-        .map(quoted)
-        .collect();
+    let tail: Vec<String> = attributes[attributes.len() - 2..].iter().map(quoted).collect();
+    let nominal: Vec<String> = attributes.iter().filter(|a| matches!(a.kind, Kind::Nominal(_))).map(quoted).collect();
     format!(
         "{}, …, {} ({} attributes; nominal: {})",
         head.join(", "),
         tail.join(", "),
         attributes.len(),
-        if nominal.is_empty() {
-            "none".to_string()
-        } else {
-            nominal.join(", ")
-        }
+        if nominal.is_empty() { "none".to_string() } else { nominal.join(", ") }
     )
 }
 
@@ -441,11 +395,7 @@ fn take_quoted(s: &str, q: char) -> Option<(Cow<'_, str>, &str)> {
         } else if c == q {
             let content = &body[..i];
             let after = &body[i + c.len_utf8()..];
-            let content = if has_escape {
-                Cow::Owned(unescape(content))
-            } else {
-                Cow::Borrowed(content)
-            };
+            let content = if has_escape { Cow::Owned(unescape(content)) } else { Cow::Borrowed(content) };
             return Some((content, after));
         }
     }
@@ -488,11 +438,7 @@ fn for_each_field(
         let after = match trimmed.chars().next() {
             Some(q @ ('\'' | '"')) => {
                 let (content, after) = take_quoted(trimmed, q).ok_or_else(|| {
-                    DataError::at(
-                        path,
-                        number,
-                        format!("a value starting with {q} has no closing {q}"),
-                    )
+                    DataError::at(path, number, format!("a value starting with {q} has no closing {q}"))
                 })?;
                 f(&content)?;
                 let after = after.trim_start();
@@ -500,10 +446,7 @@ fn for_each_field(
                     return Err(DataError::at(
                         path,
                         number,
-                        format!(
-                            "unexpected text '{}' after a quoted value (expected a comma)",
-                            labels::shorten(after)
-                        ),
+                        format!("unexpected text '{}' after a quoted value (expected a comma)", labels::shorten(after)),
                     ));
                 }
                 after
@@ -562,10 +505,7 @@ mod tests {
         assert_eq!(t.values, [1.0, 2.5, 3.0, -1.0, 0.0, 1e-3, 4.0, 5.0, 6.0]);
         assert_eq!(t.labels, ["zeta", "alpha beta", "100%"]);
         assert_eq!(t.lines, [11, 12, 14]);
-        assert_eq!(
-            t.declared_classes.as_deref(),
-            Some(&["zeta".to_string(), "alpha beta".into(), "100%".into()][..])
-        );
+        assert_eq!(t.declared_classes.as_deref(), Some(&["zeta".to_string(), "alpha beta".into(), "100%".into()][..]));
     }
 
     #[test]
@@ -587,22 +527,13 @@ mod tests {
 
     #[test]
     fn unsupported_attribute_types() {
-        for (ty, shown) in [
-            ("string", "string"),
-            ("DATE \"yyyy-MM-dd\"", "date"),
-            ("relational", "relational"),
-        ] {
-            let text = format!(
-                "@relation r\n@attribute x numeric\n@attribute bad {ty}\n@attribute c {{a,b}}\n@data\n"
-            );
+        for (ty, shown) in [("string", "string"), ("DATE \"yyyy-MM-dd\"", "date"), ("relational", "relational")] {
+            let text = format!("@relation r\n@attribute x numeric\n@attribute bad {ty}\n@attribute c {{a,b}}\n@data\n");
             let (_d, r) = read(&text);
             let m = err_text(r, "d.arff", Some(3));
             assert!(m.contains("'bad'"), "{m}");
             assert!(m.contains(shown), "{m}");
-            assert!(
-                m.contains("only numeric attributes plus one nominal class"),
-                "{m}"
-            );
+            assert!(m.contains("only numeric attributes plus one nominal class"), "{m}");
         }
     }
 
@@ -611,10 +542,7 @@ mod tests {
         let (_d, r) = read_as(GOOD, Some("label"));
         let m = err_text(r, "d.arff", Some(9));
         assert!(m.contains("no attribute named 'label'"), "{m}");
-        assert!(
-            m.contains("'first value', 'second, value', 'third', 'class label'"),
-            "{m}"
-        );
+        assert!(m.contains("'first value', 'second, value', 'third', 'class label'"), "{m}");
     }
 
     #[test]
@@ -633,8 +561,7 @@ mod tests {
 
     #[test]
     fn header_only() {
-        let (_d, r) =
-            read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n% nothing\n\n");
+        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n% nothing\n\n");
         let m = err_text(r, "d.arff", Some(4));
         assert!(m.contains("no data rows"), "{m}");
     }
@@ -648,20 +575,17 @@ mod tests {
 
     #[test]
     fn sparse_row() {
-        let (_d, r) =
-            read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n{0 1, 1 b}\n");
+        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n{0 1, 1 b}\n");
         let m = err_text(r, "d.arff", Some(6));
         assert!(m.contains("sparse"), "{m}");
     }
 
     #[test]
     fn missing_value() {
-        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute y numeric\n@attribute c {a,b}\n@data\n1,?,a\n");
+        let (_d, r) =
+            read("@relation r\n@attribute x numeric\n@attribute y numeric\n@attribute c {a,b}\n@data\n1,?,a\n");
         let m = err_text(r, "d.arff", Some(6));
-        assert!(
-            m.contains("missing value in field 2 (attribute 'y')"),
-            "{m}"
-        );
+        assert!(m.contains("missing value in field 2 (attribute 'y')"), "{m}");
         let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,?\n");
         let m = err_text(r, "d.arff", Some(5));
         assert!(m.contains("missing class value"), "{m}");
@@ -669,36 +593,24 @@ mod tests {
 
     #[test]
     fn non_numeric_value() {
-        let (_d, r) =
-            read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\nxyz,b\n");
+        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\nxyz,b\n");
         let m = err_text(r, "d.arff", Some(6));
-        assert!(
-            m.contains("field 1 (attribute 'x') is not a number: 'xyz'"),
-            "{m}"
-        );
+        assert!(m.contains("field 1 (attribute 'x') is not a number: 'xyz'"), "{m}");
     }
 
     #[test]
     fn undeclared_class_value() {
-        let (_d, r) =
-            read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n2,z\n");
+        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n2,z\n");
         let m = err_text(r, "d.arff", Some(6));
-        assert!(
-            m.contains("class value 'z' is not one of the values declared"),
-            "{m}"
-        );
+        assert!(m.contains("class value 'z' is not one of the values declared"), "{m}");
         assert!(m.contains("line 3"), "{m}");
     }
 
     #[test]
     fn wrong_number_of_fields() {
-        let (_d, r) =
-            read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n1,2,a\n");
+        let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n1,a\n1,2,a\n");
         let m = err_text(r, "d.arff", Some(6));
-        assert!(
-            m.contains("row has 3 values but the header declares 2 attributes"),
-            "{m}"
-        );
+        assert!(m.contains("row has 3 values but the header declares 2 attributes"), "{m}");
         let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\na\n");
         let m = err_text(r, "d.arff", Some(5));
         assert!(m.contains("row has 1 values"), "{m}");
@@ -716,16 +628,8 @@ mod tests {
             ("hello\n", 1, "before @data"),
             ("@relation r\n@data\n", 2, "before any @attribute"),
             ("@attribute c {a,b}\n@data\n", 2, "only one attribute"),
-            (
-                "@attribute x numeric\n@attribute c {a,b}\n@data\n'1,a\n",
-                4,
-                "no closing '",
-            ),
-            (
-                "@attribute x numeric\n@attribute c {a,b}\n@data\n'1' 2,a\n",
-                4,
-                "after a quoted value",
-            ),
+            ("@attribute x numeric\n@attribute c {a,b}\n@data\n'1,a\n", 4, "no closing '"),
+            ("@attribute x numeric\n@attribute c {a,b}\n@data\n'1' 2,a\n", 4, "after a quoted value"),
         ];
         for (text, line, needle) in cases {
             let (_d, r) = read(text);

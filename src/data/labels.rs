@@ -18,10 +18,7 @@ pub fn class_order(train: &Table) -> Vec<String> {
     }
     let distinct: HashSet<&str> = train.labels.iter().map(String::as_str).collect();
     let mut classes: Vec<String> = distinct.into_iter().map(str::to_string).collect();
-    let numbers: Option<Vec<f64>> = classes
-        .iter()
-        .map(|c| c.parse::<f64>().ok().filter(|v| !v.is_nan()))
-        .collect();
+    let numbers: Option<Vec<f64>> = classes.iter().map(|c| c.parse::<f64>().ok().filter(|v| !v.is_nan())).collect();
     match numbers {
         Some(numbers) => {
             let mut keyed: Vec<(f64, String)> = numbers.into_iter().zip(classes).collect();
@@ -65,36 +62,21 @@ pub(crate) fn to_split(
     let mut index: HashMap<&str, u32> = HashMap::with_capacity(classes.len());
     for (i, c) in classes.iter().enumerate() {
         // More than u32::MAX classes cannot come from real files; saturate rather than panic.
-        index
-            .entry(c.as_str())
-            .or_insert(u32::try_from(i).unwrap_or(u32::MAX));
+        index.entry(c.as_str()).or_insert(u32::try_from(i).unwrap_or(u32::MAX));
     }
     let y = table
         .labels
         .iter()
         .zip(&table.lines)
-        .map(|(label, &line)| {
-            index
-                .get(label.as_str())
-                .copied()
-                .ok_or_else(|| unknown(label, line))
-        })
+        .map(|(label, &line)| index.get(label.as_str()).copied().ok_or_else(|| unknown(label, line)))
         .collect::<Result<Vec<u32>, DataError>>()?;
-    Ok(Split {
-        x: table.values,
-        y,
-        rows: table.rows,
-    })
+    Ok(Split { x: table.values, y, rows: table.rows })
 }
 
 /// Labels can be arbitrary text; keep messages to one readable line.
 pub(crate) fn shorten(text: &str) -> String {
     const MAX: usize = 20;
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut out: String = text.chars().take(MAX).flat_map(char::escape_debug).collect();
     if text.chars().nth(MAX).is_some() {
         out.push('…');
     }
@@ -104,12 +86,7 @@ pub(crate) fn shorten(text: &str) -> String {
 /// A short, comma-separated list of class names for messages.
 pub(crate) fn list(classes: &[String]) -> String {
     const MAX: usize = 10;
-    let mut out = classes
-        .iter()
-        .take(MAX)
-        .map(|c| shorten(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut out = classes.iter().take(MAX).map(|c| shorten(c)).collect::<Vec<_>>().join(", ");
     if classes.len() > MAX {
         out.push_str(&format!(", … ({} in all)", classes.len()));
     }
@@ -143,10 +120,7 @@ mod tests {
     fn scientific_notation_labels_sort_numerically() {
         // Old UCR files write labels like 1.0000000e+00.
         let t = table(&["2.0000000e+00", "1.0000000e+00", "1.0000000e+01"], None);
-        assert_eq!(
-            class_order(&t),
-            ["1.0000000e+00", "2.0000000e+00", "1.0000000e+01"]
-        );
+        assert_eq!(class_order(&t), ["1.0000000e+00", "2.0000000e+00", "1.0000000e+01"]);
     }
 
     #[test]
@@ -170,10 +144,9 @@ mod tests {
     #[test]
     fn mapping_and_unknown_label() {
         let classes: Vec<String> = ["x", "y"].iter().map(|s| s.to_string()).collect();
-        let split = to_split(table(&["y", "x", "y"], None), &classes, |l, n| {
-            DataError::at(&PathBuf::from("t.tsv"), n, l)
-        })
-        .unwrap();
+        let split =
+            to_split(table(&["y", "x", "y"], None), &classes, |l, n| DataError::at(&PathBuf::from("t.tsv"), n, l))
+                .unwrap();
         assert_eq!(split.y, [1, 0, 1]);
         let err = to_split(table(&["x", "z"], None), &classes, |l, n| {
             DataError::at(&PathBuf::from("t.tsv"), n, format!("unknown {l}"))

@@ -34,10 +34,7 @@ impl Format {
     /// Guesses from the file name: `.arff` / `.arff.gz` is ARFF, anything else UCR (the UCR
     /// archive uses `.tsv`, older copies `.txt` or no extension at all).
     pub fn guess(path: &Path) -> Format {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         if name.ends_with(".arff") || name.ends_with(".arff.gz") {
             Format::Arff
         } else {
@@ -53,9 +50,7 @@ impl FromStr for Format {
         match s.trim().to_ascii_lowercase().as_str() {
             "ucr" | "tsv" => Ok(Format::Ucr),
             "arff" => Ok(Format::Arff),
-            _ => Err(DataError::UnknownFormat {
-                given: s.to_string(),
-            }),
+            _ => Err(DataError::UnknownFormat { given: s.to_string() }),
         }
     }
 }
@@ -88,19 +83,11 @@ pub enum DataError {
          that the copy finished",
         .path.display()
     )]
-    Gzip {
-        path: PathBuf,
-        line: usize,
-        source: io::Error,
-    },
+    Gzip { path: PathBuf, line: usize, source: io::Error },
 
     /// A problem at a specific line of a file.
     #[error("{}:{line}: {message}", .path.display())]
-    Line {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Line { path: PathBuf, line: usize, message: String },
 
     /// A problem with a file as a whole (empty, a single class, wrong width for a model).
     #[error("{}: {message}", .path.display())]
@@ -111,12 +98,7 @@ pub enum DataError {
          (train and test series must have the same length)",
         .test.display(), .train.display()
     )]
-    WidthMismatch {
-        train: PathBuf,
-        train_cols: usize,
-        test: PathBuf,
-        test_cols: usize,
-    },
+    WidthMismatch { train: PathBuf, train_cols: usize, test: PathBuf, test_cols: usize },
 
     #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
     UnknownFormat { given: String },
@@ -124,18 +106,11 @@ pub enum DataError {
 
 impl DataError {
     pub(crate) fn at(path: &Path, line: usize, message: impl Into<String>) -> DataError {
-        DataError::Line {
-            path: path.to_path_buf(),
-            line,
-            message: message.into(),
-        }
+        DataError::Line { path: path.to_path_buf(), line, message: message.into() }
     }
 
     pub(crate) fn file(path: &Path, message: impl Into<String>) -> DataError {
-        DataError::File {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
+        DataError::File { path: path.to_path_buf(), message: message.into() }
     }
 
     /// The 1-based line the error points at, if any.
@@ -187,21 +162,13 @@ pub struct Dataset {
 /// Reads one file. `format: None` guesses from the name ([`Format::guess`]);
 /// `class_attribute` picks the ARFF class attribute by name (default: the last one) and is
 /// an error for UCR files, which have no attribute names.
-pub fn read_table(
-    path: &Path,
-    format: Option<Format>,
-    class_attribute: Option<&str>,
-) -> Result<Table, DataError> {
+pub fn read_table(path: &Path, format: Option<Format>, class_attribute: Option<&str>) -> Result<Table, DataError> {
     let format = format.unwrap_or_else(|| Format::guess(path));
     let mut lines = source::open(path)?;
     parse_lines(&mut lines, format, class_attribute)
 }
 
-fn parse_lines(
-    lines: &mut source::Lines,
-    format: Format,
-    class_attribute: Option<&str>,
-) -> Result<Table, DataError> {
+fn parse_lines(lines: &mut source::Lines, format: Format, class_attribute: Option<&str>) -> Result<Table, DataError> {
     match format {
         Format::Ucr => {
             if let Some(name) = class_attribute {
@@ -235,11 +202,7 @@ pub fn load_dataset(
     let train_split = labels::to_split(train_table, &classes, |label, line| {
         // Unreachable for well-formed tables (the classes come from this very file), but
         // kept as an error rather than a panic.
-        DataError::at(
-            train,
-            line,
-            format!("class label '{label}' has no class index"),
-        )
+        DataError::at(train, line, format!("class label '{label}' has no class index"))
     })?;
 
     let test_split = match test {
@@ -338,21 +301,16 @@ pub(crate) fn parse_value(text: &str) -> Result<f64, BadValue> {
 
 /// The message for a bad value in field `field` (1-based; `what` names it, e.g.
 /// "field 5" or "field 5 (attribute 'att4')"); `missing_hint` explains the missing case.
-pub(crate) fn bad_value_message(
-    bad: BadValue,
-    what: &str,
-    text: &str,
-    missing_hint: &str,
-) -> String {
+pub(crate) fn bad_value_message(bad: BadValue, what: &str, text: &str, missing_hint: &str) -> String {
     let shown = labels::shorten(text);
     match bad {
         BadValue::Missing => format!("missing value in {what} ('{shown}') ({missing_hint})"),
         BadValue::Infinite => {
             format!("{what} is infinite ('{shown}'); every value must be a finite number")
         }
-        BadValue::NotANumber => format!(
-            "{what} is not a number: '{shown}' (values must be decimal numbers such as -0.25 or 1e-3)"
-        ),
+        BadValue::NotANumber => {
+            format!("{what} is not a number: '{shown}' (values must be decimal numbers such as -0.25 or 1e-3)")
+        }
     }
 }
 
@@ -383,15 +341,9 @@ pub(crate) mod fixtures {
     ) -> String {
         let err = result.expect_err("expected an error");
         let text = err.to_string();
-        assert!(
-            text.contains(name),
-            "message lacks file name {name}: {text}"
-        );
+        assert!(text.contains(name), "message lacks file name {name}: {text}");
         if let Some(line) = line {
-            assert!(
-                text.contains(&format!("{name}:{line}:")),
-                "message lacks {name}:{line}: {text}"
-            );
+            assert!(text.contains(&format!("{name}:{line}:")), "message lacks {name}:{line}: {text}");
             assert_eq!(err.line(), Some(line), "{text}");
         }
         assert!(!text.contains('\n'), "message is not one line: {text}");
@@ -431,19 +383,9 @@ mod tests {
     fn gzip_is_transparent_and_detected_by_magic() {
         let dir = TempDir::new().unwrap();
         let plain = read_table(&write(dir.path(), "p.tsv", TSV.as_bytes()), None, None).unwrap();
-        let gz = read_table(
-            &write(dir.path(), "g.tsv.gz", &gzip(TSV.as_bytes())),
-            None,
-            None,
-        )
-        .unwrap();
+        let gz = read_table(&write(dir.path(), "g.tsv.gz", &gzip(TSV.as_bytes())), None, None).unwrap();
         // Compressed but not named .gz: still read.
-        let hidden = read_table(
-            &write(dir.path(), "h.tsv", &gzip(TSV.as_bytes())),
-            None,
-            None,
-        )
-        .unwrap();
+        let hidden = read_table(&write(dir.path(), "h.tsv", &gzip(TSV.as_bytes())), None, None).unwrap();
         assert_eq!(plain.values, gz.values);
         assert_eq!(plain.values, hidden.values);
         assert_eq!(plain.labels, gz.labels);
@@ -471,13 +413,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let mut big = String::new();
         for i in 0..2000 {
-            big.push_str(&format!(
-                "{}\t{}\t{}\t{}\n",
-                i % 3,
-                i,
-                i * 7 % 13,
-                i as f64 / 3.0
-            ));
+            big.push_str(&format!("{}\t{}\t{}\t{}\n", i % 3, i, i * 7 % 13, i as f64 / 3.0));
         }
         let gz = gzip(big.as_bytes());
         for cut in [gz.len() / 2, gz.len() - 4, 12] {
@@ -500,11 +436,7 @@ mod tests {
 
     #[test]
     fn missing_file() {
-        let m = err_text(
-            read_table(Path::new("nope/none.tsv"), None, None),
-            "none.tsv",
-            None,
-        );
+        let m = err_text(read_table(Path::new("nope/none.tsv"), None, None), "none.tsv", None);
         assert!(m.contains("cannot read"), "{m}");
     }
 
@@ -539,11 +471,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
         let test = write(dir.path(), "te.tsv", b"2\t1\t1\t1\n\n7\t1\t1\t1\n");
-        let m = err_text(
-            load_dataset(&train, Some(&test), None, None),
-            "te.tsv",
-            Some(3),
-        );
+        let m = err_text(load_dataset(&train, Some(&test), None, None), "te.tsv", Some(3));
         assert!(m.contains("class label '7'"), "{m}");
         assert!(m.contains("tr.tsv"), "{m}");
     }
@@ -553,16 +481,9 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
         let test = write(dir.path(), "te.tsv", b"2\t1\t1\n");
-        let m = err_text(
-            load_dataset(&train, Some(&test), None, None),
-            "te.tsv",
-            None,
-        );
+        let m = err_text(load_dataset(&train, Some(&test), None, None), "te.tsv", None);
         assert!(m.contains("tr.tsv"), "{m}");
-        assert!(
-            m.contains("rows have 2 values") && m.contains("has 3"),
-            "{m}"
-        );
+        assert!(m.contains("rows have 2 values") && m.contains("has 3"), "{m}");
     }
 
     #[test]
@@ -578,11 +499,7 @@ mod tests {
     fn arff_dataset_uses_declared_order() {
         let dir = TempDir::new().unwrap();
         let header = "@relation r\n@attribute x numeric\n@attribute c {z, y, x}\n@data\n";
-        let train = write(
-            dir.path(),
-            "tr.arff",
-            format!("{header}1,x\n2,z\n").as_bytes(),
-        );
+        let train = write(dir.path(), "tr.arff", format!("{header}1,x\n2,z\n").as_bytes());
         let test = write(dir.path(), "te.arff", format!("{header}3,y\n").as_bytes());
         let d = load_dataset(&train, Some(&test), None, None).unwrap();
         assert_eq!(d.classes, ["z", "y", "x"]);
@@ -598,18 +515,10 @@ mod tests {
         let s = load_with_classes(&path, None, None, &classes, 2).unwrap();
         assert_eq!(s.y, [1, 0]);
         assert_eq!(s.x, [1.0, 2.0, 3.0, 4.0]);
-        let m = err_text(
-            load_with_classes(&path, None, None, &classes, 3),
-            "e.tsv",
-            None,
-        );
+        let m = err_text(load_with_classes(&path, None, None, &classes, 3), "e.tsv", None);
         assert!(m.contains("rows have 2 values") && m.contains("3"), "{m}");
         let path = write(dir.path(), "u.tsv", b"a 1 2\nc 3 4\n");
-        let m = err_text(
-            load_with_classes(&path, None, None, &classes, 2),
-            "u.tsv",
-            Some(2),
-        );
+        let m = err_text(load_with_classes(&path, None, None, &classes, 2), "u.tsv", Some(2));
         assert!(m.contains("'c'") && m.contains("a, b"), "{m}");
     }
 
@@ -632,9 +541,8 @@ mod tests {
         for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
             for format in [Format::Ucr, Format::Arff] {
                 for class in [None, Some("c")] {
-                    let result =
-                        source::decode(Path::new(name), std::io::Cursor::new(bytes.to_vec()))
-                            .and_then(|mut lines| parse_lines(&mut lines, format, class));
+                    let result = source::decode(Path::new(name), std::io::Cursor::new(bytes.to_vec()))
+                        .and_then(|mut lines| parse_lines(&mut lines, format, class));
                     if let Err(e) = result {
                         let _ = e.to_string();
                     }
@@ -647,12 +555,8 @@ mod tests {
     fn fuzz_parsers_never_panic() {
         let arff = "@relation r % c\n@attribute 'a b' numeric\n@attribute x real\n\
                     @attribute c {p, 'q r', \"s\"}\n@data\n1,2,p\n-3e2,'4','q r' % x\n5,6,\"s\"\n";
-        let seeds: Vec<Vec<u8>> = vec![
-            TSV.as_bytes().to_vec(),
-            arff.as_bytes().to_vec(),
-            gzip(TSV.as_bytes()),
-            gzip(arff.as_bytes()),
-        ];
+        let seeds: Vec<Vec<u8>> =
+            vec![TSV.as_bytes().to_vec(), arff.as_bytes().to_vec(), gzip(TSV.as_bytes()), gzip(arff.as_bytes())];
         // Every prefix of every seed.
         for seed in &seeds {
             for cut in 0..=seed.len() {
@@ -680,9 +584,7 @@ mod tests {
             parse_all(&bytes);
             // ...and pure noise.
             let len = rng.below(64);
-            let noise: Vec<u8> = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect();
+            let noise: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
             parse_all(&noise);
             let raw: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             parse_all(&raw);

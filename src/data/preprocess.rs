@@ -11,19 +11,14 @@
 /// (a caller bug, never a property of the input data).
 pub fn minmax_rows(x: &mut [f64], cols: usize) {
     for row in rows_mut(x, cols) {
-        let (min, max) = row
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
+        let (min, max) = row.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let range = max - min;
         if range > 0.0 && range.is_finite() {
             row.iter_mut().for_each(|v| *v = (*v - min) / range);
         } else if range.is_infinite() && min.is_finite() && max.is_finite() {
             // max - min overflowed (values near ±f64::MAX): halve everything first.
             let (half_min, half_range) = (min / 2.0, max / 2.0 - min / 2.0);
-            row.iter_mut()
-                .for_each(|v| *v = (*v / 2.0 - half_min) / half_range);
+            row.iter_mut().for_each(|v| *v = (*v / 2.0 - half_min) / half_range);
         } else {
             row.fill(0.0);
         }
@@ -53,11 +48,7 @@ pub fn normalize_rows(x: &mut [f64], cols: usize, eps: f64) {
 
 fn rows_mut(x: &mut [f64], cols: usize) -> std::slice::ChunksExactMut<'_, f64> {
     // `is_multiple_of(0)` holds only for 0, so this also rejects cols = 0 with data.
-    assert!(
-        x.len().is_multiple_of(cols),
-        "preprocess: {} values is not a whole number of rows of {cols}",
-        x.len()
-    );
+    assert!(x.len().is_multiple_of(cols), "preprocess: {} values is not a whole number of rows of {cols}", x.len());
     x.chunks_exact_mut(cols.max(1))
 }
 

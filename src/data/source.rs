@@ -16,10 +16,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens `path` and returns its decompressed lines.
 pub(crate) fn open(path: &Path) -> Result<Lines, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     decode(path, file)
 }
 
@@ -27,10 +24,7 @@ pub(crate) fn open(path: &Path) -> Result<Lines, DataError> {
 /// downloaded files are often renamed; a `.gz` name on plain bytes is reported, since it
 /// usually means a failed or partial download.
 pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines, DataError> {
-    let io_err = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
     // Read the first two bytes explicitly: a single `read` may return fewer (pipes).
     let mut magic = [0u8; 2];
     let mut got = 0;
@@ -50,24 +44,15 @@ pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines
         let decoder = flate2::bufread::MultiGzDecoder::new(stream);
         Box::new(BufReader::with_capacity(BUF_CAPACITY, decoder))
     } else if has_gz_extension(path) {
-        return Err(DataError::NotGzip {
-            path: path.to_path_buf(),
-        });
+        return Err(DataError::NotGzip { path: path.to_path_buf() });
     } else {
         Box::new(stream)
     };
-    Ok(Lines {
-        reader,
-        path: path.to_path_buf(),
-        gzip,
-        buf: Vec::with_capacity(16 * 1024),
-        line: 0,
-    })
+    Ok(Lines { reader, path: path.to_path_buf(), gzip, buf: Vec::with_capacity(16 * 1024), line: 0 })
 }
 
 fn has_gz_extension(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// A line iterator that reuses one buffer (no allocation per line) and reports read,
@@ -93,18 +78,9 @@ impl Lines {
         let n = match self.reader.read_until(b'\n', &mut self.buf) {
             Ok(n) => n,
             Err(source) if self.gzip => {
-                return Err(DataError::Gzip {
-                    path: self.path.clone(),
-                    line: self.line + 1,
-                    source,
-                })
+                return Err(DataError::Gzip { path: self.path.clone(), line: self.line + 1, source })
             }
-            Err(source) => {
-                return Err(DataError::Io {
-                    path: self.path.clone(),
-                    source,
-                })
-            }
+            Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
         };
         if n == 0 {
             return Ok(None);

@@ -188,10 +188,7 @@ mod tests {
     fn ragged_rows() {
         let (_d, r) = read("1\t1\t2\t3\n2\t1\t2\t3\n\n1\t1\t2\n");
         let m = err_text(r, "d.tsv", Some(4));
-        assert!(
-            m.contains("row has 2 values but earlier rows have 3"),
-            "{m}"
-        );
+        assert!(m.contains("row has 2 values but earlier rows have 3"), "{m}");
         assert!(m.contains("ragged"), "{m}");
     }
 
@@ -206,13 +203,7 @@ mod tests {
 
     #[test]
     fn nan_and_question_mark_and_empty_are_missing() {
-        for (row, field) in [
-            ("1\t1\tNaN", 3),
-            ("1\tnan\t2", 2),
-            ("1\t?\t2", 2),
-            ("1\t\t2", 2),
-            ("1\t1\tNAN", 3),
-        ] {
+        for (row, field) in [("1\t1\tNaN", 3), ("1\tnan\t2", 2), ("1\t?\t2", 2), ("1\t\t2", 2), ("1\t1\tNAN", 3)] {
             let (_d, r) = read(&format!("1\t1\t2\n{row}\n"));
             let m = err_text(r, "d.tsv", Some(2));
             assert!(m.contains("missing value"), "{m}");

@@ -8,11 +8,22 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 pub enum Event {
-    Started { run: usize },
-    Epoch { run: usize, epoch: usize, valid_acc: Option<f64> },
-    Finished { run: usize, status: Status },
+    Started {
+        run: usize,
+    },
+    Epoch {
+        run: usize,
+        epoch: usize,
+        valid_acc: Option<f64>,
+    },
+    Finished {
+        run: usize,
+        status: Status,
+    },
     /// Claimed or finished by another process.
-    Skipped { run: usize },
+    Skipped {
+        run: usize,
+    },
 }
 
 /// Where progress goes: bars on a terminal, one plain line per event elsewhere
@@ -45,7 +56,9 @@ impl Progress {
     pub fn started(&mut self, run: usize, id: &str, epochs: usize) {
         if let Progress::Bars { multi, lines, .. } = self {
             let bar = multi.add(ProgressBar::new(epochs as u64));
-            bar.set_style(ProgressStyle::with_template("  {prefix:<40} epoch {pos:>4}/{len}  {msg}").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("  {prefix:<40} epoch {pos:>4}/{len}  {msg}").expect("valid template"),
+            );
             bar.set_prefix(id.to_string());
             lines.insert(run, bar);
         }

@@ -34,7 +34,13 @@ pub struct Scripts {
 }
 
 /// Writes `<root>/slurm/array.sbatch` and `merge.sbatch`.
-pub fn write_scripts(root: &Path, sweep_name: &str, sweep_file: &Path, out: &Path, o: &SlurmOptions) -> anyhow::Result<Scripts> {
+pub fn write_scripts(
+    root: &Path,
+    sweep_name: &str,
+    sweep_file: &Path,
+    out: &Path,
+    o: &SlurmOptions,
+) -> anyhow::Result<Scripts> {
     let dir = abs(&root.join("slurm"));
     std::fs::create_dir_all(&dir)?;
     let exe = abs(&std::env::current_exe()?);
@@ -54,7 +60,12 @@ pub fn write_scripts(root: &Path, sweep_name: &str, sweep_file: &Path, out: &Pat
 
     let throttle = o.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
     let work = if o.only_failed {
-        format!("{} rerun {} --failed --quiet --shard \"$SLURM_ARRAY_TASK_ID/{}\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\"", sh(&exe.display().to_string()), sh(&root.display().to_string()), o.tasks)
+        format!(
+            "{} rerun {} --failed --quiet --shard \"$SLURM_ARRAY_TASK_ID/{}\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\"",
+            sh(&exe.display().to_string()),
+            sh(&root.display().to_string()),
+            o.tasks
+        )
     } else {
         format!(
             "{} run {} --out {} --shard \"$SLURM_ARRAY_TASK_ID/{}\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\"",
@@ -87,12 +98,12 @@ pub fn write_scripts(root: &Path, sweep_name: &str, sweep_file: &Path, out: &Pat
 
 /// `sbatch --parsable` → the job id.
 fn sbatch(args: &[&str], script: &Path) -> anyhow::Result<String> {
-    let out = Command::new("sbatch")
-        .arg("--parsable")
-        .args(args)
-        .arg(script)
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run sbatch ({e}): is Slurm installed here? The scripts are in {}", script.parent().unwrap_or(script).display()))?;
+    let out = Command::new("sbatch").arg("--parsable").args(args).arg(script).output().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot run sbatch ({e}): is Slurm installed here? The scripts are in {}",
+            script.parent().unwrap_or(script).display()
+        )
+    })?;
     if !out.status.success() {
         anyhow::bail!("sbatch {} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr).trim());
     }

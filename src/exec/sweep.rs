@@ -125,7 +125,13 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     header.extend(plan.axes.iter().cloned());
     w.write_record(&header)?;
     for r in &plan.runs {
-        let mut row = vec![r.index.to_string(), r.id.clone(), plan.configs[r.config].id.clone(), r.repeat.to_string(), r.seed.to_string()];
+        let mut row = vec![
+            r.index.to_string(),
+            r.id.clone(),
+            plan.configs[r.config].id.clone(),
+            r.repeat.to_string(),
+            r.seed.to_string(),
+        ];
         row.extend(plan.configs[r.config].axis_values.iter().cloned());
         w.write_record(&row)?;
     }
@@ -199,7 +205,11 @@ pub fn execute(
                         let _ = tx.send(Event::Started { run: index });
                         let status = match claim {
                             Some(_) => run_one(root, sweep, plan, digest, index, trainer, &tx),
-                            None => failed_status(&dir, &spec_for(sweep, plan, index, digest), "cannot lock the run directory".into()),
+                            None => failed_status(
+                                &dir,
+                                &spec_for(sweep, plan, index, digest),
+                                "cannot lock the run directory".into(),
+                            ),
                         };
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
@@ -221,7 +231,10 @@ pub fn execute(
                 Event::Epoch { run, epoch, valid_acc } => progress.epoch(run, epoch, valid_acc),
                 Event::Skipped { run } => {
                     counts.elsewhere += 1;
-                    progress.finished(run, &format!("skipped   {}  (claimed or finished by another process)", plan.runs[run].id));
+                    progress.finished(
+                        run,
+                        &format!("skipped   {}  (claimed or finished by another process)", plan.runs[run].id),
+                    );
                 }
                 Event::Finished { run, status } => {
                     match status.state {
@@ -248,7 +261,13 @@ fn finished_line(root: &Path, id: &str, status: &Status) -> String {
         State::Done => {
             let last = summary::read_run(&dir).final_accs;
             let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
-            format!("done      {id}  train {}  valid {}  test {}  ({:.1}s)", f(last[0]), f(last[1]), f(last[2]), status.seconds)
+            format!(
+                "done      {id}  train {}  valid {}  test {}  ({:.1}s)",
+                f(last[0]),
+                f(last[1]),
+                f(last[2]),
+                status.seconds
+            )
         }
         State::Diverged => format!("diverged  {id}  {}", status.message),
         State::Failed => format!("FAILED    {id}  {}", status.message),
@@ -271,15 +290,14 @@ fn run_one(
     let mut progress = |epoch: usize, valid_acc: Option<f64>| {
         let _ = tx.send(Event::Epoch { run: index, epoch, valid_acc });
     };
-    let outcome = rundir::reset(&dir)
-        .with_context(|| format!("cannot prepare {}", dir.display()))
-        .and_then(|_| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(&spec, &dir, &mut progress)))
-                .unwrap_or_else(|p| {
-                    let what = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                    Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
-                })
-        });
+    let outcome = rundir::reset(&dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(&spec, &dir, &mut progress)))
+            .unwrap_or_else(|p| {
+                let what =
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
+            })
+    });
     match outcome {
         Ok(status) => status,
         Err(e) => failed_status(&dir, &spec, format!("{e:#}")),
@@ -289,8 +307,14 @@ fn run_one(
 /// Records a failure. Best effort: if even this cannot be written, the run stays
 /// unfinished, which resume treats the same way.
 fn failed_status(dir: &Path, spec: &RunSpec, message: String) -> Status {
-    let status =
-        Status { state: State::Failed, message, epoch: 0, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
+    let status = Status {
+        state: State::Failed,
+        message,
+        epoch: 0,
+        seconds: 0.0,
+        config_hash: spec.config_hash.clone(),
+        selected: None,
+    };
     let _ = write_status(dir, &status);
     status
 }

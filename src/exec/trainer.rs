@@ -6,10 +6,10 @@
 use super::atomic::write_atomic;
 use super::rundir::{write_status, SelectedModel, State, Status};
 use crate::features::{Pipeline, Prepared};
+use crate::report::plots::plot_run;
 use crate::spec::{DataConfig, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
-use crate::report::plots::plot_run;
 use crate::train::{fit, DType, EpochMetrics, EpochView, History, Outcome, Real};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -81,7 +81,12 @@ impl Trainer for MlpTrainer<'_> {
     }
 }
 
-fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+fn train_as<T: Real>(
+    data: &Prepared,
+    spec: &RunSpec,
+    dir: &Path,
+    progress: &mut Progress<'_>,
+) -> anyhow::Result<Status> {
     let start = Instant::now();
     let cfg = &spec.train;
     let run_data = data.run_data(Pipeline::of(cfg));
@@ -102,13 +107,13 @@ fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
         progress(m.epoch, m.sets[1].map(|s| s.acc));
-        if cfg.save_every > 0 && m.epoch % cfg.save_every == 0 {
+        if cfg.save_every > 0 && m.epoch.is_multiple_of(cfg.save_every) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
         }
         // Live pictures of a long run: the files so far, then the plots from them.
-        if cfg.plots && cfg.plot_every > 0 && m.epoch % cfg.plot_every == 0 && m.epoch < cfg.epochs {
+        if cfg.plots && cfg.plot_every > 0 && m.epoch.is_multiple_of(cfg.plot_every) && m.epoch < cfg.epochs {
             write_history(dir, v.history, data.classes())?;
             plot_run(dir)?;
         }
@@ -124,7 +129,9 @@ fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut
     write_atomic(&dir.join("model.safetensors"), &bytes)?;
     let (state, message, epoch) = match &result.outcome {
         Outcome::Done => (State::Done, String::new(), last_epoch),
-        Outcome::Diverged { epoch, reason } => (State::Diverged, format!("diverged in epoch {epoch}: {reason}"), *epoch),
+        Outcome::Diverged { epoch, reason } => {
+            (State::Diverged, format!("diverged in epoch {epoch}: {reason}"), *epoch)
+        }
     };
     let selected = result.selected.as_ref().map(|s| SelectedModel {
         epoch: s.epoch,
@@ -133,8 +140,14 @@ fn train_as<T: Real>(data: &Prepared, spec: &RunSpec, dir: &Path, progress: &mut
         valid_acc: s.accs[1],
         test_acc: s.accs[2],
     });
-    let status =
-        Status { state, message, epoch, seconds: start.elapsed().as_secs_f64(), config_hash: spec.config_hash.clone(), selected };
+    let status = Status {
+        state,
+        message,
+        epoch,
+        seconds: start.elapsed().as_secs_f64(),
+        config_hash: spec.config_hash.clone(),
+        selected,
+    };
     write_status(dir, &status)?;
     Ok(status)
 }
@@ -252,7 +265,10 @@ impl Trainer for FakeTrainer {
             let base = 1.0 - 0.9 * (-(epoch as f64) / tau).exp();
             let mut set = |scale: f64| {
                 let noise: f64 = rand::Rng::random::<f64>(&mut rng) * 0.02;
-                Some(crate::train::SetMetrics { loss: 1.0 - base * scale + noise, acc: (base * scale + noise).min(1.0) })
+                Some(crate::train::SetMetrics {
+                    loss: 1.0 - base * scale + noise,
+                    acc: (base * scale + noise).min(1.0),
+                })
             };
             rows.push(EpochMetrics { epoch, sets: [set(1.0), set(0.5), set(0.45)], seconds: 0.0 });
             progress(epoch, rows.last().unwrap().sets[1].map(|s| s.acc));
@@ -262,7 +278,8 @@ impl Trainer for FakeTrainer {
             Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
             None => (State::Done, String::new(), cfg.epochs),
         };
-        let status = Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
+        let status =
+            Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
         write_status(dir, &status)?;
         Ok(status)
     }

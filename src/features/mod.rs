@@ -91,9 +91,9 @@ impl Prepared {
         let digest = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let mut prepared = Prepared { dataset, digest, variants: Vec::new() };
         for &p in pipelines {
-            prepared.add(p).map_err(|e| {
-                InputError::one(&cfg.train, None, Some(&format!("train.{}", e.key())), format!("{e}"))
-            })?;
+            prepared
+                .add(p)
+                .map_err(|e| InputError::one(&cfg.train, None, Some(&format!("train.{}", e.key())), format!("{e}")))?;
         }
         Ok(prepared)
     }

@@ -9,8 +9,8 @@
 //! The reference values in the tests come from numpy; the generator is
 //! `tests/fixtures/spectral_reference.py`.
 
-use realfft::RealFftPlanner;
 use realfft::num_complex::Complex;
+use realfft::RealFftPlanner;
 
 /// Added to |X_k| before `ln` in [`Kind::LogSpectrum`]: small next to the bins of a windowed row
 /// at the data's amplitude scale, so it barely moves them, yet it keeps an exactly-zero bin (e.g.

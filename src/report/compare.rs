@@ -27,11 +27,7 @@ pub enum CompareError {
     #[error("{}: cannot read: {message}", .path.display())]
     Io { path: PathBuf, message: String },
     #[error("{}: line {line}: {message}", .path.display())]
-    Malformed {
-        path: PathBuf,
-        line: u64,
-        message: String,
-    },
+    Malformed { path: PathBuf, line: u64, message: String },
     #[error("unknown metric `{0}`; valid metrics: {list}", list = METRICS.join(", "))]
     UnknownMetric(String),
 }
@@ -58,10 +54,7 @@ pub struct SummaryRow {
 impl SummaryRow {
     /// Statistics of `metric`, or `None` for a name not in [`METRICS`].
     pub fn metric(&self, metric: &str) -> Option<MeanStd> {
-        METRICS
-            .iter()
-            .position(|m| *m == metric)
-            .map(|i| self.metrics[i])
+        METRICS.iter().position(|m| *m == metric).map(|i| self.metrics[i])
     }
 }
 
@@ -92,52 +85,33 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
     } else {
         return Err(CompareError::NotFound(path.to_path_buf()).into());
     };
-    let bytes = std::fs::read(&file).map_err(|e| CompareError::Io {
-        path: file.clone(),
-        message: e.to_string(),
-    })?;
+    let bytes = std::fs::read(&file).map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
     Ok(parse_summary(&file, &bytes)?)
 }
 
 /// Parse summary.csv content; `path` is only used in error messages and the result.
 fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
-    let malformed = |line: u64, message: String| CompareError::Malformed {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
+    let malformed = |line: u64, message: String| CompareError::Malformed { path: path.to_path_buf(), line, message };
     let csv_err = |e: csv::Error| {
         let line = e.position().map_or(1, csv::Position::line);
         let message = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => format!("{len} fields, but the header has {expected_len}"),
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("{len} fields, but the header has {expected_len}")
+            }
             csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
             _ => e.to_string(),
         };
         malformed(line, message)
     };
 
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(str::to_string).collect();
     if header.iter().all(String::is_empty) {
-        return Err(malformed(
-            1,
-            "empty file; expected a summary.csv header".into(),
-        ));
+        return Err(malformed(1, "empty file; expected a summary.csv header".into()));
     }
     // Axes are whatever precedes `runs`; the fixed columns are looked up by name after it.
-    let runs = header
-        .iter()
-        .position(|h| h == "runs")
-        .ok_or_else(|| malformed(1, "header has no `runs` column".into()))?;
+    let runs =
+        header.iter().position(|h| h == "runs").ok_or_else(|| malformed(1, "header has no `runs` column".into()))?;
     let axes = header[..runs].to_vec();
     for (i, axis) in axes.iter().enumerate() {
         if axes[..i].contains(axis) {
@@ -154,10 +128,7 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
     let done_col = column("done")?;
     let mut metric_cols = [(0, 0); METRICS.len()];
     for (cols, metric) in metric_cols.iter_mut().zip(METRICS) {
-        *cols = (
-            column(&format!("{metric}_mean"))?,
-            column(&format!("{metric}_std"))?,
-        );
+        *cols = (column(&format!("{metric}_mean"))?, column(&format!("{metric}_std"))?);
     }
 
     let mut rows = Vec::new();
@@ -167,41 +138,28 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
         let line = record.position().map_or(0, csv::Position::line);
         let values: Vec<String> = record.iter().take(runs).map(str::to_string).collect();
         let done = &record[done_col];
-        let n = done
-            .parse()
-            .map_err(|_| malformed(line, format!("`done` is `{done}`, not a count")))?;
+        let n = done.parse().map_err(|_| malformed(line, format!("`done` is `{done}`, not a count")))?;
         let number = |col: usize| -> Result<Option<f64>, CompareError> {
             let cell = &record[col];
             if cell.is_empty() {
                 return Ok(None);
             }
-            let x: f64 = cell.parse().map_err(|_| {
-                malformed(line, format!("`{}` is `{cell}`, not a number", header[col]))
-            })?;
+            let x: f64 =
+                cell.parse().map_err(|_| malformed(line, format!("`{}` is `{cell}`, not a number", header[col])))?;
             // A NaN written by a buggy producer means "undefined" just like an empty cell.
             Ok(x.is_finite().then_some(x))
         };
         let mut metrics = [MeanStd::default(); METRICS.len()];
         for (stat, &(mean_col, std_col)) in metrics.iter_mut().zip(&metric_cols) {
-            *stat = MeanStd {
-                mean: number(mean_col)?,
-                std: number(std_col)?,
-            };
+            *stat = MeanStd { mean: number(mean_col)?, std: number(std_col)? };
         }
         if let Some(first) = seen.insert(values.clone(), line) {
             let config = config_label(axes.iter().zip(&values));
-            return Err(malformed(
-                line,
-                format!("configuration `{config}` already appears on line {first}"),
-            ));
+            return Err(malformed(line, format!("configuration `{config}` already appears on line {first}")));
         }
         rows.push(SummaryRow { values, n, metrics });
     }
-    Ok(Summary {
-        path: path.to_path_buf(),
-        axes,
-        rows,
-    })
+    Ok(Summary { path: path.to_path_buf(), axes, rows })
 }
 
 /// One side of a compared configuration.
@@ -264,10 +222,8 @@ pub struct Comparison {
 /// # Errors
 /// `metric` is not one of [`METRICS`]; the message lists them.
 pub fn compare(a: &Summary, b: &Summary, metric: &str) -> Result<Comparison> {
-    let mi = METRICS
-        .iter()
-        .position(|m| *m == metric)
-        .ok_or_else(|| CompareError::UnknownMetric(metric.to_string()))?;
+    let mi =
+        METRICS.iter().position(|m| *m == metric).ok_or_else(|| CompareError::UnknownMetric(metric.to_string()))?;
 
     let shared: Vec<(usize, usize)> = a
         .axes
@@ -275,55 +231,31 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str) -> Result<Comparison> {
         .enumerate()
         .filter_map(|(ia, name)| b.axes.iter().position(|n| n == name).map(|ib| (ia, ib)))
         .collect();
-    let b_only: Vec<usize> = (0..b.axes.len())
-        .filter(|ib| !shared.iter().any(|&(_, s)| s == *ib))
-        .collect();
+    let b_only: Vec<usize> = (0..b.axes.len()).filter(|ib| !shared.iter().any(|&(_, s)| s == *ib)).collect();
 
-    let side = |row: &SummaryRow| Side {
-        mean: row.metrics[mi].mean,
-        std: row.metrics[mi].std,
-        n: row.n,
-    };
+    let side = |row: &SummaryRow| Side { mean: row.metrics[mi].mean, std: row.metrics[mi].std, n: row.n };
     let mut rows = Vec::new();
     let mut b_matched = vec![false; b.rows.len()];
     let mut only_a = Vec::new();
     for ra in &a.rows {
         let mut matched = false;
         for (rb, b_hit) in b.rows.iter().zip(&mut b_matched) {
-            if !shared
-                .iter()
-                .all(|&(ia, ib)| same_value(&ra.values[ia], &rb.values[ib]))
-            {
+            if !shared.iter().all(|&(ia, ib)| same_value(&ra.values[ia], &rb.values[ib])) {
                 continue;
             }
             matched = true;
             *b_hit = true;
-            let pairs = a
-                .axes
-                .iter()
-                .zip(&ra.values)
-                .chain(b_only.iter().map(|&ib| (&b.axes[ib], &rb.values[ib])));
+            let pairs = a.axes.iter().zip(&ra.values).chain(b_only.iter().map(|&ib| (&b.axes[ib], &rb.values[ib])));
             let (sa, sb) = (side(ra), side(rb));
             let diff = sa.mean.zip(sb.mean).map(|(ma, mb)| mb - ma);
             let p = match (sa.mean, sa.std, sb.mean, sb.std) {
-                (Some(m1), Some(s1), Some(m2), Some(s2)) => {
-                    welch(m1, s1, sa.n, m2, s2, sb.n).map(|w| w.p)
-                }
+                (Some(m1), Some(s1), Some(m2), Some(s2)) => welch(m1, s1, sa.n, m2, s2, sb.n).map(|w| w.p),
                 _ => None,
             };
-            rows.push(MatchedRow {
-                config: config_label(pairs),
-                a: sa,
-                b: sb,
-                diff,
-                p,
-            });
+            rows.push(MatchedRow { config: config_label(pairs), a: sa, b: sb, diff, p });
         }
         if !matched {
-            only_a.push(OneSided {
-                config: config_label(a.axes.iter().zip(&ra.values)),
-                side: side(ra),
-            });
+            only_a.push(OneSided { config: config_label(a.axes.iter().zip(&ra.values)), side: side(ra) });
         }
     }
     let only_b = b
@@ -331,21 +263,14 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str) -> Result<Comparison> {
         .iter()
         .zip(&b_matched)
         .filter(|(_, hit)| !**hit)
-        .map(|(rb, _)| OneSided {
-            config: config_label(b.axes.iter().zip(&rb.values)),
-            side: side(rb),
-        })
+        .map(|(rb, _)| OneSided { config: config_label(b.axes.iter().zip(&rb.values)), side: side(rb) })
         .collect();
 
     let shared_names: Vec<&str> = shared.iter().map(|&(ia, _)| a.axes[ia].as_str()).collect();
     let mut notes = Vec::new();
     for (label, summary) in [("A", a), ("B", b)] {
-        let one_sided: Vec<&str> = summary
-            .axes
-            .iter()
-            .map(String::as_str)
-            .filter(|name| !shared_names.contains(name))
-            .collect();
+        let one_sided: Vec<&str> =
+            summary.axes.iter().map(String::as_str).filter(|name| !shared_names.contains(name)).collect();
         if !one_sided.is_empty() {
             notes.push(format!(
                 "axes only in {label}: {}; configurations were matched on the shared axes only ({})",
@@ -386,11 +311,7 @@ fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> St
         return NO_AXES.to_string();
     }
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Four decimals: enough to tell accuracies apart without drowning the table.
@@ -424,11 +345,7 @@ pub fn render_table(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "A: {}", c.a_path.display());
     let _ = writeln!(out, "B: {}", c.b_path.display());
-    let _ = writeln!(
-        out,
-        "metric: {} (mean ± std over done runs; p: two-sided Welch's t-test)",
-        c.metric
-    );
+    let _ = writeln!(out, "metric: {} (mean ± std over done runs; p: two-sided Welch's t-test)", c.metric);
     out.push('\n');
 
     if c.rows.is_empty() {
@@ -438,15 +355,7 @@ pub fn render_table(c: &Comparison) -> String {
         let cells: Vec<[String; 5]> = c
             .rows
             .iter()
-            .map(|r| {
-                [
-                    r.config.clone(),
-                    fmt_side(&r.a),
-                    fmt_side(&r.b),
-                    fmt_diff(r.diff),
-                    fmt_p(r.p),
-                ]
-            })
+            .map(|r| [r.config.clone(), fmt_side(&r.a), fmt_side(&r.b), fmt_diff(r.diff), fmt_p(r.p)])
             .collect();
         let mut width = [0; 5];
         for row in std::iter::once(&header).chain(&cells) {
@@ -464,26 +373,13 @@ pub fn render_table(c: &Comparison) -> String {
         }
     }
 
-    let one_sided: Vec<(&str, &OneSided)> = c
-        .only_a
-        .iter()
-        .map(|o| ("A", o))
-        .chain(c.only_b.iter().map(|o| ("B", o)))
-        .collect();
+    let one_sided: Vec<(&str, &OneSided)> =
+        c.only_a.iter().map(|o| ("A", o)).chain(c.only_b.iter().map(|o| ("B", o))).collect();
     if !one_sided.is_empty() {
         out.push('\n');
-        let w = one_sided
-            .iter()
-            .map(|(_, o)| o.config.chars().count())
-            .max()
-            .unwrap_or(0);
+        let w = one_sided.iter().map(|(_, o)| o.config.chars().count()).max().unwrap_or(0);
         for (label, o) in one_sided {
-            let _ = writeln!(
-                out,
-                "only in {label}: {:<w$}  {}",
-                o.config,
-                fmt_side(&o.side)
-            );
+            let _ = writeln!(out, "only in {label}: {:<w$}  {}", o.config, fmt_side(&o.side));
         }
     }
     if !c.notes.is_empty() {
@@ -509,56 +405,23 @@ pub fn render_csv(c: &Comparison) -> String {
         }
     }
     fn side(s: Option<&Side>) -> [String; 3] {
-        s.map_or_else(Default::default, |s| {
-            [num(s.mean), num(s.std), s.n.to_string()]
-        })
+        s.map_or_else(Default::default, |s| [num(s.mean), num(s.std), s.n.to_string()])
     }
-    fn line(
-        out: &mut String,
-        config: &str,
-        a: [String; 3],
-        b: [String; 3],
-        diff: String,
-        p: String,
-    ) {
-        let fields = std::iter::once(csv_field(config))
-            .chain(a)
-            .chain(b)
-            .chain([diff, p]);
+    fn line(out: &mut String, config: &str, a: [String; 3], b: [String; 3], diff: String, p: String) {
+        let fields = std::iter::once(csv_field(config)).chain(a).chain(b).chain([diff, p]);
         out.push_str(&fields.collect::<Vec<_>>().join(","));
         out.push('\n');
     }
 
     let mut out = String::from("config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p\n");
     for r in &c.rows {
-        line(
-            &mut out,
-            &r.config,
-            side(Some(&r.a)),
-            side(Some(&r.b)),
-            num(r.diff),
-            p_cell(r.p),
-        );
+        line(&mut out, &r.config, side(Some(&r.a)), side(Some(&r.b)), num(r.diff), p_cell(r.p));
     }
     for o in &c.only_a {
-        line(
-            &mut out,
-            &o.config,
-            side(Some(&o.side)),
-            side(None),
-            String::new(),
-            String::new(),
-        );
+        line(&mut out, &o.config, side(Some(&o.side)), side(None), String::new(), String::new());
     }
     for o in &c.only_b {
-        line(
-            &mut out,
-            &o.config,
-            side(None),
-            side(Some(&o.side)),
-            String::new(),
-            String::new(),
-        );
+        line(&mut out, &o.config, side(None), side(Some(&o.side)), String::new(), String::new());
     }
     out
 }
@@ -627,12 +490,7 @@ mod tests {
     /// Write a summary.csv whose `final_test_acc` columns hold the given mean/std
     /// and whose other metrics hold distinct dummies (`<index>.000000`), so reading
     /// the wrong column shows up.
-    fn write_summary(
-        dir: &Path,
-        name: &str,
-        axes: &[&str],
-        rows: &[(&[&str], usize, &str, &str)],
-    ) -> PathBuf {
+    fn write_summary(dir: &Path, name: &str, axes: &[&str], rows: &[(&[&str], usize, &str, &str)]) -> PathBuf {
         let mut text = axes.iter().map(|a| format!("{a},")).collect::<String>();
         text.push_str("runs,done,failed,diverged");
         for m in METRICS {
@@ -695,12 +553,7 @@ mod tests {
     #[test]
     fn reads_directory_or_file() {
         let dir = tempfile::tempdir().unwrap();
-        let sweep = write_summary(
-            dir.path(),
-            "s",
-            &["hidden"],
-            &[(&["64"], 3, "0.500000", "0.010000")],
-        );
+        let sweep = write_summary(dir.path(), "s", &["hidden"], &[(&["64"], 3, "0.500000", "0.010000")]);
         let from_dir = read_summary(&sweep).unwrap();
         let from_file = read_summary(&sweep.join("summary.csv")).unwrap();
         assert_eq!(from_dir, from_file);
@@ -708,20 +561,8 @@ mod tests {
         assert_eq!(from_dir.axes, ["hidden"]);
         let row = &from_dir.rows[0];
         assert_eq!((row.values.as_slice(), row.n), (&["64".to_string()][..], 3));
-        assert_eq!(
-            row.metric("final_test_acc"),
-            Some(MeanStd {
-                mean: Some(0.5),
-                std: Some(0.01)
-            })
-        );
-        assert_eq!(
-            row.metric("seconds"),
-            Some(MeanStd {
-                mean: Some(6.0),
-                std: None
-            })
-        );
+        assert_eq!(row.metric("final_test_acc"), Some(MeanStd { mean: Some(0.5), std: Some(0.01) }));
+        assert_eq!(row.metric("seconds"), Some(MeanStd { mean: Some(6.0), std: None }));
         assert_eq!(row.metric("nope"), None);
     }
 
@@ -731,24 +572,10 @@ mod tests {
         let (a, b) = fixture(dir.path());
         let c = compare(&a, &b, "final_test_acc").unwrap();
         let configs: Vec<&str> = c.rows.iter().map(|r| r.config.as_str()).collect();
-        assert_eq!(
-            configs,
-            [
-                "batch_size=40, hidden=64",
-                "batch_size=100, hidden=64",
-                "batch_size=100, hidden=128"
-            ]
-        );
+        assert_eq!(configs, ["batch_size=40, hidden=64", "batch_size=100, hidden=64", "batch_size=100, hidden=128"]);
         assert_eq!(c.only_a.len(), 1);
         assert_eq!(c.only_a[0].config, "batch_size=40, hidden=128");
-        assert_eq!(
-            c.only_a[0].side,
-            Side {
-                mean: Some(0.95),
-                std: None,
-                n: 1
-            }
-        );
+        assert_eq!(c.only_a[0].side, Side { mean: Some(0.95), std: None, n: 1 });
         assert_eq!(c.only_b.len(), 1);
         assert_eq!(c.only_b[0].config, "batch_size=40, hidden=32");
         assert!(c.notes.is_empty());
@@ -760,22 +587,8 @@ mod tests {
         // # statistic=-3.6765390744611692, pvalue=0.025853937185224902
         // By hand (row 1): se = √(0.017078²/4 + 0.01²/3) = 0.0103078, t = 0.0375/0.0103078 = 3.638.
         let r = &c.rows[0];
-        assert_eq!(
-            r.a,
-            Side {
-                mean: Some(0.9275),
-                std: Some(0.017078),
-                n: 4
-            }
-        );
-        assert_eq!(
-            r.b,
-            Side {
-                mean: Some(0.89),
-                std: Some(0.01),
-                n: 3
-            }
-        );
+        assert_eq!(r.a, Side { mean: Some(0.9275), std: Some(0.017078), n: 4 });
+        assert_eq!(r.b, Side { mean: Some(0.89), std: Some(0.01), n: 3 });
         assert_close(r.diff.unwrap(), -0.0375);
         assert_close(r.p.unwrap(), 0.015751291136949754);
         let r = &c.rows[1];
@@ -860,12 +673,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write_summary(dir.path(), "a", &[], &[(&[], 5, "0.500000", "0.001000")]);
         let b = write_summary(dir.path(), "b", &[], &[(&[], 5, "0.600000", "0.001000")]);
-        let c = compare(
-            &read_summary(&a).unwrap(),
-            &read_summary(&b).unwrap(),
-            "final_test_acc",
-        )
-        .unwrap();
+        let c = compare(&read_summary(&a).unwrap(), &read_summary(&b).unwrap(), "final_test_acc").unwrap();
         assert_eq!(c.rows.len(), 1);
         assert_eq!(c.rows[0].config, "(no axes)");
         let p = c.rows[0].p.unwrap();
@@ -891,24 +699,13 @@ mod tests {
             dir.path(),
             "b",
             &["hidden", "learning_rate"],
-            &[
-                (&["64.0", "1e-3"], 3, "0.850000", "0.010000"),
-                (&["256", "1e-3"], 3, "0.700000", "0.010000"),
-            ],
+            &[(&["64.0", "1e-3"], 3, "0.850000", "0.010000"), (&["256", "1e-3"], 3, "0.700000", "0.010000")],
         );
-        let c = compare(
-            &read_summary(&a).unwrap(),
-            &read_summary(&b).unwrap(),
-            "final_test_acc",
-        )
-        .unwrap();
+        let c = compare(&read_summary(&a).unwrap(), &read_summary(&b).unwrap(), "final_test_acc").unwrap();
         let configs: Vec<&str> = c.rows.iter().map(|r| r.config.as_str()).collect();
         assert_eq!(
             configs,
-            [
-                "hidden=64, learning_rate=1e-3, momentum=0.9",
-                "hidden=64, learning_rate=1e-3, momentum=0",
-            ]
+            ["hidden=64, learning_rate=1e-3, momentum=0.9", "hidden=64, learning_rate=1e-3, momentum=0",]
         );
         assert_close(c.rows[0].diff.unwrap(), -0.05);
         assert_close(c.rows[1].diff.unwrap(), 0.05);
@@ -929,16 +726,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope");
         let err = read_summary(&missing).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!("{}: no such file or directory", missing.display())
-        );
+        assert_eq!(err, format!("{}: no such file or directory", missing.display()));
         let err = read_summary(dir.path()).unwrap_err().to_string();
         let d = dir.path().display();
-        assert_eq!(
-            err,
-            format!("{d}: no summary.csv here; run `pinniped summarize {d}` first")
-        );
+        assert_eq!(err, format!("{d}: no summary.csv here; run `pinniped summarize {d}` first"));
     }
 
     #[test]
@@ -956,40 +747,24 @@ mod tests {
     #[test]
     fn malformed_csv_errors_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
-        let sweep = write_summary(
-            dir.path(),
-            "s",
-            &["hidden"],
-            &[(&["64"], 3, "0.5", "0.1"), (&["128"], 3, "0.6", "0.1")],
-        );
+        let sweep =
+            write_summary(dir.path(), "s", &["hidden"], &[(&["64"], 3, "0.5", "0.1"), (&["128"], 3, "0.6", "0.1")]);
         let file = sweep.join("summary.csv");
         let good = fs::read_to_string(&file).unwrap();
         let f = file.display();
         let cases = [
-            (
-                "",
-                format!("{f}: line 1: empty file; expected a summary.csv header"),
-            ),
-            (
-                "hidden,done\n64,3\n",
-                format!("{f}: line 1: header has no `runs` column"),
-            ),
+            ("", format!("{f}: line 1: empty file; expected a summary.csv header")),
+            ("hidden,done\n64,3\n", format!("{f}: line 1: header has no `runs` column")),
             (
                 "hidden,runs,done,failed,diverged\n64,3,3,0,0\n",
                 format!("{f}: line 1: header has no `final_train_acc_mean` column"),
             ),
-            (
-                &good.replacen("0.6,0.1", "0.6", 1),
-                format!("{f}: line 3: 18 fields, but the header has 19"),
-            ),
+            (&good.replacen("0.6,0.1", "0.6", 1), format!("{f}: line 3: 18 fields, but the header has 19")),
             (
                 &good.replacen("0.6,0.1", "zero,0.1", 1),
                 format!("{f}: line 3: `final_test_acc_mean` is `zero`, not a number"),
             ),
-            (
-                &good.replacen("128,3,3", "128,3,x", 1),
-                format!("{f}: line 3: `done` is `x`, not a count"),
-            ),
+            (&good.replacen("128,3,3", "128,3,x", 1), format!("{f}: line 3: `done` is `x`, not a count")),
             (
                 &good.replacen("128,", "64,", 1),
                 format!("{f}: line 3: configuration `hidden=64` already appears on line 2"),
@@ -1000,14 +775,8 @@ mod tests {
             let err = read_summary(&sweep).unwrap_err().to_string();
             assert_eq!(err, expected, "for input {text:?}");
         }
-        let bytes = good
-            .replacen("128,", "@,", 1)
-            .replace('@', "\u{1}")
-            .into_bytes();
-        let bytes: Vec<u8> = bytes
-            .into_iter()
-            .map(|b| if b == 1 { 0xff } else { b })
-            .collect();
+        let bytes = good.replacen("128,", "@,", 1).replace('@', "\u{1}").into_bytes();
+        let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 1 { 0xff } else { b }).collect();
         fs::write(&file, bytes).unwrap();
         let err = read_summary(&file).unwrap_err().to_string();
         assert_eq!(err, format!("{f}: line 3: not valid UTF-8"));

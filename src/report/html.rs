@@ -37,11 +37,7 @@ pub fn url_path(path: &str) -> String {
 }
 
 fn link(href: &str, text: &str) -> String {
-    format!(
-        "<a href=\"{}\">{}</a>",
-        escape(&url_path(href)),
-        escape(text)
-    )
+    format!("<a href=\"{}\">{}</a>", escape(&url_path(href)), escape(text))
 }
 
 /// The regular files directly in `dir`, sorted by name.
@@ -69,9 +65,7 @@ figure{display:inline-block;margin:0.5em}img{max-width:100%}\
 fn number(s: &str) -> String {
     match s.trim() {
         "" => "–".into(),
-        t => t
-            .parse::<f64>()
-            .map_or_else(|_| t.to_owned(), |v| format!("{v:.4}")),
+        t => t.parse::<f64>().map_or_else(|_| t.to_owned(), |v| format!("{v:.4}")),
     }
 }
 
@@ -82,15 +76,9 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
         return Ok(());
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let head: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("reading {}", path.display()))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let head: Vec<String> =
+        reader.headers().with_context(|| format!("reading {}", path.display()))?.iter().map(str::to_owned).collect();
     let rows: Vec<Vec<String>> = reader
         .records()
         .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
@@ -102,20 +90,14 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         if let Some(metric) = h.strip_suffix("_mean") {
             let std = head.iter().position(|x| *x == format!("{metric}_std"));
             cols.push((format!("{metric} (mean ± std)"), i, std));
-        } else if h
-            .strip_suffix("_std")
-            .is_some_and(|m| head.contains(&format!("{m}_mean")))
-        {
+        } else if h.strip_suffix("_std").is_some_and(|m| head.contains(&format!("{m}_mean"))) {
             continue;
         } else {
             cols.push((h.clone(), i, None));
         }
     }
     let key = head.iter().position(|h| h == "final_valid_acc_mean");
-    let value = |row: &Vec<String>| {
-        key.and_then(|k| row.get(k)?.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-    };
+    let value = |row: &Vec<String>| key.and_then(|k| row.get(k)?.trim().parse::<f64>().ok()).filter(|v| v.is_finite());
     let best = rows
         .iter()
         .enumerate()
@@ -132,11 +114,7 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
     }
     html.push_str("</tr></thead>\n<tbody>\n");
     for (r, row) in rows.iter().enumerate() {
-        let class = if Some(r) == best {
-            " class=\"best\""
-        } else {
-            ""
-        };
+        let class = if Some(r) == best { " class=\"best\"" } else { "" };
         let _ = write!(html, "<tr{class}>");
         for (_, i, std) in &cols {
             let cell = |j: usize| row.get(j).map_or("", String::as_str);
@@ -172,11 +150,10 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         bail!("{} is not a sweep directory", sweep_dir.display());
     }
     let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
-    let name = spec.name.clone().unwrap_or_else(|| {
-        sweep_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    });
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| sweep_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
     let mut html = String::new();
     let _ = write!(
         html,
@@ -187,27 +164,15 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         escape(&name)
     );
     if let Some(design) = &spec.design {
-        let axes: Vec<String> = spec
-            .axes
-            .iter()
-            .map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", ")))
-            .collect();
-        let _ = writeln!(
-            html,
-            "<p>Design: {}; axes: {}.</p>",
-            escape(design),
-            escape(&axes.join("; "))
-        );
+        let axes: Vec<String> = spec.axes.iter().map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", "))).collect();
+        let _ = writeln!(html, "<p>Design: {}; axes: {}.</p>", escape(design), escape(&axes.join("; ")));
     }
 
     html.push_str("<h2>Summary</h2>\n");
     summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
 
     html.push_str("<h2>Plots</h2>\n");
-    let plots: Vec<String> = files_in(&sweep_dir.join("plots"))
-        .into_iter()
-        .filter(|f| f.ends_with(".png"))
-        .collect();
+    let plots: Vec<String> = files_in(&sweep_dir.join("plots")).into_iter().filter(|f| f.ends_with(".png")).collect();
     if plots.is_empty() {
         html.push_str("<p>No sweep plots yet.</p>\n");
     }
@@ -223,9 +188,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
 
     html.push_str("<h2>Runs</h2>\n");
     let plan = read_plan(&sweep_dir.join("plan.csv"))?;
-    let ids: Vec<String> = plan
-        .map(|p| p.runs.into_iter().map(|r| r.id).collect())
-        .unwrap_or_default();
+    let ids: Vec<String> = plan.map(|p| p.runs.into_iter().map(|r| r.id).collect()).unwrap_or_default();
     if ids.is_empty() {
         html.push_str("<p>No <code>plan.csv</code>: no runs to list.</p>\n");
     } else {
@@ -235,16 +198,9 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         for id in &ids {
             let rel = format!("runs/{id}");
             let dir = sweep_dir.join(&rel);
-            let run = if dir.is_dir() {
-                link(&format!("{rel}/"), id)
-            } else {
-                escape(id)
-            };
+            let run = if dir.is_dir() { link(&format!("{rel}/"), id) } else { escape(id) };
             let state = run_state(&dir).unwrap_or_else(|| "not run".into());
-            let files: Vec<String> = files_in(&dir)
-                .iter()
-                .map(|f| link(&format!("{rel}/{f}"), f))
-                .collect();
+            let files: Vec<String> = files_in(&dir).iter().map(|f| link(&format!("{rel}/{f}"), f)).collect();
             let plots: Vec<String> = files_in(&dir.join("plots"))
                 .iter()
                 .filter(|f| f.ends_with(".png"))
@@ -288,19 +244,11 @@ mod tests {
             if tag.starts_with('!') {
                 continue;
             }
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
+            let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
             assert!(!name.is_empty(), "bad tag <{tag}>");
             seen.push(name.clone());
             if tag.starts_with('/') {
-                assert_eq!(
-                    stack.pop().as_deref(),
-                    Some(name.as_str()),
-                    "unbalanced </{name}>"
-                );
+                assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "unbalanced </{name}>");
             } else if !VOID.contains(&name.as_str()) {
                 stack.push(name);
             }
@@ -361,33 +309,20 @@ mod tests {
 
         let links = links(&html);
         assert!(links.iter().any(|l| l == "plots/axis-momentum-error.png"));
-        assert!(links
-            .iter()
-            .any(|l| l == "runs/baseline/rep-1/plots/error.png"));
-        assert!(links
-            .iter()
-            .any(|l| l == "runs/momentum=0.9/rep-2/metrics.csv"));
+        assert!(links.iter().any(|l| l == "runs/baseline/rep-1/plots/error.png"));
+        assert!(links.iter().any(|l| l == "runs/momentum=0.9/rep-2/metrics.csv"));
         for l in &links {
-            assert!(
-                !l.starts_with('/') && !l.contains("://") && !l.contains(".."),
-                "not relative: {l}"
-            );
+            assert!(!l.starts_with('/') && !l.contains("://") && !l.contains(".."), "not relative: {l}");
             let target = sweep.join(percent_decode(l));
             assert!(target.exists(), "dangling link {l}");
         }
         // Run plots that were never drawn are not linked.
-        assert!(!links
-            .iter()
-            .any(|l| l.starts_with("runs/baseline/rep-2/plots/")));
+        assert!(!links.iter().any(|l| l.starts_with("runs/baseline/rep-2/plots/")));
 
         // The best final_valid_acc_mean row (momentum 0.9: 0.7) is the highlighted one.
         assert_eq!(html.matches("<tr class=\"best\">").count(), 1);
         let best = html.split("<tr class=\"best\">").nth(1).unwrap();
-        assert!(
-            best.starts_with("<td>160</td><td>0.9</td>"),
-            "{}",
-            &best[..60]
-        );
+        assert!(best.starts_with("<td>160</td><td>0.9</td>"), "{}", &best[..60]);
         assert!(html.contains("selected by validation accuracy"));
         assert!(html.contains("0.7000 ± 0.0200"));
     }
@@ -405,13 +340,7 @@ mod tests {
     #[test]
     fn escaping_and_urls() {
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-        assert_eq!(
-            url_path("runs/a b#c?d%/rep-1"),
-            "runs/a%20b%23c%3Fd%25/rep-1"
-        );
-        assert_eq!(
-            url_path("runs/batch_size=40,m=0.5/rep-1"),
-            "runs/batch_size=40,m=0.5/rep-1"
-        );
+        assert_eq!(url_path("runs/a b#c?d%/rep-1"), "runs/a%20b%23c%3Fd%25/rep-1");
+        assert_eq!(url_path("runs/batch_size=40,m=0.5/rep-1"), "runs/batch_size=40,m=0.5/rep-1");
     }
 }

@@ -57,11 +57,7 @@ pub fn welch(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize) -> Option
         return Some(if m1 == m2 {
             Welch { t: 0.0, df, p: 1.0 }
         } else {
-            let t = if m1 > m2 {
-                f64::INFINITY
-            } else {
-                f64::NEG_INFINITY
-            };
+            let t = if m1 > m2 { f64::INFINITY } else { f64::NEG_INFINITY };
             Welch { t, df, p: 0.0 }
         });
     }
@@ -91,15 +87,7 @@ mod tests {
     fn welch_samples(a: &[f64], b: &[f64]) -> Welch {
         let (m1, s1) = mean_std(a);
         let (m2, s2) = mean_std(b);
-        welch(
-            m1.unwrap(),
-            s1.unwrap(),
-            a.len(),
-            m2.unwrap(),
-            s2.unwrap(),
-            b.len(),
-        )
-        .unwrap()
+        welch(m1.unwrap(), s1.unwrap(), a.len(), m2.unwrap(), s2.unwrap(), b.len()).unwrap()
     }
 
     #[test]
@@ -123,12 +111,7 @@ mod tests {
     #[test]
     fn welch_unequal_n_unequal_var() {
         let w = welch_samples(&[0.91, 0.92, 0.93, 0.95], &[0.88, 0.90, 0.89]);
-        assert_welch(
-            w,
-            3.6380343755449958,
-            4.84959602237415,
-            0.015752005371269483,
-        );
+        assert_welch(w, 3.6380343755449958, 4.84959602237415, 0.015752005371269483);
     }
 
     // stats.ttest_ind([1, 2, 3, 4, 5], [2, 4, 6, 8, 10, 12, 14], equal_var=False)
@@ -137,16 +120,8 @@ mod tests {
     //   t = −5/√3.1667 = −2.80976; df = 3.1667² / (0.25/4 + 7.1111/6) = 10.0278/1.24769 = 8.03711
     #[test]
     fn welch_large_variance_ratio() {
-        let w = welch_samples(
-            &[1.0, 2.0, 3.0, 4.0, 5.0],
-            &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
-        );
-        assert_welch(
-            w,
-            -2.809757434745082,
-            8.037105751391467,
-            0.02274725527967092,
-        );
+        let w = welch_samples(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
+        assert_welch(w, -2.809757434745082, 8.037105751391467, 0.02274725527967092);
     }
 
     // stats.ttest_ind([10.1, 9.8, 10.3], [10.9, 11.4, 10.7], equal_var=False)
@@ -156,12 +131,7 @@ mod tests {
     #[test]
     fn welch_equal_n() {
         let w = welch_samples(&[10.1, 9.8, 10.3], &[10.9, 11.4, 10.7]);
-        assert_welch(
-            w,
-            -3.6765801200722295,
-            3.574920297555789,
-            0.025852646652123577,
-        );
+        assert_welch(w, -3.6765801200722295, 3.574920297555789, 0.025852646652123577);
     }
 
     // One side constant: df collapses to n2 − 1.
@@ -188,14 +158,7 @@ mod tests {
         assert_eq!(welch(1.0, 0.1, 5, 2.0, 0.1, 0), None);
         assert_eq!(welch(f64::NAN, 0.1, 5, 2.0, 0.1, 5), None);
         assert_eq!(welch(1.0, -0.1, 5, 2.0, 0.1, 5), None);
-        assert_eq!(
-            welch(0.5, 0.0, 3, 0.5, 0.0, 4),
-            Some(Welch {
-                t: 0.0,
-                df: 5.0,
-                p: 1.0
-            })
-        );
+        assert_eq!(welch(0.5, 0.0, 3, 0.5, 0.0, 4), Some(Welch { t: 0.0, df: 5.0, p: 1.0 }));
         let w = welch(0.5, 0.0, 3, 0.7, 0.0, 4).unwrap();
         assert_eq!((w.t, w.p), (f64::NEG_INFINITY, 0.0));
         let w = welch(0.7, 0.0, 3, 0.5, 0.0, 4).unwrap();

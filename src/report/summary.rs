@@ -58,7 +58,8 @@ pub fn read_run(dir: &Path) -> RunRecord {
     let Ok(mut reader) = csv::Reader::from_path(dir.join("metrics.csv")) else { return rec };
     let Ok(header) = reader.headers().cloned() else { return rec };
     let col = |name: &str| header.iter().position(|h| h == name);
-    let (Some(ep), Some(tr), Some(va), Some(te)) = (col("epoch"), col("train_acc"), col("valid_acc"), col("test_acc")) else {
+    let (Some(ep), Some(tr), Some(va), Some(te)) = (col("epoch"), col("train_acc"), col("valid_acc"), col("test_acc"))
+    else {
         return rec;
     };
     let mut best: Option<(f64, f64, Option<f64>)> = None;

@@ -198,7 +198,10 @@ impl TrainConfig {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
         }
         if self.method == Method::Gram && self.optimizer != OptimizerKind::Sgd {
-            p.push(("method", "\"gram\" needs optimizer = \"sgd\" (Adam's updates leave the span of the training rows)".into()));
+            p.push((
+                "method",
+                "\"gram\" needs optimizer = \"sgd\" (Adam's updates leave the span of the training rows)".into(),
+            ));
         }
         p
     }
@@ -250,7 +253,11 @@ impl DataConfig {
         if let Some(k) = self.reserve_every {
             let (mut train, mut valid) = (Vec::new(), Vec::new());
             for (pos, &row) in order.iter().enumerate() {
-                if pos % k == 0 { valid.push(row) } else { train.push(row) }
+                if pos % k == 0 {
+                    valid.push(row)
+                } else {
+                    train.push(row)
+                }
             }
             (train, valid)
         } else if let Some(f) = self.reserve_fraction {
@@ -268,7 +275,14 @@ mod tests {
     use super::*;
 
     fn data(every: Option<usize>, fraction: Option<f64>) -> DataConfig {
-        DataConfig { train: "x".into(), test: None, format: None, class_attribute: None, reserve_every: every, reserve_fraction: fraction }
+        DataConfig {
+            train: "x".into(),
+            test: None,
+            format: None,
+            class_attribute: None,
+            reserve_every: every,
+            reserve_fraction: fraction,
+        }
     }
 
     #[test]

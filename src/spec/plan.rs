@@ -61,7 +61,10 @@ fn value_of(config: &TrainConfig, key: &str) -> Value {
 fn safe_segment(s: &str) -> String {
     let cleaned: String =
         s.chars().map(|c| if c.is_ascii_alphanumeric() || "._=,+-".contains(c) { c } else { '_' }).collect();
-    let cleaned = if cleaned.starts_with('.') { format!("_{}", &cleaned[1..]) } else { cleaned };
+    let cleaned = match cleaned.strip_prefix('.') {
+        Some(rest) => format!("_{rest}"),
+        None => cleaned,
+    };
     if cleaned.len() <= 150 {
         cleaned
     } else {
@@ -119,9 +122,8 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
         let mut train = base.clone();
         let mut parts = Vec::new();
         for (key, value) in &overrides {
-            train = with_value(&train, key, value).map_err(|m| {
-                InputError::one(&sweep.path, None, Some(&format!("sweep.{key}")), m)
-            })?;
+            train = with_value(&train, key, value)
+                .map_err(|m| InputError::one(&sweep.path, None, Some(&format!("sweep.{key}")), m))?;
             let now = value_of(&train, key);
             if value_of(base, key) != now {
                 parts.push(format!("{key}={}", format_value(&now)));
@@ -144,7 +146,10 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             problems.push(Problem {
                 file: sweep.path.clone(),
                 line: None,
-                key: Some(format!("configuration {}: train.{key}", if parts.is_empty() { "baseline".to_string() } else { parts.join(",") })),
+                key: Some(format!(
+                    "configuration {}: train.{key}",
+                    if parts.is_empty() { "baseline".to_string() } else { parts.join(",") }
+                )),
                 message: msg,
             });
         }

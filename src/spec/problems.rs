@@ -85,7 +85,12 @@ impl<'a> Collector<'a> {
     /// A problem with `key` in `[table]` (None: top level); `label` is the full path shown.
     pub fn at(&mut self, table: Option<&str>, key: &str, label: impl Into<String>, message: impl Into<String>) {
         let line = locate(self.source, table, key);
-        self.problems.push(Problem { file: self.file.to_path_buf(), line, key: Some(label.into()), message: message.into() });
+        self.problems.push(Problem {
+            file: self.file.to_path_buf(),
+            line,
+            key: Some(label.into()),
+            message: message.into(),
+        });
     }
 
     pub fn general(&mut self, line: Option<usize>, message: impl Into<String>) {
@@ -130,10 +135,7 @@ pub fn locate(source: &str, table: Option<&str>, key: &str) -> Option<usize> {
 
 /// "did you mean `x`?" for the closest known key, when one is close enough.
 pub fn suggest(word: &str, known: &[&str]) -> String {
-    let best = known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(word, k), *k))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let best = known.iter().map(|k| (strsim::jaro_winkler(word, k), *k)).max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
         Some((score, k)) if score > 0.8 => format!("; did you mean `{k}`?"),
         _ => format!("; valid keys: {}", known.join(", ")),

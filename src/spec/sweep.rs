@@ -55,9 +55,8 @@ const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "data", "train", "sweep"]
 const DATA_KEYS: &[&str] = &["train", "test", "format", "class_attribute", "reserve_every", "reserve_fraction"];
 
 pub fn read_source(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| {
-        InputError::one(path, None, None, format!("cannot read this file: {e} (check the path)"))
-    })
+    std::fs::read_to_string(path)
+        .map_err(|e| InputError::one(path, None, None, format!("cannot read this file: {e} (check the path)")))
 }
 
 fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
@@ -138,7 +137,12 @@ pub fn parse_sweep(path: &Path, source: &str) -> Result<SweepFile, InputError> {
         None => &empty,
     };
     if train_table.contains_key("seed") {
-        c.at(Some("train"), "seed", "train.seed", "sweep runs derive their seeds from the top-level `seed`: move it there");
+        c.at(
+            Some("train"),
+            "seed",
+            "train.seed",
+            "sweep runs derive their seeds from the top-level `seed`: move it there",
+        );
     }
     let baseline = parse_train(&mut c, train_table);
     let (design, axes) = match table.get("sweep") {
@@ -209,7 +213,12 @@ fn parse_data(c: &mut Collector, t: &Table) -> Option<DataConfig> {
         }
     }
     if !t.contains_key("train") {
-        c.at(Some("data"), "", "data.train", "missing: the training file, e.g. train = \"data/phoneme/Phoneme_TRAIN.tsv.gz\"");
+        c.at(
+            Some("data"),
+            "",
+            "data.train",
+            "missing: the training file, e.g. train = \"data/phoneme/Phoneme_TRAIN.tsv.gz\"",
+        );
     }
     // Type-check key by key so that each wrong value gets its own message.
     let mut base = Table::new();
@@ -268,7 +277,7 @@ pub fn with_value(config: &TrainConfig, key: &str, value: &Value) -> Result<Trai
 fn type_message(e: &toml::de::Error) -> String {
     let msg = e.message().trim();
     // serde says "invalid type: string \"x\", expected usize": keep it, add what to write.
-    format!("{msg}")
+    msg.to_string()
 }
 
 fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (Design, Vec<Axis>) {
@@ -280,7 +289,12 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
         Some(Value::String(s)) if s == "grid" => Design::Grid,
         Some(Value::String(s)) if s == "one-at-a-time" => Design::OneAtATime,
         Some(_) => {
-            c.at(Some("sweep"), "design", "sweep.design", "must be \"grid\" (Cartesian product) or \"one-at-a-time\" (baseline plus each axis varied alone)");
+            c.at(
+                Some("sweep"),
+                "design",
+                "sweep.design",
+                "must be \"grid\" (Cartesian product) or \"one-at-a-time\" (baseline plus each axis varied alone)",
+            );
             Design::Grid
         }
     };
@@ -290,7 +304,12 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
             continue;
         }
         if key == "seed" {
-            c.at(Some("sweep"), key, "sweep.seed", "seeds cannot be swept: use `repeats` for more seeds per configuration");
+            c.at(
+                Some("sweep"),
+                key,
+                "sweep.seed",
+                "seeds cannot be swept: use `repeats` for more seeds per configuration",
+            );
             continue;
         }
         if !known.contains(&key.as_str()) {
@@ -298,7 +317,12 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
             continue;
         }
         let Value::Array(values) = value else {
-            c.at(Some("sweep"), key, format!("sweep.{key}"), format!("an axis is a list of values, e.g. {key} = [{value}, …]; a single value belongs in [train]"));
+            c.at(
+                Some("sweep"),
+                key,
+                format!("sweep.{key}"),
+                format!("an axis is a list of values, e.g. {key} = [{value}, …]; a single value belongs in [train]"),
+            );
             continue;
         };
         if values.is_empty() {
@@ -319,14 +343,23 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
                         }
                     }
                     Err(msg) => {
-                        let hint = if key == "hidden" { " (each value is a list of layer widths: hidden = [[16], [64], [32, 32]])" } else { "" };
+                        let hint = if key == "hidden" {
+                            " (each value is a list of layer widths: hidden = [[16], [64], [32, 32]])"
+                        } else {
+                            ""
+                        };
                         c.at(Some("sweep"), key, label.clone(), format!("{msg}{hint}"));
                     }
                 }
             }
             let text = super::plan::format_value(v);
             if seen.contains(&text) {
-                c.at(Some("sweep"), key, label, format!("duplicate value {text}: each value of an axis must be distinct"));
+                c.at(
+                    Some("sweep"),
+                    key,
+                    label,
+                    format!("duplicate value {text}: each value of an axis must be distinct"),
+                );
             }
             seen.push(text);
         }

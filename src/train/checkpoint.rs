@@ -127,15 +127,20 @@ pub struct Checkpoint {
 
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    let broken = || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
+    let broken =
+        || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(broken)?;
-    let meta = header.metadata().as_ref().with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
+    let meta = header
+        .metadata()
+        .as_ref()
+        .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
     let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).with_context(broken)?;
     let mut dims = Vec::new();
     let mut layers = Vec::new();
     for l in 0.. {
-        let (Some(w), Some(b)) = (tensors.get(&format!("layers.{l}.weight")), tensors.get(&format!("layers.{l}.bias"))) else {
+        let (Some(w), Some(b)) = (tensors.get(&format!("layers.{l}.weight")), tensors.get(&format!("layers.{l}.bias")))
+        else {
             break;
         };
         let (fan_out, fan_in) = w.dims2().with_context(broken)?;
@@ -165,10 +170,17 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         DType::F64 => AnyMlp::F64(build(&dims, meta.activation, &layers)?),
     };
     if *dims.last().unwrap() != meta.classes.len() {
-        bail!("{}: the output layer has {} units but the metadata lists {} classes", path.display(), dims.last().unwrap(), meta.classes.len());
+        bail!(
+            "{}: the output layer has {} units but the metadata lists {} classes",
+            path.display(),
+            dims.last().unwrap(),
+            meta.classes.len()
+        );
     }
     let standardization = match (tensors.get("standardize.mean"), tensors.get("standardize.std")) {
-        (Some(m), Some(s)) => Some((m.to_vec1::<f64>().with_context(broken)?, s.to_vec1::<f64>().with_context(broken)?)),
+        (Some(m), Some(s)) => {
+            Some((m.to_vec1::<f64>().with_context(broken)?, s.to_vec1::<f64>().with_context(broken)?))
+        }
         _ => None,
     };
     if standardization.as_ref().is_some_and(|(m, s)| m.len() != dims[0] || s.len() != dims[0]) {

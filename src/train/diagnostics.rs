@@ -92,11 +92,7 @@ impl Histogram {
                     continue;
                 }
                 let pos = (a - self.lo) * scale;
-                let bin = if self.overflow && a > self.hi {
-                    self.bins
-                } else {
-                    (pos.max(0.0) as usize).min(last)
-                };
+                let bin = if self.overflow && a > self.hi { self.bins } else { (pos.max(0.0) as usize).min(last) };
                 self.counts[node * columns + bin] += 1;
             }
         }
@@ -105,8 +101,7 @@ impl Histogram {
     /// Label of each column, e.g. `[0.00,0.05)` … and `>1` for the overflow bin.
     pub fn column_names(&self) -> Vec<String> {
         let w = (self.hi - self.lo) / self.bins as f64;
-        let mut names: Vec<String> =
-            (0..self.bins).map(|k| format!("{:.4}", self.lo + k as f64 * w)).collect();
+        let mut names: Vec<String> = (0..self.bins).map(|k| format!("{:.4}", self.lo + k as f64 * w)).collect();
         if self.overflow {
             names.push(format!("over_{}", self.hi));
         }
@@ -136,7 +131,8 @@ mod tests {
     fn weight_change_norm_and_angle() {
         // One layer 2 → 2; node 0 rotates by 90°, node 1 is zero before.
         let before = vec![vec![1.0, 0.0, 0.0, 0.0]];
-        let mlp = Mlp::<f64>::from_parts(&[2, 2], Activation::Sigmoid, vec![vec![0.0, 3.0, 1.0, 4.0]], vec![vec![0.0; 2]]);
+        let mlp =
+            Mlp::<f64>::from_parts(&[2, 2], Activation::Sigmoid, vec![vec![0.0, 3.0, 1.0, 4.0]], vec![vec![0.0; 2]]);
         let wc = weight_change(&before, &mlp);
         let (n0, a0) = wc[0][0];
         assert!((n0 - 2f64.sqrt()).abs() < 1e-12);

@@ -2,9 +2,10 @@
 //! evaluate every set and record the diagnostics; optionally stop early (keeping
 //! the best epoch's weights) and refit on training + validation rows.
 
+use super::checkpoint::Standardization;
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
-use super::init::initialise;
 use super::gram::Gram;
+use super::init::initialise;
 use super::model::{argmax_rows, loss_sum, Input, Mlp, Workspace};
 use super::optim::Optimizer;
 use super::options::{Method, OptimizerKind, StopOn};
@@ -156,7 +157,7 @@ fn build_sets<T: Real>(
     data: &RunData,
     train: &[usize],
     valid: &[usize],
-) -> (Vec<Set<T>>, Option<(Vec<f64>, Vec<f64>)>) {
+) -> (Vec<Set<T>>, Option<Standardization>) {
     let cols = data.cols;
     let train_x = gather(data.train_x, cols, train);
     let z = cfg.standardize.then(|| standardize_fit(&train_x, cols));
@@ -196,7 +197,8 @@ pub fn fit<T: Real>(
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
     let mut history = History::default();
-    let run = phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
+    let run =
+        phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
     let fit = |mlp, standardization, outcome, selected| Fit {
         mlp,
         standardization,
@@ -243,9 +245,12 @@ pub fn fit<T: Real>(
         &mut no_hook,
     );
     match end {
-        PhaseEnd::Diverged(mlp, epoch, reason) => {
-            Ok(fit(mlp, refit_z, Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") }, None))
-        }
+        PhaseEnd::Diverged(mlp, epoch, reason) => Ok(fit(
+            mlp,
+            refit_z,
+            Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") },
+            None,
+        )),
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _) => {
             let a = accs(&refitted, &refit_sets);
@@ -325,22 +330,38 @@ impl Phase<'_> {
         let mut ws = Workspace::new(&mlp, batch);
         ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
         let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
-        let mut opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let mut opt =
+            Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
         let mut gram = (cfg.method == Method::Gram).then(|| {
-            opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp)
-                .without_first_weights();
+            opt = Optimizer::new(
+                cfg.optimizer,
+                cfg.learning_rate,
+                cfg.momentum,
+                cfg.momentum_rule,
+                cfg.weight_decay,
+                &mlp,
+            )
+            .without_first_weights();
             let xs: Vec<&[T]> = sets.iter().map(|s| s.x.as_slice()).collect();
             Gram::new(&mlp.weights[0], &xs, cols, mlp.dims[1])
         });
-        let mut first = vec![T::zero(); if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 }];
-        let mut hists: Vec<Histogram> =
-            cfg.hidden.iter().map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w)).collect();
+        let mut first =
+            vec![
+                T::zero();
+                if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 }
+            ];
+        let mut hists: Vec<Histogram> = cfg
+            .hidden
+            .iter()
+            .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
+            .collect();
         // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
-        let plain_sgd = gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+        let plain_sgd =
+            gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
         let mut positions: Vec<usize> = (0..n_train).collect();
         let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
         let mut yb: Vec<u32> = vec![0; n_train];
-        let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch % n == 0);
+        let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch.is_multiple_of(n));
         let mut best = Best { epoch: epochs, valid_acc: None };
         let mut best_score = f64::NEG_INFINITY;
         let mut best_mlp: Option<Mlp<T>> = None;
@@ -386,7 +407,14 @@ impl Phase<'_> {
                 }
                 if let Some(g) = gram.as_mut() {
                     let delta = ws.first_delta(rows, mlp.dims[1]);
-                    g.step(&positions[start_row..start_row + rows], delta, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay);
+                    g.step(
+                        &positions[start_row..start_row + rows],
+                        delta,
+                        cfg.learning_rate,
+                        cfg.momentum,
+                        cfg.momentum_rule,
+                        cfg.weight_decay,
+                    );
                 }
                 start_row += rows;
             }
@@ -461,4 +489,3 @@ impl Phase<'_> {
         PhaseEnd::Done(best_mlp.unwrap_or(mlp), best)
     }
 }
-

@@ -90,7 +90,12 @@ impl<T: Real> Gram<T> {
     /// The first layer's product for rows `range` of this epoch's training order.
     pub fn batch(&self, range: std::ops::Range<usize>, out: &mut [T]) {
         let (n, h) = (self.n_train, self.hidden);
-        self.product(&self.gram_epoch[range.start * n..range.end * n], &self.base_epoch[range.start * h..range.end * h], range.len(), out);
+        self.product(
+            &self.gram_epoch[range.start * n..range.end * n],
+            &self.base_epoch[range.start * h..range.end * h],
+            range.len(),
+            out,
+        );
     }
 
     /// The first layer's product for every row of evaluation set `k`.
@@ -109,7 +114,7 @@ impl<T: Real> Gram<T> {
             // Both rules: W ← W − lr·Xᵀ·D, so only the batch's rows of A move.
             for (&row, d) in batch.iter().zip(delta.chunks_exact(h)) {
                 for (a, &d) in self.a[row * h..(row + 1) * h].iter_mut().zip(d) {
-                    *a = *a - lr_t * d;
+                    *a -= lr_t * d;
                 }
             }
             return;
@@ -127,15 +132,15 @@ impl<T: Real> Gram<T> {
         }
         for (&row, d) in batch.iter().zip(delta.chunks_exact(h)) {
             for (v, &d) in self.va[row * h..(row + 1) * h].iter_mut().zip(d) {
-                *v = *v + scale * d;
+                *v += scale * d;
             }
         }
         let step = match rule {
             MomentumRule::Damped => T::one(),
             MomentumRule::Classic => lr_t,
         };
-        self.s = self.s - step * self.vs;
-        self.a.iter_mut().zip(&self.va).for_each(|(a, &v)| *a = *a - step * v);
+        self.s -= step * self.vs;
+        self.a.iter_mut().zip(&self.va).for_each(|(a, &v)| *a -= step * v);
     }
 
     /// The weights themselves, `s·W₁(0) + Xᵀ_train·A`, for diagnostics and checkpoints.
@@ -143,6 +148,12 @@ impl<T: Real> Gram<T> {
         for (o, &b) in w.iter_mut().zip(&self.w0) {
             *o = self.s * b;
         }
-        gemm_into(w, Mat::new(x_train, self.n_train, self.inputs).t(), Mat::new(&self.a, self.n_train, self.hidden), Some(T::one()), T::one());
+        gemm_into(
+            w,
+            Mat::new(x_train, self.n_train, self.inputs).t(),
+            Mat::new(&self.a, self.n_train, self.hidden),
+            Some(T::one()),
+            T::one(),
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Training one network: model, initialisation, loss, optimiser, the epoch loop
 //! and its diagnostics. Generic over `f32`/`f64` via [`Real`].
 
-pub mod diagnostics;
 pub mod checkpoint;
+pub mod diagnostics;
 pub mod fit;
 pub mod gram;
 pub mod init;

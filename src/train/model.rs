@@ -37,12 +37,7 @@ impl<T: Real> Grads<T> {
 }
 
 impl<T: Real> Mlp<T> {
-    pub fn from_parts(
-        dims: &[usize],
-        activation: Activation,
-        weights: Vec<Vec<T>>,
-        biases: Vec<Vec<T>>,
-    ) -> Self {
+    pub fn from_parts(dims: &[usize], activation: Activation, weights: Vec<Vec<T>>, biases: Vec<Vec<T>>) -> Self {
         assert!(dims.len() >= 2, "an MLP needs an input and an output width");
         assert_eq!(weights.len(), dims.len() - 1);
         assert_eq!(biases.len(), dims.len() - 1);
@@ -169,13 +164,19 @@ impl<T: Real> Workspace<T> {
                 row.copy_from_slice(&mlp.biases[l]);
             }
             match (l, x) {
-                (0, Input::FirstLayer(z)) => out.iter_mut().zip(&z[..rows * fan_out]).for_each(|(o, &z)| *o = *o + z),
+                (0, Input::FirstLayer(z)) => out.iter_mut().zip(&z[..rows * fan_out]).for_each(|(o, &z)| *o += z),
                 _ => {
                     let input = match x {
                         Input::Rows(x) if l == 0 => &x[..rows * fan_in],
                         _ => &before[l - 1][..rows * fan_in],
                     };
-                    gemm_into(out, Mat::new(input, rows, fan_in), Mat::new(&mlp.weights[l], fan_in, fan_out), Some(T::one()), T::one());
+                    gemm_into(
+                        out,
+                        Mat::new(input, rows, fan_in),
+                        Mat::new(&mlp.weights[l], fan_in, fan_out),
+                        Some(T::one()),
+                        T::one(),
+                    );
                 }
             }
             if l + 1 < n_layers {
@@ -185,7 +186,7 @@ impl<T: Real> Workspace<T> {
                     let keep = T::of(1.0 / (1.0 - d.p));
                     for (o, m) in out.iter_mut().zip(d.masks[l].iter_mut()) {
                         *m = if d.rng.random::<f64>() < d.p { T::zero() } else { keep };
-                        *o = *o * *m;
+                        *o *= *m;
                     }
                 }
             }
@@ -239,7 +240,13 @@ impl<T: Real> Workspace<T> {
             // After `backpropagate`, layer l's delta sits in `delta_prev` (swapped), or
             // still in `delta` for the input layer.
             let delta = if l > 0 { &self.delta_prev[..rows * fan_out] } else { &self.delta[..rows * fan_out] };
-            gemm_into(&mut mlp.weights[l], Mat::new(input, rows, fan_in).t(), Mat::new(delta, rows, fan_out), Some(T::one()), minus_lr);
+            gemm_into(
+                &mut mlp.weights[l],
+                Mat::new(input, rows, fan_in).t(),
+                Mat::new(delta, rows, fan_out),
+                Some(T::one()),
+                minus_lr,
+            );
             add_column_sums(&mut mlp.biases[l], delta, minus_lr);
         }
         value
@@ -260,10 +267,14 @@ impl<T: Real> Workspace<T> {
         }
         let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
         let prev = &mut self.delta_prev[..rows * fan_in];
-        matmul(prev, Mat::new(&self.delta[..rows * fan_out], rows, fan_out), Mat::new(&mlp.weights[l], fan_in, fan_out).t());
+        matmul(
+            prev,
+            Mat::new(&self.delta[..rows * fan_out], rows, fan_out),
+            Mat::new(&mlp.weights[l], fan_in, fan_out).t(),
+        );
         let y = match &self.dropout {
             Some(d) => {
-                prev.iter_mut().zip(&d.masks[l - 1]).for_each(|(g, &m)| *g = *g * m);
+                prev.iter_mut().zip(&d.masks[l - 1]).for_each(|(g, &m)| *g *= m);
                 &d.raw[l - 1][..rows * fan_in]
             }
             None => &self.outs[l - 1][..rows * fan_in],
@@ -277,7 +288,7 @@ impl<T: Real> Workspace<T> {
 fn add_column_sums<T: Real>(acc: &mut [T], m: &[T], scale: T) {
     for row in m.chunks_exact(acc.len()) {
         for (a, &v) in acc.iter_mut().zip(row) {
-            *a = *a + scale * v;
+            *a += scale * v;
         }
     }
 }
@@ -295,7 +306,7 @@ fn activation_backward<T: Real>(a: Activation, grad: &mut [T], y: &[T]) {
     let one = T::one();
     match a {
         Activation::Sigmoid => grad.iter_mut().zip(y).for_each(|(g, &y)| *g = *g * (one - y) * y),
-        Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g = *g * (one - y * y)),
+        Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= one - y * y),
         Activation::Relu => grad.iter_mut().zip(y).for_each(|(g, &y)| {
             if y <= T::zero() {
                 *g = T::zero()
@@ -358,7 +369,11 @@ pub fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f6
                         d * d
                     })
                     .sum();
-                if loss == Loss::MseMean { s / classes as f64 } else { s }
+                if loss == Loss::MseMean {
+                    s / classes as f64
+                } else {
+                    s
+                }
             }
             Loss::CrossEntropy => {
                 let max = o.iter().map(|v| v.f64()).fold(f64::NEG_INFINITY, f64::max);

@@ -78,7 +78,7 @@ impl<T: Real> Optimizer<T> {
                 let c = T::of(self.lr * (1.0 - self.momentum));
                 for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                     *v = c * (g + wd * *p) + m * *v;
-                    *p = *p - *v;
+                    *p -= *v;
                 }
             }
             MomentumRule::Classic => {
@@ -93,7 +93,7 @@ impl<T: Real> Optimizer<T> {
                         *v = if first { d } else { m * *v + d };
                         *v
                     };
-                    *p = *p - lr * step;
+                    *p -= lr * step;
                 }
             }
         }
@@ -112,7 +112,7 @@ impl<T: Real> Optimizer<T> {
             *m1 = *m1 + one_b1 * (g - *m1);
             *m2 = *m2 * b2t + one_b2 * g * g;
             let denom = m2.sqrt() / bc2_sqrt + eps;
-            *p = *p - step_size * (*m1 / denom);
+            *p -= step_size * (*m1 / denom);
         }
     }
 }

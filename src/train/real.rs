@@ -7,7 +7,7 @@ use std::iter::Sum;
 /// A scalar the training code is generic over. Only `f32` and `f64` implement it:
 /// `gemm` dispatches on exactly these, and checkpoints store their dtype.
 pub trait Real:
-    Float + Sum + Debug + Display + Default + Send + Sync + 'static + candle_core::WithDType
+    Float + num_traits::NumAssign + Sum + Debug + Display + Default + Send + Sync + 'static + candle_core::WithDType
 {
     const NAME: &'static str;
     fn of(x: f64) -> Self;

@@ -25,11 +25,7 @@ fn channel(knots: Channel, t: f64) -> f64 {
 pub fn hot(t: f64) -> RGBColor {
     let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
     let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
-    RGBColor(
-        byte(channel(RED, t)),
-        byte(channel(GREEN, t)),
-        byte(channel(BLUE, t)),
-    )
+    RGBColor(byte(channel(RED, t)), byte(channel(GREEN, t)), byte(channel(BLUE, t)))
 }
 
 /// Maps values onto [0, 1] for [`hot`]; a degenerate range (all cells equal) maps
@@ -52,10 +48,7 @@ impl Scale {
         if min > max {
             return Self { min: 0.0, max: 1.0 };
         }
-        Self {
-            min: min.min(0.0),
-            max,
-        }
+        Self { min: min.min(0.0), max }
     }
 
     pub fn unit(&self, v: f64) -> f64 {

@@ -48,12 +48,7 @@ fn open(path: &Path) -> Result<Option<csv::Reader<File>>> {
         Ok(_) => {}
     }
     let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Some(
-        csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(file),
-    ))
+    Ok(Some(csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file)))
 }
 
 fn headers(reader: &mut csv::Reader<File>, path: &Path) -> Result<Vec<String>> {
@@ -71,11 +66,9 @@ fn cell(rec: &csv::StringRecord, i: usize, path: &Path) -> Result<Option<f64>> {
         None | Some("") => Ok(None),
         Some(s) => match s.parse::<f64>() {
             Ok(v) => Ok(Some(v)),
-            Err(_) => bail!(
-                "{}: line {}: `{s}` is not a number",
-                path.display(),
-                rec.position().map_or(0, |p| p.line())
-            ),
+            Err(_) => {
+                bail!("{}: line {}: `{s}` is not a number", path.display(), rec.position().map_or(0, |p| p.line()))
+            }
         },
     }
 }
@@ -93,10 +86,7 @@ fn index(rec: &csv::StringRecord, i: usize, path: &Path) -> Result<usize> {
     }
 }
 
-fn records(
-    mut reader: csv::Reader<File>,
-    path: &Path,
-) -> impl Iterator<Item = Result<csv::StringRecord>> + '_ {
+fn records(mut reader: csv::Reader<File>, path: &Path) -> impl Iterator<Item = Result<csv::StringRecord>> + '_ {
     let mut rec = csv::StringRecord::new();
     std::iter::from_fn(move || match reader.read_record(&mut rec) {
         Ok(true) => Some(Ok(rec.clone())),
@@ -122,18 +112,13 @@ pub struct Metrics {
 impl Metrics {
     /// `(epoch, accuracy)` of every row where `set` has a value (possibly NaN).
     pub fn acc(&self, set: Set) -> impl Iterator<Item = (usize, f64)> + '_ {
-        self.rows
-            .iter()
-            .filter_map(move |r| r.acc[set.index()].map(|a| (r.epoch, a)))
+        self.rows.iter().filter_map(move |r| r.acc[set.index()].map(|a| (r.epoch, a)))
     }
 
     /// The last finite accuracy of `set`: what "final" means when a set is evaluated
     /// only every few epochs.
     pub fn final_acc(&self, set: Set) -> Option<f64> {
-        self.rows
-            .iter()
-            .rev()
-            .find_map(|r| r.acc[set.index()].filter(|a| a.is_finite()))
+        self.rows.iter().rev().find_map(|r| r.acc[set.index()].filter(|a| a.is_finite()))
     }
 
     pub fn last_epoch(&self) -> Option<usize> {
@@ -147,9 +132,7 @@ pub fn read_metrics(path: &Path) -> Result<Option<Metrics>> {
     };
     let head = headers(&mut reader, path)?;
     let col = |name: &str| head.iter().position(|h| h == name);
-    let Some(epoch_col) = col("epoch") else {
-        bail!("{}: no `epoch` column", path.display())
-    };
+    let Some(epoch_col) = col("epoch") else { bail!("{}: no `epoch` column", path.display()) };
     let acc_cols = Set::ALL.map(|s| col(&format!("{}_acc", s.word())));
     let mut rows = Vec::new();
     for rec in records(reader, path) {
@@ -160,10 +143,7 @@ pub fn read_metrics(path: &Path) -> Result<Option<Metrics>> {
                 *slot = cell(&rec, c, path)?;
             }
         }
-        rows.push(EpochMetrics {
-            epoch: index(&rec, epoch_col, path)?,
-            acc,
-        });
+        rows.push(EpochMetrics { epoch: index(&rec, epoch_col, path)?, acc });
     }
     Ok((!rows.is_empty()).then_some(Metrics { rows }))
 }
@@ -178,11 +158,7 @@ pub struct Grid {
 
 impl Grid {
     pub fn new(rows: usize, cols: usize, fill: f64) -> Self {
-        Self {
-            rows,
-            cols,
-            data: vec![fill; rows * cols],
-        }
+        Self { rows, cols, data: vec![fill; rows * cols] }
     }
 
     pub fn get(&self, row: usize, col: usize) -> f64 {
@@ -216,17 +192,9 @@ pub fn read_weights(path: &Path) -> Result<Vec<LayerWeights>> {
     };
     let head = headers(&mut reader, path)?;
     let col = |name: &str| {
-        head.iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no `{name}` column", path.display()))
+        head.iter().position(|h| h == name).with_context(|| format!("{}: no `{name}` column", path.display()))
     };
-    let (ce, cl, cn, cd, ct) = (
-        col("epoch")?,
-        col("layer")?,
-        col("node")?,
-        col("dnorm")?,
-        col("dtheta")?,
-    );
+    let (ce, cl, cn, cd, ct) = (col("epoch")?, col("layer")?, col("node")?, col("dnorm")?, col("dtheta")?);
     // layer → rows of (epoch, node, dnorm, dtheta)
     let mut layers: BTreeMap<usize, Vec<(usize, usize, f64, f64)>> = BTreeMap::new();
     for rec in records(reader, path) {
@@ -253,12 +221,7 @@ pub fn read_weights(path: &Path) -> Result<Vec<LayerWeights>> {
                 dnorm.set(n, c, dn);
                 dtheta.set(n, c, dt);
             }
-            LayerWeights {
-                layer,
-                epochs,
-                dnorm,
-                dtheta,
-            }
+            LayerWeights { layer, epochs, dnorm, dtheta }
         })
         .collect())
 }
@@ -296,14 +259,8 @@ pub fn read_activations(path: &Path) -> Result<Option<Activations>> {
     let mut rows: BTreeMap<usize, Vec<(usize, usize, Vec<f64>)>> = BTreeMap::new();
     for rec in records(reader, path) {
         let rec = rec?;
-        let counts = (3..head.len())
-            .map(|i| Ok(cell(&rec, i, path)?.unwrap_or(0.0)))
-            .collect::<Result<Vec<_>>>()?;
-        rows.entry(index(&rec, 1, path)?).or_default().push((
-            index(&rec, 0, path)?,
-            index(&rec, 2, path)?,
-            counts,
-        ));
+        let counts = (3..head.len()).map(|i| Ok(cell(&rec, i, path)?.unwrap_or(0.0))).collect::<Result<Vec<_>>>()?;
+        rows.entry(index(&rec, 1, path)?).or_default().push((index(&rec, 0, path)?, index(&rec, 2, path)?, counts));
     }
     let layers = rows
         .into_iter()
@@ -323,13 +280,7 @@ pub fn read_activations(path: &Path) -> Result<Option<Activations>> {
                     }
                 }
             }
-            LayerActivations {
-                layer,
-                epochs: epochs.len(),
-                last_epoch,
-                total,
-                last,
-            }
+            LayerActivations { layer, epochs: epochs.len(), last_epoch, total, last }
         })
         .collect();
     Ok(Some(Activations { bins, layers }))
@@ -369,15 +320,16 @@ pub fn read_confusions(path: &Path) -> Result<Vec<Confusion>> {
         }
         if all.last().map(|c| c.epoch) != Some(e) {
             // A later epoch: start its matrix afresh.
-            all.push(Confusion { epoch: e, labels: labels.clone(), counts: Grid::new(labels.len(), labels.len(), 0.0) });
+            all.push(Confusion {
+                epoch: e,
+                labels: labels.clone(),
+                counts: Grid::new(labels.len(), labels.len(), 0.0),
+            });
         }
         let counts = &mut all.last_mut().expect("just pushed").counts;
         let actual = rec.get(1).unwrap_or("");
         let Some(row) = labels.iter().position(|l| l == actual) else {
-            bail!(
-                "{}: actual class `{actual}` is not among the header's classes",
-                path.display()
-            )
+            bail!("{}: actual class `{actual}` is not among the header's classes", path.display())
         };
         for (c, i) in (2..head.len()).enumerate() {
             counts.set(row, c, cell(&rec, i, path)?.unwrap_or(0.0));
@@ -392,13 +344,9 @@ pub fn run_title(config: &Path) -> Option<String> {
     let doc: toml::Table = text.parse().ok()?;
     let train = doc.get("train")?.as_table()?;
     let mut parts = Vec::new();
-    for (key, prefix) in [
-        ("hidden", "h="),
-        ("activation", ""),
-        ("learning_rate", "lr="),
-        ("batch_size", "bs="),
-        ("momentum", "m="),
-    ] {
+    for (key, prefix) in
+        [("hidden", "h="), ("activation", ""), ("learning_rate", "lr="), ("batch_size", "bs="), ("momentum", "m=")]
+    {
         if let Some(v) = train.get(key) {
             parts.push(format!("{prefix}{}", format_value(v)));
         }
@@ -424,11 +372,7 @@ pub fn format_value(v: &toml::Value) -> String {
 pub fn run_state(run_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(run_dir.join("status.json")).ok()?;
     let rest = &text[text.find("\"state\"")? + "\"state\"".len()..];
-    let rest = rest
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_owned())
 }
 
@@ -452,10 +396,7 @@ pub struct Plan {
 impl Plan {
     /// Axis values of config `baseline`, if the design has one.
     pub fn baseline(&self) -> Option<&[String]> {
-        self.runs
-            .iter()
-            .find(|r| r.config == "baseline")
-            .map(|r| r.values.as_slice())
+        self.runs.iter().find(|r| r.config == "baseline").map(|r| r.values.as_slice())
     }
 }
 
@@ -465,9 +406,7 @@ pub fn read_plan(path: &Path) -> Result<Option<Plan>> {
     };
     let head = headers(&mut reader, path)?;
     let col = |name: &str| {
-        head.iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no `{name}` column", path.display()))
+        head.iter().position(|h| h == name).with_context(|| format!("{}: no `{name}` column", path.display()))
     };
     let (ci, cc, cs) = (col("id")?, col("config")?, col("seed")?);
     let axes = head[cs + 1..].to_vec();
@@ -489,27 +428,10 @@ pub fn read_plan(path: &Path) -> Result<Option<Plan>> {
                 head.len()
             );
         }
-        let span = |from: usize, to: usize| {
-            fields
-                .get(from..=to)
-                .map(|f| f.join(","))
-                .unwrap_or_default()
-        };
-        let get = |i: usize| {
-            fields
-                .get(i + if i > cc { extra } else { 0 })
-                .map_or(String::new(), |f| (*f).to_owned())
-        };
-        let (id, config) = if extra > 0 {
-            (span(1, 1 + k), span(2 + k, 2 + 2 * k))
-        } else {
-            (get(ci), get(cc))
-        };
-        runs.push(PlannedRun {
-            id,
-            config,
-            values: (cs + 1..head.len()).map(get).collect(),
-        });
+        let span = |from: usize, to: usize| fields.get(from..=to).map(|f| f.join(",")).unwrap_or_default();
+        let get = |i: usize| fields.get(i + if i > cc { extra } else { 0 }).map_or(String::new(), |f| (*f).to_owned());
+        let (id, config) = if extra > 0 { (span(1, 1 + k), span(2 + k, 2 + 2 * k)) } else { (get(ci), get(cc)) };
+        runs.push(PlannedRun { id, config, values: (cs + 1..head.len()).map(get).collect() });
     }
     Ok(Some(Plan { axes, runs }))
 }
@@ -527,18 +449,12 @@ pub struct SweepSpec {
 /// `sweep.toml`, or the default (no name, no design) when absent or unparsable:
 /// the plots then fall back to the plan's own order and marginalising.
 pub fn read_sweep_spec(path: &Path) -> SweepSpec {
-    let Some(doc) = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-    else {
+    let Some(doc) = std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok()) else {
         return SweepSpec::default();
     };
     let name = doc.get("name").and_then(|v| v.as_str()).map(str::to_owned);
     let sweep = doc.get("sweep").and_then(|v| v.as_table());
-    let design = sweep
-        .and_then(|s| s.get("design"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+    let design = sweep.and_then(|s| s.get("design")).and_then(|v| v.as_str()).map(str::to_owned);
     let axes = sweep
         .into_iter()
         .flatten()

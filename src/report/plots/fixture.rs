@@ -18,14 +18,7 @@ pub struct RunShape {
 
 impl Default for RunShape {
     fn default() -> Self {
-        Self {
-            epochs: 12,
-            hidden: vec![8],
-            classes: 5,
-            test_every: 4,
-            confusion_every: 6,
-            skill: 0.0,
-        }
+        Self { epochs: 12, hidden: vec![8], classes: 5, test_every: 4, confusion_every: 6, skill: 0.0 }
     }
 }
 
@@ -36,19 +29,8 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 /// Writes every file a finished run has, with state `state`.
 pub fn write_run(dir: &Path, shape: &RunShape, state: &str) {
-    let RunShape {
-        epochs,
-        ref hidden,
-        classes,
-        test_every,
-        confusion_every,
-        skill,
-    } = *shape;
-    let h = hidden
-        .iter()
-        .map(|h| h.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let RunShape { epochs, ref hidden, classes, test_every, confusion_every, skill } = *shape;
+    let h = hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ");
     write(
         dir,
         "config.toml",
@@ -57,23 +39,13 @@ pub fn write_run(dir: &Path, shape: &RunShape, state: &str) {
              learning_rate = 0.001\nbatch_size = 160\nmomentum = 0.0\nepochs = {epochs}\n"
         ),
     );
-    write(
-        dir,
-        "status.json",
-        &format!("{{\n  \"state\": \"{state}\",\n  \"message\": \"\"\n}}\n"),
-    );
+    write(dir, "status.json", &format!("{{\n  \"state\": \"{state}\",\n  \"message\": \"\"\n}}\n"));
 
-    let mut m = String::from(
-        "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n",
-    );
+    let mut m = String::from("epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n");
     for e in 1..=epochs {
         let f = e as f64 / epochs as f64;
         let acc = |base: f64| (base + skill + 0.5 * f).min(1.0);
-        let test = if e % test_every == 0 || e == epochs {
-            format!("0.5,{}", acc(0.1))
-        } else {
-            ",".into()
-        };
+        let test = if e % test_every == 0 || e == epochs { format!("0.5,{}", acc(0.1)) } else { ",".into() };
         let _ = writeln!(m, "{e},0.5,{},0.5,{},{test},0.01", acc(0.3), acc(0.2));
     }
     write(dir, "metrics.csv", &m);
@@ -143,11 +115,7 @@ pub fn write_sweep(dir: &Path, name: &str) {
              [sweep]\ndesign = \"one-at-a-time\"\nbatch_size = [40, 160]\nmomentum = [0.0, 0.9]\n"
         ),
     );
-    let configs = [
-        ("baseline", "160", "0.0"),
-        ("batch_size=40", "40", "0.0"),
-        ("momentum=0.9", "160", "0.9"),
-    ];
+    let configs = [("baseline", "160", "0.0"), ("batch_size=40", "40", "0.0"), ("momentum=0.9", "160", "0.9")];
     let mut plan = String::from("index,id,config,repeat,seed,batch_size,momentum\n");
     let mut summary = String::from(
         "batch_size,momentum,runs,done,failed,diverged,final_train_acc_mean,final_train_acc_std,\
@@ -157,32 +125,13 @@ pub fn write_sweep(dir: &Path, name: &str) {
     for (c, (config, bs, m)) in configs.iter().enumerate() {
         for rep in 1..=2 {
             let id = format!("{config}/rep-{rep}");
-            let _ = writeln!(
-                plan,
-                "{index},{id},{config},{rep},{},{bs},{m}",
-                1000 + index
-            );
+            let _ = writeln!(plan, "{index},{id},{config},{rep},{},{bs},{m}", 1000 + index);
             index += 1;
-            let state = if id == "momentum=0.9/rep-2" {
-                "diverged"
-            } else {
-                "done"
-            };
-            let shape = RunShape {
-                skill: 0.1 * c as f64 + 0.02 * rep as f64,
-                ..RunShape::default()
-            };
-            write_run(
-                &dir.join("runs").join(config).join(format!("rep-{rep}")),
-                &shape,
-                state,
-            );
+            let state = if id == "momentum=0.9/rep-2" { "diverged" } else { "done" };
+            let shape = RunShape { skill: 0.1 * c as f64 + 0.02 * rep as f64, ..RunShape::default() };
+            write_run(&dir.join("runs").join(config).join(format!("rep-{rep}")), &shape, state);
         }
-        let _ = writeln!(
-            summary,
-            "{bs},{m},2,2,0,0,0.8,0.01,{},0.02",
-            0.5 + 0.1 * c as f64
-        );
+        let _ = writeln!(summary, "{bs},{m},2,2,0,0,0.8,0.01,{},0.02", 0.5 + 0.1 * c as f64);
     }
     write(dir, "plan.csv", &plan);
     write(dir, "summary.csv", &summary);

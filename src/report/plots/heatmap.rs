@@ -50,25 +50,9 @@ pub struct HeatmapLayout {
 impl HeatmapLayout {
     pub fn new(size: (u32, u32), rows: usize, cols: usize, row0_at_top: bool) -> Self {
         let (w, h) = (size.0 as i32, size.1 as i32);
-        let plot = Rect {
-            x0: 80,
-            y0: 58,
-            x1: w - 120,
-            y1: h - 62,
-        };
-        let bar = Rect {
-            x0: plot.x1 + 18,
-            y0: plot.y0,
-            x1: plot.x1 + 36,
-            y1: plot.y1,
-        };
-        Self {
-            plot,
-            bar,
-            rows,
-            cols,
-            row0_at_top,
-        }
+        let plot = Rect { x0: 80, y0: 58, x1: w - 120, y1: h - 62 };
+        let bar = Rect { x0: plot.x1 + 18, y0: plot.y0, x1: plot.x1 + 36, y1: plot.y1 };
+        Self { plot, bar, rows, cols, row0_at_top }
     }
 
     /// Boundary `i` of `n` equal parts of `len` pixels; rounding keeps cells contiguous.
@@ -78,8 +62,7 @@ impl HeatmapLayout {
 
     /// Pixel x of a position measured in columns from the left edge (0.5 = centre of column 0).
     pub fn x_at(&self, cols: f64) -> i32 {
-        self.plot.x0
-            + (cols * f64::from(self.plot.width()) / self.cols.max(1) as f64).round() as i32
+        self.plot.x0 + (cols * f64::from(self.plot.width()) / self.cols.max(1) as f64).round() as i32
     }
 
     /// Pixel y of a position measured in rows from row 0's outer edge.
@@ -96,24 +79,12 @@ impl HeatmapLayout {
     pub fn cell(&self, row: usize, col: usize) -> Rect {
         let x0 = self.plot.x0 + Self::edge(col, self.cols, self.plot.width());
         let x1 = self.plot.x0 + Self::edge(col + 1, self.cols, self.plot.width());
-        let (a, b) = (
-            Self::edge(row, self.rows, self.plot.height()),
-            Self::edge(row + 1, self.rows, self.plot.height()),
-        );
+        let (a, b) =
+            (Self::edge(row, self.rows, self.plot.height()), Self::edge(row + 1, self.rows, self.plot.height()));
         if self.row0_at_top {
-            Rect {
-                x0,
-                x1,
-                y0: self.plot.y0 + a,
-                y1: self.plot.y0 + b,
-            }
+            Rect { x0, x1, y0: self.plot.y0 + a, y1: self.plot.y0 + b }
         } else {
-            Rect {
-                x0,
-                x1,
-                y0: self.plot.y1 - b,
-                y1: self.plot.y1 - a,
-            }
+            Rect { x0, x1, y0: self.plot.y1 - b, y1: self.plot.y1 - a }
         }
     }
 }
@@ -133,10 +104,7 @@ pub fn category_ticks(labels: &[String], cell_px: f64, min_gap: f64) -> Vec<Tick
         .iter()
         .enumerate()
         .filter(|(i, _)| i % step == 0)
-        .map(|(i, l)| Tick {
-            at: i as f64 + 0.5,
-            text: l.clone(),
-        })
+        .map(|(i, l)| Tick { at: i as f64 + 0.5, text: l.clone() })
         .collect()
 }
 
@@ -147,17 +115,11 @@ pub fn numeric_category_ticks(values: &[usize], cell_px: f64, min_gap: f64) -> V
         .iter()
         .enumerate()
         .filter(|(_, v)| *v % step == 0)
-        .map(|(i, v)| Tick {
-            at: i as f64 + 0.5,
-            text: v.to_string(),
-        })
+        .map(|(i, v)| Tick { at: i as f64 + 0.5, text: v.to_string() })
         .collect();
     if ticks.is_empty() {
         if let Some(v) = values.first() {
-            ticks.push(Tick {
-                at: 0.5,
-                text: v.to_string(),
-            });
+            ticks.push(Tick { at: 0.5, text: v.to_string() });
         }
     }
     ticks
@@ -193,12 +155,7 @@ pub const HEATMAP_SIZE: (u32, u32) = (800, 600);
 
 impl Heatmap<'_> {
     pub fn layout(&self) -> HeatmapLayout {
-        HeatmapLayout::new(
-            HEATMAP_SIZE,
-            self.grid.rows,
-            self.grid.cols,
-            self.row0_at_top,
-        )
+        HeatmapLayout::new(HEATMAP_SIZE, self.grid.rows, self.grid.cols, self.row0_at_top)
     }
 
     /// Draws the heatmap to `path` (PNG).
@@ -221,44 +178,23 @@ impl Heatmap<'_> {
                     continue;
                 }
                 let v = g.get(r, c);
-                let color = if v.is_finite() {
-                    self.scale.color(v)
-                } else {
-                    MISSING
-                };
-                area.draw(&Rectangle::new(
-                    [(cell.x0, cell.y0), (cell.x1, cell.y1)],
-                    color.filled(),
-                ))
-                .map_err(err)?;
+                let color = if v.is_finite() { self.scale.color(v) } else { MISSING };
+                area.draw(&Rectangle::new([(cell.x0, cell.y0), (cell.x1, cell.y1)], color.filled())).map_err(err)?;
             }
         }
         let frame = [(p.x0 - 1, p.y0 - 1), (p.x1, p.y1)];
-        area.draw(&Rectangle::new(frame, BLACK.stroke_width(1)))
-            .map_err(err)?;
+        area.draw(&Rectangle::new(frame, BLACK.stroke_width(1))).map_err(err)?;
 
         let small = font(12);
         for t in &self.x_ticks {
             let x = l.x_at(t.at);
-            area.draw(&PathElement::new([(x, p.y1), (x, p.y1 + 4)], BLACK))
-                .map_err(err)?;
-            area.draw_text(
-                &t.text,
-                &small.pos(Pos::new(HPos::Center, VPos::Top)),
-                (x, p.y1 + 7),
-            )
-            .map_err(err)?;
+            area.draw(&PathElement::new([(x, p.y1), (x, p.y1 + 4)], BLACK)).map_err(err)?;
+            area.draw_text(&t.text, &small.pos(Pos::new(HPos::Center, VPos::Top)), (x, p.y1 + 7)).map_err(err)?;
         }
         for t in &self.y_ticks {
             let y = l.y_at(t.at);
-            area.draw(&PathElement::new([(p.x0 - 5, y), (p.x0 - 1, y)], BLACK))
-                .map_err(err)?;
-            area.draw_text(
-                &t.text,
-                &small.pos(Pos::new(HPos::Right, VPos::Center)),
-                (p.x0 - 8, y),
-            )
-            .map_err(err)?;
+            area.draw(&PathElement::new([(p.x0 - 5, y), (p.x0 - 1, y)], BLACK)).map_err(err)?;
+            area.draw_text(&t.text, &small.pos(Pos::new(HPos::Right, VPos::Center)), (p.x0 - 8, y)).map_err(err)?;
         }
         let desc = font(14);
         area.draw_text(
@@ -267,53 +203,29 @@ impl Heatmap<'_> {
             ((p.x0 + p.x1) / 2, HEATMAP_SIZE.1 as i32 - 8),
         )
         .map_err(err)?;
-        let vertical = desc
-            .transform(FontTransform::Rotate270)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        area.draw_text(self.y_desc, &vertical, (10, (p.y0 + p.y1) / 2))
-            .map_err(err)?;
+        let vertical = desc.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(self.y_desc, &vertical, (10, (p.y0 + p.y1) / 2)).map_err(err)?;
 
         // Colour bar: one row of pixels per step of the map, low values at the bottom.
         let b = l.bar;
         let h = b.height().max(2);
         for y in b.y0..b.y1 {
             let t = f64::from(b.y1 - 1 - y) / f64::from(h - 1);
-            area.draw(&Rectangle::new([(b.x0, y), (b.x1, y + 1)], hot(t).filled()))
-                .map_err(err)?;
+            area.draw(&Rectangle::new([(b.x0, y), (b.x1, y + 1)], hot(t).filled())).map_err(err)?;
         }
-        area.draw(&Rectangle::new(
-            [(b.x0 - 1, b.y0 - 1), (b.x1, b.y1)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(err)?;
+        area.draw(&Rectangle::new([(b.x0 - 1, b.y0 - 1), (b.x1, b.y1)], BLACK.stroke_width(1))).map_err(err)?;
         let (lo, hi) = (self.scale.min, self.scale.max);
         let ticks = nice_ticks(lo, hi, 6);
-        let step = if ticks.len() > 1 {
-            ticks[1] - ticks[0]
-        } else {
-            hi - lo
-        };
+        let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { hi - lo };
         for v in ticks {
             let t = self.scale.unit(v);
             let y = b.y1 - 1 - (t * f64::from(h - 1)).round() as i32;
-            area.draw(&PathElement::new([(b.x1, y), (b.x1 + 4, y)], BLACK))
+            area.draw(&PathElement::new([(b.x1, y), (b.x1 + 4, y)], BLACK)).map_err(err)?;
+            area.draw_text(&tick_text(v, step), &small.pos(Pos::new(HPos::Left, VPos::Center)), (b.x1 + 7, y))
                 .map_err(err)?;
-            area.draw_text(
-                &tick_text(v, step),
-                &small.pos(Pos::new(HPos::Left, VPos::Center)),
-                (b.x1 + 7, y),
-            )
-            .map_err(err)?;
         }
-        let vertical = desc
-            .transform(FontTransform::Rotate90)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        area.draw_text(
-            self.bar_desc,
-            &vertical,
-            (HEATMAP_SIZE.0 as i32 - 10, (b.y0 + b.y1) / 2),
-        )
-        .map_err(err)?;
+        let vertical = desc.transform(FontTransform::Rotate90).pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(self.bar_desc, &vertical, (HEATMAP_SIZE.0 as i32 - 10, (b.y0 + b.y1) / 2)).map_err(err)?;
         Ok(())
     }
 }

@@ -25,10 +25,7 @@ use std::path::Path;
 use std::sync::Once;
 
 /// DejaVu Sans (free licence, see `assets/README.md`), compiled in.
-static FONT: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/DejaVuSans.ttf"
-));
+static FONT: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/DejaVuSans.ttf"));
 
 /// Registers the embedded font as plotters' "sans-serif", once per process.
 fn ensure_font() {
@@ -59,15 +56,12 @@ impl<'a> Canvas<'a> {
     fn new(path: &'a Path, size: (u32, u32)) -> Result<Self> {
         ensure_font();
         let area = text::Backend(BitMapBackend::new(path, size)).into_drawing_area();
-        area.fill(&WHITE)
-            .with_context(|| format!("drawing {}", path.display()))?;
+        area.fill(&WHITE).with_context(|| format!("drawing {}", path.display()))?;
         Ok(Self { area })
     }
 
     fn finish(self, path: &Path) -> Result<()> {
-        self.area
-            .present()
-            .with_context(|| format!("writing {}", path.display()))
+        self.area.present().with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -92,11 +86,7 @@ fn nice_ticks(lo: f64, hi: f64, max_count: usize) -> Vec<f64> {
     }
     let raw = span / max_count.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
     (first..=last).map(|i| i as f64 * step).collect()
@@ -108,11 +98,7 @@ fn tick_text(v: f64, step: f64) -> String {
     if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) {
         return format!("{v:.1e}");
     }
-    let decimals = if step > 0.0 && step.is_finite() {
-        (-step.log10().floor()).max(0.0) as usize
-    } else {
-        3
-    };
+    let decimals = if step > 0.0 && step.is_finite() { (-step.log10().floor()).max(0.0) as usize } else { 3 };
     format!("{v:.decimals$}")
 }
 
@@ -151,10 +137,7 @@ mod tests {
 
     #[test]
     fn nice_ticks_are_round() {
-        assert_eq!(
-            nice_ticks(0.0, 1.0, 5),
-            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-        );
+        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
         assert_eq!(nice_ticks(0.0, 39.0, 6), vec![0.0, 10.0, 20.0, 30.0]);
         assert_eq!(nice_ticks(2.0, 2.0, 5), vec![2.0]);
         assert!(nice_ticks(f64::NAN, 1.0, 5).is_empty());
@@ -165,13 +148,7 @@ mod tests {
 
     #[test]
     fn segments_break_at_nan() {
-        let s = finite_segments([
-            (1.0, 0.5),
-            (2.0, f64::NAN),
-            (3.0, 0.4),
-            (4.0, 0.3),
-            (5.0, f64::INFINITY),
-        ]);
+        let s = finite_segments([(1.0, 0.5), (2.0, f64::NAN), (3.0, 0.4), (4.0, 0.3), (5.0, f64::INFINITY)]);
         assert_eq!(s, vec![vec![(1.0, 0.5)], vec![(3.0, 0.4), (4.0, 0.3)]]);
     }
 }

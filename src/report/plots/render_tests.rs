@@ -12,9 +12,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 fn load(path: &Path) -> RgbImage {
-    image::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgb8()
+    image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8()
 }
 
 fn rgb(c: RGBColor) -> Rgb<u8> {
@@ -43,11 +41,7 @@ fn confusion_cells_have_the_colour_map_extremes() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("confusion-test.csv");
     // Rows actual, columns predicted: the max (10) at (1, 1), zeros elsewhere off-diagonal.
-    std::fs::write(
-        &csv,
-        "epoch,actual,a,b,c\n3,a,5,0,1\n3,b,0,10,0\n3,c,2,0,7\n",
-    )
-    .unwrap();
+    std::fs::write(&csv, "epoch,actual,a,b,c\n3,a,5,0,1\n3,b,0,10,0\n3,c,2,0,7\n").unwrap();
     let confusion = read_confusion(&csv).unwrap().unwrap();
     let png = dir.path().join("confusion-test.png");
     assert!(draw_confusion(&png, Set::Test, "h=8", &confusion).unwrap());
@@ -60,28 +54,15 @@ fn confusion_cells_have_the_colour_map_extremes() {
     assert_eq!(at(1, 1), rgb(hot(1.0)), "max is white");
     assert_eq!(at(1, 1), Rgb([255, 255, 255]));
     for (r, c) in [(0, 1), (1, 0), (1, 2), (2, 1)] {
-        assert_eq!(
-            at(r, c),
-            rgb(hot(0.0)),
-            "zero at ({r}, {c}) is the map's black"
-        );
+        assert_eq!(at(r, c), rgb(hot(0.0)), "zero at ({r}, {c}) is the map's black");
     }
     assert_eq!(at(0, 0), rgb(hot(0.5)));
     assert_eq!(at(2, 2), rgb(hot(0.7)));
     // The whole cell is filled, edge to edge, with no gaps between cells.
     let cell = layout.cell(1, 1);
-    assert_eq!(
-        *img.get_pixel(cell.x0 as u32, cell.y0 as u32),
-        Rgb([255, 255, 255])
-    );
-    assert_eq!(
-        *img.get_pixel(cell.x1 as u32 - 1, cell.y1 as u32 - 1),
-        Rgb([255, 255, 255])
-    );
-    assert_eq!(
-        *img.get_pixel(cell.x1 as u32, cell.y0 as u32),
-        rgb(hot(0.0))
-    );
+    assert_eq!(*img.get_pixel(cell.x0 as u32, cell.y0 as u32), Rgb([255, 255, 255]));
+    assert_eq!(*img.get_pixel(cell.x1 as u32 - 1, cell.y1 as u32 - 1), Rgb([255, 255, 255]));
+    assert_eq!(*img.get_pixel(cell.x1 as u32, cell.y0 as u32), rgb(hot(0.0)));
     // The colour bar runs from the map's black at the bottom to white at the top.
     let bar = layout.bar;
     let mid = ((bar.x0 + bar.x1) / 2) as u32;
@@ -94,9 +75,7 @@ fn confusion_cells_have_the_colour_map_extremes() {
 fn error_curves_land_where_the_data_says() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("metrics.csv");
-    let mut text = String::from(
-        "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n",
-    );
+    let mut text = String::from("epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n");
     for e in 1..=50 {
         // Train error 0.25 throughout; test error 0.9, evaluated every 5th epoch; no validation.
         let test = if e % 5 == 0 { "1,0.1" } else { "," };
@@ -107,20 +86,10 @@ fn error_curves_land_where_the_data_says() {
     let png = dir.path().join("error.png");
     let frame = draw_error(&png, "t", &metrics).unwrap().expect("drawn");
     let img = load(&png);
-    let (train, valid, test) = (
-        set_color(Set::Train),
-        set_color(Set::Valid),
-        set_color(Set::Test),
-    );
+    let (train, valid, test) = (set_color(Set::Train), set_color(Set::Valid), set_color(Set::Test));
     for e in [10.0, 25.0, 40.0] {
-        assert!(
-            count_near(&img, frame.px(e, 0.25), 3, train) > 0,
-            "train line at epoch {e}"
-        );
-        assert!(
-            count_near(&img, frame.px(e, 0.9), 3, test) > 0,
-            "test line at epoch {e}"
-        );
+        assert!(count_near(&img, frame.px(e, 0.25), 3, train) > 0, "train line at epoch {e}");
+        assert!(count_near(&img, frame.px(e, 0.9), 3, test) > 0, "test line at epoch {e}");
         assert_eq!(count_near(&img, frame.px(e, 0.9), 3, train), 0);
         assert_eq!(count_near(&img, frame.px(e, 0.25), 3, test), 0);
     }
@@ -143,10 +112,8 @@ fn every_run_plot_is_written_and_not_blank() {
     };
     write_run(&run, &shape, "done");
     let written = plot_run(&run).unwrap();
-    let mut names: Vec<String> = written
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut expected = vec![
         "activations-L0-last.png",
@@ -193,10 +160,7 @@ fn weight_heatmap_puts_node_zero_at_the_bottom() {
         let (x, y) = layout.cell(node, col).center();
         *img.get_pixel(x as u32, y as u32)
     };
-    assert!(
-        layout.cell(0, 0).y0 > layout.cell(1, 0).y0,
-        "node 0 below node 1"
-    );
+    assert!(layout.cell(0, 0).y0 > layout.cell(1, 0).y0, "node 0 below node 1");
     assert_eq!(at(1, 1), rgb(hot(1.0)));
     assert_eq!(at(1, 0), rgb(hot(0.5)));
     assert_eq!(at(0, 0), rgb(hot(0.0)));
@@ -210,12 +174,7 @@ fn missing_empty_and_degenerate_inputs_do_not_panic() {
     // Nothing at all: nothing drawn, no error.
     assert!(plot_run(&run).unwrap().is_empty());
     // Empty files, and files with only a header.
-    for f in [
-        "metrics.csv",
-        "weights.csv",
-        "activations.csv",
-        "confusion-train.csv",
-    ] {
+    for f in ["metrics.csv", "weights.csv", "activations.csv", "confusion-train.csv"] {
         std::fs::write(run.join(f), "").unwrap();
     }
     assert!(plot_run(&run).unwrap().is_empty());
@@ -230,11 +189,7 @@ fn missing_empty_and_degenerate_inputs_do_not_panic() {
     assert!(plot_run(&run).unwrap().is_empty());
     // A diverged run: every accuracy NaN or inf → no error curve; NaN weights → grey cells.
     std::fs::write(run.join("metrics.csv"), "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds\n1,NaN,NaN,inf,NaN,,,0.1\n2,NaN,NaN,NaN,-inf,,,0.1\n").unwrap();
-    std::fs::write(
-        run.join("weights.csv"),
-        "epoch,layer,node,dnorm,dtheta\n1,0,0,NaN,NaN\n2,0,0,inf,0.1\n",
-    )
-    .unwrap();
+    std::fs::write(run.join("weights.csv"), "epoch,layer,node,dnorm,dtheta\n1,0,0,NaN,NaN\n2,0,0,inf,0.1\n").unwrap();
     let written = plot_run(&run).unwrap();
     assert!(!written.iter().any(|p| p.ends_with("error.png")));
     let img = load(&run.join("plots/weight-norm-L0.png"));
@@ -247,28 +202,16 @@ fn missing_empty_and_degenerate_inputs_do_not_panic() {
 fn a_single_epoch_and_no_hidden_layer_still_plot() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let shape = RunShape {
-        epochs: 1,
-        hidden: vec![],
-        classes: 3,
-        ..RunShape::default()
-    };
+    let shape = RunShape { epochs: 1, hidden: vec![], classes: 3, ..RunShape::default() };
     write_run(&run, &shape, "done");
     let written = plot_run(&run).unwrap();
-    let names: HashSet<String> = written
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names: HashSet<String> =
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert!(names.contains("error.png") && names.contains("weight-angle-L0.png"));
-    assert!(
-        !names.iter().any(|n| n.starts_with("activations")),
-        "{names:?}"
-    );
+    assert!(!names.iter().any(|n| n.starts_with("activations")), "{names:?}");
     // One epoch is a dot, not an invisible line.
     let metrics: Metrics = read_metrics(&run.join("metrics.csv")).unwrap().unwrap();
-    let frame = draw_error(&run.join("plots/error.png"), "t", &metrics)
-        .unwrap()
-        .unwrap();
+    let frame = draw_error(&run.join("plots/error.png"), "t", &metrics).unwrap().unwrap();
     let img = load(&run.join("plots/error.png"));
     let train_err = 1.0 - metrics.final_acc(Set::Train).unwrap();
     assert!(count_near(&img, frame.px(1.0, train_err), 3, set_color(Set::Train)) > 4);
@@ -279,11 +222,7 @@ fn a_malformed_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     std::fs::create_dir_all(&run).unwrap();
-    std::fs::write(
-        run.join("weights.csv"),
-        "epoch,layer,node,dnorm,dtheta\n1,0,zero,1,1\n",
-    )
-    .unwrap();
+    std::fs::write(run.join("weights.csv"), "epoch,layer,node,dnorm,dtheta\n1,0,zero,1,1\n").unwrap();
     let err = format!("{:#}", plot_run(&run).unwrap_err());
     assert!(err.contains("weights.csv"), "{err}");
     let err = format!("{:#}", plot_run(&dir.path().join("absent")).unwrap_err());
@@ -294,31 +233,17 @@ fn a_malformed_file_is_an_error_naming_it() {
 fn activation_sums_and_last_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("activations.csv");
-    std::fs::write(
-        &csv,
-        "epoch,layer,node,0.0000,0.5000,over_1\n1,0,0,1,2,3\n2,0,0,10,20,30\n2,0,1,0,0,1\n",
-    )
-    .unwrap();
+    std::fs::write(&csv, "epoch,layer,node,0.0000,0.5000,over_1\n1,0,0,1,2,3\n2,0,0,10,20,30\n2,0,1,0,0,1\n").unwrap();
     let acts = super::data::read_activations(&csv).unwrap().unwrap();
     let l = &acts.layers[0];
     assert_eq!((l.epochs, l.last_epoch), (2, 2));
-    assert_eq!(
-        l.total,
-        Grid {
-            rows: 2,
-            cols: 3,
-            data: vec![11.0, 22.0, 33.0, 0.0, 0.0, 1.0]
-        }
-    );
+    assert_eq!(l.total, Grid { rows: 2, cols: 3, data: vec![11.0, 22.0, 33.0, 0.0, 0.0, 1.0] });
     assert_eq!(l.last.data[..3], [10.0, 20.0, 30.0]);
     let ticks = super::run::bin_ticks(&acts.bins, 100.0);
     let texts: Vec<&str> = ticks.iter().map(|t| t.text.as_str()).collect();
     assert_eq!(texts, ["0.0", "0.5", "> 1"]);
     let plain: Vec<String> = ["0.0000", "0.5000"].map(String::from).to_vec();
-    let texts: Vec<String> = super::run::bin_ticks(&plain, 100.0)
-        .into_iter()
-        .map(|t| t.text)
-        .collect();
+    let texts: Vec<String> = super::run::bin_ticks(&plain, 100.0).into_iter().map(|t| t.text).collect();
     assert_eq!(texts, ["0.0", "0.5", "1.0"]);
 }
 
@@ -327,10 +252,7 @@ fn sweep_plots_show_one_colour_per_value() {
     let dir = tempfile::tempdir().unwrap();
     write_sweep(dir.path(), "demo");
     let written = plot_sweep(dir.path()).unwrap();
-    let names: Vec<String> = written
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(
         names,
         [
@@ -373,10 +295,7 @@ fn plan_ids_with_unquoted_commas_are_recovered() {
     assert_eq!(plan.runs[1].values, ["tanh", "160"]);
     assert_eq!(plan.runs[2].id, "a=1,b=2/rep-2");
     assert_eq!(plan.runs[2].values, ["relu", "80"]);
-    assert_eq!(
-        plan.baseline(),
-        Some(&["sigmoid".to_string(), "40".to_string()][..])
-    );
+    assert_eq!(plan.baseline(), Some(&["sigmoid".to_string(), "40".to_string()][..]));
 }
 
 /// A 256-epoch, 64-hidden, 39-class run, like the paper's baseline; prints the time.
@@ -384,14 +303,7 @@ fn plan_ids_with_unquoted_commas_are_recovered() {
 fn paper_sized_run_draws_every_plot() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let shape = RunShape {
-        epochs: 256,
-        hidden: vec![64],
-        classes: 39,
-        test_every: 1,
-        confusion_every: 64,
-        skill: 0.0,
-    };
+    let shape = RunShape { epochs: 256, hidden: vec![64], classes: 39, test_every: 1, confusion_every: 64, skill: 0.0 };
     write_run(&run, &shape, "done");
     let written = plot_run(&run).unwrap();
     // 10 plots, plus a confusion heatmap per set for each earlier recorded epoch (64, 128, 192).

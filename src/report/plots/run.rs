@@ -3,12 +3,10 @@
 
 use super::colormap::Scale;
 use super::data::{
-    read_activations, read_confusions, read_metrics, read_weights, run_title, Activations,
-    Confusion, LayerWeights, Metrics, Set,
+    read_activations, read_confusions, read_metrics, read_weights, run_title, Activations, Confusion, LayerWeights,
+    Metrics, Set,
 };
-use super::heatmap::{
-    category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE,
-};
+use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
 use super::{draw_title, finite_segments, font, tick_text, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
@@ -31,11 +29,8 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let out = run_dir.join("plots");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let params = run_title(&run_dir.join("config.toml")).unwrap_or_else(|| {
-        run_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    });
+    let params = run_title(&run_dir.join("config.toml"))
+        .unwrap_or_else(|| run_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
     let mut written = Vec::new();
 
     if let Some(metrics) = read_metrics(&run_dir.join("metrics.csv"))? {
@@ -113,20 +108,11 @@ pub(crate) fn epoch_label(x: &f64) -> String {
 pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<LineFrame>> {
     let curves: Vec<(Set, Segments)> = Set::ALL
         .into_iter()
-        .map(|s| {
-            (
-                s,
-                finite_segments(metrics.acc(s).map(|(e, a)| (e as f64, 1.0 - a))),
-            )
-        })
+        .map(|s| (s, finite_segments(metrics.acc(s).map(|(e, a)| (e as f64, 1.0 - a)))))
         .filter(|(_, segs)| !segs.is_empty())
         .collect();
-    let epochs = curves
-        .iter()
-        .flat_map(|(_, segs)| segs.iter().flatten().map(|p| p.0));
-    let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| {
-        (a.min(e), b.max(e))
-    });
+    let epochs = curves.iter().flat_map(|(_, segs)| segs.iter().flatten().map(|p| p.0));
+    let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| (a.min(e), b.max(e)));
     if curves.is_empty() {
         return Ok(None);
     }
@@ -161,10 +147,7 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
             .label(set.label())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
         // A lone point (one epoch, or between NaNs) would be invisible as a line.
-        let dots = segments
-            .iter()
-            .filter(|s| s.len() == 1)
-            .map(|s| Circle::new(s[0], 3, set_color(*set).filled()));
+        let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, set_color(*set).filled()));
         chart.draw_series(dots).with_context(ctx)?;
     }
     // Error curves start high and fall: the lower left stays empty longest.
@@ -177,16 +160,7 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
         .draw()
         .with_context(ctx)?;
     let (px, py) = chart.plotting_area().get_pixel_range();
-    let frame = LineFrame {
-        plot: Rect {
-            x0: px.start,
-            x1: px.end,
-            y0: py.start,
-            y1: py.end,
-        },
-        x,
-        y: (0.0, 1.0),
-    };
+    let frame = LineFrame { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y: (0.0, 1.0) };
     drop(chart);
     canvas.finish(path)?;
     Ok(Some(frame))
@@ -205,37 +179,17 @@ pub fn draw_confusion(path: &Path, set: Set, params: &str, c: &Confusion) -> Res
     }
     let layout = confusion_layout(n);
     let total: f64 = c.counts.data.iter().filter(|v| v.is_finite()).sum();
-    let hits: f64 = (0..n)
-        .map(|i| c.counts.get(i, i))
-        .filter(|v| v.is_finite())
-        .sum();
-    let acc = if total > 0.0 {
-        format!(", accuracy {:.1}%", 100.0 * hits / total)
-    } else {
-        String::new()
-    };
-    let title = format!(
-        "Confusion matrix: {} set, epoch {}{acc}\n{params}",
-        set.label().to_lowercase(),
-        c.epoch
-    );
-    let max_len = c
-        .labels
-        .iter()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(1) as f64;
+    let hits: f64 = (0..n).map(|i| c.counts.get(i, i)).filter(|v| v.is_finite()).sum();
+    let acc = if total > 0.0 { format!(", accuracy {:.1}%", 100.0 * hits / total) } else { String::new() };
+    let title = format!("Confusion matrix: {} set, epoch {}{acc}\n{params}", set.label().to_lowercase(), c.epoch);
+    let max_len = c.labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
     let heatmap = Heatmap {
         title: &title,
         x_desc: "Predicted class",
         y_desc: "Actual class",
         bar_desc: "Count",
         grid: &c.counts,
-        x_ticks: category_ticks(
-            &c.labels,
-            f64::from(layout.plot.width()) / n as f64,
-            8.0 * max_len + 6.0,
-        ),
+        x_ticks: category_ticks(&c.labels, f64::from(layout.plot.width()) / n as f64, 8.0 * max_len + 6.0),
         y_ticks: category_ticks(&c.labels, f64::from(layout.plot.height()) / n as f64, 14.0),
         row0_at_top: true,
         scale: Scale::of(c.counts.data.iter().copied()),
@@ -251,25 +205,12 @@ fn draw_weights(out: &Path, params: &str, w: &LayerWeights) -> Result<Vec<PathBu
     }
     let layout = HeatmapLayout::new(HEATMAP_SIZE, w.dnorm.rows, w.epochs.len(), false);
     let nodes: Vec<usize> = (0..w.dnorm.rows).collect();
-    let x_ticks = numeric_category_ticks(
-        &w.epochs,
-        f64::from(layout.plot.width()) / w.epochs.len() as f64,
-        40.0,
-    );
-    let y_ticks = numeric_category_ticks(
-        &nodes,
-        f64::from(layout.plot.height()) / nodes.len() as f64,
-        16.0,
-    );
+    let x_ticks = numeric_category_ticks(&w.epochs, f64::from(layout.plot.width()) / w.epochs.len() as f64, 40.0);
+    let y_ticks = numeric_category_ticks(&nodes, f64::from(layout.plot.height()) / nodes.len() as f64, 16.0);
     let l = w.layer;
     let mut written = Vec::new();
     for (name, what, bar, grid) in [
-        (
-            "angle",
-            "angle between successive weight vectors",
-            "Δθ (radians)",
-            &w.dtheta,
-        ),
+        ("angle", "angle between successive weight vectors", "Δθ (radians)", &w.dtheta),
         ("norm", "norm of the weight-vector change", "‖Δw‖", &w.dnorm),
     ] {
         let path = out.join(format!("weight-{name}-L{l}.png"));
@@ -298,28 +239,14 @@ pub fn bin_ticks(bins: &[String], cell_px: f64) -> Vec<Tick> {
     let edges: Vec<f64> = bins.iter().map_while(|b| b.parse::<f64>().ok()).collect();
     let regular = edges.len();
     let width = (regular >= 2).then(|| edges[1] - edges[0]);
-    let step = [1, 2, 4, 5, 10, 20, 50, 100]
-        .into_iter()
-        .find(|s| *s as f64 * cell_px >= 42.0)
-        .unwrap_or(200);
+    let step = [1, 2, 4, 5, 10, 20, 50, 100].into_iter().find(|s| *s as f64 * cell_px >= 42.0).unwrap_or(200);
     // With an overflow bin its `> max` label stands for the range's upper edge.
-    let last = if bins.len() > regular {
-        regular.saturating_sub(1)
-    } else {
-        regular
-    };
+    let last = if bins.len() > regular { regular.saturating_sub(1) } else { regular };
     let mut ticks: Vec<Tick> = (0..=last)
         .filter(|i| i % step == 0)
         .filter_map(|i| {
-            let v = if i < regular {
-                edges[i]
-            } else {
-                edges.last()? + width?
-            };
-            Some(Tick {
-                at: i as f64,
-                text: tick_text(v, width.unwrap_or(1.0) * step as f64),
-            })
+            let v = if i < regular { edges[i] } else { edges.last()? + width? };
+            Some(Tick { at: i as f64, text: tick_text(v, width.unwrap_or(1.0) * step as f64) })
         })
         .collect();
     for (i, b) in bins.iter().enumerate().skip(regular) {
@@ -327,10 +254,7 @@ pub fn bin_ticks(bins: &[String], cell_px: f64) -> Vec<Tick> {
             Some(max) => format!("> {max}"),
             None => b.clone(),
         };
-        ticks.push(Tick {
-            at: i as f64 + 0.5,
-            text,
-        });
+        ticks.push(Tick { at: i as f64 + 0.5, text });
     }
     ticks
 }
@@ -345,12 +269,8 @@ fn draw_activations(out: &Path, params: &str, acts: &Activations) -> Result<Vec<
         }
         let layout = HeatmapLayout::new(HEATMAP_SIZE, rows, acts.bins.len(), false);
         let nodes: Vec<usize> = (0..rows).collect();
-        let x_ticks = bin_ticks(
-            &acts.bins,
-            f64::from(layout.plot.width()) / acts.bins.len() as f64,
-        );
-        let y_ticks =
-            numeric_category_ticks(&nodes, f64::from(layout.plot.height()) / rows as f64, 16.0);
+        let x_ticks = bin_ticks(&acts.bins, f64::from(layout.plot.width()) / acts.bins.len() as f64);
+        let y_ticks = numeric_category_ticks(&nodes, f64::from(layout.plot.height()) / rows as f64, 16.0);
         let l = layer.layer;
         let summed = format!("summed over all {} epochs", layer.epochs);
         let last = format!("epoch {} only", layer.last_epoch);
@@ -359,8 +279,7 @@ fn draw_activations(out: &Path, params: &str, acts: &Activations) -> Result<Vec<
             (format!("activations-L{l}-last.png"), &layer.last, last),
         ] {
             let path = out.join(file);
-            let title =
-                format!("Hidden layer {l}: activation histogram per node, {when}\n{params}");
+            let title = format!("Hidden layer {l}: activation histogram per node, {when}\n{params}");
             Heatmap {
                 title: &title,
                 x_desc: "Activation (bin ranges)",

@@ -1,9 +1,7 @@
 //! The pictures of a sweep (paper §3.2, Fig. 3.2.x): per axis, mean error curves with
 //! a ±1 std band per axis value, and final accuracies with error bars.
 
-use super::data::{
-    read_metrics, read_plan, read_sweep_spec, run_state, Metrics, Plan, PlannedRun, Set,
-};
+use super::data::{read_metrics, read_plan, read_sweep_spec, run_state, Metrics, Plan, PlannedRun, Set};
 use super::run::{epoch_label, epoch_range};
 use super::{draw_title, finite_segments, font, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
@@ -21,11 +19,7 @@ pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
         return None;
     }
     let mean = values.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-    } else {
-        0.0
-    };
+    let var = if n > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
     Some((mean, var.sqrt()))
 }
 
@@ -55,20 +49,11 @@ impl Group<'_> {
                 by_epoch.entry(e).or_default().push(1.0 - a);
             }
         }
-        by_epoch
-            .into_iter()
-            .filter_map(|(e, v)| mean_std(&v).map(|(m, s)| (e as f64, m, s)))
-            .collect()
+        by_epoch.into_iter().filter_map(|(e, v)| mean_std(&v).map(|(m, s)| (e as f64, m, s))).collect()
     }
 
     fn final_acc(&self, set: Set) -> Option<(f64, f64)> {
-        mean_std(
-            &self
-                .done
-                .iter()
-                .filter_map(|m| m.final_acc(set))
-                .collect::<Vec<_>>(),
-        )
+        mean_std(&self.done.iter().filter_map(|m| m.final_acc(set)).collect::<Vec<_>>())
     }
 }
 
@@ -77,16 +62,11 @@ impl Group<'_> {
 fn order_values(found: Vec<String>, listed: Option<&Vec<String>>) -> Vec<String> {
     let rank = |v: &String| {
         listed.and_then(|l| {
-            l.iter().position(|x| {
-                x == v || matches!((x.parse::<f64>(), v.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
-            })
+            l.iter().position(|x| x == v || matches!((x.parse::<f64>(), v.parse::<f64>()), (Ok(a), Ok(b)) if a == b))
         })
     };
-    let mut keyed: Vec<(Option<usize>, usize, String)> = found
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (rank(&v), i, v))
-        .collect();
+    let mut keyed: Vec<(Option<usize>, usize, String)> =
+        found.into_iter().enumerate().map(|(i, v)| (rank(&v), i, v)).collect();
     keyed.sort_by_key(|(r, i, _)| (r.unwrap_or(usize::MAX), *i));
     keyed.into_iter().map(|(_, _, v)| v).collect()
 }
@@ -103,13 +83,7 @@ pub fn axis_members<'p>(
     let baseline = plan.baseline();
     let belongs = |r: &PlannedRun| {
         !one_at_a_time
-            || baseline.is_some_and(|b| {
-                r.values
-                    .iter()
-                    .zip(b)
-                    .enumerate()
-                    .all(|(i, (v, bv))| i == a || v == bv)
-            })
+            || baseline.is_some_and(|b| r.values.iter().zip(b).enumerate().all(|(i, (v, bv))| i == a || v == bv))
     };
     let mut found: Vec<String> = Vec::new();
     for r in plan.runs.iter().filter(|r| belongs(r)) {
@@ -122,11 +96,7 @@ pub fn axis_members<'p>(
     order_values(found, listed)
         .into_iter()
         .map(|value| {
-            let runs = plan
-                .runs
-                .iter()
-                .filter(|r| belongs(r) && r.values.get(a) == Some(&value))
-                .collect();
+            let runs = plan.runs.iter().filter(|r| belongs(r) && r.values.get(a) == Some(&value)).collect();
             (value, runs)
         })
         .collect()
@@ -134,15 +104,7 @@ pub fn axis_members<'p>(
 
 /// Keeps file names to letters, digits and `_.-`.
 fn file_safe(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    key.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect()
 }
 
 /// Draws `axis-<key>-error.png` and `axis-<key>-final.png` for every axis of the sweep
@@ -152,30 +114,20 @@ fn file_safe(key: &str) -> String {
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
     let plan_path = sweep_dir.join("plan.csv");
     let Some(plan) = read_plan(&plan_path)? else {
-        bail!(
-            "{}: not found or empty; is {} a sweep directory?",
-            plan_path.display(),
-            sweep_dir.display()
-        )
+        bail!("{}: not found or empty; is {} a sweep directory?", plan_path.display(), sweep_dir.display())
     };
     let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
-    let name = spec.name.clone().unwrap_or_else(|| {
-        sweep_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    });
-    let one_at_a_time =
-        spec.design.as_deref() == Some("one-at-a-time") && plan.baseline().is_some();
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| sweep_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
+    let one_at_a_time = spec.design.as_deref() == Some("one-at-a-time") && plan.baseline().is_some();
 
     // Each run's metrics once, however many axes it appears under.
     let mut metrics: HashMap<&str, Option<Metrics>> = HashMap::new();
     for run in &plan.runs {
         let dir = sweep_dir.join("runs").join(&run.id);
-        let m = if run_state(&dir).as_deref() == Some("done") {
-            read_metrics(&dir.join("metrics.csv"))?
-        } else {
-            None
-        };
+        let m = if run_state(&dir).as_deref() == Some("done") { read_metrics(&dir.join("metrics.csv"))? } else { None };
         metrics.insert(&run.id, m);
     }
 
@@ -187,32 +139,20 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
         let groups: Vec<Group> = axis_members(&plan, a, one_at_a_time, listed)
             .into_iter()
             .map(|(value, runs)| {
-                let done: Vec<&Metrics> = runs
-                    .iter()
-                    .filter_map(|r| metrics[r.id.as_str()].as_ref())
-                    .collect();
-                Group {
-                    excluded: runs.len() - done.len(),
-                    done,
-                    value,
-                }
+                let done: Vec<&Metrics> = runs.iter().filter_map(|r| metrics[r.id.as_str()].as_ref()).collect();
+                Group { excluded: runs.len() - done.len(), done, value }
             })
             .collect();
         if groups.is_empty() {
             continue;
         }
         let excluded: usize = groups.iter().map(|g| g.excluded).sum();
-        let how = if one_at_a_time {
-            "other axes at baseline"
-        } else {
-            "averaged over the other axes"
-        };
+        let how = if one_at_a_time { "other axes at baseline" } else { "averaged over the other axes" };
         let note = format!("{how}; {excluded} run(s) not done (diverged/failed/missing) excluded");
         let base = file_safe(key);
 
         let path = out.join(format!("axis-{base}-error.png"));
-        let title =
-            format!("{name}: classification error by {key}, mean ± 1 std over runs\n{note}");
+        let title = format!("{name}: classification error by {key}, mean ± 1 std over runs\n{note}");
         if draw_axis_error(&path, &title, key, &groups)? {
             written.push(path);
         }
@@ -226,14 +166,10 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<bool> {
-    let curves: Vec<Vec<Vec<(f64, f64, f64)>>> = Set::ALL
-        .iter()
-        .map(|s| groups.iter().map(|g| g.error_curve(*s)).collect())
-        .collect();
+    let curves: Vec<Vec<Vec<(f64, f64, f64)>>> =
+        Set::ALL.iter().map(|s| groups.iter().map(|g| g.error_curve(*s)).collect()).collect();
     let epochs = curves.iter().flatten().flatten().map(|p| p.0);
-    let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| {
-        (a.min(e), b.max(e))
-    });
+    let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| (a.min(e), b.max(e)));
     if first > last {
         return Ok(false);
     }
@@ -270,32 +206,23 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
                     continue;
                 }
                 let band_of = |e: f64, sign: f64| {
-                    let p = curve
-                        .iter()
-                        .find(|p| p.0 == e)
-                        .expect("segment points come from the curve");
+                    let p = curve.iter().find(|p| p.0 == e).expect("segment points come from the curve");
                     (e, (p.1 + sign * p.2).clamp(0.0, 1.0))
                 };
                 let mut poly: Vec<(f64, f64)> = seg.iter().map(|p| band_of(p.0, 1.0)).collect();
                 poly.extend(seg.iter().rev().map(|p| band_of(p.0, -1.0)));
-                chart
-                    .draw_series([Polygon::new(poly, color.mix(0.2).filled())])
-                    .with_context(ctx)?;
+                chart.draw_series([Polygon::new(poly, color.mix(0.2).filled())]).with_context(ctx)?;
             }
             let style = color.stroke_width(2);
             let segments = finite_segments(points);
-            let series = chart
-                .draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style)))
-                .with_context(ctx)?;
+            let series =
+                chart.draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style))).with_context(ctx)?;
             if i == 0 {
                 series
                     .label(format!("{key}={}", group.legend()))
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
             }
-            let dots = segments
-                .iter()
-                .filter(|s| s.len() == 1)
-                .map(|s| Circle::new(s[0], 3, color.filled()));
+            let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, color.filled()));
             chart.draw_series(dots).with_context(ctx)?;
         }
         if i == 0 {
@@ -315,10 +242,7 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
 }
 
 fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<bool> {
-    let stats: Vec<[Option<(f64, f64)>; 3]> = groups
-        .iter()
-        .map(|g| Set::ALL.map(|s| g.final_acc(s)))
-        .collect();
+    let stats: Vec<[Option<(f64, f64)>; 3]> = groups.iter().map(|g| Set::ALL.map(|s| g.final_acc(s))).collect();
     if stats.iter().flatten().all(Option::is_none) {
         return Ok(false);
     }
@@ -357,11 +281,8 @@ fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
     for (s, set) in Set::ALL.into_iter().enumerate() {
         let color = super::run::set_color(set);
         let offset = (s as f64 - 1.0) * 0.18;
-        let points: Vec<(f64, f64, f64)> = stats
-            .iter()
-            .enumerate()
-            .filter_map(|(i, st)| st[s].map(|(m, sd)| (i as f64 + offset, m, sd)))
-            .collect();
+        let points: Vec<(f64, f64, f64)> =
+            stats.iter().enumerate().filter_map(|(i, st)| st[s].map(|(m, sd)| (i as f64 + offset, m, sd))).collect();
         // Error bars as a stem and two caps (plotters' ErrorBar needs another feature).
         let bars = points.iter().flat_map(|&(x, m, sd)| {
             let (lo, hi, cap) = ((m - sd).max(0.0), (m + sd).min(1.0), 0.05);
@@ -373,11 +294,7 @@ fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         });
         chart.draw_series(bars).with_context(ctx)?;
         chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|&(x, m, _)| Circle::new((x, m), 4, color.filled())),
-            )
+            .draw_series(points.iter().map(|&(x, m, _)| Circle::new((x, m), 4, color.filled())))
             .with_context(ctx)?
             .label(set.label())
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
@@ -421,17 +338,12 @@ mod tests {
     fn one_at_a_time_holds_other_axes_at_baseline() {
         let p = plan();
         let ids = |g: Vec<(String, Vec<&PlannedRun>)>| {
-            g.into_iter()
-                .map(|(v, rs)| (v, rs.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
-                .collect::<Vec<_>>()
+            g.into_iter().map(|(v, rs)| (v, rs.iter().map(|r| r.id.clone()).collect::<Vec<_>>())).collect::<Vec<_>>()
         };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
             ids(axis_members(&p, 0, true, None)),
-            vec![
-                ("1".into(), s(&["baseline/rep-1", "baseline/rep-2"])),
-                ("2".into(), s(&["a=2/rep-1"]))
-            ]
+            vec![("1".into(), s(&["baseline/rep-1", "baseline/rep-2"])), ("2".into(), s(&["a=2/rep-1"]))]
         );
         // A grid marginalises: value 2 of `a` pools both b values; `listed` orders the values.
         let listed = s(&["y", "x"]);
@@ -439,10 +351,7 @@ mod tests {
             ids(axis_members(&p, 1, false, Some(&listed))),
             vec![
                 ("y".into(), s(&["b=y/rep-1", "a=2,b=y/rep-1"])),
-                (
-                    "x".into(),
-                    s(&["baseline/rep-1", "baseline/rep-2", "a=2/rep-1"])
-                )
+                ("x".into(), s(&["baseline/rep-1", "baseline/rep-2", "a=2/rep-1"]))
             ]
         );
     }
@@ -451,14 +360,8 @@ mod tests {
     fn values_follow_the_sweep_order() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let listed = s(&["1", "40", "80", "160"]);
-        assert_eq!(
-            order_values(s(&["160", "1", "80", "40"]), Some(&listed)),
-            listed
-        );
-        assert_eq!(
-            order_values(s(&["0.0", "7", "1"]), Some(&s(&["1", "0"]))),
-            s(&["1", "0.0", "7"])
-        );
+        assert_eq!(order_values(s(&["160", "1", "80", "40"]), Some(&listed)), listed);
+        assert_eq!(order_values(s(&["0.0", "7", "1"]), Some(&s(&["1", "0"]))), s(&["1", "0.0", "7"]));
         assert_eq!(order_values(s(&["b", "a"]), None), s(&["b", "a"]));
         assert_eq!(mean_std(&[1.0, 3.0]), Some((2.0, 2f64.sqrt())));
         assert_eq!(mean_std(&[5.0]), Some((5.0, 0.0)));

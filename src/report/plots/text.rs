@@ -7,16 +7,12 @@
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use plotters::prelude::BitMapBackend;
 use plotters_backend::text_anchor::{HPos, VPos};
-use plotters_backend::{
-    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
-};
+use plotters_backend::{BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind};
 use std::sync::OnceLock;
 
 fn font() -> &'static FontRef<'static> {
     static PARSED: OnceLock<FontRef<'static>> = OnceLock::new();
-    PARSED.get_or_init(|| {
-        FontRef::try_from_slice(super::FONT).expect("the embedded DejaVuSans.ttf is a valid font")
-    })
+    PARSED.get_or_init(|| FontRef::try_from_slice(super::FONT).expect("the embedded DejaVuSans.ttf is a valid font"))
 }
 
 /// Horizontal pen positions of `text` and its width, at `scale`.
@@ -64,12 +60,7 @@ impl<'a> DrawingBackend for Backend<'a> {
         self.0.draw_pixel(point, color)
     }
 
-    fn draw_line<S: BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Result<(), Error<'a>> {
+    fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, style: &S) -> Result<(), Error<'a>> {
         self.0.draw_line(from, to, style)
     }
 
@@ -109,34 +100,17 @@ impl<'a> DrawingBackend for Backend<'a> {
         self.0.fill_polygon(vert, style)
     }
 
-    fn blit_bitmap(
-        &mut self,
-        pos: BackendCoord,
-        size: (u32, u32),
-        src: &[u8],
-    ) -> Result<(), Error<'a>> {
+    fn blit_bitmap(&mut self, pos: BackendCoord, size: (u32, u32), src: &[u8]) -> Result<(), Error<'a>> {
         self.0.blit_bitmap(pos, size, src)
     }
 
-    fn estimate_text_size<S: BackendTextStyle>(
-        &self,
-        text: &str,
-        style: &S,
-    ) -> Result<(u32, u32), Error<'a>> {
+    fn estimate_text_size<S: BackendTextStyle>(&self, text: &str, style: &S) -> Result<(u32, u32), Error<'a>> {
         let scale = PxScale::from(style.size() as f32);
         let (_, width) = layout(text, scale);
-        Ok((
-            width.ceil() as u32,
-            font().as_scaled(scale).height().ceil() as u32,
-        ))
+        Ok((width.ceil() as u32, font().as_scaled(scale).height().ceil() as u32))
     }
 
-    fn draw_text<S: BackendTextStyle>(
-        &mut self,
-        text: &str,
-        style: &S,
-        pos: BackendCoord,
-    ) -> Result<(), Error<'a>> {
+    fn draw_text<S: BackendTextStyle>(&mut self, text: &str, style: &S, pos: BackendCoord) -> Result<(), Error<'a>> {
         let color = style.color();
         if color.alpha == 0.0 || text.is_empty() {
             return Ok(());
@@ -165,22 +139,10 @@ impl<'a> DrawingBackend for Backend<'a> {
             let bounds = outline.px_bounds();
             let mut result = Ok(());
             outline.draw(|gx, gy, coverage| {
-                let (x, y) = trans.transform(
-                    bounds.min.x as i32 + gx as i32,
-                    bounds.min.y as i32 + gy as i32,
-                );
+                let (x, y) = trans.transform(bounds.min.x as i32 + gx as i32, bounds.min.y as i32 + gy as i32);
                 let (x, y) = (pos.0 + x, pos.1 + y);
-                if result.is_ok()
-                    && coverage > 0.0
-                    && x >= 0
-                    && y >= 0
-                    && x < w as i32
-                    && y < h as i32
-                {
-                    let c = BackendColor {
-                        alpha: color.alpha * f64::from(coverage.min(1.0)),
-                        rgb: color.rgb,
-                    };
+                if result.is_ok() && coverage > 0.0 && x >= 0 && y >= 0 && x < w as i32 && y < h as i32 {
+                    let c = BackendColor { alpha: color.alpha * f64::from(coverage.min(1.0)), rgb: color.rgb };
                     result = self.0.draw_pixel((x, y), c);
                 }
             });
