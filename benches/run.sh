@@ -2,7 +2,7 @@
 # Reproduces BENCHMARKS.md. Needs hyperfine (Debian: apt-get install hyperfine) and, for the
 # PyTorch side, the peer's venv (see ../shared/bench/README.md):
 #     python3 -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install torch numpy scipy matplotlib
-# Run on a quiet machine from the repository root:  benches/run.sh [--no-peer] > /tmp/bench.log
+# Run on a quiet machine from the repository root:  benches/run.sh [--no-peer | --peer-only] > /tmp/bench.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER=${PEER:-../shared/bench/pytorch_peer.py}
@@ -17,37 +17,50 @@ TRAIN="$P train -q --train $D/Phoneme_TRAIN.tsv.gz --test $D/Phoneme_TEST.tsv.gz
 rss() { /usr/bin/time -f "%e s wall, %M KB peak RSS" "$@" 2>&1 >/dev/null | tail -1; }
 
 echo "## machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2
+if [ "${1:-}" != "--peer-only" ]; then
 echo "## single runs (paper baseline: h=64, lr 0.001, batch 160, 256 epochs, test every epoch)"
+DIRECT='--set method="direct"'
 hyperfine -N --warmup 1 --runs 7 --export-markdown "$OUT/single.md" \
-  -n "baseline f32 (plots)"        "$TRAIN --out $OUT/b" \
-  -n "baseline f32 (no plots)"     "$TRAIN --set plots=false --out $OUT/b" \
-  -n "baseline f32 gram"           "$TRAIN --set plots=false --set method=\"gram\" --out $OUT/b" \
-  -n "baseline f64 (no plots)"     "$TRAIN --set plots=false --dtype f64 --out $OUT/b" \
-  -n "baseline + checkpoints every 16" "$TRAIN --set plots=false --save-every 16 --out $OUT/b" \
-  -n "batch 1 f32 (no plots)"      "$TRAIN --set plots=false --batch-size 1 --out $OUT/b" \
-  -n "batch 1 f32 gram"            "$TRAIN --set plots=false --batch-size 1 --set method=\"gram\" --out $OUT/b"
+  -n "baseline f32"                   "$TRAIN --out $OUT/b" \
+  -n "baseline f32, no plots"         "$TRAIN --set plots=false --out $OUT/b" \
+  -n "baseline f32, checkpoint every 16 epochs" "$TRAIN --save-every 16 --out $OUT/b" \
+  -n "baseline f32, direct"           "$TRAIN $DIRECT --out $OUT/b" \
+  -n "baseline f64"                   "$TRAIN --dtype f64 --out $OUT/b" \
+  -n "baseline f64, direct"           "$TRAIN --dtype f64 $DIRECT --out $OUT/b" \
+  -n "batch 1 f32"                    "$TRAIN --batch-size 1 --out $OUT/b" \
+  -n "batch 1 f32, direct"            "$TRAIN --batch-size 1 $DIRECT --out $OUT/b"
 echo "peak RSS, baseline:"; rss $TRAIN --out "$OUT/b"
+echo "peak RSS, baseline direct:"; rss $TRAIN $DIRECT --out "$OUT/b"
 echo "peak RSS, batch 1:";  rss $TRAIN --batch-size 1 --out "$OUT/b"
 
-echo "## plot cost alone (pinniped report redraws the sweep plots; per-run plots measured above as the plots/no-plots difference)"
+echo "## plot cost: one run's plots (median of 11), and a sweep's plots + report.html"
+cargo build --release -q --example plot_cost
+./target/release/examples/plot_cost "$OUT/b" 11
+rm -rf "$OUT/smoke"; $P run -q experiments/paper.toml --out "$OUT/paper-once" --jobs 2 >/dev/null
+hyperfine -N --runs 5 -n "pinniped report (paper sweep)" "$P report $OUT/paper-once/paper"
 
 echo "## the paper's experiment (45 runs, all artifacts)"
+sed 's/^\[train\].*/[train]\nmethod = "direct"/' experiments/paper.toml > "$OUT/paper-direct.toml"
 hyperfine -N --runs 3 --export-markdown "$OUT/paper.md" \
   --prepare "rm -rf $OUT/paper" \
   -n "paper.toml --jobs 2" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 2" \
-  -n "paper.toml --jobs 1" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 1"
+  -n "paper.toml --jobs 1" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 1" \
+  -n "paper.toml direct --jobs 2" "$P run -q $OUT/paper-direct.toml --out $OUT/paper --jobs 2" \
+  -n "paper.toml direct --jobs 1" "$P run -q $OUT/paper-direct.toml --out $OUT/paper --jobs 1"
 rm -rf "$OUT/paper"; echo "peak RSS, --jobs 2:"; rss $P run -q experiments/paper.toml --out "$OUT/paper" --jobs 2
 rm -rf "$OUT/paper"; echo "peak RSS, --jobs 1:"; rss $P run -q experiments/paper.toml --out "$OUT/paper" --jobs 1
 
-echo "## scaling (no plots, test every epoch)"
-for e in 64 128 256 512; do printf "epochs %4d: " $e; rss $TRAIN --set plots=false --epochs $e --out $OUT/s; done
-for h in 16 32 64 128 256; do printf "hidden %4d: " $h; rss $TRAIN --set plots=false --hidden $h --out $OUT/s; done
+echo "## scaling (direct method, no plots, test every epoch)"
+for e in 64 128 256 512; do printf "epochs %4d: " $e; rss $TRAIN --set plots=false $DIRECT --epochs $e --out $OUT/s; done
+# lr 1e-4: at the paper's 1e-3, mse-sum diverges early for 128+ hidden units and would stop the clock.
+for h in 16 32 64 128 256; do printf "hidden %4d: " $h; rss $TRAIN --set plots=false $DIRECT --learning-rate 0.0001 --hidden $h --out $OUT/s; done
 for n in 474 948 1896; do
-  zcat $D/Phoneme_TEST.tsv.gz | head -n $n | gzip -1 > "$OUT/test-$n.tsv.gz"
+  { zcat $D/Phoneme_TEST.tsv.gz || true; } | head -n $n | gzip -1 > "$OUT/test-$n.tsv.gz"
   printf "test rows %4d: " $n
-  rss $P train -q --train $D/Phoneme_TRAIN.tsv.gz --test "$OUT/test-$n.tsv.gz" --reserve-every 4 --set plots=false --out $OUT/s
+  rss $P train -q --train $D/Phoneme_TRAIN.tsv.gz --test "$OUT/test-$n.tsv.gz" --reserve-every 4 --set plots=false $DIRECT --out $OUT/s
 done
 
+fi
 [ "${1:-}" = "--no-peer" ] && exit 0
 echo "## PyTorch peer, same machine, same session"
 PEERRUN="$PY $PEER --train-arff $SD/Phoneme_TRAIN.arff.gz --test-arff $SD/Phoneme_TEST.arff.gz --layer-dims 1024,64,39 --learning-rate 0.001 --momentum 0.0 --activation-unit sigmoid --epochs 256 --sgd --reserve-every 4 --disjoint-reserve --plot-every 256 --plot-confusion-every 256 --save-every 256 --quiet"

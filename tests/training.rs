@@ -170,6 +170,7 @@ fn gram_method_follows_the_direct_method() {
         (0.9, MomentumRule::Classic, 0.05, 0.3),
     ] {
         let direct = TrainConfig {
+            method: Method::Direct,
             optimizer: OptimizerKind::Sgd,
             learning_rate: 0.05,
             momentum,

@@ -26,7 +26,7 @@ pub struct TrainConfig {
     /// Permute the rows once before reserving validation rows, and every epoch.
     pub shuffle: bool,
     pub dtype: DType,
-    /// `direct`, or `gram` (SGD only): the first layer through the training rows' Gram matrix.
+    /// `auto`, `direct`, or `gram` (SGD only): the first layer through the training rows' Gram matrix.
     pub method: Method,
     /// Per-sample min–max scaling to [0, 1] (the paper's `compress`).
     pub minmax: bool,
@@ -89,7 +89,7 @@ impl Default for TrainConfig {
             epochs: 256,
             shuffle: true,
             dtype: DType::F32,
-            method: Method::Direct,
+            method: Method::Auto,
             minmax: true,
             normalize: true,
             features: Features::Amplitude,

@@ -88,6 +88,9 @@ choice!(
 choice!(
     /// How the first layer's products are computed (see `train::gram`).
     Method {
+        /// `gram` where it is valid and cheaper (SGD, fewer training rows than half the
+        /// input width), else `direct`.
+        Auto = "auto",
         /// `X·W₁` directly.
         Direct = "direct",
         /// Through the Gram matrix of the training rows (SGD only): ~6× fewer operations on Phoneme.
