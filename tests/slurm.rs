@@ -13,12 +13,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn sweep(dir: &Path, name: &str, epochs: usize) -> std::path::PathBuf {
+fn sweep(dir: &Path, name: &str, epochs: usize, method: &str) -> std::path::PathBuf {
     write(
         dir,
         &format!("{name}.toml"),
         &format!(
-            "name = \"{name}\"\nseed = 3\nrepeats = 2\n{}\n[train]\nhidden = [8]\nbatch_size = 40\nepochs = {epochs}\ntest_every = 0\nplots = false\n[sweep]\ndesign = \"grid\"\nbatch_size = [40, 80]\nmomentum = [0.0, 0.5]\n",
+            "name = \"{name}\"\nseed = 3\nrepeats = 2\n{}\n[train]\nhidden = [8]\nbatch_size = 40\nepochs = {epochs}\nmethod = \"{method}\"\ntest_every = 0\nplots = false\n[sweep]\ndesign = \"grid\"\nbatch_size = [40, 80]\nmomentum = [0.0, 0.5]\n",
             data_table(true)
         ),
     )
@@ -64,7 +64,7 @@ fn summary_without_time(path: &Path) -> String {
 #[ignore = "needs a running Slurm: scripts/slurm-local.sh up"]
 fn array_plus_merge_equals_a_local_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = sweep(tmp.path(), "arr", 6);
+    let file = sweep(tmp.path(), "arr", 6, "auto");
     let (local, cluster) = (tmp.path().join("local"), tmp.path().join("cluster"));
     pinniped().args(["run", "-q", "--out"]).arg(&local).arg(&file).assert().success();
 
@@ -102,8 +102,8 @@ fn array_plus_merge_equals_a_local_run() {
 #[ignore = "needs a running Slurm: scripts/slurm-local.sh up"]
 fn a_cancelled_task_is_completed_by_rerun_failed() {
     let tmp = tempfile::tempdir().unwrap();
-    // Long enough (about a second a run) that task 0 is still running when cancelled.
-    let file = sweep(tmp.path(), "cancel", 400);
+    // Long enough (about 2 s a run, 2 runs a task) that task 0 is still running when cancelled.
+    let file = sweep(tmp.path(), "cancel", 3000, "direct");
     let out_dir = tmp.path().join("cluster");
     let out =
         pinniped().args(["slurm", "--tasks", "4", "--submit", "--out"]).arg(&out_dir).arg(&file).output().unwrap();
@@ -120,7 +120,7 @@ fn a_cancelled_task_is_completed_by_rerun_failed() {
         assert!(start.elapsed() < Duration::from_secs(60), "task 0 never started");
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(300));
     assert!(Command::new("scancel").arg(format!("{array}_0")).status().unwrap().success());
     wait_gone(&[&array, &merge], Duration::from_secs(240));
 
