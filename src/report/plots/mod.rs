@@ -48,6 +48,46 @@ fn font(size: u32) -> TextStyle<'static> {
 type Area<'a> = DrawingArea<text::Backend<'a>, Shift>;
 
 /// A white PNG canvas that reports the file it failed to write.
+/// Axes for classification error over epochs (x) in [0, 1] (y), the mesh styled alike
+/// in every error plot: the run's and the sweep's panels.
+fn error_axes<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: Option<&str>,
+    x: (f64, f64),
+    y_desc: &str,
+    sizes: (u32, u32, u32),
+) -> Result<
+    ChartContext<
+        'a,
+        text::Backend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+> {
+    let (margin, x_labels, y_labels) = sizes;
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, font(15));
+    }
+    let mut chart = builder
+        .margin(margin)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(y_labels)
+        .build_cartesian_2d(x.0..x.1, 0.0..1.0)
+        .context("building axes")?;
+    chart
+        .configure_mesh()
+        .x_desc("Epoch")
+        .x_label_formatter(&run::epoch_label)
+        .y_desc(y_desc)
+        .label_style(font(12))
+        .axis_desc_style(font(14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .context("drawing the mesh")?;
+    Ok(chart)
+}
+
 struct Canvas<'a> {
     area: Area<'a>,
 }

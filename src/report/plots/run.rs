@@ -7,7 +7,7 @@ use super::data::{
     Metrics, Set,
 };
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
-use super::{draw_title, finite_segments, font, tick_text, Canvas, PALETTE};
+use super::{draw_title, error_axes, finite_segments, font, tick_text, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -121,23 +121,8 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
     draw_title(&canvas.area, title, LINE_SIZE.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
     let x = epoch_range(first, last);
-    let mut chart = ChartBuilder::on(&body)
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(x.0..x.1, 0.0..1.0)
-        .with_context(ctx)?;
-    chart
-        .configure_mesh()
-        .x_desc("Epoch")
-        .x_label_formatter(&epoch_label)
-        .y_desc("Classification error (1 − accuracy)")
-        .label_style(font(12))
-        .axis_desc_style(font(14))
-        .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .with_context(ctx)?;
+    let mut chart =
+        error_axes(&body, None, x, "Classification error (1 − accuracy)", (12, 42, 58)).with_context(ctx)?;
     for (set, segments) in &curves {
         let style = set_color(*set).stroke_width(2);
         let lines = segments.iter().map(|s| PathElement::new(s.clone(), style));

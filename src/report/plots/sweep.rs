@@ -2,8 +2,8 @@
 //! a ±1 std band per axis value, and final accuracies with error bars.
 
 use super::data::{read_metrics, read_plan, read_sweep_spec, run_state, Metrics, Plan, PlannedRun, Set};
-use super::run::{epoch_label, epoch_range};
-use super::{draw_title, finite_segments, font, Canvas, PALETTE};
+use super::run::epoch_range;
+use super::{draw_title, error_axes, finite_segments, font, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -179,24 +179,8 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
     draw_title(&canvas.area, title, ERROR_SIZE.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
     for (i, (panel, set)) in body.split_evenly((1, 3)).iter().zip(Set::ALL).enumerate() {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(set.label(), font(15))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(x.0..x.1, 0.0..1.0)
-            .with_context(ctx)?;
-        chart
-            .configure_mesh()
-            .x_desc("Epoch")
-            .x_label_formatter(&epoch_label)
-            .y_desc("Classification error")
-            .label_style(font(12))
-            .axis_desc_style(font(13))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .with_context(ctx)?;
+        let mut chart =
+            error_axes(panel, Some(set.label()), x, "Classification error", (10, 40, 52)).with_context(ctx)?;
         for (g, (group, curve)) in groups.iter().zip(&curves[i]).enumerate() {
             let color = PALETTE[g % PALETTE.len()];
             let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.1)).collect();
