@@ -519,11 +519,11 @@ fn train(a: TrainArgs) -> Result<u8> {
             }
         }
     }
-    if (cfg.patience > 0 || cfg.refit) && !data.has_validation() {
+    if let Some(key) = cfg.needs_validation().filter(|_| !data.has_validation()) {
         problems.push(crate::spec::Problem {
             file: flag_path.into(),
             line: None,
-            key: Some(if cfg.refit { "refit" } else { "patience" }.into()),
+            key: Some(key.into()),
             message: "needs a validation set: give --reserve-every or --reserve-fraction".into(),
         });
     }

@@ -190,6 +190,17 @@ impl TrainConfig {
         p
     }
 
+    /// The key (`patience` or `refit`) that needs a validation set, if any does.
+    pub fn needs_validation(&self) -> Option<&'static str> {
+        if self.refit {
+            Some("refit")
+        } else if self.patience > 0 {
+            Some("patience")
+        } else {
+            None
+        }
+    }
+
     /// Problems that come from two keys together, judged on a whole configuration
     /// (a sweep checks them on each expanded configuration, not on axis values alone).
     pub fn combination_problems(&self) -> Vec<(&'static str, String)> {

@@ -153,11 +153,11 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
                 message: msg,
             });
         }
-        if (train.patience > 0 || train.refit) && !sweep.data.has_validation() {
+        if let Some(key) = train.needs_validation().filter(|_| !sweep.data.has_validation()) {
             problems.push(Problem {
                 file: sweep.path.clone(),
                 line: None,
-                key: Some(if train.refit { "train.refit" } else { "train.patience" }.into()),
+                key: Some(format!("train.{key}")),
                 message: "needs a validation set: add reserve_every or reserve_fraction to [data]".into(),
             });
         }

@@ -330,7 +330,7 @@ impl Phase<'_> {
         let mut ws = Workspace::new(&mlp, batch);
         ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
         let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
-        let mut opt =
+        let opt =
             Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
         // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
         let use_gram = match cfg.method {
@@ -339,18 +339,11 @@ impl Phase<'_> {
             Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= cols,
         };
         let mut gram = use_gram.then(|| {
-            opt = Optimizer::new(
-                cfg.optimizer,
-                cfg.learning_rate,
-                cfg.momentum,
-                cfg.momentum_rule,
-                cfg.weight_decay,
-                &mlp,
-            )
-            .without_first_weights();
             let xs: Vec<&[T]> = sets.iter().map(|s| s.x.as_slice()).collect();
             Gram::new(&mlp.weights[0], &xs, cols, mlp.dims[1])
         });
+        // Under the Gram method the first layer's weights move through `gram`, not `opt`.
+        let mut opt = if gram.is_some() { opt.without_first_weights() } else { opt };
         let mut first =
             vec![
                 T::zero();
