@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Reproduces BENCHMARKS.md. Needs hyperfine (Debian: apt-get install hyperfine) and, for the
-# PyTorch side, the peer's venv (see ../shared/bench/README.md):
+# Reproduces BENCHMARKS.md. Needs hyperfine (Debian: apt-get install hyperfine); pinniped's side
+# uses only this repository and its shipped data.
+# The PyTorch side is optional: it runs only when the peer script is present (PEER, default
+# ../shared/bench/pytorch_peer.py, which is not part of this repository) with a venv for it:
 #     python3 -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install torch numpy scipy matplotlib
+# The peer reads ARFF: it is generated here from the shipped TSV (the UCR archive's own ARFF, byte for byte).
 # Run on a quiet machine from the repository root:  benches/run.sh [--no-peer | --peer-only] > /tmp/bench.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +12,12 @@ PEER=${PEER:-../shared/bench/pytorch_peer.py}
 PY=${PY:-/tmp/peer-venv/bin/python}
 OUT=${BENCH_OUT:-/tmp/pinniped-bench}
 D=data/phoneme
-SD=../shared/data/phoneme
+if [ "${1:-}" != "--no-peer" ] && { [ ! -f "$PEER" ] || [ ! -x "$PY" ]; }; then
+  [ "${1:-}" = "--peer-only" ] && { echo "benches/run.sh: --peer-only needs $PEER and $PY (set PEER and PY)" >&2; exit 2; }
+  echo "benches/run.sh: no PyTorch peer ($PEER or $PY missing): measuring pinniped only" >&2
+  set -- --no-peer
+fi
+case "$OUT" in /|"$HOME"|.|"") echo "benches/run.sh: refusing BENCH_OUT=$OUT (it is emptied)" >&2; exit 2;; esac
 rm -rf "$OUT"; mkdir -p "$OUT"
 cargo build --release -q
 P=./target/release/pinniped
@@ -63,6 +71,14 @@ done
 fi
 [ "${1:-}" = "--no-peer" ] && exit 0
 echo "## PyTorch peer, same machine, same session"
+SD=$OUT/arff
+mkdir -p "$SD"
+for part in TRAIN TEST; do
+  { printf '@relation Phoneme\n\n'; for i in $(seq 1 1024); do printf '@attribute att%d numeric\n' "$i"; done
+    printf '@attribute target {%s}\n\n@data\n' "$(seq -s, 1 39)"
+    zcat "$D/Phoneme_$part.tsv.gz" | awk -F'\t' -v OFS=, '{ label = $1; for (i = 1; i < NF; i++) $i = $(i + 1); $NF = label; print }'
+  } | gzip -1 > "$SD/Phoneme_$part.arff.gz"
+done
 PEERRUN="$PY $PEER --train-arff $SD/Phoneme_TRAIN.arff.gz --test-arff $SD/Phoneme_TEST.arff.gz --layer-dims 1024,64,39 --learning-rate 0.001 --momentum 0.0 --activation-unit sigmoid --epochs 256 --sgd --reserve-every 4 --disjoint-reserve --plot-every 256 --plot-confusion-every 256 --save-every 256 --quiet"
 hyperfine -N --runs 3 --export-markdown "$OUT/peer.md" \
   -n "peer baseline f32 1 thread" "$PEERRUN --batch-size 160 --dtype float32 --threads 1 --workspace-dir $OUT/peer" \

@@ -2,7 +2,10 @@
 # A real single-node Slurm on this machine, for pinniped's integration test.
 #   scripts/slurm-local.sh up     install (Debian packages) if needed, configure, start munged, slurmctld, slurmd
 #   scripts/slurm-local.sh down   cancel all jobs, stop the daemons this script started (by PID)
-# No systemd, no cgroups: see ../shared/notes/slurm.md for why each setting is here.
+# No systemd and no cgroups (containers and CI rarely have either): processes are tracked by PID
+# (proctrack/linuxproc, task/none, no accounting, so no sacct); CPUs and memory come from `slurmd -C`
+# (more than it detects makes the node INVAL); batch_sched_delay=0 starts tasks at once instead of in
+# 3-second waves; kill_invalid_depend keeps a job whose dependency failed from pending forever.
 # State lives in $SLURM_LOCAL_DIR (default /tmp/pinniped-slurm).
 set -euo pipefail
 DIR=${SLURM_LOCAL_DIR:-/tmp/pinniped-slurm}
