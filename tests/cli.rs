@@ -207,19 +207,29 @@ fn killed_sweep_resumes_to_the_same_summary() {
     let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&clean).arg(&file).assert().success();
 
+    // Finished runs: a run's status.json is written last, atomically.
+    let finished = || files(&killed.join("kill/runs")).iter().filter(|f| f.ends_with("status.json")).count();
     let bin = assert_cmd::cargo::cargo_bin("pinniped");
-    for wait_ms in [150u64, 420, 700] {
+    // Killed at observed progress (1, 3, then 6 of the 8 runs finished, the other worker mid-run),
+    // not after guessed sleeps; a run takes 20 epochs × 25 ms, so the kill lands before the next ends.
+    for target in [1, 3, 6] {
         let mut child = std::process::Command::new(&bin)
             .args(["run", "-q", "--fake-trainer", "--jobs", "2", "--out"])
             .arg(&killed)
             .arg(&file)
-            .env("PINNIPED_FAKE_DELAY_MS", "5")
+            .env("PINNIPED_FAKE_DELAY_MS", "25")
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while finished() < target {
+            assert!(child.try_wait().unwrap().is_none(), "the sweep exited before {target} runs had finished");
+            assert!(std::time::Instant::now() < give_up, "no progress to {target} finished runs (hung?)");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
     }
+    assert!(finished() < 8, "the kills interrupted the sweep: {} of 8 runs had finished", finished());
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&killed).arg(&file).assert().success();
     assert_eq!(fs::read(clean.join("kill/summary.csv")).unwrap(), fs::read(killed.join("kill/summary.csv")).unwrap());
     assert_eq!(files(&clean.join("kill")), files(&killed.join("kill")), "no stray temporary or partial files");
@@ -440,11 +450,66 @@ fn compare_two_sweeps() {
         .stderr(predicate::str::contains("nowhere"));
 }
 
+/// Options that still lack a help text: another branch (issue 11 §5) writes them in src/cli.rs. Each
+/// entry is a known failure of `help_documents_every_command_and_option`; the test fails as soon as an
+/// entry gains its help, so that this list is emptied when that branch is merged.
+const HELP_TEXTS_PENDING: &[&str] = &[
+    "compare --csv",
+    "compare --markdown",
+    "slurm --partition",
+    "train --learning-rate",
+    "train --batch-size",
+    "train --momentum",
+    "train --epochs",
+    "train --seed",
+];
+
 #[test]
-fn help_documents_every_command() {
-    for cmd in ["run", "train", "eval", "status", "rerun", "summarize", "compare"] {
-        pinniped().args([cmd, "--help"]).assert().success().stdout(predicate::str::contains("Usage"));
+fn help_documents_every_command_and_option() {
+    use clap::CommandFactory;
+    let cli = pinniped::cli::Cli::command();
+    let top = pinniped().arg("--help").assert().success().get_output().stdout.clone();
+    let top = String::from_utf8_lossy(&top);
+    let mut problems = Vec::new();
+    let mut pending_now_documented = Vec::new();
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        if !top.contains(name) {
+            problems.push(format!("`pinniped --help` does not list `{name}`"));
+        }
+        if sub.get_about().is_none() {
+            problems.push(format!("{name}: no description"));
+        }
+        let out = pinniped().args([name, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !help.contains("Usage") {
+            problems.push(format!("`pinniped {name} --help` fails or shows no usage"));
+        }
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            let shown = match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => arg
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or(arg.get_id().to_string(), |v| v.to_string())
+                    .to_uppercase(),
+            };
+            let case = format!("{name} {shown}");
+            if !help.contains(&shown) {
+                problems.push(format!("`pinniped {name} --help` does not show {shown}"));
+            }
+            let documented = arg.get_help().or(arg.get_long_help()).is_some_and(|h| !h.to_string().trim().is_empty());
+            match (documented, HELP_TEXTS_PENDING.contains(&case.as_str())) {
+                (false, false) => problems.push(format!("{case}: no help text")),
+                (true, true) => pending_now_documented.push(case),
+                _ => {}
+            }
+        }
     }
+    for case in pending_now_documented {
+        problems.push(format!("{case} now has a help text: remove it from HELP_TEXTS_PENDING"));
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     pinniped().arg("frobnicate").assert().code(2);
 }
 
