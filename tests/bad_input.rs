@@ -1,6 +1,7 @@
 //! Bad input, table-driven: every case must exit with code 2, print a message that
 //! names the file and the line or key and says what to do, and leave the results
 //! directory exactly as it was (a finished sweep of the same name already lives there).
+//! Every case runs even when others fail, and each failing case is reported by name.
 
 mod common;
 
@@ -490,19 +491,58 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
         ),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
+    // Every case runs, whatever the others do; the failures are reported together, each by name.
+    let mut failures = Vec::new();
     for (name, setup, needles) in &cases {
         let args = setup(&env);
         let out = pinniped().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: exit code\n{stderr}");
-        for n in *needles {
-            assert!(stderr.contains(n), "{name}: message lacks {n:?}:\n{stderr}");
+        let mut wrong = Vec::new();
+        if out.status.code() != Some(2) {
+            wrong.push(format!("exit code {:?}, not 2", out.status.code()));
         }
-        assert!(
-            stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 4,
-            "{name}: one clear message, not a dump:\n{stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
-        assert_eq!(snapshot(&env.out), before, "{name}: the results directory changed");
+        for n in *needles {
+            if !stderr.contains(n) {
+                wrong.push(format!("message lacks {n:?}"));
+            }
+        }
+        if stderr.lines().filter(|l| !l.trim().is_empty()).count() > 4 {
+            wrong.push("more than one clear message (over 4 lines)".into());
+        }
+        if stderr.contains("panicked") {
+            wrong.push("panicked".into());
+        }
+        let after = snapshot(&env.out);
+        if after != before {
+            wrong.push(format!("the results directory changed: {}", changed_files(&before, &after).join(", ")));
+            restore(&env.out, &before, &after); // so that the next cases are judged on their own
+        }
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "case {name:?}: {}\n    stderr: {}",
+                wrong.join("; "),
+                stderr.trim().replace('\n', "\n            ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// Files added, removed or changed between two snapshots.
+fn changed_files(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().filter(|f| before.get(*f) != after.get(*f)).cloned().collect()
+}
+
+/// Puts the test's own results directory back as it was.
+fn restore(dir: &Path, before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) {
+    for f in after.keys().filter(|f| !before.contains_key(*f)) {
+        fs::remove_file(dir.join(f)).unwrap();
+    }
+    for (f, bytes) in before.iter().filter(|(f, bytes)| after.get(*f) != Some(*bytes)) {
+        fs::create_dir_all(dir.join(f).parent().unwrap()).unwrap();
+        fs::write(dir.join(f), bytes).unwrap();
     }
 }
