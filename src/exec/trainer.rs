@@ -33,9 +33,14 @@ impl RunSpec {
         RunSpec { id, seed, train, data, config_hash }
     }
 
+    /// The run's `[train]` table as recorded: `engine = "auto"` replaced by the engine it chose.
+    pub fn recorded_train(&self) -> TrainConfig {
+        TrainConfig { engine: self.train.resolved_engine(), ..self.train.clone() }
+    }
+
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
-        let mut train = self.train.clone();
+        let mut train = self.recorded_train();
         train.seed = self.seed;
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
@@ -50,9 +55,20 @@ impl RunSpec {
 }
 
 pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
+    let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(train) else {
+        unreachable!("TrainConfig serialises to a table")
+    };
+    // Keys added with a default that changes nothing keep the hashes of earlier
+    // results directories (their runs are not stale).
+    let defaults = TrainConfig::default();
+    for (key, default) in [("engine", defaults.engine.word()), ("device", defaults.device.word())] {
+        if train.get(key).and_then(toml::Value::as_str) == Some(default) {
+            train.remove(key);
+        }
+    }
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
-        toml::to_string(train).expect("serialises"),
+        toml::to_string(&train).expect("serialises"),
         toml::to_string(data).expect("serialises")
     );
     Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -101,7 +117,7 @@ fn train_as<T: Real>(
         minmax: cfg.minmax,
         normalize: cfg.normalize,
         raw_cols: data.dataset.cols,
-        config: toml::to_string(cfg).expect("serialises"),
+        config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
