@@ -43,6 +43,8 @@ pub struct CandleMlp<T> {
     device: Device,
     varmap: VarMap,
     layers: Vec<Linear>,
+    /// The same layers over detached views of the variables (same storage): evaluation builds no graph.
+    eval_layers: Vec<Linear>,
     /// w0, b0, w1, b1, …: the `VarMap` is a hash map, this is the fixed order.
     vars: Vec<Var>,
     _dtype: PhantomData<T>,
@@ -73,12 +75,17 @@ impl<T: Real> CandleMlp<T> {
         let layers = (0..mlp.layers())
             .map(|l| candle_nn::linear(mlp.dims[l], mlp.dims[l + 1], vb.pp(format!("layers.{l}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
+        let eval_layers = vars
+            .chunks_exact(2)
+            .map(|p| Linear::new(p[0].as_detached_tensor(), Some(p[1].as_detached_tensor())))
+            .collect();
         Ok(CandleMlp {
             dims: mlp.dims.clone(),
             activation: mlp.activation,
             device: device.clone(),
             varmap,
             layers,
+            eval_layers,
             vars,
             _dtype: PhantomData,
         })
@@ -105,12 +112,26 @@ impl<T: Real> CandleMlp<T> {
 
     /// Linear output of the last layer. With `dropout`, hidden units are dropped by
     /// its masks (inverted dropout) and the activations before dropout are returned too.
-    pub fn forward(&self, x: &Tensor, mut dropout: Option<&mut Dropout>) -> anyhow::Result<(Tensor, Hidden)> {
+    pub fn forward(&self, x: &Tensor, dropout: Option<&mut Dropout>) -> anyhow::Result<(Tensor, Hidden)> {
+        self.pass(&self.layers, x, dropout)
+    }
+
+    /// Linear output of the last layer for evaluation: no dropout, no autograd graph.
+    pub fn scores(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        Ok(self.pass(&self.eval_layers, x, None)?.0)
+    }
+
+    fn pass(
+        &self,
+        layers: &[Linear],
+        x: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> anyhow::Result<(Tensor, Hidden)> {
         let mut a = x.clone();
         let mut hidden = Vec::new();
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in layers.iter().enumerate() {
             a = layer.forward(&a)?;
-            if l + 1 < self.layers.len() {
+            if l + 1 < layers.len() {
                 a = match self.activation {
                     Activation::Sigmoid => candle_nn::ops::sigmoid(&a)?,
                     Activation::Tanh => a.tanh()?,
@@ -359,8 +380,7 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
             self.set_tensors[k] = Some(self.net.input(self.sets[k], rows)?);
         }
         let x = self.set_tensors[k].as_ref().expect("just made");
-        let (out, _) = self.net.forward(x, None)?;
-        self.scores = out.flatten_all()?.to_vec1::<T>()?;
+        self.scores = self.net.scores(x)?.flatten_all()?.to_vec1::<T>()?;
         Ok(&self.scores)
     }
 
