@@ -303,3 +303,25 @@ fn checkpoints_of_either_engine_load_in_eval_and_in_candle_varbuilder() {
         );
     }
 }
+
+#[test]
+#[cfg(not(feature = "cuda"))]
+fn device_cuda_without_the_cuda_feature_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    for (setting, says) in [("device=\"cuda\"", "--features cuda"), ("engine=\"native\"", "needs engine = \"candle\"")]
+    {
+        let run = common::pinniped()
+            .args(["train", "--train"])
+            .arg(common::train_tsv())
+            .args(["--reserve-every", "4", "--out"])
+            .arg(&out)
+            .args(["--set", "device=\"cuda\"", "--set", setting])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{setting}: {stderr}");
+        assert!(stderr.contains("device") && stderr.contains(says), "{setting}: {stderr}");
+        assert!(!out.exists(), "{setting}: nothing is written");
+    }
+}
