@@ -276,6 +276,16 @@ fn checkpoints_of_either_engine_load_in_eval_and_in_candle_varbuilder() {
         let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
         assert!(config.contains(&format!("engine = \"{engine}\"")), "{engine}: config.toml records the engine");
         let model = out.join("model.safetensors");
+        // config.toml reruns the run in another process, bit for bit.
+        let again = tmp.path().join(format!("{engine}-again"));
+        common::pinniped()
+            .args(["train", "-q"])
+            .arg(out.join("config.toml"))
+            .arg("--out")
+            .arg(&again)
+            .assert()
+            .success();
+        assert_eq!(std::fs::read(&model).unwrap(), std::fs::read(again.join("model.safetensors")).unwrap(), "{engine}");
 
         // `eval` scores the checkpoint as the run scored its model at the last epoch.
         let eval = common::pinniped().args(["eval", "--csv", "--model"]).arg(&model).arg("--data").arg(&test).output();
@@ -324,4 +334,21 @@ fn device_cuda_without_the_cuda_feature_is_refused_before_anything_is_written() 
         assert!(stderr.contains("device") && stderr.contains(says), "{setting}: {stderr}");
         assert!(!out.exists(), "{setting}: nothing is written");
     }
+}
+
+#[test]
+fn auto_hashes_like_the_engine_it_chooses_and_like_runs_from_before_the_key() {
+    use pinniped::exec::trainer::config_hash;
+    let data = data_cfg();
+    let hash = |engine| config_hash(&TrainConfig { engine, ..TrainConfig::default() }, &data, "digest", 1);
+    assert_eq!(hash(Engine::Auto), hash(Engine::Native), "auto runs native on the CPU: the same run");
+    assert_ne!(hash(Engine::Candle), hash(Engine::Native), "another engine is another run");
+    // Without the engine and device keys, as pinniped wrote configurations before they existed.
+    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default()) else { unreachable!() };
+    old.remove("engine");
+    old.remove("device");
+    let text = format!("{}\n{}\ndigest\n1", toml::to_string(&old).unwrap(), toml::to_string(&data).unwrap());
+    use sha2::Digest;
+    let old_hash: String = sha2::Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hash(Engine::Auto), old_hash, "earlier results directories stay fresh");
 }

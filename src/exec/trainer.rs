@@ -10,7 +10,7 @@ use crate::report::plots::plot_run;
 use crate::spec::{DataConfig, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
-use crate::train::{fit, DType, EpochMetrics, EpochView, History, Outcome, Real};
+use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -55,14 +55,16 @@ impl RunSpec {
 }
 
 pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
-    let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(train) else {
+    // The engine that runs, not the word that chose it: `auto` and what it resolves to are
+    // the same run (so `config.toml`, which records the resolved engine, reruns it exactly).
+    let resolved = TrainConfig { engine: train.resolved_engine(), ..train.clone() };
+    let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
         unreachable!("TrainConfig serialises to a table")
     };
-    // Keys added with a default that changes nothing keep the hashes of earlier
-    // results directories (their runs are not stale).
-    let defaults = TrainConfig::default();
-    for (key, default) in [("engine", defaults.engine.word()), ("device", defaults.device.word())] {
-        if train.get(key).and_then(toml::Value::as_str) == Some(default) {
+    // What every run did before these keys existed leaves the hash as it was, so earlier
+    // results directories are not stale.
+    for (key, before) in [("engine", Engine::Native.word()), ("device", Device::Cpu.word())] {
+        if train.get(key).and_then(toml::Value::as_str) == Some(before) {
             train.remove(key);
         }
     }
