@@ -259,9 +259,7 @@ impl candle_nn::Optimizer for CandleOptimizer {
                     }
                     MomentumRule::Classic => {
                         // PyTorch: v ← d on the first step, else m·v + d; p ← p − lr·v
-                        let step = if c.momentum == 0.0 {
-                            g
-                        } else if self.steps == 1 {
+                        let step = if c.momentum == 0.0 || self.steps == 1 {
                             g
                         } else {
                             ((&self.first[k] * c.momentum)? + g)?
