@@ -85,7 +85,7 @@ fn trajectory(cfg: &TrainConfig, mlp: &Mlp<f64>, x: &[f64], y: &[u32], steps: us
     let positions: Vec<usize> = (0..rows).collect();
     (0..steps)
         .map(|_| {
-            model.begin_epoch(&positions);
+            model.begin_epoch(&positions).unwrap();
             let loss = model.train_batch(0..rows, x, y).unwrap();
             model.end_epoch().unwrap();
             (loss, model.mlp().clone())

@@ -11,7 +11,7 @@
 //! A new model family is another struct like [`CandleMlp`] (candle-nn modules over a
 //! `VarMap`) plus its config keys; the optimiser, losses and epoch loop are shared.
 
-use super::engine::{Model, Setup};
+use super::engine::{uses_gram, Model, Setup};
 use super::model::{Grads, Mlp};
 use super::options::{Activation, Device as DeviceKind, Loss, MomentumRule, OptimizerKind};
 use super::real::Real;
@@ -113,24 +113,31 @@ impl<T: Real> CandleMlp<T> {
     /// Linear output of the last layer. With `dropout`, hidden units are dropped by
     /// its masks (inverted dropout) and the activations before dropout are returned too.
     pub fn forward(&self, x: &Tensor, dropout: Option<&mut Dropout>) -> anyhow::Result<(Tensor, Hidden)> {
-        self.pass(&self.layers, x, dropout)
+        self.pass(&self.layers, Input::Rows(x), dropout)
     }
 
     /// Linear output of the last layer for evaluation: no dropout, no autograd graph.
     pub fn scores(&self, x: &Tensor) -> anyhow::Result<Tensor> {
-        Ok(self.pass(&self.eval_layers, x, None)?.0)
+        Ok(self.pass(&self.eval_layers, Input::Rows(x), None)?.0)
     }
 
     fn pass(
         &self,
         layers: &[Linear],
-        x: &Tensor,
+        x: Input<'_>,
         mut dropout: Option<&mut Dropout>,
     ) -> anyhow::Result<(Tensor, Hidden)> {
-        let mut a = x.clone();
+        let mut a = match x {
+            Input::Rows(x) => x.clone(),
+            Input::FirstLayer(z) => z.clone(),
+        };
         let mut hidden = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
-            a = layer.forward(&a)?;
+            a = match (l, x) {
+                // The first layer's product is given: only its bias is left to add.
+                (0, Input::FirstLayer(_)) => a.broadcast_add(layer.bias().expect("layers have biases"))?,
+                _ => layer.forward(&a)?,
+            };
             if l + 1 < layers.len() {
                 a = match self.activation {
                     Activation::Sigmoid => candle_nn::ops::sigmoid(&a)?,
@@ -187,6 +194,117 @@ impl<T: Real> CandleMlp<T> {
             biases.push(pair[1].as_tensor().to_vec1::<T>()?);
         }
         Ok(Mlp::from_parts(&self.dims, self.activation, weights, biases))
+    }
+}
+
+/// What enters the first layer: input rows, or the first layer's product `X·W₁ᵀ`
+/// computed elsewhere (the Gram method), to which the bias is added.
+#[derive(Clone, Copy)]
+enum Input<'t> {
+    Rows(&'t Tensor),
+    FirstLayer(&'t Tensor),
+}
+
+/// The Gram method (`train::gram`) in candle ops: `W₁ = s·W₁(0) + Aᵀ·X_train` in
+/// candle's layout, so every first-layer product is `s·(X·W₁(0)ᵀ) + (X·X_trainᵀ)·A`.
+/// The first layer's weight variable only receives the materialised weights at the
+/// end of each epoch; SGD moves `s` and `A` (the same operations as `Gram::step`).
+struct CandleGram<T> {
+    s: T,
+    vs: T,
+    a: Tensor,
+    va: Tensor,
+    steps: u64,
+    w0: Tensor,
+    x_train: Tensor,
+    /// Per evaluation set: `X·X_trainᵀ` and `X·W₁(0)ᵀ`.
+    gram: Vec<Tensor>,
+    base: Vec<Tensor>,
+    /// The training set's rows of both in this epoch's order, and that order.
+    gram_epoch: Tensor,
+    base_epoch: Tensor,
+    positions: Tensor,
+}
+
+impl<T: Real> CandleGram<T> {
+    /// `sets[0]` must be the training rows.
+    fn new(w0: &Tensor, sets: &[Tensor]) -> anyhow::Result<Self> {
+        let x_train = sets[0].clone();
+        let (n_train, hidden) = (x_train.dim(0)?, w0.dim(0)?);
+        let gram = sets.iter().map(|x| x.matmul(&x_train.t()?)).collect::<candle_core::Result<Vec<_>>>()?;
+        let base = sets.iter().map(|x| x.matmul(&w0.t()?)).collect::<candle_core::Result<Vec<_>>>()?;
+        let zeros = Tensor::zeros((n_train, hidden), w0.dtype(), w0.device())?;
+        Ok(CandleGram {
+            s: T::one(),
+            vs: T::zero(),
+            a: zeros.clone(),
+            va: zeros,
+            steps: 0,
+            w0: w0.copy()?,
+            x_train,
+            gram_epoch: gram[0].clone(),
+            base_epoch: base[0].clone(),
+            positions: Tensor::arange(0u32, n_train as u32, w0.device())?,
+            gram,
+            base,
+        })
+    }
+
+    /// This epoch's order of the training rows.
+    fn gather_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()> {
+        let p: Vec<u32> = positions.iter().map(|&p| p as u32).collect();
+        self.positions = Tensor::from_vec(p, positions.len(), self.a.device())?;
+        self.gram_epoch = self.gram[0].index_select(&self.positions, 0)?;
+        self.base_epoch = self.base[0].index_select(&self.positions, 0)?;
+        Ok(())
+    }
+
+    fn product(&self, gram: &Tensor, base: &Tensor) -> anyhow::Result<Tensor> {
+        Ok(((base * self.s.f64())? + gram.matmul(&self.a)?)?)
+    }
+
+    /// The first layer's product for rows `range` of this epoch's training order.
+    fn batch(&self, range: &Range<usize>) -> anyhow::Result<Tensor> {
+        let (start, rows) = (range.start, range.len());
+        self.product(&self.gram_epoch.narrow(0, start, rows)?, &self.base_epoch.narrow(0, start, rows)?)
+    }
+
+    /// The first layer's product for every row of evaluation set `k`.
+    fn set(&self, k: usize) -> anyhow::Result<Tensor> {
+        self.product(&self.gram[k], &self.base[k])
+    }
+
+    /// One SGD step of the first layer for the rows `range` of this epoch's order,
+    /// whose first-layer deltas are `delta`.
+    fn step(&mut self, range: &Range<usize>, delta: &Tensor, c: &OptimConfig) -> anyhow::Result<()> {
+        self.steps += 1;
+        let rows = self.positions.narrow(0, range.start, range.len())?;
+        if c.momentum == 0.0 && c.weight_decay == 0.0 {
+            // Both rules: W ← W − lr·Xᵀ·D, so only the batch's rows of A move.
+            self.a = self.a.index_add(&rows, &(delta * -c.lr)?, 0)?;
+            return Ok(());
+        }
+        // With g = Xᵀ·D and W = s·W₁(0) + Xᵀ·A, both rules keep V in the same form.
+        let (m, wd) = (T::of(c.momentum), T::of(c.weight_decay));
+        let (keep, scale) = match c.rule {
+            MomentumRule::Damped => (m, T::of(c.lr * (1.0 - c.momentum))),
+            MomentumRule::Classic => (if self.steps == 1 { T::zero() } else { m }, T::one()),
+        };
+        self.vs = keep * self.vs + scale * wd * self.s;
+        let va = ((&self.va * keep.f64())? + (&self.a * (scale * wd).f64())?)?;
+        self.va = va.index_add(&rows, &(delta * scale.f64())?, 0)?;
+        let step = match c.rule {
+            MomentumRule::Damped => T::one(),
+            MomentumRule::Classic => T::of(c.lr),
+        };
+        self.s -= step * self.vs;
+        self.a = (&self.a - (&self.va * step.f64())?)?;
+        Ok(())
+    }
+
+    /// `s·W₁(0) + Aᵀ·X_train`, in candle's `[out, in]` layout.
+    fn materialize(&self) -> anyhow::Result<Tensor> {
+        Ok(((&self.w0 * self.s.f64())? + self.a.t()?.matmul(&self.x_train)?)?)
     }
 }
 
@@ -302,6 +420,7 @@ impl candle_nn::Optimizer for CandleOptimizer {
 pub struct CandleEngine<'a, T> {
     net: CandleMlp<T>,
     opt: CandleOptimizer,
+    gram: Option<CandleGram<T>>,
     loss: Loss,
     dropout: Option<Dropout>,
     record: bool,
@@ -328,6 +447,16 @@ impl<'a, T: Real> CandleEngine<'a, T> {
             weight_decay: cfg.weight_decay,
         };
         let opt = CandleOptimizer::new(net.vars(), config)?;
+        let cols = s.mlp.inputs();
+        let mut set_tensors = vec![None; s.sets.len()];
+        let gram = if uses_gram(cfg, s.sets[0].len() / cols, cols) {
+            let xs = s.sets.iter().map(|x| net.input(x, x.len() / cols)).collect::<anyhow::Result<Vec<_>>>()?;
+            let gram = CandleGram::new(net.vars[0].as_tensor(), &xs)?;
+            set_tensors = xs.into_iter().map(Some).collect();
+            Some(gram)
+        } else {
+            None
+        };
         let dropout =
             (cfg.dropout > 0.0 && s.mlp.layers() > 1).then_some(Dropout { p: cfg.dropout, rng: s.dropout_rng });
         Ok(CandleEngine {
@@ -337,7 +466,8 @@ impl<'a, T: Real> CandleEngine<'a, T> {
             dropout,
             record: s.record,
             hidden: Vec::new(),
-            set_tensors: vec![None; s.sets.len()],
+            gram,
+            set_tensors,
             sets: s.sets,
             scores: Vec::new(),
             mlp: s.mlp,
@@ -346,17 +476,36 @@ impl<'a, T: Real> CandleEngine<'a, T> {
 }
 
 impl<T: Real> Model<T> for CandleEngine<'_, T> {
-    fn begin_epoch(&mut self, _positions: &[usize]) {}
+    fn begin_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()> {
+        match self.gram.as_mut() {
+            Some(g) => g.gather_epoch(positions),
+            None => Ok(()),
+        }
+    }
 
-    fn train_batch(&mut self, _range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64> {
+    fn train_batch(&mut self, range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64> {
         use candle_nn::Optimizer as _;
-        let (out, hidden) = self.net.forward(&self.net.input(x, y.len())?, self.dropout.as_mut())?;
+        // Under the Gram method the first layer's product is a leaf whose gradient is the first delta.
+        let first = match self.gram.as_ref() {
+            Some(g) => Some(Var::from_tensor(&g.batch(&range)?)?),
+            None => None,
+        };
+        let (out, hidden) = match &first {
+            Some(z) => self.net.pass(&self.net.layers, Input::FirstLayer(z.as_tensor()), self.dropout.as_mut())?,
+            None => self.net.forward(&self.net.input(x, y.len())?, self.dropout.as_mut())?,
+        };
         let loss = self.net.loss(&out, y, self.loss)?;
         let value = scalar(&loss)?;
         if !value.is_finite() {
             return Ok(value);
         }
-        self.opt.backward_step(&loss)?;
+        let grads = loss.backward()?;
+        // The first layer's weights are not in the graph under Gram: the optimiser skips them.
+        self.opt.step(&grads)?;
+        if let (Some(g), Some(z)) = (self.gram.as_mut(), &first) {
+            let delta = grads.get(z.as_tensor()).context("the first layer got no gradient")?;
+            g.step(&range, delta, &self.opt.config)?;
+        }
         if self.record {
             self.hidden = hidden.iter().map(|h| h.flatten_all()?.to_vec1::<T>()).collect::<Result<_, _>>()?;
         }
@@ -368,6 +517,9 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
     }
 
     fn end_epoch(&mut self) -> anyhow::Result<()> {
+        if let Some(g) = self.gram.as_ref() {
+            self.net.vars[0].set(&g.materialize()?)?;
+        }
         self.mlp = self.net.to_mlp()?;
         Ok(())
     }
@@ -378,7 +530,11 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
             self.set_tensors[k] = Some(self.net.input(self.sets[k], rows)?);
         }
         let x = self.set_tensors[k].as_ref().expect("just made");
-        self.scores = self.net.scores(x)?.flatten_all()?.to_vec1::<T>()?;
+        let out = match self.gram.as_ref() {
+            Some(g) => self.net.pass(&self.net.eval_layers, Input::FirstLayer(&g.set(k)?), None)?.0,
+            None => self.net.scores(x)?,
+        };
+        self.scores = out.flatten_all()?.to_vec1::<T>()?;
         Ok(&self.scores)
     }
 

@@ -17,7 +17,7 @@ use std::ops::Range;
 /// One network being trained on one phase's sets (`sets[0]` is the training set).
 pub trait Model<T: Real> {
     /// Start of an epoch: `positions` is the epoch's order of the training rows.
-    fn begin_epoch(&mut self, positions: &[usize]);
+    fn begin_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()>;
     /// Forward, loss, backward and optimiser step on the rows `range` of the epoch's
     /// order (`x`, `y` hold exactly those rows). Returns the batch loss before the step.
     fn train_batch(&mut self, range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64>;
@@ -54,6 +54,17 @@ pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T
     })
 }
 
+/// Whether a phase computes the first layer through the Gram matrix of its training
+/// rows (`train::gram`): asked for, or `auto` where it is valid (SGD) and cheaper.
+pub fn uses_gram(cfg: &TrainConfig, n_train: usize, inputs: usize) -> bool {
+    match cfg.method {
+        Method::Gram => true,
+        Method::Direct => false,
+        // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
+        Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= inputs,
+    }
+}
+
 /// The hand-written engine: buffers allocated once, the Gram method where it pays,
 /// and plain SGD fused into the backward pass.
 pub struct Native<'a, T> {
@@ -83,13 +94,7 @@ impl<'a, T: Real> Native<'a, T> {
         let eval_ws = Workspace::new(&mlp, most_rows);
         let opt =
             Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
-        // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
-        let use_gram = match cfg.method {
-            Method::Gram => true,
-            Method::Direct => false,
-            Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= cols,
-        };
-        let gram = use_gram.then(|| Gram::new(&mlp.weights[0], &s.sets, cols, mlp.dims[1]));
+        let gram = uses_gram(cfg, n_train, cols).then(|| Gram::new(&mlp.weights[0], &s.sets, cols, mlp.dims[1]));
         // Under the Gram method the first layer's weights move through `gram`, not `opt`.
         let opt = if gram.is_some() { opt.without_first_weights() } else { opt };
         let first = vec![T::zero(); if gram.is_some() { most_rows * mlp.dims[1] } else { 0 }];
@@ -100,12 +105,13 @@ impl<'a, T: Real> Native<'a, T> {
 }
 
 impl<T: Real> Model<T> for Native<'_, T> {
-    fn begin_epoch(&mut self, positions: &[usize]) {
+    fn begin_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()> {
         if let Some(g) = self.gram.as_mut() {
             g.gather_epoch(positions);
             self.positions.clear();
             self.positions.extend_from_slice(positions);
         }
+        Ok(())
     }
 
     fn train_batch(&mut self, range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64> {

@@ -346,7 +346,9 @@ impl Phase<'_> {
             }
             let before = self.record.then(|| snapshot(model.mlp()));
             hists.iter_mut().for_each(Histogram::clear);
-            model.begin_epoch(&positions);
+            if let Err(e) = model.begin_epoch(&positions) {
+                return PhaseEnd::Failed(e);
+            }
 
             let mut start_row = 0;
             while start_row < n_train {
