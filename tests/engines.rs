@@ -359,3 +359,34 @@ fn auto_hashes_like_the_engine_it_chooses_and_like_runs_from_before_the_key() {
     let old_hash: String = sha2::Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hash(Engine::Auto), old_hash, "earlier results directories stay fresh");
 }
+
+#[test]
+fn candle_sweeps_are_bit_identical_whatever_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = format!(
+        "name = \"det\"\nseed = 11\nrepeats = 2\n{}\n[train]\nengine = \"candle\"\nhidden = [8]\nbatch_size = 40\n\
+         epochs = 4\nplots = false\ndropout = 0.1\n[sweep]\noptimizer = [\"sgd\", \"adam\"]\n",
+        common::data_table(true)
+    );
+    let file = common::write(tmp.path(), "det.toml", &sweep);
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    for (jobs, out) in [("1", &one), ("2", &two)] {
+        common::pinniped().args(["run", "-q", "--jobs", jobs, "--out"]).arg(out).arg(&file).assert().success();
+    }
+    let runs = common::files(&one.join("det"));
+    assert_eq!(runs, common::files(&two.join("det")));
+    let mut compared = 0;
+    for f in &runs {
+        let (a, b) = (one.join("det").join(f), two.join("det").join(f));
+        if f.ends_with("metrics.csv") {
+            assert_eq!(common::metrics_without_time(&a), common::metrics_without_time(&b), "{f}");
+            compared += 1;
+        } else if f.ends_with("model.safetensors") || f.ends_with("weights.csv") || f.ends_with("activations.csv") {
+            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{f}");
+            compared += 1;
+        } else if f.ends_with("config.toml") {
+            assert!(std::fs::read_to_string(&a).unwrap().contains("engine = \"candle\""), "{f}");
+        }
+    }
+    assert_eq!(compared, 4 * 4, "4 runs × (metrics, model, weights, activations)");
+}
