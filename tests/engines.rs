@@ -390,3 +390,21 @@ fn candle_sweeps_are_bit_identical_whatever_jobs() {
     }
     assert_eq!(compared, 4 * 4, "4 runs × (metrics, model, weights, activations)");
 }
+
+#[test]
+fn engines_agree_in_f32_up_to_rounding() {
+    let (x, y) = blobs(48, 4, 0);
+    let (tx, ty) = blobs(40, 4, 1);
+    let data = RunData { cols: 8, classes: 4, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let native = fit_as::<f32>(&short_run(Engine::Native), &data);
+    let candle = fit_as::<f32>(&short_run(Engine::Candle), &data);
+    for (n, k) in native.history.metrics.iter().zip(&candle.history.metrics) {
+        for (set, (a, b)) in ["train", "valid", "test"].iter().zip(n.sets.iter().zip(&k.sets)) {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            // f32 rounding in another order: far below any difference that changes a prediction here.
+            assert!((a.loss - b.loss).abs() <= 1e-4 * a.loss.abs().max(1.0), "epoch {} {set} loss", n.epoch);
+            assert_eq!(a.acc, b.acc, "epoch {} {set} accuracy", n.epoch);
+        }
+    }
+    assert_eq!(native.history.metrics.len(), candle.history.metrics.len());
+}
