@@ -7,7 +7,8 @@
 //!
 //! Every test builds an `Mlp<f64>` from the literal weights below, checks the forward output, then runs
 //! two optimiser steps; for each step it checks the loss, the gradients of every layer, and the
-//! parameters after `Optimizer::step`. The comment above each test is the exact PyTorch source of that
+//! parameters after `Optimizer::step`, through the native engine and through the candle engine
+//! (`CandleMlp` + `CandleOptimizer`). The comment above each test is the exact PyTorch source of that
 //! case, run through these shared helpers from the generator script:
 //!
 //! ```python
@@ -58,6 +59,8 @@
 // The expected values are torch's shortest round-trip reprs; digit separators would only obscure them.
 #![allow(clippy::unreadable_literal)]
 
+use candle_core::Device;
+use pinniped::train::candle_engine::{CandleMlp, CandleOptimizer, OptimConfig};
 use pinniped::train::{Activation, Loss, Mlp, MomentumRule, Optimizer, OptimizerKind};
 
 /// Relative + absolute tolerance: |actual - expected| <= TOL * max(1, |expected|).
@@ -191,7 +194,9 @@ impl Case {
         Case { kind: OptimizerKind::Adam, lr, momentum, rule, weight_decay, ..self }
     }
 
+    /// Checks the native engine, then the candle engine, against torch; returns the native result.
     fn check(self, exp: &Expected) -> Mlp<f64> {
+        self.check_candle(exp);
         let net = self.net;
         let layers = net.widths.len() - 1;
         let mut mlp: Mlp<f64> = Mlp::from_parts(net.widths, self.act, to_vecs(net.weights), to_vecs(net.biases));
@@ -216,6 +221,37 @@ impl Case {
             }
         }
         mlp
+    }
+
+    /// The same case through the candle engine: candle-nn layers, autograd, `CandleOptimizer`.
+    fn check_candle(&self, exp: &Expected) {
+        let net = self.net;
+        let mlp: Mlp<f64> = Mlp::from_parts(net.widths, self.act, to_vecs(net.weights), to_vecs(net.biases));
+        let candle = CandleMlp::new(&mlp, &Device::Cpu).unwrap();
+        let (out, _) = candle.forward(&candle.input(&X[..], ROWS).unwrap(), None).unwrap();
+        assert_all_close("candle: forward output", &out.flatten_all().unwrap().to_vec1::<f64>().unwrap(), exp.out);
+        let config = OptimConfig {
+            kind: self.kind,
+            lr: self.lr,
+            momentum: self.momentum,
+            rule: self.rule,
+            weight_decay: self.weight_decay,
+        };
+        let mut opt = <CandleOptimizer as candle_nn::Optimizer>::new(candle.vars(), config).unwrap();
+        for (s, step) in exp.steps.iter().enumerate() {
+            let (loss, grads, store) = candle.loss_and_grads(&X[..], &Y[..], (self.loss)()).unwrap();
+            assert_close(&format!("candle: step {s}: loss"), loss, step.loss);
+            for l in 0..net.weights.len() {
+                assert_all_close(&format!("candle: step {s}: grads.w[{l}]"), &grads.w[l], step.grad_w[l]);
+                assert_all_close(&format!("candle: step {s}: grads.b[{l}]"), &grads.b[l], step.grad_b[l]);
+            }
+            candle_nn::Optimizer::step(&mut opt, &store).unwrap();
+            let after = candle.to_mlp().unwrap();
+            for l in 0..net.weights.len() {
+                assert_all_close(&format!("candle: after step {s}: weights[{l}]"), &after.weights[l], step.weights[l]);
+                assert_all_close(&format!("candle: after step {s}: biases[{l}]"), &after.biases[l], step.biases[l]);
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::report::plots::plot_run;
 use crate::spec::{DataConfig, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
-use crate::train::{fit, DType, EpochMetrics, EpochView, History, Outcome, Real};
+use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,9 +33,14 @@ impl RunSpec {
         RunSpec { id, seed, train, data, config_hash }
     }
 
+    /// The run's `[train]` table as recorded: `engine = "auto"` replaced by the engine it chose.
+    pub fn recorded_train(&self) -> TrainConfig {
+        TrainConfig { engine: self.train.resolved_engine(), ..self.train.clone() }
+    }
+
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
-        let mut train = self.train.clone();
+        let mut train = self.recorded_train();
         train.seed = self.seed;
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
@@ -50,9 +55,22 @@ impl RunSpec {
 }
 
 pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
+    // The engine that runs, not the word that chose it: `auto` and what it resolves to are
+    // the same run (so `config.toml`, which records the resolved engine, reruns it exactly).
+    let resolved = TrainConfig { engine: train.resolved_engine(), ..train.clone() };
+    let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
+        unreachable!("TrainConfig serialises to a table")
+    };
+    // What every run did before these keys existed leaves the hash as it was, so earlier
+    // results directories are not stale.
+    for (key, before) in [("engine", Engine::Native.word()), ("device", Device::Cpu.word())] {
+        if train.get(key).and_then(toml::Value::as_str) == Some(before) {
+            train.remove(key);
+        }
+    }
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
-        toml::to_string(train).expect("serialises"),
+        toml::to_string(&train).expect("serialises"),
         toml::to_string(data).expect("serialises")
     );
     Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -101,7 +119,7 @@ fn train_as<T: Real>(
         minmax: cfg.minmax,
         normalize: cfg.normalize,
         raw_cols: data.dataset.cols,
-        config: toml::to_string(cfg).expect("serialises"),
+        config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {

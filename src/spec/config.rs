@@ -1,7 +1,9 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
-use crate::train::options::{Activation, DType, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn};
+use crate::train::options::{
+    Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -28,6 +30,10 @@ pub struct TrainConfig {
     pub dtype: DType,
     /// `auto`, `direct`, or `gram` (SGD only): the first layer through the training rows' Gram matrix.
     pub method: Method,
+    /// `auto`, `candle` or `native`: what trains the network (`auto` picks native where it covers the run).
+    pub engine: Engine,
+    /// `cpu` or `cuda` (candle engine only; `cuda` needs a build with `--features cuda`).
+    pub device: Device,
     /// Per-sample min–max scaling to [0, 1] (the paper's `compress`).
     pub minmax: bool,
     /// Per-sample zero mean, unit variance (the paper's LayerNorm head, eps 1e-5).
@@ -90,6 +96,8 @@ impl Default for TrainConfig {
             shuffle: true,
             dtype: DType::F32,
             method: Method::Auto,
+            engine: Engine::Auto,
+            device: Device::Cpu,
             minmax: true,
             normalize: true,
             features: Features::Amplitude,
@@ -214,7 +222,23 @@ impl TrainConfig {
                 "\"gram\" needs optimizer = \"sgd\" (Adam's updates leave the span of the training rows)".into(),
             ));
         }
+        if self.device == Device::Cuda && self.engine == Engine::Native {
+            p.push(("device", "\"cuda\" needs engine = \"candle\" (the native engine runs on the CPU only)".into()));
+        }
+        if self.device == Device::Cuda && !cfg!(feature = "cuda") {
+            p.push(("device", "\"cuda\" needs a pinniped built with `cargo build --release --features cuda`".into()));
+        }
         p
+    }
+
+    /// The engine that trains this configuration: `auto` is native wherever native
+    /// covers it (every configuration on the CPU), candle otherwise.
+    pub fn resolved_engine(&self) -> Engine {
+        match self.engine {
+            Engine::Auto if self.device == Device::Cpu => Engine::Native,
+            Engine::Auto => Engine::Candle,
+            e => e,
+        }
     }
 }
 

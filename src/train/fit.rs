@@ -4,11 +4,10 @@
 
 use super::checkpoint::Standardization;
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
-use super::gram::Gram;
+use super::engine::{self, Setup};
 use super::init::initialise;
-use super::model::{argmax_rows, loss_sum, Input, Mlp, Workspace};
-use super::optim::Optimizer;
-use super::options::{Method, OptimizerKind, StopOn};
+use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
+use super::options::StopOn;
 use super::real::Real;
 use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::spec::config::{DataConfig, TrainConfig};
@@ -218,7 +217,7 @@ pub fn fit<T: Real>(
         let mut a = [None; 3];
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
-                a[k] = Some(phase.evaluate(&mut ws, mlp, s, None, None).acc);
+                a[k] = Some(phase.evaluate(ws.forward(mlp, &s.x, s.rows()), s, None).acc);
             }
         }
         a
@@ -287,20 +286,9 @@ struct Phase<'c> {
 }
 
 impl Phase<'_> {
-    fn evaluate<T: Real>(
-        &self,
-        ws: &mut Workspace<T>,
-        mlp: &Mlp<T>,
-        set: &Set<T>,
-        first: Option<&[T]>,
-        conf: Option<&mut Vec<u32>>,
-    ) -> SetMetrics {
+    /// Loss and accuracy of the class scores `out` on `set`.
+    fn evaluate<T: Real>(&self, out: &[T], set: &Set<T>, conf: Option<&mut Vec<u32>>) -> SetMetrics {
         let rows = set.rows();
-        let input = match first {
-            Some(z) => Input::FirstLayer(z),
-            None => Input::Rows(&set.x),
-        };
-        let out = ws.forward_input(mlp, input, rows);
         let loss = loss_sum(self.cfg.loss, out, &set.y, self.classes) / rows as f64;
         let predicted: Vec<usize> = argmax_rows(out, self.classes).collect();
         let hits = predicted.iter().zip(&set.y).filter(|(p, y)| **p == **y as usize).count();
@@ -313,7 +301,7 @@ impl Phase<'_> {
     #[allow(clippy::too_many_arguments)]
     fn run<T: Real>(
         &self,
-        mut mlp: Mlp<T>,
+        mlp: Mlp<T>,
         sets: &[Set<T>],
         epochs: usize,
         patience: Option<usize>,
@@ -327,36 +315,17 @@ impl Phase<'_> {
         let train = &sets[0];
         let n_train = train.rows();
         let batch = cfg.batch_size.min(n_train);
-        let mut ws = Workspace::new(&mlp, batch);
-        ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
-        let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
-        let opt =
-            Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
-        // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
-        let use_gram = match cfg.method {
-            Method::Gram => true,
-            Method::Direct => false,
-            Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= cols,
+        let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
+        let setup = Setup { cfg, mlp, sets: sets_x, batch, dropout_rng, record: self.record };
+        let mut model = match engine::build(setup) {
+            Ok(model) => model,
+            Err(e) => return PhaseEnd::Failed(e),
         };
-        let mut gram = use_gram.then(|| {
-            let xs: Vec<&[T]> = sets.iter().map(|s| s.x.as_slice()).collect();
-            Gram::new(&mlp.weights[0], &xs, cols, mlp.dims[1])
-        });
-        // Under the Gram method the first layer's weights move through `gram`, not `opt`.
-        let mut opt = if gram.is_some() { opt.without_first_weights() } else { opt };
-        let mut first =
-            vec![
-                T::zero();
-                if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 }
-            ];
         let mut hists: Vec<Histogram> = cfg
             .hidden
             .iter()
             .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
             .collect();
-        // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
-        let plain_sgd =
-            gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
         let mut positions: Vec<usize> = (0..n_train).collect();
         let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
         let mut yb: Vec<u32> = vec![0; n_train];
@@ -375,50 +344,35 @@ impl Phase<'_> {
                 xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
                 yb[dst] = train.y[p];
             }
-            let before = self.record.then(|| snapshot(&mlp));
+            let before = self.record.then(|| snapshot(model.mlp()));
             hists.iter_mut().for_each(Histogram::clear);
-            if let Some(g) = gram.as_mut() {
-                g.gather_epoch(&positions);
+            if let Err(e) = model.begin_epoch(&positions) {
+                return PhaseEnd::Failed(e);
             }
 
             let mut start_row = 0;
             while start_row < n_train {
                 let rows = batch.min(n_train - start_row);
                 let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
-                let loss = if let Some(g) = gram.as_ref() {
-                    g.batch(start_row..start_row + rows, &mut first);
-                    ws.forward_backward_input(&mlp, Input::FirstLayer(&first), ys, rows, cfg.loss)
-                } else if plain_sgd {
-                    ws.sgd_step_fused(&mut mlp, xs, ys, rows, cfg.loss, cfg.learning_rate)
-                } else {
-                    ws.forward_backward(&mlp, xs, ys, rows, cfg.loss)
+                let loss = match model.train_batch(start_row..start_row + rows, xs, ys) {
+                    Ok(loss) => loss,
+                    Err(e) => return PhaseEnd::Failed(e),
                 };
                 if !loss.is_finite() {
-                    return PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}"));
+                    return match model.into_mlp() {
+                        Ok(mlp) => PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")),
+                        Err(e) => PhaseEnd::Failed(e),
+                    };
                 }
                 if self.record {
                     for (l, h) in hists.iter_mut().enumerate() {
-                        h.add(ws.hidden(l, rows, cfg.hidden[l]));
+                        h.add(model.hidden(l, rows, cfg.hidden[l]));
                     }
-                }
-                if !plain_sgd {
-                    opt.step(&mut mlp, &ws.grads);
-                }
-                if let Some(g) = gram.as_mut() {
-                    let delta = ws.first_delta(rows, mlp.dims[1]);
-                    g.step(
-                        &positions[start_row..start_row + rows],
-                        delta,
-                        cfg.learning_rate,
-                        cfg.momentum,
-                        cfg.momentum_rule,
-                        cfg.weight_decay,
-                    );
                 }
                 start_row += rows;
             }
-            if let Some(g) = gram.as_ref() {
-                g.materialize(&train.x, &mut mlp.weights[0]);
+            if let Err(e) = model.end_epoch() {
+                return PhaseEnd::Failed(e);
             }
             if !self.record {
                 continue;
@@ -431,18 +385,18 @@ impl Phase<'_> {
                     continue;
                 }
                 let mut conf = record_confusion.then(Vec::new);
-                if let Some(g) = gram.as_ref() {
-                    g.set(k, &mut first);
-                }
-                let z = gram.as_ref().map(|_| first.as_slice());
-                metrics.sets[k] = Some(self.evaluate(&mut eval_ws, &mlp, set, z, conf.as_mut()));
+                let out = match model.scores(k) {
+                    Ok(out) => out,
+                    Err(e) => return PhaseEnd::Failed(e),
+                };
+                metrics.sets[k] = Some(self.evaluate(out, set, conf.as_mut()));
                 if let Some(c) = conf {
                     history.confusions.push((epoch, k, c));
                 }
             }
             metrics.seconds = self.start.elapsed().as_secs_f64();
             if let Some(before) = before {
-                for (l, nodes) in weight_change(&before, &mlp).into_iter().enumerate() {
+                for (l, nodes) in weight_change(&before, model.mlp()).into_iter().enumerate() {
                     for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
                         history.weight_changes.push((epoch, l, node, dnorm, dtheta));
                     }
@@ -454,13 +408,13 @@ impl Phase<'_> {
             let bad = metrics.sets.iter().flatten().find(|m| !m.loss.is_finite()).map(|m| m.loss);
             let valid = metrics.sets[1];
             history.metrics.push(metrics);
-            if let Some(loss) = bad.or_else(|| (!mlp.is_finite()).then_some(f64::NAN)) {
-                return PhaseEnd::Diverged(mlp, epoch, format!("evaluation loss became {loss}"));
+            if let Some(loss) = bad.or_else(|| (!model.mlp().is_finite()).then_some(f64::NAN)) {
+                return PhaseEnd::Diverged(model.mlp().clone(), epoch, format!("evaluation loss became {loss}"));
             }
             let view = EpochView {
                 metrics: history.metrics.last().expect("just pushed"),
                 history,
-                mlp: &mlp,
+                mlp: model.mlp(),
                 standardization: self.standardization,
             };
             if let Err(e) = hook(view) {
@@ -477,7 +431,7 @@ impl Phase<'_> {
                     best_score = score;
                     best = Best { epoch, valid_acc: Some(v.acc) };
                     if patience.is_some() {
-                        best_mlp = Some(mlp.clone());
+                        best_mlp = Some(model.mlp().clone());
                     }
                 }
                 if patience.is_some_and(|p| epoch - best.epoch >= p) {
@@ -485,6 +439,12 @@ impl Phase<'_> {
                 }
             }
         }
-        PhaseEnd::Done(best_mlp.unwrap_or(mlp), best)
+        match best_mlp {
+            Some(mlp) => PhaseEnd::Done(mlp, best),
+            None => match model.into_mlp() {
+                Ok(mlp) => PhaseEnd::Done(mlp, best),
+                Err(e) => PhaseEnd::Failed(e),
+            },
+        }
     }
 }

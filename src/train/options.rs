@@ -99,6 +99,23 @@ choice!(
 );
 
 choice!(
+    /// What trains the network (see `train::engine`).
+    Engine {
+        /// `native` wherever it covers the configuration (today: everywhere), else `candle`.
+        Auto = "auto",
+        /// candle-nn layers, candle autograd, on a candle `Device`.
+        Candle = "candle",
+        /// The hand-written fused CPU code over `gemm` (Gram method, fused SGD).
+        Native = "native",
+    }
+);
+
+choice!(
+    /// Where the candle engine computes (`cuda` needs a build with `--features cuda`).
+    Device { Cpu = "cpu", Cuda = "cuda" }
+);
+
+choice!(
     /// The validation score that picks the best epoch (early stopping, refit).
     StopOn { ValidAcc = "valid-acc", ValidLoss = "valid-loss" }
 );

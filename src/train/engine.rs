@@ -1,0 +1,171 @@
+//! The model seam: what the epoch loop (`fit`) needs from whatever trains the
+//! network. Two engines implement it: [`Native`] (the hand-written fused CPU code:
+//! Gram method, fused SGD) and [`super::candle_engine::CandleEngine`] (candle-nn
+//! layers, autograd, a candle `Device`). Between epochs both expose their parameters
+//! as the native [`Mlp`], which diagnostics, checkpoints and `eval` read.
+
+use super::candle_engine::CandleEngine;
+use super::gram::Gram;
+use super::model::{Input, Mlp, Workspace};
+use super::optim::Optimizer;
+use super::options::{Engine, Method, OptimizerKind};
+use super::real::Real;
+use crate::spec::config::TrainConfig;
+use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
+
+/// One network being trained on one phase's sets (`sets[0]` is the training set).
+pub trait Model<T: Real> {
+    /// Start of an epoch: `positions` is the epoch's order of the training rows.
+    fn begin_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()>;
+    /// Forward, loss, backward and optimiser step on the rows `range` of the epoch's
+    /// order (`x`, `y` hold exactly those rows). Returns the batch loss before the step.
+    fn train_batch(&mut self, range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64>;
+    /// Activations of hidden layer `l` (`rows × width`, before dropout) of the last training batch.
+    fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T];
+    /// End of an epoch: afterwards `mlp()` holds the current parameters.
+    fn end_epoch(&mut self) -> anyhow::Result<()>;
+    /// Linear class scores (`rows × classes`) of evaluation set `k`, without dropout.
+    fn scores(&mut self, k: usize) -> anyhow::Result<&[T]>;
+    /// The parameters as of the last `end_epoch` (or the start).
+    fn mlp(&self) -> &Mlp<T>;
+    /// The current parameters, also in the middle of an epoch.
+    fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>>;
+}
+
+/// Everything an engine is built from.
+pub struct Setup<'a, T> {
+    pub cfg: &'a TrainConfig,
+    pub mlp: Mlp<T>,
+    /// Inputs of each set of the phase, row-major; `sets[0]` is the training set.
+    pub sets: Vec<&'a [T]>,
+    /// The largest batch.
+    pub batch: usize,
+    pub dropout_rng: ChaCha8Rng,
+    /// Whether `hidden` will be read (histograms).
+    pub record: bool,
+}
+
+/// The engine `cfg` resolves to (see `TrainConfig::resolved_engine`).
+pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T> + 'a>> {
+    Ok(match setup.cfg.resolved_engine() {
+        Engine::Candle => Box::new(CandleEngine::new(setup)?),
+        Engine::Native | Engine::Auto => Box::new(Native::new(setup)),
+    })
+}
+
+/// Whether a phase computes the first layer through the Gram matrix of its training
+/// rows (`train::gram`): asked for, or `auto` where it is valid (SGD) and cheaper.
+pub fn uses_gram(cfg: &TrainConfig, n_train: usize, inputs: usize) -> bool {
+    match cfg.method {
+        Method::Gram => true,
+        Method::Direct => false,
+        // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
+        Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= inputs,
+    }
+}
+
+/// The hand-written engine: buffers allocated once, the Gram method where it pays,
+/// and plain SGD fused into the backward pass.
+pub struct Native<'a, T> {
+    cfg: &'a TrainConfig,
+    mlp: Mlp<T>,
+    sets: Vec<&'a [T]>,
+    ws: Workspace<T>,
+    eval_ws: Workspace<T>,
+    opt: Optimizer<T>,
+    gram: Option<Gram<T>>,
+    /// The first layer's products under the Gram method.
+    first: Vec<T>,
+    /// p ← p − lr·g under both momentum rules: the update is fused into the backward pass.
+    plain_sgd: bool,
+    positions: Vec<usize>,
+}
+
+impl<'a, T: Real> Native<'a, T> {
+    pub fn new(s: Setup<'a, T>) -> Self {
+        let cfg = s.cfg;
+        let mlp = s.mlp;
+        let cols = mlp.inputs();
+        let n_train = s.sets[0].len() / cols;
+        let most_rows = s.sets.iter().map(|x| x.len() / cols).max().unwrap_or(0);
+        let mut ws = Workspace::new(&mlp, s.batch);
+        ws.enable_dropout(&mlp, cfg.dropout, s.dropout_rng);
+        let eval_ws = Workspace::new(&mlp, most_rows);
+        let opt =
+            Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let gram = uses_gram(cfg, n_train, cols).then(|| Gram::new(&mlp.weights[0], &s.sets, cols, mlp.dims[1]));
+        // Under the Gram method the first layer's weights move through `gram`, not `opt`.
+        let opt = if gram.is_some() { opt.without_first_weights() } else { opt };
+        let first = vec![T::zero(); if gram.is_some() { most_rows * mlp.dims[1] } else { 0 }];
+        let plain_sgd =
+            gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+        Native { cfg, mlp, sets: s.sets, ws, eval_ws, opt, gram, first, plain_sgd, positions: Vec::new() }
+    }
+}
+
+impl<T: Real> Model<T> for Native<'_, T> {
+    fn begin_epoch(&mut self, positions: &[usize]) -> anyhow::Result<()> {
+        if let Some(g) = self.gram.as_mut() {
+            g.gather_epoch(positions);
+            self.positions.clear();
+            self.positions.extend_from_slice(positions);
+        }
+        Ok(())
+    }
+
+    fn train_batch(&mut self, range: Range<usize>, x: &[T], y: &[u32]) -> anyhow::Result<f64> {
+        let (cfg, rows) = (self.cfg, y.len());
+        let loss = if let Some(g) = self.gram.as_ref() {
+            g.batch(range.clone(), &mut self.first);
+            self.ws.forward_backward_input(&self.mlp, Input::FirstLayer(&self.first), y, rows, cfg.loss)
+        } else if self.plain_sgd {
+            self.ws.sgd_step_fused(&mut self.mlp, x, y, rows, cfg.loss, cfg.learning_rate)
+        } else {
+            self.ws.forward_backward(&self.mlp, x, y, rows, cfg.loss)
+        };
+        // A diverged batch leaves the parameters as they were before it.
+        if !loss.is_finite() {
+            return Ok(loss);
+        }
+        if !self.plain_sgd {
+            self.opt.step(&mut self.mlp, &self.ws.grads);
+        }
+        if let Some(g) = self.gram.as_mut() {
+            let delta = self.ws.first_delta(rows, self.mlp.dims[1]);
+            g.step(&self.positions[range], delta, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay);
+        }
+        Ok(loss)
+    }
+
+    fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T] {
+        self.ws.hidden(l, rows, width)
+    }
+
+    fn end_epoch(&mut self) -> anyhow::Result<()> {
+        if let Some(g) = self.gram.as_ref() {
+            g.materialize(self.sets[0], &mut self.mlp.weights[0]);
+        }
+        Ok(())
+    }
+
+    fn scores(&mut self, k: usize) -> anyhow::Result<&[T]> {
+        let rows = self.sets[k].len() / self.mlp.inputs();
+        let input = match self.gram.as_ref() {
+            Some(g) => {
+                g.set(k, &mut self.first);
+                Input::FirstLayer(&self.first)
+            }
+            None => Input::Rows(self.sets[k]),
+        };
+        Ok(self.eval_ws.forward_input(&self.mlp, input, rows))
+    }
+
+    fn mlp(&self) -> &Mlp<T> {
+        &self.mlp
+    }
+
+    fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
+        Ok(self.mlp)
+    }
+}
