@@ -202,6 +202,9 @@ pub struct RerunArgs {
     /// Rerun these runs (ids as in plan.csv, e.g. batch_size=40/rep-2).
     #[arg(long = "run", value_name = "ID", num_args = 1..)]
     pub run: Vec<String>,
+    /// Retrain even though the data files' bytes changed since the runs were trained.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub exec: ExecArgs,
 }

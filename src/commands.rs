@@ -242,34 +242,67 @@ fn all_counts(root: &Path, plan: &Plan) -> Counts {
     c
 }
 
-/// The sweep stored in a results directory, and its plan.
+/// The sweep stored in a results directory, and its plan. Reads nothing but the
+/// directory: the data files need not exist (they may have moved, or live on
+/// another machine).
 fn open_results(dir: &Path) -> Result<(SweepFile, Plan)> {
     let path = dir.join(sweep::SWEEP_FILE);
     if !path.is_file() {
-        return Err(InputError::one(
-            dir,
-            None,
-            None,
-            "not a pinniped results directory (no sweep.toml); give <out>/<name> of a sweep you ran",
-        )
-        .into());
+        return Err(InputError::one(dir, None, None, not_a_results_dir(dir)).into());
     }
-    let sweep = load_sweep(&path)?;
+    let sweep = crate::spec::load_stored_sweep(&path)?;
     let plan = expand(&sweep)?;
+    sweep::check_no_symlinks(dir, &plan)?;
     Ok((sweep, plan))
+}
+
+/// Why `dir` is not a results directory, and which ones are near.
+fn not_a_results_dir(dir: &Path) -> String {
+    if !dir.exists() {
+        return "no such directory; give <out>/<name> of a sweep you ran, e.g. results/paper".into();
+    }
+    if !dir.is_dir() {
+        return "not a directory; give <out>/<name> of a sweep you ran, e.g. results/paper".into();
+    }
+    let mut inside: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join(sweep::SWEEP_FILE).is_file())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    inside.sort();
+    if inside.is_empty() {
+        return "not a pinniped results directory (it has no sweep.toml); give <out>/<name> of a sweep you ran".into();
+    }
+    let shown = inside.len().min(5);
+    format!(
+        "not a results directory but a parent of {} (no sweep.toml here); give one of them: {}{}",
+        inside.len(),
+        inside[..shown].join(", "),
+        if inside.len() > shown { ", …" } else { "" }
+    )
 }
 
 fn status(dir: &Path) -> Result<u8> {
     let (sweep, plan) = open_results(dir)?;
     let c = all_counts(dir, &plan);
+    let running: Vec<(&str, crate::exec::claim::Holder)> = plan
+        .runs
+        .iter()
+        .filter(|r| read_status(&run_dir(dir, &r.id)).is_none())
+        .filter_map(|r| crate::exec::claim::is_running(&run_dir(dir, &r.id)).map(|h| (r.id.as_str(), h)))
+        .collect();
     println!(
-        "{}: {} runs: {} done, {} diverged, {} failed, {} unfinished",
+        "{}: {} runs: {} done, {} diverged, {} failed, {} running, {} pending",
         sweep.name,
         plan.runs.len(),
         c.done,
         c.diverged,
         c.failed,
-        c.skipped
+        running.len(),
+        c.skipped - running.len()
     );
     for r in &plan.runs {
         if let Some(s) = read_status(&run_dir(dir, &r.id)) {
@@ -277,6 +310,9 @@ fn status(dir: &Path) -> Result<u8> {
                 println!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
             }
         }
+    }
+    for (id, holder) in &running {
+        println!("  {:<9} {id}  ({})", "running", holder.describe());
     }
     Ok(if c.failed > 0 { exit::RUNS_FAILED } else { exit::OK })
 }
@@ -327,6 +363,21 @@ fn rerun(a: RerunArgs) -> Result<u8> {
         todo.retain(|&i| shard.contains(i));
     }
     let prepared = prepare(&sweep, &plan)?;
+    // Retraining on other bytes would mix two datasets in one summary.
+    if let Err(change) = sweep::check_data_digest(&a.dir, &prepared.digest) {
+        if !a.force {
+            return Err(InputError::one(
+                &a.dir,
+                None,
+                None,
+                format!(
+                    "{change} changed since these runs were trained; rerunning would mix two datasets in one \
+                     summary. Restore the data, or pass --force to retrain on the new data"
+                ),
+            )
+            .into());
+        }
+    }
     if !a.exec.quiet {
         println!("rerunning {} runs of {}", todo.len(), sweep.name);
     }
@@ -433,6 +484,9 @@ fn train(a: TrainArgs) -> Result<u8> {
     if let Some(t) = &a.test {
         data.test = Some(t.clone());
     }
+    // Flags are relative to the working directory; what is stored must not be.
+    data.train = std::path::absolute(&data.train).unwrap_or(data.train);
+    data.test = data.test.map(|t| std::path::absolute(&t).unwrap_or(t));
     if a.reserve_every.is_some() || a.reserve_fraction.is_some() {
         data.reserve_every = a.reserve_every;
         data.reserve_fraction = a.reserve_fraction;
@@ -536,7 +590,13 @@ fn train(a: TrainArgs) -> Result<u8> {
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
     let dir = &a.out;
-    crate::exec::rundir::reset(dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
+    // Never empty a directory the user typed: only an earlier train output is replaced.
+    crate::exec::rundir::check_train_out(dir).map_err(|why| InputError::one(dir, None, Some("--out"), why))?;
+    crate::exec::rundir::reset(dir, dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
+    crate::exec::atomic::write_atomic(
+        &dir.join(crate::exec::rundir::TRAIN_MARKER),
+        b"written by `pinniped train`: the next `pinniped train --out` here replaces its files\n",
+    )?;
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
