@@ -117,7 +117,7 @@ fn failed_runs_give_exit_1_and_rerun_failed_completes_them() {
         .stdout(predicate::str::contains("FAILED    batch_size=80/rep-2"));
     let dir = out.join("fl");
     pinniped().arg("status").arg(&dir).assert().code(1).stdout(
-        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 unfinished")
+        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 running, 0 pending")
             .and(predicate::str::contains("injected failure")),
     );
     let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();

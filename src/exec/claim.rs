@@ -44,19 +44,27 @@ pub struct Timing {
 
 pub const TIMING: Timing = Timing { heartbeat: HEARTBEAT, stale_after: STALE_AFTER };
 
-/// The mode for the results directory `root`: `PINNIPED_LOCK=file` or `flock` when
-/// set; otherwise `flock` unless a probe lock in `root` shows the filesystem lacks it.
-pub fn lock_mode(root: &Path) -> io::Result<LockMode> {
+/// `PINNIPED_LOCK`: `file` or `flock` forces that mode; unset (or empty) detects it.
+pub fn lock_setting() -> Result<Option<LockMode>, crate::spec::InputError> {
     match std::env::var("PINNIPED_LOCK").as_deref() {
-        Ok("file") => return Ok(LockMode::File),
-        Ok("flock") => return Ok(LockMode::Flock),
-        Ok("") | Err(_) => {}
-        Ok(other) => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("PINNIPED_LOCK=`{}`: use `file` or `flock`, or leave it unset", other.escape_default()),
-            ))
+        Ok("file") => Ok(Some(LockMode::File)),
+        Ok("flock") => Ok(Some(LockMode::Flock)),
+        Ok("") | Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(other) => Err(crate::spec::InputError::message(format!(
+            "PINNIPED_LOCK=`{}`: use `file` (lock files, for filesystems without a shared flock) or `flock`, or leave it unset",
+            other.chars().take(40).collect::<String>().escape_default()
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(crate::spec::InputError::message("PINNIPED_LOCK is not valid UTF-8: use `file` or `flock`"))
         }
+    }
+}
+
+/// The mode for the results directory `root`: the `PINNIPED_LOCK` setting, else
+/// `flock` unless a probe lock in `root` shows the filesystem lacks it.
+pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
+    if let Some(mode) = lock_setting()? {
+        return Ok(mode);
     }
     fs::create_dir_all(root)?;
     let probe = root.join(format!(".lock-probe-{}", std::process::id()));
@@ -71,7 +79,7 @@ pub fn lock_mode(root: &Path) -> io::Result<LockMode> {
     }
     match err.raw_os_error() {
         Some(libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOLCK) => Ok(LockMode::File),
-        _ => Err(io::Error::new(err.kind(), format!("cannot lock in {}: {err}", root.display()))),
+        _ => Err(anyhow::anyhow!("cannot lock in {}: {err}", root.display())),
     }
 }
 

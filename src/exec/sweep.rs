@@ -160,6 +160,7 @@ pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
 /// Writes the sweep-level files (resolved sweep, data digest, plan).
 pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> anyhow::Result<()> {
     check_no_symlinks(root, plan)?;
+    claim::lock_setting()?;
     std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
     write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
