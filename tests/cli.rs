@@ -448,16 +448,6 @@ fn help_documents_every_command() {
     pinniped().arg("frobnicate").assert().code(2);
 }
 
-/// Ids of the runs a `pinniped run` output says it finished.
-fn finished_ids(stdout: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
-        .filter(|rest| rest.starts_with("done") || rest.starts_with("diverged"))
-        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
-        .collect()
-}
-
 #[test]
 fn concurrent_processes_and_shards_train_every_run_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();

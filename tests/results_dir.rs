@@ -189,6 +189,30 @@ fn no_command_follows_a_symlink_inside_a_results_directory() {
 }
 
 #[test]
+fn a_symlink_among_a_runs_own_files_is_removed_not_followed() {
+    for link in ["plots", "checkpoints", "status.json", "metrics.csv"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, root) = finished_sweep(tmp.path(), "own");
+        let run = root.join("runs/batch_size=40/rep-1");
+        let elsewhere = tmp.path().join("elsewhere");
+        user_files(&elsewhere);
+        let _ = fs::remove_dir_all(run.join(link));
+        let _ = fs::remove_file(run.join(link));
+        let target = if link.contains('.') { elsewhere.join("notes.txt") } else { elsewhere.clone() };
+        symlink(&target, run.join(link)).unwrap();
+        let before = snapshot(&elsewhere);
+        pinniped()
+            .args(["rerun", "-q", "--fake-trainer"])
+            .arg(&root)
+            .args(["--run", "batch_size=40/rep-1"])
+            .assert()
+            .success();
+        assert_eq!(snapshot(&elsewhere), before, "{link}: the symlink's target changed");
+        assert!(!run.join(link).is_symlink(), "{link}: still a symlink after the rerun");
+    }
+}
+
+#[test]
 fn results_work_from_any_directory_moved_and_without_the_data() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, root) = finished_sweep(tmp.path(), "mv");
@@ -221,6 +245,20 @@ fn relative_data_paths_resolve_against_the_sweep_files_directory() {
     let stored = fs::read_to_string(out.join("rel/sweep.toml")).unwrap();
     let data = tmp.path().join("project/experiments/../data/TRAIN.tsv.gz");
     assert!(stored.contains(&format!("{:?}", data.display().to_string())), "{stored}");
+    // So do those of a `pinniped train` file.
+    let run_file = write(
+        &tmp.path().join("project/experiments"),
+        "one.toml",
+        "[data]\ntrain = \"../data/TRAIN.tsv.gz\"\n[train]\nhidden = [4]\nepochs = 2\n",
+    );
+    pinniped()
+        .current_dir(cwd.path())
+        .args(["train", "-q"])
+        .arg(&run_file)
+        .arg("--out")
+        .arg(tmp.path().join("one"))
+        .assert()
+        .success();
     // A missing relative file is reported with the path it resolved to.
     let bad = sweep_file(&tmp.path().join("project/experiments"), "bad", "nowhere");
     pinniped()
@@ -359,4 +397,43 @@ fn status_of_a_missing_or_parent_directory_says_which() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("parent").and(predicate::str::contains(root.display().to_string())));
+}
+
+#[test]
+fn lock_files_keep_two_processes_from_training_the_same_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_data(&tmp.path().join("data"));
+    let file = write(
+        tmp.path(),
+        "two.toml",
+        &format!(
+            "name = \"two\"\nseed = 3\nrepeats = 2\n[data]\ntrain = {:?}\nreserve_every = 4\n[train]\nhidden = [4]\n\
+             epochs = 4\n[sweep]\nbatch_size = [40, 80, 120]\nmomentum = [0.0, 0.5]\n",
+            tmp.path().join("data/TRAIN.tsv.gz").display().to_string()
+        ),
+    );
+    let out = tmp.path().join("out");
+    let bin = assert_cmd::cargo::cargo_bin("pinniped");
+    let spawn = || {
+        std::process::Command::new(&bin)
+            .args(["run", "--fake-trainer", "--jobs", "1", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .env("PINNIPED_LOCK", "file")
+            .env("PINNIPED_FAKE_DELAY_MS", "10")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let (ia, ib) = (finished_ids(&a.stdout), finished_ids(&b.stdout));
+    let mut all: Vec<String> = ia.iter().chain(&ib).cloned().collect();
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(n, all.len(), "a run was trained twice: {ia:?} / {ib:?}");
+    assert_eq!(n, 12, "every run trained: {ia:?} / {ib:?}");
+    pinniped().arg("status").arg(out.join("two")).assert().success().stdout(predicate::str::contains("12 done"));
 }

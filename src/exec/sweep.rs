@@ -132,11 +132,15 @@ pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
 
 /// Refuses a results directory with a symlink where pinniped writes (`runs/`, a run
-/// directory or one of its parents, `plots/`, `slurm/`): following it would delete or
-/// write files outside the results directory. Checked before anything is written.
+/// directory or one of its parents, a run's lock file, `plots/`, `slurm/`): following
+/// it would delete or write files outside the results directory. Checked before
+/// anything is written.
 pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
     let dirs = ROOT_DIRS.iter().map(|d| root.join(d));
-    let runs = plan.runs.iter().map(|r| run_dir(root, &r.id));
+    let runs = plan.runs.iter().flat_map(|r| {
+        let dir = run_dir(root, &r.id);
+        [claim::lock_path(&dir), dir]
+    });
     let mut problems: Vec<Problem> = Vec::new();
     for dir in dirs.chain(runs) {
         if let Err(e) = rundir::check_no_symlink_below(root, &dir) {
