@@ -134,6 +134,38 @@ fn train_out_replaces_its_own_earlier_output_file_by_file() {
 }
 
 #[test]
+fn train_out_refuses_a_sweeps_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, root) = finished_sweep(tmp.path(), "rd");
+    let run = root.join("runs/batch_size=40/rep-1");
+    let before = snapshot(&root);
+    train_cmd(&run).assert().code(2).stderr(predicate::str::contains("marker"));
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn run_out_naming_a_file_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_data(&tmp.path().join("data"));
+    let file = sweep_file(&tmp.path().join("exp"), "of", "../data");
+    let not_dir = write(tmp.path(), "out.txt", "keep\n");
+    for out in [not_dir.clone(), tmp.path().to_path_buf()] {
+        if out == tmp.path() {
+            fs::write(tmp.path().join("of"), "keep\n").unwrap();
+        }
+        pinniped()
+            .args(["run", "-q", "--fake-trainer", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a directory"));
+    }
+    assert_eq!(fs::read_to_string(&not_dir).unwrap(), "keep\n");
+    assert_eq!(fs::read_to_string(tmp.path().join("of")).unwrap(), "keep\n");
+}
+
+#[test]
 fn train_out_naming_a_file_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write(tmp.path(), "precious.txt", "do not touch\n");

@@ -194,6 +194,11 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     }
     let why = if dir.join("sweep.toml").is_file() || dir.join("runs").is_dir() {
         "holds a sweep's results".to_string()
+    } else if dir.join(STATUS_FILE).is_file() && dir.join("config.toml").is_file() {
+        format!(
+            "holds a run without pinniped's `{TRAIN_MARKER}` marker (a sweep's run, or made by an older pinniped; \
+             delete it yourself if you no longer need it)"
+        )
     } else {
         names.sort();
         let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
@@ -206,11 +211,10 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     Err(format!("{why}; pinniped only replaces its own train outputs. Give a new or empty directory with --out"))
 }
 
-/// An earlier `pinniped train` output: its marker, or (written before the marker
-/// existed) a `status.json` pinniped can read beside a `config.toml`.
+/// An earlier `pinniped train` output: it has pinniped's marker (a real file). A
+/// run directory of a sweep has none, so `train --out` cannot overwrite a sweep's run.
 fn is_train_output(dir: &Path) -> bool {
-    let is_file = |name: &str| fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file());
-    is_file(TRAIN_MARKER) || (is_file("config.toml") && is_file(STATUS_FILE) && read_status(dir).is_some())
+    fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok_and(|m| m.is_file())
 }
 
 /// Removes temporary files left by killed writers anywhere below `dir`; those of

@@ -136,6 +136,17 @@ const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
 /// it would delete or write files outside the results directory. Checked before
 /// anything is written.
 pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
+    // `--out` or `<out>/<name>` being a file: say so rather than fail on what lies below.
+    for dir in root.ancestors().take(2) {
+        if dir.exists() && !dir.is_dir() {
+            return Err(InputError::one(
+                dir,
+                None,
+                None,
+                "is a file, not a directory: give another --out (or another sweep name)",
+            ));
+        }
+    }
     let dirs = ROOT_DIRS.iter().map(|d| root.join(d));
     let runs = plan.runs.iter().flat_map(|r| {
         let dir = run_dir(root, &r.id);
