@@ -278,8 +278,9 @@ fn not_a_results_dir(dir: &Path) -> String {
     }
     let shown = inside.len().min(5);
     format!(
-        "not a results directory but a parent of {} (no sweep.toml here); give one of them: {}{}",
+        "not a results directory (no sweep.toml here) but the parent of {} {}: give one of them: {}{}",
         inside.len(),
+        if inside.len() == 1 { "results directory" } else { "results directories" },
         inside[..shown].join(", "),
         if inside.len() > shown { ", …" } else { "" }
     )

@@ -174,8 +174,12 @@ fn train_out_naming_a_file_is_a_usage_error() {
 }
 
 /// The symlinks an adversary (or an accident) may place inside a results directory.
-const SYMLINK_CASES: &[(&str, &str)] =
-    &[("config directory", "runs/batch_size=40"), ("run directory", "runs/batch_size=40/rep-1"), ("runs", "runs")];
+const SYMLINK_CASES: &[(&str, &str)] = &[
+    ("config directory", "runs/batch_size=40"),
+    ("run directory", "runs/batch_size=40/rep-1"),
+    ("runs", "runs"),
+    ("sweep plots", "plots"),
+];
 
 #[test]
 fn no_command_follows_a_symlink_inside_a_results_directory() {

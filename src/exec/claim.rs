@@ -67,7 +67,8 @@ pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
         return Ok(mode);
     }
     fs::create_dir_all(root)?;
-    let probe = root.join(format!(".lock-probe-{}", std::process::id()));
+    // Named as a temporary file, so that one left by a killed process is cleaned up.
+    let probe = root.join(format!(".lock-probe.tmp-{}-0", std::process::id()));
     let file = OpenOptions::new().create(true).truncate(true).write(true).open(&probe)?;
     // SAFETY: flock on a file descriptor we own; no memory is involved.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
