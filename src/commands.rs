@@ -363,6 +363,23 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
+    // The stored paths are absolute: a file missing there has moved or gone.
+    let missing = sweep.data.file_problems();
+    if !missing.is_empty() {
+        let problems = missing
+            .into_iter()
+            .map(|(key, m)| crate::spec::Problem {
+                file: a.dir.join(sweep::SWEEP_FILE),
+                line: None,
+                key: Some(format!("data.{key}")),
+                message: format!(
+                    "{m}: rerun needs the data the runs were trained on. If it moved, give its new path in \
+                     the sweep file and run `pinniped run FILE` once: it stores the new path, then rerun works"
+                ),
+            })
+            .collect();
+        return Err(InputError(problems).into());
+    }
     let prepared = prepare(&sweep, &plan)?;
     // Retraining on other bytes would mix two datasets in one summary.
     if let Err(change) = sweep::check_data_digest(&a.dir, &prepared.digest) {

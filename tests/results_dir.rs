@@ -357,6 +357,29 @@ fn a_sweep_whose_data_moved_resumes() {
         }
     }
     pinniped().arg("status").arg(out.join("moved")).assert().success().stdout(predicate::str::contains("4 done"));
+    // The new path is stored: rerun finds the data there.
+    pinniped()
+        .args(["rerun", "-q", "--fake-trainer"])
+        .arg(out.join("moved"))
+        .args(["--run", "batch_size=40/rep-1"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn rerun_without_its_data_says_where_it_looked_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, root) = finished_sweep(tmp.path(), "nd");
+    fs::remove_dir_all(tmp.path().join("data")).unwrap();
+    let before = snapshot(&root);
+    pinniped()
+        .args(["rerun", "-q", "--fake-trainer"])
+        .arg(&root)
+        .arg("--failed")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("TRAIN.tsv.gz").and(predicate::str::contains("pinniped run FILE")));
+    assert_eq!(snapshot(&root), before);
 }
 
 #[test]

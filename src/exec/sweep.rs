@@ -65,7 +65,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
     doc.insert("sweep".into(), Value::Table(axes));
     format!(
         "# The resolved sweep (defaults filled in), written by pinniped from {}\n{}",
-        sweep.path.display(),
+        std::path::absolute(&sweep.path).unwrap_or_else(|_| sweep.path.clone()).display(),
         toml::to_string(&doc).expect("serialises")
     )
 }
