@@ -184,9 +184,15 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     if !meta.is_dir() && !dir.is_dir() {
         return Err("exists and is not a directory; give a new directory for --out".into());
     }
+    // A few names are enough to show what is there (the directory may hold millions).
     let mut names = Vec::new();
+    let mut more = false;
     for entry in fs::read_dir(dir).map_err(|e| format!("cannot read it: {e}"))? {
         let entry = entry.map_err(|e| format!("cannot read it: {e}"))?;
+        if names.len() == 3 {
+            more = true;
+            break;
+        }
         names.push(entry.file_name().to_string_lossy().into_owned());
     }
     if names.is_empty() || is_train_output(dir) {
@@ -201,11 +207,10 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
         )
     } else {
         names.sort();
-        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
         format!(
             "is not empty ({}{}) and is not an earlier `pinniped train` output",
-            shown.join(", "),
-            if names.len() > 3 { ", …" } else { "" }
+            names.iter().map(|n| n.escape_default().to_string()).collect::<Vec<_>>().join(", "),
+            if more { ", …" } else { "" }
         )
     };
     Err(format!("{why}; pinniped only replaces its own train outputs. Give a new or empty directory with --out"))
