@@ -29,7 +29,7 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a saved model on a data file (the paper's test-only mode).
     Eval(EvalArgs),
-    /// Show how many runs of a sweep are done, diverged, failed or unfinished.
+    /// Show how many runs of a sweep are done, diverged, failed, running or pending.
     Status(DirArgs),
     /// Rerun failed and unfinished runs, or the named ones, then refresh the summary.
     Rerun(RerunArgs),

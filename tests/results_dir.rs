@@ -496,3 +496,39 @@ fn lock_files_keep_two_processes_from_training_the_same_run() {
     assert_eq!(n, 12, "every run trained: {ia:?} / {ib:?}");
     pinniped().arg("status").arg(out.join("two")).assert().success().stdout(predicate::str::contains("12 done"));
 }
+
+#[test]
+fn a_stale_lock_file_is_taken_over_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, root) = finished_sweep(tmp.path(), "so");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let host = String::from_utf8(std::process::Command::new("hostname").output().unwrap().stdout).unwrap();
+    // A claimer on this host that died, and one on another node whose heartbeat stopped.
+    let stale = [
+        ("batch_size=40/rep-1", format!("host={}\npid={dead}\n", host.trim()), false),
+        ("batch_size=80/rep-2", "host=gone-node\npid=1\nslurm_job=77_3\n".to_string(), true),
+    ];
+    for (id, text, old) in &stale {
+        fs::remove_file(root.join("runs").join(id).join("status.json")).unwrap();
+        let lock = root.join("runs").join(format!("{id}.lock"));
+        fs::write(&lock, text).unwrap();
+        if *old {
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+            fs::File::options().write(true).open(&lock).unwrap().set_modified(then).unwrap();
+        }
+    }
+    pinniped().arg("status").arg(&root).assert().success().stdout(predicate::str::contains("0 running, 2 pending"));
+    pinniped()
+        .env("PINNIPED_LOCK", "file")
+        .args(["run", "-q", "--fake-trainer", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&file)
+        .assert()
+        .success();
+    pinniped().arg("status").arg(&root).assert().success().stdout(predicate::str::contains("4 done"));
+    for (id, _, _) in &stale {
+        assert!(!root.join("runs").join(format!("{id}.lock")).exists(), "{id}: lock file left behind");
+    }
+}
