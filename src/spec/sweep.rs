@@ -409,3 +409,30 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
     }
     (design, axes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SWEEP: &str = "name = \"p\"\n[data]\ntrain = \"../data/TRAIN.tsv\"\ntest = \"/abs/TEST.tsv\"\n";
+
+    #[test]
+    fn data_paths_are_relative_to_the_files_directory_and_stored_absolute() {
+        let file = Path::new("/project/experiments/p.toml");
+        let sweep = parse_stored_sweep(file, SWEEP).unwrap();
+        assert_eq!(sweep.data.train, Path::new("/project/experiments/../data/TRAIN.tsv"));
+        assert_eq!(sweep.data.test.as_deref(), Some(Path::new("/abs/TEST.tsv")));
+        // A file named without a directory: its directory is the working directory.
+        let here = parse_stored_sweep(Path::new("p.toml"), SWEEP).unwrap();
+        assert_eq!(here.data.train, std::env::current_dir().unwrap().join("../data/TRAIN.tsv"));
+    }
+
+    #[test]
+    fn only_a_sweep_about_to_run_needs_its_data_files() {
+        let file = Path::new("/nowhere/experiments/p.toml");
+        assert!(parse_stored_sweep(file, SWEEP).is_ok());
+        let err = parse_sweep(file, SWEEP).unwrap_err().to_string();
+        assert!(err.contains("/nowhere/experiments/../data/TRAIN.tsv does not exist"), "{err}");
+        assert!(err.contains("relative paths start at the directory of"), "{err}");
+    }
+}
