@@ -160,14 +160,10 @@ fn claim_flock(path: &Path) -> io::Result<Option<File>> {
             }
             return Err(io::Error::new(err.kind(), format!("cannot lock {}: {err}", path.display())));
         }
+        // The holder named in the file is not consulted: a free flock means its holder
+        // is gone (a crashed node's lock is released by the server at once, while its
+        // heartbeat would look fresh for minutes).
         if same_file(&file, path) {
-            // A live holder named in the file holds the run even though the lock was
-            // free: a process using lock files, or one on another node where `flock`
-            // is node-local (NFS `nolock`).
-            let me = (hostname(), std::process::id());
-            if read_holder(path).is_some_and(|h| (h.host, h.pid) != me) && holder_alive(path, TIMING) {
-                return Ok(None);
-            }
             write_holder(&file)?;
             return Ok(Some(file));
         }
@@ -407,20 +403,6 @@ mod tests {
             age(&lock).is_some_and(|a| a < Duration::from_secs(60))
         });
         assert!(refreshed, "the heartbeat thread never refreshed the lock file's mtime");
-    }
-
-    #[test]
-    fn a_free_flock_does_not_override_a_live_holder_named_in_the_file() {
-        // A holder on another node, where flock is node-local, or one using lock files.
-        let dir = tempfile::tempdir().unwrap();
-        let run = run_in(dir.path());
-        std::fs::create_dir_all(run.parent().unwrap()).unwrap();
-        std::fs::write(lock_path(&run), "host=some-other-node\npid=1\n").unwrap();
-        assert!(try_claim(dir.path(), &run, LockMode::Flock).unwrap().is_none());
-        // Once its heartbeat is old, the claim is free.
-        let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
-        File::options().write(true).open(lock_path(&run)).unwrap().set_modified(old).unwrap();
-        assert!(try_claim(dir.path(), &run, LockMode::Flock).unwrap().is_some());
     }
 
     #[test]
