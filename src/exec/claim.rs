@@ -313,12 +313,17 @@ fn write_holder(mut file: &File) -> io::Result<()> {
 fn start_heartbeat(path: PathBuf, file: File, mode: LockMode, every: Duration) -> Claim {
     let (stop, stopped) = mpsc::channel::<()>();
     let beat = file.try_clone();
-    let heartbeat = beat.ok().map(|beat| {
-        std::thread::spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let _ = beat.set_modified(SystemTime::now());
-            }
-        })
+    // Without a thread (none left to spawn) the claim still holds; only its heartbeat
+    // stops, which matters to claimers on other hosts after `STALE_AFTER`.
+    let heartbeat = beat.ok().and_then(|beat| {
+        std::thread::Builder::new()
+            .name("claim-heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    let _ = beat.set_modified(SystemTime::now());
+                }
+            })
+            .ok()
     });
     Claim { path, file, mode, stop: Some(stop), heartbeat }
 }
