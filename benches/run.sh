@@ -48,7 +48,7 @@ rm -rf "$OUT/smoke"; $P run -q experiments/paper.toml --out "$OUT/paper-once" --
 hyperfine -N --runs 5 -n "pinniped report (paper sweep)" "$P report $OUT/paper-once/paper"
 
 echo "## the paper's experiment (45 runs, all artifacts)"
-sed 's/^\[train\].*/[train]\nmethod = "direct"/' experiments/paper.toml > "$OUT/paper-direct.toml"
+sed -e 's/^\[train\].*/[train]\nmethod = "direct"/' -e "s|\"\.\./data/|\"$PWD/data/|" experiments/paper.toml > "$OUT/paper-direct.toml"
 hyperfine -N --runs 3 --export-markdown "$OUT/paper.md" \
   --prepare "rm -rf $OUT/paper" \
   -n "paper.toml --jobs 2" "$P run -q experiments/paper.toml --out $OUT/paper --jobs 2" \

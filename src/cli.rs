@@ -29,7 +29,7 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a saved model on a data file (the paper's test-only mode).
     Eval(EvalArgs),
-    /// Show how many runs of a sweep are done, diverged, failed or unfinished.
+    /// Show how many runs of a sweep are done, diverged, failed, running or pending.
     Status(DirArgs),
     /// Rerun failed and unfinished runs, or the named ones, then refresh the summary.
     Rerun(RerunArgs),
@@ -202,6 +202,9 @@ pub struct RerunArgs {
     /// Rerun these runs (ids as in plan.csv, e.g. batch_size=40/rep-2).
     #[arg(long = "run", value_name = "ID", num_args = 1..)]
     pub run: Vec<String>,
+    /// Retrain even though the data files' bytes changed since the runs were trained.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub exec: ExecArgs,
 }

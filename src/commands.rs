@@ -242,34 +242,68 @@ fn all_counts(root: &Path, plan: &Plan) -> Counts {
     c
 }
 
-/// The sweep stored in a results directory, and its plan.
+/// The sweep stored in a results directory, and its plan. Reads nothing but the
+/// directory: the data files need not exist (they may have moved, or live on
+/// another machine).
 fn open_results(dir: &Path) -> Result<(SweepFile, Plan)> {
     let path = dir.join(sweep::SWEEP_FILE);
     if !path.is_file() {
-        return Err(InputError::one(
-            dir,
-            None,
-            None,
-            "not a pinniped results directory (no sweep.toml); give <out>/<name> of a sweep you ran",
-        )
-        .into());
+        return Err(InputError::one(dir, None, None, not_a_results_dir(dir)).into());
     }
-    let sweep = load_sweep(&path)?;
+    let sweep = crate::spec::load_stored_sweep(&path)?;
     let plan = expand(&sweep)?;
+    sweep::check_no_symlinks(dir, &plan)?;
     Ok((sweep, plan))
+}
+
+/// Why `dir` is not a results directory, and which ones are near.
+fn not_a_results_dir(dir: &Path) -> String {
+    if !dir.exists() {
+        return "no such directory; give <out>/<name> of a sweep you ran, e.g. results/paper".into();
+    }
+    if !dir.is_dir() {
+        return "not a directory; give <out>/<name> of a sweep you ran, e.g. results/paper".into();
+    }
+    let mut inside: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join(sweep::SWEEP_FILE).is_file())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    inside.sort();
+    if inside.is_empty() {
+        return "not a pinniped results directory (it has no sweep.toml); give <out>/<name> of a sweep you ran".into();
+    }
+    let shown = inside.len().min(5);
+    format!(
+        "not a results directory (no sweep.toml here) but the parent of {} {}: give one of them: {}{}",
+        inside.len(),
+        if inside.len() == 1 { "results directory" } else { "results directories" },
+        inside[..shown].join(", "),
+        if inside.len() > shown { ", …" } else { "" }
+    )
 }
 
 fn status(dir: &Path) -> Result<u8> {
     let (sweep, plan) = open_results(dir)?;
     let c = all_counts(dir, &plan);
+    let running: Vec<(&str, crate::exec::claim::Holder)> = plan
+        .runs
+        .iter()
+        .filter(|r| read_status(&run_dir(dir, &r.id)).is_none())
+        .filter_map(|r| crate::exec::claim::is_running(&run_dir(dir, &r.id)).map(|h| (r.id.as_str(), h)))
+        .collect();
     println!(
-        "{}: {} runs: {} done, {} diverged, {} failed, {} unfinished",
+        "{}: {} runs: {} done, {} diverged, {} failed, {} running, {} pending",
         sweep.name,
         plan.runs.len(),
         c.done,
         c.diverged,
         c.failed,
-        c.skipped
+        running.len(),
+        c.skipped - running.len()
     );
     for r in &plan.runs {
         if let Some(s) = read_status(&run_dir(dir, &r.id)) {
@@ -277,6 +311,9 @@ fn status(dir: &Path) -> Result<u8> {
                 println!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
             }
         }
+    }
+    for (id, holder) in &running {
+        println!("  {:<9} {id}  ({})", "running", holder.describe());
     }
     Ok(if c.failed > 0 { exit::RUNS_FAILED } else { exit::OK })
 }
@@ -326,7 +363,39 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
+    // The stored paths are absolute: a file missing there has moved or gone.
+    let missing = sweep.data.file_problems();
+    if !missing.is_empty() {
+        let problems = missing
+            .into_iter()
+            .map(|(key, m)| crate::spec::Problem {
+                file: a.dir.join(sweep::SWEEP_FILE),
+                line: None,
+                key: Some(format!("data.{key}")),
+                message: format!(
+                    "{m}: rerun needs the data the runs were trained on. If it moved, give its new path in \
+                     the sweep file and run `pinniped run FILE` once: it stores the new path, then rerun works"
+                ),
+            })
+            .collect();
+        return Err(InputError(problems).into());
+    }
     let prepared = prepare(&sweep, &plan)?;
+    // Retraining on other bytes would mix two datasets in one summary.
+    if let Err(change) = sweep::check_data_digest(&a.dir, &prepared.digest) {
+        if !a.force {
+            return Err(InputError::one(
+                &a.dir,
+                None,
+                None,
+                format!(
+                    "{change} changed since these runs were trained; rerunning would mix two datasets in one \
+                     summary. Restore the data, or pass --force to retrain on the new data"
+                ),
+            )
+            .into());
+        }
+    }
     if !a.exec.quiet {
         println!("rerunning {} runs of {}", todo.len(), sweep.name);
     }
@@ -433,6 +502,9 @@ fn train(a: TrainArgs) -> Result<u8> {
     if let Some(t) = &a.test {
         data.test = Some(t.clone());
     }
+    // Flags are relative to the working directory; what is stored must not be.
+    data.train = std::path::absolute(&data.train).unwrap_or(data.train);
+    data.test = data.test.map(|t| std::path::absolute(&t).unwrap_or(t));
     if a.reserve_every.is_some() || a.reserve_fraction.is_some() {
         data.reserve_every = a.reserve_every;
         data.reserve_fraction = a.reserve_fraction;
@@ -536,7 +608,13 @@ fn train(a: TrainArgs) -> Result<u8> {
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
     let dir = &a.out;
-    crate::exec::rundir::reset(dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
+    // Never empty a directory the user typed: only an earlier train output is replaced.
+    crate::exec::rundir::check_train_out(dir).map_err(|why| InputError::one(dir, None, Some("--out"), why))?;
+    crate::exec::rundir::reset(dir, dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
+    crate::exec::atomic::write_atomic(
+        &dir.join(crate::exec::rundir::TRAIN_MARKER),
+        b"written by `pinniped train`: the next `pinniped train --out` here replaces its files\n",
+    )?;
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {

@@ -117,7 +117,7 @@ fn failed_runs_give_exit_1_and_rerun_failed_completes_them() {
         .stdout(predicate::str::contains("FAILED    batch_size=80/rep-2"));
     let dir = out.join("fl");
     pinniped().arg("status").arg(&dir).assert().code(1).stdout(
-        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 unfinished")
+        predicate::str::contains("3 done, 0 diverged, 1 failed, 0 running, 0 pending")
             .and(predicate::str::contains("injected failure")),
     );
     let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
@@ -511,16 +511,6 @@ fn help_documents_every_command_and_option() {
     }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     pinniped().arg("frobnicate").assert().code(2);
-}
-
-/// Ids of the runs a `pinniped run` output says it finished.
-fn finished_ids(stdout: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
-        .filter(|rest| rest.starts_with("done") || rest.starts_with("diverged"))
-        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
-        .collect()
 }
 
 #[test]

@@ -66,12 +66,160 @@ pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
     write_atomic(&dir.join(STATUS_FILE), format!("{json}\n").as_bytes())
 }
 
-/// Empties a run directory so a run can start from scratch (after a kill, or to rerun).
-pub fn reset(dir: &Path) -> io::Result<()> {
-    if dir.exists() {
-        fs::remove_dir_all(dir)?;
+/// Marks a directory as a `pinniped train` output, so that the next `train --out`
+/// may replace it (and nothing else that happens to be non-empty).
+pub const TRAIN_MARKER: &str = ".pinniped-run";
+
+/// Whether `name` (a file directly in a run directory) is one pinniped writes there.
+fn is_run_file(name: &str) -> bool {
+    matches!(
+        name,
+        STATUS_FILE
+            | TRAIN_MARKER
+            | "config.toml"
+            | "metrics.csv"
+            | "weights.csv"
+            | "activations.csv"
+            | "model.safetensors"
+    ) || (name.starts_with("confusion-") && name.ends_with(".csv"))
+        || temp_file_owner(name).is_some()
+}
+
+/// Files pinniped writes into a run directory's subdirectories.
+fn is_run_subdir_file(subdir: &str, name: &str) -> bool {
+    temp_file_owner(name).is_some()
+        || match subdir {
+            "checkpoints" => name.starts_with("epoch-") && name.ends_with(".safetensors"),
+            "plots" => name.ends_with(".png"),
+            _ => false,
+        }
+}
+
+/// Refuses a path that leaves `root` through a symlink: every existing component of
+/// `path` below `root` (the last included) must be a real directory or file, never a
+/// symlink. `root` itself may be one (results on a scratch filesystem, say); the
+/// directories pinniped creates inside it may not, so that nothing is ever deleted or
+/// written outside it.
+pub fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
+    let rel = path.strip_prefix(root).map_err(|_| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not inside {}", path.display(), root.display()))
+    })?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a symlink; pinniped never follows symlinks inside a results directory. \
+                         Remove it (its target is not touched) and run again",
+                        at.display()
+                    ),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("cannot inspect {}: {e}", at.display()))),
+        }
     }
-    fs::create_dir_all(dir)
+    Ok(())
+}
+
+/// Empties a run directory so a run can start from scratch (after a kill, or to
+/// rerun) and creates it if missing. Only the files pinniped writes there are
+/// removed (a symlink among them is removed itself, never followed); anything else
+/// is left where it is. Nothing is created through a symlink below `root`.
+pub fn reset(root: &Path, dir: &Path) -> io::Result<()> {
+    check_no_symlink_below(root, dir)?;
+    clear_run_files(dir)?;
+    create_dir_below(root, dir)
+}
+
+/// Creates `dir` and its missing parents below `root`, refusing symlinks on the way.
+pub fn create_dir_below(root: &Path, dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(root)?;
+    check_no_symlink_below(root, dir)?;
+    fs::create_dir_all(dir)?;
+    // A symlink swapped in meanwhile would have been followed by create_dir_all.
+    check_no_symlink_below(root, dir)
+}
+
+/// Removes pinniped's own files from `dir` (see `is_run_file`), and its
+/// `checkpoints/` and `plots/` subdirectories when nothing else is in them.
+pub fn clear_run_files(dir: &Path) -> io::Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() && matches!(name.as_str(), "checkpoints" | "plots") {
+            for inner in fs::read_dir(&path)? {
+                let inner = inner?;
+                let inner_kind = inner.file_type()?;
+                if !inner_kind.is_dir() && is_run_subdir_file(&name, &inner.file_name().to_string_lossy()) {
+                    fs::remove_file(inner.path())?;
+                }
+            }
+            // Fails harmlessly when something of the user's is still inside.
+            let _ = fs::remove_dir(&path);
+        } else if (kind.is_symlink() && matches!(name.as_str(), "checkpoints" | "plots"))
+            || (!kind.is_dir() && is_run_file(&name))
+        {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// What `pinniped train --out DIR` may do with DIR: use it when missing or empty,
+/// replace an earlier train output file by file, refuse anything else.
+pub fn check_train_out(dir: &Path) -> Result<(), String> {
+    let meta = match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot inspect it: {e}")),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() && !dir.is_dir() {
+        return Err("exists and is not a directory; give a new directory for --out".into());
+    }
+    // A few names are enough to show what is there (the directory may hold millions).
+    let mut names = Vec::new();
+    let mut more = false;
+    for entry in fs::read_dir(dir).map_err(|e| format!("cannot read it: {e}"))? {
+        let entry = entry.map_err(|e| format!("cannot read it: {e}"))?;
+        if names.len() == 3 {
+            more = true;
+            break;
+        }
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    if names.is_empty() || is_train_output(dir) {
+        return Ok(());
+    }
+    let why = if dir.join("sweep.toml").is_file() || dir.join("runs").is_dir() {
+        "holds a sweep's results".to_string()
+    } else if dir.join(STATUS_FILE).is_file() && dir.join("config.toml").is_file() {
+        format!(
+            "holds a run without pinniped's `{TRAIN_MARKER}` marker (a sweep's run, or made by an older pinniped; \
+             delete it yourself if you no longer need it)"
+        )
+    } else {
+        names.sort();
+        format!(
+            "is not empty ({}{}) and is not an earlier `pinniped train` output",
+            names.iter().map(|n| n.escape_default().to_string()).collect::<Vec<_>>().join(", "),
+            if more { ", …" } else { "" }
+        )
+    };
+    Err(format!("{why}; pinniped only replaces its own train outputs. Give a new or empty directory with --out"))
+}
+
+/// An earlier `pinniped train` output: it has pinniped's marker (a real file). A
+/// run directory of a sweep has none, so `train --out` cannot overwrite a sweep's run.
+fn is_train_output(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok_and(|m| m.is_file())
 }
 
 /// Removes temporary files left by killed writers anywhere below `dir`; those of
@@ -94,7 +242,7 @@ pub fn remove_temp_files(dir: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }

@@ -65,7 +65,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
     doc.insert("sweep".into(), Value::Table(axes));
     format!(
         "# The resolved sweep (defaults filled in), written by pinniped from {}\n{}",
-        sweep.path.display(),
+        std::path::absolute(&sweep.path).unwrap_or_else(|_| sweep.path.clone()).display(),
         toml::to_string(&doc).expect("serialises")
     )
 }
@@ -75,12 +75,19 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     let stored_path = root.join(SWEEP_FILE);
     let Ok(source) = std::fs::read_to_string(&stored_path) else { return Ok(()) };
-    let old = crate::spec::parse_sweep(&stored_path, &source)?;
+    let old = crate::spec::parse_stored_sweep(&stored_path, &source)?;
     let mut changes = Vec::new();
     if old.seed != sweep.seed {
         changes.push(format!("seed {} → {}", old.seed, sweep.seed));
     }
-    if old.data != sweep.data {
+    // Data is compared by its bytes (the digest below), so data that moved resumes;
+    // without a stored digest (an old directory) the paths are all there is.
+    let old_digest = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)).ok();
+    let same_data = match &old_digest {
+        Some(_) => old.data.without_paths() == sweep.data.without_paths(),
+        None => old.data == sweep.data,
+    };
+    if !same_data {
         changes.push("the [data] table".to_string());
     }
     let (Ok(toml::Value::Table(a)), Ok(toml::Value::Table(b))) =
@@ -93,10 +100,8 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
             changes.push(format!("train.{k} {} → {v}", a.get(k).map_or("(unset)".into(), |x| x.to_string())));
         }
     }
-    if let Ok(old_digest) = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)) {
-        if old_digest.trim() != digest {
-            changes.push("the contents of the data files".to_string());
-        }
+    if let Err(change) = check_data_digest(root, digest) {
+        changes.push(change);
     }
     if changes.is_empty() {
         return Ok(());
@@ -114,8 +119,63 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     }]))
 }
 
+/// Whether the data read now has the bytes the directory's runs were trained on
+/// (`Err`: what changed). A directory without a stored digest has nothing to compare.
+pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
+    match std::fs::read_to_string(root.join(DATA_DIGEST_FILE)) {
+        Ok(old) if old.trim() != digest => Err("the contents of the data files".to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// The directories pinniped creates directly inside a results directory.
+const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
+
+/// Refuses a results directory with a symlink where pinniped writes (`runs/`, a run
+/// directory or one of its parents, a run's lock file, `plots/`, `slurm/`): following
+/// it would delete or write files outside the results directory. Checked before
+/// anything is written.
+pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
+    // `--out` or `<out>/<name>` being a file: say so rather than fail on what lies below.
+    for dir in root.ancestors().take(2) {
+        if dir.exists() && !dir.is_dir() {
+            return Err(InputError::one(
+                dir,
+                None,
+                None,
+                "is a file, not a directory: give another --out (or another sweep name)",
+            ));
+        }
+    }
+    let dirs = ROOT_DIRS.iter().map(|d| root.join(d));
+    let runs = plan.runs.iter().flat_map(|r| {
+        let dir = run_dir(root, &r.id);
+        [claim::lock_path(&dir), dir]
+    });
+    let mut problems: Vec<Problem> = Vec::new();
+    for dir in dirs.chain(runs) {
+        if let Err(e) = rundir::check_no_symlink_below(root, &dir) {
+            let message = e.to_string();
+            // A symlinked `runs/` would otherwise be reported once per run.
+            if !problems.iter().any(|p| p.message == message) {
+                problems.push(Problem { file: PathBuf::new(), line: None, key: None, message });
+            }
+        }
+        if problems.len() >= 20 {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError(problems))
+    }
+}
+
 /// Writes the sweep-level files (resolved sweep, data digest, plan).
 pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> anyhow::Result<()> {
+    check_no_symlinks(root, plan)?;
+    claim::lock_setting()?;
     std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
     write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
@@ -177,6 +237,8 @@ pub fn execute(
     let stop = AtomicBool::new(false);
     let mut counts = Counts::default();
     let already = plan.runs.len() - todo.len();
+    check_no_symlinks(root, plan)?;
+    let lock_mode = claim::lock_mode(root)?;
     let mut progress = Progress::new(plan.runs.len(), already, opts.quiet);
 
     std::thread::scope(|scope| {
@@ -194,23 +256,22 @@ pub fn execute(
                         let dir = run_dir(root, &plan.runs[index].id);
                         // Another process may hold this run, or have finished it since
                         // `pending` looked: then it is not ours to train.
-                        let claim = match claim::try_claim(&dir) {
+                        let claim = match claim::try_claim(root, &dir, lock_mode) {
                             Ok(Some(c)) if read_status(&dir).is_none() || opts.retrain => Some(c),
                             Ok(_) => {
                                 let _ = tx.send(Event::Skipped { run: index });
                                 continue;
                             }
-                            Err(_) => None, // reported as the run's failure below
+                            Err(e) => {
+                                // Not written into the directory: it may not be ours to write.
+                                let _ = tx.send(Event::Started { run: index });
+                                let status = unwritten_failure(&spec_for(sweep, plan, index, digest), &e);
+                                let _ = tx.send(Event::Finished { run: index, status });
+                                continue;
+                            }
                         };
                         let _ = tx.send(Event::Started { run: index });
-                        let status = match claim {
-                            Some(_) => run_one(root, sweep, plan, digest, index, trainer, &tx),
-                            None => failed_status(
-                                &dir,
-                                &spec_for(sweep, plan, index, digest),
-                                "cannot lock the run directory".into(),
-                            ),
-                        };
+                        let status = run_one(root, sweep, plan, digest, index, trainer, &tx);
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -290,23 +351,37 @@ fn run_one(
     let mut progress = |epoch: usize, valid_acc: Option<f64>| {
         let _ = tx.send(Event::Epoch { run: index, epoch, valid_acc });
     };
-    let outcome = rundir::reset(&dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(&spec, &dir, &mut progress)))
-            .unwrap_or_else(|p| {
-                let what =
-                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
-            })
-    });
+    let outcome =
+        rundir::reset(root, &dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(&spec, &dir, &mut progress)))
+                .unwrap_or_else(|p| {
+                    let what =
+                        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
+                })
+        });
     match outcome {
         Ok(status) => status,
-        Err(e) => failed_status(&dir, &spec, format!("{e:#}")),
+        Err(e) => failed_status(root, &dir, &spec, format!("{e:#}")),
+    }
+}
+
+/// A run that could not even be claimed (a symlink, an unlockable filesystem): it
+/// counts as failed in this invocation but stays unfinished on disk.
+fn unwritten_failure(spec: &RunSpec, e: &std::io::Error) -> Status {
+    Status {
+        state: State::Failed,
+        message: format!("cannot claim the run: {e}"),
+        epoch: 0,
+        seconds: 0.0,
+        config_hash: spec.config_hash.clone(),
+        selected: None,
     }
 }
 
 /// Records a failure. Best effort: if even this cannot be written, the run stays
 /// unfinished, which resume treats the same way.
-fn failed_status(dir: &Path, spec: &RunSpec, message: String) -> Status {
+fn failed_status(root: &Path, dir: &Path, spec: &RunSpec, message: String) -> Status {
     let status = Status {
         state: State::Failed,
         message,
@@ -315,6 +390,8 @@ fn failed_status(dir: &Path, spec: &RunSpec, message: String) -> Status {
         config_hash: spec.config_hash.clone(),
         selected: None,
     };
-    let _ = write_status(dir, &status);
+    if rundir::check_no_symlink_below(root, dir).is_ok() {
+        let _ = write_status(dir, &status);
+    }
     status
 }

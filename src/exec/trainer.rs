@@ -23,7 +23,7 @@ pub struct RunSpec {
     pub seed: u64,
     pub train: TrainConfig,
     pub data: DataConfig,
-    /// Hash of (train, data, data digest, seed): decides whether a finished run is stale.
+    /// Hash of (train, data options, data digest, seed): decides whether a finished run is stale.
     pub config_hash: String,
 }
 
@@ -71,7 +71,8 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
         toml::to_string(&train).expect("serialises"),
-        toml::to_string(data).expect("serialises")
+        // Where the files lie is not part of a run's identity; their bytes (the digest) are.
+        toml::to_string(&data.without_paths()).expect("serialises")
     );
     Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -247,7 +247,21 @@ impl DataConfig {
         self.reserve_every.is_some() || self.reserve_fraction.is_some()
     }
 
+    /// Every problem: the values, then whether the files exist.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = self.value_problems();
+        p.extend(self.file_problems());
+        p
+    }
+
+    /// The same data with its file paths left out: what the data *is* is the
+    /// digest of the files' bytes, not where they lie (data moved with the same
+    /// bytes is the same data).
+    pub fn without_paths(&self) -> DataConfig {
+        DataConfig { train: PathBuf::new(), test: self.test.as_ref().map(|_| PathBuf::new()), ..self.clone() }
+    }
+
+    pub fn value_problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.reserve_every.is_some() && self.reserve_fraction.is_some() {
             p.push(("reserve_every", "give either reserve_every or reserve_fraction, not both".into()));
@@ -268,13 +282,15 @@ impl DataConfig {
                 p.push(("format", format!("`{f}` is not one of: ucr, arff")));
             }
         }
+        p
+    }
+
+    pub fn file_problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
         for (key, path) in [("train", Some(&self.train)), ("test", self.test.as_ref())] {
             if let Some(path) = path {
                 if !path.is_file() {
-                    p.push((
-                        if key == "train" { "train" } else { "test" },
-                        format!("{} does not exist or is not a file (paths are relative to the directory you run pinniped from)", path.display()),
-                    ));
+                    p.push((key, format!("{} does not exist or is not a file", path.display())));
                 }
             }
         }

@@ -9,4 +9,4 @@ pub mod sweep;
 pub use config::{DataConfig, TrainConfig};
 pub use plan::{expand, Config, Plan, PlannedRun};
 pub use problems::{InputError, Problem};
-pub use sweep::{load_sweep, parse_sweep, Design, SweepFile};
+pub use sweep::{load_stored_sweep, load_sweep, parse_stored_sweep, parse_sweep, Design, SweepFile};

@@ -71,12 +71,44 @@ fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
     })
 }
 
+/// Whether parsing checks that the data files exist: a sweep about to run needs
+/// them; the copy stored in a results directory is read without them (`status`,
+/// `summarize` and `report` never read the data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataFiles {
+    MustExist,
+    MayBeAbsent,
+}
+
 pub fn load_sweep(path: &Path) -> Result<SweepFile, InputError> {
     let source = read_source(path)?;
     parse_sweep(path, &source)
 }
 
+/// The resolved sweep stored in a results directory (`<out>/<name>/sweep.toml`).
+pub fn load_stored_sweep(path: &Path) -> Result<SweepFile, InputError> {
+    let source = read_source(path)?;
+    parse_stored_sweep(path, &source)
+}
+
 pub fn parse_sweep(path: &Path, source: &str) -> Result<SweepFile, InputError> {
+    parse_sweep_as(path, source, DataFiles::MustExist)
+}
+
+pub fn parse_stored_sweep(path: &Path, source: &str) -> Result<SweepFile, InputError> {
+    parse_sweep_as(path, source, DataFiles::MayBeAbsent)
+}
+
+/// A data path as written in the file at `file`: relative paths start at that file's
+/// own directory (not the working directory), and come back absolute, so that what
+/// pinniped stores keeps working after `cd` or after the results directory moves.
+pub fn resolve_data_path(file: &Path, written: &Path) -> PathBuf {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let joined = dir.join(written);
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFile, InputError> {
     let table = parse_toml(path, source)?;
     let mut c = Collector::new(path, source);
     for key in table.keys() {
@@ -117,7 +149,7 @@ pub fn parse_sweep(path: &Path, source: &str) -> Result<SweepFile, InputError> {
         }
     };
     let data = match table.get("data") {
-        Some(Value::Table(t)) => parse_data(&mut c, t),
+        Some(Value::Table(t)) => parse_data(&mut c, t, files),
         Some(_) => {
             c.at(None, "data", "data", "must be a table: [data]");
             None
@@ -176,7 +208,7 @@ pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> 
         }
     }
     let data = match table.get("data") {
-        Some(Value::Table(t)) => parse_data(&mut c, t),
+        Some(Value::Table(t)) => parse_data(&mut c, t, DataFiles::MustExist),
         _ => None,
     };
     let empty = Table::new();
@@ -205,7 +237,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn parse_data(c: &mut Collector, t: &Table) -> Option<DataConfig> {
+fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConfig> {
     let before = c.problems.len();
     for key in t.keys() {
         if !DATA_KEYS.contains(&key.as_str()) {
@@ -236,8 +268,18 @@ fn parse_data(c: &mut Collector, t: &Table) -> Option<DataConfig> {
     if c.problems.len() > before {
         return None;
     }
-    let data: DataConfig = Value::Table(t.clone()).try_into().ok()?;
-    for (key, msg) in data.problems() {
+    let mut data: DataConfig = Value::Table(t.clone()).try_into().ok()?;
+    data.train = resolve_data_path(c.file, &data.train);
+    data.test = data.test.map(|p| resolve_data_path(c.file, &p));
+    let mut problems = data.value_problems();
+    if files == DataFiles::MustExist {
+        problems.extend(
+            data.file_problems().into_iter().map(|(key, msg)| {
+                (key, format!("{msg} (relative paths start at the directory of {})", c.file.display()))
+            }),
+        );
+    }
+    for (key, msg) in problems {
         c.at(Some("data"), key, format!("data.{key}"), msg);
     }
     (c.problems.len() == before).then_some(data)
@@ -366,4 +408,31 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
         axes.push(Axis { key: key.clone(), values: values.clone() });
     }
     (design, axes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SWEEP: &str = "name = \"p\"\n[data]\ntrain = \"../data/TRAIN.tsv\"\ntest = \"/abs/TEST.tsv\"\n";
+
+    #[test]
+    fn data_paths_are_relative_to_the_files_directory_and_stored_absolute() {
+        let file = Path::new("/project/experiments/p.toml");
+        let sweep = parse_stored_sweep(file, SWEEP).unwrap();
+        assert_eq!(sweep.data.train, Path::new("/project/experiments/../data/TRAIN.tsv"));
+        assert_eq!(sweep.data.test.as_deref(), Some(Path::new("/abs/TEST.tsv")));
+        // A file named without a directory: its directory is the working directory.
+        let here = parse_stored_sweep(Path::new("p.toml"), SWEEP).unwrap();
+        assert_eq!(here.data.train, std::env::current_dir().unwrap().join("../data/TRAIN.tsv"));
+    }
+
+    #[test]
+    fn only_a_sweep_about_to_run_needs_its_data_files() {
+        let file = Path::new("/nowhere/experiments/p.toml");
+        assert!(parse_stored_sweep(file, SWEEP).is_ok());
+        let err = parse_sweep(file, SWEEP).unwrap_err().to_string();
+        assert!(err.contains("/nowhere/experiments/../data/TRAIN.tsv does not exist"), "{err}");
+        assert!(err.contains("relative paths start at the directory of"), "{err}");
+    }
 }

@@ -66,3 +66,13 @@ pub fn files(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The ids a `pinniped run` reported as trained (done or diverged) on its stdout.
+pub fn finished_ids(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
+        .filter(|rest| rest.starts_with("done") || rest.starts_with("diverged"))
+        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
