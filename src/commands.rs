@@ -80,7 +80,7 @@ fn run(a: RunArgs) -> Result<u8> {
     }
     let skipped = plan.runs.len() - todo.len();
     if !a.exec.quiet {
-        println!(
+        outln!(
             "sweep {}: {} configurations × {} repeats = {} runs ({} already finished) → {}",
             sweep.name,
             plan.configs.len(),
@@ -144,11 +144,11 @@ fn train_runs(
 fn finish(root: &Path, plan: &Plan, quiet: bool) -> Result<()> {
     summary::write(root, plan)?;
     if let Err(e) = crate::report::plots::plot_sweep(root) {
-        eprintln!("warning: sweep plots: {e:#}");
+        errln!("warning: sweep plots: {e:#}");
     }
     let report = crate::report::html::write_report(root)?;
     if !quiet {
-        println!("report: {}", report.display());
+        outln!("report: {}", report.display());
     }
     Ok(())
 }
@@ -160,7 +160,7 @@ fn report_cmd(dir: &Path) -> Result<u8> {
 }
 
 fn print_plan(sweep: &SweepFile, plan: &Plan) {
-    println!(
+    outln!(
         "sweep {} ({}): {} configurations × {} repeats = {} runs",
         sweep.name,
         sweep.design.word(),
@@ -169,17 +169,17 @@ fn print_plan(sweep: &SweepFile, plan: &Plan) {
         plan.runs.len()
     );
     let width = plan.runs.iter().map(|r| r.id.len()).max().unwrap_or(0);
-    print!("{:>5}  {:<width$}  {:>20}", "index", "id", "seed");
+    out!("{:>5}  {:<width$}  {:>20}", "index", "id", "seed");
     for a in &plan.axes {
-        print!("  {a}");
+        out!("  {a}");
     }
-    println!();
+    outln!();
     for r in &plan.runs {
-        print!("{:>5}  {:<width$}  {:>20}", r.index, r.id, r.seed);
+        out!("{:>5}  {:<width$}  {:>20}", r.index, r.id, r.seed);
         for v in &plan.configs[r.config].axis_values {
-            print!("  {v}");
+            out!("  {v}");
         }
-        println!();
+        outln!();
     }
 }
 
@@ -193,18 +193,15 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));
         }
-        println!(
-            "this invocation: {} done, {} diverged, {} failed{extra}",
-            counts.done, counts.diverged, counts.failed
-        );
-        println!("summary: {}", root.join("summary.csv").display());
+        outln!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
+        outln!("summary: {}", root.join("summary.csv").display());
         if let Some(best) = summary::best_by_validation(root, plan) {
             let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
                 (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
                 (Some(m), None) => format!("{m:.4}"),
                 _ => "-".into(),
             };
-            println!(
+            outln!(
                 "best by validation: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
                 plan.configs[best.config].id,
                 f(Some(best.valid.0), best.valid.1),
@@ -213,7 +210,7 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
             );
         }
         if all.failed > 0 {
-            println!(
+            outln!(
                 "{} runs failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`",
                 all.failed,
                 root.display(),
@@ -262,7 +259,7 @@ fn open_results(dir: &Path) -> Result<(SweepFile, Plan)> {
 fn status(dir: &Path) -> Result<u8> {
     let (sweep, plan) = open_results(dir)?;
     let c = all_counts(dir, &plan);
-    println!(
+    outln!(
         "{}: {} runs: {} done, {} diverged, {} failed, {} unfinished",
         sweep.name,
         plan.runs.len(),
@@ -274,7 +271,7 @@ fn status(dir: &Path) -> Result<u8> {
     for r in &plan.runs {
         if let Some(s) = read_status(&run_dir(dir, &r.id)) {
             if s.state != State::Done {
-                println!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
+                outln!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
             }
         }
     }
@@ -284,7 +281,7 @@ fn status(dir: &Path) -> Result<u8> {
 fn summarize(dir: &Path) -> Result<u8> {
     let (_, plan) = open_results(dir)?;
     summary::write(dir, &plan)?;
-    println!("{}", dir.join("summary.csv").display());
+    outln!("{}", dir.join("summary.csv").display());
     Ok(exit::OK)
 }
 
@@ -328,7 +325,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     }
     let prepared = prepare(&sweep, &plan)?;
     if !a.exec.quiet {
-        println!("rerunning {} runs of {}", todo.len(), sweep.name);
+        outln!("rerunning {} runs of {}", todo.len(), sweep.name);
     }
     train_runs(&a.dir, &sweep, &plan, &prepared, &todo, &a.exec, true, false)
 }
@@ -362,7 +359,7 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
         only_failed: a.only_failed,
     };
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
-    println!(
+    outln!(
         "wrote {} ({} tasks over {} runs) and {}",
         scripts.array.display(),
         a.tasks,
@@ -371,10 +368,10 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     );
     if a.submit {
         let (array, merge) = submit(&scripts)?;
-        println!("submitted array job {array} and merge job {merge} (after the array)");
-        println!("watch: squeue -j {array},{merge}   progress: pinniped status {}", root.display());
+        outln!("submitted array job {array} and merge job {merge} (after the array)");
+        outln!("watch: squeue -j {array},{merge}   progress: pinniped status {}", root.display());
     } else {
-        println!(
+        outln!(
             "submit with: j=$(sbatch --parsable {}) && sbatch --dependency=afterany:$j {}",
             scripts.array.display(),
             scripts.merge.display()
@@ -393,7 +390,7 @@ fn compare_cmd(a: CompareArgs) -> Result<u8> {
     } else {
         compare::render_table(&c)
     };
-    print!("{text}");
+    out!("{text}");
     Ok(exit::OK)
 }
 
@@ -541,13 +538,13 @@ fn train(a: TrainArgs) -> Result<u8> {
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
-            eprintln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
+            errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
         }
     };
     let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;
     let rec = summary::read_run(dir);
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
-    println!(
+    outln!(
         "{}: {} after {} epochs in {:.2}s  train acc {}  valid acc {}  test acc {}",
         dir.display(),
         status.state.word(),
@@ -558,7 +555,7 @@ fn train(a: TrainArgs) -> Result<u8> {
         f(rec.final_accs[2])
     );
     if !status.message.is_empty() {
-        println!("{}", status.message);
+        outln!("{}", status.message);
     }
     Ok(exit::OK)
 }
@@ -597,24 +594,24 @@ fn eval(a: EvalArgs) -> Result<u8> {
     let hits: u32 = (0..classes).map(|c| m[c * classes + c]).sum();
     let acc = hits as f64 / split.rows as f64;
     if a.csv {
-        println!("accuracy,hits,rows");
-        println!("{acc},{hits},{}", split.rows);
-        println!();
-        print!("actual");
+        outln!("accuracy,hits,rows");
+        outln!("{acc},{hits},{}", split.rows);
+        outln!();
+        out!("actual");
         for c in &meta.classes {
-            print!(",{c}");
+            out!(",{c}");
         }
-        println!();
+        outln!();
         for (r, row) in m.chunks_exact(classes).enumerate() {
-            print!("{}", meta.classes[r]);
+            out!("{}", meta.classes[r]);
             for v in row {
-                print!(",{v}");
+                out!(",{v}");
             }
-            println!();
+            outln!();
         }
     } else {
-        println!("TEST: {hits}/{} ({acc})", split.rows);
-        print!("{}", sparse_confusion(&m, classes));
+        outln!("TEST: {hits}/{} ({acc})", split.rows);
+        out!("{}", sparse_confusion(&m, classes));
     }
     Ok(exit::OK)
 }

@@ -2,6 +2,7 @@ use clap::Parser;
 use pinniped::cli::Cli;
 use pinniped::commands::{dispatch, exit};
 use pinniped::data::DataError;
+use pinniped::errln;
 use pinniped::report::compare::CompareError;
 use pinniped::spec::InputError;
 use std::process::ExitCode;
@@ -14,15 +15,16 @@ fn main() -> ExitCode {
     }
     // A panic inside a run becomes that run's `failed` status with the message;
     // one line on stderr is enough.
-    std::panic::set_hook(Box::new(|info| eprintln!("internal error: {info}")));
+    std::panic::set_hook(Box::new(|info| errln!("internal error: {info}")));
     let cli = Cli::parse();
+    pinniped::output::handle_interrupts();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let input = e.downcast_ref::<InputError>().is_some()
                 || e.downcast_ref::<DataError>().is_some()
                 || e.downcast_ref::<CompareError>().is_some();
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
         }
     }

@@ -50,6 +50,7 @@ impl Progress {
         );
         overall.set_position(already_done as u64);
         overall.enable_steady_tick(Duration::from_millis(200));
+        crate::output::show_bars(Some(multi.clone()));
         Progress::Bars { multi, overall, lines: HashMap::new() }
     }
 
@@ -87,7 +88,7 @@ impl Progress {
             }
             Progress::Plain { total, done } => {
                 *done += 1;
-                println!("[{:>w$}/{total}] {line}", *done, w = total.to_string().len());
+                outln!("[{:>w$}/{total}] {line}", *done, w = total.to_string().len());
             }
             Progress::Quiet => {}
         }
@@ -96,6 +97,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if let Progress::Bars { overall, .. } = self {
             overall.finish_and_clear();
+            crate::output::show_bars(None);
         }
     }
 }

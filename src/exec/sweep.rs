@@ -244,7 +244,7 @@ pub fn execute(
                     }
                     progress.finished(run, &finished_line(root, &plan.runs[run].id, &status));
                     if let Err(e) = summary::write(root, plan) {
-                        eprintln!("warning: could not update the summary: {e:#}");
+                        errln!("warning: could not update the summary: {e:#}");
                     }
                 }
             }
