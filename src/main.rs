@@ -24,7 +24,12 @@ fn main() -> ExitCode {
             let input = e.downcast_ref::<InputError>().is_some()
                 || e.downcast_ref::<DataError>().is_some()
                 || e.downcast_ref::<CompareError>().is_some();
-            errln!("error: {e:#}");
+            // The last guard on echoed input: no line of a message is unbounded.
+            let text = format!("{e:#}");
+            for (i, line) in text.lines().enumerate() {
+                let line = pinniped::spec::problems::bounded(line, pinniped::spec::problems::LINE_CHARS);
+                errln!("{}{line}", if i == 0 { "error: " } else { "" });
+            }
             ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
         }
     }

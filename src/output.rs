@@ -19,6 +19,15 @@ pub const INTERRUPTED: &str = "interrupted; run the same command again to resume
 /// Exit code after SIGINT (128 + 2, the shell convention).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// "1 run", "3 runs": the one place where counted nouns get their plural.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn write_to(gone: &AtomicBool, mut w: impl Write, args: fmt::Arguments) {
     if gone.load(Ordering::Relaxed) {
         return;
@@ -102,6 +111,13 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn counted_nouns_agree_with_their_number() {
+        for (n, want) in [(0, "0 runs"), (1, "1 run"), (2, "2 runs")] {
+            assert_eq!(count(n, "run"), want, "n = {n}");
         }
     }
 

@@ -176,8 +176,7 @@ pub fn execute(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut counts = Counts::default();
-    let already = plan.runs.len() - todo.len();
-    let mut progress = Progress::new(plan.runs.len(), already, opts.quiet);
+    let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
         scope.spawn(|| {
