@@ -422,7 +422,7 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     };
     let root = a.out.join(&sweep.name);
     check_out_dir(&root)?;
-    check_script_values(&opts, &[&root, &a.file, &a.out])?;
+    check_script_values(&opts, &[&a.file, &a.out])?;
     // Validate the data and lay out the results directory now, so that errors show
     // here rather than in N task logs, and `status` works while the array runs.
     let prepared = prepare(&sweep, &plan)?;

@@ -92,7 +92,7 @@ pub fn write_scripts(
     let dir = abs(&root.join("slurm"));
     let exe = abs(&std::env::current_exe()?);
     let cwd = abs(Path::new("."));
-    check_script_values(o, &[&dir, &exe, &cwd, sweep_file, out])?;
+    check_script_values(o, &[&exe, &cwd, sweep_file, out])?;
     std::fs::create_dir_all(&dir)?;
     let (root, sweep_file, out) = (abs(root), abs(sweep_file), abs(out));
     let mut head = String::from("#!/bin/bash\n");
