@@ -1,7 +1,6 @@
 //! The command line: clap derive definitions only (what users type); `commands`
 //! turns them into work.
 
-use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -9,8 +8,12 @@ use std::path::PathBuf;
 pub const MAX_JOBS: u64 = 1024;
 pub const MAX_TASKS: u64 = 100_000;
 
-fn at_least_one(max: u64) -> RangedU64ValueParser<usize> {
-    RangedU64ValueParser::new().range(1..=max)
+/// A count from 1 to `max`, refused in words ("at least 1") rather than as a range.
+fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n as usize),
+        _ => Err(format!("must be a whole number, at least 1 and at most {max}")),
+    }
 }
 
 #[derive(Parser, Debug)]
