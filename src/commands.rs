@@ -140,7 +140,7 @@ impl Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}`: write K/N with 0 <= K < N, e.g. --shard 0/4");
+        let bad = || format!("`{}`: write K/N with 0 <= K < N, e.g. --shard 0/4", echo(s));
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if n == 0 || k >= n {
@@ -556,7 +556,7 @@ fn train(a: TrainArgs) -> Result<u8> {
                 flag_path,
                 None,
                 Some("--set"),
-                format!("`{kv}`: write KEY=VALUE, e.g. --set weight_decay=0.01"),
+                format!("`{}`: write KEY=VALUE, e.g. --set weight_decay=0.01", echo(kv)),
             )
             .into());
         };

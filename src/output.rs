@@ -92,7 +92,7 @@ pub fn handle_interrupts() {
                     multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
                 }
             }
-            let _ = std::io::stdout().lock().flush();
+            // No stdout lock here: the main thread may hold it, blocked on a full pipe.
             errln!("{INTERRUPTED}");
             std::process::exit(128 + signal);
         }

@@ -41,7 +41,8 @@ pub fn check_script_values(o: &SlurmOptions, paths: &[&Path]) -> Result<(), Inpu
         }
     }
     if let Some(t) = &o.time {
-        if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-') {
+        let words = ["unlimited", "infinite"].contains(&t.to_ascii_lowercase().as_str());
+        if !words && (t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-')) {
             refuse(
                 "--time",
                 format!("`{}` is not a Slurm time: write minutes, H:MM:SS or D-HH:MM:SS, e.g. 1:00:00", shown(t)),
