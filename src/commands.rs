@@ -407,9 +407,10 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     let tasks = a.tasks.min(plan.runs.len());
     if tasks < a.tasks {
         outln!(
-            "note: --tasks {} is more than the sweep's {}: writing {tasks} tasks, one run each",
+            "note: --tasks {} is more than the sweep's {}: writing {}, one run each",
             a.tasks,
-            count(plan.runs.len(), "run")
+            count(plan.runs.len(), "run"),
+            count(tasks, "task")
         );
     }
     let opts = SlurmOptions {
