@@ -87,7 +87,7 @@ fn ctrl_c_exits_130_says_how_to_resume_and_the_same_command_completes() {
     let tmp = tempfile::tempdir().unwrap();
     let file = sweep18(tmp.path());
     let root = tmp.path().join("out/s");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pinniped"))
+    let child = Command::new(env!("CARGO_BIN_EXE_pinniped"))
         .args(["run", "--fake-trainer", "-j", "1", "--out"])
         .arg(tmp.path().join("out"))
         .arg(&file)
@@ -456,4 +456,21 @@ fn every_option_of_every_command_has_help_and_help_works_everywhere() {
     assert!(missing.is_empty(), "options without help text: {missing:?}");
     let top = pinniped().arg("--help").output().unwrap();
     assert!(text(&top.stdout).contains("130 interrupted"), "exit code 130 documented in --help");
+}
+
+#[test]
+fn usage_errors_echo_what_was_typed_bounded_and_escaped() {
+    let typed = format!("{}\n\u{1b}[31m", "9".repeat(100_000));
+    let cases: &[(&str, Vec<&str>)] = &[
+        ("--jobs", vec!["run", "x.toml", "--jobs", &typed]),
+        ("--shard", vec!["run", "x.toml", "--shard", &typed]),
+        ("unknown command", vec![&typed]),
+    ];
+    for (name, args) in cases {
+        let out = pinniped().args(args).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(stderr.len() < 5_000, "{name}: {} bytes", stderr.len());
+        assert!(!stderr.contains('\u{1b}'), "{name}: control characters escaped");
+    }
 }
