@@ -38,16 +38,22 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputError(pub Vec<Problem>);
 
+/// At most this many problems are printed (a file of 10,000 bad keys is not 10,000 lines).
+pub const PROBLEMS_SHOWN: usize = 50;
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
+        for (i, p) in self.0.iter().take(PROBLEMS_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{p}")?;
         }
-        if self.0.len() > 1 {
-            write!(f, "\n({} problems; nothing was run or written)", self.0.len())?;
+        let n = self.0.len();
+        if n > PROBLEMS_SHOWN {
+            write!(f, "\n({n} problems, the first {PROBLEMS_SHOWN} shown; nothing was run or written)")?;
+        } else if n > 1 {
+            write!(f, "\n({n} problems; nothing was run or written)")?;
         }
         Ok(())
     }
@@ -239,5 +245,8 @@ mod tests {
         assert!(shown.ends_with('…'));
         let p = Problem { file: PathBuf::from("f.toml"), line: None, key: Some(long.clone()), message: long };
         assert!(p.to_string().len() < 2 * MESSAGE_CHARS, "a problem's text is bounded");
+        let many = InputError(vec![p; 10_000]).to_string();
+        assert_eq!(many.lines().count(), PROBLEMS_SHOWN + 1, "a bounded number of problems is shown");
+        assert!(many.ends_with("(10000 problems, the first 50 shown; nothing was run or written)"));
     }
 }
