@@ -4,6 +4,18 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// Upper bounds of the counts typed on the command line (every count has one).
+pub const MAX_JOBS: u64 = 1024;
+pub const MAX_TASKS: u64 = 100_000;
+
+/// A count from 1 to `max`, refused in words ("at least 1") rather than as a range.
+fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n as usize),
+        _ => Err(format!("must be a whole number, at least 1 and at most {max}")),
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "pinniped",
@@ -12,7 +24,8 @@ use std::path::PathBuf;
     long_about = "pinniped trains feed-forward networks on time-series classification data (UCR text or ARFF), \
                   one configuration (`train`) or a whole sweep (`run`), and writes per-run metrics, checkpoints \
                   and a mean ± std summary over repeats.\n\nExit codes: 0 every run finished (diverged runs are \
-                  results), 1 some runs failed, 2 usage or input error."
+                  results), 1 some runs failed, 2 usage or input error, 130 interrupted (Ctrl-C; 143 for SIGTERM): \
+                  finished runs are kept and the same command resumes the rest."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,22 +60,23 @@ pub enum Command {
 pub struct SlurmArgs {
     /// The sweep file (TOML).
     pub file: PathBuf,
-    /// Array tasks; task K runs `pinniped run FILE --shard K/N`.
-    #[arg(long)]
+    /// Array tasks; task K runs `pinniped run FILE --shard K/N` (more tasks than runs: one run each).
+    #[arg(long, value_parser = at_least_one(MAX_TASKS))]
     pub tasks: usize,
     /// Results go to OUT/<name>/ (must be on a filesystem every node sees).
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
     /// At most K tasks at once (the array's %K throttle).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = at_least_one(MAX_TASKS))]
     pub max_parallel: Option<usize>,
+    /// Slurm partition (queue) for every task (default: the cluster's default partition).
     #[arg(long)]
     pub partition: Option<String>,
     /// Time limit per task, in Slurm's syntax (e.g. 1:00:00).
     #[arg(long)]
     pub time: Option<String>,
     /// CPUs per task; each task trains that many runs at once.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one(MAX_JOBS))]
     pub cpus_per_task: usize,
     /// The tasks rerun only failed and unfinished runs (after an earlier array).
     #[arg(long)]
@@ -81,7 +95,7 @@ pub struct RunArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub exec: ExecArgs,
-    /// Print the plan (ids, parameters, seeds) and train nothing.
+    /// Print the plan (ids, parameters, seeds; with --shard, that shard's runs) and train nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Stop starting new runs after the first failure.
@@ -96,8 +110,8 @@ pub struct RunArgs {
 /// How runs execute: shared by `run` and `rerun`.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
-    /// Runs trained at once, one thread each (default: the number of cores).
-    #[arg(long, short = 'j')]
+    /// Runs trained at once, one thread each, 1 to 1024 (default: the number of cores).
+    #[arg(long, short = 'j', value_parser = at_least_one(MAX_JOBS))]
     pub jobs: Option<usize>,
     /// No progress output (the summary is still written).
     #[arg(long, short = 'q')]
@@ -136,10 +150,13 @@ pub struct TrainArgs {
     /// sigmoid | tanh | relu
     #[arg(long)]
     pub activation: Option<String>,
+    /// Step size of gradient descent, e.g. 0.01.
     #[arg(long)]
     pub learning_rate: Option<f64>,
+    /// Rows per gradient step.
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Momentum in [0, 1) (0: plain gradient descent).
     #[arg(long)]
     pub momentum: Option<f64>,
     /// damped (the paper's) | classic (PyTorch's)
@@ -151,11 +168,13 @@ pub struct TrainArgs {
     /// paper | pytorch
     #[arg(long)]
     pub init: Option<String>,
+    /// Passes over the training rows.
     #[arg(long)]
     pub epochs: Option<usize>,
     /// f32 | f64
     #[arg(long)]
     pub dtype: Option<String>,
+    /// Seed of the initial weights and the shuffles (same seed, same run, bit for bit).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Save a checkpoint every N epochs (0: final model only).
@@ -180,9 +199,12 @@ pub struct EvalArgs {
     /// ucr | arff (default: from the file name).
     #[arg(long)]
     pub format: Option<String>,
-    /// Print CSV (accuracy, then the confusion matrix) instead of the text layout.
+    /// Print one CSV row (accuracy, hits, rows, data) instead of the text layout.
     #[arg(long)]
     pub csv: bool,
+    /// Also write the confusion matrix as CSV to FILE (rows: actual class, columns: predicted).
+    #[arg(long, value_name = "FILE")]
+    pub confusion: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -199,8 +221,9 @@ pub struct RerunArgs {
     /// Rerun every failed or unfinished run.
     #[arg(long)]
     pub failed: bool,
-    /// Rerun these runs (ids as in plan.csv, e.g. batch_size=40/rep-2).
-    #[arg(long = "run", value_name = "ID", num_args = 1..)]
+    /// Rerun this run (an id as in plan.csv, e.g. batch_size=40/rep-2); repeat for more.
+    // One value per flag: `--run ID DIR` must not read DIR as a second id.
+    #[arg(long = "run", value_name = "ID", action = clap::ArgAction::Append)]
     pub run: Vec<String>,
     /// Retrain even though the data files' bytes changed since the runs were trained.
     #[arg(long)]
@@ -219,8 +242,10 @@ pub struct CompareArgs {
     /// Which metric to compare.
     #[arg(long, default_value = "final_test_acc")]
     pub metric: String,
+    /// Print the comparison as CSV (one row per configuration).
     #[arg(long)]
     pub csv: bool,
+    /// Print the comparison as a Markdown table.
     #[arg(long)]
     pub markdown: bool,
 }

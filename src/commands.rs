@@ -5,7 +5,9 @@ use crate::exec::rundir::{read_status, State};
 use crate::exec::sweep::{self, run_dir, Counts, RunOptions};
 use crate::exec::trainer::{FakeTrainer, MlpTrainer, RunSpec, Trainer};
 use crate::features::{Pipeline, Prepared};
+use crate::output::count;
 use crate::report::{compare, summary};
+use crate::spec::problems::{closest, echo, echo_path};
 use crate::spec::sweep::{parse_run_file, read_source, with_value};
 use crate::spec::{expand, load_sweep, InputError, Plan, SweepFile};
 use crate::train::checkpoint::{self, AnyMlp};
@@ -22,6 +24,8 @@ pub mod exit {
     pub const RUNS_FAILED: u8 = 1;
     /// Usage or input error: nothing was run or written.
     pub const INPUT: u8 = 2;
+    /// Interrupted (Ctrl-C): finished runs are kept, the same command resumes.
+    pub const INTERRUPTED: u8 = crate::output::EXIT_INTERRUPTED;
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
@@ -60,15 +64,43 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     Ok(prepared)
 }
 
+/// `--out` and `<out>/<name>` must be directories or not exist yet: a file on the
+/// way is a usage error, found before anything is written.
+fn check_out_dir(root: &Path) -> Result<(), InputError> {
+    match root.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists() && !p.is_dir()) {
+        Some(file) => Err(InputError::one(
+            file,
+            None,
+            Some("--out"),
+            "is a file, not a directory: results go to <out>/<name>/; give --out a directory",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn in_shard(plan: &Plan, shard: Option<Shard>) -> Vec<usize> {
+    plan.runs.iter().map(|r| r.index).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect()
+}
+
+/// "45 runs", or with a shard "45 runs; shard 0/4: 12 of them".
+fn runs_and_share(plan: &Plan, shard: Option<Shard>) -> String {
+    let all = count(plan.runs.len(), "run");
+    match shard {
+        Some(s) => format!("{all}; shard {}/{}: {} of them", s.k, s.n, in_shard(plan, shard).len()),
+        None => all,
+    }
+}
+
 fn run(a: RunArgs) -> Result<u8> {
     let sweep = load_sweep(&a.file)?;
     let plan = expand(&sweep)?;
     if a.dry_run {
-        print_plan(&sweep, &plan);
+        print_plan(&sweep, &plan, a.exec.shard);
         return Ok(exit::OK);
     }
-    let prepared = prepare(&sweep, &plan)?;
     let root = a.out.join(&sweep.name);
+    check_out_dir(&root)?;
+    let prepared = prepare(&sweep, &plan)?;
     if !a.force {
         sweep::check_compatible(&root, &sweep, &prepared.digest)?;
     }
@@ -78,15 +110,14 @@ fn run(a: RunArgs) -> Result<u8> {
     if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
-    let skipped = plan.runs.len() - todo.len();
     if !a.exec.quiet {
-        println!(
-            "sweep {}: {} configurations × {} repeats = {} runs ({} already finished) → {}",
+        outln!(
+            "sweep {}: {} × {} = {} ({} already finished) → {}",
             sweep.name,
-            plan.configs.len(),
-            sweep.repeats,
-            plan.runs.len(),
-            skipped,
+            count(plan.configs.len(), "configuration"),
+            count(sweep.repeats, "repeat"),
+            runs_and_share(&plan, a.exec.shard),
+            in_shard(&plan, a.exec.shard).len() - todo.len(),
             root.display()
         );
     }
@@ -109,7 +140,7 @@ impl Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}`: write K/N with 0 <= K < N, e.g. --shard 0/4");
+        let bad = || format!("`{}`: write K/N with 0 <= K < N, e.g. --shard 0/4", echo(s));
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if n == 0 || k >= n {
@@ -144,11 +175,11 @@ fn train_runs(
 fn finish(root: &Path, plan: &Plan, quiet: bool) -> Result<()> {
     summary::write(root, plan)?;
     if let Err(e) = crate::report::plots::plot_sweep(root) {
-        eprintln!("warning: sweep plots: {e:#}");
+        errln!("warning: sweep plots: {e:#}");
     }
     let report = crate::report::html::write_report(root)?;
     if !quiet {
-        println!("report: {}", report.display());
+        outln!("report: {}", report.display());
     }
     Ok(())
 }
@@ -159,28 +190,49 @@ fn report_cmd(dir: &Path) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_plan(sweep: &SweepFile, plan: &Plan) {
-    println!(
-        "sweep {} ({}): {} configurations × {} repeats = {} runs",
+fn print_plan(sweep: &SweepFile, plan: &Plan, shard: Option<Shard>) {
+    outln!(
+        "sweep {} ({}): {} × {} = {}",
         sweep.name,
         sweep.design.word(),
-        plan.configs.len(),
-        sweep.repeats,
-        plan.runs.len()
+        count(plan.configs.len(), "configuration"),
+        count(sweep.repeats, "repeat"),
+        runs_and_share(plan, shard)
     );
-    let width = plan.runs.iter().map(|r| r.id.len()).max().unwrap_or(0);
-    print!("{:>5}  {:<width$}  {:>20}", "index", "id", "seed");
-    for a in &plan.axes {
-        print!("  {a}");
+    let mut header = vec!["index".to_string(), "id".into(), "seed".into()];
+    header.extend(plan.axes.iter().cloned());
+    let rows: Vec<Vec<String>> = in_shard(plan, shard)
+        .into_iter()
+        .map(|i| {
+            let r = &plan.runs[i];
+            let mut row = vec![r.index.to_string(), r.id.clone(), r.seed.to_string()];
+            row.extend(plan.configs[r.config].axis_values.iter().cloned());
+            row
+        })
+        .collect();
+    out!("{}", aligned_table(&header, &rows, &[true, false, true]));
+}
+
+/// Columns as wide as their widest cell or header, two spaces apart; column `c` is
+/// right-aligned (numbers) when `right[c]`, left-aligned otherwise.
+fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
+    let width =
+        |c: usize| rows.iter().map(|r| r[c].chars().count()).chain([header[c].chars().count()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let mut s = String::new();
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, v)| match right.get(c) {
+                Some(true) => format!("{v:>w$}", w = widths[c]),
+                _ => format!("{v:<w$}", w = widths[c]),
+            })
+            .collect();
+        s.push_str(cells.join("  ").trim_end());
+        s.push('\n');
     }
-    println!();
-    for r in &plan.runs {
-        print!("{:>5}  {:<width$}  {:>20}", r.index, r.id, r.seed);
-        for v in &plan.configs[r.config].axis_values {
-            print!("  {v}");
-        }
-        println!();
-    }
+    s
 }
 
 fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
@@ -193,19 +245,22 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));
         }
-        println!(
-            "this invocation: {} done, {} diverged, {} failed{extra}",
-            counts.done, counts.diverged, counts.failed
-        );
-        println!("summary: {}", root.join("summary.csv").display());
+        outln!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
+        // Another shard's runs, or runs not started: the summary is not the sweep's yet.
+        let partial = match all.skipped {
+            0 => String::new(),
+            n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
+        };
+        outln!("summary: {}{partial}", root.join("summary.csv").display());
         if let Some(best) = summary::best_by_validation(root, plan) {
             let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
                 (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
                 (Some(m), None) => format!("{m:.4}"),
                 _ => "-".into(),
             };
-            println!(
-                "best by validation: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
+            let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
+            outln!(
+                "best by validation{of_finished}: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
                 plan.configs[best.config].id,
                 f(Some(best.valid.0), best.valid.1),
                 f(best.test.0, best.test.1),
@@ -213,9 +268,9 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
             );
         }
         if all.failed > 0 {
-            println!(
-                "{} runs failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`",
-                all.failed,
+            outln!(
+                "{} failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`",
+                count(all.failed, "run"),
                 root.display(),
                 root.display()
             );
@@ -295,10 +350,10 @@ fn status(dir: &Path) -> Result<u8> {
         .filter(|r| read_status(&run_dir(dir, &r.id)).is_none())
         .filter_map(|r| crate::exec::claim::is_running(&run_dir(dir, &r.id)).map(|h| (r.id.as_str(), h)))
         .collect();
-    println!(
-        "{}: {} runs: {} done, {} diverged, {} failed, {} running, {} pending",
+    outln!(
+        "{}: {}: {} done, {} diverged, {} failed, {} running, {} pending",
         sweep.name,
-        plan.runs.len(),
+        count(plan.runs.len(), "run"),
         c.done,
         c.diverged,
         c.failed,
@@ -308,12 +363,12 @@ fn status(dir: &Path) -> Result<u8> {
     for r in &plan.runs {
         if let Some(s) = read_status(&run_dir(dir, &r.id)) {
             if s.state != State::Done {
-                println!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
+                outln!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
             }
         }
     }
     for (id, holder) in &running {
-        println!("  {:<9} {id}  ({})", "running", holder.describe());
+        outln!("  {:<9} {id}  ({})", "running", holder.describe());
     }
     Ok(if c.failed > 0 { exit::RUNS_FAILED } else { exit::OK })
 }
@@ -321,7 +376,7 @@ fn status(dir: &Path) -> Result<u8> {
 fn summarize(dir: &Path) -> Result<u8> {
     let (_, plan) = open_results(dir)?;
     summary::write(dir, &plan)?;
-    println!("{}", dir.join("summary.csv").display());
+    outln!("{}", dir.join("summary.csv").display());
     Ok(exit::OK)
 }
 
@@ -336,19 +391,20 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     } else {
         let mut todo = Vec::new();
         let mut problems = Vec::new();
+        let ids: Vec<&str> = plan.runs.iter().map(|r| r.id.as_str()).collect();
         for id in &a.run {
             match plan.runs.iter().find(|r| &r.id == id) {
-                Some(r) => todo.push(r.index),
+                Some(r) if !todo.contains(&r.index) => todo.push(r.index),
+                Some(_) => {}
                 None => problems.push(crate::spec::Problem {
                     file: a.dir.join("plan.csv"),
                     line: None,
                     key: None,
                     message: format!(
-                        "no run `{id}` in this sweep{}",
-                        crate::spec::problems::suggest(
-                            id,
-                            &plan.runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()
-                        )
+                        "no run `{}` in this sweep; did you mean {}? (this file lists all {})",
+                        echo(id),
+                        closest(id, &ids, 5).iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                        count(ids.len(), "id")
                     ),
                 }),
             }
@@ -358,11 +414,21 @@ fn rerun(a: RerunArgs) -> Result<u8> {
         }
         todo
     };
-    crate::exec::rundir::remove_temp_files(&a.dir)?;
     let mut todo = todo;
     if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
+    if todo.is_empty() {
+        if !a.exec.quiet {
+            outln!(
+                "nothing to rerun: no run of {} ({}) failed or is unfinished",
+                sweep.name,
+                runs_and_share(&plan, a.exec.shard)
+            );
+        }
+        return Ok(exit::OK);
+    }
+    crate::exec::rundir::remove_temp_files(&a.dir)?;
     // The stored paths are absolute: a file missing there has moved or gone.
     let missing = sweep.data.file_problems();
     if !missing.is_empty() {
@@ -397,53 +463,56 @@ fn rerun(a: RerunArgs) -> Result<u8> {
         }
     }
     if !a.exec.quiet {
-        println!("rerunning {} runs of {}", todo.len(), sweep.name);
+        outln!("rerunning {} of {}", count(todo.len(), "run"), sweep.name);
     }
     train_runs(&a.dir, &sweep, &plan, &prepared, &todo, &a.exec, true, false)
 }
 
 fn slurm(a: SlurmArgs) -> Result<u8> {
-    use crate::exec::slurm::{submit, write_scripts, SlurmOptions};
+    use crate::exec::slurm::{check_script_values, submit, write_scripts, SlurmOptions};
     let sweep = load_sweep(&a.file)?;
     let plan = expand(&sweep)?;
-    if a.tasks == 0 || a.cpus_per_task == 0 || a.max_parallel == Some(0) {
-        return Err(InputError::one(
-            Path::new("--tasks"),
-            None,
-            None,
-            "--tasks, --cpus-per-task and --max-parallel must be at least 1",
-        )
-        .into());
+    // clap bounds the counts (at least 1); more tasks than runs would start empty tasks.
+    let tasks = a.tasks.min(plan.runs.len());
+    if tasks < a.tasks {
+        outln!(
+            "note: --tasks {} is more than the sweep's {}: writing {}, one run each",
+            a.tasks,
+            count(plan.runs.len(), "run"),
+            count(tasks, "task")
+        );
     }
-    // Validate the data and lay out the results directory now, so that errors show
-    // here rather than in N task logs, and `status` works while the array runs.
-    let prepared = prepare(&sweep, &plan)?;
-    let root = a.out.join(&sweep.name);
-    sweep::check_compatible(&root, &sweep, &prepared.digest)?;
-    sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
-    summary::write(&root, &plan)?;
     let opts = SlurmOptions {
-        tasks: a.tasks,
+        tasks,
         max_parallel: a.max_parallel,
         partition: a.partition,
         time: a.time,
         cpus_per_task: a.cpus_per_task,
         only_failed: a.only_failed,
     };
+    let root = a.out.join(&sweep.name);
+    check_out_dir(&root)?;
+    check_script_values(&opts, &[&a.file, &a.out])?;
+    // Validate the data and lay out the results directory now, so that errors show
+    // here rather than in N task logs, and `status` works while the array runs.
+    let prepared = prepare(&sweep, &plan)?;
+    sweep::check_compatible(&root, &sweep, &prepared.digest)?;
+    sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
+    summary::write(&root, &plan)?;
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
-    println!(
-        "wrote {} ({} tasks over {} runs) and {}",
+    outln!(
+        "wrote {} ({} over {}) and {}",
         scripts.array.display(),
-        a.tasks,
-        plan.runs.len(),
+        count(tasks, "task"),
+        count(plan.runs.len(), "run"),
         scripts.merge.display()
     );
     if a.submit {
         let (array, merge) = submit(&scripts)?;
-        println!("submitted array job {array} and merge job {merge} (after the array)");
-        println!("watch: squeue -j {array},{merge}   progress: pinniped status {}", root.display());
+        outln!("submitted array job {array} and merge job {merge} (after the array)");
+        outln!("watch: squeue -j {array},{merge}   progress: pinniped status {}", root.display());
     } else {
-        println!(
+        outln!(
             "submit with: j=$(sbatch --parsable {}) && sbatch --dependency=afterany:$j {}",
             scripts.array.display(),
             scripts.merge.display()
@@ -462,7 +531,7 @@ fn compare_cmd(a: CompareArgs) -> Result<u8> {
     } else {
         compare::render_table(&c)
     };
-    print!("{text}");
+    out!("{text}");
     Ok(exit::OK)
 }
 
@@ -560,7 +629,7 @@ fn train(a: TrainArgs) -> Result<u8> {
                 flag_path,
                 None,
                 Some("--set"),
-                format!("`{kv}`: write KEY=VALUE, e.g. --set weight_decay=0.01"),
+                format!("`{}`: write KEY=VALUE, e.g. --set weight_decay=0.01", echo(kv)),
             )
             .into());
         };
@@ -619,13 +688,13 @@ fn train(a: TrainArgs) -> Result<u8> {
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
-            eprintln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
+            errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
         }
     };
     let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;
     let rec = summary::read_run(dir);
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
-    println!(
+    outln!(
         "{}: {} after {} epochs in {:.2}s  train acc {}  valid acc {}  test acc {}",
         dir.display(),
         status.state.word(),
@@ -636,12 +705,15 @@ fn train(a: TrainArgs) -> Result<u8> {
         f(rec.final_accs[2])
     );
     if !status.message.is_empty() {
-        println!("{}", status.message);
+        outln!("{}", status.message);
     }
     Ok(exit::OK)
 }
 
 fn eval(a: EvalArgs) -> Result<u8> {
+    if let Some(path) = &a.confusion {
+        check_output_file(path, "--confusion")?;
+    }
     let ckpt = checkpoint::load(&a.model).map_err(|e| InputError::message(format!("{e:#}")))?;
     let meta = &ckpt.meta;
     let cfg: crate::spec::TrainConfig = toml::from_str(&meta.config)
@@ -654,9 +726,9 @@ fn eval(a: EvalArgs) -> Result<u8> {
     };
     let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, meta.raw_cols).map_err(|e| {
         InputError::message(format!(
-            "{e} (the model was trained on series of {} values and {} classes)",
+            "{e}; the model was trained on series of {} values and {}",
             meta.raw_cols,
-            meta.classes.len()
+            count(meta.classes.len(), "class")
         ))
     })?;
     let mut x = Pipeline::of(&cfg)
@@ -674,25 +746,25 @@ fn eval(a: EvalArgs) -> Result<u8> {
     let m = crate::train::diagnostics::confusion(&split.y, &predicted, classes);
     let hits: u32 = (0..classes).map(|c| m[c * classes + c]).sum();
     let acc = hits as f64 / split.rows as f64;
+    // Results are labelled by their data file: eval runs on any file, not only a test set.
+    let label = a.data.file_name().map_or_else(|| echo_path(&a.data), |n| echo(&n.to_string_lossy()));
     if a.csv {
-        println!("accuracy,hits,rows");
-        println!("{acc},{hits},{}", split.rows);
-        println!();
-        print!("actual");
-        for c in &meta.classes {
-            print!(",{c}");
-        }
-        println!();
-        for (r, row) in m.chunks_exact(classes).enumerate() {
-            print!("{}", meta.classes[r]);
-            for v in row {
-                print!(",{v}");
-            }
-            println!();
-        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["accuracy", "hits", "rows", "data"])?;
+        w.write_record([acc.to_string(), hits.to_string(), split.rows.to_string(), a.data.display().to_string()])?;
+        out!("{}", String::from_utf8_lossy(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?));
     } else {
-        println!("TEST: {hits}/{} ({acc})", split.rows);
-        print!("{}", sparse_confusion(&m, classes));
+        outln!("{label}: {hits}/{} correct, accuracy {acc}", split.rows);
+        out!("{}", sparse_confusion(&m, &meta.classes));
+    }
+    if let Some(path) = &a.confusion {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(std::iter::once("actual").chain(meta.classes.iter().map(String::as_str)))?;
+        for (r, row) in m.chunks_exact(classes).enumerate() {
+            w.write_record(std::iter::once(meta.classes[r].clone()).chain(row.iter().map(u32::to_string)))?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::exec::atomic::write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(exit::OK)
 }
@@ -703,19 +775,42 @@ fn predict<T: Real>(mlp: &Mlp<T>, x: &[f64], rows: usize) -> Vec<usize> {
     argmax_rows(ws.forward(mlp, &x, rows), mlp.classes()).collect()
 }
 
-/// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`.
-pub fn sparse_confusion(m: &[u32], classes: usize) -> String {
-    let width = m.iter().max().map_or(1, |v| v.to_string().len());
-    let mut s = String::new();
+/// A file the user names for pinniped to write: a regular file or a new one in an
+/// existing directory (checked before any work, so a typo costs nothing).
+fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let why = if path.exists() && !path.is_file() {
+        "exists and is not a regular file: give a file name"
+    } else if !parent.is_dir() {
+        "its directory does not exist: create it or give another path"
+    } else {
+        return Ok(());
+    };
+    Err(InputError::one(path, None, Some(flag), why))
+}
+
+/// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`; rows are the
+/// actual classes, columns the predicted ones, both labelled.
+pub fn sparse_confusion(m: &[u32], labels: &[String]) -> String {
+    let classes = labels.len();
+    let labels: Vec<String> = labels.iter().map(|l| echo(l)).collect();
+    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let digits = m.iter().max().map_or(1, |v| v.to_string().len());
+    let cell = (digits + 1).max(label_width);
+    let mut s = format!("{:>label_width$} |", "");
+    for l in &labels {
+        s.push_str(&format!("{l:>cell$}|"));
+    }
+    s.push_str("  (rows: actual class, columns: predicted)\n");
     for r in 0..classes {
-        s.push('|');
+        s.push_str(&format!("{:>label_width$} |", labels[r]));
         for c in 0..classes {
             let v = m[r * classes + c];
             if v == 0 {
-                s.push_str(&" ".repeat(width + 1));
+                s.push_str(&" ".repeat(cell));
             } else {
-                s.push(if r == c { '+' } else { '-' });
-                s.push_str(&format!("{v:>width$}"));
+                let sign = if r == c { '+' } else { '-' };
+                s.push_str(&format!("{sign}{v:>w$}", w = cell - 1));
             }
             s.push('|');
         }

@@ -4,6 +4,9 @@
 //! (a pool of workers, each: [`data`] → [`features`] → [`train`] → run files) →
 //! events → reporter → [`report`] (summary, comparisons).
 
+// First: its print macros are used by every module below.
+#[macro_use]
+pub mod output;
 pub mod cli;
 pub mod commands;
 pub mod data;

@@ -2,6 +2,7 @@ use clap::Parser;
 use pinniped::cli::Cli;
 use pinniped::commands::{dispatch, exit};
 use pinniped::data::DataError;
+use pinniped::errln;
 use pinniped::report::compare::CompareError;
 use pinniped::spec::InputError;
 use std::process::ExitCode;
@@ -14,16 +15,33 @@ fn main() -> ExitCode {
     }
     // A panic inside a run becomes that run's `failed` status with the message;
     // one line on stderr is enough.
-    std::panic::set_hook(Box::new(|info| eprintln!("internal error: {info}")));
-    let cli = Cli::parse();
+    std::panic::set_hook(Box::new(|info| errln!("internal error: {info}")));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors echo what was typed (`invalid value '…' for '--jobs'`): bounded too.
+        Err(e) if e.use_stderr() => {
+            print_bounded(&e.render().to_string());
+            return ExitCode::from(exit::INPUT);
+        }
+        Err(e) => e.exit(), // --help, --version
+    };
+    pinniped::output::handle_interrupts();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let input = e.downcast_ref::<InputError>().is_some()
                 || e.downcast_ref::<DataError>().is_some()
                 || e.downcast_ref::<CompareError>().is_some();
-            eprintln!("error: {e:#}");
+            print_bounded(&format!("error: {e:#}"));
             ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
         }
+    }
+}
+
+/// The last guard on echoed input: no line of an error is unbounded or carries
+/// control characters.
+fn print_bounded(text: &str) {
+    for line in text.trim_end().lines() {
+        errln!("{}", pinniped::spec::problems::bounded(line, pinniped::spec::problems::LINE_CHARS));
     }
 }

@@ -109,7 +109,7 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
         (
             "wrong type",
             |e| run_sweep(e, &sweep(&e.data(), "[train]\nepochs = \"many\"")),
-            &["s.toml:5", "train.epochs", "invalid type"],
+            &["s.toml:5", "train.epochs", "must be a whole number"],
         ),
         (
             "learning rate <= 0",

@@ -280,7 +280,7 @@ fn train_then_eval_reproduces_the_final_test_accuracy() {
         .arg(test_tsv())
         .assert()
         .success()
-        .stdout(predicate::str::contains("TEST: ").and(predicate::str::contains("|+")));
+        .stdout(predicate::str::contains("Phoneme_TEST.tsv.gz: ").and(predicate::str::contains("|+")));
     // The run's config.toml reruns it alone, bit for bit.
     let again = tmp.path().join("again");
     pinniped().args(["train", "-q"]).arg(out.join("config.toml")).arg("--out").arg(&again).assert().success();

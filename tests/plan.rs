@@ -131,7 +131,7 @@ fn every_validation_problem_is_named_with_its_line() {
         ("name = \"s\"\nnmae = 3", "nmae", "did you mean `name`"),
         ("name = \"s\"\n[train]\nlearning_rat = 0.1", "train.learning_rat", "did you mean `learning_rate`"),
         ("name = \"s\"\n[train]\nlearning_rate = -0.1", "train.learning_rate", "s.toml:3"),
-        ("name = \"s\"\n[train]\nlearning_rate = \"fast\"", "train.learning_rate", "invalid type"),
+        ("name = \"s\"\n[train]\nlearning_rate = \"fast\"", "train.learning_rate", "must be a number"),
         ("name = \"s\"\n[train]\nmomentum = 1.5", "train.momentum", "[0, 1]"),
         ("name = \"s\"\n[train]\nbatch_size = 0", "train.batch_size", "at least 1"),
         ("name = \"s\"\n[train]\nhidden = [64, 0]", "train.hidden", "at least 1 node"),

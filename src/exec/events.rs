@@ -35,12 +35,13 @@ pub enum Progress {
 }
 
 impl Progress {
-    pub fn new(total: usize, already_done: usize, quiet: bool) -> Self {
+    /// `total`: the runs of this invocation (a rerun of one run counts `[1/1]`).
+    pub fn new(total: usize, quiet: bool) -> Self {
         if quiet {
             return Progress::Quiet;
         }
         if !std::io::stdout().is_terminal() {
-            return Progress::Plain { total, done: already_done };
+            return Progress::Plain { total, done: 0 };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let overall = multi.add(ProgressBar::new(total as u64));
@@ -48,8 +49,8 @@ impl Progress {
             ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs  {elapsed_precise} (ETA {eta})")
                 .expect("valid template"),
         );
-        overall.set_position(already_done as u64);
         overall.enable_steady_tick(Duration::from_millis(200));
+        crate::output::show_bars(Some(multi.clone()));
         Progress::Bars { multi, overall, lines: HashMap::new() }
     }
 
@@ -87,7 +88,7 @@ impl Progress {
             }
             Progress::Plain { total, done } => {
                 *done += 1;
-                println!("[{:>w$}/{total}] {line}", *done, w = total.to_string().len());
+                outln!("[{:>w$}/{total}] {line}", *done, w = total.to_string().len());
             }
             Progress::Quiet => {}
         }
@@ -96,6 +97,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if let Progress::Bars { overall, .. } = self {
             overall.finish_and_clear();
+            crate::output::show_bars(None);
         }
     }
 }

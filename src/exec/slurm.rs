@@ -5,6 +5,7 @@
 //! Nothing keeps running on the submitting machine.
 
 use super::atomic::write_atomic;
+use crate::spec::{InputError, Problem};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,6 +18,54 @@ pub struct SlurmOptions {
     pub cpus_per_task: usize,
     /// Tasks rerun failed and unfinished runs instead of running the sweep.
     pub only_failed: bool,
+}
+
+/// Refuses values that would break the scripts: a newline ends the `#SBATCH` block
+/// (later directives are silently ignored), other control characters corrupt it.
+/// Partition and time are also held to Slurm's own syntax. Every problem is listed.
+pub fn check_script_values(o: &SlurmOptions, paths: &[&Path]) -> Result<(), InputError> {
+    let mut problems = Vec::new();
+    let mut refuse = |flag: &str, message: String| {
+        problems.push(Problem { file: PathBuf::new(), line: None, key: Some(flag.to_string()), message })
+    };
+    let shown = crate::spec::problems::echo;
+    if let Some(p) = &o.partition {
+        if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,".contains(c)) {
+            refuse(
+                "--partition",
+                format!(
+                    "`{}` is not a partition name: use letters, digits, `_`, `-`, `.` (`,` between several)",
+                    shown(p)
+                ),
+            );
+        }
+    }
+    if let Some(t) = &o.time {
+        let words = ["unlimited", "infinite"].contains(&t.to_ascii_lowercase().as_str());
+        if !words && (t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-')) {
+            refuse(
+                "--time",
+                format!("`{}` is not a Slurm time: write minutes, H:MM:SS or D-HH:MM:SS, e.g. 1:00:00", shown(t)),
+            );
+        }
+    }
+    for path in paths {
+        let text = path.display().to_string();
+        if text.chars().any(char::is_control) {
+            refuse(
+                "path",
+                format!(
+                    "`{}` contains a control character (e.g. a newline), which would break the batch script: rename it",
+                    crate::spec::problems::echo_path(path)
+                ),
+            );
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError(problems))
+    }
 }
 
 /// Single-quotes a word for a POSIX shell.
@@ -42,9 +91,10 @@ pub fn write_scripts(
     o: &SlurmOptions,
 ) -> anyhow::Result<Scripts> {
     let dir = abs(&root.join("slurm"));
-    std::fs::create_dir_all(&dir)?;
     let exe = abs(&std::env::current_exe()?);
     let cwd = abs(Path::new("."));
+    check_script_values(o, &[&exe, &cwd, sweep_file, out])?;
+    std::fs::create_dir_all(&dir)?;
     let (root, sweep_file, out) = (abs(root), abs(sweep_file), abs(out));
     let mut head = String::from("#!/bin/bash\n");
     let mut directive = |d: String| head.push_str(&format!("#SBATCH {d}\n"));

@@ -236,10 +236,9 @@ pub fn execute(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut counts = Counts::default();
-    let already = plan.runs.len() - todo.len();
     check_no_symlinks(root, plan)?;
     let lock_mode = claim::lock_mode(root)?;
-    let mut progress = Progress::new(plan.runs.len(), already, opts.quiet);
+    let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -305,7 +304,7 @@ pub fn execute(
                     }
                     progress.finished(run, &finished_line(root, &plan.runs[run].id, &status));
                     if let Err(e) = summary::write(root, plan) {
-                        eprintln!("warning: could not update the summary: {e:#}");
+                        errln!("warning: could not update the summary: {e:#}");
                     }
                 }
             }

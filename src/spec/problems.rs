@@ -17,19 +17,20 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // An empty `file` means the message names its own place (data errors do).
+        // Every part may carry what the user typed: escaped and bounded (`bounded`).
         let mut sep = "";
         if !self.file.as_os_str().is_empty() {
-            write!(f, "{}", self.file.display())?;
+            write!(f, "{}", echo_path(&self.file))?;
             if let Some(line) = self.line {
                 write!(f, ":{line}")?;
             }
             sep = ": ";
         }
         if let Some(key) = &self.key {
-            write!(f, "{sep}{key}")?;
+            write!(f, "{sep}{}", echo(key))?;
             sep = ": ";
         }
-        write!(f, "{sep}{}", self.message)
+        write!(f, "{sep}{}", bounded(&self.message, MESSAGE_CHARS))
     }
 }
 
@@ -37,16 +38,22 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputError(pub Vec<Problem>);
 
+/// At most this many problems are printed (a file of 10,000 bad keys is not 10,000 lines).
+pub const PROBLEMS_SHOWN: usize = 50;
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
+        for (i, p) in self.0.iter().take(PROBLEMS_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{p}")?;
         }
-        if self.0.len() > 1 {
-            write!(f, "\n({} problems; nothing was run or written)", self.0.len())?;
+        let n = self.0.len();
+        if n > PROBLEMS_SHOWN {
+            write!(f, "\n({n} problems, the first {PROBLEMS_SHOWN} shown; nothing was run or written)")?;
+        } else if n > 1 {
+            write!(f, "\n({n} problems; nothing was run or written)")?;
         }
         Ok(())
     }
@@ -133,12 +140,61 @@ pub fn locate(source: &str, table: Option<&str>, key: &str) -> Option<usize> {
     None
 }
 
-/// "did you mean `x`?" for the closest known key, when one is close enough.
+/// Longest echo of a user's word (key, id, value) in a message, in characters.
+pub const ECHO_CHARS: usize = 80;
+/// Longest echo of a path.
+pub const PATH_CHARS: usize = 240;
+/// Longest line of an error as printed.
+pub const LINE_CHARS: usize = 2000;
+/// Longest line of one problem's message (a safety net for values echoed without `echo`).
+pub const MESSAGE_CHARS: usize = 1000;
+
+/// `text` as a message shows it: control characters escaped (a newline or an escape
+/// sequence in a key or an id cannot forge lines or recolour the terminal), and at
+/// most `max` characters, cut with `…`.
+pub fn bounded(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for ch in text.chars() {
+        let piece: String = if ch.is_control() { ch.escape_default().collect() } else { ch.to_string() };
+        chars += piece.chars().count();
+        if chars > max {
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// A word the user typed, as messages echo it.
+pub fn echo(word: &str) -> String {
+    bounded(word, ECHO_CHARS)
+}
+
+/// A path the user typed, as messages echo it.
+pub fn echo_path(path: &Path) -> String {
+    bounded(&path.display().to_string(), PATH_CHARS)
+}
+
+/// Up to `n` of `known` that look like `word`, closest first.
+pub fn closest<'k>(word: &str, known: &[&'k str], n: usize) -> Vec<&'k str> {
+    let mut scored: Vec<(f64, &str)> = known.iter().map(|k| (strsim::jaro_winkler(word, k), *k)).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(n).map(|(_, k)| k).collect()
+}
+
+/// Lists of valid words longer than this are not printed in full.
+const LIST_ALL: usize = 60;
+
+/// "did you mean `x`?" for the closest known word, when one is close enough; else
+/// the valid words, or the closest few of a long list.
 pub fn suggest(word: &str, known: &[&str]) -> String {
     let best = known.iter().map(|k| (strsim::jaro_winkler(word, k), *k)).max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
         Some((score, k)) if score > 0.8 => format!("; did you mean `{k}`?"),
-        _ => format!("; valid keys: {}", known.join(", ")),
+        _ if known.len() <= LIST_ALL => format!("; valid keys: {}", known.join(", ")),
+        _ => format!("; closest of {}: {}", known.len(), closest(word, known, 5).join(", ")),
     }
 }
 
@@ -168,5 +224,29 @@ mod tests {
     fn suggests_close_keys_only() {
         assert!(suggest("learning_rat", &["learning_rate", "momentum"]).contains("`learning_rate`"));
         assert!(suggest("zzz", &["learning_rate", "momentum"]).contains("valid keys"));
+    }
+
+    #[test]
+    fn long_lists_of_valid_words_are_not_printed_in_full() {
+        let ids: Vec<String> = (0..2160).map(|i| format!("batch_size={i}/rep-1")).collect();
+        let known: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let hint = suggest("zzz", &known);
+        assert!(hint.contains("closest of 2160") && hint.matches("rep-1").count() == 5, "{hint}");
+    }
+
+    #[test]
+    fn echoed_input_is_escaped_and_bounded() {
+        assert_eq!(echo("a\nb"), "a\\nb", "newline");
+        assert_eq!(echo("\u{1b}[31mred"), "\\u{1b}[31mred", "escape sequence");
+        assert_eq!(echo("learning_rate"), "learning_rate", "plain");
+        let long = "x".repeat(100_000);
+        let shown = echo(&long);
+        assert_eq!(shown.chars().count(), ECHO_CHARS + 1, "cut to the bound plus the ellipsis");
+        assert!(shown.ends_with('…'));
+        let p = Problem { file: PathBuf::from("f.toml"), line: None, key: Some(long.clone()), message: long };
+        assert!(p.to_string().len() < 2 * MESSAGE_CHARS, "a problem's text is bounded");
+        let many = InputError(vec![p; 10_000]).to_string();
+        assert_eq!(many.lines().count(), PROBLEMS_SHOWN + 1, "a bounded number of problems is shown");
+        assert!(many.ends_with("(10000 problems, the first 50 shown; nothing was run or written)"));
     }
 }

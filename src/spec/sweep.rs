@@ -201,6 +201,23 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
 /// `pinniped train FILE`: a `[data]` and a `[train]` table, nothing else.
 pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> {
     let table = parse_toml(path, source)?;
+    // A sweep file given to `train` is a mix-up of commands, not a file of unknown keys.
+    let sweep_keys: Vec<&str> =
+        ["name", "seed", "repeats", "sweep"].into_iter().filter(|k| table.contains_key(*k)).collect();
+    if !sweep_keys.is_empty() {
+        let file = super::problems::echo_path(path);
+        return Err(InputError::one(
+            path,
+            None,
+            None,
+            format!(
+                "this is a sweep file (it has {}): run it with `pinniped run {file}` \
+                 (`--dry-run` lists its runs); to train one configuration, keep only its [data] and [train] \
+                 tables in a file of their own, or give them as flags: `pinniped train --train PATH --set KEY=VALUE`",
+                sweep_keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
     let mut c = Collector::new(path, source);
     for key in table.keys() {
         if !["data", "train"].contains(&key.as_str()) {
@@ -262,7 +279,7 @@ fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConf
         let mut probe = base.clone();
         probe.insert(key.clone(), value.clone());
         if let Err(e) = Value::Table(probe).try_into::<DataConfig>() {
-            c.at(Some("data"), key, format!("data.{key}"), type_message(&e));
+            c.at(Some("data"), key, format!("data.{key}"), type_message(&e, None));
         }
     }
     if c.problems.len() > before {
@@ -313,13 +330,89 @@ pub fn with_value(config: &TrainConfig, key: &str, value: &Value) -> Result<Trai
         unreachable!("TrainConfig serialises to a table")
     };
     table.insert(key.to_string(), value.clone());
-    Value::Table(table).try_into::<TrainConfig>().map_err(|e| type_message(&e))
+    Value::Table(table).try_into::<TrainConfig>().map_err(|e| type_message(&e, default_of(key).as_ref()))
 }
 
-fn type_message(e: &toml::de::Error) -> String {
+/// The default value of a `[train]` key (None for optional keys unset by default).
+fn default_of(key: &str) -> Option<Value> {
+    match Value::try_from(TrainConfig::default()) {
+        Ok(Value::Table(mut t)) => t.remove(key),
+        _ => None,
+    }
+}
+
+/// What a value of the same kind as `example` is, with `example` shown.
+fn kind_of(example: &Value) -> String {
+    match example {
+        Value::Integer(i) => format!("a whole number, e.g. {i}"),
+        Value::Float(_) => format!("a number, e.g. {}", super::plan::format_value(example)),
+        Value::Boolean(_) => "true or false".into(),
+        Value::String(s) => format!("a string, e.g. {s:?}"),
+        Value::Array(items) => match items.first() {
+            Some(first) => {
+                let items = match first {
+                    Value::Integer(_) => "whole numbers",
+                    Value::Float(_) => "numbers",
+                    Value::String(_) => "strings",
+                    _ => "values",
+                };
+                format!("a list of {items}, e.g. {example}")
+            }
+            None => "a list, e.g. [64]".into(),
+        },
+        _ => "a table".into(),
+    }
+}
+
+/// The kind serde names after "expected", in words.
+fn kind_of_serde(expected: &str) -> String {
+    let e = expected.trim();
+    if ["u8", "u16", "u32", "u64", "usize"].contains(&e) {
+        "a whole number ≥ 0".into()
+    } else if ["i8", "i16", "i32", "i64", "isize"].contains(&e) {
+        "a whole number".into()
+    } else if e == "f32" || e == "f64" {
+        "a number".into()
+    } else if e.contains("sequence") {
+        "a list, e.g. [64]".into()
+    } else if e.contains("bool") {
+        "true or false".into()
+    } else {
+        e.trim_start_matches("a ").trim_start_matches("an ").to_string()
+    }
+}
+
+/// serde's "invalid type: string \"0.1\", expected f64" in the user's words: "must be
+/// a number, e.g. 0.01 (not the string \"0.1\")". The kind and the example come from
+/// the key's default value when it has one (so every key is covered), else from serde.
+fn type_message(e: &toml::de::Error, default: Option<&Value>) -> String {
     let msg = e.message().trim();
-    // serde says "invalid type: string \"x\", expected usize": keep it, add what to write.
-    msg.to_string()
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        // "`gelu`, expected one of `sigmoid`, `tanh`"
+        if let Some((got, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "must be {}, not {}",
+                expected.replace('`', "\""),
+                super::problems::echo(got).replace('`', "\"")
+            );
+        }
+    }
+    let Some(detail) = msg.strip_prefix("invalid type: ").or_else(|| msg.strip_prefix("invalid value: ")) else {
+        return msg.to_string(); // a message of our own (e.g. a custom deserializer's)
+    };
+    let (got, expected) = detail.rsplit_once(", expected ").unwrap_or((detail, ""));
+    let kind = match (default, expected) {
+        (Some(v), _) => kind_of(v),
+        (None, e) => kind_of_serde(e),
+    };
+    // serde's names for what was written: "string \"x\"", "integer `3`", "sequence".
+    let got = super::problems::echo(got).replace('`', "");
+    let got =
+        [("string ", "the string "), ("floating point ", "the number "), ("integer ", "the number "), ("boolean ", "")]
+            .iter()
+            .find_map(|(serde, ours)| got.strip_prefix(serde).map(|rest| format!("{ours}{rest}")))
+            .unwrap_or_else(|| got.replace("sequence", "a list").replace("map", "a table"));
+    format!("must be {kind} (not {got})")
 }
 
 fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (Design, Vec<Axis>) {
