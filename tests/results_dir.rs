@@ -311,6 +311,8 @@ fn relative_data_paths_resolve_against_the_sweep_files_directory() {
 fn rerun_after_the_data_changed_is_refused_unless_forced() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, root) = finished_sweep(tmp.path(), "dc");
+    // One unfinished run, so that `--failed` has something to retrain.
+    fs::remove_file(root.join("runs/batch_size=80/rep-2/status.json")).unwrap();
     // Other bytes, still valid data.
     fs::copy(test_tsv(), tmp.path().join("data/TRAIN.tsv.gz")).unwrap();
     let before = snapshot(&root);
@@ -370,6 +372,8 @@ fn a_sweep_whose_data_moved_resumes() {
 fn rerun_without_its_data_says_where_it_looked_and_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, root) = finished_sweep(tmp.path(), "nd");
+    // One unfinished run, so that `--failed` has something to retrain.
+    fs::remove_file(root.join("runs/batch_size=80/rep-2/status.json")).unwrap();
     fs::remove_dir_all(tmp.path().join("data")).unwrap();
     let before = snapshot(&root);
     pinniped()
