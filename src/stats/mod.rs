@@ -13,6 +13,10 @@ pub mod mcnemar;
 pub mod ranks;
 pub mod wilcoxon;
 
+#[cfg(test)]
+#[rustfmt::skip]
+mod reference;
+
 use crate::report::stats::mean_std;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -150,11 +154,162 @@ pub fn prob_a_beats_b(a: &[f64], b: &[f64]) -> Option<f64> {
     let wins: f64 = a
         .iter()
         .zip(b)
-        .map(|(x, y)| match x.total_cmp(y) {
-            std::cmp::Ordering::Greater => 1.0,
-            std::cmp::Ordering::Equal => 0.5,
-            std::cmp::Ordering::Less => 0.0,
+        .map(|(x, y)| match x.partial_cmp(y) {
+            Some(std::cmp::Ordering::Greater) => 1.0,
+            Some(std::cmp::Ordering::Equal) => 0.5,
+            _ => 0.0,
         })
         .sum();
     Some(wins / a.len() as f64)
+}
+
+/// Shared by the tests of every stats module.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Relative + absolute tolerance against the SciPy / statsmodels values.
+    pub const TOL: f64 = 1e-10;
+
+    /// `|actual − expected| ≤ TOL · max(1, |expected|)`, naming the case on failure.
+    #[track_caller]
+    pub fn assert_close(case: &str, actual: f64, expected: f64) {
+        assert!(
+            (actual - expected).abs() <= TOL * expected.abs().max(1.0),
+            "{case}: got {actual}, expected {expected} (difference {})",
+            actual - expected
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::*;
+    use super::testing::assert_close;
+    use super::*;
+
+    fn assert_ci(case: &str, ci: MeanCi, expected: [f64; 2]) {
+        assert_close(&format!("{case} low"), ci.low, expected[0]);
+        assert_close(&format!("{case} high"), ci.high, expected[1]);
+        assert_close(&format!("{case} centre"), ci.mean, (expected[0] + expected[1]) / 2.0);
+    }
+
+    /// `[t, p, df, ci_low, ci_high]` as `ttest_rel_summary` / `nadeau_bengio` in the fixture script.
+    fn assert_paired(case: &str, r: PairedT, expected: [f64; 5]) {
+        assert_close(&format!("{case} t"), r.t, expected[0]);
+        assert_close(&format!("{case} p"), r.p, expected[1]);
+        assert_close(&format!("{case} df"), r.df, expected[2]);
+        assert_close(&format!("{case} ci low"), r.diff.low, expected[3]);
+        assert_close(&format!("{case} ci high"), r.diff.high, expected[4]);
+    }
+
+    #[test]
+    fn t_interval_matches_scipy_at_every_level() {
+        for (case, level, expected) in [
+            ("95%", 0.95, T_INTERVAL_95),
+            ("80%", 0.8, T_INTERVAL_80),
+            ("99%", 0.99, T_INTERVAL_99),
+        ] {
+            assert_ci(case, t_interval(&CI_X, level).unwrap(), expected);
+        }
+        // Two values: one degree of freedom, the widest t quantile.
+        assert_ci("n = 2", t_interval(&CI_PAIR, 0.95).unwrap(), T_INTERVAL_PAIR_95);
+    }
+
+    #[test]
+    fn t_interval_is_undefined_for_one_value_a_bad_level_or_non_finite_input() {
+        assert_eq!(t_interval(&[], 0.95), None);
+        assert_eq!(t_interval(&[0.7], 0.95), None);
+        for level in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+            assert_eq!(t_interval(&CI_X, level), None, "level {level}");
+        }
+        assert_eq!(t_interval(&[0.5, f64::NAN, 0.7], 0.95), None);
+        assert_eq!(t_interval(&[0.5, f64::INFINITY], 0.95), None);
+    }
+
+    #[test]
+    fn t_interval_of_identical_values_has_zero_width() {
+        let ci = t_interval(&[0.25; 4], 0.95).unwrap();
+        assert_eq!((ci.low, ci.mean, ci.high), (0.25, 0.25, 0.25));
+    }
+
+    #[test]
+    fn paired_t_matches_scipy_ttest_rel_and_its_confidence_interval() {
+        assert_paired("95%", paired_t(&PAIRED_A, &PAIRED_B, 0.95).unwrap(), PAIRED_T_95);
+        assert_paired("90%", paired_t(&PAIRED_A, &PAIRED_B, 0.9).unwrap(), PAIRED_T_90);
+        assert_paired("b vs a", paired_t(&PAIRED_B, &PAIRED_A, 0.95).unwrap(), PAIRED_T_REVERSED);
+    }
+
+    #[test]
+    fn paired_t_edge_cases() {
+        assert_eq!(paired_t(&[0.5], &[0.4], 0.95), None, "one pair");
+        assert_eq!(paired_t(&[0.5, 0.6], &[0.4], 0.95), None, "mismatched lengths");
+        assert_eq!(paired_t(&[0.5, f64::NAN], &[0.4, 0.3], 0.95), None, "NaN");
+        let same = paired_t(&[0.5, 0.6, 0.7], &[0.5, 0.6, 0.7], 0.95).unwrap();
+        assert_eq!((same.t, same.p, same.diff.low, same.diff.high), (0.0, 1.0, 0.0, 0.0), "identical");
+        let shifted = paired_t(&[0.5, 0.75, 1.0], &[0.25, 0.5, 0.75], 0.95).unwrap();
+        assert_eq!((shifted.t, shifted.p), (f64::INFINITY, 0.0), "constant positive difference");
+        let shifted = paired_t(&[0.25, 0.5, 0.75], &[0.5, 0.75, 1.0], 0.95).unwrap();
+        assert_eq!((shifted.t, shifted.p), (f64::NEG_INFINITY, 0.0), "constant negative difference");
+    }
+
+    #[test]
+    fn nadeau_bengio_matches_the_reference_and_is_more_conservative_than_plain_paired_t() {
+        let corrected = corrected_resampled_t(&NB_A, &NB_B, 171, 43, 0.95).unwrap();
+        assert_paired("corrected", corrected, NADEAU_BENGIO_95);
+        let plain = paired_t(&NB_A, &NB_B, 0.95).unwrap();
+        assert_paired("plain", plain, NADEAU_BENGIO_PLAIN);
+        assert!(corrected.p > plain.p && corrected.diff.high - corrected.diff.low > plain.diff.high - plain.diff.low);
+        // With n_test = 0 the correction vanishes and it is the plain paired t-test.
+        assert_eq!(corrected_resampled_t(&NB_A, &NB_B, 171, 0, 0.95), Some(plain));
+        assert_eq!(corrected_resampled_t(&NB_A, &NB_B, 0, 43, 0.95), None, "no training rows");
+    }
+
+    #[test]
+    fn holm_matches_statsmodels_multipletests() {
+        for (i, (&got, &want)) in holm(&HOLM_P).iter().zip(&HOLM_ADJUSTED).enumerate() {
+            assert_close(&format!("p[{i}] = {}", HOLM_P[i]), got, want);
+        }
+    }
+
+    #[test]
+    fn holm_leaves_undefined_tests_out_of_the_family() {
+        let mut with_gaps = vec![f64::NAN];
+        with_gaps.extend(HOLM_P);
+        with_gaps.push(f64::NAN);
+        let adjusted = holm(&with_gaps);
+        assert!(adjusted[0].is_nan() && adjusted[with_gaps.len() - 1].is_nan());
+        assert_eq!(&adjusted[1..=HOLM_P.len()], &holm(&HOLM_P)[..], "NaNs must not count in m");
+        assert_eq!(holm(&[]), Vec::<f64>::new());
+        assert_eq!(holm(&[0.03]), vec![0.03], "a family of one is not adjusted");
+    }
+
+    #[test]
+    fn holm_adjusted_values_are_monotone_in_the_raw_values_and_capped_at_one() {
+        let p = [0.3, 0.001, 0.9, 0.04, 0.04, 0.0];
+        let adjusted = holm(&p);
+        for i in 0..p.len() {
+            assert!(adjusted[i] >= p[i] && adjusted[i] <= 1.0, "p[{i}]");
+            for j in 0..p.len() {
+                if p[i] < p[j] {
+                    assert!(adjusted[i] <= adjusted[j], "order of p[{i}] and p[{j}]");
+                }
+            }
+        }
+        assert_eq!(adjusted[3], adjusted[4], "equal p-values get equal adjusted values");
+    }
+
+    #[test]
+    fn prob_a_beats_b_counts_ties_half() {
+        for (case, a, b, expected) in [
+            ("a always wins", vec![0.9, 0.8], vec![0.1, 0.2], 1.0),
+            ("b always wins", vec![0.1, 0.2], vec![0.9, 0.8], 0.0),
+            ("all ties", vec![0.5, 0.5], vec![0.5, 0.5], 0.5),
+            ("win, loss, tie, win", vec![0.6, 0.4, 0.5, 0.7], vec![0.5, 0.5, 0.5, 0.6], 0.625),
+            ("zero and negative zero tie", vec![0.0], vec![-0.0], 0.5),
+        ] {
+            assert_eq!(prob_a_beats_b(&a, &b), Some(expected), "{case}");
+        }
+        assert_eq!(prob_a_beats_b(&[], &[]), None);
+        assert_eq!(prob_a_beats_b(&[0.5], &[0.5, 0.6]), None);
+        assert_eq!(prob_a_beats_b(&[f64::NAN], &[0.5]), None);
+    }
 }
