@@ -144,3 +144,68 @@ fn subset_sum_counts(weights: &[u64]) -> Vec<f64> {
     }
     counts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::*;
+    use super::super::testing::assert_close;
+    use super::*;
+    use Alternative::*;
+    use WilcoxonMethod::*;
+
+    /// The reference cases pass the differences as `a` and zeros as `b`, as the fixture does.
+    #[test]
+    fn wilcoxon_matches_scipy_defaults_in_every_mode() {
+        let cases: [(&str, &[f64], Alternative, WilcoxonMethod, [f64; 2]); 11] = [
+            ("distinct, two-sided", &W_DISTINCT, TwoSided, Exact, W_DISTINCT_TWO_SIDED),
+            ("distinct, greater", &W_DISTINCT, Greater, Exact, W_DISTINCT_GREATER),
+            ("distinct, less", &W_DISTINCT, Less, Exact, W_DISTINCT_LESS),
+            ("ties and zeros, two-sided", &W_TIES_ZEROS, TwoSided, Permutation, W_TIES_ZEROS_TWO_SIDED),
+            ("ties and zeros, greater", &W_TIES_ZEROS, Greater, Permutation, W_TIES_ZEROS_GREATER),
+            ("ties, n = 12", &W_TIES, TwoSided, Permutation, W_TIES_TWO_SIDED),
+            ("ties and zeros, n = 20", &W_NORMAL_TIES_ZEROS, TwoSided, Normal, W_NORMAL_TIES_ZEROS_TWO_SIDED),
+            ("ties and zeros, n = 20, less", &W_NORMAL_TIES_ZEROS, Less, Normal, W_NORMAL_TIES_ZEROS_LESS),
+            ("distinct, n = 30", &W_EXACT_30, TwoSided, Exact, W_EXACT_30_TWO_SIDED),
+            ("n = 60", &W_LARGE_60, TwoSided, Normal, W_LARGE_60_TWO_SIDED),
+            ("n = 60, greater", &W_LARGE_60, Greater, Normal, W_LARGE_60_GREATER),
+        ];
+        for (case, d, alternative, method, [statistic, p]) in cases {
+            let w = wilcoxon(d, &vec![0.0; d.len()], alternative).unwrap();
+            assert_eq!(w.method, method, "{case}: method");
+            assert_close(&format!("{case}: statistic"), w.statistic, statistic);
+            assert_close(&format!("{case}: p"), w.p, p);
+        }
+    }
+
+    #[test]
+    fn wilcoxon_depends_only_on_the_differences_and_flips_with_the_arguments() {
+        let a: Vec<f64> = W_DISTINCT.iter().map(|d| d + 10.0).collect();
+        let b = vec![10.0; a.len()];
+        let shifted = wilcoxon(&a, &b, Greater).unwrap();
+        assert_close("shifted p", shifted.p, W_DISTINCT_GREATER[1]);
+        let swapped = wilcoxon(&b, &a, Less).unwrap();
+        assert_close("swapped p", swapped.p, W_DISTINCT_GREATER[1]);
+        let two = wilcoxon(&b, &a, TwoSided).unwrap();
+        assert_close("swapped two-sided p", two.p, W_DISTINCT_TWO_SIDED[1]);
+    }
+
+    #[test]
+    fn wilcoxon_edge_cases() {
+        assert_eq!(wilcoxon(&[], &[], TwoSided), None, "no pairs");
+        assert_eq!(wilcoxon(&[1.0, 2.0], &[1.0], TwoSided), None, "mismatched lengths");
+        assert_eq!(wilcoxon(&[1.0, f64::NAN], &[0.0, 0.0], TwoSided), None, "NaN");
+        let same = wilcoxon(&[0.5, 0.6, 0.7], &[0.5, 0.6, 0.7], TwoSided).unwrap();
+        assert_eq!((same.statistic, same.p), (0.0, 1.0), "all differences zero");
+        // One pair: the exact distribution has two equally likely outcomes.
+        let one = wilcoxon(&[1.0], &[0.0], TwoSided).unwrap();
+        assert_eq!((one.statistic, one.p, one.method), (0.0, 1.0, Exact));
+        assert_eq!(wilcoxon(&[1.0], &[0.0], Greater).unwrap().p, 0.5);
+    }
+
+    #[test]
+    fn average_ranks_share_the_mean_position_of_ties() {
+        let (ranks, sizes) = average_ranks(&[3.0, 1.0, 3.0, 2.0, 3.0]);
+        assert_eq!(ranks, vec![4.0, 1.0, 4.0, 2.0, 4.0]);
+        assert_eq!(sizes, vec![1, 1, 3]);
+    }
+}
