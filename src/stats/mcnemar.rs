@@ -53,3 +53,51 @@ pub fn mcnemar_counts(only_a: u64, only_b: u64, exact: bool) -> McNemar {
     };
     McNemar { only_a, only_b, statistic, p, exact }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::*;
+    use super::super::testing::assert_close;
+    use super::*;
+
+    /// Per-row correctness with the given discordant counts, plus concordant rows that must not matter.
+    fn rows(only_a: usize, only_b: usize) -> (Vec<bool>, Vec<bool>) {
+        // 7 rows both right first, 4 both wrong last.
+        let (mut a, mut b) = (vec![true; 7], vec![true; 7]);
+        a.extend(std::iter::repeat_n(true, only_a).chain(std::iter::repeat_n(false, only_b + 4)));
+        b.extend(std::iter::repeat_n(false, only_a).chain(std::iter::repeat_n(true, only_b)));
+        b.extend([false; 4]);
+        (a, b)
+    }
+
+    #[test]
+    fn mcnemar_matches_statsmodels_on_both_sides_of_the_switch() {
+        for (case, only_a, only_b, exact, [statistic, p]) in [
+            ("3 / 9", 3, 9, true, MCNEMAR_3_9_EXACT),
+            ("5 / 5", 5, 5, true, MCNEMAR_5_5_EXACT),
+            ("0 / 7", 0, 7, true, MCNEMAR_0_7_EXACT),
+            ("24 / 0 (last exact count)", 24, 0, true, MCNEMAR_24_0_EXACT),
+            ("13 / 12 (first chi-square count)", 13, 12, false, MCNEMAR_13_12_CHI2),
+            ("10 / 25", 10, 25, false, MCNEMAR_10_25_CHI2),
+            ("40 / 20", 40, 20, false, MCNEMAR_40_20_CHI2),
+        ] {
+            let (a, b) = rows(only_a, only_b);
+            let m = mcnemar(&a, &b).unwrap();
+            assert_eq!((m.only_a, m.only_b, m.exact), (only_a as u64, only_b as u64, exact), "{case}: counts and rule");
+            assert_close(&format!("{case}: statistic"), m.statistic, statistic);
+            assert_close(&format!("{case}: p"), m.p, p);
+        }
+    }
+
+    #[test]
+    fn mcnemar_is_symmetric_and_needs_disagreement() {
+        let (a, b) = rows(3, 9);
+        let (ab, ba) = (mcnemar(&a, &b).unwrap(), mcnemar(&b, &a).unwrap());
+        assert_eq!((ab.statistic, ab.p), (ba.statistic, ba.p));
+        assert_eq!((ab.only_a, ab.only_b), (ba.only_b, ba.only_a));
+        let agree = mcnemar(&[true, false, true], &[true, false, true]).unwrap();
+        assert_eq!((agree.p, agree.exact), (1.0, true), "no discordant rows");
+        assert_eq!(mcnemar_counts(0, 0, false).p, 1.0, "no discordant rows, chi-square asked");
+        assert_eq!(mcnemar(&[true], &[true, false]), None, "mismatched lengths");
+    }
+}
