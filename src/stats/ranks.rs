@@ -111,3 +111,73 @@ pub fn critical_difference(scores: &[Vec<f64>], alpha: f64) -> Option<CriticalDi
         .collect();
     Some(CriticalDifference { friedman, order, p_values, cliques })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::*;
+    use super::super::testing::assert_close;
+    use super::*;
+
+    fn matrix<const K: usize>(rows: &[[f64; K]]) -> Vec<Vec<f64>> {
+        rows.iter().map(|r| r.to_vec()).collect()
+    }
+
+    #[test]
+    fn friedman_matches_scipy_with_ties() {
+        let f = friedman(&matrix(&FRIEDMAN_SCORES)).unwrap();
+        assert_close("statistic", f.statistic, FRIEDMAN[0]);
+        assert_close("p", f.p, FRIEDMAN[1]);
+        assert_eq!(f.df, 3.0);
+        for (m, (&got, &want)) in f.average_ranks.iter().zip(&FRIEDMAN_AVERAGE_RANKS).enumerate() {
+            assert_close(&format!("average rank of method {m}"), got, want);
+        }
+    }
+
+    #[test]
+    fn friedman_is_undefined_for_fewer_than_three_methods_or_all_ties() {
+        assert_eq!(friedman(&[]), None, "no dataset");
+        assert_eq!(friedman(&[vec![0.5, 0.6], vec![0.7, 0.8]]), None, "two methods");
+        assert_eq!(friedman(&[vec![0.5, 0.6, 0.7], vec![0.7, 0.8]]), None, "ragged");
+        assert_eq!(friedman(&[vec![0.5, f64::NAN, 0.7]]), None, "NaN");
+        assert_eq!(friedman(&[vec![0.5; 3], vec![0.7; 3]]), None, "every dataset ties every method");
+    }
+
+    #[test]
+    fn critical_difference_cliques_match_the_aeon_algorithm() {
+        let scores = matrix(&CD_SCORES);
+        for (case, alpha, expected) in [("alpha 0.1", 0.1, CD_CLIQUES_ALPHA_10), ("alpha 0.01", 0.01, CD_CLIQUES_ALPHA_01)]
+        {
+            let cd = critical_difference(&scores, alpha).unwrap();
+            assert_close(&format!("{case}: Friedman statistic"), cd.friedman.statistic, CD_FRIEDMAN[0]);
+            assert_close(&format!("{case}: Friedman p"), cd.friedman.p, CD_FRIEDMAN[1]);
+            for (m, (&got, &want)) in cd.friedman.average_ranks.iter().zip(&CD_AVERAGE_RANKS).enumerate() {
+                assert_close(&format!("{case}: average rank of method {m}"), got, want);
+            }
+            for i in 0..5 {
+                for j in i + 1..5 {
+                    assert_close(&format!("{case}: p[{i}][{j}]"), cd.p_values[i][j], CD_P_VALUES[i][j]);
+                }
+            }
+            let expected: Vec<Vec<usize>> = expected.iter().map(|c| c.to_vec()).collect();
+            assert_eq!(cd.cliques, expected, "{case}: cliques");
+        }
+    }
+
+    #[test]
+    fn critical_difference_drops_a_clique_contained_in_an_earlier_one() {
+        // Methods 0, 1, 2 are indistinguishable: the run opened by 1 ([1, 2]) lies inside 0's ([0, 1, 2]).
+        let cd = critical_difference(&matrix(&CD_NESTED_SCORES), 0.05).unwrap();
+        let expected: Vec<Vec<usize>> = CD_NESTED_CLIQUES.iter().map(|c| c.to_vec()).collect();
+        assert_eq!(cd.cliques, expected);
+    }
+
+    #[test]
+    fn critical_difference_is_one_clique_when_friedman_is_not_significant() {
+        // Same scores up to noise: Friedman cannot reject, so every method is in one clique.
+        let scores = vec![vec![0.80, 0.81, 0.79], vec![0.70, 0.69, 0.71], vec![0.60, 0.60, 0.61]];
+        let cd = critical_difference(&scores, 0.05).unwrap();
+        assert!(cd.friedman.p >= 0.05, "p = {}", cd.friedman.p);
+        assert_eq!(cd.cliques, vec![cd.order.clone()]);
+        assert_eq!(cd.cliques[0].len(), 3);
+    }
+}

@@ -162,6 +162,28 @@ pub const CD_SCORES: [[f64; 5]; 16] = [
     [1.004, 1.043, 0.985, 0.918, 0.881],
 ];
 
+// CD_NESTED_SCORES = np.round(np.array([0.8, 0.8, 0.8, 0.7]) + np.random.default_rng(5).normal(0, 0.02, (16, 4))
+//                             + np.random.default_rng(6).normal(0, 0.1, (16, 1)), 3)
+#[rustfmt::skip]
+pub const CD_NESTED_SCORES: [[f64; 4]; 16] = [
+    [0.889, 0.879, 0.9, 0.814],
+    [1.0, 0.98, 0.967, 0.862],
+    [0.56, 0.577, 0.55, 0.42],
+    [0.767, 0.818, 0.79, 0.652],
+    [0.9, 0.878, 0.889, 0.792],
+    [0.921, 0.946, 0.934, 0.823],
+    [0.874, 0.882, 0.833, 0.76],
+    [0.93, 0.946, 0.924, 0.85],
+    [0.828, 0.823, 0.808, 0.721],
+    [0.833, 0.828, 0.86, 0.733],
+    [0.841, 0.832, 0.778, 0.723],
+    [0.671, 0.693, 0.693, 0.553],
+    [0.711, 0.71, 0.735, 0.592],
+    [0.853, 0.816, 0.831, 0.721],
+    [0.771, 0.753, 0.791, 0.655],
+    [0.944, 0.944, 0.915, 0.826],
+];
+
 // i = np.arange(36); a, b, c = i // 18, (i // 6) % 3, (i // 3) % 2
 // ANOVA3_Y = list(np.round(0.6 + 0.05 * a - 0.02 * b + 0.01 * b * b + 0.03 * c + 0.015 * a * b
 //                          + ((i * 7919) % 101 - 50) / 2000, 6))
@@ -452,6 +474,9 @@ pub const CD_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1], &[3, 4]];
 
 // cd_cliques(CD_SCORES, 0.01)
 pub const CD_CLIQUES_ALPHA_01: &[&[usize]] = &[&[0, 1], &[1, 2], &[3, 4]];
+
+// cd_cliques(CD_NESTED_SCORES, 0.05)
+pub const CD_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 
 // def anova_table(y, levels, formula):
 //     # y in lexicographic order of the levels (last axis fastest), repeats of a cell adjacent.
