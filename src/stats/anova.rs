@@ -18,7 +18,8 @@
 //! - **A missing cell** (a configuration with no run): no main-effects ANOVA of the full grid exists;
 //!   [`AnovaError::MissingCell`] names the cell.
 //!
-//! `share` is each row's sum of squares over the total sum of squares (η²); the rows' shares sum to 1.
+//! `share` is each row's sum of squares over the sum of all rows' (the total sum of squares when
+//! balanced: η²), so the shares of the axes, the interactions and the residual sum to 1.
 
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
@@ -168,4 +169,120 @@ fn levels_of(mut cell: usize, levels_per_axis: &[usize]) -> Vec<usize> {
         cell /= l;
     }
     levels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::*;
+    use super::super::testing::assert_close;
+    use super::*;
+
+    /// Observations of a full grid in lexicographic order (last axis fastest), `reps` adjacent runs per cell.
+    fn grid(levels: &[usize], reps: usize, y: &[f64]) -> Vec<Observation> {
+        y.iter()
+            .enumerate()
+            .map(|(i, &value)| Observation { levels: levels_of(i / reps, levels), value })
+            .collect()
+    }
+
+    /// `[sum_sq, df, F, PR(>F)]` as statsmodels' table; NaN F/p mean "undefined" (the residual row).
+    fn assert_row(case: &str, e: &Effect, expected: [f64; 4]) {
+        assert_close(&format!("{case}: sum of squares"), e.ss, expected[0]);
+        assert_close(&format!("{case}: df"), e.df, expected[1]);
+        match (e.f, e.p) {
+            (Some(f), Some(p)) => {
+                assert_close(&format!("{case}: F"), f, expected[2]);
+                assert_close(&format!("{case}: p"), p, expected[3]);
+            }
+            _ => assert!(expected[2].is_nan() && expected[3].is_nan(), "{case}: F and p missing"),
+        }
+    }
+
+    #[test]
+    fn replicated_balanced_grid_matches_statsmodels_typ2_main_effects_against_seed_error() {
+        let a = anova_main_effects(&[2, 3, 2], &grid(&[2, 3, 2], 3, &ANOVA3_Y)).unwrap();
+        assert!(a.balanced);
+        for (axis, (effect, expected)) in a.axes.iter().zip(&ANOVA3_MAIN).enumerate() {
+            assert_row(&format!("axis {axis}"), effect, *expected);
+        }
+        assert_row("residual", &a.residual, ANOVA3_MAIN[3]);
+        assert_row("interactions", &a.interactions.unwrap(), ANOVA3_INTERACTIONS);
+        let shares: f64 = a.axes.iter().map(|e| e.share).sum::<f64>() + a.interactions.unwrap().share + a.residual.share;
+        assert_close("shares sum to 1", shares, 1.0);
+        let total: f64 = ANOVA3_MAIN.iter().map(|r| r[0]).sum::<f64>() + ANOVA3_INTERACTIONS[0];
+        assert_close("share of axis 0", a.axes[0].share, ANOVA3_MAIN[0][0] / total);
+    }
+
+    #[test]
+    fn one_run_per_cell_tests_against_the_interactions_like_the_additive_model() {
+        let a = anova_main_effects(&[3, 4], &grid(&[3, 4], 1, &ANOVA2_Y)).unwrap();
+        assert_eq!(a.interactions, None);
+        assert_row("axis 0", &a.axes[0], ANOVA2_ADDITIVE[0]);
+        assert_row("axis 1", &a.axes[1], ANOVA2_ADDITIVE[1]);
+        assert_row("residual", &a.residual, ANOVA2_ADDITIVE[2]);
+    }
+
+    #[test]
+    fn the_order_of_the_runs_does_not_matter() {
+        let mut obs = grid(&[2, 3, 2], 3, &ANOVA3_Y);
+        let forward = anova_main_effects(&[2, 3, 2], &obs).unwrap();
+        obs.reverse();
+        let backward = anova_main_effects(&[2, 3, 2], &obs).unwrap();
+        for (f, b) in forward.axes.iter().zip(&backward.axes) {
+            assert_close("sum of squares", f.ss, b.ss);
+        }
+    }
+
+    #[test]
+    fn unequal_runs_per_cell_use_unweighted_means() {
+        // Drop one run of the first cell: still a complete grid, now unbalanced.
+        let obs = grid(&[2, 3, 2], 3, &ANOVA3_Y)[1..].to_vec();
+        let a = anova_main_effects(&[2, 3, 2], &obs).unwrap();
+        assert!(!a.balanced);
+        assert_eq!(a.residual.df, 23.0, "35 runs in 12 cells");
+        // Unweighted means with cell means m and harmonic mean count r: axis 0 SS = r·6·Σ(marginal − grand)².
+        let mut means = [0.0; 12];
+        for cell in 0..12 {
+            let runs: Vec<f64> = obs.iter().filter(|o| levels_of_cell(&o.levels) == cell).map(|o| o.value).collect();
+            means[cell] = runs.iter().sum::<f64>() / runs.len() as f64;
+        }
+        let r = 12.0 / (1.0 / 2.0 + 11.0 / 3.0);
+        let grand = means.iter().sum::<f64>() / 12.0;
+        let (m0, m1) = (means[..6].iter().sum::<f64>() / 6.0, means[6..].iter().sum::<f64>() / 6.0);
+        assert_close("axis 0 SS", a.axes[0].ss, r * 6.0 * ((m0 - grand).powi(2) + (m1 - grand).powi(2)));
+        assert!(a.axes.iter().all(|e| e.p.is_some_and(|p| (0.0..=1.0).contains(&p))));
+    }
+
+    fn levels_of_cell(levels: &[usize]) -> usize {
+        levels[0] * 6 + levels[1] * 2 + levels[2]
+    }
+
+    #[test]
+    fn a_missing_cell_or_bad_levels_are_named() {
+        // Remove every run of cell (1, 2, 0).
+        let obs: Vec<Observation> =
+            grid(&[2, 3, 2], 3, &ANOVA3_Y).into_iter().filter(|o| o.levels != [1, 2, 0]).collect();
+        assert_eq!(anova_main_effects(&[2, 3, 2], &obs), Err(AnovaError::MissingCell(vec![1, 2, 0])));
+        // A grid far larger than the runs: refused without allocating its cells.
+        let huge = [1000, 1000, 1000];
+        let one = [Observation { levels: vec![0, 0, 0], value: 0.5 }];
+        assert_eq!(anova_main_effects(&huge, &one), Err(AnovaError::MissingCell(vec![0, 0, 1])));
+        let wrong = [Observation { levels: vec![0, 3], value: 0.5 }];
+        assert_eq!(anova_main_effects(&[2, 3], &wrong), Err(AnovaError::LevelOutOfRange { axis: 1, level: 3, levels: 3 }));
+        let short = [Observation { levels: vec![0], value: 0.5 }];
+        assert_eq!(anova_main_effects(&[2, 3], &short), Err(AnovaError::WrongArity { got: 1, axes: 2 }));
+        let nan = [Observation { levels: vec![0], value: f64::NAN }];
+        assert_eq!(anova_main_effects(&[1], &nan), Err(AnovaError::NotFinite));
+        assert_eq!(anova_main_effects(&[2, 0], &[]), Err(AnovaError::EmptyAxis));
+    }
+
+    #[test]
+    fn identical_repeats_leave_f_undefined() {
+        // Every run of a cell scores the same: no seed-to-seed error to test against.
+        let y: Vec<f64> = (0..8).map(|i| 0.5 + 0.1 * (i / 2) as f64).collect();
+        let a = anova_main_effects(&[2, 2], &grid(&[2, 2], 2, &y)).unwrap();
+        assert_eq!(a.residual.ss, 0.0);
+        assert!(a.axes.iter().all(|e| e.f.is_none() && e.p.is_none()));
+        assert!(a.axes[0].ss > 0.0);
+    }
 }
