@@ -179,10 +179,7 @@ mod tests {
 
     /// Observations of a full grid in lexicographic order (last axis fastest), `reps` adjacent runs per cell.
     fn grid(levels: &[usize], reps: usize, y: &[f64]) -> Vec<Observation> {
-        y.iter()
-            .enumerate()
-            .map(|(i, &value)| Observation { levels: levels_of(i / reps, levels), value })
-            .collect()
+        y.iter().enumerate().map(|(i, &value)| Observation { levels: levels_of(i / reps, levels), value }).collect()
     }
 
     /// `[sum_sq, df, F, PR(>F)]` as statsmodels' table; NaN F/p mean "undefined" (the residual row).
@@ -207,7 +204,8 @@ mod tests {
         }
         assert_row("residual", &a.residual, ANOVA3_MAIN[3]);
         assert_row("interactions", &a.interactions.unwrap(), ANOVA3_INTERACTIONS);
-        let shares: f64 = a.axes.iter().map(|e| e.share).sum::<f64>() + a.interactions.unwrap().share + a.residual.share;
+        let shares: f64 =
+            a.axes.iter().map(|e| e.share).sum::<f64>() + a.interactions.unwrap().share + a.residual.share;
         assert_close("shares sum to 1", shares, 1.0);
         let total: f64 = ANOVA3_MAIN.iter().map(|r| r[0]).sum::<f64>() + ANOVA3_INTERACTIONS[0];
         assert_close("share of axis 0", a.axes[0].share, ANOVA3_MAIN[0][0] / total);
@@ -241,11 +239,13 @@ mod tests {
         assert!(!a.balanced);
         assert_eq!(a.residual.df, 23.0, "35 runs in 12 cells");
         // Unweighted means with cell means m and harmonic mean count r: axis 0 SS = r·6·Σ(marginal − grand)².
-        let mut means = [0.0; 12];
-        for cell in 0..12 {
-            let runs: Vec<f64> = obs.iter().filter(|o| levels_of_cell(&o.levels) == cell).map(|o| o.value).collect();
-            means[cell] = runs.iter().sum::<f64>() / runs.len() as f64;
-        }
+        let means: Vec<f64> = (0..12)
+            .map(|cell| {
+                let runs: Vec<f64> =
+                    obs.iter().filter(|o| levels_of_cell(&o.levels) == cell).map(|o| o.value).collect();
+                runs.iter().sum::<f64>() / runs.len() as f64
+            })
+            .collect();
         let r = 12.0 / (1.0 / 2.0 + 11.0 / 3.0);
         let grand = means.iter().sum::<f64>() / 12.0;
         let (m0, m1) = (means[..6].iter().sum::<f64>() / 6.0, means[6..].iter().sum::<f64>() / 6.0);
@@ -268,7 +268,10 @@ mod tests {
         let one = [Observation { levels: vec![0, 0, 0], value: 0.5 }];
         assert_eq!(anova_main_effects(&huge, &one), Err(AnovaError::MissingCell(vec![0, 0, 1])));
         let wrong = [Observation { levels: vec![0, 3], value: 0.5 }];
-        assert_eq!(anova_main_effects(&[2, 3], &wrong), Err(AnovaError::LevelOutOfRange { axis: 1, level: 3, levels: 3 }));
+        assert_eq!(
+            anova_main_effects(&[2, 3], &wrong),
+            Err(AnovaError::LevelOutOfRange { axis: 1, level: 3, levels: 3 })
+        );
         let short = [Observation { levels: vec![0], value: 0.5 }];
         assert_eq!(anova_main_effects(&[2, 3], &short), Err(AnovaError::WrongArity { got: 1, axes: 2 }));
         let nan = [Observation { levels: vec![0], value: f64::NAN }];

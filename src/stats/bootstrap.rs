@@ -22,16 +22,15 @@ const BOOTSTRAP_STREAM: u64 = 16;
 pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
     if values.is_empty()
         || !values.iter().all(|v| v.is_finite())
-        || !(level > 0.0 && level < 1.0)
+        || !super::is_level(level)
         || !(1..=MAX_RESAMPLES).contains(&resamples)
     {
         return None;
     }
     let n = values.len();
     let mut rng = stream_rng(seed, BOOTSTRAP_STREAM);
-    let mut means: Vec<f64> = (0..resamples)
-        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
-        .collect();
+    let mut means: Vec<f64> =
+        (0..resamples).map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64).collect();
     means.sort_by(f64::total_cmp);
     let mean = values.iter().sum::<f64>() / n as f64;
     Some(MeanCi { mean, low: quantile(&means, (1.0 - level) / 2.0), high: quantile(&means, (1.0 + level) / 2.0) })

@@ -41,11 +41,16 @@ pub fn t_interval(xs: &[f64], level: f64) -> Option<MeanCi> {
 
 /// `mean ± t(df, (1+level)/2) · se`.
 fn t_interval_from(mean: f64, se: f64, df: f64, level: f64) -> Option<MeanCi> {
-    if !(level > 0.0 && level < 1.0) || !mean.is_finite() || !se.is_finite() {
+    if !is_level(level) || !mean.is_finite() || !se.is_finite() {
         return None;
     }
     let half = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf((1.0 + level) / 2.0) * se;
     Some(MeanCi { mean, low: mean - half, high: mean + half })
+}
+
+/// A confidence level strictly between 0 and 1 (NaN is not one).
+pub(crate) fn is_level(level: f64) -> bool {
+    level > 0.0 && level < 1.0
 }
 
 /// Two-sided p-value of a t statistic; `2·cdf(−|t|)` keeps precision for tiny p.
@@ -203,11 +208,9 @@ mod tests {
 
     #[test]
     fn t_interval_matches_scipy_at_every_level() {
-        for (case, level, expected) in [
-            ("95%", 0.95, T_INTERVAL_95),
-            ("80%", 0.8, T_INTERVAL_80),
-            ("99%", 0.99, T_INTERVAL_99),
-        ] {
+        for (case, level, expected) in
+            [("95%", 0.95, T_INTERVAL_95), ("80%", 0.8, T_INTERVAL_80), ("99%", 0.99, T_INTERVAL_99)]
+        {
             assert_ci(case, t_interval(&CI_X, level).unwrap(), expected);
         }
         // Two values: one degree of freedom, the widest t quantile.

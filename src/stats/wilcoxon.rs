@@ -153,10 +153,13 @@ mod tests {
     use Alternative::*;
     use WilcoxonMethod::*;
 
+    /// (name, differences, alternative, method SciPy picks, [statistic, p]).
+    type Case<'a> = (&'a str, &'a [f64], Alternative, WilcoxonMethod, [f64; 2]);
+
     /// The reference cases pass the differences as `a` and zeros as `b`, as the fixture does.
     #[test]
     fn wilcoxon_matches_scipy_defaults_in_every_mode() {
-        let cases: [(&str, &[f64], Alternative, WilcoxonMethod, [f64; 2]); 11] = [
+        let cases: [Case; 11] = [
             ("distinct, two-sided", &W_DISTINCT, TwoSided, Exact, W_DISTINCT_TWO_SIDED),
             ("distinct, greater", &W_DISTINCT, Greater, Exact, W_DISTINCT_GREATER),
             ("distinct, less", &W_DISTINCT, Less, Exact, W_DISTINCT_LESS),
