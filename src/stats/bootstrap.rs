@@ -18,7 +18,8 @@ const BOOTSTRAP_STREAM: u64 = 16;
 /// point estimate is the mean of `values` itself.
 ///
 /// `None` for no values, non-finite values, a level outside (0, 1), or `resamples` outside
-/// 1..=[`MAX_RESAMPLES`].
+/// 1..=[`MAX_RESAMPLES`]. Derive `seed` from the sweep seed (and what is compared), never from the
+/// clock, so that a summary is reproducible.
 pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
     if values.is_empty()
         || !values.iter().all(|v| v.is_finite())

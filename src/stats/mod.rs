@@ -1,10 +1,23 @@
 //! Statistics for comparing configurations: confidence intervals, paired tests, multiple-testing
 //! correction, resampling, ANOVA importance, rank tests and stratified folds.
 //!
-//! Every function is pure and pinned against SciPy / statsmodels / scikit-learn values computed by
-//! `tests/fixtures/stats_reference.py` (the snippet that produced each number sits beside it).
-//! Undefined results (too few samples, zero spread where a ratio needs one, mismatched lengths,
-//! non-finite input) are `None`, so that callers write an empty cell rather than a misleading number.
+//! | question | function |
+//! |---|---|
+//! | CI of a mean over repeats | [`t_interval`] |
+//! | A vs B over paired repeats (same split per repeat) | [`paired_t`], [`wilcoxon::wilcoxon`], [`prob_a_beats_b`] |
+//! | A vs B over the folds of (repeated) k-fold | [`corrected_resampled_t`] (Nadeau–Bengio) |
+//! | many comparisons at once | [`holm`] on their p-values |
+//! | two models on the same test rows | [`mcnemar::mcnemar`], [`bootstrap::bootstrap_mean_ci`] of the per-row difference |
+//! | CI of one model's test accuracy | [`bootstrap::bootstrap_accuracy_ci`] |
+//! | which axes of a grid matter | [`anova::anova_main_effects`] |
+//! | methods over several datasets | [`ranks::friedman`], [`ranks::critical_difference`] |
+//! | k-fold splits shared by all configurations | [`folds::fold_of_row`] |
+//!
+//! The tests pin every test statistic, p-value and interval against SciPy / statsmodels values
+//! computed by `tests/fixtures/stats_reference.py` (`reference.rs`, the snippet beside each number);
+//! the bootstrap and the folds, which use our own ChaCha streams, are checked by their properties.
+//! Undefined results (too few samples, mismatched lengths, non-finite input) are `None`, so that
+//! callers write an empty cell rather than a misleading number.
 
 pub mod anova;
 pub mod bootstrap;
