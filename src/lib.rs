@@ -14,4 +14,5 @@ pub mod exec;
 pub mod features;
 pub mod report;
 pub mod spec;
+pub mod stats;
 pub mod train;
