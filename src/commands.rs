@@ -47,6 +47,8 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     let mut pipelines: Vec<Pipeline> = plan.configs.iter().map(|c| Pipeline::of(&c.train)).collect();
     pipelines.dedup();
     let prepared = Prepared::load(&sweep.data, &pipelines)?;
+    let configs = plan.configs.iter().map(|c| (format!("configuration {}", c.id), &c.train));
+    prepared.check_memory(&sweep.path, &sweep.data, configs)?;
     let rows = prepared.dataset.train.rows;
     let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
@@ -535,6 +537,7 @@ fn train(a: TrainArgs) -> Result<u8> {
     }
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
+    prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [("train".to_string(), &cfg)])?;
     let dir = &a.out;
     crate::exec::rundir::reset(dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);

@@ -100,6 +100,10 @@ pub enum DataError {
     )]
     WidthMismatch { train: PathBuf, train_cols: usize, test: PathBuf, test_cols: usize },
 
+    /// A limit set in the environment that is not a number.
+    #[error("{name}={value}: {message}")]
+    Setting { name: &'static str, value: String, message: String },
+
     #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
     UnknownFormat { given: String },
 }
@@ -541,8 +545,12 @@ mod tests {
         for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
             for format in [Format::Ucr, Format::Arff] {
                 for class in [None, Some("c")] {
-                    let result = source::decode(Path::new(name), std::io::Cursor::new(bytes.to_vec()))
-                        .and_then(|mut lines| parse_lines(&mut lines, format, class));
+                    let result = source::decode(
+                        Path::new(name),
+                        std::io::Cursor::new(bytes.to_vec()),
+                        source::Limits::default(),
+                    )
+                    .and_then(|mut lines| parse_lines(&mut lines, format, class));
                     if let Err(e) = result {
                         let _ = e.to_string();
                     }

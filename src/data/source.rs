@@ -3,7 +3,6 @@
 //! Everything above this layer sees plain text lines with their 1-based line numbers, so that
 //! every parse error can point at `file:line`.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
@@ -14,16 +13,62 @@ const BUF_CAPACITY: usize = 256 * 1024;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Bounds on what one data file may hold, so that a corrupt file, a sparse file or a gzip
+/// bomb is one clear error instead of an allocation failure that aborts the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes in one line (a 1024-value UCR row is about 12 kB).
+    pub line_bytes: usize,
+    /// Bytes of the whole file after decompression.
+    pub data_bytes: u64,
+}
+
+pub const MAX_LINE_BYTES_VAR: &str = "PINNIPED_MAX_LINE_BYTES";
+pub const MAX_DATA_BYTES_VAR: &str = "PINNIPED_MAX_DATA_BYTES";
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { line_bytes: 16 << 20, data_bytes: 2 << 30 }
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by `PINNIPED_MAX_LINE_BYTES` / `PINNIPED_MAX_DATA_BYTES`.
+    pub fn from_env() -> Result<Limits, DataError> {
+        let mut limits = Limits::default();
+        if let Some(v) = setting(MAX_LINE_BYTES_VAR)? {
+            limits.line_bytes = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = setting(MAX_DATA_BYTES_VAR)? {
+            limits.data_bytes = v;
+        }
+        Ok(limits)
+    }
+}
+
+fn setting(name: &'static str) -> Result<Option<u64>, DataError> {
+    let Some(raw) = std::env::var_os(name) else { return Ok(None) };
+    let text = raw.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(v) if v > 0 => Ok(Some(v)),
+        _ => Err(DataError::Setting {
+            name,
+            value: super::labels::shorten(&text),
+            message: "must be a whole number of bytes greater than 0, e.g. 1073741824".into(),
+        }),
+    }
+}
+
 /// Opens `path` and returns its decompressed lines.
 pub(crate) fn open(path: &Path) -> Result<Lines, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    decode(path, file)
+    let file = crate::fsx::open_regular(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    decode(path, file, Limits::from_env()?)
 }
 
 /// Wraps any byte source: gzip is detected by its magic bytes, not by the name, because
 /// downloaded files are often renamed; a `.gz` name on plain bytes is reported, since it
 /// usually means a failed or partial download.
-pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines, DataError> {
+pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R, limits: Limits) -> Result<Lines, DataError> {
     let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
     // Read the first two bytes explicitly: a single `read` may return fewer (pipes).
     let mut magic = [0u8; 2];
@@ -48,7 +93,7 @@ pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines
     } else {
         Box::new(stream)
     };
-    Ok(Lines { reader, path: path.to_path_buf(), gzip, buf: Vec::with_capacity(16 * 1024), line: 0 })
+    Ok(Lines { reader, path: path.to_path_buf(), gzip, buf: Vec::with_capacity(16 * 1024), line: 0, total: 0, limits })
 }
 
 fn has_gz_extension(path: &Path) -> bool {
@@ -64,6 +109,9 @@ pub(crate) struct Lines {
     gzip: bool,
     buf: Vec<u8>,
     line: usize,
+    /// Decompressed bytes read so far.
+    total: u64,
+    limits: Limits,
 }
 
 impl Lines {
@@ -71,18 +119,61 @@ impl Lines {
         &self.path
     }
 
+    /// `read_until(b'\n')` that stops with an error once the line or the file passes its
+    /// limit, before the buffer grows past it. `false` at the end of the file.
+    fn read_line(&mut self) -> Result<bool, DataError> {
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) if self.gzip => {
+                    return Err(DataError::Gzip { path: self.path.clone(), line: self.line + 1, source })
+                }
+                Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
+            };
+            if chunk.is_empty() {
+                return Ok(!self.buf.is_empty());
+            }
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            self.total += take as u64;
+            if self.total > self.limits.data_bytes {
+                let what = if self.gzip { "decompresses to" } else { "has" };
+                return Err(DataError::file(
+                    &self.path,
+                    format!(
+                        "the file {what} more than {} bytes, the limit for one data file; if it really \
+                         is that large, raise the limit with {MAX_DATA_BYTES_VAR}=<bytes>",
+                        self.limits.data_bytes
+                    ),
+                ));
+            }
+            if self.buf.len() + take > self.limits.line_bytes.saturating_add(1) {
+                return Err(DataError::at(
+                    &self.path,
+                    self.line + 1,
+                    format!(
+                        "the line is longer than {} bytes, the limit for one line (is this a data file?); \
+                         if its rows really are that long, raise the limit with {MAX_LINE_BYTES_VAR}=<bytes>",
+                        self.limits.line_bytes
+                    ),
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..take]);
+            self.reader.consume(take);
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
     /// The next line without its terminator (`\n` or `\r\n`), with its 1-based number;
     /// `None` at the end of the file.
     pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &str)>, DataError> {
         self.buf.clear();
-        let n = match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(n) => n,
-            Err(source) if self.gzip => {
-                return Err(DataError::Gzip { path: self.path.clone(), line: self.line + 1, source })
-            }
-            Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
-        };
-        if n == 0 {
+        if !self.read_line()? {
             return Ok(None);
         }
         self.line += 1;

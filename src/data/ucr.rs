@@ -100,8 +100,9 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
             }
             None => {
                 cols = Some(got);
-                // Size the matrix once from the first row; a guess, not a limit.
-                values.reserve(got * 255);
+                // Size the matrix once from the first row; a guess, not a limit (and capped:
+                // a single huge row must not reserve room for 255 more).
+                values.reserve(got.saturating_mul(255).min(1 << 22));
             }
             Some(expected) if got != expected => {
                 return Err(DataError::at(

@@ -74,7 +74,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 /// data or baseline: their results would silently mix with the new ones.
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     let stored_path = root.join(SWEEP_FILE);
-    let Ok(source) = std::fs::read_to_string(&stored_path) else { return Ok(()) };
+    let Ok(source) = crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) else { return Ok(()) };
     let old = crate::spec::parse_sweep(&stored_path, &source)?;
     let mut changes = Vec::new();
     if old.seed != sweep.seed {
@@ -93,7 +93,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
             changes.push(format!("train.{k} {} → {v}", a.get(k).map_or("(unset)".into(), |x| x.to_string())));
         }
     }
-    if let Ok(old_digest) = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)) {
+    if let Ok(old_digest) = crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
         if old_digest.trim() != digest {
             changes.push("the contents of the data files".to_string());
         }

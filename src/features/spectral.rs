@@ -107,6 +107,13 @@ pub enum SpectralError {
         "`mel_bands` = {mel_bands} is too many for `frame` = {frame}: mel filter {band} covers no FFT bin, so its feature would be constant; use fewer `mel_bands` or a longer `frame`"
     )]
     EmptyMelFilter { mel_bands: usize, frame: usize, band: usize },
+    #[error(
+        "the features would be {width} values for each of {rows} rows ({bytes}), more than the {limit} \
+         memory limit (the machine's memory, or PINNIPED_MAX_RUN_MEMORY); use a larger `hop` or fewer `mel_bands`"
+    )]
+    TooLarge { width: usize, rows: usize, bytes: crate::train::memory::Bytes, limit: crate::train::memory::Bytes },
+    #[error("{0}")]
+    Limit(String),
 }
 
 impl SpectralError {
@@ -117,6 +124,7 @@ impl SpectralError {
             SpectralError::FrameTooShort { .. } | SpectralError::FrameTooLong { .. } => "frame",
             SpectralError::ZeroHop => "hop",
             SpectralError::ZeroMelBands | SpectralError::EmptyMelFilter { .. } => "mel_bands",
+            SpectralError::TooLarge { .. } | SpectralError::Limit(_) => "features",
             SpectralError::BadSampleRate(_) => "sample_rate",
         }
     }

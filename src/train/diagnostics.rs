@@ -1,6 +1,7 @@
 //! What the paper plots, measured per epoch: confusion matrices, per-node weight
 //! change (norm and angle) and per-node activation histograms.
 
+use super::memory::{try_filled, AllocError};
 use super::model::Mlp;
 use super::options::Activation;
 use super::real::Real;
@@ -64,10 +65,16 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn new(activation: Activation, bins: usize, relu_max: f64, nodes: usize) -> Self {
+        Self::try_new(activation, bins, relu_max, nodes).expect("memory for a histogram")
+    }
+
+    /// [`Histogram::new`], failing instead of aborting when memory runs out.
+    pub fn try_new(activation: Activation, bins: usize, relu_max: f64, nodes: usize) -> Result<Self, AllocError> {
         let (lo, hi) = activation.histogram_range(relu_max);
         let overflow = activation.has_overflow_bin();
         let columns = bins + overflow as usize;
-        Histogram { lo, hi, bins, overflow, nodes, counts: vec![0; nodes * columns] }
+        let counts = try_filled(nodes.saturating_mul(columns), 0, "the activation histograms")?;
+        Ok(Histogram { lo, hi, bins, overflow, nodes, counts })
     }
 
     pub fn columns(&self) -> usize {

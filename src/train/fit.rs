@@ -6,6 +6,7 @@ use super::checkpoint::Standardization;
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
 use super::gram::Gram;
 use super::init::initialise;
+use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Input, Mlp, Workspace};
 use super::optim::Optimizer;
 use super::options::{Method, OptimizerKind, StopOn};
@@ -119,12 +120,12 @@ fn shuffle(v: &mut [usize], rng: &mut impl Rng) {
     }
 }
 
-fn gather(x: &[f64], cols: usize, rows: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(rows.len() * cols);
+fn gather(x: &[f64], cols: usize, rows: &[usize]) -> Result<Vec<f64>, AllocError> {
+    let mut out = try_with_capacity(rows.len().saturating_mul(cols), "the run's copy of the data")?;
     for &r in rows {
         out.extend_from_slice(&x[r * cols..(r + 1) * cols]);
     }
-    out
+    Ok(out)
 }
 
 /// One set's rows, in the run's dtype.
@@ -135,16 +136,18 @@ struct Set<T> {
 
 impl<T: Real> Set<T> {
     /// Converts to `T`, z-scoring first with `z` = (mean, std) when given.
-    fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Self {
-        let x = match z {
+    fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Result<Self, AllocError> {
+        let mut out = try_with_capacity(x.len(), "the run's copy of the data")?;
+        match z {
             Some((mean, std)) => {
-                let mut x = x.to_vec();
-                standardize_apply(&mut x, mean.len(), mean, std);
-                x.into_iter().map(T::of).collect()
+                let mut scaled = try_with_capacity(x.len(), "the run's copy of the data")?;
+                scaled.extend_from_slice(x);
+                standardize_apply(&mut scaled, mean.len(), mean, std);
+                out.extend(scaled.into_iter().map(T::of));
             }
-            None => x.iter().map(|&v| T::of(v)).collect(),
-        };
-        Set { x, y }
+            None => out.extend(x.iter().map(|&v| T::of(v))),
+        }
+        Ok(Set { x: out, y })
     }
     fn rows(&self) -> usize {
         self.y.len()
@@ -157,19 +160,19 @@ fn build_sets<T: Real>(
     data: &RunData,
     train: &[usize],
     valid: &[usize],
-) -> (Vec<Set<T>>, Option<Standardization>) {
+) -> Result<(Vec<Set<T>>, Option<Standardization>), AllocError> {
     let cols = data.cols;
-    let train_x = gather(data.train_x, cols, train);
+    let train_x = gather(data.train_x, cols, train)?;
     let z = cfg.standardize.then(|| standardize_fit(&train_x, cols));
     let labels = |rows: &[usize]| rows.iter().map(|&r| data.train_y[r]).collect::<Vec<_>>();
     let mut sets = vec![
-        Set::new(&train_x, labels(train), z.as_ref()),
-        Set::new(&gather(data.train_x, cols, valid), labels(valid), z.as_ref()),
+        Set::new(&train_x, labels(train), z.as_ref())?,
+        Set::new(&gather(data.train_x, cols, valid)?, labels(valid), z.as_ref())?,
     ];
     if let Some((x, y)) = data.test {
-        sets.push(Set::new(x, y.to_vec(), z.as_ref()));
+        sets.push(Set::new(x, y.to_vec(), z.as_ref())?);
     }
-    (sets, z)
+    Ok((sets, z))
 }
 
 pub fn fit<T: Real>(
@@ -192,13 +195,13 @@ pub fn fit<T: Real>(
     let (train_rows, valid_rows) = data_cfg.split(&order);
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
-    let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows);
+    let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
     let init = || initialise::<T>(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
     let mut history = History::default();
     let run =
-        phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
+        phase.run(init()?, &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
     let fit = |mlp, standardization, outcome, selected| Fit {
         mlp,
         standardization,
@@ -213,29 +216,32 @@ pub fn fit<T: Real>(
         PhaseEnd::Failed(e) => return Err(e),
         PhaseEnd::Done(mlp, best) => (mlp, best),
     };
-    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> [Option<f64>; 3] {
-        let mut ws = Workspace::new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
+    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<[Option<f64>; 3], AllocError> {
+        let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
         let mut a = [None; 3];
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
                 a[k] = Some(phase.evaluate(&mut ws, mlp, s, None, None).acc);
             }
         }
-        a
+        Ok(a)
     };
     if !cfg.refit {
-        let selected = stop.map(|_| Selected { epoch: best.epoch, accs: accs(&mlp, &sets), refit: false });
+        let selected = match stop {
+            Some(_) => Some(Selected { epoch: best.epoch, accs: accs(&mlp, &sets)?, refit: false }),
+            None => None,
+        };
         return Ok(fit(mlp, z, Outcome::Done, selected));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
     let all: Vec<usize> = train_rows.iter().chain(&valid_rows).copied().collect();
-    let (refit_sets, refit_z) = build_sets::<T>(cfg, data, &all, &[]);
+    let (refit_sets, refit_z) = build_sets::<T>(cfg, data, &all, &[])?;
     let quiet = Phase { record: false, standardization: refit_z.as_ref(), ..phase };
     let mut scratch = History::default();
     let mut no_hook = |_: EpochView<'_, T>| Ok(());
     let end = quiet.run(
-        init(),
+        init()?,
         &refit_sets,
         best.epoch,
         None,
@@ -253,7 +259,7 @@ pub fn fit<T: Real>(
         )),
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _) => {
-            let a = accs(&refitted, &refit_sets);
+            let a = accs(&refitted, &refit_sets)?;
             let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
             Ok(fit(refitted, refit_z, Outcome::Done, Some(selected)))
         }
@@ -327,9 +333,18 @@ impl Phase<'_> {
         let train = &sets[0];
         let n_train = train.rows();
         let batch = cfg.batch_size.min(n_train);
-        let mut ws = Workspace::new(&mlp, batch);
-        ws.enable_dropout(&mlp, cfg.dropout, dropout_rng);
-        let mut eval_ws = Workspace::new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
+        // A buffer the machine refuses fails this run only.
+        macro_rules! or_fail {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return PhaseEnd::Failed(e.into()),
+                }
+            };
+        }
+        let mut ws = or_fail!(Workspace::try_new(&mlp, batch));
+        or_fail!(ws.enable_dropout(&mlp, cfg.dropout, dropout_rng));
+        let mut eval_ws = or_fail!(Workspace::try_new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0)));
         let opt =
             Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
         // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
@@ -344,21 +359,18 @@ impl Phase<'_> {
         });
         // Under the Gram method the first layer's weights move through `gram`, not `opt`.
         let mut opt = if gram.is_some() { opt.without_first_weights() } else { opt };
-        let mut first =
-            vec![
-                T::zero();
-                if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 }
-            ];
-        let mut hists: Vec<Histogram> = cfg
+        let first_len = if gram.is_some() { sets.iter().map(Set::rows).max().unwrap_or(0) * mlp.dims[1] } else { 0 };
+        let mut first = or_fail!(try_filled(first_len, T::zero(), "the Gram method's products"));
+        let mut hists: Vec<Histogram> = or_fail!(cfg
             .hidden
             .iter()
-            .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
-            .collect();
+            .map(|&w| Histogram::try_new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
+            .collect::<Result<Vec<_>, _>>());
         // p ← p − lr·g under both momentum rules: the update can be fused into the backward pass.
         let plain_sgd =
             gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
         let mut positions: Vec<usize> = (0..n_train).collect();
-        let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
+        let mut xb: Vec<T> = or_fail!(try_filled(n_train * cols, T::zero(), "the epoch's batch copy"));
         let mut yb: Vec<u32> = vec![0; n_train];
         let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch.is_multiple_of(n));
         let mut best = Best { epoch: epochs, valid_acc: None };

@@ -47,7 +47,7 @@ fn open(path: &Path) -> Result<Option<csv::Reader<File>>> {
         Ok(m) if m.len() == 0 => return Ok(None),
         Ok(_) => {}
     }
-    let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = crate::fsx::open_regular(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(Some(csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file)))
 }
 
