@@ -106,6 +106,63 @@ pub enum DataError {
 
     #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
     UnknownFormat { given: String },
+
+    /// Several problems in one file: the first [`MAX_REPORTED`], one per line, and how many
+    /// more there are.
+    #[error("{}", many_message(.path, .problems, *.more))]
+    Many { path: PathBuf, problems: Vec<DataError>, more: usize },
+}
+
+/// Problems of one data file reported together; the rest are counted.
+pub const MAX_REPORTED: usize = 20;
+
+fn many_message(path: &Path, problems: &[DataError], more: usize) -> String {
+    let mut text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if more > 0 {
+        text.push(format!("… and {more} more problems"));
+    }
+    text.push(format!("({} problems in {}; fix them and run again)", problems.len() + more, path.display()));
+    text.join("\n")
+}
+
+/// Collects the problems of a file's rows so that one read reports them all (up to
+/// [`MAX_REPORTED`]), as sweep files do.
+pub(crate) struct Problems {
+    path: PathBuf,
+    found: Vec<DataError>,
+    more: usize,
+}
+
+impl Problems {
+    pub(crate) fn new(path: &Path) -> Self {
+        Problems { path: path.to_path_buf(), found: Vec::new(), more: 0 }
+    }
+
+    pub(crate) fn push(&mut self, e: DataError) {
+        if self.found.len() < MAX_REPORTED {
+            self.found.push(e);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// A problem that ends the read (I/O, limits), after those found so far.
+    pub(crate) fn fatal(mut self, e: DataError) -> DataError {
+        if self.found.is_empty() {
+            return e;
+        }
+        self.found.push(e);
+        self.into_error().expect("not empty")
+    }
+
+    /// `None` when the file had no problems; a single problem stays itself.
+    pub(crate) fn into_error(mut self) -> Option<DataError> {
+        match (self.found.len(), self.more) {
+            (0, _) => None,
+            (1, 0) => self.found.pop(),
+            _ => Some(DataError::Many { path: self.path, problems: self.found, more: self.more }),
+        }
+    }
 }
 
 impl DataError {
@@ -117,10 +174,11 @@ impl DataError {
         DataError::File { path: path.to_path_buf(), message: message.into() }
     }
 
-    /// The 1-based line the error points at, if any.
+    /// The 1-based line the error points at (the first problem's), if any.
     pub fn line(&self) -> Option<usize> {
         match self {
             DataError::Gzip { line, .. } | DataError::Line { line, .. } => Some(*line),
+            DataError::Many { problems, .. } => problems.first().and_then(DataError::line),
             _ => None,
         }
     }

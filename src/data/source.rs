@@ -131,12 +131,24 @@ impl Lines {
                 }
                 Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
             };
-            if chunk.is_empty() {
-                return Ok(!self.buf.is_empty());
+            let at_end = chunk.is_empty();
+            let too_long = |path: &Path, line: usize, limit: usize| {
+                DataError::at(
+                    path,
+                    line,
+                    format!(
+                        "the line is longer than {limit} bytes, the limit for one line (is this a data file?); \
+                         if its rows really are that long, raise the limit with {MAX_LINE_BYTES_VAR}=<bytes>"
+                    ),
+                )
+            };
+            if at_end && self.buf.is_empty() {
+                return Ok(false);
             }
             let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
                 Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
+                // The last line may have no terminator.
+                None => (chunk.len(), at_end),
             };
             self.total += take as u64;
             if self.total > self.limits.data_bytes {
@@ -150,20 +162,18 @@ impl Lines {
                     ),
                 ));
             }
-            if self.buf.len() + take > self.limits.line_bytes.saturating_add(1) {
-                return Err(DataError::at(
-                    &self.path,
-                    self.line + 1,
-                    format!(
-                        "the line is longer than {} bytes, the limit for one line (is this a data file?); \
-                         if its rows really are that long, raise the limit with {MAX_LINE_BYTES_VAR}=<bytes>",
-                        self.limits.line_bytes
-                    ),
-                ));
+            // Room for the text and its terminator (`\r\n`), checked before the buffer grows.
+            if self.buf.len() + take > self.limits.line_bytes.saturating_add(2) {
+                return Err(too_long(&self.path, self.line + 1, self.limits.line_bytes));
             }
             self.buf.extend_from_slice(&chunk[..take]);
             self.reader.consume(take);
             if done {
+                let text = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                if text.len() > self.limits.line_bytes {
+                    return Err(too_long(&self.path, self.line + 1, self.limits.line_bytes));
+                }
                 return Ok(true);
             }
         }
@@ -202,5 +212,53 @@ impl Lines {
                 ),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fixtures::gzip;
+
+    fn lines(bytes: Vec<u8>, name: &str, limits: Limits) -> Lines {
+        decode(Path::new(name), Cursor::new(bytes), limits).expect("decodes")
+    }
+
+    fn all(mut l: Lines) -> Result<usize, DataError> {
+        let mut n = 0;
+        while l.next_line()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error_naming_line_and_setting() {
+        let limits = Limits { line_bytes: 10, data_bytes: 1 << 20 };
+        // Exactly at the limit (plus its newline and CR) is fine.
+        assert_eq!(all(lines(b"0123456789\r\nab\n".to_vec(), "f.tsv", limits)).unwrap(), 2);
+        let text = format!("1 2\n{}\n", "7".repeat(11));
+        let last = format!("1 2\n{}", "7".repeat(11)); // no final newline
+        for (name, bytes) in
+            [("f.tsv", text.clone().into_bytes()), ("f.tsv.gz", gzip(text.as_bytes())), ("f.tsv", last.into_bytes())]
+        {
+            let m = all(lines(bytes, name, limits)).unwrap_err().to_string();
+            assert!(m.starts_with(&format!("{name}:2: ")), "{m}");
+            assert!(m.contains("10 bytes") && m.contains(MAX_LINE_BYTES_VAR), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_file_decompressing_past_the_limit_is_an_error_naming_the_setting() {
+        // A small gzip bomb: 4 MB of zeros in a few kB, one short line each.
+        let bomb = gzip(&b"0 0 0 0 0 0 0\n".repeat(300_000));
+        assert!(bomb.len() < 100_000);
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 1 << 20 };
+        let m = all(lines(bomb.clone(), "b.tsv.gz", limits)).unwrap_err().to_string();
+        assert!(m.starts_with("b.tsv.gz: the file decompresses to more than 1048576 bytes"), "{m}");
+        assert!(m.contains(MAX_DATA_BYTES_VAR), "{m}");
+        // A higher limit reads it all.
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 8 << 20 };
+        assert_eq!(all(lines(bomb, "b.tsv.gz", limits)).unwrap(), 300_000);
     }
 }
