@@ -179,11 +179,11 @@ impl TrainConfig {
         if self.hidden.len() > MAX_HIDDEN_LAYERS {
             p.push((
                 "hidden",
-                format!("has {} layers; at most {MAX_HIDDEN_LAYERS} hidden layers are supported", self.hidden.len()),
+                format!("must have at most {MAX_HIDDEN_LAYERS} hidden layers, not {}", self.hidden.len()),
             ));
         }
         if let Some(w) = self.hidden.iter().find(|&&w| w > MAX_WIDTH) {
-            p.push(("hidden", format!("a layer of {w} nodes is more than the limit of {MAX_WIDTH} nodes per layer")));
+            p.push(("hidden", format!("a layer must have at most {MAX_WIDTH} nodes, not {w}")));
         }
         for (key, value, min, max, unit) in [
             ("batch_size", self.batch_size, 1, MAX_BATCH_SIZE, " rows"),
