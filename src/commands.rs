@@ -537,7 +537,7 @@ fn train(a: TrainArgs) -> Result<u8> {
     }
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
-    prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [("train".to_string(), &cfg)])?;
+    prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [(String::new(), &cfg)])?;
     let dir = &a.out;
     crate::exec::rundir::reset(dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);

@@ -161,7 +161,8 @@ impl Prepared {
     }
 
     /// Refuses, before anything is written, every configuration whose estimated memory
-    /// ([`memory::estimate`]) passes the per-run bound; `configs` are (label, config).
+    /// ([`memory::estimate`]) passes the per-run bound; `configs` are (label, config), an
+    /// empty label for a single run.
     pub fn check_memory<'c>(
         &self,
         file: &Path,
@@ -173,7 +174,12 @@ impl Prepared {
             .into_iter()
             .filter_map(|(label, cfg)| {
                 let why = memory::over_limit(&memory::estimate(cfg, &self.shape(cfg, data)), limit)?;
-                Some(Problem { file: file.to_path_buf(), line: None, key: Some(label), message: why })
+                Some(Problem {
+                    file: file.to_path_buf(),
+                    line: None,
+                    key: (!label.is_empty()).then_some(label),
+                    message: why,
+                })
             })
             .collect();
         if problems.is_empty() {
