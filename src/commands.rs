@@ -592,8 +592,8 @@ fn eval(a: EvalArgs) -> Result<u8> {
         crate::features::spectral::standardize_apply(&mut x, inputs, mean, std);
     }
     let predicted = match &ckpt.mlp {
-        AnyMlp::F32(m) => predict(m, &x, split.rows),
-        AnyMlp::F64(m) => predict(m, &x, split.rows),
+        AnyMlp::F32(m) => predict(m, &x, split.rows)?,
+        AnyMlp::F64(m) => predict(m, &x, split.rows)?,
     };
     let classes = meta.classes.len();
     let m = crate::train::diagnostics::confusion(&split.y, &predicted, classes);
@@ -622,10 +622,10 @@ fn eval(a: EvalArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn predict<T: Real>(mlp: &Mlp<T>, x: &[f64], rows: usize) -> Vec<usize> {
+fn predict<T: Real>(mlp: &Mlp<T>, x: &[f64], rows: usize) -> Result<Vec<usize>> {
     let x: Vec<T> = x.iter().map(|&v| T::of(v)).collect();
-    let mut ws = crate::train::Workspace::new(mlp, rows);
-    argmax_rows(ws.forward(mlp, &x, rows), mlp.classes()).collect()
+    let mut ws = crate::train::Workspace::try_new(mlp, rows)?;
+    Ok(argmax_rows(ws.forward(mlp, &x, rows), mlp.classes()).collect())
 }
 
 /// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`.

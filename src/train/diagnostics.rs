@@ -1,7 +1,7 @@
 //! What the paper plots, measured per epoch: confusion matrices, per-node weight
 //! change (norm and angle) and per-node activation histograms.
 
-use super::memory::{try_filled, AllocError};
+use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::Mlp;
 use super::options::Activation;
 use super::real::Real;
@@ -16,8 +16,15 @@ pub fn confusion(actual: &[u32], predicted: &[usize], classes: usize) -> Vec<u32
 }
 
 /// Copy of every layer's weights in f64, to measure the next epoch's change against.
-pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Vec<Vec<f64>> {
-    mlp.weights.iter().map(|w| w.iter().map(|v| v.f64()).collect()).collect()
+pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Result<Vec<Vec<f64>>, AllocError> {
+    mlp.weights
+        .iter()
+        .map(|w| {
+            let mut copy = try_with_capacity(w.len(), "the weight snapshot")?;
+            copy.extend(w.iter().map(|v| v.f64()));
+            Ok(copy)
+        })
+        .collect()
 }
 
 /// Per layer, per node (output unit): ‖w_now − w_before‖ and the angle between the

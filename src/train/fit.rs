@@ -345,8 +345,14 @@ impl Phase<'_> {
         let mut ws = or_fail!(Workspace::try_new(&mlp, batch));
         or_fail!(ws.enable_dropout(&mlp, cfg.dropout, dropout_rng));
         let mut eval_ws = or_fail!(Workspace::try_new(&mlp, sets.iter().map(Set::rows).max().unwrap_or(0)));
-        let opt =
-            Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let opt = or_fail!(Optimizer::try_new(
+            cfg.optimizer,
+            cfg.learning_rate,
+            cfg.momentum,
+            cfg.momentum_rule,
+            cfg.weight_decay,
+            &mlp
+        ));
         // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
         let use_gram = match cfg.method {
             Method::Gram => true,
@@ -387,7 +393,7 @@ impl Phase<'_> {
                 xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
                 yb[dst] = train.y[p];
             }
-            let before = self.record.then(|| snapshot(&mlp));
+            let before = if self.record { Some(or_fail!(snapshot(&mlp))) } else { None };
             hists.iter_mut().for_each(Histogram::clear);
             if let Some(g) = gram.as_mut() {
                 g.gather_epoch(&positions);
