@@ -145,7 +145,12 @@ pub(crate) fn parse(lines: &mut Lines, class_attribute: Option<&str>) -> Result<
             Ok(())
         })();
         match row {
-            Ok(()) => line_numbers.push(number),
+            Ok(()) => {
+                line_numbers.push(number);
+                if let Err(e) = lines.check_table(values.len(), line_numbers.len()) {
+                    return Err(problems.fatal(e));
+                }
+            }
             Err(e) => {
                 // Report the row and go on to the next, so one read shows every problem.
                 values.truncate(start);

@@ -100,9 +100,9 @@ pub enum DataError {
     )]
     WidthMismatch { train: PathBuf, train_cols: usize, test: PathBuf, test_cols: usize },
 
-    /// A limit set in the environment that is not a number.
-    #[error("{name}={value}: {message}")]
-    Setting { name: &'static str, value: String, message: String },
+    /// A limit set in the environment that is not a number (the message names it).
+    #[error("{0}")]
+    Setting(String),
 
     #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
     UnknownFormat { given: String },

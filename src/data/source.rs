@@ -7,6 +7,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::DataError;
+use crate::train::memory::bytes_setting;
 
 /// Large enough that a 1024-value line (about 12 kB) never needs more than one refill.
 const BUF_CAPACITY: usize = 256 * 1024;
@@ -21,6 +22,9 @@ pub struct Limits {
     pub line_bytes: usize,
     /// Bytes of the whole file after decompression.
     pub data_bytes: u64,
+    /// Memory the parsed rows may take (values and labels): short rows cost more in memory
+    /// than in text, so the text bound alone does not bound them.
+    pub memory_bytes: u64,
 }
 
 pub const MAX_LINE_BYTES_VAR: &str = "PINNIPED_MAX_LINE_BYTES";
@@ -28,7 +32,7 @@ pub const MAX_DATA_BYTES_VAR: &str = "PINNIPED_MAX_DATA_BYTES";
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { line_bytes: 16 << 20, data_bytes: 2 << 30 }
+        Limits { line_bytes: 16 << 20, data_bytes: 2 << 30, memory_bytes: u64::MAX }
     }
 }
 
@@ -36,26 +40,14 @@ impl Limits {
     /// The defaults, overridden by `PINNIPED_MAX_LINE_BYTES` / `PINNIPED_MAX_DATA_BYTES`.
     pub fn from_env() -> Result<Limits, DataError> {
         let mut limits = Limits::default();
-        if let Some(v) = setting(MAX_LINE_BYTES_VAR)? {
+        if let Some(v) = bytes_setting(MAX_LINE_BYTES_VAR).map_err(DataError::Setting)? {
             limits.line_bytes = usize::try_from(v).unwrap_or(usize::MAX);
         }
-        if let Some(v) = setting(MAX_DATA_BYTES_VAR)? {
+        if let Some(v) = bytes_setting(MAX_DATA_BYTES_VAR).map_err(DataError::Setting)? {
             limits.data_bytes = v;
         }
+        limits.memory_bytes = crate::train::memory::run_memory_limit().map_err(DataError::Setting)?;
         Ok(limits)
-    }
-}
-
-fn setting(name: &'static str) -> Result<Option<u64>, DataError> {
-    let Some(raw) = std::env::var_os(name) else { return Ok(None) };
-    let text = raw.to_string_lossy();
-    match text.trim().parse::<u64>() {
-        Ok(v) if v > 0 => Ok(Some(v)),
-        _ => Err(DataError::Setting {
-            name,
-            value: super::labels::shorten(&text),
-            message: "must be a whole number of bytes greater than 0, e.g. 1073741824".into(),
-        }),
     }
 }
 
@@ -117,6 +109,27 @@ pub(crate) struct Lines {
 impl Lines {
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// After each accepted row: refuses a table whose parsed rows (`values` numbers, `rows`
+    /// labels) pass the memory bound, before it grows further.
+    pub(crate) fn check_table(&self, values: usize, rows: usize) -> Result<(), DataError> {
+        // A label is a String (24 bytes plus its heap block) and a line number (8 bytes).
+        let bytes = (values as u64).saturating_mul(8).saturating_add((rows as u64).saturating_mul(64));
+        if bytes <= self.limits.memory_bytes {
+            return Ok(());
+        }
+        Err(DataError::at(
+            &self.path,
+            self.line,
+            format!(
+                "the rows so far already take {} of memory, more than the {} limit (the machine's memory, \
+                 or {}); use a smaller file",
+                crate::train::memory::Bytes(bytes),
+                crate::train::memory::Bytes(self.limits.memory_bytes),
+                crate::train::memory::MAX_RUN_MEMORY_VAR
+            ),
+        ))
     }
 
     /// `read_until(b'\n')` that stops with an error once the line or the file passes its
@@ -234,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_line_longer_than_the_limit_is_an_error_naming_line_and_setting() {
-        let limits = Limits { line_bytes: 10, data_bytes: 1 << 20 };
+        let limits = Limits { line_bytes: 10, ..Limits::default() };
         // Exactly at the limit (plus its newline and CR) is fine.
         assert_eq!(all(lines(b"0123456789\r\nab\n".to_vec(), "f.tsv", limits)).unwrap(), 2);
         let text = format!("1 2\n{}\n", "7".repeat(11));
@@ -253,12 +266,12 @@ mod tests {
         // A small gzip bomb: 4 MB of zeros in a few kB, one short line each.
         let bomb = gzip(&b"0 0 0 0 0 0 0\n".repeat(300_000));
         assert!(bomb.len() < 100_000);
-        let limits = Limits { line_bytes: 1 << 20, data_bytes: 1 << 20 };
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 1 << 20, ..Limits::default() };
         let m = all(lines(bomb.clone(), "b.tsv.gz", limits)).unwrap_err().to_string();
         assert!(m.starts_with("b.tsv.gz: the file decompresses to more than 1048576 bytes"), "{m}");
         assert!(m.contains(MAX_DATA_BYTES_VAR), "{m}");
         // A higher limit reads it all.
-        let limits = Limits { line_bytes: 1 << 20, data_bytes: 8 << 20 };
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 8 << 20, ..Limits::default() };
         assert_eq!(all(lines(bomb, "b.tsv.gz", limits)).unwrap(), 300_000);
     }
 }

@@ -127,7 +127,12 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
             Ok(())
         })();
         match row {
-            Ok(()) => line_numbers.push(number),
+            Ok(()) => {
+                line_numbers.push(number);
+                if let Err(e) = lines.check_table(values.len(), line_numbers.len()) {
+                    return Err(problems.fatal(e));
+                }
+            }
             Err(e) => {
                 // Report the row and go on to the next, so one read shows every problem.
                 values.truncate(start);
@@ -284,6 +289,19 @@ mod tests {
         let m = r.unwrap_err().to_string();
         assert_eq!(m.lines().filter(|l| l.contains("is not a number")).count(), super::super::MAX_REPORTED, "{m}");
         assert!(m.contains("and 30 more problems") && m.contains("50 problems"), "{m}");
+    }
+
+    #[test]
+    fn rows_past_the_memory_bound_stop_the_read_with_the_bound_named() {
+        let text: String = (0..1000).map(|i| format!("{}\t1\t2\n", i % 2)).collect();
+        let mut lines = super::super::source::decode(
+            std::path::Path::new("m.tsv"),
+            std::io::Cursor::new(text.into_bytes()),
+            super::super::source::Limits { memory_bytes: 10_000, ..Default::default() },
+        )
+        .unwrap();
+        let m = err_text(super::parse(&mut lines), "m.tsv", None);
+        assert!(m.contains("of memory") && m.contains("PINNIPED_MAX_RUN_MEMORY"), "{m}");
     }
 
     #[test]

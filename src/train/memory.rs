@@ -170,17 +170,21 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
 /// The per-run memory bound: `PINNIPED_MAX_RUN_MEMORY` if set, else the machine's memory.
 /// `Err` names the setting when it is not a number.
 pub fn run_memory_limit() -> Result<u64, String> {
-    if let Some(raw) = std::env::var_os(MAX_RUN_MEMORY_VAR) {
-        let text = raw.to_string_lossy();
-        return match text.trim().parse::<u64>() {
-            Ok(v) if v > 0 => Ok(v),
-            _ => Err(format!(
-                "{MAX_RUN_MEMORY_VAR}={}: must be a whole number of bytes greater than 0, e.g. 8589934592",
-                text.chars().take(40).collect::<String>().escape_debug()
-            )),
-        };
+    Ok(bytes_setting(MAX_RUN_MEMORY_VAR)?.unwrap_or_else(|| physical_memory().unwrap_or(FALLBACK_LIMIT)))
+}
+
+/// A size limit from the environment variable `name`: `None` when unset, `Err` (a message
+/// naming the variable) when it is not a positive whole number of bytes.
+pub fn bytes_setting(name: &str) -> Result<Option<u64>, String> {
+    let Some(raw) = std::env::var_os(name) else { return Ok(None) };
+    let text = raw.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(v) if v > 0 => Ok(Some(v)),
+        _ => Err(format!(
+            "{name}={}: must be a whole number of bytes greater than 0, e.g. 1073741824",
+            text.chars().take(40).collect::<String>().escape_debug()
+        )),
     }
-    Ok(physical_memory().unwrap_or(FALLBACK_LIMIT))
 }
 
 /// Total memory from /proc/meminfo (Linux); `None` elsewhere.
