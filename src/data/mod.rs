@@ -521,6 +521,23 @@ mod tests {
     }
 
     #[test]
+    fn test_labels_match_training_classes_by_number_not_spelling() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", b"1.0\t1\t2\n2.0\t3\t4\n1\t5\t6\n");
+        let test = write(dir.path(), "te.tsv", b"1\t0\t0\n+2e0\t1\t1\n2\t2\t2\n");
+        let d = load_dataset(&train, Some(&test), None, None).unwrap();
+        assert_eq!(d.classes, ["1.0", "2.0"], "one class per number, named by its first spelling");
+        assert_eq!(d.train.y, [0, 1, 0]);
+        assert_eq!(d.test.unwrap().y, [0, 1, 1]);
+        let m = err_text(
+            load_dataset(&train, Some(&write(dir.path(), "u.tsv", b"3\t0\t0\n")), None, None),
+            "u.tsv",
+            Some(1),
+        );
+        assert!(m.contains("class label '3'"), "{m}");
+    }
+
+    #[test]
     fn dataset_without_test() {
         let dir = TempDir::new().unwrap();
         let train = write(dir.path(), "tr.tsv", TSV.as_bytes());

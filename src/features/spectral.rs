@@ -114,6 +114,8 @@ pub enum SpectralError {
     TooLarge { width: usize, rows: usize, bytes: crate::train::memory::Bytes, limit: crate::train::memory::Bytes },
     #[error("{0}")]
     Limit(String),
+    #[error("`{key}` = {value} is more than its bound of {max}")]
+    OverBound { key: &'static str, value: usize, max: usize },
 }
 
 impl SpectralError {
@@ -125,6 +127,7 @@ impl SpectralError {
             SpectralError::ZeroHop => "hop",
             SpectralError::ZeroMelBands | SpectralError::EmptyMelFilter { .. } => "mel_bands",
             SpectralError::TooLarge { .. } | SpectralError::Limit(_) => "features",
+            SpectralError::OverBound { key, .. } => key,
             SpectralError::BadSampleRate(_) => "sample_rate",
         }
     }
@@ -296,6 +299,15 @@ impl WindowedFft {
 
 /// Validates the `LogMel` parameters for rows of `cols` samples; returns `(n_frames, bins)`.
 fn mel_layout(cols: usize, p: &SpectralParams) -> Result<(usize, usize), SpectralError> {
+    // The `[train]` bounds, again here: parameters can also come from a checkpoint's metadata.
+    use crate::spec::config::limits::{MAX_FRAME, MAX_MEL_BANDS};
+    for (key, value, max) in
+        [("frame", p.frame, MAX_FRAME), ("hop", p.hop, MAX_FRAME), ("mel_bands", p.mel_bands, MAX_MEL_BANDS)]
+    {
+        if value > max {
+            return Err(SpectralError::OverBound { key, value, max });
+        }
+    }
     if p.frame < 2 {
         return Err(SpectralError::FrameTooShort { frame: p.frame });
     }
