@@ -147,12 +147,12 @@ impl Prepared {
         &self.dataset.classes
     }
 
-    /// The data's shape as a run of `cfg` sees it (its pipeline must have been prepared).
-    pub fn shape(&self, cfg: &TrainConfig, data: &DataConfig) -> Shape {
+    /// The data's shape as runs see it, before the feature pipeline (`cols` is the raw width).
+    pub fn shape(&self, data: &DataConfig) -> Shape {
         let rows = self.dataset.train.rows;
         let (train, valid) = data.split(&(0..rows).collect::<Vec<_>>());
         Shape {
-            cols: self.run_data(Pipeline::of(cfg)).cols,
+            cols: self.dataset.cols,
             classes: self.dataset.classes.len(),
             train_rows: train.len(),
             valid_rows: valid.len(),
@@ -170,10 +170,13 @@ impl Prepared {
         configs: impl IntoIterator<Item = (String, &'c TrainConfig)>,
     ) -> Result<(), InputError> {
         let limit = memory::run_memory_limit().map_err(InputError::message)?;
+        let raw = self.shape(data);
         let problems: Vec<Problem> = configs
             .into_iter()
             .filter_map(|(label, cfg)| {
-                let why = memory::over_limit(&memory::estimate(cfg, &self.shape(cfg, data)), limit)?;
+                // The pipeline (prepared at load) sets the width the run's inputs have.
+                let shape = Shape { cols: self.run_data(Pipeline::of(cfg)).cols, ..raw };
+                let why = memory::over_limit(&memory::estimate(cfg, &shape), limit)?;
                 Some(Problem {
                     file: file.to_path_buf(),
                     line: None,
