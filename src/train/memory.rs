@@ -160,7 +160,8 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
     let epochs = cfg.epochs;
     let columns = cfg.histogram_bins + 1;
     let per_epoch = mul(&[hidden, columns, 8]).saturating_add(mul(&[outputs, 40]));
-    let confusion_epochs = if cfg.confusion_every == 0 { 1 } else { epochs / cfg.confusion_every + 1 };
+    // confusion_every = 0: the last epoch only.
+    let confusion_epochs = epochs.checked_div(cfg.confusion_every).map_or(1, |n| n + 1);
     let confusions = mul(&[confusion_epochs, 3, shape.classes, shape.classes, 4]);
     let diagnostics = per_epoch.saturating_mul(epochs as u64).saturating_add(confusions).saturating_mul(3);
 
