@@ -645,6 +645,21 @@ mod tests {
     }
 
     #[test]
+    fn every_bad_data_row_is_reported() {
+        let header = "@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n";
+        let (_d, r) = read(&format!("{header}1,a\nx,a\n2,b\n3,z\n{{0 1}}\n4\n"));
+        let err = r.unwrap_err();
+        let m = err.to_string();
+        assert_eq!(err.line(), Some(6), "{m}");
+        for want in
+            ["d.arff:6: field 1", "d.arff:8: class value 'z'", "d.arff:9: sparse", "d.arff:10: row has 1 values"]
+        {
+            assert!(m.contains(want), "lacks `{want}`: {m}");
+        }
+        assert!(m.contains("4 problems in"), "{m}");
+    }
+
+    #[test]
     fn malformed_header_lines() {
         let cases = [
             ("@relation r\n@attribute 'x numeric\n", 2, "no closing '"),
