@@ -51,6 +51,8 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     let mut pipelines: Vec<Pipeline> = plan.configs.iter().map(|c| Pipeline::of(&c.train)).collect();
     pipelines.dedup();
     let prepared = Prepared::load(&sweep.data, &pipelines)?;
+    let configs = plan.configs.iter().map(|c| (format!("configuration {}", c.id), &c.train));
+    prepared.check_memory(&sweep.path, &sweep.data, configs)?;
     let rows = prepared.dataset.train.rows;
     let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
@@ -676,6 +678,7 @@ fn train(a: TrainArgs) -> Result<u8> {
     }
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
+    prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [(String::new(), &cfg)])?;
     let dir = &a.out;
     // Never empty a directory the user typed: only an earlier train output is replaced.
     crate::exec::rundir::check_train_out(dir).map_err(|why| InputError::one(dir, None, Some("--out"), why))?;
@@ -739,8 +742,8 @@ fn eval(a: EvalArgs) -> Result<u8> {
         crate::features::spectral::standardize_apply(&mut x, inputs, mean, std);
     }
     let predicted = match &ckpt.mlp {
-        AnyMlp::F32(m) => predict(m, &x, split.rows),
-        AnyMlp::F64(m) => predict(m, &x, split.rows),
+        AnyMlp::F32(m) => predict(m, &x, split.rows)?,
+        AnyMlp::F64(m) => predict(m, &x, split.rows)?,
     };
     let classes = meta.classes.len();
     let m = crate::train::diagnostics::confusion(&split.y, &predicted, classes);
@@ -769,10 +772,10 @@ fn eval(a: EvalArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn predict<T: Real>(mlp: &Mlp<T>, x: &[f64], rows: usize) -> Vec<usize> {
+fn predict<T: Real>(mlp: &Mlp<T>, x: &[f64], rows: usize) -> Result<Vec<usize>> {
     let x: Vec<T> = x.iter().map(|&v| T::of(v)).collect();
-    let mut ws = crate::train::Workspace::new(mlp, rows);
-    argmax_rows(ws.forward(mlp, &x, rows), mlp.classes()).collect()
+    let mut ws = crate::train::Workspace::try_new(mlp, rows)?;
+    Ok(argmax_rows(ws.forward(mlp, &x, rows), mlp.classes()).collect())
 }
 
 /// A file the user names for pinniped to write: a regular file or a new one in an

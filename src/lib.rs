@@ -12,6 +12,7 @@ pub mod commands;
 pub mod data;
 pub mod exec;
 pub mod features;
+pub mod fsx;
 pub mod report;
 pub mod spec;
 pub mod stats;

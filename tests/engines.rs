@@ -108,7 +108,7 @@ fn engines_agree_per_step_for_every_loss_activation_and_optimiser_rule() {
                         cases += 1;
                         let name = format!("{dims:?} × {loss} × {act} × {rule} × dropout {dropout}");
                         let cfg = TrainConfig { loss, activation: act, dropout, ..base.clone() };
-                        let mlp = initialise::<f64>(dims, act, Init::Pytorch, &mut stream_rng(9, 0));
+                        let mlp = initialise::<f64>(dims, act, Init::Pytorch, &mut stream_rng(9, 0)).unwrap();
                         let native =
                             trajectory(&TrainConfig { engine: Engine::Native, ..cfg.clone() }, &mlp, &x, &y, 4);
                         let candle =
@@ -354,7 +354,8 @@ fn auto_hashes_like_the_engine_it_chooses_and_like_runs_from_before_the_key() {
     let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default()) else { unreachable!() };
     old.remove("engine");
     old.remove("device");
-    let text = format!("{}\n{}\ndigest\n1", toml::to_string(&old).unwrap(), toml::to_string(&data.without_paths()).unwrap());
+    let text =
+        format!("{}\n{}\ndigest\n1", toml::to_string(&old).unwrap(), toml::to_string(&data.without_paths()).unwrap());
     use sha2::Digest;
     let old_hash: String = sha2::Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hash(Engine::Auto), old_hash, "earlier results directories stay fresh");

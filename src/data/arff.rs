@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::source::Lines;
-use super::{bad_value_message, labels, parse_value, DataError, Table};
+use super::{bad_value_message, labels, parse_value, DataError, Problems, Table};
 
 const MISSING_HINT: &str = "ARFF writes '?' for a missing value; this tool needs complete \
                             series: impute, resample or drop such rows first";
@@ -43,96 +43,124 @@ pub(crate) fn parse(lines: &mut Lines, class_attribute: Option<&str>) -> Result<
     let mut values: Vec<f64> = Vec::new();
     let mut labels_out: Vec<String> = Vec::new();
     let mut line_numbers: Vec<usize> = Vec::new();
+    let mut problems = Problems::new(&path);
 
-    while let Some((number, raw)) = lines.next_line()? {
+    loop {
+        let (number, raw) = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => return Err(problems.fatal(e)),
+        };
         let line = strip_comment(raw).trim();
         if line.is_empty() {
             continue;
         }
-        if line.starts_with('{') {
-            return Err(DataError::at(
-                &path,
-                number,
-                "sparse ARFF rows ({index value, ...}) are not supported; write the data as \
-                 dense comma-separated rows",
-            ));
-        }
         let start = values.len();
-        let mut field = 0usize;
-        let parsed = for_each_field(line, &path, number, |text| {
-            let index = field;
-            field += 1;
-            if index >= n_attrs {
-                return Ok(()); // counted, reported after the row
+        let labels_before = labels_out.len();
+        let row = (|| {
+            if line.starts_with('{') {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    "sparse ARFF rows ({index value, ...}) are not supported; write the data as \
+                 dense comma-separated rows",
+                ));
             }
-            let attribute = &attributes[index];
-            if index == class {
-                if text == "?" {
-                    return Err(DataError::at(
-                        &path,
-                        number,
-                        format!(
-                            "missing class value in field {field} (attribute '{}'); every row \
-                             needs its class",
-                            labels::shorten(&attribute.name)
-                        ),
-                    ));
-                }
-                if !declared_set.contains(text) {
-                    return Err(DataError::at(
-                        &path,
-                        number,
-                        format!(
-                            "class value '{}' is not one of the values declared for attribute \
-                             '{}' on line {} ({}); add it to the declaration or fix the row",
-                            labels::shorten(text),
-                            labels::shorten(&attribute.name),
-                            attribute.line,
-                            labels::list(declared)
-                        ),
-                    ));
-                }
-                labels_out.push(text.to_string());
-                return Ok(());
-            }
-            match parse_value(text) {
-                Ok(v) => {
-                    values.push(v);
-                    Ok(())
-                }
-                Err(bad) => {
-                    let what = format!("field {field} (attribute '{}')", labels::shorten(&attribute.name));
-                    Err(DataError::at(&path, number, bad_value_message(bad, &what, text, MISSING_HINT)))
-                }
-            }
-        });
-        if let Err(e) = parsed {
-            // A bad value in a row with the wrong number of fields is usually a shifted
-            // column: the count is the more useful message.
-            field = 0;
-            let counted = for_each_field(line, &path, number, |_| {
+            let mut field = 0usize;
+            let parsed = for_each_field(line, &path, number, |text| {
+                let index = field;
                 field += 1;
-                Ok(())
+                if index >= n_attrs {
+                    return Ok(()); // counted, reported after the row
+                }
+                let attribute = &attributes[index];
+                if index == class {
+                    if text == "?" {
+                        return Err(DataError::at(
+                            &path,
+                            number,
+                            format!(
+                                "missing class value in field {field} (attribute '{}'); every row \
+                             needs its class",
+                                labels::shorten(&attribute.name)
+                            ),
+                        ));
+                    }
+                    if !declared_set.contains(text) {
+                        return Err(DataError::at(
+                            &path,
+                            number,
+                            format!(
+                                "class value '{}' is not one of the values declared for attribute \
+                             '{}' on line {} ({}); add it to the declaration or fix the row",
+                                labels::shorten(text),
+                                labels::shorten(&attribute.name),
+                                attribute.line,
+                                labels::list(declared)
+                            ),
+                        ));
+                    }
+                    labels_out.push(text.to_string());
+                    return Ok(());
+                }
+                match parse_value(text) {
+                    Ok(v) => {
+                        values.push(v);
+                        Ok(())
+                    }
+                    Err(bad) => {
+                        let what = format!("field {field} (attribute '{}')", labels::shorten(&attribute.name));
+                        Err(DataError::at(&path, number, bad_value_message(bad, &what, text, MISSING_HINT)))
+                    }
+                }
             });
-            if counted.is_err() || field == n_attrs {
-                return Err(e);
+            if let Err(e) = parsed {
+                // A bad value in a row with the wrong number of fields is usually a shifted
+                // column: the count is the more useful message.
+                field = 0;
+                let counted = for_each_field(line, &path, number, |_| {
+                    field += 1;
+                    Ok(())
+                });
+                if counted.is_err() || field == n_attrs {
+                    return Err(e);
+                }
+            }
+            if field != n_attrs {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    format!(
+                        "row has {field} values but the header declares {n_attrs} attributes \
+                     (every data row needs one value per attribute)"
+                    ),
+                ));
+            }
+            debug_assert_eq!(values.len() - start, cols);
+            if line_numbers.is_empty() {
+                // A guess from the first row, capped: a header of many attributes must not
+                // reserve room for 255 rows of them.
+                values.reserve(cols.saturating_mul(255).min(1 << 22));
+            }
+            Ok(())
+        })();
+        match row {
+            Ok(()) => {
+                line_numbers.push(number);
+                if let Err(e) = lines.check_table(values.len(), line_numbers.len()) {
+                    return Err(problems.fatal(e));
+                }
+            }
+            Err(e) => {
+                // Report the row and go on to the next, so one read shows every problem.
+                values.truncate(start);
+                labels_out.truncate(labels_before);
+                problems.push(e);
             }
         }
-        if field != n_attrs {
-            return Err(DataError::at(
-                &path,
-                number,
-                format!(
-                    "row has {field} values but the header declares {n_attrs} attributes \
-                     (every data row needs one value per attribute)"
-                ),
-            ));
-        }
-        debug_assert_eq!(values.len() - start, cols);
-        if line_numbers.is_empty() {
-            values.reserve(cols * 255);
-        }
-        line_numbers.push(number);
+    }
+    if let Some(e) = problems.into_error() {
+        return Err(e);
     }
 
     if line_numbers.is_empty() {
@@ -614,6 +642,21 @@ mod tests {
         let (_d, r) = read("@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\na\n");
         let m = err_text(r, "d.arff", Some(5));
         assert!(m.contains("row has 1 values"), "{m}");
+    }
+
+    #[test]
+    fn every_bad_data_row_is_reported() {
+        let header = "@relation r\n@attribute x numeric\n@attribute c {a,b}\n@data\n";
+        let (_d, r) = read(&format!("{header}1,a\nx,a\n2,b\n3,z\n{{0 1}}\n4\n"));
+        let err = r.unwrap_err();
+        let m = err.to_string();
+        assert_eq!(err.line(), Some(6), "{m}");
+        for want in
+            ["d.arff:6: field 1", "d.arff:8: class value 'z'", "d.arff:9: sparse", "d.arff:10: row has 1 values"]
+        {
+            assert!(m.contains(want), "lacks `{want}`: {m}");
+        }
+        assert!(m.contains("4 problems in"), "{m}");
     }
 
     #[test]

@@ -7,37 +7,57 @@ use std::collections::{HashMap, HashSet};
 
 use super::{DataError, Split, Table};
 
+/// A label's value when it is a finite number (`1`, `1.0`, `+1e0` and `1.000` are all 1;
+/// `-0` is 0). Labels compare by this value when every label of the file is a number.
+fn number(label: &str) -> Option<f64> {
+    label.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v + 0.0)
+}
+
+/// What identifies a class: its number when every label is one, else its text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+/// The key of each label, numeric only if all of `labels` are numbers.
+fn keys<'a>(labels: impl Iterator<Item = &'a str> + Clone) -> impl Iterator<Item = Key<'a>> {
+    let numeric = labels.clone().all(|l| number(l).is_some());
+    labels.map(move |l| match number(l).filter(|_| numeric) {
+        Some(v) => Key::Number(v.to_bits()),
+        None => Key::Text(l),
+    })
+}
+
 /// The class names of a training table, in index order.
 ///
 /// ARFF: the declaration order of the class attribute's nominal values (the file author's
-/// choice, and what Weka uses). UCR: numeric order when every label is a number (so `-1`
-/// sorts before `1` and `2` before `10`), otherwise lexicographic.
+/// choice, and what Weka uses). UCR: when every label is a number, labels are classes by
+/// value (`1`, `1.0` and `1e0` are one class, named by its first spelling in the file) in
+/// numeric order (so `-1` sorts before `1` and `2` before `10`); otherwise the distinct
+/// texts in lexicographic order.
 pub fn class_order(train: &Table) -> Vec<String> {
     if let Some(declared) = &train.declared_classes {
         return declared.clone();
     }
-    let distinct: HashSet<&str> = train.labels.iter().map(String::as_str).collect();
-    let mut classes: Vec<String> = distinct.into_iter().map(str::to_string).collect();
-    let numbers: Option<Vec<f64>> = classes.iter().map(|c| c.parse::<f64>().ok().filter(|v| !v.is_nan())).collect();
-    match numbers {
-        Some(numbers) => {
-            let mut keyed: Vec<(f64, String)> = numbers.into_iter().zip(classes).collect();
-            // Ties ("1" vs "1.0") fall back to the text so the order stays total.
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            keyed.into_iter().map(|(_, c)| c).collect()
-        }
-        None => {
-            classes.sort();
-            classes
-        }
-    }
+    let labels = train.labels.iter().map(String::as_str);
+    let mut seen = HashSet::new();
+    let mut classes: Vec<(Key<'_>, &str)> =
+        keys(labels.clone()).zip(labels).filter(|(key, _)| seen.insert(key.clone())).collect();
+    classes.sort_by(|a, b| match (&a.0, &b.0) {
+        (Key::Number(x), Key::Number(y)) => f64::from_bits(*x).total_cmp(&f64::from_bits(*y)),
+        _ => a.1.cmp(b.1),
+    });
+    classes.into_iter().map(|(_, name)| name.to_string()).collect()
 }
 
 /// A classifier cannot be trained on one class; say so instead of training a constant.
 pub(crate) fn require_two_classes(train: &Table) -> Result<(), DataError> {
     let first = train.labels.first();
     if let Some(first) = first {
-        if train.labels.iter().all(|l| l == first) {
+        let mut keys = keys(train.labels.iter().map(String::as_str));
+        let first_key = keys.next();
+        if keys.all(|k| Some(k) == first_key) {
             return Err(DataError::file(
                 &train.path,
                 format!(
@@ -60,15 +80,25 @@ pub(crate) fn to_split(
     unknown: impl Fn(&str, usize) -> DataError,
 ) -> Result<Split, DataError> {
     let mut index: HashMap<&str, u32> = HashMap::with_capacity(classes.len());
+    // Numeric classes also match another spelling of the same number (`1` for `1.0`).
+    let mut by_value: HashMap<u64, u32> = HashMap::new();
+    let numeric = classes.iter().all(|c| number(c).is_some());
     for (i, c) in classes.iter().enumerate() {
         // More than u32::MAX classes cannot come from real files; saturate rather than panic.
-        index.entry(c.as_str()).or_insert(u32::try_from(i).unwrap_or(u32::MAX));
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        index.entry(c.as_str()).or_insert(i);
+        if let Some(v) = number(c).filter(|_| numeric) {
+            by_value.entry(v.to_bits()).or_insert(i);
+        }
     }
+    let find = |label: &str| {
+        index.get(label).copied().or_else(|| number(label).and_then(|v| by_value.get(&v.to_bits()).copied()))
+    };
     let y = table
         .labels
         .iter()
         .zip(&table.lines)
-        .map(|(label, &line)| index.get(label.as_str()).copied().ok_or_else(|| unknown(label, line)))
+        .map(|(label, &line)| find(label).ok_or_else(|| unknown(label, line)))
         .collect::<Result<Vec<u32>, DataError>>()?;
     Ok(Split { x: table.values, y, rows: table.rows })
 }
@@ -117,6 +147,30 @@ mod tests {
     }
 
     #[test]
+    fn spellings_of_one_number_are_one_class_named_by_the_first() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("integer and decimal", &["1.0", "2", "1", "2.00"], &["1.0", "2"]),
+            ("exponent and sign", &["+1", "1e0", "3", "1.000"], &["+1", "3"]),
+            ("negative zero", &["-0", "0.0", "5"], &["-0", "5"]),
+        ];
+        for (name, labels, want) in cases {
+            let t = table(labels, None);
+            assert_eq!(class_order(&t), *want, "case {name}");
+            let classes: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            let split = to_split(t.clone(), &classes, |l, n| DataError::at(&t.path, n, l));
+            let y = split.unwrap_or_else(|e| panic!("case {name}: {e}")).y;
+            let expected: Vec<u32> =
+                labels.iter().map(|l| want.iter().position(|w| number(w) == number(l)).unwrap() as u32).collect();
+            assert_eq!(y, expected, "case {name}");
+        }
+        // Text labels stay text: `a` and `A` differ, and so do `1` and `1.0` next to a word.
+        assert_eq!(class_order(&table(&["1", "1.0", "a"], None)), ["1", "1.0", "a"]);
+        // One class in two spellings is still one class.
+        let m = require_two_classes(&table(&["1", "1.0", "+1"], None)).unwrap_err().to_string();
+        assert!(m.contains("at least two classes"), "{m}");
+    }
+
+    #[test]
     fn scientific_notation_labels_sort_numerically() {
         // Old UCR files write labels like 1.0000000e+00.
         let t = table(&["2.0000000e+00", "1.0000000e+00", "1.0000000e+01"], None);
@@ -133,6 +187,8 @@ mod tests {
     fn nan_label_is_not_numeric() {
         let t = table(&["2", "NaN", "10"], None);
         assert_eq!(class_order(&t), ["10", "2", "NaN"]);
+        let t = table(&["2", "inf", "10"], None);
+        assert_eq!(class_order(&t), ["10", "2", "inf"]);
     }
 
     #[test]

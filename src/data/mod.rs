@@ -100,8 +100,69 @@ pub enum DataError {
     )]
     WidthMismatch { train: PathBuf, train_cols: usize, test: PathBuf, test_cols: usize },
 
+    /// A limit set in the environment that is not a number (the message names it).
+    #[error("{0}")]
+    Setting(String),
+
     #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
     UnknownFormat { given: String },
+
+    /// Several problems in one file: the first [`MAX_REPORTED`], one per line, and how many
+    /// more there are.
+    #[error("{}", many_message(.path, .problems, *.more))]
+    Many { path: PathBuf, problems: Vec<DataError>, more: usize },
+}
+
+/// Problems of one data file reported together; the rest are counted.
+pub const MAX_REPORTED: usize = 20;
+
+fn many_message(path: &Path, problems: &[DataError], more: usize) -> String {
+    let mut text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if more > 0 {
+        text.push(format!("… and {more} more problems"));
+    }
+    text.push(format!("({} problems in {}; fix them and run again)", problems.len() + more, path.display()));
+    text.join("\n")
+}
+
+/// Collects the problems of a file's rows so that one read reports them all (up to
+/// [`MAX_REPORTED`]), as sweep files do.
+pub(crate) struct Problems {
+    path: PathBuf,
+    found: Vec<DataError>,
+    more: usize,
+}
+
+impl Problems {
+    pub(crate) fn new(path: &Path) -> Self {
+        Problems { path: path.to_path_buf(), found: Vec::new(), more: 0 }
+    }
+
+    pub(crate) fn push(&mut self, e: DataError) {
+        if self.found.len() < MAX_REPORTED {
+            self.found.push(e);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// A problem that ends the read (I/O, limits), after those found so far.
+    pub(crate) fn fatal(mut self, e: DataError) -> DataError {
+        if self.found.is_empty() {
+            return e;
+        }
+        self.found.push(e);
+        self.into_error().expect("not empty")
+    }
+
+    /// `None` when the file had no problems; a single problem stays itself.
+    pub(crate) fn into_error(mut self) -> Option<DataError> {
+        match (self.found.len(), self.more) {
+            (0, _) => None,
+            (1, 0) => self.found.pop(),
+            _ => Some(DataError::Many { path: self.path, problems: self.found, more: self.more }),
+        }
+    }
 }
 
 impl DataError {
@@ -113,10 +174,11 @@ impl DataError {
         DataError::File { path: path.to_path_buf(), message: message.into() }
     }
 
-    /// The 1-based line the error points at, if any.
+    /// The 1-based line the error points at (the first problem's), if any.
     pub fn line(&self) -> Option<usize> {
         match self {
             DataError::Gzip { line, .. } | DataError::Line { line, .. } => Some(*line),
+            DataError::Many { problems, .. } => problems.first().and_then(DataError::line),
             _ => None,
         }
     }
@@ -459,6 +521,23 @@ mod tests {
     }
 
     #[test]
+    fn test_labels_match_training_classes_by_number_not_spelling() {
+        let dir = TempDir::new().unwrap();
+        let train = write(dir.path(), "tr.tsv", b"1.0\t1\t2\n2.0\t3\t4\n1\t5\t6\n");
+        let test = write(dir.path(), "te.tsv", b"1\t0\t0\n+2e0\t1\t1\n2\t2\t2\n");
+        let d = load_dataset(&train, Some(&test), None, None).unwrap();
+        assert_eq!(d.classes, ["1.0", "2.0"], "one class per number, named by its first spelling");
+        assert_eq!(d.train.y, [0, 1, 0]);
+        assert_eq!(d.test.unwrap().y, [0, 1, 1]);
+        let m = err_text(
+            load_dataset(&train, Some(&write(dir.path(), "u.tsv", b"3\t0\t0\n")), None, None),
+            "u.tsv",
+            Some(1),
+        );
+        assert!(m.contains("class label '3'"), "{m}");
+    }
+
+    #[test]
     fn dataset_without_test() {
         let dir = TempDir::new().unwrap();
         let train = write(dir.path(), "tr.tsv", TSV.as_bytes());
@@ -541,8 +620,12 @@ mod tests {
         for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
             for format in [Format::Ucr, Format::Arff] {
                 for class in [None, Some("c")] {
-                    let result = source::decode(Path::new(name), std::io::Cursor::new(bytes.to_vec()))
-                        .and_then(|mut lines| parse_lines(&mut lines, format, class));
+                    let result = source::decode(
+                        Path::new(name),
+                        std::io::Cursor::new(bytes.to_vec()),
+                        source::Limits::default(),
+                    )
+                    .and_then(|mut lines| parse_lines(&mut lines, format, class));
                     if let Err(e) = result {
                         let _ = e.to_string();
                     }

@@ -32,18 +32,38 @@ pub fn minmax_rows(x: &mut [f64], cols: usize) {
 /// As [`minmax_rows`].
 pub fn normalize_rows(x: &mut [f64], cols: usize, eps: f64) {
     for row in rows_mut(x, cols) {
-        let n = row.len() as f64;
-        let mean = row.iter().sum::<f64>() / n;
-        // Two passes: the one-pass formula loses precision on rows with a large offset.
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let (mean, var) = mean_var(row.iter().copied());
         let denom = (var + eps).sqrt();
+        if mean.is_finite() && var.is_finite() {
+            if denom > 0.0 && denom.is_finite() {
+                row.iter_mut().for_each(|v| *v = (*v - mean) / denom);
+            } else {
+                // eps = 0 on a constant row would divide 0 by 0.
+                row.fill(0.0);
+            }
+            continue;
+        }
+        // The sum or the squares overflowed (values beyond about 1e154): the same formula on
+        // the row divided by its largest magnitude s, as (v/s − m) / sqrt(var + eps/s²).
+        // Only such rows take this path, so every other row keeps its exact result.
+        let scale = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let (mean, var) = mean_var(row.iter().map(|v| v / scale));
+        let denom = (var + eps / scale / scale).sqrt();
         if denom > 0.0 && denom.is_finite() {
-            row.iter_mut().for_each(|v| *v = (*v - mean) / denom);
+            row.iter_mut().for_each(|v| *v = (*v / scale - mean) / denom);
         } else {
-            // eps = 0 on a constant row would divide 0 by 0.
             row.fill(0.0);
         }
     }
+}
+
+/// Mean and biased variance in two passes (the one-pass formula loses precision on rows
+/// with a large offset).
+fn mean_var(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count() as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    (mean, var)
 }
 
 fn rows_mut(x: &mut [f64], cols: usize) -> std::slice::ChunksExactMut<'_, f64> {
@@ -103,6 +123,27 @@ mod tests {
         let mut x = vec![5.0; 4];
         normalize_rows(&mut x, 4, 1e-5);
         close(&x, &[0.0; 4]);
+    }
+
+    #[test]
+    fn normalize_huge_values_like_small_ones() {
+        // numpy: x = np.array([1., 2., 3., 4.]); (x - x.mean()) / x.std()
+        //   -> [-1.3416407864998738, -0.4472135954999579, 0.4472135954999579, 1.3416407864998738]
+        // eps = 1e-5 is negligible next to a variance of 1.25e400, so 1e200·x gives the same.
+        let want = [-1.3416407864998738, -0.4472135954999579, 0.4472135954999579, 1.3416407864998738];
+        for scale in [1e200, -1e300, f64::MAX / 4.0] {
+            let mut x: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|v| v * scale).collect();
+            normalize_rows(&mut x, 4, 1e-5);
+            let want: Vec<f64> = want.iter().map(|w| w * scale.signum()).collect();
+            close(&x, &want);
+        }
+        // A constant huge row is still zeros, and a row of f64::MAX does not overflow to NaN.
+        let mut x = vec![1e300; 3];
+        normalize_rows(&mut x, 3, 1e-5);
+        close(&x, &[0.0; 3]);
+        let mut x = vec![f64::MAX, -f64::MAX];
+        normalize_rows(&mut x, 2, 1e-5);
+        close(&x, &[1.0, -1.0]);
     }
 
     #[test]

@@ -3,27 +3,64 @@
 //! Everything above this layer sees plain text lines with their 1-based line numbers, so that
 //! every parse error can point at `file:line`.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::DataError;
+use crate::train::memory::bytes_setting;
 
 /// Large enough that a 1024-value line (about 12 kB) never needs more than one refill.
 const BUF_CAPACITY: usize = 256 * 1024;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Bounds on what one data file may hold, so that a corrupt file, a sparse file or a gzip
+/// bomb is one clear error instead of an allocation failure that aborts the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes in one line (a 1024-value UCR row is about 12 kB).
+    pub line_bytes: usize,
+    /// Bytes of the whole file after decompression.
+    pub data_bytes: u64,
+    /// Memory the parsed rows may take (values and labels): short rows cost more in memory
+    /// than in text, so the text bound alone does not bound them.
+    pub memory_bytes: u64,
+}
+
+pub const MAX_LINE_BYTES_VAR: &str = "PINNIPED_MAX_LINE_BYTES";
+pub const MAX_DATA_BYTES_VAR: &str = "PINNIPED_MAX_DATA_BYTES";
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { line_bytes: 16 << 20, data_bytes: 2 << 30, memory_bytes: u64::MAX }
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by `PINNIPED_MAX_LINE_BYTES` / `PINNIPED_MAX_DATA_BYTES`.
+    pub fn from_env() -> Result<Limits, DataError> {
+        let mut limits = Limits::default();
+        if let Some(v) = bytes_setting(MAX_LINE_BYTES_VAR).map_err(DataError::Setting)? {
+            limits.line_bytes = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = bytes_setting(MAX_DATA_BYTES_VAR).map_err(DataError::Setting)? {
+            limits.data_bytes = v;
+        }
+        limits.memory_bytes = crate::train::memory::run_memory_limit().map_err(DataError::Setting)?;
+        Ok(limits)
+    }
+}
+
 /// Opens `path` and returns its decompressed lines.
 pub(crate) fn open(path: &Path) -> Result<Lines, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    decode(path, file)
+    let file = crate::fsx::open_regular(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    decode(path, file, Limits::from_env()?)
 }
 
 /// Wraps any byte source: gzip is detected by its magic bytes, not by the name, because
 /// downloaded files are often renamed; a `.gz` name on plain bytes is reported, since it
 /// usually means a failed or partial download.
-pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines, DataError> {
+pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R, limits: Limits) -> Result<Lines, DataError> {
     let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
     // Read the first two bytes explicitly: a single `read` may return fewer (pipes).
     let mut magic = [0u8; 2];
@@ -48,7 +85,7 @@ pub(crate) fn decode<R: Read + 'static>(path: &Path, mut raw: R) -> Result<Lines
     } else {
         Box::new(stream)
     };
-    Ok(Lines { reader, path: path.to_path_buf(), gzip, buf: Vec::with_capacity(16 * 1024), line: 0 })
+    Ok(Lines { reader, path: path.to_path_buf(), gzip, buf: Vec::with_capacity(16 * 1024), line: 0, total: 0, limits })
 }
 
 fn has_gz_extension(path: &Path) -> bool {
@@ -64,6 +101,9 @@ pub(crate) struct Lines {
     gzip: bool,
     buf: Vec<u8>,
     line: usize,
+    /// Decompressed bytes read so far.
+    total: u64,
+    limits: Limits,
 }
 
 impl Lines {
@@ -71,18 +111,92 @@ impl Lines {
         &self.path
     }
 
+    /// After each accepted row: refuses a table whose parsed rows (`values` numbers, `rows`
+    /// labels) pass the memory bound, before it grows further.
+    pub(crate) fn check_table(&self, values: usize, rows: usize) -> Result<(), DataError> {
+        // A label is a String (24 bytes plus its heap block) and a line number (8 bytes).
+        let bytes = (values as u64).saturating_mul(8).saturating_add((rows as u64).saturating_mul(64));
+        if bytes <= self.limits.memory_bytes {
+            return Ok(());
+        }
+        Err(DataError::at(
+            &self.path,
+            self.line,
+            format!(
+                "the rows so far already take {} of memory, more than the {} limit (the machine's memory, \
+                 or {}); use a smaller file",
+                crate::train::memory::Bytes(bytes),
+                crate::train::memory::Bytes(self.limits.memory_bytes),
+                crate::train::memory::MAX_RUN_MEMORY_VAR
+            ),
+        ))
+    }
+
+    /// `read_until(b'\n')` that stops with an error once the line or the file passes its
+    /// limit, before the buffer grows past it. `false` at the end of the file.
+    fn read_line(&mut self) -> Result<bool, DataError> {
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) if self.gzip => {
+                    return Err(DataError::Gzip { path: self.path.clone(), line: self.line + 1, source })
+                }
+                Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
+            };
+            let at_end = chunk.is_empty();
+            let too_long = |path: &Path, line: usize, limit: usize| {
+                DataError::at(
+                    path,
+                    line,
+                    format!(
+                        "the line is longer than {limit} bytes, the limit for one line (is this a data file?); \
+                         if its rows really are that long, raise the limit with {MAX_LINE_BYTES_VAR}=<bytes>"
+                    ),
+                )
+            };
+            if at_end && self.buf.is_empty() {
+                return Ok(false);
+            }
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                // The last line may have no terminator.
+                None => (chunk.len(), at_end),
+            };
+            self.total += take as u64;
+            if self.total > self.limits.data_bytes {
+                let what = if self.gzip { "decompresses to" } else { "has" };
+                return Err(DataError::file(
+                    &self.path,
+                    format!(
+                        "the file {what} more than {} bytes, the limit for one data file; if it really \
+                         is that large, raise the limit with {MAX_DATA_BYTES_VAR}=<bytes>",
+                        self.limits.data_bytes
+                    ),
+                ));
+            }
+            // Room for the text and its terminator (`\r\n`), checked before the buffer grows.
+            if self.buf.len() + take > self.limits.line_bytes.saturating_add(2) {
+                return Err(too_long(&self.path, self.line + 1, self.limits.line_bytes));
+            }
+            self.buf.extend_from_slice(&chunk[..take]);
+            self.reader.consume(take);
+            if done {
+                let text = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                if text.len() > self.limits.line_bytes {
+                    return Err(too_long(&self.path, self.line + 1, self.limits.line_bytes));
+                }
+                return Ok(true);
+            }
+        }
+    }
+
     /// The next line without its terminator (`\n` or `\r\n`), with its 1-based number;
     /// `None` at the end of the file.
     pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &str)>, DataError> {
         self.buf.clear();
-        let n = match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(n) => n,
-            Err(source) if self.gzip => {
-                return Err(DataError::Gzip { path: self.path.clone(), line: self.line + 1, source })
-            }
-            Err(source) => return Err(DataError::Io { path: self.path.clone(), source }),
-        };
-        if n == 0 {
+        if !self.read_line()? {
             return Ok(None);
         }
         self.line += 1;
@@ -111,5 +225,53 @@ impl Lines {
                 ),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fixtures::gzip;
+
+    fn lines(bytes: Vec<u8>, name: &str, limits: Limits) -> Lines {
+        decode(Path::new(name), Cursor::new(bytes), limits).expect("decodes")
+    }
+
+    fn all(mut l: Lines) -> Result<usize, DataError> {
+        let mut n = 0;
+        while l.next_line()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error_naming_line_and_setting() {
+        let limits = Limits { line_bytes: 10, ..Limits::default() };
+        // Exactly at the limit (plus its newline and CR) is fine.
+        assert_eq!(all(lines(b"0123456789\r\nab\n".to_vec(), "f.tsv", limits)).unwrap(), 2);
+        let text = format!("1 2\n{}\n", "7".repeat(11));
+        let last = format!("1 2\n{}", "7".repeat(11)); // no final newline
+        for (name, bytes) in
+            [("f.tsv", text.clone().into_bytes()), ("f.tsv.gz", gzip(text.as_bytes())), ("f.tsv", last.into_bytes())]
+        {
+            let m = all(lines(bytes, name, limits)).unwrap_err().to_string();
+            assert!(m.starts_with(&format!("{name}:2: ")), "{m}");
+            assert!(m.contains("10 bytes") && m.contains(MAX_LINE_BYTES_VAR), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_file_decompressing_past_the_limit_is_an_error_naming_the_setting() {
+        // A small gzip bomb: 4 MB of zeros in a few kB, one short line each.
+        let bomb = gzip(&b"0 0 0 0 0 0 0\n".repeat(300_000));
+        assert!(bomb.len() < 100_000);
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 1 << 20, ..Limits::default() };
+        let m = all(lines(bomb.clone(), "b.tsv.gz", limits)).unwrap_err().to_string();
+        assert!(m.starts_with("b.tsv.gz: the file decompresses to more than 1048576 bytes"), "{m}");
+        assert!(m.contains(MAX_DATA_BYTES_VAR), "{m}");
+        // A higher limit reads it all.
+        let limits = Limits { line_bytes: 1 << 20, data_bytes: 8 << 20, ..Limits::default() };
+        assert_eq!(all(lines(bomb, "b.tsv.gz", limits)).unwrap(), 300_000);
     }
 }

@@ -5,7 +5,7 @@
 //! separators can be reported instead of silently skipped.
 
 use super::source::Lines;
-use super::{bad_value_message, labels, parse_value, DataError, Table};
+use super::{bad_value_message, labels, parse_value, DataError, Problems, Table};
 
 const MISSING_HINT: &str = "UCR pads variable-length series with NaN; this tool needs \
                             equal-length series: resample or truncate them first";
@@ -51,71 +51,98 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
     let mut values: Vec<f64> = Vec::new();
     let mut labels_out: Vec<String> = Vec::new();
     let mut line_numbers: Vec<usize> = Vec::new();
+    let mut problems = Problems::new(&path);
 
-    while let Some((number, raw)) = lines.next_line()? {
+    loop {
+        let (number, raw) = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => return Err(problems.fatal(e)),
+        };
         let line = raw.trim();
         if line.is_empty() {
             continue;
         }
         let sep = *sep.get_or_insert_with(|| Separator::detect(line));
         let start = values.len();
+        let labels_before = labels_out.len();
         let mut field = 0usize;
-        for_each_field(line, sep, |text| {
-            field += 1;
-            if field == 1 {
-                if text.is_empty() {
+        let row = (|| {
+            for_each_field(line, sep, |text| {
+                field += 1;
+                if field == 1 {
+                    if text.is_empty() {
+                        return Err(DataError::at(
+                            &path,
+                            number,
+                            "field 1 (the class label) is empty; every row must start with its label",
+                        ));
+                    }
+                    labels_out.push(text.to_string());
+                    return Ok(());
+                }
+                match parse_value(text) {
+                    Ok(v) => {
+                        values.push(v);
+                        Ok(())
+                    }
+                    Err(bad) => Err(DataError::at(
+                        &path,
+                        number,
+                        bad_value_message(bad, &format!("field {field}"), text, MISSING_HINT),
+                    )),
+                }
+            })?;
+            let got = values.len() - start;
+            match cols {
+                None if got == 0 => {
                     return Err(DataError::at(
                         &path,
                         number,
-                        "field 1 (the class label) is empty; every row must start with its label",
-                    ));
+                        format!(
+                            "row has a class label ('{}') but no values; expected the label \
+                             followed by the series values",
+                            labels::shorten(line)
+                        ),
+                    ))
                 }
-                labels_out.push(text.to_string());
-                return Ok(());
-            }
-            match parse_value(text) {
-                Ok(v) => {
-                    values.push(v);
-                    Ok(())
+                None => {
+                    cols = Some(got);
+                    // Size the matrix once from the first row; a guess, not a limit (and capped:
+                    // a single huge row must not reserve room for 255 more).
+                    values.reserve(got.saturating_mul(255).min(1 << 22));
                 }
-                Err(bad) => Err(DataError::at(
-                    &path,
-                    number,
-                    bad_value_message(bad, &format!("field {field}"), text, MISSING_HINT),
-                )),
+                Some(expected) if got != expected => {
+                    return Err(DataError::at(
+                        &path,
+                        number,
+                        format!(
+                            "row has {got} values but earlier rows have {expected} (ragged rows; \
+                             every row must have the same number of values)"
+                        ),
+                    ))
+                }
+                Some(_) => {}
             }
-        })?;
-        let got = values.len() - start;
-        match cols {
-            None if got == 0 => {
-                return Err(DataError::at(
-                    &path,
-                    number,
-                    format!(
-                        "row has a class label ('{}') but no values; expected the label \
-                         followed by the series values",
-                        labels::shorten(line)
-                    ),
-                ))
+            Ok(())
+        })();
+        match row {
+            Ok(()) => {
+                line_numbers.push(number);
+                if let Err(e) = lines.check_table(values.len(), line_numbers.len()) {
+                    return Err(problems.fatal(e));
+                }
             }
-            None => {
-                cols = Some(got);
-                // Size the matrix once from the first row; a guess, not a limit.
-                values.reserve(got * 255);
+            Err(e) => {
+                // Report the row and go on to the next, so one read shows every problem.
+                values.truncate(start);
+                labels_out.truncate(labels_before);
+                problems.push(e);
             }
-            Some(expected) if got != expected => {
-                return Err(DataError::at(
-                    &path,
-                    number,
-                    format!(
-                        "row has {got} values but earlier rows have {expected} (ragged rows; \
-                         every row must have the same number of values)"
-                    ),
-                ))
-            }
-            Some(_) => {}
         }
-        line_numbers.push(number);
+    }
+    if let Some(e) = problems.into_error() {
+        return Err(e);
     }
 
     let Some(cols) = cols else {
@@ -243,6 +270,38 @@ mod tests {
         let (_d, r) = read(",1,2\n");
         let m = err_text(r, "d.tsv", Some(1));
         assert!(m.contains("class label"), "{m}");
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_up_to_the_limit() {
+        // Rows 2, 4 and 5 are bad in three different ways; all three are named.
+        let (_d, r) = read("1\t1\t2\n1\tx\t2\n2\t3\t4\n2\t3\n1\t?\t1\n");
+        let err = r.unwrap_err();
+        let m = err.to_string();
+        assert_eq!(err.line(), Some(2), "{m}");
+        for want in ["d.tsv:2: field 2 is not a number", "d.tsv:4: row has 1 values", "d.tsv:5: missing value"] {
+            assert!(m.contains(want), "lacks `{want}`: {m}");
+        }
+        assert!(m.contains("3 problems in"), "{m}");
+        // Past the limit, the rest are counted, not listed.
+        let many: String = (0..50).map(|i| format!("1\t{i}\tbad\n")).collect();
+        let (_d, r) = read(&many);
+        let m = r.unwrap_err().to_string();
+        assert_eq!(m.lines().filter(|l| l.contains("is not a number")).count(), super::super::MAX_REPORTED, "{m}");
+        assert!(m.contains("and 30 more problems") && m.contains("50 problems"), "{m}");
+    }
+
+    #[test]
+    fn rows_past_the_memory_bound_stop_the_read_with_the_bound_named() {
+        let text: String = (0..1000).map(|i| format!("{}\t1\t2\n", i % 2)).collect();
+        let mut lines = super::super::source::decode(
+            std::path::Path::new("m.tsv"),
+            std::io::Cursor::new(text.into_bytes()),
+            super::super::source::Limits { memory_bytes: 10_000, ..Default::default() },
+        )
+        .unwrap();
+        let m = err_text(super::parse(&mut lines), "m.tsv", None);
+        assert!(m.contains("of memory") && m.contains("PINNIPED_MAX_RUN_MEMORY"), "{m}");
     }
 
     #[test]

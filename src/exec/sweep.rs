@@ -74,7 +74,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 /// data or baseline: their results would silently mix with the new ones.
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     let stored_path = root.join(SWEEP_FILE);
-    let Ok(source) = std::fs::read_to_string(&stored_path) else { return Ok(()) };
+    let Ok(source) = crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) else { return Ok(()) };
     let old = crate::spec::parse_stored_sweep(&stored_path, &source)?;
     let mut changes = Vec::new();
     if old.seed != sweep.seed {
@@ -122,7 +122,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
 /// Whether the data read now has the bytes the directory's runs were trained on
 /// (`Err`: what changed). A directory without a stored digest has nothing to compare.
 pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
-    match std::fs::read_to_string(root.join(DATA_DIGEST_FILE)) {
+    match crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
         Ok(old) if old.trim() != digest => Err("the contents of the data files".to_string()),
         _ => Ok(()),
     }

@@ -4,10 +4,11 @@
 pub mod spectral;
 
 use crate::data::{self, Dataset};
-use crate::spec::{DataConfig, InputError, TrainConfig};
+use crate::spec::{DataConfig, InputError, Problem, TrainConfig};
+use crate::train::memory::{self, Bytes, Shape};
 use crate::train::{Features, RunData};
 use sha2::{Digest, Sha256};
-use spectral::{Kind, SpectralParams};
+use spectral::{Kind, SpectralError, SpectralParams};
 use std::path::Path;
 
 /// The preprocessing a run asks for; runs that agree share one copy of the features.
@@ -73,6 +74,15 @@ pub fn data_error(path: &Path, e: impl std::fmt::Display) -> InputError {
     InputError::one(path, None, None, e.to_string())
 }
 
+/// Hashes the file's length and bytes, streaming (the file was just parsed within its
+/// limits, but the digest must not hold a second copy of it in memory).
+fn hash_file(hasher: &mut Sha256, path: &Path) -> std::io::Result<()> {
+    let mut file = crate::fsx::open_regular(path)?;
+    hasher.update(file.metadata()?.len().to_le_bytes());
+    std::io::copy(&mut file, hasher)?;
+    Ok(())
+}
+
 impl Prepared {
     /// Loads the data and computes every pipeline in `pipelines`.
     pub fn load(cfg: &DataConfig, pipelines: &[Pipeline]) -> Result<Self, InputError> {
@@ -84,9 +94,7 @@ impl Prepared {
             .map_err(|e| InputError::message(e.to_string()))?;
         let mut hasher = Sha256::new();
         for path in std::iter::once(&cfg.train).chain(cfg.test.as_ref()) {
-            let bytes = std::fs::read(path).map_err(|e| data_error(path, format!("cannot read: {e}")))?;
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(&bytes);
+            hash_file(&mut hasher, path).map_err(|e| data_error(path, format!("cannot read: {e}")))?;
         }
         let digest = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let mut prepared = Prepared { dataset, digest, variants: Vec::new() };
@@ -104,6 +112,13 @@ impl Prepared {
         }
         let cols = self.dataset.cols;
         let out_cols = spectral::output_width(p.kind(), cols, &p.params)?;
+        // The features of every row are held for the whole sweep: refuse what cannot fit.
+        let rows = self.dataset.train.rows + self.dataset.test.as_ref().map_or(0, |t| t.rows);
+        let bytes = (out_cols as u64).saturating_mul(rows as u64).saturating_mul(8);
+        let limit = memory::run_memory_limit().map_err(SpectralError::Limit)?;
+        if bytes > limit {
+            return Err(SpectralError::TooLarge { width: out_cols, rows, bytes: Bytes(bytes), limit: Bytes(limit) });
+        }
         let train = p.apply(self.dataset.train.x.clone(), cols)?;
         let test = match &self.dataset.test {
             Some(t) => Some(p.apply(t.x.clone(), cols)?),
@@ -130,5 +145,50 @@ impl Prepared {
 
     pub fn classes(&self) -> &[String] {
         &self.dataset.classes
+    }
+
+    /// The data's shape as runs see it, before the feature pipeline (`cols` is the raw width).
+    pub fn shape(&self, data: &DataConfig) -> Shape {
+        let rows = self.dataset.train.rows;
+        let (train, valid) = data.split(&(0..rows).collect::<Vec<_>>());
+        Shape {
+            cols: self.dataset.cols,
+            classes: self.dataset.classes.len(),
+            train_rows: train.len(),
+            valid_rows: valid.len(),
+            test_rows: self.dataset.test.as_ref().map_or(0, |t| t.rows),
+        }
+    }
+
+    /// Refuses, before anything is written, every configuration whose estimated memory
+    /// ([`memory::estimate`]) passes the per-run bound; `configs` are (label, config), an
+    /// empty label for a single run.
+    pub fn check_memory<'c>(
+        &self,
+        file: &Path,
+        data: &DataConfig,
+        configs: impl IntoIterator<Item = (String, &'c TrainConfig)>,
+    ) -> Result<(), InputError> {
+        let limit = memory::run_memory_limit().map_err(InputError::message)?;
+        let raw = self.shape(data);
+        let problems: Vec<Problem> = configs
+            .into_iter()
+            .filter_map(|(label, cfg)| {
+                // The pipeline (prepared at load) sets the width the run's inputs have.
+                let shape = Shape { cols: self.run_data(Pipeline::of(cfg)).cols, ..raw };
+                let why = memory::over_limit(&memory::estimate(cfg, &shape), limit)?;
+                Some(Problem {
+                    file: file.to_path_buf(),
+                    line: None,
+                    key: (!label.is_empty()).then_some(label),
+                    message: why,
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InputError(problems))
+        }
     }
 }

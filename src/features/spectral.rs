@@ -107,6 +107,15 @@ pub enum SpectralError {
         "`mel_bands` = {mel_bands} is too many for `frame` = {frame}: mel filter {band} covers no FFT bin, so its feature would be constant; use fewer `mel_bands` or a longer `frame`"
     )]
     EmptyMelFilter { mel_bands: usize, frame: usize, band: usize },
+    #[error(
+        "the features would be {width} values for each of {rows} rows ({bytes}), more than the {limit} \
+         memory limit (the machine's memory, or PINNIPED_MAX_RUN_MEMORY); use a larger `hop` or fewer `mel_bands`"
+    )]
+    TooLarge { width: usize, rows: usize, bytes: crate::train::memory::Bytes, limit: crate::train::memory::Bytes },
+    #[error("{0}")]
+    Limit(String),
+    #[error("`{key}` = {value} is more than its bound of {max}")]
+    OverBound { key: &'static str, value: usize, max: usize },
 }
 
 impl SpectralError {
@@ -117,6 +126,8 @@ impl SpectralError {
             SpectralError::FrameTooShort { .. } | SpectralError::FrameTooLong { .. } => "frame",
             SpectralError::ZeroHop => "hop",
             SpectralError::ZeroMelBands | SpectralError::EmptyMelFilter { .. } => "mel_bands",
+            SpectralError::TooLarge { .. } | SpectralError::Limit(_) => "features",
+            SpectralError::OverBound { key, .. } => key,
             SpectralError::BadSampleRate(_) => "sample_rate",
         }
     }
@@ -288,6 +299,15 @@ impl WindowedFft {
 
 /// Validates the `LogMel` parameters for rows of `cols` samples; returns `(n_frames, bins)`.
 fn mel_layout(cols: usize, p: &SpectralParams) -> Result<(usize, usize), SpectralError> {
+    // The `[train]` bounds, again here: parameters can also come from a checkpoint's metadata.
+    use crate::spec::config::limits::{MAX_FRAME, MAX_MEL_BANDS};
+    for (key, value, max) in
+        [("frame", p.frame, MAX_FRAME), ("hop", p.hop, MAX_FRAME), ("mel_bands", p.mel_bands, MAX_MEL_BANDS)]
+    {
+        if value > max {
+            return Err(SpectralError::OverBound { key, value, max });
+        }
+    }
     if p.frame < 2 {
         return Err(SpectralError::FrameTooShort { frame: p.frame });
     }

@@ -85,7 +85,8 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
     } else {
         return Err(CompareError::NotFound(path.to_path_buf()).into());
     };
-    let bytes = std::fs::read(&file).map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
+    let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
+        .map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
     Ok(parse_summary(&file, &bytes)?)
 }
 

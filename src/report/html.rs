@@ -72,7 +72,7 @@ fn number(s: &str) -> String {
 /// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
 /// pairs merged into `mean ± std`, the best `final_valid_acc_mean` row marked.
 fn summary_table(path: &Path, html: &mut String) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::fsx::read_text(path, crate::fsx::MAX_TABLE_BYTES) else {
         html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
         return Ok(());
     };

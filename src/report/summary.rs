@@ -55,7 +55,9 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.message = status.message;
         rec.seconds = Some(status.seconds);
     }
-    let Ok(mut reader) = csv::Reader::from_path(dir.join("metrics.csv")) else { return rec };
+    let Ok(mut reader) = crate::fsx::open_regular(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
+        return rec;
+    };
     let Ok(header) = reader.headers().cloned() else { return rec };
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ep), Some(tr), Some(va), Some(te)) = (col("epoch"), col("train_acc"), col("valid_acc"), col("test_acc"))

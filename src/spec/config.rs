@@ -7,6 +7,25 @@ use crate::train::options::{
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// Upper bounds of the count and size keys (README, "Limits"): far above any useful value,
+/// low enough that no key alone can ask for an unbounded loop or allocation. Memory is
+/// bounded separately, per configuration, once the data's shape is known.
+pub mod limits {
+    pub const MAX_HIDDEN_LAYERS: usize = 64;
+    pub const MAX_WIDTH: usize = 1 << 20;
+    pub const MAX_EPOCHS: usize = 1_000_000;
+    /// `batch_size`; anything above the training set's size means the whole set.
+    pub const MAX_BATCH_SIZE: usize = 1 << 30;
+    /// `frame` and `hop`, in samples.
+    pub const MAX_FRAME: usize = 1 << 20;
+    pub const MAX_MEL_BANDS: usize = 4096;
+    pub const MAX_HISTOGRAM_BINS: usize = 10_000;
+    /// `test_every`, `save_every`, `confusion_every`, `plot_every`, `patience`: epochs.
+    pub const MAX_EVERY: usize = MAX_EPOCHS;
+    /// `[data] reserve_every`.
+    pub const MAX_RESERVE_EVERY: usize = 1 << 30;
+}
+
 /// Everything that defines one training run, apart from the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -161,20 +180,40 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.momentum) {
             p.push(("momentum", format!("must be within [0, 1], not {}", self.momentum)));
         }
-        if self.batch_size == 0 {
-            p.push(("batch_size", "must be at least 1".into()));
-        }
+        use limits::*;
         if self.hidden.contains(&0) {
             p.push(("hidden", "a hidden layer needs at least 1 node (use [] for a linear model)".into()));
         }
-        if self.epochs == 0 {
-            p.push(("epochs", "must be at least 1".into()));
+        if self.hidden.len() > MAX_HIDDEN_LAYERS {
+            p.push((
+                "hidden",
+                format!("must have at most {MAX_HIDDEN_LAYERS} hidden layers, not {}", self.hidden.len()),
+            ));
+        }
+        if let Some(w) = self.hidden.iter().find(|&&w| w > MAX_WIDTH) {
+            p.push(("hidden", format!("a layer must have at most {MAX_WIDTH} nodes, not {w}")));
+        }
+        for (key, value, min, max, unit) in [
+            ("batch_size", self.batch_size, 1, MAX_BATCH_SIZE, " rows"),
+            ("epochs", self.epochs, 1, MAX_EPOCHS, ""),
+            ("histogram_bins", self.histogram_bins, 1, MAX_HISTOGRAM_BINS, ""),
+            ("mel_bands", self.mel_bands, 1, MAX_MEL_BANDS, ""),
+            ("test_every", self.test_every, 0, MAX_EVERY, " epochs"),
+            ("save_every", self.save_every, 0, MAX_EVERY, " epochs"),
+            ("confusion_every", self.confusion_every, 0, MAX_EVERY, " epochs"),
+            ("plot_every", self.plot_every, 0, MAX_EVERY, " epochs"),
+            ("patience", self.patience, 0, MAX_EVERY, " epochs"),
+            ("frame", self.frame, 2, MAX_FRAME, " samples"),
+            ("hop", self.hop, 1, MAX_FRAME, " samples"),
+        ] {
+            if value > max {
+                p.push((key, format!("must be at most {max}{unit}, not {value}")));
+            } else if value < min && !matches!(key, "frame" | "hop") {
+                p.push((key, format!("must be at least {min}")));
+            }
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             p.push(("weight_decay", format!("must be a finite number >= 0, not {}", self.weight_decay)));
-        }
-        if self.histogram_bins == 0 {
-            p.push(("histogram_bins", "must be at least 1".into()));
         }
         if !(self.histogram_relu_max > 0.0 && self.histogram_relu_max.is_finite()) {
             p.push(("histogram_relu_max", "must be a finite number > 0".into()));
@@ -184,9 +223,6 @@ impl TrainConfig {
         }
         if self.hop == 0 {
             p.push(("hop", "must be at least 1 sample (e.g. half the frame)".into()));
-        }
-        if self.mel_bands == 0 {
-            p.push(("mel_bands", "must be at least 1".into()));
         }
         if !(self.sample_rate > 0.0 && self.sample_rate.is_finite()) {
             p.push(("sample_rate", "must be a finite number of Hz > 0".into()));
@@ -268,6 +304,9 @@ impl DataConfig {
         }
         if self.reserve_every == Some(0) {
             p.push(("reserve_every", "must be at least 2 (every Nth row is reserved)".into()));
+        }
+        if let Some(n) = self.reserve_every.filter(|&n| n > limits::MAX_RESERVE_EVERY) {
+            p.push(("reserve_every", format!("must be at most {}, not {n}", limits::MAX_RESERVE_EVERY)));
         }
         if self.reserve_every == Some(1) {
             p.push(("reserve_every", "1 would reserve every row and leave none to train on; use 2 or more".into()));

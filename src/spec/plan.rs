@@ -86,7 +86,40 @@ pub fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
 }
 
+/// Runs one sweep may plan (configurations × repeats): the plan, `plan.csv` and the
+/// summary are held in memory and rewritten whole, so their size needs a bound.
+pub const MAX_RUNS: usize = 100_000;
+
+/// Refuses a design whose size passes [`MAX_RUNS`], counted from the axis lengths before
+/// a single point is built.
+fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
+    let lengths = sweep.axes.iter().map(|a| a.values.len());
+    let configs = match sweep.design {
+        Design::Grid => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_mul(n?)),
+        Design::OneAtATime => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_add(n?)),
+    };
+    let runs = configs.and_then(|c| c.checked_mul(sweep.repeats));
+    if runs.is_some_and(|r| r <= MAX_RUNS) {
+        return Ok(());
+    }
+    let show = |n: Option<usize>| n.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+    Err(InputError::one(
+        &sweep.path,
+        None,
+        Some("sweep"),
+        format!(
+            "the {} design has {} configurations × {} repeats = {} runs, more than the limit of {MAX_RUNS} \
+             runs per sweep; use fewer axis values or repeats, or split it into several sweeps",
+            sweep.design.word(),
+            show(configs),
+            sweep.repeats,
+            show(runs)
+        ),
+    ))
+}
+
 pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
+    check_plan_size(sweep)?;
     let base = &sweep.baseline;
     // Each configuration as the list of (key, value) overrides that differ from the baseline.
     let mut points: Vec<Vec<(String, Value)>> = Vec::new();
@@ -117,6 +150,8 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
     }
 
     let mut configs: Vec<Config> = Vec::new();
+    // id → index into `configs`: a linear search would make large grids quadratic.
+    let mut by_id: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut problems = Vec::new();
     for overrides in points {
         let mut train = base.clone();
@@ -131,8 +166,8 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
         }
         let id = if parts.is_empty() { "baseline".to_string() } else { safe_segment(&parts.join(",")) };
         // The baseline (or any point equal to an earlier one) is counted once.
-        if let Some(existing) = configs.iter().find(|c| c.id == id) {
-            if existing.train != train {
+        if let Some(&existing) = by_id.get(&id) {
+            if configs[existing].train != train {
                 problems.push(Problem {
                     file: sweep.path.clone(),
                     line: None,
@@ -162,6 +197,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             });
         }
         let axis_values = sweep.axes.iter().map(|a| format_value(&value_of(&train, &a.key))).collect();
+        by_id.insert(id.clone(), configs.len());
         configs.push(Config { id, axis_values, train });
     }
     if !problems.is_empty() {

@@ -55,7 +55,7 @@ const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "data", "train", "sweep"]
 const DATA_KEYS: &[&str] = &["train", "test", "format", "class_attribute", "reserve_every", "reserve_fraction"];
 
 pub fn read_source(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path)
+    crate::fsx::read_text(path, crate::fsx::MAX_TEXT_BYTES)
         .map_err(|e| InputError::one(path, None, None, format!("cannot read this file: {e} (check the path)")))
 }
 
@@ -464,7 +464,16 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
             c.at(Some("sweep"), key, format!("sweep.{key}"), "empty axis: give at least one value, or remove the key");
             continue;
         }
-        let mut seen: Vec<String> = Vec::new();
+        if values.len() > super::plan::MAX_RUNS {
+            c.at(
+                Some("sweep"),
+                key,
+                format!("sweep.{key}"),
+                format!("has {} values, more than the {} runs a sweep may plan", values.len(), super::plan::MAX_RUNS),
+            );
+            continue;
+        }
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (i, v) in values.iter().enumerate() {
             let label = format!("sweep.{key}[{i}]");
             if let Some(base) = baseline {
@@ -488,7 +497,7 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
                 }
             }
             let text = super::plan::format_value(v);
-            if seen.contains(&text) {
+            if !seen.insert(text.clone()) {
                 c.at(
                     Some("sweep"),
                     key,
@@ -496,7 +505,6 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
                     format!("duplicate value {text}: each value of an axis must be distinct"),
                 );
             }
-            seen.push(text);
         }
         axes.push(Axis { key: key.clone(), values: values.clone() });
     }

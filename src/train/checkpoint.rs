@@ -126,7 +126,8 @@ pub struct Checkpoint {
 }
 
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let bytes = crate::fsx::read_bounded(path, crate::fsx::MAX_CHECKPOINT_BYTES)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let broken =
         || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(broken)?;

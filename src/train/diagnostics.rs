@@ -1,6 +1,7 @@
 //! What the paper plots, measured per epoch: confusion matrices, per-node weight
 //! change (norm and angle) and per-node activation histograms.
 
+use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::Mlp;
 use super::options::Activation;
 use super::real::Real;
@@ -15,8 +16,15 @@ pub fn confusion(actual: &[u32], predicted: &[usize], classes: usize) -> Vec<u32
 }
 
 /// Copy of every layer's weights in f64, to measure the next epoch's change against.
-pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Vec<Vec<f64>> {
-    mlp.weights.iter().map(|w| w.iter().map(|v| v.f64()).collect()).collect()
+pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Result<Vec<Vec<f64>>, AllocError> {
+    mlp.weights
+        .iter()
+        .map(|w| {
+            let mut copy = try_with_capacity(w.len(), "the weight snapshot")?;
+            copy.extend(w.iter().map(|v| v.f64()));
+            Ok(copy)
+        })
+        .collect()
 }
 
 /// Per layer, per node (output unit): ‖w_now − w_before‖ and the angle between the
@@ -64,10 +72,16 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn new(activation: Activation, bins: usize, relu_max: f64, nodes: usize) -> Self {
+        Self::try_new(activation, bins, relu_max, nodes).expect("memory for a histogram")
+    }
+
+    /// [`Histogram::new`], failing instead of aborting when memory runs out.
+    pub fn try_new(activation: Activation, bins: usize, relu_max: f64, nodes: usize) -> Result<Self, AllocError> {
         let (lo, hi) = activation.histogram_range(relu_max);
         let overflow = activation.has_overflow_bin();
         let columns = bins + overflow as usize;
-        Histogram { lo, hi, bins, overflow, nodes, counts: vec![0; nodes * columns] }
+        let counts = try_filled(nodes.saturating_mul(columns), 0, "the activation histograms")?;
+        Ok(Histogram { lo, hi, bins, overflow, nodes, counts })
     }
 
     pub fn columns(&self) -> usize {

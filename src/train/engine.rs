@@ -6,6 +6,7 @@
 
 use super::candle_engine::CandleEngine;
 use super::gram::Gram;
+use super::memory::{try_filled, AllocError};
 use super::model::{Input, Mlp, Workspace};
 use super::optim::Optimizer;
 use super::options::{Engine, Method, OptimizerKind};
@@ -50,7 +51,7 @@ pub struct Setup<'a, T> {
 pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T> + 'a>> {
     Ok(match setup.cfg.resolved_engine() {
         Engine::Candle => Box::new(CandleEngine::new(setup)?),
-        Engine::Native | Engine::Auto => Box::new(Native::new(setup)),
+        Engine::Native | Engine::Auto => Box::new(Native::new(setup)?),
     })
 }
 
@@ -83,24 +84,35 @@ pub struct Native<'a, T> {
 }
 
 impl<'a, T: Real> Native<'a, T> {
-    pub fn new(s: Setup<'a, T>) -> Self {
+    /// Every buffer is allocated fallibly: one the machine refuses fails this run only.
+    pub fn new(s: Setup<'a, T>) -> Result<Self, AllocError> {
         let cfg = s.cfg;
         let mlp = s.mlp;
         let cols = mlp.inputs();
         let n_train = s.sets[0].len() / cols;
         let most_rows = s.sets.iter().map(|x| x.len() / cols).max().unwrap_or(0);
-        let mut ws = Workspace::new(&mlp, s.batch);
-        ws.enable_dropout(&mlp, cfg.dropout, s.dropout_rng);
-        let eval_ws = Workspace::new(&mlp, most_rows);
-        let opt =
-            Optimizer::new(cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay, &mlp);
+        let mut ws = Workspace::try_new(&mlp, s.batch)?;
+        ws.enable_dropout(&mlp, cfg.dropout, s.dropout_rng)?;
+        let eval_ws = Workspace::try_new(&mlp, most_rows)?;
+        let opt = Optimizer::try_new(
+            cfg.optimizer,
+            cfg.learning_rate,
+            cfg.momentum,
+            cfg.momentum_rule,
+            cfg.weight_decay,
+            &mlp,
+        )?;
         let gram = uses_gram(cfg, n_train, cols).then(|| Gram::new(&mlp.weights[0], &s.sets, cols, mlp.dims[1]));
         // Under the Gram method the first layer's weights move through `gram`, not `opt`.
         let opt = if gram.is_some() { opt.without_first_weights() } else { opt };
-        let first = vec![T::zero(); if gram.is_some() { most_rows * mlp.dims[1] } else { 0 }];
+        let first = try_filled(
+            if gram.is_some() { most_rows * mlp.dims[1] } else { 0 },
+            T::zero(),
+            "the Gram method's products",
+        )?;
         let plain_sgd =
             gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
-        Native { cfg, mlp, sets: s.sets, ws, eval_ws, opt, gram, first, plain_sgd, positions: Vec::new() }
+        Ok(Native { cfg, mlp, sets: s.sets, ws, eval_ws, opt, gram, first, plain_sgd, positions: Vec::new() })
     }
 }
 

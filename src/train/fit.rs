@@ -6,6 +6,7 @@ use super::checkpoint::Standardization;
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
 use super::engine::{self, Setup};
 use super::init::initialise;
+use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::options::StopOn;
 use super::real::Real;
@@ -118,12 +119,12 @@ fn shuffle(v: &mut [usize], rng: &mut impl Rng) {
     }
 }
 
-fn gather(x: &[f64], cols: usize, rows: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(rows.len() * cols);
+fn gather(x: &[f64], cols: usize, rows: &[usize]) -> Result<Vec<f64>, AllocError> {
+    let mut out = try_with_capacity(rows.len().saturating_mul(cols), "the run's copy of the data")?;
     for &r in rows {
         out.extend_from_slice(&x[r * cols..(r + 1) * cols]);
     }
-    out
+    Ok(out)
 }
 
 /// One set's rows, in the run's dtype.
@@ -134,16 +135,18 @@ struct Set<T> {
 
 impl<T: Real> Set<T> {
     /// Converts to `T`, z-scoring first with `z` = (mean, std) when given.
-    fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Self {
-        let x = match z {
+    fn new(x: &[f64], y: Vec<u32>, z: Option<&(Vec<f64>, Vec<f64>)>) -> Result<Self, AllocError> {
+        let mut out = try_with_capacity(x.len(), "the run's copy of the data")?;
+        match z {
             Some((mean, std)) => {
-                let mut x = x.to_vec();
-                standardize_apply(&mut x, mean.len(), mean, std);
-                x.into_iter().map(T::of).collect()
+                let mut scaled = try_with_capacity(x.len(), "the run's copy of the data")?;
+                scaled.extend_from_slice(x);
+                standardize_apply(&mut scaled, mean.len(), mean, std);
+                out.extend(scaled.into_iter().map(T::of));
             }
-            None => x.iter().map(|&v| T::of(v)).collect(),
-        };
-        Set { x, y }
+            None => out.extend(x.iter().map(|&v| T::of(v))),
+        }
+        Ok(Set { x: out, y })
     }
     fn rows(&self) -> usize {
         self.y.len()
@@ -156,19 +159,19 @@ fn build_sets<T: Real>(
     data: &RunData,
     train: &[usize],
     valid: &[usize],
-) -> (Vec<Set<T>>, Option<Standardization>) {
+) -> Result<(Vec<Set<T>>, Option<Standardization>), AllocError> {
     let cols = data.cols;
-    let train_x = gather(data.train_x, cols, train);
+    let train_x = gather(data.train_x, cols, train)?;
     let z = cfg.standardize.then(|| standardize_fit(&train_x, cols));
     let labels = |rows: &[usize]| rows.iter().map(|&r| data.train_y[r]).collect::<Vec<_>>();
     let mut sets = vec![
-        Set::new(&train_x, labels(train), z.as_ref()),
-        Set::new(&gather(data.train_x, cols, valid), labels(valid), z.as_ref()),
+        Set::new(&train_x, labels(train), z.as_ref())?,
+        Set::new(&gather(data.train_x, cols, valid)?, labels(valid), z.as_ref())?,
     ];
     if let Some((x, y)) = data.test {
-        sets.push(Set::new(x, y.to_vec(), z.as_ref()));
+        sets.push(Set::new(x, y.to_vec(), z.as_ref())?);
     }
-    (sets, z)
+    Ok((sets, z))
 }
 
 pub fn fit<T: Real>(
@@ -191,13 +194,13 @@ pub fn fit<T: Real>(
     let (train_rows, valid_rows) = data_cfg.split(&order);
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
-    let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows);
+    let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
     let init = || initialise::<T>(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
     let mut history = History::default();
     let run =
-        phase.run(init(), &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
+        phase.run(init()?, &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
     let fit = |mlp, standardization, outcome, selected| Fit {
         mlp,
         standardization,
@@ -212,29 +215,32 @@ pub fn fit<T: Real>(
         PhaseEnd::Failed(e) => return Err(e),
         PhaseEnd::Done(mlp, best) => (mlp, best),
     };
-    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> [Option<f64>; 3] {
-        let mut ws = Workspace::new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0));
+    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<[Option<f64>; 3], AllocError> {
+        let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
         let mut a = [None; 3];
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
                 a[k] = Some(phase.evaluate(ws.forward(mlp, &s.x, s.rows()), s, None).acc);
             }
         }
-        a
+        Ok(a)
     };
     if !cfg.refit {
-        let selected = stop.map(|_| Selected { epoch: best.epoch, accs: accs(&mlp, &sets), refit: false });
+        let selected = match stop {
+            Some(_) => Some(Selected { epoch: best.epoch, accs: accs(&mlp, &sets)?, refit: false }),
+            None => None,
+        };
         return Ok(fit(mlp, z, Outcome::Done, selected));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
     let all: Vec<usize> = train_rows.iter().chain(&valid_rows).copied().collect();
-    let (refit_sets, refit_z) = build_sets::<T>(cfg, data, &all, &[]);
+    let (refit_sets, refit_z) = build_sets::<T>(cfg, data, &all, &[])?;
     let quiet = Phase { record: false, standardization: refit_z.as_ref(), ..phase };
     let mut scratch = History::default();
     let mut no_hook = |_: EpochView<'_, T>| Ok(());
     let end = quiet.run(
-        init(),
+        init()?,
         &refit_sets,
         best.epoch,
         None,
@@ -252,7 +258,7 @@ pub fn fit<T: Real>(
         )),
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _) => {
-            let a = accs(&refitted, &refit_sets);
+            let a = accs(&refitted, &refit_sets)?;
             let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
             Ok(fit(refitted, refit_z, Outcome::Done, Some(selected)))
         }
@@ -315,19 +321,25 @@ impl Phase<'_> {
         let train = &sets[0];
         let n_train = train.rows();
         let batch = cfg.batch_size.min(n_train);
+        // A buffer the machine refuses fails this run only.
+        macro_rules! or_fail {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return PhaseEnd::Failed(e.into()),
+                }
+            };
+        }
         let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
         let setup = Setup { cfg, mlp, sets: sets_x, batch, dropout_rng, record: self.record };
-        let mut model = match engine::build(setup) {
-            Ok(model) => model,
-            Err(e) => return PhaseEnd::Failed(e),
-        };
-        let mut hists: Vec<Histogram> = cfg
+        let mut model = or_fail!(engine::build(setup));
+        let mut hists: Vec<Histogram> = or_fail!(cfg
             .hidden
             .iter()
-            .map(|&w| Histogram::new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
-            .collect();
+            .map(|&w| Histogram::try_new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
+            .collect::<Result<Vec<_>, _>>());
         let mut positions: Vec<usize> = (0..n_train).collect();
-        let mut xb: Vec<T> = vec![T::zero(); n_train * cols];
+        let mut xb: Vec<T> = or_fail!(try_filled(n_train * cols, T::zero(), "the epoch's batch copy"));
         let mut yb: Vec<u32> = vec![0; n_train];
         let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch.is_multiple_of(n));
         let mut best = Best { epoch: epochs, valid_acc: None };
@@ -344,7 +356,7 @@ impl Phase<'_> {
                 xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
                 yb[dst] = train.y[p];
             }
-            let before = self.record.then(|| snapshot(model.mlp()));
+            let before = if self.record { Some(or_fail!(snapshot(model.mlp()))) } else { None };
             hists.iter_mut().for_each(Histogram::clear);
             if let Err(e) = model.begin_epoch(&positions) {
                 return PhaseEnd::Failed(e);

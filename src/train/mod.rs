@@ -9,6 +9,7 @@ pub mod fit;
 pub mod gram;
 pub mod init;
 pub mod linalg;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod options;

@@ -5,6 +5,7 @@
 //! autograd graph is built per step, and every buffer is allocated once per run.
 
 use super::linalg::{gemm_into, matmul, Mat};
+use super::memory::{try_filled, AllocError};
 use super::options::{Activation, Loss};
 use super::real::Real;
 use rand::Rng;
@@ -29,10 +30,15 @@ pub struct Grads<T> {
 
 impl<T: Real> Grads<T> {
     pub fn zeros_like(mlp: &Mlp<T>) -> Self {
-        Grads {
-            w: mlp.weights.iter().map(|w| vec![T::zero(); w.len()]).collect(),
-            b: mlp.biases.iter().map(|b| vec![T::zero(); b.len()]).collect(),
-        }
+        Self::try_zeros_like(mlp).expect("memory for the gradients")
+    }
+
+    /// [`Grads::zeros_like`], failing instead of aborting when memory runs out.
+    pub fn try_zeros_like(mlp: &Mlp<T>) -> Result<Self, AllocError> {
+        let zeros = |p: &[Vec<T>]| -> Result<Vec<Vec<T>>, AllocError> {
+            p.iter().map(|v| try_filled(v.len(), T::zero(), "the gradients")).collect()
+        };
+        Ok(Grads { w: zeros(&mlp.weights)?, b: zeros(&mlp.biases)? })
     }
 }
 
@@ -107,27 +113,40 @@ pub struct Workspace<T> {
 }
 
 impl<T: Real> Workspace<T> {
+    /// Buffers for small passes (evaluation, tests); training uses [`Workspace::try_new`].
     pub fn new(mlp: &Mlp<T>, capacity: usize) -> Self {
+        Self::try_new(mlp, capacity).expect("memory for the workspace")
+    }
+
+    /// The workspace, or an [`AllocError`] that fails the run instead of aborting the process.
+    pub fn try_new(mlp: &Mlp<T>, capacity: usize) -> Result<Self, AllocError> {
         let widest = mlp.dims[1..].iter().copied().max().unwrap_or(0);
-        Workspace {
+        let buf = |width: usize| try_filled(capacity.saturating_mul(width), T::zero(), "the training workspace");
+        Ok(Workspace {
             capacity,
-            outs: mlp.dims[1..].iter().map(|&d| vec![T::zero(); capacity * d]).collect(),
-            delta: vec![T::zero(); capacity * widest],
-            delta_prev: vec![T::zero(); capacity * widest],
+            outs: mlp.dims[1..].iter().map(|&d| buf(d)).collect::<Result<_, _>>()?,
+            delta: buf(widest)?,
+            delta_prev: buf(widest)?,
             dropout: None,
-            grads: Grads::zeros_like(mlp),
-        }
+            grads: Grads::try_zeros_like(mlp)?,
+        })
     }
 
     /// Training passes from now on drop hidden units with probability `p`, drawing
     /// masks from `rng`; plain `forward` (evaluation) never does.
-    pub fn enable_dropout(&mut self, mlp: &Mlp<T>, p: f64, rng: ChaCha8Rng) {
+    pub fn enable_dropout(&mut self, mlp: &Mlp<T>, p: f64, rng: ChaCha8Rng) -> Result<(), AllocError> {
         if p <= 0.0 || mlp.layers() < 2 {
-            return;
+            return Ok(());
         }
         let hidden = &mlp.dims[1..mlp.dims.len() - 1];
-        let bufs = || hidden.iter().map(|&d| vec![T::zero(); self.capacity * d]).collect::<Vec<_>>();
-        self.dropout = Some(Dropout { p, rng, masks: bufs(), raw: bufs() });
+        let bufs = || -> Result<Vec<Vec<T>>, AllocError> {
+            hidden
+                .iter()
+                .map(|&d| try_filled(self.capacity.saturating_mul(d), T::zero(), "the dropout masks"))
+                .collect()
+        };
+        self.dropout = Some(Dropout { p, rng, masks: bufs()?, raw: bufs()? });
+        Ok(())
     }
 
     /// Activations of hidden layer `l` in the last forward pass (before dropout).

@@ -1,6 +1,7 @@
 //! Parameter updates, in place. candle-nn's SGD has no momentum, and the paper's
 //! damped rule exists nowhere else, so the optimisers are written here.
 
+use super::memory::{try_filled, AllocError};
 use super::model::{Grads, Mlp};
 use super::options::{MomentumRule, OptimizerKind};
 use super::real::Real;
@@ -30,18 +31,32 @@ impl<T: Real> Optimizer<T> {
         weight_decay: f64,
         mlp: &Mlp<T>,
     ) -> Self {
-        let zeros = || -> Vec<Vec<T>> { params(mlp).map(|p| vec![T::zero(); p.len()]).collect() };
-        Optimizer {
+        Self::try_new(kind, lr, momentum, rule, weight_decay, mlp).expect("memory for the optimiser state")
+    }
+
+    /// [`Optimizer::new`], failing instead of aborting when memory runs out.
+    pub fn try_new(
+        kind: OptimizerKind,
+        lr: f64,
+        momentum: f64,
+        rule: MomentumRule,
+        weight_decay: f64,
+        mlp: &Mlp<T>,
+    ) -> Result<Self, AllocError> {
+        let zeros = || -> Result<Vec<Vec<T>>, AllocError> {
+            params(mlp).map(|p| try_filled(p.len(), T::zero(), "the optimiser state")).collect()
+        };
+        Ok(Optimizer {
             kind,
             lr,
             momentum,
             rule,
             weight_decay,
-            first: zeros(),
-            second: if kind == OptimizerKind::Adam { zeros() } else { Vec::new() },
+            first: zeros()?,
+            second: if kind == OptimizerKind::Adam { zeros()? } else { Vec::new() },
             steps: 0,
             skip_first_weights: false,
-        }
+        })
     }
 
     /// Leaves the first layer's weights alone (their update is the caller's).

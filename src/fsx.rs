@@ -1,0 +1,95 @@
+//! Reading the files a user names: regular files only, opened so that a FIFO cannot block,
+//! and never more bytes than a stated bound.
+//!
+//! Every reader of a user-given or stored path goes through [`open_regular`], so a FIFO,
+//! a directory or a device is one clear error everywhere instead of a hang or a crash.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Sweep and run files, stored TOML and JSON: far larger than any real one.
+pub const MAX_TEXT_BYTES: u64 = 16 << 20;
+/// CSV tables pinniped reads back (summaries, metrics of long runs).
+pub const MAX_TABLE_BYTES: u64 = 1 << 30;
+/// Checkpoints: a model at the size bounds of `[train]` fits.
+pub const MAX_CHECKPOINT_BYTES: u64 = 64 << 30;
+
+/// Opens `path` for reading if it is a regular file (after following symlinks). The type is
+/// checked on the opened handle, not on the name, so nothing can swap the file in between;
+/// the open is non-blocking, so a FIFO without a writer fails here instead of hanging.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() {
+        return Ok(file);
+    }
+    let what = if meta.is_dir() {
+        "is a directory, not a file"
+    } else {
+        "is not a regular file (a FIFO, socket or device); give the path of a plain file"
+    };
+    Err(io::Error::new(io::ErrorKind::InvalidInput, what))
+}
+
+/// The whole file, refusing one larger than `limit` bytes before reading it.
+pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(too_large(len, limit));
+    }
+    let mut bytes = Vec::new();
+    // `take`: the file may grow while we read it.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] as UTF-8 text.
+pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))
+}
+
+fn too_large(len: u64, limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the file has {len} bytes, more than the {limit} bytes pinniped reads from a file of this kind"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    #[test]
+    fn regular_files_open_and_other_kinds_are_refused() {
+        let dir = TempDir::new().unwrap();
+        let file = dir.path().join("f.txt");
+        std::fs::write(&file, "hello").unwrap();
+        assert_eq!(read_text(&file, 5).unwrap(), "hello");
+        let e = read_text(&file, 4).unwrap_err().to_string();
+        assert!(e.contains("5 bytes") && e.contains("4 bytes"), "{e}");
+        let e = open_regular(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("directory"), "{e}");
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let e = open_regular(&fifo).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{e}");
+        }
+    }
+}
