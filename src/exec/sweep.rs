@@ -128,6 +128,18 @@ pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
     }
 }
 
+/// A process killed between writing a run's `status.json` and removing its lock file
+/// leaves the lock of a finished run, which nobody claims again: claim it (only if no
+/// live process holds it) and let the claim's drop remove it.
+fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
+    for r in &plan.runs {
+        let dir = run_dir(root, &r.id);
+        if claim::lock_path(&dir).is_file() && read_status(&dir).is_some() {
+            let _ = claim::try_claim(root, &dir, mode);
+        }
+    }
+}
+
 /// The directories pinniped creates directly inside a results directory.
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
 
@@ -238,6 +250,7 @@ pub fn execute(
     let mut counts = Counts::default();
     check_no_symlinks(root, plan)?;
     let lock_mode = claim::lock_mode(root)?;
+    remove_stale_locks(root, plan, lock_mode);
     let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
