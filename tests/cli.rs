@@ -450,11 +450,6 @@ fn compare_two_sweeps() {
         .stderr(predicate::str::contains("nowhere"));
 }
 
-/// Options that still lack a help text: another branch (issue 11 §5) writes them in src/cli.rs. Each
-/// entry is a known failure of `help_documents_every_command_and_option`; the test fails as soon as an
-/// entry gains its help, so that this list is emptied when that branch is merged.
-const HELP_TEXTS_PENDING: &[&str] = &[];
-
 #[test]
 fn help_documents_every_command_and_option() {
     use clap::CommandFactory;
@@ -462,7 +457,6 @@ fn help_documents_every_command_and_option() {
     let top = pinniped().arg("--help").assert().success().get_output().stdout.clone();
     let top = String::from_utf8_lossy(&top);
     let mut problems = Vec::new();
-    let mut pending_now_documented = Vec::new();
     for sub in cli.get_subcommands() {
         let name = sub.get_name();
         if !top.contains(name) {
@@ -490,15 +484,10 @@ fn help_documents_every_command_and_option() {
                 problems.push(format!("`pinniped {name} --help` does not show {shown}"));
             }
             let documented = arg.get_help().or(arg.get_long_help()).is_some_and(|h| !h.to_string().trim().is_empty());
-            match (documented, HELP_TEXTS_PENDING.contains(&case.as_str())) {
-                (false, false) => problems.push(format!("{case}: no help text")),
-                (true, true) => pending_now_documented.push(case),
-                _ => {}
+            if !documented {
+                problems.push(format!("{case}: no help text"));
             }
         }
-    }
-    for case in pending_now_documented {
-        problems.push(format!("{case} now has a help text: remove it from HELP_TEXTS_PENDING"));
     }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     pinniped().arg("frobnicate").assert().code(2);
