@@ -28,18 +28,19 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    pub fn new(id: String, seed: u64, train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+    /// `train.seed` becomes `seed`: one seed in the config hash, `config.toml` and the
+    /// checkpoint, so `pinniped train runs/<id>/config.toml` reproduces the run exactly.
+    pub fn new(id: String, seed: u64, mut train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+        train.seed = seed;
         let config_hash = config_hash(&train, &data, data_digest, seed);
         RunSpec { id, seed, train, data, config_hash }
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
-        let mut train = self.train.clone();
-        train.seed = self.seed;
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
-        doc.insert("train".into(), toml::Value::try_from(&train).expect("train serialises"));
+        doc.insert("train".into(), toml::Value::try_from(&self.train).expect("train serialises"));
         format!(
             "# run {} (config hash {})\n# rerun alone with: pinniped train <this file>\n{}",
             self.id,

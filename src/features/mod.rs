@@ -40,6 +40,11 @@ impl Pipeline {
         }
     }
 
+    /// Width of the features computed from series of `cols` values.
+    pub fn output_width(self, cols: usize) -> Result<usize, spectral::SpectralError> {
+        spectral::output_width(self.kind(), cols, &self.params)
+    }
+
     /// min–max, then per-sample normalisation, then the transform.
     pub fn apply(self, mut x: Vec<f64>, cols: usize) -> Result<Vec<f64>, spectral::SpectralError> {
         if self.minmax {
@@ -103,7 +108,7 @@ impl Prepared {
             return Ok(());
         }
         let cols = self.dataset.cols;
-        let out_cols = spectral::output_width(p.kind(), cols, &p.params)?;
+        let out_cols = p.output_width(cols)?;
         let train = p.apply(self.dataset.train.x.clone(), cols)?;
         let test = match &self.dataset.test {
             Some(t) => Some(p.apply(t.x.clone(), cols)?),

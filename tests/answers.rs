@@ -1,0 +1,141 @@
+//! Correct inputs, correct answers: checkpoints that describe their weights exactly,
+//! one seed per run, no inert sweep axes, one "result of a run" for every report,
+//! compact exact CSV numbers, and `compare` only of configurations that match.
+
+mod common;
+
+use common::*;
+use safetensors::{tensor::TensorView, Dtype};
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Trains a tiny real model into `dir/run` and returns the run directory.
+fn tiny_run(dir: &Path, extra: &[&str]) -> PathBuf {
+    let out = dir.join("run");
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .args(["--reserve-every", "4", "--hidden", "4", "--epochs", "2", "--set", "plots=false", "--out"])
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .success();
+    out
+}
+
+/// A checkpoint taken apart: its metadata and its tensors as (name, dtype, shape, bytes).
+struct Parts {
+    meta: HashMap<String, String>,
+    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+}
+
+impl Parts {
+    fn read(path: &Path) -> Parts {
+        let bytes = fs::read(path).unwrap();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let meta = header.metadata().clone().unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let tensors =
+            file.tensors().into_iter().map(|(n, t)| (n, t.dtype(), t.shape().to_vec(), t.data().to_vec())).collect();
+        Parts { meta, tensors }
+    }
+
+    fn write(&self, path: &Path) {
+        let views: Vec<(String, TensorView<'_>)> =
+            self.tensors.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+        fs::write(path, safetensors::serialize(views, Some(self.meta.clone())).unwrap()).unwrap();
+    }
+
+    /// Replaces `name` by a tensor of `shape` of zeros in `dtype`.
+    fn set(&mut self, name: &str, dtype: Dtype, shape: Vec<usize>) {
+        let n: usize = shape.iter().product();
+        let bytes = match dtype {
+            Dtype::F64 | Dtype::I64 => vec![0u8; n * 8],
+            Dtype::F16 | Dtype::BF16 | Dtype::I16 => vec![0u8; n * 2],
+            Dtype::U8 | Dtype::I8 => vec![0u8; n],
+            _ => vec![0u8; n * 4],
+        };
+        if let Some(t) = self.tensors.iter_mut().find(|t| t.0 == name) {
+            *t = (name.to_string(), dtype, shape, bytes);
+        } else {
+            self.tensors.push((name.to_string(), dtype, shape, bytes));
+        }
+    }
+}
+
+#[test]
+fn eval_refuses_checkpoints_whose_metadata_does_not_match_their_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tiny_run(tmp.path(), &[]);
+    let model = run.join("model.safetensors");
+    let dims = Parts::read(&model).tensors.iter().find(|t| t.0 == "layers.0.weight").unwrap().2.clone();
+    assert_eq!(dims, [4, 1024], "the tiny model: 1024 inputs, 4 hidden nodes");
+    type Edit = fn(&mut Parts);
+    let cases: &[(&str, Edit, &[&str])] = &[
+        ("raw_cols too small", |p| drop(p.meta.insert("raw_cols".into(), "512".into())), &["raw_cols", "1024 inputs"]),
+        (
+            "features of another width",
+            |p| {
+                let c = p.meta["config"].replace("features = \"amplitude\"", "features = \"spectrum\"");
+                p.meta.insert("config".into(), c);
+            },
+            &["spectrum", "1024 inputs"],
+        ),
+        ("layers do not chain", |p| p.set("layers.1.weight", Dtype::F32, vec![39, 5]), &["layer 1 takes 5 inputs"]),
+        ("bias of the wrong width", |p| p.set("layers.0.bias", Dtype::F32, vec![3]), &["layers.0.bias", "[4]"]),
+        (
+            "fewer classes than outputs",
+            |p| {
+                let classes: Vec<String> = serde_json::from_str(&p.meta["classes"]).unwrap();
+                p.meta.insert("classes".into(), serde_json::to_string(&classes[..38]).unwrap());
+            },
+            &["39 units", "38 classes"],
+        ),
+        ("integer weights", |p| p.set("layers.0.weight", Dtype::I32, vec![4, 1024]), &["layers.0.weight", "I32"]),
+        ("i64 bias", |p| p.set("layers.1.bias", Dtype::I64, vec![39]), &["layers.1.bias", "I64"]),
+        ("half-precision weights", |p| p.set("layers.1.weight", Dtype::F16, vec![39, 4]), &["F16", "F32"]),
+        ("f64 weights in an f32 checkpoint", |p| p.set("layers.1.weight", Dtype::F64, vec![39, 4]), &["F64"]),
+        ("a stray tensor", |p| p.set("layers.7.weight", Dtype::F32, vec![2, 2]), &["unexpected tensor", "layers.7"]),
+        ("a gap in the layers", |p| p.tensors.retain(|t| t.0 != "layers.0.bias"), &["layers.0.bias", "missing"]),
+        ("a 3-d weight", |p| p.set("layers.0.weight", Dtype::F32, vec![4, 1024, 1]), &["shape [4, 1024, 1]"]),
+        (
+            "activation disagrees with the config",
+            |p| drop(p.meta.insert("activation".into(), "relu".into())),
+            &["activation"],
+        ),
+        (
+            "statistics without standardize",
+            |p| {
+                p.set("standardize.mean", Dtype::F64, vec![1024]);
+                p.set("standardize.std", Dtype::F64, vec![1024]);
+            },
+            &["standardize = false"],
+        ),
+        (
+            "duplicated class",
+            |p| drop(p.meta.insert("classes".into(), format!("[{}]", "\"a\",".repeat(38) + "\"a\""))),
+            &["twice"],
+        ),
+    ];
+    // The untouched round trip through the editor still evaluates: the edits are what fails.
+    let same = tmp.path().join("same.safetensors");
+    Parts::read(&model).write(&same);
+    pinniped().args(["eval", "--model"]).arg(&same).arg("--data").arg(train_tsv()).assert().success();
+    let mut failures = Vec::new();
+    for (name, edit, fragments) in cases {
+        let mut parts = Parts::read(&model);
+        edit(&mut parts);
+        let path = tmp.path().join(format!("{}.safetensors", name.replace(' ', "-")));
+        parts.write(&path);
+        let out = pinniped().args(["eval", "--model"]).arg(&path).arg("--data").arg(train_tsv()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let file = path.file_name().unwrap().to_string_lossy();
+        if out.status.code() != Some(2) {
+            failures.push(format!("{name}: exit {:?}, stderr {stderr}", out.status.code()));
+        } else if let Some(f) = std::iter::once(&*file).chain(fragments.iter().copied()).find(|f| !stderr.contains(f)) {
+            failures.push(format!("{name}: message lacks `{f}`: {stderr}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
