@@ -139,3 +139,53 @@ fn eval_refuses_checkpoints_whose_metadata_does_not_match_their_weights() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A small real sweep in `dir/results/<name>`; returns the sweep directory.
+fn real_sweep(dir: &Path, name: &str, train: &str, axes: &str) -> PathBuf {
+    let file = write(
+        dir,
+        &format!("{name}.toml"),
+        &format!(
+            "name = \"{name}\"\nseed = 7\nrepeats = 1\n{}\n[train]\nhidden = [4]\nepochs = 3\nbatch_size = 40\nplots = false\n{train}\n[sweep]\n{axes}\n",
+            data_table(true)
+        ),
+    );
+    let out = dir.join("results");
+    pinniped().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
+    out.join(name)
+}
+
+fn toml_file(path: &Path) -> toml::Table {
+    fs::read_to_string(path).unwrap().parse().unwrap()
+}
+
+fn checkpoint_meta(path: &Path) -> HashMap<String, String> {
+    let bytes = fs::read(path).unwrap();
+    safetensors::SafeTensors::read_metadata(&bytes).unwrap().1.metadata().clone().unwrap()
+}
+
+#[test]
+fn a_sweep_run_has_one_seed_and_its_config_toml_reproduces_it_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = real_sweep(tmp.path(), "seeds", "", "batch_size = [80]");
+    let run = sweep.join("runs/batch_size=80/rep-1");
+    let config = toml_file(&run.join("config.toml"));
+    let seed = config["train"]["seed"].as_integer().unwrap();
+    assert_ne!(seed, 7, "a sweep run's seed is derived, not the sweep's");
+    let meta = checkpoint_meta(&run.join("model.safetensors"));
+    assert_eq!(meta["seed"], seed.to_string(), "checkpoint seed field");
+    let embedded: toml::Table = meta["config"].parse().unwrap();
+    assert_eq!(embedded["seed"].as_integer(), Some(seed), "checkpoint's embedded [train] table");
+
+    let again = tmp.path().join("again");
+    pinniped().args(["train", "-q"]).arg(run.join("config.toml")).arg("--out").arg(&again).assert().success();
+    let hash = |dir: &Path| -> String {
+        let status: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("status.json")).unwrap()).unwrap();
+        status["config_hash"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash(&run), hash(&again), "config_hash of the sweep run and of `pinniped train config.toml`");
+    assert_eq!(metrics_without_time(&run.join("metrics.csv")), metrics_without_time(&again.join("metrics.csv")));
+    assert_eq!(fs::read(run.join("model.safetensors")).unwrap(), fs::read(again.join("model.safetensors")).unwrap());
+    assert_eq!(config, toml_file(&again.join("config.toml")), "config.toml apart from the run id in its comment");
+}
