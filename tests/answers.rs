@@ -189,3 +189,114 @@ fn a_sweep_run_has_one_seed_and_its_config_toml_reproduces_it_bit_for_bit() {
     assert_eq!(fs::read(run.join("model.safetensors")).unwrap(), fs::read(again.join("model.safetensors")).unwrap());
     assert_eq!(config, toml_file(&again.join("config.toml")), "config.toml apart from the run id in its comment");
 }
+
+/// A sweep file with `train` in its baseline and `sweep` as its axes.
+fn sweep_text(train: &str, sweep: &str, with_test: bool) -> String {
+    format!(
+        "name = \"s\"\nseed = 1\nrepeats = 1\n{}\n[train]\nepochs = 2\n{train}\n[sweep]\n{sweep}\n",
+        data_table(with_test)
+    )
+}
+
+#[test]
+fn sweep_axes_that_a_configuration_ignores_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str, bool, &[&str])] = &[
+        ("frame without log-mel", "", "frame = [128]", true, &["configuration frame=128: sweep.frame", "amplitude"]),
+        ("hop without log-mel", "features = \"spectrum\"", "hop = [64]", true, &["sweep.hop", "\"spectrum\""]),
+        ("mel_bands without log-mel", "", "mel_bands = [20]", true, &["sweep.mel_bands"]),
+        ("sample_rate without log-mel", "", "sample_rate = [8000.0]", true, &["sweep.sample_rate"]),
+        (
+            "histogram_relu_max with sigmoid",
+            "",
+            "histogram_relu_max = [4.0]",
+            true,
+            &["sweep.histogram_relu_max", "sigmoid"],
+        ),
+        (
+            "momentum_rule with adam",
+            "optimizer = \"adam\"",
+            "momentum_rule = [\"classic\"]",
+            true,
+            &["sweep.momentum_rule", "adam"],
+        ),
+        (
+            "momentum_rule without momentum",
+            "",
+            "momentum_rule = [\"classic\"]",
+            true,
+            &["sweep.momentum_rule", "momentum = 0"],
+        ),
+        ("method with adam", "optimizer = \"adam\"", "method = [\"direct\"]", true, &["sweep.method", "adam"]),
+        (
+            "early_stopping without patience or refit",
+            "",
+            "early_stopping = [\"valid-loss\"]",
+            true,
+            &["sweep.early_stopping", "patience = 0"],
+        ),
+        ("test_every without a test file", "", "test_every = [4]", false, &["sweep.test_every", "no test file"]),
+        ("plot_every without plots", "plots = false", "plot_every = [2]", true, &["sweep.plot_every", "plots = false"]),
+        (
+            "dropout of a linear model in a grid",
+            "",
+            "design = \"grid\"\nhidden = [[], [4]]\ndropout = [0.0, 0.5]",
+            true,
+            &["configuration hidden=none,dropout=0.5: sweep.dropout", "same model as `hidden=none`"],
+        ),
+        (
+            "activation of a linear model",
+            "hidden = []",
+            "activation = [\"tanh\"]",
+            true,
+            &["sweep.activation", "linear model", "`baseline`"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (i, (name, train, sweep, with_test, fragments)) in cases.iter().enumerate() {
+        let file = write(tmp.path(), &format!("inert{i}.toml"), &sweep_text(train, sweep, *with_test));
+        let out =
+            pinniped().args(["run", "--dry-run", "--out"]).arg(tmp.path().join("out")).arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(2) {
+            failures.push(format!("{name}: exit {:?} (want 2); stderr {stderr}", out.status.code()));
+        } else if let Some(f) = fragments.iter().find(|f| !stderr.contains(**f)) {
+            failures.push(format!("{name}: message lacks `{f}`: {stderr}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn sweep_axes_are_accepted_where_they_matter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("frame with log-mel", "features = \"log-mel\"", "frame = [128]\nhop = [32]\nmel_bands = [20]"),
+        (
+            "a grid over features and frame where frame stays at the baseline",
+            "frame = 128",
+            "design = \"grid\"\nfeatures = [\"amplitude\", \"log-mel\"]",
+        ),
+        ("histogram_relu_max with relu", "activation = \"relu\"", "histogram_relu_max = [4.0]"),
+        ("momentum_rule with momentum", "momentum = 0.5", "momentum_rule = [\"classic\"]"),
+        ("early_stopping with patience", "patience = 3", "early_stopping = [\"valid-loss\"]"),
+        ("baseline settings for other features", "frame = 128\nhop = 32", "features = [\"log-mel\"]"),
+    ];
+    for (i, (name, train, sweep)) in cases.iter().enumerate() {
+        let file = write(tmp.path(), &format!("ok{i}.toml"), &sweep_text(train, sweep, true));
+        let out =
+            pinniped().args(["run", "--dry-run", "--out"]).arg(tmp.path().join("out")).arg(&file).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The shipped experiments plan as before.
+    for f in ["paper", "paper-grid", "beyond", "smoke"] {
+        let out = pinniped()
+            .current_dir(repo())
+            .args(["run", "--dry-run", "--out"])
+            .arg(tmp.path().join("out"))
+            .arg(format!("experiments/{f}.toml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "experiments/{f}.toml: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
