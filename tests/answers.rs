@@ -300,3 +300,70 @@ fn sweep_axes_are_accepted_where_they_matter() {
         assert!(out.status.success(), "experiments/{f}.toml: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// A fake-trained sweep `name` under `dir/out`; returns its results directory.
+fn fake_sweep(dir: &Path, name: &str, train: &str, axes: &str) -> PathBuf {
+    let file = write(
+        dir,
+        &format!("{name}.toml"),
+        &format!(
+            "name = \"{name}\"\nseed = 3\nrepeats = 2\n{}\n[train]\nhidden = [8]\nepochs = 6\n{train}\n[sweep]\ndesign = \"one-at-a-time\"\n{axes}\n",
+            data_table(true)
+        ),
+    );
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(dir.join("out")).arg(&file).assert().success();
+    dir.join("out").join(name)
+}
+
+fn compare_output(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = pinniped().arg("compare").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn compare_pairs_only_rows_whose_whole_configuration_matches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = fake_sweep(tmp.path(), "a", "", "batch_size = [40, 80]");
+    // B varies momentum, which A never does: its momentum=0.5 row shares A's baseline axis value
+    // (batch_size 160) but is another configuration.
+    let b = fake_sweep(tmp.path(), "b", "", "batch_size = [40]\nmomentum = [0.5]");
+    let (code, out, err) = compare_output(&[a.as_os_str(), b.as_os_str(), "--csv".as_ref()]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(out.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let compared: Vec<&str> = rows.iter().filter(|r| r[9].is_empty()).map(|r| r[0].as_str()).collect();
+    assert_eq!(compared, ["batch_size=160, momentum=0.0", "batch_size=40, momentum=0.0"], "{out}");
+    let left: Vec<(&str, &str)> =
+        rows.iter().filter(|r| !r[9].is_empty()).map(|r| (r[0].as_str(), r[9].as_str())).collect();
+    assert_eq!(left.len(), 2, "{out}");
+    assert_eq!(left[0].0, "batch_size=80");
+    assert_eq!(left[1].0, "batch_size=160, momentum=0.5");
+    assert!(left[1].1.contains("momentum (A: 0.0, B: 0.5)"), "{}", left[1].1);
+
+    // Another baseline: nothing is comparable, and the text says so before anything else.
+    let c = fake_sweep(tmp.path(), "c", "learning_rate = 0.01", "batch_size = [40, 80]");
+    let (code, out, err) = compare_output(&[a.as_os_str(), c.as_os_str()]);
+    assert_eq!(code, Some(0), "{err}");
+    let notes: Vec<&str> = out.lines().skip(3).take_while(|l| l.starts_with("note: ")).collect();
+    assert!(notes.iter().any(|n| n.contains("whole configuration agrees")), "{out}");
+    assert!(notes.iter().any(|n| n.contains("3 of A's 3 and 3 of B's 3 configurations")), "{out}");
+    assert!(out.contains("no configuration in common"), "{out}");
+    assert!(out.contains("learning_rate (A: 0.001, B: 0.01)"), "{out}");
+    assert!(!out.lines().any(|l| l.contains(" p") && l.starts_with("config")), "no p-value table: {out}");
+
+    // --ignore compares them anyway, one to one, and says so.
+    let (code, out, _) = compare_output(&[a.as_os_str(), c.as_os_str(), "--ignore".as_ref(), "learning_rate".as_ref()]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("note: ignored keys (--ignore): learning_rate"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("batch_size=")).count(), 3, "{out}");
+
+    let (code, _, err) = compare_output(&[a.as_os_str(), c.as_os_str(), "--ignore".as_ref(), "learning_rat".as_ref()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--ignore learning_rat") && err.contains("learning_rate"), "{err}");
+}

@@ -153,10 +153,7 @@ fn train_as<T: Real>(
     Ok(status)
 }
 
-/// Shortest text that parses back to the same float: CSVs are exact.
-fn num(v: f64) -> String {
-    format!("{v}")
-}
+use crate::report::csv_number as num;
 
 pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
 

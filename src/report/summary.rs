@@ -138,7 +138,7 @@ pub fn build(root: &Path, plan: &Plan) -> String {
         let _ = write!(s, ",{m}_mean,{m}_std");
     }
     s.push('\n');
-    let fmt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
     for (config, c) in plan.configs.iter().zip(config_stats(root, plan)) {
         for v in &config.axis_values {
             let _ = write!(s, "{v},");

@@ -49,6 +49,15 @@ pub fn format_value(v: &Value) -> String {
     }
 }
 
+/// Every `[train]` key of `config` with its value as [`format_value`] writes it: the
+/// configuration in full, as `compare` matches it.
+pub fn resolved_values(config: &TrainConfig) -> std::collections::BTreeMap<String, String> {
+    match Value::try_from(config) {
+        Ok(Value::Table(t)) => t.iter().map(|(k, v)| (k.clone(), format_value(v))).collect(),
+        _ => unreachable!("TrainConfig serialises to a table"),
+    }
+}
+
 /// The current value of `key` in `config`, as a TOML value.
 fn value_of(config: &TrainConfig, key: &str) -> Value {
     match Value::try_from(config) {
