@@ -146,7 +146,7 @@ fn real_sweep(dir: &Path, name: &str, train: &str, axes: &str) -> PathBuf {
         dir,
         &format!("{name}.toml"),
         &format!(
-            "name = \"{name}\"\nseed = 7\nrepeats = 1\n{}\n[train]\nhidden = [4]\nepochs = 3\nbatch_size = 40\nplots = false\n{train}\n[sweep]\n{axes}\n",
+            "name = \"{name}\"\nseed = 7\nrepeats = 1\n{}\n[train]\nhidden = [4]\nbatch_size = 80\n{train}\n[sweep]\n{axes}\n",
             data_table(true)
         ),
     );
@@ -167,8 +167,8 @@ fn checkpoint_meta(path: &Path) -> HashMap<String, String> {
 #[test]
 fn a_sweep_run_has_one_seed_and_its_config_toml_reproduces_it_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
-    let sweep = real_sweep(tmp.path(), "seeds", "", "batch_size = [80]");
-    let run = sweep.join("runs/batch_size=80/rep-1");
+    let sweep = real_sweep(tmp.path(), "seeds", "epochs = 3\nplots = false", "batch_size = [40]");
+    let run = sweep.join("runs/batch_size=40/rep-1");
     let config = toml_file(&run.join("config.toml"));
     let seed = config["train"]["seed"].as_integer().unwrap();
     assert_ne!(seed, 7, "a sweep run's seed is derived, not the sweep's");
@@ -366,4 +366,85 @@ fn compare_pairs_only_rows_whose_whole_configuration_matches() {
     let (code, _, err) = compare_output(&[a.as_os_str(), c.as_os_str(), "--ignore".as_ref(), "learning_rat".as_ref()]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--ignore learning_rat") && err.contains("learning_rate"), "{err}");
+}
+
+fn status_of(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(run.join("status.json")).unwrap()).unwrap()
+}
+
+/// summary.csv as (header, rows).
+fn summary_of(sweep: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(sweep.join("summary.csv")).unwrap();
+    let head = r.headers().unwrap().iter().map(str::to_string).collect();
+    (head, r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect())
+}
+
+#[test]
+fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = real_sweep(
+        tmp.path(),
+        "stop",
+        "epochs = 40\nlearning_rate = 0.01\npatience = 2\ntest_every = 0",
+        "design = \"one-at-a-time\"\nbatch_size = [40]",
+    );
+    let mut stopped_early = 0;
+    let mut selected = Vec::new();
+    for id in ["baseline/rep-1", "batch_size=40/rep-1"] {
+        let run = sweep.join("runs").join(id);
+        let status = status_of(&run);
+        assert_eq!(status["state"], "done", "{id}");
+        let kept = &status["selected"];
+        let metrics = fs::read_to_string(run.join("metrics.csv")).unwrap();
+        let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+        // test_every = 0: the test set is still evaluated at the last epoch, even one that stops early.
+        assert!(!last[6].is_empty(), "{id}: no test accuracy in the last row: {}", metrics.lines().last().unwrap());
+        if kept["epoch"].as_u64().unwrap() < last[0].parse().unwrap() {
+            stopped_early += 1;
+        }
+        selected.push([
+            kept["train_acc"].as_f64().unwrap(),
+            kept["valid_acc"].as_f64().unwrap(),
+            kept["test_acc"].as_f64().unwrap(),
+        ]);
+    }
+    assert!(stopped_early > 0, "the test needs a run whose kept model is not its last epoch's");
+
+    let (head, rows) = summary_of(&sweep);
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let points = pinniped::report::plots::sweep::final_points(&sweep).unwrap();
+    for (row, kept) in rows.iter().zip(&selected) {
+        for (k, set) in ["train", "valid", "test"].iter().enumerate() {
+            let summary: f64 = row[col(&format!("final_{set}_acc_mean"))].parse().unwrap();
+            assert_eq!(summary, kept[k], "summary final_{set}_acc is the kept model's");
+            // The sweep plot's point for this configuration's batch_size value: the same number.
+            let value = &row[col("batch_size")];
+            let point = points.iter().find(|(axis, v, _)| axis == "batch_size" && v == value).unwrap();
+            assert_eq!(point.2[k].map(|p| p.0), Some(summary), "plot vs summary, {set}, batch_size={value}");
+        }
+    }
+
+    pinniped().arg("report").arg(&sweep).assert().success();
+    let html = fs::read_to_string(sweep.join("report.html")).unwrap();
+    for kept in &selected {
+        assert!(html.contains(&format!("<td class=\"num\">{:.4}</td>", kept[2])), "report shows the kept test acc");
+    }
+}
+
+#[test]
+fn report_html_says_when_and_why_a_run_diverged_and_keeps_numbers_on_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = fake_sweep(tmp.path(), "div", "", "learning_rate = [0.1]");
+    pinniped().arg("report").arg(&sweep).assert().success();
+    let html = fs::read_to_string(sweep.join("report.html")).unwrap();
+    let status = status_of(&sweep.join("runs/learning_rate=0.1/rep-1"));
+    assert_eq!(status["state"], "diverged");
+    let message = status["message"].as_str().unwrap();
+    assert!(message.contains("diverged in epoch 3"), "{message}");
+    let row = html.lines().find(|l| l.contains("learning_rate=0.1/rep-1/\"")).unwrap();
+    assert!(row.contains("class=\"state-diverged\">diverged<span class=\"why\">diverged in epoch 3"), "{row}");
+    assert!(row.contains("<td class=\"num\">3</td>"), "the epoch column: {row}");
+    // Summary cells never wrap; the table scrolls only as a last resort.
+    assert!(html.contains("td{white-space:nowrap}") && html.contains(".wide{overflow-x:auto}"));
+    assert!(html.contains("<th>final valid acc</th>"), "wrappable metric headers");
 }
