@@ -419,8 +419,8 @@ fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
             assert_eq!(summary, kept[k], "summary final_{set}_acc is the kept model's");
             // The sweep plot's point for this configuration's batch_size value: the same number.
             let value = &row[col("batch_size")];
-            let point = points.iter().find(|(axis, v, _)| axis == "batch_size" && v == value).unwrap();
-            assert_eq!(point.2[k].map(|p| p.0), Some(summary), "plot vs summary, {set}, batch_size={value}");
+            let point = points.iter().find(|p| p.axis == "batch_size" && p.value == *value).unwrap();
+            assert_eq!(point.accs[k].map(|p| p.0), Some(summary), "plot vs summary, {set}, batch_size={value}");
         }
     }
 

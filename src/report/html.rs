@@ -108,7 +108,8 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         .collect::<Result<_, csv::Error>>()
         .with_context(|| format!("reading {}", path.display()))?;
     // Columns to show: (header, mean column, optional (std column, decimals)).
-    let mut cols: Vec<(String, usize, Option<(usize, usize)>)> = Vec::new();
+    type Column = (String, usize, Option<(usize, usize)>);
+    let mut cols: Vec<Column> = Vec::new();
     for (i, h) in head.iter().enumerate() {
         if let Some(metric) = h.strip_suffix("_mean") {
             let std = head.iter().position(|x| *x == format!("{metric}_std"));

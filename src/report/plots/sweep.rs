@@ -165,15 +165,28 @@ fn sweep_groups(sweep_dir: &Path) -> Result<SweepGroups> {
     Ok(SweepGroups { name, one_at_a_time, axes })
 }
 
-/// What each `axis-<key>-final.png` draws: per axis and value, the mean and std of the
-/// runs' train, valid and test results (the same numbers summary.csv averages).
-pub fn final_points(sweep_dir: &Path) -> Result<Vec<(String, String, [Option<(f64, f64)>; 3])>> {
+/// One point of an `axis-<key>-final.png`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalPoint {
+    pub axis: String,
+    pub value: String,
+    /// Mean and std of the done runs' train, valid and test results (the numbers
+    /// summary.csv averages), by `Set::index`.
+    pub accs: [Option<(f64, f64)>; 3],
+}
+
+/// What the `axis-<key>-final.png` plots draw, per axis and value.
+pub fn final_points(sweep_dir: &Path) -> Result<Vec<FinalPoint>> {
     let sweep = sweep_groups(sweep_dir)?;
     Ok(sweep
         .axes
         .iter()
         .flat_map(|(key, groups)| {
-            groups.iter().map(move |g| (key.clone(), g.value.clone(), Set::ALL.map(|s| g.final_acc(s))))
+            groups.iter().map(move |g| FinalPoint {
+                axis: key.clone(),
+                value: g.value.clone(),
+                accs: Set::ALL.map(|s| g.final_acc(s)),
+            })
         })
         .collect())
 }
