@@ -146,7 +146,10 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
             let cell = |j: usize| row.get(j).map_or("", String::as_str);
             match std {
                 Some((s, d)) => {
-                    let text = format!("{} ± {}", number(cell(*i), *d), number(cell(*s), *d));
+                    let text = match (cell(*i).trim(), cell(*s).trim()) {
+                        ("", "") => "–".to_string(),
+                        (m, sd) => format!("{} ± {}", number(m, *d), number(sd, *d)),
+                    };
                     let _ = write!(html, "<td class=\"num\">{}</td>", escape(&text));
                 }
                 None => {
