@@ -448,3 +448,29 @@ fn report_html_says_when_and_why_a_run_diverged_and_keeps_numbers_on_one_line() 
     assert!(html.contains("td{white-space:nowrap}") && html.contains(".wide{overflow-x:auto}"));
     assert!(html.contains("<th>final valid acc</th>"), "wrappable metric headers");
 }
+
+#[test]
+fn a_diverging_run_writes_every_csv_number_compactly_and_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    pinniped()
+        .args(["train", "-q", "--train"])
+        .arg(train_tsv())
+        .args(["--reserve-every", "4", "--learning-rate", "0.1", "--epochs", "150", "--set", "plots=false", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(status_of(&out)["state"], "diverged");
+    let mut huge = 0;
+    for file in ["metrics.csv", "weights.csv"] {
+        let text = fs::read_to_string(out.join(file)).unwrap();
+        for (n, line) in text.lines().enumerate().skip(1) {
+            for field in line.split(',').filter(|f| !f.is_empty()) {
+                let v: f64 = field.parse().unwrap_or_else(|_| panic!("{file}:{}: `{field}` is not a number", n + 1));
+                assert!(field.len() <= 24, "{file}:{}: `{field}` is not compact", n + 1);
+                huge += usize::from(v.abs() >= 1e16 && v.is_finite());
+            }
+        }
+    }
+    assert!(huge > 0, "the diverging run should have written some value ≥ 1e16 (in exponent form)");
+}
