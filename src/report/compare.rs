@@ -72,6 +72,8 @@ pub struct Summary {
     /// Every `[train]` key's value for each row, resolved from the `sweep.toml` stored
     /// beside summary.csv; `None` for a bare summary.csv (then only its axes are known).
     pub configs: Option<Vec<BTreeMap<String, String>>>,
+    /// The `data.sha256` stored beside summary.csv, if any.
+    pub data_digest: Option<String>,
 }
 
 impl Summary {
@@ -114,6 +116,8 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
         })?;
         summary.configs = Some(configs);
     }
+    let digest = file.with_file_name(crate::exec::sweep::DATA_DIGEST_FILE);
+    summary.data_digest = std::fs::read_to_string(digest).ok().map(|d| d.trim().to_string());
     Ok(summary)
 }
 
@@ -226,7 +230,7 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
         }
         rows.push(SummaryRow { values, n, metrics });
     }
-    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None })
+    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None, data_digest: None })
 }
 
 /// One side of a compared configuration.
@@ -397,6 +401,11 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
         }
     };
     notes.push(how);
+    if let (Some(da), Some(db)) = (&a.data_digest, &b.data_digest) {
+        if da != db {
+            notes.push("A and B were trained on different data (their data.sha256 differ)".into());
+        }
+    }
     if !ignore.is_empty() {
         notes.push(format!("ignored keys (--ignore): {}", ignore.join(", ")));
     }
@@ -698,6 +707,13 @@ mod tests {
         assert_eq!(c.only_a[0].why, "closest row of B, `batch_size=40, hidden=64`, differs in hidden (A: 128, B: 64)");
         assert!(c.notes[0].contains("only axis columns are known"), "{:?}", c.notes);
         assert!(c.notes[1].starts_with("1 of A's 4 and 1 of B's 4 configurations"), "{:?}", c.notes);
+        assert!(!c.notes.iter().any(|n| n.contains("different data")));
+        // Results directories that record different data digests say so.
+        fs::write(dir.path().join("a/data.sha256"), "aaaa\n").unwrap();
+        fs::write(dir.path().join("b/data.sha256"), "bbbb\n").unwrap();
+        let (a2, b2) = (read_summary(&a.path).unwrap(), read_summary(&b.path).unwrap());
+        let notes = compare(&a2, &b2, "final_test_acc", &[]).unwrap().notes;
+        assert!(notes.iter().any(|n| n.contains("trained on different data")), "{notes:?}");
 
         // from scipy import stats
         // stats.ttest_ind_from_stats(0.9275, 0.017078, 4, 0.89, 0.01, 3, equal_var=False)
