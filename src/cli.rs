@@ -242,6 +242,10 @@ pub struct CompareArgs {
     /// Which metric to compare.
     #[arg(long, default_value = "final_test_acc")]
     pub metric: String,
+    /// Compare rows even where this [train] key differs (repeatable); rows must
+    /// otherwise agree on their whole configuration.
+    #[arg(long = "ignore", value_name = "KEY")]
+    pub ignore: Vec<String>,
     /// Print the comparison as CSV (one row per configuration).
     #[arg(long)]
     pub csv: bool,

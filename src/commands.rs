@@ -525,7 +525,7 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
 
 fn compare_cmd(a: CompareArgs) -> Result<u8> {
     let (x, y) = (compare::read_summary(&a.a)?, compare::read_summary(&a.b)?);
-    let c = compare::compare(&x, &y, &a.metric)?;
+    let c = compare::compare(&x, &y, &a.metric, &a.ignore)?;
     let text = if a.csv {
         compare::render_csv(&c)
     } else if a.markdown {

@@ -110,7 +110,7 @@ fn one_at_a_time_counts_the_baseline_once() {
 #[test]
 fn ids_are_safe_paths() {
     let plan = expand(
-        &parse_sweep(Path::new("s.toml"), &sweep_text("hidden = [[32, 32], []]\nactivation = [\"tanh\"]")).unwrap(),
+        &parse_sweep(Path::new("s.toml"), &sweep_text("hidden = [[32, 32], []]\nlearning_rate = [0.01]")).unwrap(),
     )
     .unwrap();
     for r in &plan.runs {
@@ -119,8 +119,8 @@ fn ids_are_safe_paths() {
             assert!(seg.chars().all(|c| c.is_ascii_alphanumeric() || "._=,+-".contains(c)), "{}", r.id);
         }
     }
-    assert!(plan.configs.iter().any(|c| c.id == "hidden=32x32,activation=tanh"));
-    assert!(plan.configs.iter().any(|c| c.id == "hidden=none,activation=tanh"));
+    assert!(plan.configs.iter().any(|c| c.id == "hidden=32x32,learning_rate=0.01"));
+    assert!(plan.configs.iter().any(|c| c.id == "hidden=none,learning_rate=0.01"));
 }
 
 /// Each bad file: the key (or text) the message must name and the line it must cite.

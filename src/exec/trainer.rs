@@ -28,7 +28,10 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    pub fn new(id: String, seed: u64, train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+    /// `train.seed` becomes `seed`: one seed in the config hash, `config.toml` and the
+    /// checkpoint, so `pinniped train runs/<id>/config.toml` reproduces the run exactly.
+    pub fn new(id: String, seed: u64, mut train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+        train.seed = seed;
         let config_hash = config_hash(&train, &data, data_digest, seed);
         RunSpec { id, seed, train, data, config_hash }
     }
@@ -40,11 +43,9 @@ impl RunSpec {
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
-        let mut train = self.recorded_train();
-        train.seed = self.seed;
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
-        doc.insert("train".into(), toml::Value::try_from(&train).expect("train serialises"));
+        doc.insert("train".into(), toml::Value::try_from(self.recorded_train()).expect("train serialises"));
         format!(
             "# run {} (config hash {})\n# rerun alone with: pinniped train <this file>\n{}",
             self.id,
@@ -171,10 +172,7 @@ fn train_as<T: Real>(
     Ok(status)
 }
 
-/// Shortest text that parses back to the same float: CSVs are exact.
-fn num(v: f64) -> String {
-    format!("{v}")
-}
+use crate::report::csv_number as num;
 
 pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
 

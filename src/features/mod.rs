@@ -41,6 +41,11 @@ impl Pipeline {
         }
     }
 
+    /// Width of the features computed from series of `cols` values.
+    pub fn output_width(self, cols: usize) -> Result<usize, spectral::SpectralError> {
+        spectral::output_width(self.kind(), cols, &self.params)
+    }
+
     /// min–max, then per-sample normalisation, then the transform.
     pub fn apply(self, mut x: Vec<f64>, cols: usize) -> Result<Vec<f64>, spectral::SpectralError> {
         if self.minmax {
@@ -111,7 +116,7 @@ impl Prepared {
             return Ok(());
         }
         let cols = self.dataset.cols;
-        let out_cols = spectral::output_width(p.kind(), cols, &p.params)?;
+        let out_cols = p.output_width(cols)?;
         // The features of every row are held for the whole sweep: refuse what cannot fit.
         let rows = self.dataset.train.rows + self.dataset.test.as_ref().map_or(0, |t| t.rows);
         let bytes = (out_cols as u64).saturating_mul(rows as u64).saturating_mul(8);

@@ -1,8 +1,9 @@
 //! `pinniped compare`: set two sweeps' `summary.csv` side by side on one metric,
-//! joining configurations on their parameters and testing each difference with
-//! Welch's t-test (the summaries keep only mean, std and n, so that is the test we can do).
+//! pairing configurations whose whole resolved `[train]` configuration agrees and
+//! testing each difference with Welch's t-test (the summaries keep only mean, std and
+//! n, so that is the test we can do).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,8 @@ pub enum CompareError {
     Malformed { path: PathBuf, line: u64, message: String },
     #[error("unknown metric `{0}`; valid metrics: {list}", list = METRICS.join(", "))]
     UnknownMetric(String),
+    #[error("--ignore {0}: not a [train] key or an axis of either summary{1}")]
+    UnknownKey(String, String),
 }
 
 /// Mean and sample std of one metric over a configuration's done runs; `None` when
@@ -66,6 +69,21 @@ pub struct Summary {
     /// Axis column names, in file order; possibly empty.
     pub axes: Vec<String>,
     pub rows: Vec<SummaryRow>,
+    /// Every `[train]` key's value for each row, resolved from the `sweep.toml` stored
+    /// beside summary.csv; `None` for a bare summary.csv (then only its axes are known).
+    pub configs: Option<Vec<BTreeMap<String, String>>>,
+    /// The `data.sha256` stored beside summary.csv, if any.
+    pub data_digest: Option<String>,
+}
+
+impl Summary {
+    /// What is known of row `i`'s configuration: every key, or only the axes.
+    fn known(&self, i: usize) -> BTreeMap<String, String> {
+        match &self.configs {
+            Some(c) => c[i].clone(),
+            None => self.axes.iter().cloned().zip(self.rows[i].values.iter().cloned()).collect(),
+        }
+    }
 }
 
 /// Read a summary.csv, given either the file or the sweep directory holding it.
@@ -87,7 +105,60 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
     };
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
-    Ok(parse_summary(&file, &bytes)?)
+    let mut summary = parse_summary(&file, &bytes)?;
+    let stored = file.with_file_name(crate::exec::sweep::SWEEP_FILE);
+    if stored.is_file() {
+        let text = crate::fsx::read_text(&stored, crate::fsx::MAX_TEXT_BYTES)
+            .map_err(|e| CompareError::Io { path: stored.clone(), message: e.to_string() })?;
+        let configs = resolve_configs(&text, &summary).map_err(|message| CompareError::Malformed {
+            path: stored.clone(),
+            line: 1,
+            message,
+        })?;
+        summary.configs = Some(configs);
+    }
+    let digest = file.with_file_name(crate::exec::sweep::DATA_DIGEST_FILE);
+    summary.data_digest = crate::fsx::read_text(&digest, crate::fsx::MAX_TEXT_BYTES).ok().map(|d| d.trim().to_string());
+    Ok(summary)
+}
+
+/// Each summary row's full configuration: the stored baseline with the row's axis
+/// values applied, each axis value found among the values the stored `[sweep]` lists.
+fn resolve_configs(stored: &str, summary: &Summary) -> Result<Vec<BTreeMap<String, String>>, String> {
+    use crate::spec::plan::resolved_values;
+    use crate::spec::sweep::with_value;
+    let doc: toml::Table = stored.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    let table = |key: &str| match doc.get(key) {
+        Some(toml::Value::Table(t)) => Ok(t.clone()),
+        _ => Err(format!("no [{key}] table: not a sweep.toml written by pinniped")),
+    };
+    let baseline: crate::spec::TrainConfig = toml::Value::Table(table("train")?)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[train]: {}", e.message()))?;
+    let axes = table("sweep")?;
+    let mut configs = Vec::new();
+    for row in &summary.rows {
+        let mut config = baseline.clone();
+        for (axis, shown) in summary.axes.iter().zip(&row.values) {
+            let listed =
+                axes.get(axis).and_then(toml::Value::as_array).ok_or_else(|| format!("no axis `{axis}` in [sweep]"))?;
+            // The baseline's own value (one-at-a-time rows), or one the axis lists.
+            if resolved_values(&config).get(axis) == Some(shown) {
+                continue;
+            }
+            let found = listed.iter().find_map(|v| {
+                let c = with_value(&config, axis, v).ok()?;
+                (resolved_values(&c).get(axis) == Some(shown)).then_some(c)
+            });
+            config = found.ok_or_else(|| {
+                format!("[sweep] {axis} lists no value `{shown}` (summary.csv and sweep.toml disagree)")
+            })?;
+        }
+        let mut values = resolved_values(&config);
+        values.remove("seed"); // each run derives its own
+        configs.push(values);
+    }
+    Ok(configs)
 }
 
 /// Parse summary.csv content; `path` is only used in error messages and the result.
@@ -160,7 +231,7 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
         }
         rows.push(SummaryRow { values, n, metrics });
     }
-    Ok(Summary { path: path.to_path_buf(), axes, rows })
+    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None, data_digest: None })
 }
 
 /// One side of a compared configuration.
@@ -185,11 +256,14 @@ pub struct MatchedRow {
     pub p: Option<f64>,
 }
 
-/// A configuration found in only one sweep.
+/// A configuration that was not compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneSided {
     pub config: String,
     pub side: Side,
+    /// Why: how it differs from the closest row of the other sweep, or which rows it
+    /// matches equally well.
+    pub why: String,
 }
 
 /// The result of [`compare`], ready for the renderers.
@@ -198,91 +272,154 @@ pub struct Comparison {
     pub metric: String,
     pub a_path: PathBuf,
     pub b_path: PathBuf,
-    /// In A's row order (then B's, where one A row matches several).
+    /// Pairs of rows with the same configuration, in A's row order.
     pub rows: Vec<MatchedRow>,
     pub only_a: Vec<OneSided>,
     pub only_b: Vec<OneSided>,
-    /// Caveats about the join, e.g. axes present on one side only.
+    /// How rows were matched and what was not compared: printed first.
     pub notes: Vec<String>,
 }
 
 /// Compare `metric` between sweeps A and B, configuration by configuration.
 ///
-/// Join rule: each row is keyed by its own `axis=value` pairs (axes whose column a
-/// side lacks are simply not in its key). A row of A and a row of B match when they
-/// agree on every axis both files have, which is a natural join: an axis present on
-/// one side only does not take part in matching and is reported in
-/// [`Comparison::notes`], and a B row may then match several A rows (or vice versa)
-/// that differ only in that axis — each pair is listed, its label carrying the
-/// one-sided values. With no shared axes every A row meets every B row, which is
-/// what comparing a sweep against a single baseline configuration needs.
+/// Match rule: a row of A and a row of B are compared only when their whole
+/// configurations agree: every `[train]` key (seeds aside), as resolved from each
+/// sweep's stored `sweep.toml`, except the keys in `ignore`. A bare summary.csv knows
+/// only its axis columns, and a key known on one side only never agrees. Each row is
+/// paired with at most one row: one that matches several is ambiguous and left out.
 /// Values agree when the strings are equal or both parse to the same number
-/// (`0.001` = `1e-3`, `64` = `64.0`), since different sweep files may spell them differently.
-/// Rows that match nothing are listed in `only_a` / `only_b`.
+/// (`0.001` = `1e-3`, `64` = `64.0`). Rows left out are listed in `only_a` / `only_b`
+/// with the reason, and [`Comparison::notes`] says how the rows were matched.
 ///
 /// # Errors
-/// `metric` is not one of [`METRICS`]; the message lists them.
-pub fn compare(a: &Summary, b: &Summary, metric: &str) -> Result<Comparison> {
+/// `metric` is not one of [`METRICS`], or an `ignore` key is neither a `[train]` key
+/// nor an axis of either summary.
+pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Result<Comparison> {
     let mi =
         METRICS.iter().position(|m| *m == metric).ok_or_else(|| CompareError::UnknownMetric(metric.to_string()))?;
-
-    let shared: Vec<(usize, usize)> = a
-        .axes
-        .iter()
-        .enumerate()
-        .filter_map(|(ia, name)| b.axes.iter().position(|n| n == name).map(|ib| (ia, ib)))
-        .collect();
-    let b_only: Vec<usize> = (0..b.axes.len()).filter(|ib| !shared.iter().any(|&(_, s)| s == *ib)).collect();
-
-    let side = |row: &SummaryRow| Side { mean: row.metrics[mi].mean, std: row.metrics[mi].std, n: row.n };
-    let mut rows = Vec::new();
-    let mut b_matched = vec![false; b.rows.len()];
-    let mut only_a = Vec::new();
-    for ra in &a.rows {
-        let mut matched = false;
-        for (rb, b_hit) in b.rows.iter().zip(&mut b_matched) {
-            if !shared.iter().all(|&(ia, ib)| same_value(&ra.values[ia], &rb.values[ib])) {
-                continue;
-            }
-            matched = true;
-            *b_hit = true;
-            let pairs = a.axes.iter().zip(&ra.values).chain(b_only.iter().map(|&ib| (&b.axes[ib], &rb.values[ib])));
-            let (sa, sb) = (side(ra), side(rb));
-            let diff = sa.mean.zip(sb.mean).map(|(ma, mb)| mb - ma);
-            let p = match (sa.mean, sa.std, sb.mean, sb.std) {
-                (Some(m1), Some(s1), Some(m2), Some(s2)) => welch(m1, s1, sa.n, m2, s2, sb.n).map(|w| w.p),
-                _ => None,
-            };
-            rows.push(MatchedRow { config: config_label(pairs), a: sa, b: sb, diff, p });
-        }
-        if !matched {
-            only_a.push(OneSided { config: config_label(a.axes.iter().zip(&ra.values)), side: side(ra) });
+    let mut known_keys = crate::spec::TrainConfig::keys();
+    known_keys.extend(a.axes.iter().chain(&b.axes).cloned());
+    for key in ignore {
+        if !known_keys.contains(key) {
+            let keys: Vec<&str> = known_keys.iter().map(String::as_str).collect();
+            return Err(CompareError::UnknownKey(key.clone(), crate::spec::problems::suggest(key, &keys)).into());
         }
     }
-    let only_b = b
-        .rows
-        .iter()
-        .zip(&b_matched)
-        .filter(|(_, hit)| !**hit)
-        .map(|(rb, _)| OneSided { config: config_label(b.axes.iter().zip(&rb.values)), side: side(rb) })
+    let (ka, kb): (Vec<_>, Vec<_>) =
+        ((0..a.rows.len()).map(|i| a.known(i)).collect(), (0..b.rows.len()).map(|i| b.known(i)).collect());
+    // The keys on which two rows differ (a key known on one side only differs).
+    let differences = |x: &BTreeMap<String, String>, y: &BTreeMap<String, String>| -> Vec<String> {
+        let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+        keys.into_iter()
+            .filter(|k| !ignore.contains(k))
+            .filter_map(|k| match (x.get(k), y.get(k)) {
+                (Some(u), Some(v)) if same_value(u, v) => None,
+                (u, v) => Some(format!(
+                    "{k} (A: {}, B: {})",
+                    u.map_or("not known", String::as_str),
+                    v.map_or("not known", String::as_str)
+                )),
+            })
+            .collect()
+    };
+    let diffs: Vec<Vec<Vec<String>>> = ka.iter().map(|x| kb.iter().map(|y| differences(x, y)).collect()).collect();
+    let a_matches: Vec<Vec<usize>> =
+        diffs.iter().map(|d| (0..kb.len()).filter(|&j| d[j].is_empty()).collect()).collect();
+    let b_matches: Vec<Vec<usize>> =
+        (0..kb.len()).map(|j| (0..ka.len()).filter(|&i| diffs[i][j].is_empty()).collect()).collect();
+
+    let side = |row: &SummaryRow| Side { mean: row.metrics[mi].mean, std: row.metrics[mi].std, n: row.n };
+    let a_label = |i: usize| config_label(a.axes.iter().zip(&a.rows[i].values));
+    let b_label = |j: usize| config_label(b.axes.iter().zip(&b.rows[j].values));
+    // Why a row was left out, given its matches and its differences from each row of the other side.
+    let why = |matches: &[usize], diffs: Vec<&Vec<String>>, other: &str, label: &dyn Fn(usize) -> String| -> String {
+        if matches.len() > 1 {
+            let labels: Vec<String> = matches.iter().map(|&k| format!("`{}`", label(k))).collect();
+            return format!("ambiguous: matches {} rows of {other} ({})", matches.len(), labels.join(", "));
+        }
+        if let [k] = matches {
+            return format!("{other}'s `{}` also matches another row of this sweep", label(*k));
+        }
+        match diffs.iter().enumerate().min_by_key(|(_, d)| d.len()) {
+            Some((k, d)) => format!("closest row of {other}, `{}`, differs in {}", label(k), d.join(", ")),
+            None => format!("{other} has no rows"),
+        }
+    };
+
+    let mut rows = Vec::new();
+    let mut only_a = Vec::new();
+    for (i, ra) in a.rows.iter().enumerate() {
+        match a_matches[i][..] {
+            [j] if b_matches[j].len() == 1 => {
+                let rb = &b.rows[j];
+                let mut pairs: BTreeMap<&String, String> =
+                    a.axes.iter().zip(&ra.values).map(|(k, v)| (k, v.clone())).collect();
+                for (k, v) in b.axes.iter().zip(&rb.values) {
+                    let entry = pairs.entry(k).or_insert_with(|| v.clone());
+                    if !same_value(entry, v) {
+                        *entry = format!("{entry}/{v}"); // an ignored key: A's value / B's
+                    }
+                }
+                let (sa, sb) = (side(ra), side(rb));
+                let diff = sa.mean.zip(sb.mean).map(|(ma, mb)| mb - ma);
+                let p = match (sa.mean, sa.std, sb.mean, sb.std) {
+                    (Some(m1), Some(s1), Some(m2), Some(s2)) => welch(m1, s1, sa.n, m2, s2, sb.n).map(|w| w.p),
+                    _ => None,
+                };
+                let label = config_label(pairs.iter().map(|(k, v)| (*k, v)));
+                rows.push(MatchedRow { config: label, a: sa, b: sb, diff, p });
+            }
+            _ => only_a.push(OneSided {
+                config: a_label(i),
+                side: side(ra),
+                why: why(&a_matches[i], diffs[i].iter().collect(), "B", &b_label),
+            }),
+        }
+    }
+    let only_b: Vec<OneSided> = (0..b.rows.len())
+        .filter(|&j| !(b_matches[j].len() == 1 && a_matches[b_matches[j][0]].len() == 1))
+        .map(|j| OneSided {
+            config: b_label(j),
+            side: side(&b.rows[j]),
+            why: why(&b_matches[j], diffs.iter().map(|d| &d[j]).collect(), "A", &a_label),
+        })
         .collect();
 
-    let shared_names: Vec<&str> = shared.iter().map(|&(ia, _)| a.axes[ia].as_str()).collect();
     let mut notes = Vec::new();
-    for (label, summary) in [("A", a), ("B", b)] {
-        let one_sided: Vec<&str> =
-            summary.axes.iter().map(String::as_str).filter(|name| !shared_names.contains(name)).collect();
-        if !one_sided.is_empty() {
-            notes.push(format!(
-                "axes only in {label}: {}; configurations were matched on the shared axes only ({})",
-                one_sided.join(", "),
-                if shared_names.is_empty() {
-                    "none: every A row meets every B row".to_string()
-                } else {
-                    shared_names.join(", ")
-                }
-            ));
+    let how = match (&a.configs, &b.configs) {
+        (Some(_), Some(_)) => "rows are compared only where their whole configuration agrees (every [train] key, \
+                               from each sweep's sweep.toml)"
+            .to_string(),
+        _ => {
+            let bare: Vec<&str> =
+                [("A", &a.configs), ("B", &b.configs)].iter().filter(|(_, c)| c.is_none()).map(|(l, _)| *l).collect();
+            format!(
+                "no sweep.toml beside the summary.csv of {}, so only axis columns are known: rows are compared \
+                 only where every known axis agrees on both sides (give results directories to match whole \
+                 configurations)",
+                bare.join(" and ")
+            )
         }
+    };
+    notes.push(how);
+    if let (Some(da), Some(db)) = (&a.data_digest, &b.data_digest) {
+        if da != db {
+            notes.push("A and B were trained on different data (their data.sha256 differ)".into());
+        }
+    }
+    if !ignore.is_empty() {
+        notes.push(format!("ignored keys (--ignore): {}", ignore.join(", ")));
+    }
+    let left_out = only_a.len() + only_b.len();
+    if left_out > 0 {
+        notes.push(format!(
+            "{} of A's {} and {} of B's {} configurations have no single match and are not compared (listed below \
+             with the keys they differ in; --ignore KEY compares them anyway)",
+            only_a.len(),
+            a.rows.len(),
+            only_b.len(),
+            b.rows.len()
+        ));
     }
 
     Ok(Comparison {
@@ -347,6 +484,9 @@ pub fn render_table(c: &Comparison) -> String {
     let _ = writeln!(out, "A: {}", c.a_path.display());
     let _ = writeln!(out, "B: {}", c.b_path.display());
     let _ = writeln!(out, "metric: {} (mean ± std over done runs; p: two-sided Welch's t-test)", c.metric);
+    for note in &c.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     out.push('\n');
 
     if c.rows.is_empty() {
@@ -380,49 +520,38 @@ pub fn render_table(c: &Comparison) -> String {
         out.push('\n');
         let w = one_sided.iter().map(|(_, o)| o.config.chars().count()).max().unwrap_or(0);
         for (label, o) in one_sided {
-            let _ = writeln!(out, "only in {label}: {:<w$}  {}", o.config, fmt_side(&o.side));
-        }
-    }
-    if !c.notes.is_empty() {
-        out.push('\n');
-        for note in &c.notes {
-            let _ = writeln!(out, "note: {note}");
+            let _ = writeln!(out, "not compared, {label}: {:<w$}  {}  {}", o.config, fmt_side(&o.side), o.why);
         }
     }
     out
 }
 
-/// CSV with columns `config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p`; one-sided
-/// configurations come last with the other side's cells empty, so nothing is lost.
+/// CSV with columns `config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p,not_compared`;
+/// configurations not compared come last with the other side's cells empty and the
+/// reason in `not_compared`, so nothing is lost.
 pub fn render_csv(c: &Comparison) -> String {
     fn num(x: Option<f64>) -> String {
-        x.map_or_else(String::new, |x| format!("{x:.6}"))
+        x.map_or_else(String::new, super::csv_number)
     }
-    // Small p would round to 0.000000; switch to exponent notation there.
-    fn p_cell(p: Option<f64>) -> String {
-        match p {
-            Some(p) if p != 0.0 && p < 1e-4 => format!("{p:.6e}"),
-            p => num(p),
-        }
-    }
+    let p_cell = num;
     fn side(s: Option<&Side>) -> [String; 3] {
         s.map_or_else(Default::default, |s| [num(s.mean), num(s.std), s.n.to_string()])
     }
-    fn line(out: &mut String, config: &str, a: [String; 3], b: [String; 3], diff: String, p: String) {
-        let fields = std::iter::once(csv_field(config)).chain(a).chain(b).chain([diff, p]);
+    fn line(out: &mut String, config: &str, a: [String; 3], b: [String; 3], diff: String, p: String, why: &str) {
+        let fields = std::iter::once(csv_field(config)).chain(a).chain(b).chain([diff, p, csv_field(why)]);
         out.push_str(&fields.collect::<Vec<_>>().join(","));
         out.push('\n');
     }
 
-    let mut out = String::from("config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p\n");
+    let mut out = String::from("config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p,not_compared\n");
     for r in &c.rows {
-        line(&mut out, &r.config, side(Some(&r.a)), side(Some(&r.b)), num(r.diff), p_cell(r.p));
+        line(&mut out, &r.config, side(Some(&r.a)), side(Some(&r.b)), num(r.diff), p_cell(r.p), "");
     }
     for o in &c.only_a {
-        line(&mut out, &o.config, side(Some(&o.side)), side(None), String::new(), String::new());
+        line(&mut out, &o.config, side(Some(&o.side)), side(None), String::new(), String::new(), &o.why);
     }
     for o in &c.only_b {
-        line(&mut out, &o.config, side(None), side(Some(&o.side)), String::new(), String::new());
+        line(&mut out, &o.config, side(None), side(Some(&o.side)), String::new(), String::new(), &o.why);
     }
     out
 }
@@ -448,6 +577,9 @@ pub fn render_markdown(c: &Comparison) -> String {
         c.b_path.display()
     );
     out.push('\n');
+    for note in &c.notes {
+        let _ = writeln!(out, "> Note: {note}\n");
+    }
     if c.rows.is_empty() {
         out.push_str("No configuration in common.\n");
     } else {
@@ -469,15 +601,9 @@ pub fn render_markdown(c: &Comparison) -> String {
         if list.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\nOnly in {label}:\n");
+        let _ = writeln!(out, "\nNot compared, {label}:\n");
         for o in list {
-            let _ = writeln!(out, "- `{}`: {}", o.config, fmt_side(&o.side));
-        }
-    }
-    if !c.notes.is_empty() {
-        out.push('\n');
-        for note in &c.notes {
-            let _ = writeln!(out, "> Note: {note}");
+            let _ = writeln!(out, "- `{}`: {} — {}", o.config, fmt_side(&o.side), cell(&o.why));
         }
     }
     out
@@ -571,7 +697,7 @@ mod tests {
     fn joins_on_parameters() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = fixture(dir.path());
-        let c = compare(&a, &b, "final_test_acc").unwrap();
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
         let configs: Vec<&str> = c.rows.iter().map(|r| r.config.as_str()).collect();
         assert_eq!(configs, ["batch_size=40, hidden=64", "batch_size=100, hidden=64", "batch_size=100, hidden=128"]);
         assert_eq!(c.only_a.len(), 1);
@@ -579,7 +705,16 @@ mod tests {
         assert_eq!(c.only_a[0].side, Side { mean: Some(0.95), std: None, n: 1 });
         assert_eq!(c.only_b.len(), 1);
         assert_eq!(c.only_b[0].config, "batch_size=40, hidden=32");
-        assert!(c.notes.is_empty());
+        assert_eq!(c.only_a[0].why, "closest row of B, `batch_size=40, hidden=64`, differs in hidden (A: 128, B: 64)");
+        assert!(c.notes[0].contains("only axis columns are known"), "{:?}", c.notes);
+        assert!(c.notes[1].starts_with("1 of A's 4 and 1 of B's 4 configurations"), "{:?}", c.notes);
+        assert!(!c.notes.iter().any(|n| n.contains("different data")));
+        // Results directories that record different data digests say so.
+        fs::write(dir.path().join("a/data.sha256"), "aaaa\n").unwrap();
+        fs::write(dir.path().join("b/data.sha256"), "bbbb\n").unwrap();
+        let (a2, b2) = (read_summary(&a.path).unwrap(), read_summary(&b.path).unwrap());
+        let notes = compare(&a2, &b2, "final_test_acc", &[]).unwrap().notes;
+        assert!(notes.iter().any(|n| n.contains("trained on different data")), "{notes:?}");
 
         // from scipy import stats
         // stats.ttest_ind_from_stats(0.9275, 0.017078, 4, 0.89, 0.01, 3, equal_var=False)
@@ -605,66 +740,79 @@ mod tests {
     fn renders_csv() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = fixture(dir.path());
-        let c = compare(&a, &b, "final_test_acc").unwrap();
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        let csv = render_csv(&c);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(header, ["config", "a_mean", "a_std", "a_n", "b_mean", "b_std", "b_n", "diff", "p", "not_compared"]);
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 5, "3 pairs, then one row of each side");
+        let cell = |r: usize, k: usize| records[r][k].parse::<f64>().ok();
+        for (r, row) in c.rows.iter().enumerate() {
+            assert_eq!(&records[r][0], row.config);
+            // Numbers are exact: they parse back to the very values compared.
+            assert_eq!((cell(r, 1), cell(r, 2), cell(r, 7), cell(r, 8)), (row.a.mean, row.a.std, row.diff, row.p));
+            assert_eq!(&records[r][9], "");
+        }
+        assert_eq!(&records[0][1], "0.9275");
+        assert_eq!(&records[2][2], "", "undefined std stays empty");
         assert_eq!(
-            render_csv(&c),
-            "config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p\n\
-             \"batch_size=40, hidden=64\",0.927500,0.017078,4,0.890000,0.010000,3,-0.037500,0.015751\n\
-             \"batch_size=100, hidden=64\",0.806667,0.025166,3,0.900000,0.036056,3,0.093333,0.025854\n\
-             \"batch_size=100, hidden=128\",0.900000,,1,0.910000,0.010000,3,0.010000,\n\
-             \"batch_size=40, hidden=128\",0.950000,,1,,,,,\n\
-             \"batch_size=40, hidden=32\",,,,0.800000,0.020000,2,,\n"
+            (&records[3][0], &records[3][4], &records[3][9]),
+            ("batch_size=40, hidden=128", "", c.only_a[0].why.as_str())
         );
+        assert_eq!((&records[4][0], &records[4][1], &records[4][6]), ("batch_size=40, hidden=32", "", "2"));
     }
 
     #[test]
     fn renders_markdown() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = fixture(dir.path());
-        let c = compare(&a, &b, "final_test_acc").unwrap();
-        let expected = format!(
-            "Comparing `final_test_acc`: A = `{}`, B = `{}` (mean ± std over done runs; p: two-sided Welch's t-test)\n\
-             \n\
-             | config | A | B | B − A | p |\n\
-             | --- | ---: | ---: | ---: | ---: |\n\
-             | batch_size=40, hidden=64 | 0.9275 ± 0.0171 (n=4) | 0.8900 ± 0.0100 (n=3) | -0.0375 | 0.0158 |\n\
-             | batch_size=100, hidden=64 | 0.8067 ± 0.0252 (n=3) | 0.9000 ± 0.0361 (n=3) | +0.0933 | 0.0259 |\n\
-             | batch_size=100, hidden=128 | 0.9000 (n=1) | 0.9100 ± 0.0100 (n=3) | +0.0100 | - |\n\
-             \n\
-             Only in A:\n\
-             \n\
-             - `batch_size=40, hidden=128`: 0.9500 (n=1)\n\
-             \n\
-             Only in B:\n\
-             \n\
-             - `batch_size=40, hidden=32`: 0.8000 ± 0.0200 (n=2)\n",
-            a.path.display(),
-            b.path.display()
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        let md = render_markdown(&c);
+        let lines: Vec<&str> = md.lines().collect();
+        assert!(
+            lines[2].starts_with("> Note: no sweep.toml beside the summary.csv of A and B"),
+            "notes come first: {md}"
         );
-        assert_eq!(render_markdown(&c), expected);
+        for expected in [
+            "| config | A | B | B − A | p |",
+            "| batch_size=40, hidden=64 | 0.9275 ± 0.0171 (n=4) | 0.8900 ± 0.0100 (n=3) | -0.0375 | 0.0158 |",
+            "| batch_size=100, hidden=64 | 0.8067 ± 0.0252 (n=3) | 0.9000 ± 0.0361 (n=3) | +0.0933 | 0.0259 |",
+            "| batch_size=100, hidden=128 | 0.9000 (n=1) | 0.9100 ± 0.0100 (n=3) | +0.0100 | - |",
+            "Not compared, A:",
+            "- `batch_size=40, hidden=128`: 0.9500 (n=1) — closest row of B, `batch_size=40, hidden=64`, differs in hidden (A: 128, B: 64)",
+            "Not compared, B:",
+        ] {
+            assert!(lines.contains(&expected), "no line `{expected}` in\n{md}");
+        }
     }
 
     #[test]
     fn renders_table() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = fixture(dir.path());
-        let c = compare(&a, &b, "final_test_acc").unwrap();
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
         let table = render_table(&c);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], format!("A: {}", a.path.display()));
         assert_eq!(lines[1], format!("B: {}", b.path.display()));
+        assert!(lines[3].starts_with("note: no sweep.toml beside the summary.csv of A and B"), "{table}");
+        let start = lines.iter().position(|l| l.starts_with("config ")).unwrap();
         assert_eq!(
-            &lines[4..],
+            &lines[start..start + 4],
             [
                 "config                                          A                      B      B-A       p",
                 "batch_size=40, hidden=64    0.9275 ± 0.0171 (n=4)  0.8900 ± 0.0100 (n=3)  -0.0375  0.0158",
                 "batch_size=100, hidden=64   0.8067 ± 0.0252 (n=3)  0.9000 ± 0.0361 (n=3)  +0.0933  0.0259",
                 "batch_size=100, hidden=128           0.9000 (n=1)  0.9100 ± 0.0100 (n=3)  +0.0100       -",
-                "",
-                "only in A: batch_size=40, hidden=128  0.9500 (n=1)",
-                "only in B: batch_size=40, hidden=32   0.8000 ± 0.0200 (n=2)",
             ]
         );
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("not compared, A: batch_size=40, hidden=128  0.9500 (n=1)  closest")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("not compared, B: batch_size=40, hidden=32   0.8000 ± 0.0200 (n=2)")));
     }
 
     #[test]
@@ -674,17 +822,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write_summary(dir.path(), "a", &[], &[(&[], 5, "0.500000", "0.001000")]);
         let b = write_summary(dir.path(), "b", &[], &[(&[], 5, "0.600000", "0.001000")]);
-        let c = compare(&read_summary(&a).unwrap(), &read_summary(&b).unwrap(), "final_test_acc").unwrap();
+        let c = compare(&read_summary(&a).unwrap(), &read_summary(&b).unwrap(), "final_test_acc", &[]).unwrap();
         assert_eq!(c.rows.len(), 1);
         assert_eq!(c.rows[0].config, "(no axes)");
         let p = c.rows[0].p.unwrap();
         assert!((p / 2.8638994063718378e-15 - 1.0).abs() < 1e-6, "{p}");
         assert!(render_table(&c).contains("  <1e-4\n"));
-        assert!(render_csv(&c).ends_with(",0.100000,2.863899e-15\n"));
+        let csv = render_csv(&c);
+        let p_cell = csv.lines().nth(1).unwrap().split(',').nth(8).unwrap();
+        assert_eq!(p_cell.parse::<f64>().unwrap(), p, "exact, in exponent form: {p_cell}");
+        assert!(p_cell.contains('e'), "{p_cell}");
     }
 
+    /// Axes present on one side only are not known on the other: no row is paired
+    /// with several, nothing is compared across an unshared axis unless `--ignore`d.
     #[test]
-    fn different_axis_sets() {
+    fn different_axis_sets_compare_nothing_unless_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let a = write_summary(
             dir.path(),
@@ -702,24 +855,31 @@ mod tests {
             &["hidden", "learning_rate"],
             &[(&["64.0", "1e-3"], 3, "0.850000", "0.010000"), (&["256", "1e-3"], 3, "0.700000", "0.010000")],
         );
-        let c = compare(&read_summary(&a).unwrap(), &read_summary(&b).unwrap(), "final_test_acc").unwrap();
+        let (a, b) = (read_summary(&a).unwrap(), read_summary(&b).unwrap());
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        assert!(c.rows.is_empty(), "{:?}", c.rows);
+        assert_eq!((c.only_a.len(), c.only_b.len()), (3, 2));
+        assert!(c.only_a[0].why.contains("learning_rate (A: not known, B: 1e-3)"), "{}", c.only_a[0].why);
+        assert!(c.only_a[0].why.contains("momentum (A: 0.9, B: not known)"), "{}", c.only_a[0].why);
+
+        // Ignoring both one-sided axes: B's hidden=64 row matches two A rows, which is ambiguous.
+        let ignore = ["momentum".to_string(), "learning_rate".to_string()];
+        let c = compare(&a, &b, "final_test_acc", &ignore).unwrap();
+        assert!(c.rows.is_empty(), "{:?}", c.rows);
+        assert!(c.only_b[0].why.starts_with("ambiguous: matches 2 rows of A"), "{}", c.only_b[0].why);
+        assert!(c.notes.iter().any(|n| n == "ignored keys (--ignore): momentum, learning_rate"));
+
+        // With one A row per hidden value the pairing is one to one.
+        let a1 =
+            write_summary(dir.path(), "a1", &["hidden", "momentum"], &[(&["64", "0.9"], 3, "0.900000", "0.010000")]);
+        let c = compare(&read_summary(&a1).unwrap(), &b, "final_test_acc", &ignore).unwrap();
         let configs: Vec<&str> = c.rows.iter().map(|r| r.config.as_str()).collect();
-        assert_eq!(
-            configs,
-            ["hidden=64, learning_rate=1e-3, momentum=0.9", "hidden=64, learning_rate=1e-3, momentum=0",]
-        );
+        assert_eq!(configs, ["hidden=64, learning_rate=1e-3, momentum=0.9"]);
         assert_close(c.rows[0].diff.unwrap(), -0.05);
-        assert_close(c.rows[1].diff.unwrap(), 0.05);
-        assert_eq!(c.only_a[0].config, "hidden=128, momentum=0.9");
         assert_eq!(c.only_b[0].config, "hidden=256, learning_rate=1e-3");
-        assert_eq!(
-            c.notes,
-            [
-                "axes only in A: momentum; configurations were matched on the shared axes only (hidden)",
-                "axes only in B: learning_rate; configurations were matched on the shared axes only (hidden)",
-            ]
-        );
-        assert!(render_table(&c).contains("\nnote: axes only in A: momentum;"));
+
+        let err = compare(&a, &b, "final_test_acc", &["momentun".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("--ignore momentun") && err.contains("did you mean `momentum`"), "{err}");
     }
 
     #[test]
@@ -737,7 +897,7 @@ mod tests {
     fn error_on_unknown_metric() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = fixture(dir.path());
-        let err = compare(&a, &b, "accuracy").unwrap_err().to_string();
+        let err = compare(&a, &b, "accuracy", &[]).unwrap_err().to_string();
         assert_eq!(
             err,
             "unknown metric `accuracy`; valid metrics: final_train_acc, final_valid_acc, \

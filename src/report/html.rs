@@ -1,7 +1,9 @@
 //! `report.html`: one static page per sweep (no JavaScript, inline CSS, relative
 //! links) that opens offline from the sweep folder, e.g. straight off a cluster.
 
-use super::plots::data::{read_plan, read_sweep_spec, run_state};
+use super::plots::data::{read_plan, read_sweep_spec};
+use super::summary::read_run;
+use crate::exec::rundir::State;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,14 @@ pub fn url_path(path: &str) -> String {
     out
 }
 
+/// At most `max` characters of `s`, with an ellipsis where it was cut.
+fn short(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
 fn link(href: &str, text: &str) -> String {
     format!("<a href=\"{}\">{}</a>", escape(&url_path(href)), escape(text))
 }
@@ -53,19 +63,32 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0;font-size:90%}\
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
-th{background:#f0f0f0}tr.best td{background:#fff3b0;font-weight:bold}\
+// Fits a 1400-px window: a smaller font, numbers never wrapped inside a cell, headers
+// wrapping at their spaces instead, and a horizontal scroll only as a last resort.
+const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222;font-size:14px}\
+.wide{overflow-x:auto}table{border-collapse:collapse;margin:1em 0;font-size:12px}\
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}\
+th{background:#f0f0f0;font-weight:600}td{white-space:nowrap}td.files{white-space:normal}\
+tr.best td{background:#fff3b0;font-weight:bold}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}\
+td .why{display:block;white-space:normal;max-width:40em;font-size:11px;color:#555}\
 figure{display:inline-block;margin:0.5em}img{max-width:100%}\
 .state-done{color:#1a7f37}.state-diverged,.state-failed{color:#c62828}";
 
-/// Summary cell text: numbers to 4 decimals, empty as a dash.
-fn number(s: &str) -> String {
+/// Summary cell text: numbers to `decimals` places, empty as a dash.
+fn number(s: &str, decimals: usize) -> String {
     match s.trim() {
         "" => "–".into(),
-        t => t.parse::<f64>().map_or_else(|_| t.to_owned(), |v| format!("{v:.4}")),
+        t => t.parse::<f64>().map_or_else(|_| t.to_owned(), |v| format!("{v:.decimals$}")),
+    }
+}
+
+/// Decimals worth showing for a summary metric.
+fn decimals(metric: &str) -> usize {
+    match metric {
+        "best_epoch" => 1,
+        "seconds" => 2,
+        _ => 4,
     }
 }
 
@@ -84,12 +107,14 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
         .collect::<Result<_, csv::Error>>()
         .with_context(|| format!("reading {}", path.display()))?;
-    // Columns to show: (header, mean column, optional std column).
-    let mut cols: Vec<(String, usize, Option<usize>)> = Vec::new();
+    // Columns to show: (header, mean column, optional (std column, decimals)).
+    type Column = (String, usize, Option<(usize, usize)>);
+    let mut cols: Vec<Column> = Vec::new();
     for (i, h) in head.iter().enumerate() {
         if let Some(metric) = h.strip_suffix("_mean") {
             let std = head.iter().position(|x| *x == format!("{metric}_std"));
-            cols.push((format!("{metric} (mean ± std)"), i, std));
+            // Spaces let a long metric name wrap in its header, never in its cells.
+            cols.push((metric.replace('_', " "), i, std.map(|s| (s, decimals(metric)))));
         } else if h.strip_suffix("_std").is_some_and(|m| head.contains(&format!("{m}_mean"))) {
             continue;
         } else {
@@ -108,7 +133,8 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         })
         .map(|(i, _)| i);
 
-    html.push_str("<table>\n<thead><tr>");
+    html.push_str("<p>Metric columns: mean ± std over each configuration's done runs.</p>\n");
+    html.push_str("<div class=\"wide\"><table>\n<thead><tr>");
     for (h, _, _) in &cols {
         let _ = write!(html, "<th>{}</th>", escape(h));
     }
@@ -119,8 +145,11 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         for (_, i, std) in &cols {
             let cell = |j: usize| row.get(j).map_or("", String::as_str);
             match std {
-                Some(s) => {
-                    let text = format!("{} ± {}", number(cell(*i)), number(cell(*s)));
+                Some((s, d)) => {
+                    let text = match (cell(*i).trim(), cell(*s).trim()) {
+                        ("", "") => "–".to_string(),
+                        (m, sd) => format!("{} ± {}", number(m, *d), number(sd, *d)),
+                    };
                     let _ = write!(html, "<td class=\"num\">{}</td>", escape(&text));
                 }
                 None => {
@@ -130,7 +159,7 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</tbody>\n</table>\n");
+    html.push_str("</tbody>\n</table></div>\n");
     if best.is_some() {
         html.push_str(
             "<p>The highlighted row is the configuration selected by validation accuracy \
@@ -193,13 +222,31 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         html.push_str("<p>No <code>plan.csv</code>: no runs to list.</p>\n");
     } else {
         html.push_str(
-            "<table>\n<thead><tr><th>Run</th><th>State</th><th>Files</th><th>Plots</th></tr></thead>\n<tbody>\n",
+            "<div class=\"wide\"><table>\n<thead><tr><th>Run</th><th>State</th><th>Epoch</th>\
+             <th>train acc</th><th>valid acc</th><th>test acc</th><th>Files</th><th>Plots</th></tr></thead>\n<tbody>\n",
         );
         for id in &ids {
             let rel = format!("runs/{id}");
             let dir = sweep_dir.join(&rel);
             let run = if dir.is_dir() { link(&format!("{rel}/"), id) } else { escape(id) };
-            let state = run_state(&dir).unwrap_or_else(|| "not run".into());
+            // The run's result as summary.csv reads it (the kept model's accuracies).
+            let record = read_run(&dir);
+            let state = record.state.map_or("not run", |s| s.word());
+            let why = if record.message.is_empty() {
+                String::new()
+            } else {
+                format!("<span class=\"why\">{}</span>", escape(&short(&record.message, 300)))
+            };
+            let epoch = record.epoch.filter(|_| record.state.is_some()).map_or("–".into(), |e| e.to_string());
+            let accs: Vec<String> = record
+                .final_accs
+                .iter()
+                .map(|a| {
+                    let text =
+                        a.filter(|_| record.state == Some(State::Done)).map_or("–".into(), |a| format!("{a:.4}"));
+                    format!("<td class=\"num\">{text}</td>")
+                })
+                .collect();
             let files: Vec<String> = files_in(&dir).iter().map(|f| link(&format!("{rel}/{f}"), f)).collect();
             let plots: Vec<String> = files_in(&dir.join("plots"))
                 .iter()
@@ -208,14 +255,16 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
                 .collect();
             let _ = writeln!(
                 html,
-                "<tr><td>{run}</td><td class=\"state-{}\">{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&state.replace(|c: char| !c.is_ascii_alphanumeric(), "")),
-                escape(&state),
+                "<tr><td>{run}</td><td class=\"state-{}\">{}{why}</td><td class=\"num\">{epoch}</td>{}\
+                 <td class=\"files\">{}</td><td class=\"files\">{}</td></tr>",
+                state.replace(' ', ""),
+                escape(state),
+                accs.concat(),
                 files.join(" "),
                 plots.join(" ")
             );
         }
-        html.push_str("</tbody>\n</table>\n");
+        html.push_str("</tbody>\n</table></div>\n");
     }
     html.push_str("</body>\n</html>\n");
 

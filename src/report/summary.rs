@@ -20,12 +20,16 @@ pub const METRICS: [&str; 7] = [
     "seconds",
 ];
 
-/// What the summary needs from one run directory.
+/// One run's result, read from its directory: the single reading that summary.csv,
+/// the sweep plots, report.html and `pinniped train` all use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunRecord {
     pub state: Option<State>,
     pub message: String,
-    /// Last epoch's train, valid, test accuracy.
+    /// Last completed epoch (for `diverged`, the epoch it diverged in), from status.json.
+    pub epoch: Option<usize>,
+    /// Train, valid, test accuracy of the model the run returns: the selected model's
+    /// under early stopping or refit, else the last epoch's.
     pub final_accs: [Option<f64>; 3],
     pub best_valid: Option<f64>,
     pub test_at_best: Option<f64>,
@@ -50,9 +54,11 @@ impl RunRecord {
 
 pub fn read_run(dir: &Path) -> RunRecord {
     let mut rec = RunRecord::default();
-    if let Some(status) = read_status(dir) {
+    let status = read_status(dir);
+    if let Some(status) = &status {
         rec.state = Some(status.state);
-        rec.message = status.message;
+        rec.message = status.message.clone();
+        rec.epoch = Some(status.epoch);
         rec.seconds = Some(status.seconds);
     }
     let Ok(mut reader) = crate::fsx::open_regular(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
@@ -81,7 +87,7 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.test_at_best = t;
     }
     // Early stopping or refit: the run's result is the selected model, not the last epoch.
-    if let Some(s) = read_status(dir).and_then(|s| s.selected) {
+    if let Some(s) = status.and_then(|s| s.selected) {
         rec.final_accs = [s.train_acc, s.valid_acc, s.test_acc];
     }
     rec
@@ -140,7 +146,7 @@ pub fn build(root: &Path, plan: &Plan) -> String {
         let _ = write!(s, ",{m}_mean,{m}_std");
     }
     s.push('\n');
-    let fmt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
     for (config, c) in plan.configs.iter().zip(config_stats(root, plan)) {
         for v in &config.axis_values {
             let _ = write!(s, "{v},");

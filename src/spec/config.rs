@@ -245,6 +245,52 @@ impl TrainConfig {
         }
     }
 
+    /// The keys this configuration ignores, with the reason: changing one of them trains
+    /// exactly the same model and writes the same files. `data` matters for `test_every`.
+    pub fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
+        let mut ignored = Vec::new();
+        let mut because = |keys: &[&'static str], why: String| ignored.extend(keys.iter().map(|&k| (k, why.clone())));
+        if self.features != Features::LogMel {
+            because(
+                &["frame", "hop", "mel_bands", "sample_rate"],
+                format!("features = \"{}\" uses no frames; only \"log-mel\" does", self.features.word()),
+            );
+        }
+        if self.hidden.is_empty() {
+            because(
+                &["activation", "dropout", "histogram_bins", "histogram_relu_max"],
+                "hidden = [] is a linear model, with no hidden units to activate, drop or histogram".into(),
+            );
+        } else if self.activation != Activation::Relu {
+            because(
+                &["histogram_relu_max"],
+                format!(
+                    "activation = \"{}\" is bounded; only relu's histogram has an upper end to set",
+                    self.activation.word()
+                ),
+            );
+        }
+        if self.optimizer == OptimizerKind::Adam {
+            because(&["momentum", "momentum_rule"], "optimizer = \"adam\" keeps its own moment estimates".into());
+            because(&["method"], "optimizer = \"adam\" always trains directly (gram is for sgd only)".into());
+        } else if self.momentum == 0.0 {
+            because(&["momentum_rule"], "momentum = 0 leaves no velocity to update".into());
+        }
+        if self.patience == 0 && !self.refit {
+            because(
+                &["early_stopping"],
+                "with patience = 0 and refit = false no validation score picks an epoch".into(),
+            );
+        }
+        if data.test.is_none() {
+            because(&["test_every"], "[data] has no test file".into());
+        }
+        if !self.plots {
+            because(&["plot_every"], "plots = false draws nothing".into());
+        }
+        ignored
+    }
+
     /// Problems that come from two keys together, judged on a whole configuration
     /// (a sweep checks them on each expanded configuration, not on axis values alone).
     pub fn combination_problems(&self) -> Vec<(&'static str, String)> {

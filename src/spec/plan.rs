@@ -49,6 +49,15 @@ pub fn format_value(v: &Value) -> String {
     }
 }
 
+/// Every `[train]` key of `config` with its value as [`format_value`] writes it: the
+/// configuration in full, as `compare` matches it.
+pub fn resolved_values(config: &TrainConfig) -> std::collections::BTreeMap<String, String> {
+    match Value::try_from(config) {
+        Ok(Value::Table(t)) => t.iter().map(|(k, v)| (k.clone(), format_value(v))).collect(),
+        _ => unreachable!("TrainConfig serialises to a table"),
+    }
+}
+
 /// The current value of `key` in `config`, as a TOML value.
 fn value_of(config: &TrainConfig, key: &str) -> Value {
     match Value::try_from(config) {
@@ -177,15 +186,35 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             }
             continue;
         }
-        for (key, msg) in train.combination_problems() {
+        let name = if parts.is_empty() { "baseline".to_string() } else { parts.join(",") };
+        let combination = train.combination_problems();
+        for (key, msg) in &combination {
             problems.push(Problem {
                 file: sweep.path.clone(),
                 line: None,
-                key: Some(format!(
-                    "configuration {}: train.{key}",
-                    if parts.is_empty() { "baseline".to_string() } else { parts.join(",") }
-                )),
-                message: msg,
+                key: Some(format!("configuration {name}: train.{key}")),
+                message: msg.clone(),
+            });
+        }
+        // An axis value this configuration ignores would train a copy of another configuration.
+        for (key, why) in train.ignored_keys(&sweep.data) {
+            let Some(part) = parts.iter().position(|p| p.split_once('=').is_some_and(|(k, _)| k == key)) else {
+                continue;
+            };
+            if combination.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let others: Vec<&str> =
+                parts.iter().enumerate().filter(|(i, _)| *i != part).map(|(_, p)| p.as_str()).collect();
+            let twin = if others.is_empty() { "baseline".to_string() } else { others.join(",") };
+            problems.push(Problem {
+                file: sweep.path.clone(),
+                line: None,
+                key: Some(format!("configuration {name}: sweep.{key}")),
+                message: format!(
+                    "has no effect here: {why}. This configuration would train the same model as `{twin}`: \
+                     drop the value, or sweep `{key}` only where it matters"
+                ),
             });
         }
         if let Some(key) = train.needs_validation().filter(|_| !sweep.data.has_validation()) {

@@ -6,6 +6,8 @@
 use super::model::Mlp;
 use super::options::{Activation, DType};
 use super::real::Real;
+use crate::features::Pipeline;
+use crate::spec::TrainConfig;
 use anyhow::{bail, Context};
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
@@ -125,6 +127,9 @@ pub struct Checkpoint {
     pub standardization: Option<Standardization>,
 }
 
+/// Reads and checks a checkpoint: its metadata must describe its tensors exactly
+/// (names, dtypes, chained shapes, input width of the recorded pipeline, class count),
+/// so that evaluating it can never fail halfway or silently convert weights.
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = crate::fsx::read_bounded(path, crate::fsx::MAX_CHECKPOINT_BYTES)
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
@@ -136,56 +141,153 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         .as_ref()
         .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
     let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).with_context(broken)?;
+    let dims = check(&meta, &file).map_err(|what| {
+        anyhow::anyhow!(
+            "{}: {what}; the file was not written by this pinniped or has been changed \
+             (use the model.safetensors of a finished run, or train again)",
+            path.display()
+        )
+    })?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).with_context(broken)?;
-    let mut dims = Vec::new();
-    let mut layers = Vec::new();
-    for l in 0.. {
-        let (Some(w), Some(b)) = (tensors.get(&format!("layers.{l}.weight")), tensors.get(&format!("layers.{l}.bias")))
-        else {
-            break;
-        };
-        let (fan_out, fan_in) = w.dims2().with_context(broken)?;
-        if b.dims1().with_context(broken)? != fan_out || (l > 0 && dims.last() != Some(&fan_in)) {
-            bail!("{}: layer {l} has inconsistent shapes", path.display());
-        }
-        if l == 0 {
-            dims.push(fan_in);
-        }
-        dims.push(fan_out);
-        layers.push((w.t()?.contiguous()?, b.clone()));
-    }
-    if layers.is_empty() {
-        bail!("{}: no `layers.0.weight` tensor: not a pinniped checkpoint", path.display());
-    }
+    let layers: Vec<(Tensor, Tensor)> = (0..dims.len() - 1)
+        .map(|l| {
+            let w = &tensors[&format!("layers.{l}.weight")];
+            Ok((w.t()?.contiguous()?, tensors[&format!("layers.{l}.bias")].clone()))
+        })
+        .collect::<candle_core::Result<_>>()
+        .with_context(broken)?;
     fn build<T: Real>(dims: &[usize], a: Activation, layers: &[(Tensor, Tensor)]) -> anyhow::Result<Mlp<T>> {
         let mut ws = Vec::new();
         let mut bs = Vec::new();
         for (w, b) in layers {
-            ws.push(w.flatten_all()?.to_dtype(T::DTYPE)?.to_vec1::<T>()?);
-            bs.push(b.to_dtype(T::DTYPE)?.to_vec1::<T>()?);
+            // `check` made sure the tensors are already `T`: no conversion happens here.
+            ws.push(w.flatten_all()?.to_vec1::<T>()?);
+            bs.push(b.to_vec1::<T>()?);
         }
         Ok(Mlp::from_parts(dims, a, ws, bs))
     }
     let mlp = match meta.dtype {
-        DType::F32 => AnyMlp::F32(build(&dims, meta.activation, &layers)?),
-        DType::F64 => AnyMlp::F64(build(&dims, meta.activation, &layers)?),
+        DType::F32 => AnyMlp::F32(build(&dims, meta.activation, &layers).with_context(broken)?),
+        DType::F64 => AnyMlp::F64(build(&dims, meta.activation, &layers).with_context(broken)?),
     };
-    if *dims.last().unwrap() != meta.classes.len() {
-        bail!(
-            "{}: the output layer has {} units but the metadata lists {} classes",
-            path.display(),
-            dims.last().unwrap(),
-            meta.classes.len()
-        );
-    }
     let standardization = match (tensors.get("standardize.mean"), tensors.get("standardize.std")) {
         (Some(m), Some(s)) => {
             Some((m.to_vec1::<f64>().with_context(broken)?, s.to_vec1::<f64>().with_context(broken)?))
         }
         _ => None,
     };
-    if standardization.as_ref().is_some_and(|(m, s)| m.len() != dims[0] || s.len() != dims[0]) {
-        bail!("{}: the standardisation statistics do not match the input width", path.display());
-    }
     Ok(Checkpoint { mlp, meta, standardization })
+}
+
+/// The network's widths (inputs, hidden..., classes) if the tensors match the metadata;
+/// otherwise what is wrong, in words.
+fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<Vec<usize>, String> {
+    use safetensors::Dtype;
+    let cfg: TrainConfig =
+        toml::from_str(&meta.config).map_err(|e| format!("its embedded [train] config does not parse: {e}"))?;
+    // Keys stored both on their own and inside the embedded config must agree.
+    let agree = [
+        ("seed", cfg.seed.to_string(), meta.seed.to_string()),
+        ("activation", cfg.activation.word().to_string(), meta.activation.word().to_string()),
+        ("dtype", cfg.dtype.word().to_string(), meta.dtype.word().to_string()),
+        ("minmax", cfg.minmax.to_string(), meta.minmax.to_string()),
+        ("normalize", cfg.normalize.to_string(), meta.normalize.to_string()),
+    ];
+    for (key, in_config, in_meta) in agree {
+        if in_config != in_meta {
+            return Err(format!("its metadata says {key} = {in_meta} but its embedded config says {in_config}"));
+        }
+    }
+    if meta.raw_cols == 0 {
+        return Err("its metadata says raw_cols = 0".into());
+    }
+    if meta.classes.len() < 2 {
+        return Err(format!("its metadata lists {} class(es); a classifier needs at least 2", meta.classes.len()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = meta.classes.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(format!("its metadata lists the class `{dup}` twice"));
+    }
+    let layers = (0..).take_while(|l| file.tensor(&format!("layers.{l}.weight")).is_ok()).count();
+    if layers == 0 {
+        return Err("it has no `layers.0.weight` tensor".into());
+    }
+    let expected: Vec<String> = (0..layers)
+        .flat_map(|l| [format!("layers.{l}.weight"), format!("layers.{l}.bias")])
+        .chain(["standardize.mean", "standardize.std"].map(String::from))
+        .collect();
+    let mut names = file.names();
+    names.sort();
+    if let Some(extra) = names.iter().find(|n| !expected.iter().any(|e| e == *n)) {
+        return Err(format!("it has an unexpected tensor `{extra}`"));
+    }
+    let want = match meta.dtype {
+        DType::F32 => Dtype::F32,
+        DType::F64 => Dtype::F64,
+    };
+    let tensor = |name: &str, dtype: Dtype| -> Result<Vec<usize>, String> {
+        let t = file.tensor(name).map_err(|_| format!("the tensor `{name}` is missing"))?;
+        if t.dtype() != dtype {
+            return Err(format!("the tensor `{name}` is {:?}, expected {dtype:?}", t.dtype()));
+        }
+        Ok(t.shape().to_vec())
+    };
+    let mut dims = Vec::new();
+    for l in 0..layers {
+        let (w, b) = (format!("layers.{l}.weight"), format!("layers.{l}.bias"));
+        let (fan_out, fan_in) = match tensor(&w, want)?[..] {
+            [o, i] => (o, i),
+            ref s => return Err(format!("`{w}` has shape {s:?}; a weight is [outputs, inputs]")),
+        };
+        if tensor(&b, want)? != [fan_out] {
+            return Err(format!("`{b}` does not have shape [{fan_out}] to match `{w}` ({fan_out}×{fan_in})"));
+        }
+        match dims.last() {
+            None => dims.push(fan_in),
+            Some(&prev) if prev != fan_in => {
+                return Err(format!("layer {l} takes {fan_in} inputs but layer {} has {prev} outputs", l - 1));
+            }
+            Some(_) => {}
+        }
+        dims.push(fan_out);
+    }
+    let width = Pipeline::of(&cfg)
+        .output_width(meta.raw_cols)
+        .map_err(|e| format!("its features cannot be computed from {} values: {e}", meta.raw_cols))?;
+    if dims[0] != width {
+        return Err(format!(
+            "`layers.0.weight` takes {} inputs but its features ({}) give {width} values from series of {} \
+             (raw_cols)",
+            dims[0],
+            cfg.features.word(),
+            meta.raw_cols
+        ));
+    }
+    let classes = dims[layers];
+    if classes != meta.classes.len() {
+        return Err(format!(
+            "the output layer has {classes} units but the metadata lists {} classes",
+            meta.classes.len()
+        ));
+    }
+    let (mean, std) = (file.tensor("standardize.mean").is_ok(), file.tensor("standardize.std").is_ok());
+    if mean != std {
+        return Err("it has only one of `standardize.mean` and `standardize.std`".into());
+    }
+    if mean != cfg.standardize {
+        return Err(format!(
+            "its config says standardize = {} but it {} standardisation statistics",
+            cfg.standardize,
+            if mean { "has" } else { "has no" }
+        ));
+    }
+    if mean {
+        for name in ["standardize.mean", "standardize.std"] {
+            if tensor(name, Dtype::F64)? != [width] {
+                return Err(format!("`{name}` does not have shape [{width}] (the input width)"));
+            }
+        }
+    }
+    Ok(dims)
 }

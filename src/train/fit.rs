@@ -265,6 +265,14 @@ pub fn fit<T: Real>(
     }
 }
 
+/// What early stopping and refit maximise.
+fn score(cfg: &TrainConfig, valid: SetMetrics) -> f64 {
+    match cfg.early_stopping {
+        StopOn::ValidAcc => valid.acc,
+        StopOn::ValidLoss => -valid.loss,
+    }
+}
+
 /// The best epoch seen by validation.
 #[derive(Clone, Copy)]
 struct Best {
@@ -391,19 +399,38 @@ impl Phase<'_> {
             }
 
             let mut metrics = EpochMetrics { epoch, sets: [None; 3], seconds: 0.0 };
-            let record_confusion = every(cfg.confusion_every, epoch, last);
+            let mut confusions: [Option<Vec<u32>>; 3] = Default::default();
+            // Train and validation first: they decide whether this epoch is the phase's last
+            // (early stopping, divergence), and the last epoch always gets the test set and
+            // confusion matrices, whatever `test_every` and `confusion_every` say.
+            let mut ends = last;
             for (k, set) in sets.iter().enumerate() {
-                if set.rows() == 0 || (k == 2 && !every(cfg.test_every, epoch, last)) {
+                if k == 2 {
+                    let stops = patience.is_some_and(|p| {
+                        metrics.sets[1].is_some_and(|v| {
+                            let improves = score(cfg, v) > best_score;
+                            !improves && epoch - best.epoch >= p
+                        })
+                    });
+                    let bad = metrics.sets.iter().flatten().any(|m| !m.loss.is_finite()) || !model.mlp().is_finite();
+                    ends = ends || stops || bad;
+                }
+                if set.rows() == 0 || (k == 2 && !every(cfg.test_every, epoch, ends)) {
                     continue;
                 }
-                let mut conf = record_confusion.then(Vec::new);
                 let out = match model.scores(k) {
                     Ok(out) => out,
                     Err(e) => return PhaseEnd::Failed(e),
                 };
-                metrics.sets[k] = Some(self.evaluate(out, set, conf.as_mut()));
-                if let Some(c) = conf {
-                    history.confusions.push((epoch, k, c));
+                let mut conf = Vec::new();
+                metrics.sets[k] = Some(self.evaluate(out, set, Some(&mut conf)));
+                confusions[k] = Some(conf);
+            }
+            if every(cfg.confusion_every, epoch, ends) {
+                for (k, c) in confusions.into_iter().enumerate() {
+                    if let Some(c) = c {
+                        history.confusions.push((epoch, k, c));
+                    }
                 }
             }
             metrics.seconds = self.start.elapsed().as_secs_f64();
@@ -435,10 +462,7 @@ impl Phase<'_> {
 
             // The best epoch by validation: the first one reaching the best score.
             if let Some(v) = valid {
-                let score = match cfg.early_stopping {
-                    StopOn::ValidAcc => v.acc,
-                    StopOn::ValidLoss => -v.loss,
-                };
+                let score = score(cfg, v);
                 if score > best_score {
                     best_score = score;
                     best = Best { epoch, valid_acc: Some(v.acc) };

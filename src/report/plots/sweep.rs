@@ -1,13 +1,16 @@
 //! The pictures of a sweep (paper §3.2, Fig. 3.2.x): per axis, mean error curves with
 //! a ±1 std band per axis value, and final accuracies with error bars.
 
-use super::data::{read_metrics, read_plan, read_sweep_spec, run_state, Metrics, Plan, PlannedRun, Set};
+use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
 use super::run::epoch_range;
 use super::{draw_title, error_axes, finite_segments, font, Canvas, PALETTE};
+use crate::exec::rundir::State;
+use crate::report::summary::read_run;
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 pub const ERROR_SIZE: (u32, u32) = (1500, 520);
 pub const FINAL_SIZE: (u32, u32) = (800, 600);
@@ -23,16 +26,23 @@ pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
+/// A `done` run: its curves, and its result as the summary has it (the kept model's
+/// accuracies under early stopping or refit, not necessarily the last row's).
+struct DoneRun {
+    metrics: Metrics,
+    result: [Option<f64>; 3],
+}
+
 /// The runs behind one value of one axis.
-struct Group<'a> {
+struct Group {
     value: String,
     /// Runs whose `status.json` says `done`, with their metrics (if readable).
-    done: Vec<&'a Metrics>,
+    done: Vec<Rc<DoneRun>>,
     /// Planned runs that did not finish as `done` (diverged, failed, not run).
     excluded: usize,
 }
 
-impl Group<'_> {
+impl Group {
     fn legend(&self) -> String {
         let mut s = format!("{} (n={}", self.value, self.done.len());
         if self.excluded > 0 {
@@ -44,8 +54,8 @@ impl Group<'_> {
     /// `(epoch, mean error, std)` for `set` over the done runs, per epoch that has values.
     fn error_curve(&self, set: Set) -> Vec<(f64, f64, f64)> {
         let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-        for m in &self.done {
-            for (e, a) in m.acc(set).filter(|(_, a)| a.is_finite()) {
+        for run in &self.done {
+            for (e, a) in run.metrics.acc(set).filter(|(_, a)| a.is_finite()) {
                 by_epoch.entry(e).or_default().push(1.0 - a);
             }
         }
@@ -53,7 +63,8 @@ impl Group<'_> {
     }
 
     fn final_acc(&self, set: Set) -> Option<(f64, f64)> {
-        mean_std(&self.done.iter().filter_map(|m| m.final_acc(set)).collect::<Vec<_>>())
+        let results = self.done.iter().filter_map(|run| run.result[set.index()].filter(|a| a.is_finite()));
+        mean_std(&results.collect::<Vec<_>>())
     }
 }
 
@@ -107,11 +118,14 @@ fn file_safe(key: &str) -> String {
     key.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect()
 }
 
-/// Draws `axis-<key>-error.png` and `axis-<key>-final.png` for every axis of the sweep
-/// in `sweep_dir` (needs its `plan.csv`) into `sweep_dir/plots/`. Only runs whose
-/// `status.json` says `done` count; one-at-a-time designs hold the other axes at the
-/// baseline, other designs average over them.
-pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
+/// A sweep's runs grouped per axis value, as its plots show them.
+struct SweepGroups {
+    name: String,
+    one_at_a_time: bool,
+    axes: Vec<(String, Vec<Group>)>,
+}
+
+fn sweep_groups(sweep_dir: &Path) -> Result<SweepGroups> {
     let plan_path = sweep_dir.join("plan.csv");
     let Some(plan) = read_plan(&plan_path)? else {
         bail!("{}: not found or empty; is {} a sweep directory?", plan_path.display(), sweep_dir.display())
@@ -124,25 +138,70 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
     let one_at_a_time = spec.design.as_deref() == Some("one-at-a-time") && plan.baseline().is_some();
 
     // Each run's metrics once, however many axes it appears under.
-    let mut metrics: HashMap<&str, Option<Metrics>> = HashMap::new();
+    let mut runs: HashMap<&str, Option<Rc<DoneRun>>> = HashMap::new();
     for run in &plan.runs {
         let dir = sweep_dir.join("runs").join(&run.id);
-        let m = if run_state(&dir).as_deref() == Some("done") { read_metrics(&dir.join("metrics.csv"))? } else { None };
-        metrics.insert(&run.id, m);
+        // The same reading of a run as summary.csv's: one source for "the run's result".
+        let record = read_run(&dir);
+        let m = match record.state {
+            Some(State::Done) => read_metrics(&dir.join("metrics.csv"))?
+                .map(|metrics| Rc::new(DoneRun { metrics, result: record.final_accs })),
+            _ => None,
+        };
+        runs.insert(&run.id, m);
     }
-
-    let out = sweep_dir.join("plots");
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let mut written = Vec::new();
+    let mut axes = Vec::new();
     for (a, key) in plan.axes.iter().enumerate() {
         let listed = spec.axes.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         let groups: Vec<Group> = axis_members(&plan, a, one_at_a_time, listed)
             .into_iter()
-            .map(|(value, runs)| {
-                let done: Vec<&Metrics> = runs.iter().filter_map(|r| metrics[r.id.as_str()].as_ref()).collect();
-                Group { excluded: runs.len() - done.len(), done, value }
+            .map(|(value, members)| {
+                let done: Vec<Rc<DoneRun>> = members.iter().filter_map(|r| runs[r.id.as_str()].clone()).collect();
+                Group { excluded: members.len() - done.len(), done, value }
             })
             .collect();
+        axes.push((key.clone(), groups));
+    }
+    Ok(SweepGroups { name, one_at_a_time, axes })
+}
+
+/// One point of an `axis-<key>-final.png`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalPoint {
+    pub axis: String,
+    pub value: String,
+    /// Mean and std of the done runs' train, valid and test results (the numbers
+    /// summary.csv averages), by `Set::index`.
+    pub accs: [Option<(f64, f64)>; 3],
+}
+
+/// What the `axis-<key>-final.png` plots draw, per axis and value.
+pub fn final_points(sweep_dir: &Path) -> Result<Vec<FinalPoint>> {
+    let sweep = sweep_groups(sweep_dir)?;
+    Ok(sweep
+        .axes
+        .iter()
+        .flat_map(|(key, groups)| {
+            groups.iter().map(move |g| FinalPoint {
+                axis: key.clone(),
+                value: g.value.clone(),
+                accs: Set::ALL.map(|s| g.final_acc(s)),
+            })
+        })
+        .collect())
+}
+
+/// Draws `axis-<key>-error.png` and `axis-<key>-final.png` for every axis of the sweep
+/// in `sweep_dir` (needs its `plan.csv`) into `sweep_dir/plots/`. Only runs whose
+/// `status.json` says `done` count; one-at-a-time designs hold the other axes at the
+/// baseline, other designs average over them.
+pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
+    let SweepGroups { name, one_at_a_time, axes } = sweep_groups(sweep_dir)?;
+    let out = sweep_dir.join("plots");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut written = Vec::new();
+    for (key, groups) in &axes {
+        let (key, groups) = (key.as_str(), groups.as_slice());
         if groups.is_empty() {
             continue;
         }
@@ -153,12 +212,12 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 
         let path = out.join(format!("axis-{base}-error.png"));
         let title = format!("{name}: classification error by {key}, mean ± 1 std over runs\n{note}");
-        if draw_axis_error(&path, &title, key, &groups)? {
+        if draw_axis_error(&path, &title, key, groups)? {
             written.push(path);
         }
         let path = out.join(format!("axis-{base}-final.png"));
         let title = format!("{name}: final accuracy by {key}, mean ± 1 std\n{note}");
-        if draw_axis_final(&path, &title, key, &groups)? {
+        if draw_axis_final(&path, &title, key, groups)? {
             written.push(path);
         }
     }
