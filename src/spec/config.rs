@@ -240,8 +240,8 @@ impl DataConfig {
             }
         }
         if let Some(f) = &self.format {
-            if !matches!(f.as_str(), "ucr" | "tsv" | "arff") {
-                p.push(("format", format!("`{f}` is not one of: ucr, arff")));
+            if f.parse::<crate::data::Format>().is_err() {
+                p.push(("format", format!("`{f}` is not one of: ucr, arff, ts")));
             }
         }
         for (key, path) in [("train", Some(&self.train)), ("test", self.test.as_ref())] {
