@@ -638,3 +638,27 @@ proptest! {
         }
     }
 }
+
+/// `examples/fuzz.rs ts` starts from `fuzz/corpus/ts/` and saves crashes to `fuzz/crashes/ts/`;
+/// every such input gives a result or an error, and the corpus seeds are valid files.
+#[test]
+fn fuzz_corpus_and_crashes_replay_without_panic() {
+    let root = repo().join("fuzz");
+    let dir = tempfile::tempdir().unwrap();
+    let mut seeds = 0;
+    for sub in ["corpus", "crashes"] {
+        let Ok(entries) = std::fs::read_dir(root.join(sub).join("ts")) else { continue };
+        for entry in entries.flatten() {
+            let path = dir.path().join("x.ts");
+            std::fs::copy(entry.path(), &path).unwrap();
+            let result = ts::read(&path).and_then(|d| {
+                d.to_table(MissingPolicy::Interpolate, LengthPolicy::Resample, TargetLength::Exactly(16))
+            });
+            if sub == "corpus" {
+                result.unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+                seeds += 1;
+            }
+        }
+    }
+    assert!(seeds >= 3, "the ts corpus is there ({seeds} files)");
+}
