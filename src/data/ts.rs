@@ -377,15 +377,17 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                  label (e.g. 1.5,2.0,0.3:up)",
             ));
         };
-        let label = raw[colon + 1..].trim();
+        let after = &raw[colon + 1..];
+        let label = after.trim();
+        let label_col = column(raw, colon + 1 + after.len() - after.trim_start().len());
         if label.is_empty() {
-            return Err(at(&path, number, column(raw, colon + 1), "the class label after the last ':' is empty"));
+            return Err(at(&path, number, label_col, "the class label after the last ':' is empty"));
         }
         if !classes.iter().any(|c| c == label) {
             return Err(at(
                 &path,
                 number,
-                column(raw, colon + 1 + raw[colon + 1..].len() - raw[colon + 1..].trim_start().len()),
+                label_col,
                 format!(
                     "class label '{}' is not declared by @classLabel on line {class_line} ({}); \
                      add it to the declaration or fix the row",
@@ -433,17 +435,20 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
             let mut field_offset = offset;
             for (i, field) in channel.split(',').enumerate() {
                 let text = field.trim();
-                let col = column(raw, field_offset + field.len() - field.trim_start().len());
+                // Columns and names are only worked out for an error: this loop is per value.
+                let value_offset = field_offset + field.len() - field.trim_start().len();
                 field_offset += field.len() + 1;
-                let what = format!("channel {}, value {}", c + 1, i + 1);
+                let col = || column(raw, value_offset);
+                let what = || format!("channel {}, value {}", c + 1, i + 1);
                 if text.is_empty() {
                     return Err(at(
                         &path,
                         number,
-                        col,
+                        col(),
                         format!(
-                            "{what} is empty (two separators in a row, or a trailing comma?); write \
-                             '?' for a missing value"
+                            "{} is empty (two separators in a row, or a trailing comma?); write \
+                             '?' for a missing value",
+                            what()
                         ),
                     ));
                 }
@@ -454,19 +459,22 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                             return Err(at(
                                 &path,
                                 number,
-                                col,
+                                col(),
                                 format!(
-                                    "{what} is missing ('{}') but the header says @missing false; \
+                                    "{} is missing ('{}') but the header says @missing false; \
                                      set @missing true or fix the value",
+                                    what(),
                                     labels::shorten(text)
                                 ),
                             ));
                         }
-                        first_missing.get_or_insert((number, col));
+                        if first_missing.is_none() {
+                            first_missing = Some((number, col()));
+                        }
                         values.push(f64::NAN);
                     }
                     Err(bad) => {
-                        return Err(at(&path, number, col, bad_value_message(bad, &what, text, "")));
+                        return Err(at(&path, number, col(), bad_value_message(bad, &what(), text, "")));
                     }
                 }
             }
@@ -565,7 +573,10 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
             ));
         }
         let Some(&tag) = TAGS.iter().find(|t| t.eq_ignore_ascii_case(written)) else {
-            let hint = crate::spec::problems::suggest(&written.to_ascii_lowercase(), &lowercase_tags());
+            // Tags match in any case, so compare (and suggest) in lower case.
+            let known: Vec<String> = TAGS.iter().map(|t| t.to_ascii_lowercase()).collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let hint = crate::spec::problems::suggest(&written.to_ascii_lowercase(), &known);
             return Err(err(indent + 1, format!("unknown header tag '{}'{hint}", labels::shorten(written))));
         };
         if let Some(&(_, earlier)) = header.seen.iter().find(|(t, _)| *t == tag) {
@@ -682,22 +693,6 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
         "the file ends before any @data line (is this a .ts file? expected @tags such as \
          @classLabel, then @data and the rows)",
     ))
-}
-
-fn lowercase_tags() -> Vec<&'static str> {
-    // `suggest` compares exact spellings; compare in lower case, show the canonical tag.
-    vec![
-        "@problemname",
-        "@timestamps",
-        "@missing",
-        "@univariate",
-        "@dimensions",
-        "@equallength",
-        "@serieslength",
-        "@classlabel",
-        "@targetlabel",
-        "@data",
-    ]
 }
 
 /// Checks that need the whole header, reported at the `@data` line or the tag concerned.
