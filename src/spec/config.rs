@@ -121,7 +121,7 @@ pub struct DataConfig {
     pub train: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<PathBuf>,
-    /// `ucr` or `arff`; guessed from the file name when absent.
+    /// `ucr`, `arff` or `ts`; guessed from the file name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// ARFF: the nominal attribute holding the class (default: the last one).
