@@ -477,13 +477,6 @@ const MALFORMED: &[(&str, &str, usize, Option<usize>, &[&str])] = &[
         Some(1),
         &["@equalLength true", "line 4"],
     ),
-    (
-        "missing but declared complete",
-        "@missing false\n@classLabel true a b\n@data\n1,?:a\n",
-        4,
-        Some(3),
-        &["@missing false"],
-    ),
 ];
 
 const HEAD_ROWS_SHORT: &str = concat!(
@@ -513,6 +506,9 @@ fn each_malformed_case_gives_one_error_with_file_line_and_column() {
         // The same error through the table reader.
         assert_eq!(read_table(&path, None, None).unwrap_err().to_string(), m, "{name}");
     }
+    // `@missing false` is not enforced (as in aeon): the value is missing all the same.
+    let path = write(dir.path(), "m.ts", "@missing false\n@classLabel true a b\n@data\n1,?:a\n");
+    assert_eq!(ts::read(&path).unwrap().first_missing, Some((4, 3)));
     // A complete, well-formed header with rows of the declared length reads.
     let good = write(dir.path(), "good.ts", &format!("{HEAD}1,2,3:a\n4,5,6:b\n"));
     let t = read_table(&good, None, None).unwrap();

@@ -22,9 +22,11 @@
 //! flattens each case to one row: **channel 0's values, then channel 1's, …** (channels
 //! concatenated per sample), so a row has `channels × length` values.
 //!
-//! The header's claims (`@dimensions`, `@univariate`, `@equalLength`, `@seriesLength`,
-//! `@missing`) are checked against the data: a file that contradicts its own header is
-//! refused at the first row that does, since either the header or the data is wrong.
+//! The header's claims about the layout (`@dimensions`, `@univariate`, `@equalLength`,
+//! `@seriesLength`) are checked against the data: a file that contradicts its own header is
+//! refused at the first row that does, since either the header or the data is wrong (a cut
+//! line looks like a short series). `@missing false` is not enforced: a `?` is unambiguous,
+//! aeon accepts it too, and the [`MissingPolicy`] decides what happens to it.
 //! Differences from aeon's `load_from_ts_file`: aeon lower-cases labels and ignores unknown
 //! tags; here labels keep their case and an unknown tag is an error (usually a typo).
 
@@ -324,7 +326,6 @@ fn column(raw: &str, offset: usize) -> usize {
 struct Header {
     seen: Vec<(&'static str, usize)>,
     problem_name: Option<String>,
-    missing: Option<bool>,
     univariate: Option<(bool, usize)>,
     dimensions: Option<(usize, usize)>,
     equal_length: Option<bool>,
@@ -455,19 +456,6 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 match parse_value(text) {
                     Ok(v) => values.push(v),
                     Err(BadValue::Missing) => {
-                        if header.missing == Some(false) {
-                            return Err(at(
-                                &path,
-                                number,
-                                col(),
-                                format!(
-                                    "{} is missing ('{}') but the header says @missing false; \
-                                     set @missing true or fix the value",
-                                    what(),
-                                    labels::shorten(text)
-                                ),
-                            ));
-                        }
                         if first_missing.is_none() {
                             first_missing = Some((number, col()));
                         }
@@ -626,7 +614,9 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
                     ));
                 }
             }
-            "@missing" => header.missing = Some(boolean(one("true or false")?)?),
+            "@missing" => {
+                boolean(one("true or false")?)?;
+            }
             "@univariate" => header.univariate = Some((boolean(one("true or false")?)?, number)),
             "@equalLength" => header.equal_length = Some(boolean(one("true or false")?)?),
             "@dimensions" => {
