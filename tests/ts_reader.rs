@@ -658,3 +658,21 @@ fn fuzz_corpus_and_crashes_replay_without_panic() {
     }
     assert!(seeds >= 3, "the ts corpus is there ({seeds} files)");
 }
+
+#[test]
+fn a_target_length_out_of_bounds_is_refused_before_allocating() {
+    let path = aeon("GunPoint_TRAIN.ts.gz");
+    for target in [0, ts::MAX_SERIES_LENGTH + 1, usize::MAX] {
+        let m = read(&path)
+            .to_table(MissingPolicy::Error, LengthPolicy::Pad, TargetLength::Exactly(target))
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("GunPoint_TRAIN.ts.gz") && m.contains("outside 1..="), "{target}: {m}");
+    }
+    // 270 cases × 12 channels × MAX_SERIES_LENGTH values is more than a table may hold.
+    let m = read(&aeon("JapaneseVowels_TRAIN.ts.gz"))
+        .to_table(MissingPolicy::Error, LengthPolicy::Pad, TargetLength::Exactly(ts::MAX_SERIES_LENGTH))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("3240000000 values, more than the supported 500000000"), "{m}");
+}

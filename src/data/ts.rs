@@ -53,6 +53,13 @@ const TAGS: &[&str] = &[
 /// More channels than this is not a time series a small network can take.
 pub const MAX_CHANNELS: usize = 100_000;
 
+/// The longest series a length policy may produce (a given `series_length` is checked
+/// against it, so that a typo cannot ask for terabytes).
+pub const MAX_SERIES_LENGTH: usize = 1_000_000;
+
+/// The most values one table may hold after a length policy (4 GB of `f64`).
+pub const MAX_TABLE_VALUES: usize = 500_000_000;
+
 /// One case: its channels back to back (`channels × length` values, NaN where missing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
@@ -126,13 +133,26 @@ impl TsData {
                 ),
             ));
         }
-        let width = self.channels.checked_mul(target).filter(|&w| w > 0).ok_or_else(|| {
-            DataError::file(
+        if target == 0 || target > MAX_SERIES_LENGTH {
+            return Err(DataError::file(
                 &self.path,
-                format!("{} channels of {target} values is not a usable row width", self.channels),
-            )
-        })?;
-        let mut values = Vec::with_capacity(width.saturating_mul(self.cases.len()));
+                format!("a series length of {target} is outside 1..={MAX_SERIES_LENGTH}; give a length in that range"),
+            ));
+        }
+        let width = self.channels * target;
+        let total = width.saturating_mul(self.cases.len());
+        if total > MAX_TABLE_VALUES {
+            return Err(DataError::file(
+                &self.path,
+                format!(
+                    "{} cases of {} channels × {target} values would be {total} values, more than \
+                     the supported {MAX_TABLE_VALUES}; choose a shorter target length",
+                    self.cases.len(),
+                    self.channels
+                ),
+            ));
+        }
+        let mut values = Vec::with_capacity(total);
         let mut lines = Vec::with_capacity(self.cases.len());
         for case in &self.cases {
             for c in 0..self.channels {
