@@ -400,8 +400,11 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 const HEAD: &str = "@problemName p\n@timeStamps false\n@missing false\n@univariate true\n@equalLength true\n@seriesLength 3\n@classLabel true a b\n@data\n";
 
-/// Every malformed case: (name, file text, line, column or None, words the message must have).
-const MALFORMED: &[(&str, &str, usize, Option<usize>, &[&str])] = &[
+/// A malformed case: name, file text, line, column (if the error has one), words of the message.
+type Malformed = (&'static str, &'static str, usize, Option<usize>, &'static [&'static str]);
+
+/// Every malformed case the reader must report (line 0: the file as a whole).
+const MALFORMED: &[Malformed] = &[
     ("empty file", "", 0, None, &["empty"]),
     ("only comments", "# x\n# y\n", 2, None, &["before any @data"]),
     ("no @data", "@problemName p\n@classLabel true a b\n", 2, None, &["before any @data"]),

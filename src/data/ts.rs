@@ -271,9 +271,9 @@ pub fn fill_missing(series: &mut [f64], policy: MissingPolicy) -> Result<(), Str
             for pair in present.windows(2) {
                 let (a, b) = (pair[0], pair[1]);
                 let (va, vb) = (series[a], series[b]);
-                for i in a + 1..b {
-                    let t = (i - a) as f64 / (b - a) as f64;
-                    series[i] = va + (vb - va) * t;
+                for (k, v) in series[a + 1..b].iter_mut().enumerate() {
+                    let t = (k + 1) as f64 / (b - a) as f64;
+                    *v = va + (vb - va) * t;
                 }
             }
             Ok(())
@@ -739,6 +739,31 @@ mod tests {
         let mut s = [f64::NAN, f64::NAN];
         let m = fill_missing(&mut s, MissingPolicy::Interpolate).unwrap_err();
         assert!(m.contains("all 2 values are missing"), "{m}");
+    }
+
+    #[test]
+    fn pad_and_truncate_only_go_one_way() {
+        assert_eq!(fit_length(&[1.0, 2.0], 4, LengthPolicy::Pad).unwrap(), [1.0, 2.0, 0.0, 0.0]);
+        assert_eq!(fit_length(&[1.0, 2.0, 3.0], 2, LengthPolicy::Truncate).unwrap(), [1.0, 2.0]);
+        for (name, policy, target) in [
+            ("pad shorter", LengthPolicy::Pad, 2),
+            ("truncate longer", LengthPolicy::Truncate, 4),
+            ("error", LengthPolicy::Error, 4),
+        ] {
+            assert!(fit_length(&[1.0, 2.0, 3.0], target, policy).is_err(), "{name}");
+        }
+        // Equal length is left alone by every policy.
+        for policy in [LengthPolicy::Error, LengthPolicy::Pad, LengthPolicy::Truncate, LengthPolicy::Resample] {
+            assert_eq!(fit_length(&[1.0, 2.0], 2, policy).unwrap(), [1.0, 2.0], "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn policy_names_parse_and_unknown_names_list_the_choices() {
+        assert_eq!("resample".parse::<LengthPolicy>(), Ok(LengthPolicy::Resample));
+        assert_eq!("interpolate".parse::<MissingPolicy>(), Ok(MissingPolicy::Interpolate));
+        assert!("stretch".parse::<LengthPolicy>().unwrap_err().contains("error, pad, truncate, resample"));
+        assert!("mean".parse::<MissingPolicy>().unwrap_err().contains("error, interpolate, zero"));
     }
 
     #[test]
