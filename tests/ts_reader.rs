@@ -509,6 +509,9 @@ fn each_malformed_case_gives_one_error_with_file_line_and_column() {
         // The same error through the table reader.
         assert_eq!(read_table(&path, None, None).unwrap_err().to_string(), m, "{name}");
     }
+    // A label matches its declaration in any case (aeon lower-cases both) and takes its spelling.
+    let path = write(dir.path(), "c.ts", "@classLabel true Up down\n@data\n1:up\n2:DOWN\n3:Up\n");
+    assert_eq!(ts::read(&path).unwrap().labels, ["Up", "down", "Up"]);
     // `@missing false` is not enforced (as in aeon): the value is missing all the same.
     let path = write(dir.path(), "m.ts", "@missing false\n@classLabel true a b\n@data\n1,?:a\n");
     assert_eq!(ts::read(&path).unwrap().first_missing, Some((4, 3)));

@@ -28,7 +28,8 @@
 //! line looks like a short series). `@missing false` is not enforced: a `?` is unambiguous,
 //! aeon accepts it too, and the [`MissingPolicy`] decides what happens to it.
 //! Differences from aeon's `load_from_ts_file`: aeon lower-cases labels and ignores unknown
-//! tags; here labels keep their case and an unknown tag is an error (usually a typo).
+//! tags; here labels keep their declared case (a row's label matches its declaration in any
+//! case, as in aeon) and an unknown tag is an error (usually a typo).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -84,7 +85,7 @@ pub struct TsData {
     pub classes: Vec<String>,
     pub channels: usize,
     pub cases: Vec<Case>,
-    /// The class label of each case as written.
+    /// The class label of each case, spelt as declared.
     pub labels: Vec<String>,
     /// Line and column of the first missing value, if any.
     pub first_missing: Option<(usize, usize)>,
@@ -385,7 +386,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
             return Err(at(
                 &path,
                 number,
-                indent + 1,
+                column(raw, indent),
                 format!("header tag '{}' after @data; every tag belongs before the @data line", labels::shorten(tag)),
             ));
         }
@@ -393,7 +394,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
             return Err(at(
                 &path,
                 number,
-                indent + 1,
+                column(raw, indent),
                 "no ':' in this row; a row is the channels' values then ':' and the class \
                  label (e.g. 1.5,2.0,0.3:up)",
             ));
@@ -404,7 +405,13 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
         if label.is_empty() {
             return Err(at(&path, number, label_col, "the class label after the last ':' is empty"));
         }
-        if !classes.iter().any(|c| c == label) {
+        // aeon lower-cases labels on both sides, so a label in another case than its
+        // declaration is the same class; take the declared spelling.
+        let declared = classes.iter().find(|c| *c == label).or_else(|| {
+            let mut same = classes.iter().filter(|c| c.to_lowercase() == label.to_lowercase());
+            same.next().filter(|_| same.next().is_none())
+        });
+        let Some(declared) = declared else {
             return Err(at(
                 &path,
                 number,
@@ -416,7 +423,8 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                     labels::list(&classes)
                 ),
             ));
-        }
+        };
+        let label = declared.clone();
         let body = &raw[..colon];
         let row_channels = body.split(':').count();
         match channels {
@@ -429,7 +437,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 return Err(at(
                     &path,
                     number,
-                    indent + 1,
+                    column(raw, indent),
                     format!(
                         "row has {row_channels} channels (':'-separated, before the label) but {why}; \
                          every case needs the same channels"
@@ -441,7 +449,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 return Err(at(
                     &path,
                     number,
-                    indent + 1,
+                    column(raw, indent),
                     format!("row has {row_channels} channels, more than the supported {MAX_CHANNELS}"),
                 ))
             }
@@ -509,7 +517,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 return Err(at(
                     &path,
                     number,
-                    indent + 1,
+                    column(raw, indent),
                     format!(
                         "series has {length} values but @seriesLength on line {line} says {n}; fix \
                          the header (or declare @equalLength false)"
@@ -522,7 +530,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 return Err(at(
                     &path,
                     number,
-                    indent + 1,
+                    column(raw, indent),
                     format!(
                         "series has {length} values but the one on line {} has {} and the header \
                          says @equalLength true; declare @equalLength false or fix the row",
@@ -531,7 +539,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
                 ));
             }
         }
-        labels_out.push(label.to_string());
+        labels_out.push(label);
         cases.push(Case { line: number, length, values });
     }
 
@@ -572,7 +580,7 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
         let err = |col: usize, message: String| at(path, number, col, message);
         if !written.starts_with('@') {
             return Err(err(
-                indent + 1,
+                column(raw, indent),
                 format!(
                     "'{}' before @data: the header has only @tags (and # comments), and the \
                      rows follow a line '@data'",
@@ -585,16 +593,16 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
             let known: Vec<String> = TAGS.iter().map(|t| t.to_ascii_lowercase()).collect();
             let known: Vec<&str> = known.iter().map(String::as_str).collect();
             let hint = crate::spec::problems::suggest(&written.to_ascii_lowercase(), &known);
-            return Err(err(indent + 1, format!("unknown header tag '{}'{hint}", labels::shorten(written))));
+            return Err(err(column(raw, indent), format!("unknown header tag '{}'{hint}", labels::shorten(written))));
         };
         if let Some(&(_, earlier)) = header.seen.iter().find(|(t, _)| *t == tag) {
-            return Err(err(indent + 1, format!("{tag} is given twice (first on line {earlier}); keep one")));
+            return Err(err(column(raw, indent), format!("{tag} is given twice (first on line {earlier}); keep one")));
         }
         header.seen.push((tag, number));
         let one = |what: &str| -> Result<&str, DataError> {
             match values.as_slice() {
                 [v] => Ok(v),
-                [] => Err(err(indent + 1, format!("{tag} needs {what}"))),
+                [] => Err(err(column(raw, indent), format!("{tag} needs {what}"))),
                 [_, extra, ..] => {
                     let extra_offset = trimmed.rfind(extra).unwrap_or(0) + indent;
                     Err(err(
@@ -660,7 +668,7 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
             "@classLabel" => {
                 let Some((first, declared)) = values.split_first() else {
                     return Err(err(
-                        indent + 1,
+                        column(raw, indent),
                         "@classLabel needs true and the labels, e.g. @classLabel true a b".into(),
                     ));
                 };
@@ -674,7 +682,7 @@ fn parse_header(lines: &mut Lines, path: &Path) -> Result<Header, DataError> {
                 }
                 if declared.is_empty() {
                     return Err(err(
-                        indent + 1,
+                        column(raw, indent),
                         "@classLabel true lists no labels; write them after it, e.g. @classLabel true a b".to_string(),
                     ));
                 }
