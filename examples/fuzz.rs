@@ -1,7 +1,7 @@
-//! A mutation fuzzer for pinniped's parsers (UCR, ARFF, sweep files): bad input may
+//! A mutation fuzzer for pinniped's parsers (UCR, ARFF, aeon `.ts`, sweep files): bad input may
 //! only ever give an error, never a panic or a hang.
 //!
-//!     cargo run --release --example fuzz -- <ucr|arff|sweep> <seconds>
+//!     cargo run --release --example fuzz -- <ucr|arff|ts|sweep> <seconds>
 //!
 //! Starts from `fuzz/corpus/<target>/`, mutates (bit flips, byte edits, splices,
 //! interesting tokens, truncation), and keeps inputs whose error message has a new
@@ -74,6 +74,17 @@ const TOKENS: &[&str] = &[
     "9999999999999999999999",
     "-1",
     "1.5e-320",
+    ":",
+    "@classLabel true a b",
+    "@classLabel false",
+    "@dimensions 2",
+    "@equalLength false",
+    "@seriesLength 3",
+    "@missing true",
+    "@timeStamps true",
+    "@univariate false",
+    "@targetLabel true",
+    "#",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
@@ -111,7 +122,7 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
             _ => {
                 let i = rng.below(v.len().max(1));
                 if i < v.len() {
-                    const BYTES: &[u8] = b"0123456789.-e,\t\n ?'\"{}[]=@%";
+                    const BYTES: &[u8] = b"0123456789.-e,\t\n ?'\"{}[]=@%:#";
                     v[i] = BYTES[rng.below(BYTES.len())];
                 }
             }
@@ -135,10 +146,26 @@ fn run_target(target: &str, input: &[u8], scratch: &Path) -> Result<String, Stri
         }
         _ => {
             let gz = input.len() > 1 && input[0] == 0x1f && input[1] == 0x8b;
-            let name = format!("fuzz.{}{}", if target == "arff" { "arff" } else { "tsv" }, if gz { ".gz" } else { "" });
+            let ext = match target {
+                "arff" => "arff",
+                "ts" => "ts",
+                _ => "tsv",
+            };
+            let name = format!("fuzz.{ext}{}", if gz { ".gz" } else { "" });
             let path = scratch.join(name);
             std::fs::write(&path, input).expect("scratch file");
             match pinniped::data::read_table(&path, None, None) {
+                // `.ts` data that reads is also pushed through the filling and resampling
+                // policies, which the plain table read does not apply.
+                Ok(_) if target == "ts" => {
+                    use pinniped::data::ts::{read, LengthPolicy, MissingPolicy, TargetLength};
+                    match read(&path).and_then(|d| {
+                        d.to_table(MissingPolicy::Interpolate, LengthPolicy::Resample, TargetLength::Exactly(16))
+                    }) {
+                        Ok(_) => "ok".to_string(),
+                        Err(e) => e.to_string(),
+                    }
+                }
                 Ok(_) => "ok".to_string(),
                 Err(e) => e.to_string(),
             }
@@ -159,8 +186,8 @@ fn run_target(target: &str, input: &[u8], scratch: &Path) -> Result<String, Stri
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let target = args.get(1).map(String::as_str).unwrap_or("");
-    if !["ucr", "arff", "sweep"].contains(&target) {
-        eprintln!("usage: fuzz <ucr|arff|sweep> <seconds>");
+    if !["ucr", "arff", "ts", "sweep"].contains(&target) {
+        eprintln!("usage: fuzz <ucr|arff|ts|sweep> <seconds>");
         std::process::exit(2);
     }
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);

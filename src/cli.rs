@@ -21,7 +21,7 @@ fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Se
     name = "pinniped",
     version,
     about = "Hyper-parameter sweeps of small neural networks, declared in TOML: repeats, statistics and pictures",
-    long_about = "pinniped trains feed-forward networks on time-series classification data (UCR text or ARFF), \
+    long_about = "pinniped trains feed-forward networks on time-series classification data (UCR text, ARFF or aeon .ts), \
                   one configuration (`train`) or a whole sweep (`run`), and writes per-run metrics, checkpoints \
                   and a mean ± std summary over repeats.\n\nExit codes: 0 every run finished (diverged runs are \
                   results), 1 some runs failed, 2 usage or input error, 130 interrupted (Ctrl-C; 143 for SIGTERM): \
@@ -132,7 +132,7 @@ pub struct TrainArgs {
     /// Directory for the run's files.
     #[arg(long, default_value = "results/train")]
     pub out: PathBuf,
-    /// Training data (UCR text or ARFF, optionally .gz).
+    /// Training data (UCR text, ARFF or aeon .ts, optionally .gz).
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Test data, evaluated alongside (same format as --train).
@@ -193,10 +193,10 @@ pub struct EvalArgs {
     /// A model.safetensors or checkpoint written by pinniped.
     #[arg(long)]
     pub model: PathBuf,
-    /// Data file to evaluate (UCR text or ARFF, optionally .gz).
+    /// Data file to evaluate (UCR text, ARFF or aeon .ts, optionally .gz).
     #[arg(long)]
     pub data: PathBuf,
-    /// ucr | arff (default: from the file name).
+    /// ucr | arff | ts (default: from the file name).
     #[arg(long)]
     pub format: Option<String>,
     /// Print one CSV row (accuracy, hits, rows, data) instead of the text layout.

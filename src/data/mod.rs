@@ -10,6 +10,7 @@ mod arff;
 mod labels;
 pub mod preprocess;
 mod source;
+pub mod ts;
 mod ucr;
 
 use std::fmt;
@@ -28,15 +29,20 @@ pub enum Format {
     Ucr,
     /// Weka ARFF: numeric attributes plus one nominal class attribute.
     Arff,
+    /// aeon/sktime `.ts`: `@tag` header, then channels separated by `:`, the label last.
+    Ts,
 }
 
 impl Format {
-    /// Guesses from the file name: `.arff` / `.arff.gz` is ARFF, anything else UCR (the UCR
-    /// archive uses `.tsv`, older copies `.txt` or no extension at all).
+    /// Guesses from the file name: `.arff` / `.arff.gz` is ARFF, `.ts` / `.ts.gz` is aeon's
+    /// `.ts`, anything else UCR (the UCR archive uses `.tsv`, older copies `.txt` or no
+    /// extension at all).
     pub fn guess(path: &Path) -> Format {
         let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         if name.ends_with(".arff") || name.ends_with(".arff.gz") {
             Format::Arff
+        } else if name.ends_with(".ts") || name.ends_with(".ts.gz") {
+            Format::Ts
         } else {
             Format::Ucr
         }
@@ -50,6 +56,7 @@ impl FromStr for Format {
         match s.trim().to_ascii_lowercase().as_str() {
             "ucr" | "tsv" => Ok(Format::Ucr),
             "arff" => Ok(Format::Arff),
+            "ts" => Ok(Format::Ts),
             _ => Err(DataError::UnknownFormat { given: s.to_string() }),
         }
     }
@@ -60,6 +67,7 @@ impl fmt::Display for Format {
         f.write_str(match self {
             Format::Ucr => "ucr",
             Format::Arff => "arff",
+            Format::Ts => "ts",
         })
     }
 }
@@ -104,7 +112,7 @@ pub enum DataError {
     #[error("{0}")]
     Setting(String),
 
-    #[error("unknown data format '{given}' (expected ucr, tsv or arff)")]
+    #[error("unknown data format '{given}' (expected ucr, tsv, arff or ts)")]
     UnknownFormat { given: String },
 
     /// Several problems in one file: the first [`MAX_REPORTED`], one per line, and how many
@@ -231,21 +239,27 @@ pub fn read_table(path: &Path, format: Option<Format>, class_attribute: Option<&
 }
 
 fn parse_lines(lines: &mut source::Lines, format: Format, class_attribute: Option<&str>) -> Result<Table, DataError> {
+    let fixed_label = match format {
+        Format::Ucr => Some("a UCR file, whose class label is always the first field"),
+        Format::Ts => Some("a .ts file, whose class label is always the last ':'-field"),
+        Format::Arff => None,
+    };
+    if let (Some(name), Some(fixed_label)) = (class_attribute, fixed_label) {
+        return Err(DataError::file(
+            lines.path(),
+            format!(
+                "a class attribute ('{name}') was given, but this is {fixed_label}; drop the \
+                 class attribute setting or use an ARFF file"
+            ),
+        ));
+    }
     match format {
-        Format::Ucr => {
-            if let Some(name) = class_attribute {
-                return Err(DataError::file(
-                    lines.path(),
-                    format!(
-                        "a class attribute ('{name}') was given, but this is a UCR file, whose \
-                         class label is always the first field; drop the class attribute \
-                         setting or use an ARFF file"
-                    ),
-                ));
-            }
-            ucr::parse(lines)
-        }
+        Format::Ucr => ucr::parse(lines),
         Format::Arff => arff::parse(lines, class_attribute),
+        // Until the length and missing policies are wired into sweeps: equal lengths, complete.
+        Format::Ts => {
+            ts::parse(lines)?.to_table(ts::MissingPolicy::Error, ts::LengthPolicy::Error, ts::TargetLength::Longest)
+        }
     }
 }
 

@@ -148,7 +148,7 @@ pub struct DataConfig {
     pub train: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<PathBuf>,
-    /// `ucr` or `arff`; guessed from the file name when absent.
+    /// `ucr`, `arff` or `ts`; guessed from the file name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// ARFF: the nominal attribute holding the class (default: the last one).
@@ -363,8 +363,8 @@ impl DataConfig {
             }
         }
         if let Some(f) = &self.format {
-            if !matches!(f.as_str(), "ucr" | "tsv" | "arff") {
-                p.push(("format", format!("`{f}` is not one of: ucr, arff")));
+            if f.parse::<crate::data::Format>().is_err() {
+                p.push(("format", format!("`{f}` is not one of: ucr, arff, ts")));
             }
         }
         p
