@@ -289,6 +289,31 @@ fn train_then_eval_reproduces_the_final_test_accuracy() {
 }
 
 #[test]
+fn a_sweep_runs_checkpoint_records_its_own_seed_like_its_config_toml() {
+    // The checkpoint's `[train]` table is what `pinniped train` needs to retrain the model, so its
+    // seed must be the run's, not the sweep's default.
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = write(
+        tmp.path(),
+        "s.toml",
+        &format!(
+            "name = \"s\"\nseed = 5\nrepeats = 2\n{}[train]\nhidden = [4]\nepochs = 2\nplots = false\n",
+            data_table(true)
+        ),
+    );
+    pinniped().args(["run", "-q"]).arg(&sweep).arg("--out").arg(tmp.path()).assert().success();
+    for rep in ["rep-1", "rep-2"] {
+        let dir = tmp.path().join("s/runs/baseline").join(rep);
+        let config: toml::Table = fs::read_to_string(dir.join("config.toml")).unwrap().parse().unwrap();
+        let ckpt = pinniped::train::checkpoint::load(&dir.join("model.safetensors")).unwrap();
+        let embedded: toml::Table = ckpt.meta.config.parse().unwrap();
+        assert_eq!(&embedded, config["train"].as_table().unwrap(), "{rep}: checkpoint [train] = config.toml [train]");
+        let cfg: pinniped::spec::TrainConfig = toml::from_str(&ckpt.meta.config).unwrap();
+        assert_eq!(cfg.seed, ckpt.meta.seed, "{rep}: the embedded seed is the run's");
+    }
+}
+
+#[test]
 fn eval_reproduces_spectral_standardised_and_refit_models() {
     let tmp = tempfile::tempdir().unwrap();
     for (i, extra) in [

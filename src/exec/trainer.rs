@@ -33,15 +33,15 @@ impl RunSpec {
         RunSpec { id, seed, train, data, config_hash }
     }
 
-    /// The run's `[train]` table as recorded: `engine = "auto"` replaced by the engine it chose.
+    /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
+    /// "auto"` replaced by the engine it chose, and the run's own seed, not the sweep's default.
     pub fn recorded_train(&self) -> TrainConfig {
-        TrainConfig { engine: self.train.resolved_engine(), ..self.train.clone() }
+        TrainConfig { engine: self.train.resolved_engine(), seed: self.seed, ..self.train.clone() }
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
-        let mut train = self.recorded_train();
-        train.seed = self.seed;
+        let train = self.recorded_train();
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
         doc.insert("train".into(), toml::Value::try_from(&train).expect("train serialises"));
