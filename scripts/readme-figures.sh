@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
-P=$PWD/target/release/pinniped
+P=${CARGO_TARGET_DIR:-$PWD/target}/release/pinniped  # where cargo build put it
 JOBS=${JOBS:-$(nproc)}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pinniped-figures.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
