@@ -289,7 +289,7 @@ fn train_then_eval_reproduces_the_final_test_accuracy() {
 }
 
 #[test]
-fn a_sweep_runs_checkpoint_records_its_own_seed_like_its_config_toml() {
+fn a_sweep_runs_config_toml_reruns_it_to_the_same_checkpoint_bytes() {
     // The checkpoint's `[train]` table is what `pinniped train` needs to retrain the model, so its
     // seed must be the run's, not the sweep's default.
     let tmp = tempfile::tempdir().unwrap();
@@ -310,6 +310,15 @@ fn a_sweep_runs_checkpoint_records_its_own_seed_like_its_config_toml() {
         assert_eq!(&embedded, config["train"].as_table().unwrap(), "{rep}: checkpoint [train] = config.toml [train]");
         let cfg: pinniped::spec::TrainConfig = toml::from_str(&ckpt.meta.config).unwrap();
         assert_eq!(cfg.seed, ckpt.meta.seed, "{rep}: the embedded seed is the run's");
+        // config.toml reruns it alone, down to the checkpoint's bytes (config hash included).
+        let again = tmp.path().join(format!("again-{rep}"));
+        pinniped().args(["train", "-q"]).arg(dir.join("config.toml")).arg("--out").arg(&again).assert().success();
+        assert_eq!(metrics_without_time(&dir.join("metrics.csv")), metrics_without_time(&again.join("metrics.csv")));
+        assert_eq!(
+            fs::read(dir.join("model.safetensors")).unwrap(),
+            fs::read(again.join("model.safetensors")).unwrap(),
+            "{rep}: the rerun's checkpoint"
+        );
     }
 }
 

@@ -57,7 +57,9 @@ impl RunSpec {
 pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
     // The engine that runs, not the word that chose it: `auto` and what it resolves to are
     // the same run (so `config.toml`, which records the resolved engine, reruns it exactly).
-    let resolved = TrainConfig { engine: train.resolved_engine(), ..train.clone() };
+    // The seed is hashed on its own below; the table's copy is a sweep's placeholder or a
+    // `pinniped train` run's seed, and must not make a run and its `config.toml` rerun differ.
+    let resolved = TrainConfig { engine: train.resolved_engine(), seed: TrainConfig::default().seed, ..train.clone() };
     let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
         unreachable!("TrainConfig serialises to a table")
     };
