@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
-P=$PWD/target/release/pinniped
+P=${CARGO_TARGET_DIR:-$PWD/target}/release/pinniped  # where cargo build put it
 JOBS=${JOBS:-$(nproc)}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pinniped-figures.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -34,9 +34,11 @@ echo "one paper-baseline run (pinniped train, all artifacts): $(since "$start") 
 
 paper_s=$(run paper experiments/paper.toml)
 # The paper's dtype, on the axis whose divergence the README dates.
+# Data paths are relative to the sweep file, and the copy lives in $TMP: point them at data/.
 sed -e 's/^dtype = "f32".*/dtype = "f64"/' -e '/^\[sweep\]/,$ { /^\(hidden\|batch_size\|momentum\|activation\) =/d }' \
-  experiments/paper.toml >"$TMP/paper-f64.toml"
+  -e "s|\"\\.\\./data/|\"$PWD/data/|" experiments/paper.toml >"$TMP/paper-f64.toml"
 grep -q '^dtype = "f64"' "$TMP/paper-f64.toml" || { echo "paper.toml no longer has dtype = \"f32\"" >&2; exit 1; }
+grep -q "^train = \"$PWD/data/" "$TMP/paper-f64.toml" || { echo "paper.toml's train path is no longer ../data/…" >&2; exit 1; }
 f64_s=$(run paper-f64 "$TMP/paper-f64.toml")
 if [ "${1:-}" != "--paper" ]; then beyond_s=$(run beyond experiments/beyond.toml); else beyond_s=; fi
 

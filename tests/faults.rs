@@ -1,5 +1,5 @@
 //! Faults: SIGKILL at ten moments then resume, a disk that fills up (injected, and a
-//! real 600 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
+//! real 250 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
 //! and no partial file is ever left where a result belongs.
 
 mod common;

@@ -36,9 +36,10 @@ impl RunSpec {
         RunSpec { id, seed, train, data, config_hash }
     }
 
-    /// The run's `[train]` table as recorded: `engine = "auto"` replaced by the engine it chose.
+    /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
+    /// "auto"` replaced by the engine it chose, and the run's own seed, not the sweep's default.
     pub fn recorded_train(&self) -> TrainConfig {
-        TrainConfig { engine: self.train.resolved_engine(), ..self.train.clone() }
+        TrainConfig { engine: self.train.resolved_engine(), seed: self.seed, ..self.train.clone() }
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
@@ -58,7 +59,9 @@ impl RunSpec {
 pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, seed: u64) -> String {
     // The engine that runs, not the word that chose it: `auto` and what it resolves to are
     // the same run (so `config.toml`, which records the resolved engine, reruns it exactly).
-    let resolved = TrainConfig { engine: train.resolved_engine(), ..train.clone() };
+    // The seed is hashed on its own below; the table's copy is a sweep's placeholder or a
+    // `pinniped train` run's seed, and must not make a run and its `config.toml` rerun differ.
+    let resolved = TrainConfig { engine: train.resolved_engine(), seed: TrainConfig::default().seed, ..train.clone() };
     let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
         unreachable!("TrainConfig serialises to a table")
     };
