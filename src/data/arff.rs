@@ -269,11 +269,13 @@ fn parse_attribute(rest: &str, path: &Path, line: usize) -> Result<Attribute, Da
             .strip_suffix('}')
             .ok_or_else(|| err(format!("nominal attribute '{shown}': the value list has no closing '}}'")))?;
         let mut values: Vec<String> = Vec::new();
+        // A set beside the list: a header may declare many thousands of values.
+        let mut seen: HashSet<String> = HashSet::new();
         for_each_field(inner, path, line, |v| {
             if v.is_empty() {
                 return Err(err(format!("nominal attribute '{shown}' has an empty value in its list")));
             }
-            if values.iter().any(|x| x == v) {
+            if !seen.insert(v.to_string()) {
                 return Err(err(format!(
                     "nominal attribute '{shown}' declares the value '{}' twice",
                     labels::shorten(v)

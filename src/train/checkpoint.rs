@@ -130,13 +130,16 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let broken =
         || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(broken)?;
+    // The parsers' own words (serde's "invalid type: integer `1`, expected string or map")
+    // help no user: the file is not a checkpoint pinniped can read, and that is all.
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|_| anyhow::anyhow!(broken()))?;
     let meta = header
         .metadata()
         .as_ref()
         .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
     let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).with_context(broken)?;
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|_| anyhow::anyhow!(broken()))?;
     let mut dims = Vec::new();
     let mut layers = Vec::new();
     for l in 0.. {
@@ -144,8 +147,9 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         else {
             break;
         };
-        let (fan_out, fan_in) = w.dims2().with_context(broken)?;
-        if b.dims1().with_context(broken)? != fan_out || (l > 0 && dims.last() != Some(&fan_in)) {
+        let not_a_layer = || anyhow::anyhow!("{}: layer {l}'s weight is not a matrix or its bias not a vector", path.display());
+        let (fan_out, fan_in) = w.dims2().map_err(|_| not_a_layer())?;
+        if b.dims1().map_err(|_| not_a_layer())? != fan_out || (l > 0 && dims.last() != Some(&fan_in)) {
             bail!("{}: layer {l} has inconsistent shapes", path.display());
         }
         if l == 0 {
