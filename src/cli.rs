@@ -146,7 +146,7 @@ pub struct ExecArgs {
     pub quiet: bool,
     /// Only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share one
     /// results directory (a run is claimed before it trains).
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<crate::commands::Shard>,
     /// Testing aid: train with synthetic curves instead of networks.
     #[arg(long, hide = true)]

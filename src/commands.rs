@@ -790,12 +790,23 @@ fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let why = if path.exists() && !path.is_file() {
         "exists and is not a regular file: give a file name"
+    } else if path.is_file() && !is_confusion_csv(path) {
+        // Never overwrite what pinniped did not write: only an earlier matrix is replaced.
+        "exists and is not an earlier --confusion matrix: give a new file name (it is not overwritten)"
     } else if !parent.is_dir() {
         "its directory does not exist: create it or give another path"
     } else {
         return Ok(());
     };
     Err(InputError::one(path, None, Some(flag), why))
+}
+
+/// Whether `path` starts like the matrix `eval --confusion` writes (`actual,<class>,…`).
+fn is_confusion_csv(path: &Path) -> bool {
+    let Ok(file) = crate::fsx::open_regular(path) else { return false };
+    let mut first = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(file, 8), &mut first);
+    first.starts_with(b"actual,")
 }
 
 /// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`; rows are the

@@ -67,7 +67,20 @@ fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
         });
         let msg = e.message().trim().to_string();
         let at = col.map(|c| format!("column {c}: ")).unwrap_or_default();
-        InputError::one(path, line, None, format!("{at}TOML syntax error: {msg}"))
+        // The key of that line, when it has one: the place in the user's terms.
+        let key = line
+            .and_then(|l| source.lines().nth(l - 1))
+            .and_then(|text| text.split_once('='))
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && k.len() <= 60 && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)));
+        let hint = if msg.contains("too large") {
+            " (whole numbers go up to 9223372036854775807)"
+        } else if msg.contains("floating-point") {
+            " (write a finite number, e.g. 0.001 or 1e300)"
+        } else {
+            ""
+        };
+        InputError::one(path, line, key, format!("{at}TOML syntax error: {msg}{hint}"))
     })
 }
 
