@@ -72,7 +72,9 @@ fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
             .and_then(|l| source.lines().nth(l - 1))
             .and_then(|text| text.split_once('='))
             .map(|(k, _)| k.trim())
-            .filter(|k| !k.is_empty() && k.len() <= 60 && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)));
+            .filter(|k| {
+                !k.is_empty() && k.len() <= 60 && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            });
         let hint = if msg.contains("too large") {
             " (whole numbers go up to 9223372036854775807)"
         } else if msg.contains("floating-point") {

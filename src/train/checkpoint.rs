@@ -138,8 +138,7 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         .as_ref()
         .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
     let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
-    let tensors =
-        candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|_| anyhow::anyhow!(broken()))?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|_| anyhow::anyhow!(broken()))?;
     let mut dims = Vec::new();
     let mut layers = Vec::new();
     for l in 0.. {
@@ -147,7 +146,8 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         else {
             break;
         };
-        let not_a_layer = || anyhow::anyhow!("{}: layer {l}'s weight is not a matrix or its bias not a vector", path.display());
+        let not_a_layer =
+            || anyhow::anyhow!("{}: layer {l}'s weight is not a matrix or its bias not a vector", path.display());
         let (fan_out, fan_in) = w.dims2().map_err(|_| not_a_layer())?;
         if b.dims1().map_err(|_| not_a_layer())? != fan_out || (l > 0 && dims.last() != Some(&fan_in)) {
             bail!("{}: layer {l} has inconsistent shapes", path.display());
