@@ -684,6 +684,15 @@ mod tests {
     }
 
     #[test]
+    fn a_value_repeated_at_the_end_of_a_long_nominal_list_is_named() {
+        let values: Vec<String> = (0..200_000).map(|i| i.to_string()).chain(["7".to_string()]).collect();
+        let text = format!("@relation r\n@attribute c {{{}}}\n", values.join(","));
+        let (_d, r) = read(&text);
+        let m = err_text(r, "d.arff", Some(2));
+        assert!(m.contains("declares the value '7' twice"), "{m}");
+    }
+
+    #[test]
     fn quoted_numbers_and_escapes() {
         let text = "@attribute 'it\\'s' numeric\n@attribute c {'a\\'b', c}\n@data\n'1.5','a\\'b'\n\"2\",c\n";
         let (_d, t) = read(text);
