@@ -16,6 +16,24 @@ fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Se
     }
 }
 
+/// A whole number that TOML can store (config.toml keeps it), refused in words rather
+/// than as Rust's "invalid digit found in string"; the key's own bound is checked later.
+fn whole_number(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n <= i64::MAX as u64 => Ok(n),
+        _ => Err(format!("must be a whole number from 0 to {}", i64::MAX)),
+    }
+}
+
+fn whole_count(text: &str) -> Result<usize, String> {
+    whole_number(text).and_then(|n| usize::try_from(n).map_err(|_| "too large for this machine".into()))
+}
+
+/// A number, e.g. 0.01 (its range is checked with the key's other rules).
+fn number(text: &str) -> Result<f64, String> {
+    text.trim().parse::<f64>().map_err(|_| "must be a number, e.g. 0.01".into())
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "pinniped",
@@ -37,14 +55,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a sweep file: expand it into runs, train them in parallel, summarise.
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Train one configuration (a file with [data] and [train], and/or flags).
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Train(TrainArgs),
     /// Evaluate a saved model on a data file (the paper's test-only mode).
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Eval(EvalArgs),
     /// Show how many runs of a sweep are done, diverged, failed, running or pending.
     Status(DirArgs),
     /// Rerun failed and unfinished runs, or the named ones, then refresh the summary.
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Rerun(RerunArgs),
     /// Rebuild summary.csv from the run directories.
     Summarize(DirArgs),
@@ -53,6 +79,8 @@ pub enum Command {
     /// Compare two sweeps' summaries configuration by configuration (Welch's t-test).
     Compare(CompareArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Slurm(SlurmArgs),
 }
 
@@ -118,7 +146,7 @@ pub struct ExecArgs {
     pub quiet: bool,
     /// Only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share one
     /// results directory (a run is claimed before it trains).
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<crate::commands::Shard>,
     /// Testing aid: train with synthetic curves instead of networks.
     #[arg(long, hide = true)]
@@ -139,10 +167,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub test: Option<PathBuf>,
     /// Reserve every Nth row (after the initial shuffle) for validation.
-    #[arg(long)]
+    #[arg(long, value_parser = whole_count)]
     pub reserve_every: Option<usize>,
     /// Reserve the last fraction of rows for validation.
-    #[arg(long)]
+    #[arg(long, value_parser = number)]
     pub reserve_fraction: Option<f64>,
     /// Hidden layer widths, comma-separated ("64", "32,32"; "" for a linear model).
     #[arg(long)]
@@ -151,13 +179,13 @@ pub struct TrainArgs {
     #[arg(long)]
     pub activation: Option<String>,
     /// Step size of gradient descent, e.g. 0.01.
-    #[arg(long)]
+    #[arg(long, value_parser = number)]
     pub learning_rate: Option<f64>,
     /// Rows per gradient step.
-    #[arg(long)]
+    #[arg(long, value_parser = whole_count)]
     pub batch_size: Option<usize>,
-    /// Momentum in [0, 1) (0: plain gradient descent).
-    #[arg(long)]
+    /// Momentum in [0, 1] (0: plain gradient descent).
+    #[arg(long, value_parser = number)]
     pub momentum: Option<f64>,
     /// damped (the paper's) | classic (PyTorch's)
     #[arg(long)]
@@ -169,16 +197,17 @@ pub struct TrainArgs {
     #[arg(long)]
     pub init: Option<String>,
     /// Passes over the training rows.
-    #[arg(long)]
+    #[arg(long, value_parser = whole_count)]
     pub epochs: Option<usize>,
     /// f32 | f64
     #[arg(long)]
     pub dtype: Option<String>,
     /// Seed of the initial weights and the shuffles (same seed, same run, bit for bit).
-    #[arg(long)]
+    // Bounded as TOML integers are: the seed is stored in config.toml.
+    #[arg(long, value_parser = whole_number)]
     pub seed: Option<u64>,
     /// Save a checkpoint every N epochs (0: final model only).
-    #[arg(long)]
+    #[arg(long, value_parser = whole_count)]
     pub save_every: Option<usize>,
     /// Any other [train] key: --set weight_decay=0.01 (TOML value syntax).
     #[arg(long = "set", value_name = "KEY=VALUE")]

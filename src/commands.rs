@@ -148,6 +148,9 @@ impl std::str::FromStr for Shard {
         if n == 0 || k >= n {
             return Err(bad());
         }
+        if n as u64 > crate::cli::MAX_TASKS {
+            return Err(format!("`{}`: at most {} shards", echo(s), crate::cli::MAX_TASKS));
+        }
         Ok(Shard { k, n })
     }
 }
@@ -586,12 +589,12 @@ fn train(a: TrainArgs) -> Result<u8> {
     let f = |v: Option<f64>| v.map(toml::Value::Float);
     let i = |v: Option<usize>| v.map(|v| toml::Value::Integer(v as i64));
     let hidden = a.hidden.as_ref().map(|h| {
-        let items: Result<Vec<toml::Value>, _> = h
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(|x| x.parse::<i64>().map(toml::Value::Integer))
-            .collect();
+        // "" is a linear model; an empty piece elsewhere ("4,,4", "4,") is a typo, not a layer.
+        if h.trim().is_empty() {
+            return Ok(toml::Value::Array(Vec::new()));
+        }
+        let items: Result<Vec<toml::Value>, _> =
+            h.split(',').map(str::trim).map(|x| x.parse::<i64>().map(toml::Value::Integer)).collect();
         items.map(toml::Value::Array)
     });
     let hidden = match hidden {
@@ -635,9 +638,12 @@ fn train(a: TrainArgs) -> Result<u8> {
             )
             .into());
         };
+        // One TOML value, else the text as a string ("relu"); never more keys smuggled in
+        // after a newline ("1\nhidden = [4]").
         let value: toml::Value = format!("v = {v}")
             .parse::<toml::Table>()
             .ok()
+            .filter(|t| t.len() == 1)
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(v.to_string()));
         overrides.push((k.trim().to_string(), value));
@@ -784,12 +790,23 @@ fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let why = if path.exists() && !path.is_file() {
         "exists and is not a regular file: give a file name"
+    } else if path.is_file() && !is_confusion_csv(path) {
+        // Never overwrite what pinniped did not write: only an earlier matrix is replaced.
+        "exists and is not an earlier --confusion matrix: give a new file name (it is not overwritten)"
     } else if !parent.is_dir() {
         "its directory does not exist: create it or give another path"
     } else {
         return Ok(());
     };
     Err(InputError::one(path, None, Some(flag), why))
+}
+
+/// Whether `path` starts like the matrix `eval --confusion` writes (`actual,<class>,…`).
+fn is_confusion_csv(path: &Path) -> bool {
+    let Ok(file) = crate::fsx::open_regular(path) else { return false };
+    let mut first = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(file, 8), &mut first);
+    first.starts_with(b"actual,")
 }
 
 /// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`; rows are the

@@ -489,6 +489,140 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
             },
             &["--tasks", "at least 1"],
         ),
+        // ---- found by the adversarial pass: the value is described, never in serde's words
+        (
+            "enum key given a number",
+            |e| run_sweep(e, &sweep(&e.data(), "[train]\nactivation = 1")),
+            &["s.toml:5", "train.activation", "not the number 1"],
+        ),
+        (
+            "enum key given a list",
+            |e| run_sweep(e, &sweep(&e.data(), "[train]\nloss = [\"mse-sum\"]")),
+            &["s.toml:5", "train.loss", "not this list"],
+        ),
+        (
+            "whole number beyond TOML's range",
+            |e| run_sweep(e, &sweep(&e.data(), "[train]\nepochs = 99999999999999999999")),
+            &["s.toml:5", "epochs", "whole numbers go up to"],
+        ),
+        (
+            "float beyond f64's range",
+            |e| run_sweep(e, &sweep(&e.data(), "[train]\nlearning_rate = 1e400")),
+            &["s.toml:5", "learning_rate", "finite number"],
+        ),
+        (
+            "negative --jobs",
+            |e| {
+                let f = e.file("ok.toml", &sweep(&e.data(), ""));
+                vec!["run".into(), "--out".into(), e.out.display().to_string(), "--jobs".into(), "-1".into(), f]
+            },
+            &["--jobs", "at least 1"],
+        ),
+        (
+            "negative --shard",
+            |e| {
+                let f = e.file("ok.toml", &sweep(&e.data(), ""));
+                vec!["run".into(), "--out".into(), e.out.display().to_string(), "--shard".into(), "-1/4".into(), f]
+            },
+            &["--shard", "0 <= K < N"],
+        ),
+        (
+            "negative --epochs",
+            |_| {
+                vec![
+                    "train".into(),
+                    "--train".into(),
+                    train_tsv().display().to_string(),
+                    "--epochs".into(),
+                    "-1".into(),
+                ]
+            },
+            &["--epochs", "whole number"],
+        ),
+        (
+            "--learning-rate not a number",
+            |_| {
+                vec![
+                    "train".into(),
+                    "--train".into(),
+                    train_tsv().display().to_string(),
+                    "--learning-rate".into(),
+                    "fast".into(),
+                ]
+            },
+            &["--learning-rate", "must be a number"],
+        ),
+        (
+            "--seed beyond what config.toml can store",
+            |_| {
+                vec![
+                    "train".into(),
+                    "--train".into(),
+                    train_tsv().display().to_string(),
+                    "--seed".into(),
+                    "18446744073709551615".into(),
+                ]
+            },
+            &["--seed", "whole number from 0 to 9223372036854775807"],
+        ),
+        (
+            "empty width in --hidden",
+            |_| {
+                vec![
+                    "train".into(),
+                    "--train".into(),
+                    train_tsv().display().to_string(),
+                    "--hidden".into(),
+                    "4,,4".into(),
+                ]
+            },
+            &["--hidden", "comma-separated"],
+        ),
+        (
+            "--set smuggling a second key after a newline",
+            |_| {
+                vec![
+                    "train".into(),
+                    "--train".into(),
+                    train_tsv().display().to_string(),
+                    "--set".into(),
+                    "epochs=1\nhidden=[4]".into(),
+                ]
+            },
+            &["epochs", "whole number"],
+        ),
+        (
+            "checkpoint header of the wrong JSON shape",
+            |e| {
+                let mut bytes = 20u64.to_le_bytes().to_vec();
+                bytes.extend_from_slice(b"{\"a\":[1,2,3]}       ");
+                let p = e.dir.join("json.safetensors");
+                fs::write(&p, bytes).unwrap();
+                vec![
+                    "eval".into(),
+                    "--model".into(),
+                    p.display().to_string(),
+                    "--data".into(),
+                    test_tsv().display().to_string(),
+                ]
+            },
+            &["json.safetensors", "not a readable safetensors checkpoint"],
+        ),
+        (
+            "--confusion onto a file pinniped did not write there",
+            |e| {
+                vec![
+                    "eval".into(),
+                    "--model".into(),
+                    e.model.display().to_string(),
+                    "--data".into(),
+                    test_tsv().display().to_string(),
+                    "--confusion".into(),
+                    e.out.join("victim/summary.csv").display().to_string(),
+                ]
+            },
+            &["summary.csv", "--confusion", "not overwritten"],
+        ),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
     // Every case runs, whatever the others do; the failures are reported together, each by name.
@@ -512,6 +646,12 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
         if stderr.contains("panicked") {
             wrong.push("panicked".into());
         }
+        // The parsers' own words say nothing to a user: what was written is described instead.
+        for jargon in SERDE_WORDS {
+            if stderr.contains(jargon) {
+                wrong.push(format!("message speaks serde/Rust ({jargon:?})"));
+            }
+        }
         let after = snapshot(&env.out);
         if after != before {
             wrong.push(format!("the results directory changed: {}", changed_files(&before, &after).join(", ")));
@@ -527,6 +667,10 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+/// Words of serde, toml and std's parsers that must never reach a message.
+const SERDE_WORDS: &[&str] =
+    &["invalid type", "unit variant", "expected f64", "expected usize", "expected u64", "invalid digit", "sequence"];
 
 /// Files added, removed or changed between two snapshots.
 fn changed_files(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) -> Vec<String> {

@@ -269,11 +269,13 @@ fn parse_attribute(rest: &str, path: &Path, line: usize) -> Result<Attribute, Da
             .strip_suffix('}')
             .ok_or_else(|| err(format!("nominal attribute '{shown}': the value list has no closing '}}'")))?;
         let mut values: Vec<String> = Vec::new();
+        // A set beside the list: a header may declare many thousands of values.
+        let mut seen: HashSet<String> = HashSet::new();
         for_each_field(inner, path, line, |v| {
             if v.is_empty() {
                 return Err(err(format!("nominal attribute '{shown}' has an empty value in its list")));
             }
-            if values.iter().any(|x| x == v) {
+            if !seen.insert(v.to_string()) {
                 return Err(err(format!(
                     "nominal attribute '{shown}' declares the value '{}' twice",
                     labels::shorten(v)
@@ -679,6 +681,15 @@ mod tests {
             let m = err_text(r, "d.arff", Some(line));
             assert!(m.contains(needle), "{text:?}: {m}");
         }
+    }
+
+    #[test]
+    fn a_value_repeated_at_the_end_of_a_long_nominal_list_is_named() {
+        let values: Vec<String> = (0..200_000).map(|i| i.to_string()).chain(["7".to_string()]).collect();
+        let text = format!("@relation r\n@attribute c {{{}}}\n", values.join(","));
+        let (_d, r) = read(&text);
+        let m = err_text(r, "d.arff", Some(2));
+        assert!(m.contains("declares the value '7' twice"), "{m}");
     }
 
     #[test]

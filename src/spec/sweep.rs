@@ -67,7 +67,22 @@ fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
         });
         let msg = e.message().trim().to_string();
         let at = col.map(|c| format!("column {c}: ")).unwrap_or_default();
-        InputError::one(path, line, None, format!("{at}TOML syntax error: {msg}"))
+        // The key of that line, when it has one: the place in the user's terms.
+        let key = line
+            .and_then(|l| source.lines().nth(l - 1))
+            .and_then(|text| text.split_once('='))
+            .map(|(k, _)| k.trim())
+            .filter(|k| {
+                !k.is_empty() && k.len() <= 60 && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            });
+        let hint = if msg.contains("too large") {
+            " (whole numbers go up to 9223372036854775807)"
+        } else if msg.contains("floating-point") {
+            " (write a finite number, e.g. 0.001 or 1e300)"
+        } else {
+            ""
+        };
+        InputError::one(path, line, key, format!("{at}TOML syntax error: {msg}{hint}"))
     })
 }
 
@@ -279,7 +294,7 @@ fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConf
         let mut probe = base.clone();
         probe.insert(key.clone(), value.clone());
         if let Err(e) = Value::Table(probe).try_into::<DataConfig>() {
-            c.at(Some("data"), key, format!("data.{key}"), type_message(&e, None));
+            c.at(Some("data"), key, format!("data.{key}"), type_message(&e, None, value));
         }
     }
     if c.problems.len() > before {
@@ -330,7 +345,7 @@ pub fn with_value(config: &TrainConfig, key: &str, value: &Value) -> Result<Trai
         unreachable!("TrainConfig serialises to a table")
     };
     table.insert(key.to_string(), value.clone());
-    Value::Table(table).try_into::<TrainConfig>().map_err(|e| type_message(&e, default_of(key).as_ref()))
+    Value::Table(table).try_into::<TrainConfig>().map_err(|e| type_message(&e, default_of(key).as_ref(), value))
 }
 
 /// The default value of a `[train]` key (None for optional keys unset by default).
@@ -382,10 +397,24 @@ fn kind_of_serde(expected: &str) -> String {
     }
 }
 
+/// What the user wrote, in words: "the string \"x\"", "the number 3", "a list".
+fn described(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("the string \"{}\"", super::problems::echo(s)),
+        Value::Integer(_) | Value::Float(_) => format!("the number {}", super::plan::format_value(value)),
+        Value::Boolean(b) => b.to_string(),
+        Value::Datetime(_) => "a date".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Table(_) => "a table".into(),
+    }
+}
+
 /// serde's "invalid type: string \"0.1\", expected f64" in the user's words: "must be
 /// a number, e.g. 0.01 (not the string \"0.1\")". The kind and the example come from
-/// the key's default value when it has one (so every key is covered), else from serde.
-fn type_message(e: &toml::de::Error, default: Option<&Value>) -> String {
+/// the key's default value when it has one (so every key is covered), else from serde;
+/// what was written is described from `written` itself, never in serde's terms
+/// ("unit variant", "sequence").
+fn type_message(e: &toml::de::Error, default: Option<&Value>, written: &Value) -> String {
     let msg = e.message().trim();
     if let Some(rest) = msg.strip_prefix("unknown variant ") {
         // "`gelu`, expected one of `sigmoid`, `tanh`"
@@ -405,13 +434,17 @@ fn type_message(e: &toml::de::Error, default: Option<&Value>) -> String {
         (Some(v), _) => kind_of(v),
         (None, e) => kind_of_serde(e),
     };
-    // serde's names for what was written: "string \"x\"", "integer `3`", "sequence".
-    let got = super::problems::echo(got).replace('`', "");
-    let got =
-        [("string ", "the string "), ("floating point ", "the number "), ("integer ", "the number "), ("boolean ", "")]
-            .iter()
-            .find_map(|(serde, ours)| got.strip_prefix(serde).map(|rest| format!("{ours}{rest}")))
-            .unwrap_or_else(|| got.replace("sequence", "a list").replace("map", "a table"));
+    let got = match written {
+        // The wrong part is inside the list: name it as serde saw it, in our words.
+        Value::Array(_) => {
+            let got = super::problems::echo(got).replace('`', "");
+            [("string ", "the string "), ("floating point ", "the number "), ("integer ", "the number ")]
+                .iter()
+                .find_map(|(serde, ours)| got.strip_prefix(serde).map(|rest| format!("a list holding {ours}{rest}")))
+                .unwrap_or_else(|| "this list".into())
+        }
+        _ => described(written),
+    };
     format!("must be {kind} (not {got})")
 }
 

@@ -135,13 +135,15 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let broken =
         || format!("{}: not a readable safetensors checkpoint (truncated or another kind of file?)", path.display());
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(broken)?;
+    // The parsers' own words (serde's "invalid type: integer `1`, expected string or map")
+    // help no user: the file is not a checkpoint pinniped can read, and that is all.
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|_| anyhow::anyhow!(broken()))?;
     let meta = header
         .metadata()
         .as_ref()
         .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
     let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
-    let file = safetensors::SafeTensors::deserialize(&bytes).with_context(broken)?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|_| anyhow::anyhow!(broken()))?;
     let dims = check(&meta, &file).map_err(|what| {
         anyhow::anyhow!(
             "{}: {what}; the file was not written by this pinniped or has been changed \
@@ -149,7 +151,7 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
             path.display()
         )
     })?;
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).with_context(broken)?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|_| anyhow::anyhow!(broken()))?;
     let layers: Vec<(Tensor, Tensor)> = (0..dims.len() - 1)
         .map(|l| {
             let w = &tensors[&format!("layers.{l}.weight")];
