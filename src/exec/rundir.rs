@@ -69,6 +69,10 @@ pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
 /// Marks a directory as a `pinniped train` output, so that the next `train --out`
 /// may replace it (and nothing else that happens to be non-empty).
 pub const TRAIN_MARKER: &str = ".pinniped-run";
+/// The marker's exact content: a file of that name with anything else in it (an empty one
+/// made by `touch`, say) is not pinniped's, so the files beside it are not replaced.
+pub const TRAIN_MARKER_TEXT: &str =
+    "written by `pinniped train`: the next `pinniped train --out` here replaces its files\n";
 
 /// Whether `name` (a file directly in a run directory) is one pinniped writes there.
 fn is_run_file(name: &str) -> bool {
@@ -200,6 +204,8 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     }
     let why = if dir.join("sweep.toml").is_file() || dir.join("runs").is_dir() {
         "holds a sweep's results".to_string()
+    } else if fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok() {
+        format!("has a `{TRAIN_MARKER}` that pinniped did not write (not its text, or not a plain file)")
     } else if dir.join(STATUS_FILE).is_file() && dir.join("config.toml").is_file() {
         format!(
             "holds a run without pinniped's `{TRAIN_MARKER}` marker (a sweep's run, or made by an older pinniped; \
@@ -216,10 +222,14 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     Err(format!("{why}; pinniped only replaces its own train outputs. Give a new or empty directory with --out"))
 }
 
-/// An earlier `pinniped train` output: it has pinniped's marker (a real file). A
-/// run directory of a sweep has none, so `train --out` cannot overwrite a sweep's run.
+/// An earlier `pinniped train` output: it has pinniped's marker (a real file, not a
+/// symlink, with pinniped's text). A run directory of a sweep has none, so `train --out`
+/// cannot overwrite a sweep's run.
 fn is_train_output(dir: &Path) -> bool {
-    fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok_and(|m| m.is_file())
+    let marker = dir.join(TRAIN_MARKER);
+    fs::symlink_metadata(&marker).is_ok_and(|m| m.is_file())
+        && crate::fsx::read_bounded(&marker, TRAIN_MARKER_TEXT.len() as u64)
+            .is_ok_and(|text| text == TRAIN_MARKER_TEXT.as_bytes())
 }
 
 /// Removes temporary files left by killed writers anywhere below `dir`; those of

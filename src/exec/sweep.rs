@@ -73,6 +73,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 /// Refuses to reuse a results directory whose runs were made with another seed,
 /// data or baseline: their results would silently mix with the new ones.
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
+    check_no_symlinked_files(root)?;
     let stored_path = root.join(SWEEP_FILE);
     let Ok(source) = crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) else { return Ok(()) };
     let old = crate::spec::parse_stored_sweep(&stored_path, &source)?;
@@ -142,12 +143,30 @@ fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
 
 /// The directories pinniped creates directly inside a results directory.
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
+/// The files pinniped writes directly inside a results directory and reads back: a
+/// symlink there would make it read (or report on) a file outside.
+pub const ROOT_FILES: &[&str] = &[SWEEP_FILE, DATA_DIGEST_FILE, "plan.csv", "summary.csv", "report.html"];
+
+/// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
+pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {
+    let problems: Vec<Problem> = ROOT_FILES
+        .iter()
+        .filter_map(|f| rundir::check_no_symlink_below(root, &root.join(f)).err())
+        .map(|e| Problem { file: PathBuf::new(), line: None, key: None, message: e.to_string() })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError(problems))
+    }
+}
 
 /// Refuses a results directory with a symlink where pinniped writes (`runs/`, a run
 /// directory or one of its parents, a run's lock file, `plots/`, `slurm/`): following
 /// it would delete or write files outside the results directory. Checked before
 /// anything is written.
 pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
+    check_no_symlinked_files(root)?;
     // `--out` or `<out>/<name>` being a file: say so rather than fail on what lies below.
     for dir in root.ancestors().take(2) {
         if dir.exists() && !dir.is_dir() {

@@ -1,0 +1,121 @@
+//! Attacks through the filesystem: planted markers and symlinks where pinniped writes or
+//! reads back its own files. Whatever is planted, the files outside stay byte-identical.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+/// A finished two-configuration fake sweep: returns (sweep file, results directory).
+fn finished_sweep(tmp: &Path) -> (PathBuf, PathBuf) {
+    let file = write(
+        tmp,
+        "s.toml",
+        &format!("name = \"s\"\nseed = 3\nrepeats = 1\n{}[train]\nhidden = [4]\nepochs = 2\n[sweep]\nbatch_size = [40, 80]\n", data_table(true)),
+    );
+    let out = tmp.join("out");
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().success();
+    (file, out.join("s"))
+}
+
+/// Files of a user's own, outside any results directory.
+fn outside(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("elsewhere");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("secret.txt"), "name = \"not a sweep\"\n").unwrap();
+    dir
+}
+
+#[test]
+fn a_marker_pinniped_did_not_write_does_not_make_user_files_replaceable() {
+    for (case, marker) in [("empty (touch)", &b""[..]), ("other text", &b"mine\n"[..])] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("mine");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join(".pinniped-run"), marker).unwrap();
+        fs::write(out.join("metrics.csv"), "my own metrics\n").unwrap();
+        fs::write(out.join("status.json"), "{}\n").unwrap();
+        let before = snapshot(&out);
+        let result = pinniped()
+            .args(["train", "-q", "--train"])
+            .arg(train_tsv())
+            .args(["--epochs", "2", "--hidden", "4", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{case}: {err}");
+        assert!(err.contains(".pinniped-run") && err.contains("did not write"), "{case}: {err}");
+        assert_eq!(snapshot(&out), before, "{case}: the user's files changed");
+    }
+}
+
+#[test]
+fn a_symlink_planted_at_a_plot_is_replaced_never_written_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, root) = finished_sweep(tmp.path());
+    let elsewhere = outside(tmp.path());
+    let before = snapshot(&elsewhere);
+    let plot = root.join("plots/axis-batch_size-error.png");
+    assert!(plot.is_file(), "the sweep draws {}", plot.display());
+    fs::remove_file(&plot).unwrap();
+    symlink(elsewhere.join("secret.txt"), &plot).unwrap();
+    pinniped().arg("report").arg(&root).assert().success();
+    assert_eq!(snapshot(&elsewhere), before, "a plot was written through its symlink");
+    assert!(fs::symlink_metadata(&plot).unwrap().is_file(), "the plot is a file of its own again");
+
+    // A train output's plots too.
+    let out = tmp.path().join("train");
+    let train = || {
+        let mut c = pinniped();
+        c.args(["train", "-q", "--train"]).arg(train_tsv()).args(["--epochs", "2", "--hidden", "4", "--out"]).arg(&out);
+        c
+    };
+    train().assert().success();
+    let plot = out.join("plots/error.png");
+    fs::remove_file(&plot).unwrap();
+    symlink(elsewhere.join("secret.txt"), &plot).unwrap();
+    train().assert().success();
+    assert_eq!(snapshot(&elsewhere), before, "a train plot was written through its symlink");
+}
+
+#[test]
+fn a_symlinked_stored_file_is_refused_by_every_command_before_it_is_read() {
+    let commands: [(&str, &[&str]); 6] = [
+        ("status", &["status"]),
+        ("summarize", &["summarize"]),
+        ("report", &["report"]),
+        ("rerun --failed", &["rerun", "--fake-trainer", "--failed"]),
+        ("run", &["run", "--fake-trainer"]),
+        ("slurm", &["slurm", "--tasks", "2"]),
+    ];
+    for stored in ["sweep.toml", "data.sha256", "plan.csv", "summary.csv", "report.html"] {
+        for (name, args) in commands {
+            let case = format!("{stored} under {name}");
+            let tmp = tempfile::tempdir().unwrap();
+            let (file, root) = finished_sweep(tmp.path());
+            let elsewhere = outside(tmp.path());
+            let before = snapshot(&elsewhere);
+            let link = root.join(stored);
+            fs::remove_file(&link).unwrap();
+            symlink(elsewhere.join("secret.txt"), &link).unwrap();
+            let mut cmd = pinniped();
+            cmd.args(args);
+            if matches!(name, "run" | "slurm") {
+                // These take the sweep file and write to <out>/<name>.
+                cmd.arg("--out").arg(root.parent().unwrap()).arg(&file);
+            } else {
+                cmd.arg(&root);
+            }
+            let result = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(2), "{case}: {err}");
+            assert!(err.contains(stored) && err.contains("symlink"), "{case}: {err}");
+            assert!(!err.contains("not a sweep"), "{case}: the target's content was read: {err}");
+            assert_eq!(snapshot(&elsewhere), before, "{case}: the target changed");
+            assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "{case}: the symlink is kept");
+        }
+    }
+}
