@@ -119,3 +119,59 @@ fn a_symlinked_stored_file_is_refused_by_every_command_before_it_is_read() {
         }
     }
 }
+
+#[test]
+fn the_wrong_kind_of_file_where_pinniped_keeps_its_own_is_refused_by_every_command() {
+    // (case, what to plant: the path below the results directory and whether it is a directory)
+    let cases: [(&str, &str, bool); 6] = [
+        ("runs/ is a file", "runs", false),
+        ("a configuration directory is a file", "runs/batch_size=80", false),
+        ("a run directory is a file", "runs/batch_size=40/rep-1", false),
+        ("plots/ is a file", "plots", false),
+        ("plan.csv is a directory", "plan.csv", true),
+        ("a lock file is a directory", "runs/batch_size=40/rep-1.lock", true),
+    ];
+    for (case, planted, as_dir) in cases {
+        for command in ["status", "summarize", "report", "rerun"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let (_, root) = finished_sweep(tmp.path());
+            let path = root.join(planted);
+            let _ = fs::remove_dir_all(&path);
+            let _ = fs::remove_file(&path);
+            if as_dir {
+                fs::create_dir_all(path.join("mine")).unwrap();
+            } else {
+                fs::write(&path, "mine\n").unwrap();
+            }
+            let before = snapshot(&root);
+            let mut cmd = pinniped();
+            cmd.arg(command);
+            if command == "rerun" {
+                cmd.args(["--fake-trainer", "--failed"]);
+            }
+            let result = cmd.arg(&root).output().unwrap();
+            let err = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(2), "{case} under {command}: {err}");
+            assert!(err.contains(planted) && err.contains("move it out"), "{case} under {command}: {err}");
+            assert_eq!(snapshot(&root), before, "{case} under {command}: the results directory changed");
+        }
+    }
+}
+
+#[test]
+fn an_unreadable_stored_sweep_is_refused_not_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, root) = finished_sweep(tmp.path());
+    let huge = "#".repeat(pinniped::fsx::MAX_TEXT_BYTES as usize + 1);
+    fs::write(root.join("sweep.toml"), &huge).unwrap();
+    let result = pinniped()
+        .args(["run", "-q", "--fake-trainer", "--out"])
+        .arg(root.parent().unwrap())
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    assert!(err.contains("sweep.toml") && err.contains("--force"), "{err}");
+    assert_eq!(fs::read_to_string(root.join("sweep.toml")).unwrap(), huge, "the stored sweep was replaced");
+}

@@ -109,9 +109,20 @@ pub fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
         io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not inside {}", path.display(), root.display()))
     })?;
     let mut at = root.to_path_buf();
-    for part in rel.components() {
+    let parts = rel.components().count();
+    for (i, part) in rel.components().enumerate() {
         at.push(part);
         match fs::symlink_metadata(&at) {
+            Ok(m) if !m.file_type().is_symlink() && !m.is_dir() && i + 1 < parts => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a file where pinniped keeps a directory; move it out of the results directory \
+                         and run again",
+                        at.display()
+                    ),
+                ))
+            }
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -138,6 +149,23 @@ pub fn reset(root: &Path, dir: &Path) -> io::Result<()> {
     check_no_symlink_below(root, dir)?;
     clear_run_files(dir)?;
     create_dir_below(root, dir)
+}
+
+/// Refuses something other than what pinniped writes at `path` (a directory where it
+/// writes a file, a file or FIFO where it keeps a directory); absent is fine.
+pub fn check_kind(path: &Path, want_dir: bool) -> io::Result<()> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Ok(()) };
+    let (ok, want) = if want_dir { (meta.is_dir(), "a directory") } else { (meta.is_file(), "a plain file") };
+    if ok || meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not {want}, which pinniped keeps there; move it out of the results directory and run again",
+            path.display()
+        ),
+    ))
 }
 
 /// Creates `dir` and its missing parents below `root`, refusing symlinks on the way.

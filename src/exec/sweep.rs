@@ -75,7 +75,21 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     check_no_symlinked_files(root)?;
     let stored_path = root.join(SWEEP_FILE);
-    let Ok(source) = crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) else { return Ok(()) };
+    let source = match crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Unreadable is not absent: the runs beside it may be another sweep's.
+        Err(e) => {
+            return Err(InputError::one(
+                &stored_path,
+                None,
+                None,
+                format!(
+                    "cannot read pinniped's stored sweep ({e}); pass --force to replace it and retrain what changed"
+                ),
+            ))
+        }
+    };
     let old = crate::spec::parse_stored_sweep(&stored_path, &source)?;
     let mut changes = Vec::new();
     if old.seed != sweep.seed {
@@ -151,7 +165,10 @@ pub const ROOT_FILES: &[&str] = &[SWEEP_FILE, DATA_DIGEST_FILE, "plan.csv", "sum
 pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {
     let problems: Vec<Problem> = ROOT_FILES
         .iter()
-        .filter_map(|f| rundir::check_no_symlink_below(root, &root.join(f)).err())
+        .filter_map(|f| {
+            let path = root.join(f);
+            rundir::check_no_symlink_below(root, &path).and_then(|_| rundir::check_kind(&path, false)).err()
+        })
         .map(|e| Problem { file: PathBuf::new(), line: None, key: None, message: e.to_string() })
         .collect();
     if problems.is_empty() {
@@ -178,14 +195,15 @@ pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
             ));
         }
     }
-    let dirs = ROOT_DIRS.iter().map(|d| root.join(d));
+    // (path, whether pinniped keeps a directory there)
+    let dirs = ROOT_DIRS.iter().map(|d| (root.join(d), true));
     let runs = plan.runs.iter().flat_map(|r| {
         let dir = run_dir(root, &r.id);
-        [claim::lock_path(&dir), dir]
+        [(claim::lock_path(&dir), false), (dir, true)]
     });
     let mut problems: Vec<Problem> = Vec::new();
-    for dir in dirs.chain(runs) {
-        if let Err(e) = rundir::check_no_symlink_below(root, &dir) {
+    for (dir, want_dir) in dirs.chain(runs) {
+        if let Err(e) = rundir::check_no_symlink_below(root, &dir).and_then(|_| rundir::check_kind(&dir, want_dir)) {
             let message = e.to_string();
             // A symlinked `runs/` would otherwise be reported once per run.
             if !problems.iter().any(|p| p.message == message) {
