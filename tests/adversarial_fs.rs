@@ -175,3 +175,24 @@ fn an_unreadable_stored_sweep_is_refused_not_overwritten() {
     assert!(err.contains("sweep.toml") && err.contains("--force"), "{err}");
     assert_eq!(fs::read_to_string(root.join("sweep.toml")).unwrap(), huge, "the stored sweep was replaced");
 }
+
+#[test]
+fn train_out_replacing_its_output_keeps_user_files_with_pinniped_like_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("train");
+    let train = || {
+        let mut c = pinniped();
+        c.args(["train", "-q", "--train"]).arg(train_tsv()).args(["--epochs", "2", "--hidden", "4", "--out"]).arg(&out);
+        c
+    };
+    train().assert().success();
+    let mine = ["confusion-mine.csv", "metrics-old.csv", "plots/my-figure.png", "checkpoints/notes.txt"];
+    for f in mine {
+        fs::create_dir_all(out.join(f).parent().unwrap()).unwrap();
+        fs::write(out.join(f), format!("{f} is mine\n")).unwrap();
+    }
+    train().assert().success();
+    for f in mine {
+        assert_eq!(fs::read_to_string(out.join(f)).unwrap(), format!("{f} is mine\n"), "{f} was replaced or removed");
+    }
+}

@@ -85,8 +85,10 @@ fn is_run_file(name: &str) -> bool {
             | "weights.csv"
             | "activations.csv"
             | "model.safetensors"
-    ) || (name.starts_with("confusion-") && name.ends_with(".csv"))
-        || temp_file_owner(name).is_some()
+            | "confusion-train.csv"
+            | "confusion-valid.csv"
+            | "confusion-test.csv"
+    ) || temp_file_owner(name).is_some()
 }
 
 /// Files pinniped writes into a run directory's subdirectories.
@@ -94,7 +96,12 @@ fn is_run_subdir_file(subdir: &str, name: &str) -> bool {
     temp_file_owner(name).is_some()
         || match subdir {
             "checkpoints" => name.starts_with("epoch-") && name.ends_with(".safetensors"),
-            "plots" => name.ends_with(".png"),
+            // The run plots' names (`report::plots::plot_run`), not any picture of the user's.
+            "plots" => {
+                name.ends_with(".png")
+                    && (name == "error.png"
+                        || ["confusion-", "weight-", "activations-"].iter().any(|p| name.starts_with(p)))
+            }
             _ => false,
         }
 }
