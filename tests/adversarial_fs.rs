@@ -196,3 +196,30 @@ fn train_out_replacing_its_output_keeps_user_files_with_pinniped_like_names() {
         assert_eq!(fs::read_to_string(out.join(f)).unwrap(), format!("{f} is mine\n"), "{f} was replaced or removed");
     }
 }
+
+#[test]
+fn a_symlink_among_a_runs_files_is_never_read_and_the_run_is_retrained() {
+    for file in ["status.json", "metrics.csv", "config.toml"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, root) = finished_sweep(tmp.path());
+        let run = root.join("runs/batch_size=40/rep-1");
+        let elsewhere = outside(tmp.path());
+        // The target holds the run's own bytes: a follower could not tell it apart.
+        fs::copy(run.join(file), elsewhere.join(file)).unwrap();
+        let before = snapshot(&elsewhere);
+        fs::remove_file(run.join(file)).unwrap();
+        symlink(elsewhere.join(file), run.join(file)).unwrap();
+        if file == "status.json" {
+            let status = pinniped().arg("status").arg(&root).output().unwrap();
+            let text = String::from_utf8_lossy(&status.stdout);
+            assert!(text.contains("1 done") && text.contains("1 pending"), "{file}: {text}");
+        }
+        pinniped()
+            .args(["rerun", "-q", "--fake-trainer", "--run", "batch_size=40/rep-1"])
+            .arg(&root)
+            .assert()
+            .success();
+        assert_eq!(snapshot(&elsewhere), before, "{file}: the symlink's target changed");
+        assert!(fs::symlink_metadata(run.join(file)).unwrap().is_file(), "{file}: the run has its own file again");
+    }
+}

@@ -57,7 +57,7 @@ pub struct SelectedModel {
 pub const STATUS_FILE: &str = "status.json";
 
 pub fn read_status(dir: &Path) -> Option<Status> {
-    let text = crate::fsx::read_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
+    let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
     serde_json::from_str(&text).ok()
 }
 

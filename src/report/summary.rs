@@ -55,7 +55,7 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.message = status.message;
         rec.seconds = Some(status.seconds);
     }
-    let Ok(mut reader) = crate::fsx::open_regular(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
+    let Ok(mut reader) = crate::fsx::open_own(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
         return rec;
     };
     let Ok(header) = reader.headers().cloned() else { return rec };
