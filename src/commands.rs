@@ -307,6 +307,8 @@ fn all_counts(root: &Path, plan: &Plan) -> Counts {
 /// another machine).
 fn open_results(dir: &Path) -> Result<(SweepFile, Plan)> {
     let path = dir.join(sweep::SWEEP_FILE);
+    // Before reading anything: a symlinked sweep.toml would be read from outside.
+    sweep::check_no_symlinked_files(dir)?;
     if !path.is_file() {
         return Err(InputError::one(dir, None, None, not_a_results_dir(dir)).into());
     }
@@ -691,7 +693,7 @@ fn train(a: TrainArgs) -> Result<u8> {
     crate::exec::rundir::reset(dir, dir).with_context(|| format!("cannot prepare {}", dir.display()))?;
     crate::exec::atomic::write_atomic(
         &dir.join(crate::exec::rundir::TRAIN_MARKER),
-        b"written by `pinniped train`: the next `pinniped train --out` here replaces its files\n",
+        crate::exec::rundir::TRAIN_MARKER_TEXT.as_bytes(),
     )?;
     let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;

@@ -19,14 +19,38 @@ pub const MAX_CHECKPOINT_BYTES: u64 = 64 << 30;
 /// checked on the opened handle, not on the name, so nothing can swap the file in between;
 /// the open is non-blocking, so a FIFO without a writer fails here instead of hanging.
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    open_checked(path, false)
+}
+
+/// [`open_regular`] for a file pinniped wrote inside a results directory: a symlink
+/// planted there is refused, not followed (its target may be anything of the user's).
+pub fn open_own(path: &Path) -> io::Result<File> {
+    open_checked(path, true)
+}
+
+/// [`read_text`] through [`open_own`].
+pub fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
+    text(read_from(open_own(path)?, limit)?)
+}
+
+fn open_checked(path: &Path, no_follow: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
+        options.custom_flags(libc::O_NONBLOCK | if no_follow { libc::O_NOFOLLOW } else { 0 });
     }
-    let file = options.open(path)?;
+    let file = options.open(path).map_err(|e| {
+        if no_follow && e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a symlink; pinniped never follows one in a results directory",
+            )
+        } else {
+            e
+        }
+    })?;
     let meta = file.metadata()?;
     if meta.is_file() {
         return Ok(file);
@@ -41,7 +65,10 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 
 /// The whole file, refusing one larger than `limit` bytes before reading it.
 pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
+    read_from(open_regular(path)?, limit)
+}
+
+fn read_from(file: File, limit: u64) -> io::Result<Vec<u8>> {
     let len = file.metadata()?.len();
     if len > limit {
         return Err(too_large(len, limit));
@@ -57,8 +84,11 @@ pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 
 /// [`read_bounded`] as UTF-8 text.
 pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
-    String::from_utf8(read_bounded(path, limit)?)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))
+    text(read_bounded(path, limit)?)
+}
+
+fn text(bytes: Vec<u8>) -> io::Result<String> {
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))
 }
 
 fn too_large(len: u64, limit: u64) -> io::Error {

@@ -6,31 +6,9 @@ mod common;
 
 use common::*;
 use predicates::prelude::*;
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-
-/// Every file below `dir` with its bytes (symlinks are not followed).
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            let kind = e.file_type().unwrap();
-            let rel = p.strip_prefix(base).unwrap().display().to_string();
-            if kind.is_symlink() {
-                out.insert(rel, format!("-> {}", fs::read_link(&p).unwrap().display()).into_bytes());
-            } else if kind.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 /// A two-configuration sweep (4 runs) on copies of the shipped data in `data_dir`,
 /// written to `dir/<name>.toml` with data paths `data_ref` (as written in the file).

@@ -28,10 +28,23 @@ fn injected_failure(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Creates `tmp` with O_EXCL, so that something planted at its name (a symlink to a
+/// file elsewhere, say) is removed, never opened and truncated.
+fn create_new(tmp: &Path) -> io::Result<File> {
+    let open = || fs::OpenOptions::new().write(true).create_new(true).open(tmp);
+    match open() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(tmp)?;
+            open()
+        }
+        other => other,
+    }
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
-        let mut f = File::create(&tmp)?;
+        let mut f = create_new(&tmp)?;
         injected_failure(path)?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -74,5 +87,22 @@ mod tests {
         let p = dir.path().join("missing-dir").join("a.csv");
         let err = write_atomic(&p, b"x").unwrap_err();
         assert!(err.to_string().contains("a.csv"));
+    }
+
+    #[test]
+    fn a_symlink_planted_at_the_temporary_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, "keep me\n").unwrap();
+        let target = dir.path().join("a.csv");
+        // The next temporary names this process will use.
+        let next = COUNTER.load(Ordering::Relaxed);
+        for n in next..next + 64 {
+            let name = format!(".a.csv.tmp-{}-{n}", std::process::id());
+            std::os::unix::fs::symlink(&victim, dir.path().join(name)).unwrap();
+        }
+        write_atomic(&target, b"new\n").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me\n");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
     }
 }

@@ -17,6 +17,7 @@
 //! heartbeat, refreshed every `HEARTBEAT` while the run trains; `status` reads both to
 //! tell running runs from pending ones.
 
+use anyhow::Context;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -66,10 +67,19 @@ pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
     if let Some(mode) = lock_setting()? {
         return Ok(mode);
     }
-    fs::create_dir_all(root)?;
+    fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
     // Named as a temporary file, so that one left by a killed process is cleaned up.
     let probe = root.join(format!(".lock-probe.tmp-{}-0", std::process::id()));
-    let file = OpenOptions::new().create(true).truncate(true).write(true).open(&probe)?;
+    // O_EXCL: whatever is planted at the name (a symlink, say) is removed, never opened.
+    let create = || OpenOptions::new().create_new(true).write(true).open(&probe);
+    let file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(&probe);
+            create()
+        }
+        other => other,
+    }
+    .with_context(|| format!("cannot create the lock probe {}", probe.display()))?;
     // SAFETY: flock on a file descriptor we own; no memory is involved.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     let err = io::Error::last_os_error();
@@ -421,5 +431,20 @@ mod tests {
             assert!(err.to_string().contains("symlink"), "{mode:?}: {err}");
         }
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_lock_probe_never_opens_what_is_planted_at_its_name() {
+        if std::env::var_os("PINNIPED_LOCK").is_some() {
+            return; // the probe is skipped then
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me\n").unwrap();
+        let probe = dir.path().join(format!(".lock-probe.tmp-{}-0", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &probe).unwrap();
+        lock_mode(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n", "the probe truncated a symlink's target");
+        assert!(std::fs::symlink_metadata(&probe).is_err(), "the probe is removed");
     }
 }

@@ -57,7 +57,7 @@ pub struct SelectedModel {
 pub const STATUS_FILE: &str = "status.json";
 
 pub fn read_status(dir: &Path) -> Option<Status> {
-    let text = crate::fsx::read_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
+    let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -69,6 +69,10 @@ pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
 /// Marks a directory as a `pinniped train` output, so that the next `train --out`
 /// may replace it (and nothing else that happens to be non-empty).
 pub const TRAIN_MARKER: &str = ".pinniped-run";
+/// The marker's exact content: a file of that name with anything else in it (an empty one
+/// made by `touch`, say) is not pinniped's, so the files beside it are not replaced.
+pub const TRAIN_MARKER_TEXT: &str =
+    "written by `pinniped train`: the next `pinniped train --out` here replaces its files\n";
 
 /// Whether `name` (a file directly in a run directory) is one pinniped writes there.
 fn is_run_file(name: &str) -> bool {
@@ -81,8 +85,10 @@ fn is_run_file(name: &str) -> bool {
             | "weights.csv"
             | "activations.csv"
             | "model.safetensors"
-    ) || (name.starts_with("confusion-") && name.ends_with(".csv"))
-        || temp_file_owner(name).is_some()
+            | "confusion-train.csv"
+            | "confusion-valid.csv"
+            | "confusion-test.csv"
+    ) || temp_file_owner(name).is_some()
 }
 
 /// Files pinniped writes into a run directory's subdirectories.
@@ -90,7 +96,12 @@ fn is_run_subdir_file(subdir: &str, name: &str) -> bool {
     temp_file_owner(name).is_some()
         || match subdir {
             "checkpoints" => name.starts_with("epoch-") && name.ends_with(".safetensors"),
-            "plots" => name.ends_with(".png"),
+            // The run plots' names (`report::plots::plot_run`), not any picture of the user's.
+            "plots" => {
+                name.ends_with(".png")
+                    && (name == "error.png"
+                        || ["confusion-", "weight-", "activations-"].iter().any(|p| name.starts_with(p)))
+            }
             _ => false,
         }
 }
@@ -105,9 +116,20 @@ pub fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
         io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not inside {}", path.display(), root.display()))
     })?;
     let mut at = root.to_path_buf();
-    for part in rel.components() {
+    let parts = rel.components().count();
+    for (i, part) in rel.components().enumerate() {
         at.push(part);
         match fs::symlink_metadata(&at) {
+            Ok(m) if !m.file_type().is_symlink() && !m.is_dir() && i + 1 < parts => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a file where pinniped keeps a directory; move it out of the results directory \
+                         and run again",
+                        at.display()
+                    ),
+                ))
+            }
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -134,6 +156,23 @@ pub fn reset(root: &Path, dir: &Path) -> io::Result<()> {
     check_no_symlink_below(root, dir)?;
     clear_run_files(dir)?;
     create_dir_below(root, dir)
+}
+
+/// Refuses something other than what pinniped writes at `path` (a directory where it
+/// writes a file, a file or FIFO where it keeps a directory); absent is fine.
+pub fn check_kind(path: &Path, want_dir: bool) -> io::Result<()> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Ok(()) };
+    let (ok, want) = if want_dir { (meta.is_dir(), "a directory") } else { (meta.is_file(), "a plain file") };
+    if ok || meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not {want}, which pinniped keeps there; move it out of the results directory and run again",
+            path.display()
+        ),
+    ))
 }
 
 /// Creates `dir` and its missing parents below `root`, refusing symlinks on the way.
@@ -200,6 +239,8 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     }
     let why = if dir.join("sweep.toml").is_file() || dir.join("runs").is_dir() {
         "holds a sweep's results".to_string()
+    } else if fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok() {
+        format!("has a `{TRAIN_MARKER}` that pinniped did not write (not its text, or not a plain file)")
     } else if dir.join(STATUS_FILE).is_file() && dir.join("config.toml").is_file() {
         format!(
             "holds a run without pinniped's `{TRAIN_MARKER}` marker (a sweep's run, or made by an older pinniped; \
@@ -216,10 +257,14 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     Err(format!("{why}; pinniped only replaces its own train outputs. Give a new or empty directory with --out"))
 }
 
-/// An earlier `pinniped train` output: it has pinniped's marker (a real file). A
-/// run directory of a sweep has none, so `train --out` cannot overwrite a sweep's run.
+/// An earlier `pinniped train` output: it has pinniped's marker (a real file, not a
+/// symlink, with pinniped's text). A run directory of a sweep has none, so `train --out`
+/// cannot overwrite a sweep's run.
 fn is_train_output(dir: &Path) -> bool {
-    fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok_and(|m| m.is_file())
+    let marker = dir.join(TRAIN_MARKER);
+    fs::symlink_metadata(&marker).is_ok_and(|m| m.is_file())
+        && crate::fsx::read_bounded(&marker, TRAIN_MARKER_TEXT.len() as u64)
+            .is_ok_and(|text| text == TRAIN_MARKER_TEXT.as_bytes())
 }
 
 /// Removes temporary files left by killed writers anywhere below `dir`; those of

@@ -73,8 +73,23 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 /// Refuses to reuse a results directory whose runs were made with another seed,
 /// data or baseline: their results would silently mix with the new ones.
 pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
+    check_no_symlinked_files(root)?;
     let stored_path = root.join(SWEEP_FILE);
-    let Ok(source) = crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) else { return Ok(()) };
+    let source = match crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Unreadable is not absent: the runs beside it may be another sweep's.
+        Err(e) => {
+            return Err(InputError::one(
+                &stored_path,
+                None,
+                None,
+                format!(
+                    "cannot read pinniped's stored sweep ({e}); pass --force to replace it and retrain what changed"
+                ),
+            ))
+        }
+    };
     let old = crate::spec::parse_stored_sweep(&stored_path, &source)?;
     let mut changes = Vec::new();
     if old.seed != sweep.seed {
@@ -142,12 +157,33 @@ fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
 
 /// The directories pinniped creates directly inside a results directory.
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
+/// The files pinniped writes directly inside a results directory and reads back: a
+/// symlink there would make it read (or report on) a file outside.
+pub const ROOT_FILES: &[&str] = &[SWEEP_FILE, DATA_DIGEST_FILE, "plan.csv", "summary.csv", "report.html"];
+
+/// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
+pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {
+    let problems: Vec<Problem> = ROOT_FILES
+        .iter()
+        .filter_map(|f| {
+            let path = root.join(f);
+            rundir::check_no_symlink_below(root, &path).and_then(|_| rundir::check_kind(&path, false)).err()
+        })
+        .map(|e| Problem { file: PathBuf::new(), line: None, key: None, message: e.to_string() })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError(problems))
+    }
+}
 
 /// Refuses a results directory with a symlink where pinniped writes (`runs/`, a run
 /// directory or one of its parents, a run's lock file, `plots/`, `slurm/`): following
 /// it would delete or write files outside the results directory. Checked before
 /// anything is written.
 pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
+    check_no_symlinked_files(root)?;
     // `--out` or `<out>/<name>` being a file: say so rather than fail on what lies below.
     for dir in root.ancestors().take(2) {
         if dir.exists() && !dir.is_dir() {
@@ -159,14 +195,15 @@ pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
             ));
         }
     }
-    let dirs = ROOT_DIRS.iter().map(|d| root.join(d));
+    // (path, whether pinniped keeps a directory there)
+    let dirs = ROOT_DIRS.iter().map(|d| (root.join(d), true));
     let runs = plan.runs.iter().flat_map(|r| {
         let dir = run_dir(root, &r.id);
-        [claim::lock_path(&dir), dir]
+        [(claim::lock_path(&dir), false), (dir, true)]
     });
     let mut problems: Vec<Problem> = Vec::new();
-    for dir in dirs.chain(runs) {
-        if let Err(e) = rundir::check_no_symlink_below(root, &dir) {
+    for (dir, want_dir) in dirs.chain(runs) {
+        if let Err(e) = rundir::check_no_symlink_below(root, &dir).and_then(|_| rundir::check_kind(&dir, want_dir)) {
             let message = e.to_string();
             // A symlinked `runs/` would otherwise be reported once per run.
             if !problems.iter().any(|p| p.message == message) {

@@ -269,7 +269,8 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     html.push_str("</body>\n</html>\n");
 
     let out = sweep_dir.join("report.html");
-    std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+    // Atomic: a symlink planted at report.html is replaced, never written through.
+    crate::exec::atomic::write_atomic(&out, html.as_bytes())?;
     Ok(out)
 }
 

@@ -61,7 +61,7 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.epoch = Some(status.epoch);
         rec.seconds = Some(status.seconds);
     }
-    let Ok(mut reader) = crate::fsx::open_regular(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
+    let Ok(mut reader) = crate::fsx::open_own(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
         return rec;
     };
     let Ok(header) = reader.headers().cloned() else { return rec };

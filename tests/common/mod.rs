@@ -76,3 +76,24 @@ pub fn finished_ids(stdout: &[u8]) -> Vec<String> {
         .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
         .collect()
 }
+
+/// Every file below `dir` with its bytes (symlinks are not followed).
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let kind = e.file_type().unwrap();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            if kind.is_symlink() {
+                out.insert(rel, format!("-> {}", std::fs::read_link(&p).unwrap().display()).into_bytes());
+            } else if kind.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}

@@ -47,7 +47,7 @@ fn open(path: &Path) -> Result<Option<csv::Reader<File>>> {
         Ok(m) if m.len() == 0 => return Ok(None),
         Ok(_) => {}
     }
-    let file = crate::fsx::open_regular(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = crate::fsx::open_own(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(Some(csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file)))
 }
 
@@ -340,7 +340,7 @@ pub fn read_confusions(path: &Path) -> Result<Vec<Confusion>> {
 
 /// `[train]` of a run's `config.toml` as a short title: `h=64 sigmoid lr=0.001 bs=160 m=0.0`.
 pub fn run_title(config: &Path) -> Option<String> {
-    let text = crate::fsx::read_text(config, crate::fsx::MAX_TEXT_BYTES).ok()?;
+    let text = crate::fsx::read_own_text(config, crate::fsx::MAX_TEXT_BYTES).ok()?;
     let doc: toml::Table = text.parse().ok()?;
     let train = doc.get("train")?.as_table()?;
     let mut parts = Vec::new();
@@ -370,7 +370,7 @@ pub fn format_value(v: &toml::Value) -> String {
 /// A run's `status.json` `state` (`done`, `diverged`, `failed`); `None` if unreadable.
 /// A tiny scan rather than a JSON parser: the file is pinniped's own, flat object.
 pub fn run_state(run_dir: &Path) -> Option<String> {
-    let text = crate::fsx::read_text(&run_dir.join("status.json"), crate::fsx::MAX_TEXT_BYTES).ok()?;
+    let text = crate::fsx::read_own_text(&run_dir.join("status.json"), crate::fsx::MAX_TEXT_BYTES).ok()?;
     let rest = &text[text.find("\"state\"")? + "\"state\"".len()..];
     let rest = rest.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_owned())

@@ -4,7 +4,7 @@
 
 use super::colormap::{hot, Scale};
 use super::data::Grid;
-use super::{draw_title, font, nice_ticks, tick_text, Area, Canvas};
+use super::{draw_title, font, nice_ticks, save_png, tick_text, Area, Canvas};
 use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -160,9 +160,11 @@ impl Heatmap<'_> {
 
     /// Draws the heatmap to `path` (PNG).
     pub fn draw(&self, path: &Path) -> Result<()> {
-        let root = Canvas::new(path, HEATMAP_SIZE)?;
+        let mut pixels = Vec::new();
+        let root = Canvas::new(&mut pixels, HEATMAP_SIZE)?;
         self.draw_on(&root.area)?;
-        root.finish(path)
+        let size = root.finish(path)?;
+        save_png(path, pixels, size)
     }
 
     fn draw_on(&self, area: &Area<'_>) -> Result<()> {

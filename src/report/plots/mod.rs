@@ -47,7 +47,6 @@ fn font(size: u32) -> TextStyle<'static> {
 /// The drawing surface every plot uses.
 type Area<'a> = DrawingArea<text::Backend<'a>, Shift>;
 
-/// A white PNG canvas that reports the file it failed to write.
 /// Axes for classification error over epochs (x) in [0, 1] (y), the mesh styled alike
 /// in every error plot: the run's and the sweep's panels.
 fn error_axes<'a, 'b>(
@@ -88,21 +87,37 @@ fn error_axes<'a, 'b>(
     Ok(chart)
 }
 
+/// A white canvas drawn in memory and written to its PNG file atomically, so that a
+/// symlink planted where a plot goes is replaced, never written through.
 struct Canvas<'a> {
     area: Area<'a>,
+    size: (u32, u32),
 }
 
 impl<'a> Canvas<'a> {
-    fn new(path: &'a Path, size: (u32, u32)) -> Result<Self> {
+    fn new(pixels: &'a mut Vec<u8>, size: (u32, u32)) -> Result<Self> {
         ensure_font();
-        let area = text::Backend(BitMapBackend::new(path, size)).into_drawing_area();
-        area.fill(&WHITE).with_context(|| format!("drawing {}", path.display()))?;
-        Ok(Self { area })
+        pixels.clear();
+        pixels.resize(size.0 as usize * size.1 as usize * 3, 255);
+        let area = text::Backend(BitMapBackend::with_buffer(pixels, size)).into_drawing_area();
+        area.fill(&WHITE).context("drawing the background")?;
+        Ok(Self { area, size })
     }
 
-    fn finish(self, path: &Path) -> Result<()> {
-        self.area.present().with_context(|| format!("writing {}", path.display()))
+    /// Ends drawing; the picture is then in the canvas's pixels, for [`save_png`].
+    fn finish(self, path: &Path) -> Result<(u32, u32)> {
+        self.area.present().with_context(|| format!("drawing {}", path.display()))?;
+        Ok(self.size)
     }
+}
+
+/// Encodes RGB `pixels` as a PNG and writes it with `write_atomic`.
+fn save_png(path: &Path, pixels: Vec<u8>, size: (u32, u32)) -> Result<()> {
+    let image = image::RgbImage::from_raw(size.0, size.1, pixels).context("a canvas of the wrong size")?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png).with_context(|| format!("encoding {}", path.display()))?;
+    crate::exec::atomic::write_atomic(path, png.get_ref())?;
+    Ok(())
 }
 
 /// Draws a title's first line large and any further lines (run parameters) smaller,

@@ -7,7 +7,7 @@ use super::data::{
     Metrics, Set,
 };
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
-use super::{draw_title, error_axes, finite_segments, font, tick_text, Canvas, PALETTE};
+use super::{draw_title, error_axes, finite_segments, font, save_png, tick_text, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -116,7 +116,8 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
     if curves.is_empty() {
         return Ok(None);
     }
-    let canvas = Canvas::new(path, LINE_SIZE)?;
+    let mut pixels = Vec::new();
+    let canvas = Canvas::new(&mut pixels, LINE_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, LINE_SIZE.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
@@ -147,7 +148,9 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
     let (px, py) = chart.plotting_area().get_pixel_range();
     let frame = LineFrame { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y: (0.0, 1.0) };
     drop(chart);
-    canvas.finish(path)?;
+    drop(body);
+    let size = canvas.finish(path)?;
+    save_png(path, pixels, size)?;
     Ok(Some(frame))
 }
 

@@ -3,7 +3,7 @@
 
 use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
 use super::run::epoch_range;
-use super::{draw_title, error_axes, finite_segments, font, Canvas, PALETTE};
+use super::{draw_title, error_axes, finite_segments, font, save_png, Canvas, PALETTE};
 use crate::exec::rundir::State;
 use crate::report::summary::read_run;
 use anyhow::{bail, Context, Result};
@@ -233,7 +233,8 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         return Ok(false);
     }
     let x = epoch_range(first, last);
-    let canvas = Canvas::new(path, ERROR_SIZE)?;
+    let mut pixels = Vec::new();
+    let canvas = Canvas::new(&mut pixels, ERROR_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, ERROR_SIZE.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
@@ -280,7 +281,9 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
                 .with_context(ctx)?;
         }
     }
-    canvas.finish(path)?;
+    drop(body);
+    let size = canvas.finish(path)?;
+    save_png(path, pixels, size)?;
     Ok(true)
 }
 
@@ -290,7 +293,8 @@ fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         return Ok(false);
     }
     let n = groups.len();
-    let canvas = Canvas::new(path, FINAL_SIZE)?;
+    let mut pixels = Vec::new();
+    let canvas = Canvas::new(&mut pixels, FINAL_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, FINAL_SIZE.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
@@ -351,7 +355,9 @@ fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         .draw()
         .with_context(ctx)?;
     drop(chart);
-    canvas.finish(path)?;
+    drop(body);
+    let size = canvas.finish(path)?;
+    save_png(path, pixels, size)?;
     Ok(true)
 }
 
