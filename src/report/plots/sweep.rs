@@ -15,15 +15,13 @@ use std::rc::Rc;
 pub const ERROR_SIZE: (u32, u32) = (1500, 520);
 pub const FINAL_SIZE: (u32, u32) = (800, 600);
 
-/// Mean and sample standard deviation (0 for a single value); `None` for no values.
-pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
-    let n = values.len();
-    if n == 0 {
-        return None;
+/// Mean and spread of a band or error bar: the summary's `report::stats::mean_std` (one
+/// definition for both), with the undefined spread of a single run drawn as no band.
+fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
+    match crate::report::stats::mean_std(values) {
+        (Some(mean), std) => Some((mean, std.unwrap_or(0.0))),
+        (None, _) => None,
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
-    Some((mean, var.sqrt()))
 }
 
 /// A `done` run: its curves, and its result as the summary has it (the kept model's
