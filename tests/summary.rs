@@ -118,12 +118,7 @@ fn runs_finished_by_another_process_during_a_sweep_appear_in_its_final_summary()
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(any_finished(), "the slow shard never finished its first run");
-    pinniped()
-        .args(["run", "-q", "--fake-trainer", "--shard", "1/2", "--out"])
-        .arg(&out)
-        .arg(&file)
-        .assert()
-        .success();
+    pinniped().args(["run", "-q", "--fake-trainer", "--shard", "1/2", "--out"]).arg(&out).arg(&file).assert().success();
     let fast_summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(slow.wait().unwrap().success());
     let final_summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
