@@ -170,15 +170,15 @@ fn train_runs(
     let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
     let real = MlpTrainer { data: prepared };
     let trainer: &dyn Trainer = if exec.fake_trainer { &FakeTrainer } else { &real };
-    let counts = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
-    finish(root, plan, exec.quiet)?;
-    Ok(report_end(root, plan, &counts, exec.quiet))
+    let (counts, records) = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
+    finish(root, plan, &records, exec.quiet)?;
+    Ok(report_end(root, plan, &records, &counts, exec.quiet))
 }
 
 /// After a batch of runs: the summary, the sweep's plots and `report.html`.
 /// Pictures are a convenience: failing to draw one is a warning, not a failure.
-fn finish(root: &Path, plan: &Plan, quiet: bool) -> Result<()> {
-    summary::write(root, plan)?;
+fn finish(root: &Path, plan: &Plan, records: &summary::Records, quiet: bool) -> Result<()> {
+    records.write(root, plan)?;
     if let Err(e) = crate::report::plots::plot_sweep(root) {
         errln!("warning: sweep plots: {e:#}");
     }
@@ -191,7 +191,7 @@ fn finish(root: &Path, plan: &Plan, quiet: bool) -> Result<()> {
 
 fn report_cmd(dir: &Path) -> Result<u8> {
     let (_, plan) = open_results(dir)?;
-    finish(dir, &plan, false)?;
+    finish(dir, &plan, &summary::Records::read(dir, &plan), false)?;
     Ok(exit::OK)
 }
 
@@ -240,8 +240,8 @@ fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) -> Str
     s
 }
 
-fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
-    let all = all_counts(root, plan);
+fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Counts, quiet: bool) -> u8 {
+    let all = all_counts(records.0.iter().map(|r| r.state));
     if !quiet {
         let mut extra = String::new();
         if counts.skipped > 0 {
@@ -257,7 +257,7 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
             n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
         };
         outln!("summary: {}{partial}", root.join("summary.csv").display());
-        if let Some(best) = summary::best_by_validation(root, plan) {
+        if let Some(best) = records.best_by_validation(plan) {
             let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
                 (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
                 (Some(m), None) => format!("{m:.4}"),
@@ -288,11 +288,11 @@ fn report_end(root: &Path, plan: &Plan, counts: &Counts, quiet: bool) -> u8 {
     }
 }
 
-/// State counts over the whole plan, from disk.
-fn all_counts(root: &Path, plan: &Plan) -> Counts {
+/// State counts over the whole plan, from each run's state.
+fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {
     let mut c = Counts::default();
-    for r in &plan.runs {
-        match read_status(&run_dir(root, &r.id)).map(|s| s.state) {
+    for state in states {
+        match state {
             Some(State::Done) => c.done += 1,
             Some(State::Diverged) => c.diverged += 1,
             Some(State::Failed) => c.failed += 1,
@@ -350,7 +350,7 @@ fn not_a_results_dir(dir: &Path) -> String {
 
 fn status(dir: &Path) -> Result<u8> {
     let (sweep, plan) = open_results(dir)?;
-    let c = all_counts(dir, &plan);
+    let c = all_counts(plan.runs.iter().map(|r| read_status(&run_dir(dir, &r.id)).map(|s| s.state)));
     let running: Vec<(&str, crate::exec::claim::Holder)> = plan
         .runs
         .iter()

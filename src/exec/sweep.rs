@@ -8,7 +8,7 @@ use super::claim;
 use super::events::{Event, Progress};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
-use crate::report::summary;
+use crate::report::summary::{Records, RunRecord};
 use crate::spec::{InputError, Plan, Problem, SweepFile};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -269,7 +269,8 @@ pub fn pending(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str, force:
 }
 
 /// Trains the runs `todo` (plan indices) on a pool of `opts.jobs` threads, one run
-/// per thread, and rewrites `summary.csv` after every finished run.
+/// per thread, and rewrites `summary.csv` after every finished run. Returns this
+/// invocation's counts and the records of every planned run, as on disk at the end.
 pub fn execute(
     root: &Path,
     sweep: &SweepFile,
@@ -278,7 +279,7 @@ pub fn execute(
     todo: &[usize],
     trainer: &dyn Trainer,
     opts: &RunOptions,
-) -> anyhow::Result<Counts> {
+) -> anyhow::Result<(Counts, Records)> {
     let jobs = opts.jobs.max(1).min(todo.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
@@ -288,6 +289,8 @@ pub fn execute(
     check_no_symlinks(root, plan)?;
     let lock_mode = claim::lock_mode(root)?;
     remove_stale_locks(root, plan, lock_mode);
+    // Read every run once; afterwards only the run that just finished is re-read.
+    let mut records = Records::read(root, plan);
     let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
@@ -341,6 +344,7 @@ pub fn execute(
                 Event::Epoch { run, epoch, valid_acc } => progress.epoch(run, epoch, valid_acc),
                 Event::Skipped { run } => {
                     counts.elsewhere += 1;
+                    records.reread(root, plan, run);
                     progress.finished(
                         run,
                         &format!("skipped   {}  (claimed or finished by another process)", plan.runs[run].id),
@@ -352,8 +356,9 @@ pub fn execute(
                         State::Diverged => counts.diverged += 1,
                         State::Failed => counts.failed += 1,
                     }
-                    progress.finished(run, &finished_line(root, &plan.runs[run].id, &status));
-                    if let Err(e) = summary::write(root, plan) {
+                    let record = records.reread(root, plan, run);
+                    progress.finished(run, &finished_line(&plan.runs[run].id, &status, record));
+                    if let Err(e) = records.write(root, plan) {
                         errln!("warning: could not update the summary: {e:#}");
                     }
                 }
@@ -361,15 +366,21 @@ pub fn execute(
         }
     });
     progress.finish();
+    // Other processes (shards, a second `run` on the same directory) may have finished
+    // runs meanwhile: re-read every run not known to be finished, so that the final
+    // summary equals what `summarize` rebuilds from disk. Finished runs are trusted.
+    records.refresh_unfinished(root, plan);
+    if let Err(e) = records.write(root, plan) {
+        errln!("warning: could not update the summary: {e:#}");
+    }
     counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;
-    Ok(counts)
+    Ok((counts, records))
 }
 
-fn finished_line(root: &Path, id: &str, status: &Status) -> String {
-    let dir = run_dir(root, id);
+fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
     match status.state {
         State::Done => {
-            let last = summary::read_run(&dir).final_accs;
+            let last = record.final_accs;
             let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
             format!(
                 "done      {id}  train {}  valid {}  test {}  ({:.1}s)",

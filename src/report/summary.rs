@@ -1,6 +1,7 @@
 //! `summary.csv`: one row per configuration, mean and standard deviation over its
-//! repeats. Always rebuilt from the run directories on disk, so the live summary,
-//! a resumed sweep's and `pinniped summarize`'s are the same bytes.
+//! repeats. Computed from one [`RunRecord`] per run: a sweep keeps them in memory
+//! and updates the one run that finished, `pinniped summarize` reads them all from
+//! disk; both go through [`Records::summary_csv`], so they are the same bytes.
 
 use super::stats::mean_std;
 use crate::exec::atomic::write_atomic;
@@ -102,84 +103,123 @@ pub struct ConfigStats {
     pub stats: [(Option<f64>, Option<f64>); 7],
 }
 
-pub fn config_stats(root: &Path, plan: &Plan) -> Vec<ConfigStats> {
-    let mut out: Vec<ConfigStats> = plan
-        .configs
-        .iter()
-        .map(|_| ConfigStats { runs: 0, done: 0, failed: 0, diverged: 0, stats: [(None, None); 7] })
-        .collect();
-    let mut values: Vec<[Vec<f64>; 7]> = plan.configs.iter().map(|_| Default::default()).collect();
-    for run in &plan.runs {
-        let c = &mut out[run.config];
-        c.runs += 1;
-        let rec = read_run(&run_dir(root, &run.id));
-        match rec.state {
-            Some(State::Done) => {
-                c.done += 1;
-                // Only finished runs enter the means: a diverged run's NaNs never do.
-                for (k, v) in rec.metrics().into_iter().enumerate() {
-                    if let Some(v) = v.filter(|v| v.is_finite()) {
-                        values[run.config][k].push(v);
+/// One record per planned run (plan order): what summary.csv, the end-of-sweep counts
+/// and the best configuration are computed from. A sweep reads it from disk once and
+/// then updates it run by run, so each finished run costs one run's files, not all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Records(pub Vec<RunRecord>);
+
+impl Records {
+    /// One pass over the plan's run directories.
+    pub fn read(root: &Path, plan: &Plan) -> Self {
+        Records(plan.runs.iter().map(|run| read_run(&run_dir(root, &run.id))).collect())
+    }
+
+    /// Re-reads the runs not known to be finished (another process may have finished
+    /// them since); runs known to be finished are trusted.
+    pub fn refresh_unfinished(&mut self, root: &Path, plan: &Plan) {
+        for (rec, run) in self.0.iter_mut().zip(&plan.runs) {
+            if rec.state.is_none() {
+                *rec = read_run(&run_dir(root, &run.id));
+            }
+        }
+    }
+
+    /// Re-reads one run (plan index) from its directory.
+    pub fn reread(&mut self, root: &Path, plan: &Plan, run: usize) -> &RunRecord {
+        self.0[run] = read_run(&run_dir(root, &plan.runs[run].id));
+        &self.0[run]
+    }
+
+    pub fn config_stats(&self, plan: &Plan) -> Vec<ConfigStats> {
+        let mut out: Vec<ConfigStats> = plan
+            .configs
+            .iter()
+            .map(|_| ConfigStats { runs: 0, done: 0, failed: 0, diverged: 0, stats: [(None, None); 7] })
+            .collect();
+        let mut values: Vec<[Vec<f64>; 7]> = plan.configs.iter().map(|_| Default::default()).collect();
+        for (run, rec) in plan.runs.iter().zip(&self.0) {
+            let c = &mut out[run.config];
+            c.runs += 1;
+            match rec.state {
+                Some(State::Done) => {
+                    c.done += 1;
+                    // Only finished runs enter the means: a diverged run's NaNs never do.
+                    for (k, v) in rec.metrics().into_iter().enumerate() {
+                        if let Some(v) = v.filter(|v| v.is_finite()) {
+                            values[run.config][k].push(v);
+                        }
                     }
                 }
+                Some(State::Diverged) => c.diverged += 1,
+                Some(State::Failed) => c.failed += 1,
+                None => {}
             }
-            Some(State::Diverged) => c.diverged += 1,
-            Some(State::Failed) => c.failed += 1,
-            None => {}
         }
-    }
-    for (c, vals) in out.iter_mut().zip(&values) {
-        for (k, v) in vals.iter().enumerate() {
-            c.stats[k] = mean_std(v);
+        for (c, vals) in out.iter_mut().zip(&values) {
+            for (k, v) in vals.iter().enumerate() {
+                c.stats[k] = mean_std(v);
+            }
         }
+        out
     }
-    out
-}
 
-pub fn build(root: &Path, plan: &Plan) -> String {
-    let mut s = String::new();
-    for a in &plan.axes {
-        let _ = write!(s, "{a},");
-    }
-    s.push_str("runs,done,failed,diverged");
-    for m in METRICS {
-        let _ = write!(s, ",{m}_mean,{m}_std");
-    }
-    s.push('\n');
-    let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
-    for (config, c) in plan.configs.iter().zip(config_stats(root, plan)) {
-        for v in &config.axis_values {
-            let _ = write!(s, "{v},");
+    /// The text of summary.csv.
+    pub fn summary_csv(&self, plan: &Plan) -> String {
+        let mut s = String::new();
+        for a in &plan.axes {
+            let _ = write!(s, "{a},");
         }
-        let _ = write!(s, "{},{},{},{}", c.runs, c.done, c.failed, c.diverged);
-        for (mean, std) in c.stats {
-            let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
+        s.push_str("runs,done,failed,diverged");
+        for m in METRICS {
+            let _ = write!(s, ",{m}_mean,{m}_std");
         }
         s.push('\n');
+        let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
+        for (config, c) in plan.configs.iter().zip(self.config_stats(plan)) {
+            for v in &config.axis_values {
+                let _ = write!(s, "{v},");
+            }
+            let _ = write!(s, "{},{},{},{}", c.runs, c.done, c.failed, c.diverged);
+            for (mean, std) in c.stats {
+                let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
+            }
+            s.push('\n');
+        }
+        s
     }
-    s
+
+    pub fn write(&self, root: &Path, plan: &Plan) -> std::io::Result<()> {
+        write_atomic(&root.join("summary.csv"), self.summary_csv(plan).as_bytes())
+    }
+
+    /// The configuration with the best mean final validation accuracy: selection by
+    /// validation, never by test.
+    pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
+        self.config_stats(plan)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (m, s) = c.stats[1];
+                m.map(|m| Best { config: i, valid: (m, s), test: c.stats[2], done: c.done })
+            })
+            .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+    }
+}
+
+/// summary.csv rebuilt from the run directories on disk (`summarize`).
+pub fn build(root: &Path, plan: &Plan) -> String {
+    Records::read(root, plan).summary_csv(plan)
 }
 
 pub fn write(root: &Path, plan: &Plan) -> std::io::Result<()> {
-    write_atomic(&root.join("summary.csv"), build(root, plan).as_bytes())
+    Records::read(root, plan).write(root, plan)
 }
 
-/// The configuration with the best mean final validation accuracy: selection by
-/// validation, never by test.
+/// The configuration [`Records::best_by_validation`] chooses.
 pub struct Best {
     pub config: usize,
     pub valid: (f64, Option<f64>),
     pub test: (Option<f64>, Option<f64>),
     pub done: usize,
-}
-
-pub fn best_by_validation(root: &Path, plan: &Plan) -> Option<Best> {
-    config_stats(root, plan)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let (m, s) = c.stats[1];
-            m.map(|m| Best { config: i, valid: (m, s), test: c.stats[2], done: c.done })
-        })
-        .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
 }
