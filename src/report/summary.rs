@@ -208,10 +208,6 @@ impl Records {
 }
 
 /// summary.csv rebuilt from the run directories on disk (`summarize`).
-pub fn build(root: &Path, plan: &Plan) -> String {
-    Records::read(root, plan).summary_csv(plan)
-}
-
 pub fn write(root: &Path, plan: &Plan) -> std::io::Result<()> {
     Records::read(root, plan).write(root, plan)
 }
