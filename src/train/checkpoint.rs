@@ -6,6 +6,7 @@
 use super::model::Mlp;
 use super::options::{Activation, DType};
 use super::real::Real;
+use crate::data::SeriesPolicy;
 use crate::features::Pipeline;
 use crate::spec::TrainConfig;
 use anyhow::{bail, Context};
@@ -26,6 +27,10 @@ pub struct CheckpointMeta {
     pub normalize: bool,
     /// Width of the raw series the features are computed from.
     pub raw_cols: usize,
+    /// The training data's length and missing-value policies, `series_length` the length its
+    /// series were brought to: `eval` fits its data the same way. Older checkpoints have none
+    /// (the defaults: unequal lengths and missing values refused).
+    pub series: SeriesPolicy,
     /// The run's `[train]` table, as TOML: the whole input pipeline.
     pub config: String,
 }
@@ -43,6 +48,11 @@ impl CheckpointMeta {
         m.insert("minmax".into(), self.minmax.to_string());
         m.insert("normalize".into(), self.normalize.to_string());
         m.insert("raw_cols".into(), self.raw_cols.to_string());
+        m.insert("length".into(), self.series.length.word().into());
+        m.insert("missing".into(), self.series.missing.word().into());
+        if let Some(n) = self.series.series_length {
+            m.insert("series_length".into(), n.to_string());
+        }
         m.insert("config".into(), self.config.clone());
         m
     }
@@ -62,6 +72,11 @@ impl CheckpointMeta {
             minmax: get("minmax")?.parse()?,
             normalize: get("normalize")?.parse()?,
             raw_cols: get("raw_cols")?.parse()?,
+            series: SeriesPolicy {
+                length: m.get("length").map_or(Ok(Default::default()), |w| w.parse()).map_err(anyhow::Error::msg)?,
+                missing: m.get("missing").map_or(Ok(Default::default()), |w| w.parse()).map_err(anyhow::Error::msg)?,
+                series_length: m.get("series_length").map(|n| n.parse()).transpose()?,
+            },
             config: get("config")?.clone(),
         })
     }
