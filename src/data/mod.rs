@@ -699,17 +699,23 @@ mod tests {
 
     /// Every parser on `bytes` (plain and as a `.gz` name); only checks that nothing panics.
     fn parse_all(bytes: &[u8]) {
+        // The default refuses what the policies below fill, pad, truncate or resample.
+        let fitting = SeriesPolicy {
+            length: LengthPolicy::Resample,
+            missing: MissingPolicy::Interpolate,
+            series_length: Some(3),
+        };
         for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
-            for format in [Format::Ucr, Format::Arff] {
+            for (format, policy) in
+                [Format::Ucr, Format::Arff].into_iter().flat_map(|f| [(f, SeriesPolicy::default()), (f, fitting)])
+            {
                 for class in [None, Some("c")] {
                     let result = source::decode(
                         Path::new(name),
                         std::io::Cursor::new(bytes.to_vec()),
                         source::Limits::default(),
                     )
-                    .and_then(|mut lines| {
-                        parse_lines(&mut lines, format, class, &SeriesPolicy::default(), TargetLength::Longest)
-                    });
+                    .and_then(|mut lines| parse_lines(&mut lines, format, class, &policy, policy.target()));
                     if let Err(e) = result {
                         let _ = e.to_string();
                     }

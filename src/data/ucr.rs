@@ -74,8 +74,10 @@ pub(crate) fn parse(
         let sep = *sep.get_or_insert_with(|| Separator::detect(line));
         let mut values: Vec<f64> = Vec::with_capacity(cases.first().map_or(0, |c| c.length));
         let mut label = None;
-        // The field number and text of each missing value (only the first is reported).
-        let mut missing: Vec<(usize, usize, String)> = Vec::new();
+        // The field number and text of the first missing value, and of the first of the
+        // latest run of missing values (the padding, when the row ends with it).
+        let mut first_missing: Option<(usize, usize, String)> = None;
+        let mut run_start: Option<(usize, String)> = None;
         let mut field = 0usize;
         let row = (|| {
             for_each_field(line, sep, |text| {
@@ -92,11 +94,15 @@ pub(crate) fn parse(
                     return Ok(());
                 }
                 match parse_value(text) {
-                    Ok(v) => values.push(v),
+                    Ok(v) => {
+                        values.push(v);
+                        run_start = None;
+                    }
                     Err(BadValue::Missing) => {
-                        if missing.is_empty() {
-                            missing.push((values.len(), field, text.to_string()));
+                        if first_missing.is_none() {
+                            first_missing = Some((values.len(), field, text.to_string()));
                         }
+                        run_start.get_or_insert_with(|| (field, text.to_string()));
                         values.push(f64::NAN);
                     }
                     Err(bad) => {
@@ -122,15 +128,21 @@ pub(crate) fn parse(
             }
             // The series ends at its last present value; NaNs after it are padding.
             let length = values.iter().rposition(|v| !v.is_nan()).map_or(0, |i| i + 1);
-            if let Some((index, field, text)) = missing.first() {
-                let interior = *index < length;
-                if (interior && policy.missing == MissingPolicy::Error) || policy.length == LengthPolicy::Error {
-                    return Err(DataError::at(
-                        &path,
-                        number,
-                        bad_value_message(BadValue::Missing, &format!("field {field}"), text, MISSING_HINT),
-                    ));
+            let missing = |field: usize, text: &str| {
+                DataError::at(
+                    &path,
+                    number,
+                    bad_value_message(BadValue::Missing, &format!("field {field}"), text, MISSING_HINT),
+                )
+            };
+            match (&first_missing, &run_start) {
+                (Some((index, field, text)), _) if *index < length && policy.missing == MissingPolicy::Error => {
+                    return Err(missing(*field, text))
                 }
+                (_, Some((field, text))) if length < values.len() && policy.length == LengthPolicy::Error => {
+                    return Err(missing(*field, text))
+                }
+                _ => {}
             }
             if length == 0 {
                 return Err(DataError::at(
@@ -273,6 +285,49 @@ mod tests {
         let (_d, r) = read("1,1,2\n1,1,\n");
         let m = err_text(r, "d.tsv", Some(2));
         assert!(m.contains("missing value in field 3"), "{m}");
+    }
+
+    fn read_with(content: &str, policy: super::SeriesPolicy) -> Result<(super::Table, usize), super::DataError> {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "d.tsv", content.as_bytes());
+        super::super::read_fitted(&path, Some(Format::Ucr), None, &policy, policy.target())
+    }
+
+    fn policy(length: &str, missing: &str, series_length: Option<usize>) -> super::SeriesPolicy {
+        super::SeriesPolicy { length: length.parse().unwrap(), missing: missing.parse().unwrap(), series_length }
+    }
+
+    #[test]
+    fn trailing_nan_is_padding_and_interior_nan_is_missing() {
+        // Row 1 has 4 values, row 2 has 2 then NaN padding, row 3 an interior `?`.
+        let text = "1\t1\t2\t3\t4\n2\t5\t7\tNaN\tNaN\n1\t1\t?\t3\t5\n";
+        let (t, length) = read_with(text, policy("pad", "interpolate", None)).unwrap();
+        assert_eq!((t.rows, t.cols, length), (3, 4, 4));
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 0.0, 0.0, 1.0, 2.0, 3.0, 5.0]);
+        assert_eq!(t.declared_classes, None, "UCR classes come from the labels");
+        let (t, length) = read_with(text, policy("truncate", "zero", None)).unwrap();
+        assert_eq!((t.cols, length), (2, 2), "the shortest series is the padded one, without its NaNs");
+        assert_eq!(t.values, [1.0, 2.0, 5.0, 7.0, 1.0, 0.0]);
+        let (t, _) = read_with(text, policy("resample", "zero", Some(3))).unwrap();
+        assert_eq!(t.values, [1.0, 2.5, 4.0, 5.0, 6.0, 7.0, 1.0, 1.5, 5.0]);
+        // A length policy alone leaves the interior `?` refused, naming its field and the key.
+        let m = err_text(read_with(text, policy("pad", "error", None)).map(|(t, _)| t), "d.tsv", Some(3));
+        assert!(m.contains("missing value in field 3") && m.contains("missing = "), "{m}");
+        // Without a length policy the padding is refused as before, naming the length key.
+        let m = err_text(read_with(text, policy("error", "interpolate", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("missing value in field 4") && m.contains("length = "), "{m}");
+    }
+
+    #[test]
+    fn rows_of_different_widths_are_unequal_lengths_under_a_length_policy() {
+        let (t, _) = read_with("1 1 2 3\n2 4 5\n", policy("pad", "error", None)).unwrap();
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0, 5.0, 0.0]);
+        let m =
+            err_text(read_with("1 1 2 3\n2 4 5\n", policy("error", "error", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("ragged rows") && m.contains("length = "), "{m}");
+        let m =
+            err_text(read_with("1 1 2\n2 NaN NaN\n", policy("pad", "zero", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("every value of this row is missing"), "{m}");
     }
 
     #[test]
