@@ -219,6 +219,13 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
     if meta.raw_cols == 0 {
         return Err("its metadata says raw_cols = 0".into());
     }
+    // A row is channels × series_length values.
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || meta.raw_cols % n != 0) {
+        return Err(format!(
+            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
+            meta.raw_cols
+        ));
+    }
     if meta.classes.len() < 2 {
         return Err(format!("its metadata lists {} class(es); a classifier needs at least 2", meta.classes.len()));
     }
@@ -307,4 +314,46 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
         }
     }
     Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LengthPolicy, MissingPolicy};
+
+    fn meta(series: SeriesPolicy) -> CheckpointMeta {
+        CheckpointMeta {
+            seed: 7,
+            config_hash: "abc".into(),
+            epoch: 3,
+            classes: vec!["a".into(), "b".into()],
+            activation: Activation::Sigmoid,
+            dtype: DType::F32,
+            minmax: true,
+            normalize: true,
+            raw_cols: 24,
+            series,
+            config: String::new(),
+        }
+    }
+
+    #[test]
+    fn policies_round_trip_and_older_checkpoints_load_with_the_defaults() {
+        let series = SeriesPolicy {
+            length: LengthPolicy::Resample,
+            missing: MissingPolicy::Interpolate,
+            series_length: Some(12),
+        };
+        let m = meta(series);
+        assert_eq!(CheckpointMeta::from_map(&m.to_map()).unwrap(), m);
+        let mut older = meta(SeriesPolicy::default()).to_map();
+        for key in ["length", "missing", "series_length"] {
+            older.remove(key);
+        }
+        assert_eq!(CheckpointMeta::from_map(&older).unwrap().series, SeriesPolicy::default());
+        let mut bad = m.to_map();
+        bad.insert("length".into(), "stretch".into());
+        let e = CheckpointMeta::from_map(&bad).unwrap_err().to_string();
+        assert!(e.contains("stretch") && e.contains("resample"), "{e}");
+    }
 }
