@@ -219,13 +219,6 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
     if meta.raw_cols == 0 {
         return Err("its metadata says raw_cols = 0".into());
     }
-    // A row is channels × series_length values.
-    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || meta.raw_cols % n != 0) {
-        return Err(format!(
-            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
-            meta.raw_cols
-        ));
-    }
     if meta.classes.len() < 2 {
         return Err(format!("its metadata lists {} class(es); a classifier needs at least 2", meta.classes.len()));
     }
@@ -312,6 +305,13 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
                 return Err(format!("`{name}` does not have shape [{width}] (the input width)"));
             }
         }
+    }
+    // A row is channels × series_length values.
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || meta.raw_cols % n != 0) {
+        return Err(format!(
+            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
+            meta.raw_cols
+        ));
     }
     Ok(dims)
 }
