@@ -90,6 +90,7 @@ fn each_policy_trains_and_eval_reproduces_the_test_accuracy() {
         ),
     ];
     let mut failures = Vec::new();
+    let mut hashes: HashMap<String, &str> = HashMap::new();
     for (i, &(name, (train, test), policies, width)) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("case-{i}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -108,6 +109,13 @@ fn each_policy_trains_and_eval_reproduces_the_test_accuracy() {
                 failures
                     .push(format!("{name}: config.toml [data] {key} is {:?}, not {value}", config["data"].get(key)));
             }
+        }
+        // The policies are part of the run's identity: no two cases share a config hash.
+        let status: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+        let hash = status["config_hash"].as_str().unwrap().to_string();
+        if let Some(other) = hashes.insert(hash, name) {
+            failures.push(format!("{name}: same config hash as `{other}`"));
         }
         // ... and in the checkpoint, with the fitted length.
         let meta = checkpoint_meta(&out.join("model.safetensors"));
