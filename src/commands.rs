@@ -564,6 +564,9 @@ fn train(a: TrainArgs) -> Result<u8> {
             class_attribute: None,
             reserve_every: None,
             reserve_fraction: None,
+            length: None,
+            series_length: None,
+            missing: None,
         },
         (None, None) => {
             return Err(InputError::one(
@@ -735,13 +738,15 @@ fn eval(a: EvalArgs) -> Result<u8> {
         }
         None => None,
     };
-    let split = crate::data::load_with_classes(&a.data, format, None, &meta.classes, meta.raw_cols).map_err(|e| {
-        InputError::message(format!(
-            "{e}; the model was trained on series of {} values and {}",
-            meta.raw_cols,
-            count(meta.classes.len(), "class")
-        ))
-    })?;
+    // The training file's policies, fitting to the length its series were brought to.
+    let split = crate::data::load_with_classes(&a.data, format, None, &meta.series, &meta.classes, meta.raw_cols)
+        .map_err(|e| {
+            InputError::message(format!(
+                "{e}; the model was trained on series of {} values and {}",
+                meta.raw_cols,
+                count(meta.classes.len(), "class")
+            ))
+        })?;
     let mut x = Pipeline::of(&cfg)
         .apply(split.x, meta.raw_cols)
         .map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;

@@ -270,7 +270,7 @@ fn every_bad_input_exits_2_names_the_place_and_changes_nothing() {
         (
             "NaN value",
             |e| run_sweep(e, &sweep(&e.data_with("nan.tsv", "1\t0.1\t0.2\n2\t0.3\tNaN\n"), "")),
-            &["nan.tsv:2", "variable-length", "resample or truncate"],
+            &["nan.tsv:2", "variable-length", "length = \"pad\""],
         ),
         (
             "? value",

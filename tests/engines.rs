@@ -158,6 +158,9 @@ fn data_cfg() -> DataConfig {
         class_attribute: None,
         reserve_every: Some(4),
         reserve_fraction: None,
+        length: None,
+        series_length: None,
+        missing: None,
     }
 }
 

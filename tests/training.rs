@@ -13,6 +13,9 @@ fn data_cfg(every: Option<usize>) -> DataConfig {
         class_attribute: None,
         reserve_every: every,
         reserve_fraction: None,
+        length: None,
+        series_length: None,
+        missing: None,
     }
 }
 

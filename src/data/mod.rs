@@ -20,6 +20,30 @@ use std::str::FromStr;
 
 pub use labels::class_order;
 pub use preprocess::{minmax_rows, normalize_rows};
+pub use ts::{LengthPolicy, MissingPolicy, TargetLength};
+
+/// How unequal lengths and missing values are handled (the `[data]` keys `length`,
+/// `series_length` and `missing`); the default refuses both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeriesPolicy {
+    pub length: LengthPolicy,
+    pub missing: MissingPolicy,
+    /// The length to bring every series to; `None`: the longest (pad, resample) or the
+    /// shortest (truncate) of the training file.
+    pub series_length: Option<usize>,
+}
+
+impl SeriesPolicy {
+    /// The length the training file's series are brought to.
+    pub fn target(&self) -> TargetLength {
+        match (self.length, self.series_length) {
+            (LengthPolicy::Error, _) => TargetLength::Longest,
+            (_, Some(n)) => TargetLength::Exactly(n),
+            (LengthPolicy::Truncate, None) => TargetLength::Shortest,
+            _ => TargetLength::Longest,
+        }
+    }
+}
 
 /// The on-disk layout of a data file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,22 +247,44 @@ pub struct Dataset {
     /// Class names; index `i` is class `i` in `y`.
     pub classes: Vec<String>,
     pub cols: usize,
+    /// The length of each series (of each channel) after the length policy.
+    pub series_length: usize,
     pub train: Split,
     pub test: Option<Split>,
     pub train_path: PathBuf,
     pub test_path: Option<PathBuf>,
 }
 
-/// Reads one file. `format: None` guesses from the name ([`Format::guess`]);
-/// `class_attribute` picks the ARFF class attribute by name (default: the last one) and is
-/// an error for UCR files, which have no attribute names.
+/// Reads one file with the default policies (unequal lengths and missing values refused).
+/// `format: None` guesses from the name ([`Format::guess`]); `class_attribute` picks the ARFF
+/// class attribute by name (default: the last one) and is an error for UCR files, which have
+/// no attribute names.
 pub fn read_table(path: &Path, format: Option<Format>, class_attribute: Option<&str>) -> Result<Table, DataError> {
-    let format = format.unwrap_or_else(|| Format::guess(path));
-    let mut lines = source::open(path)?;
-    parse_lines(&mut lines, format, class_attribute)
+    let policy = SeriesPolicy::default();
+    read_fitted(path, format, class_attribute, &policy, policy.target()).map(|(table, _)| table)
 }
 
-fn parse_lines(lines: &mut source::Lines, format: Format, class_attribute: Option<&str>) -> Result<Table, DataError> {
+/// Reads one file and applies `policy`, bringing its series to `target`. Returns the table and
+/// the length each series (each channel) now has, to fit other files to the same length.
+pub fn read_fitted(
+    path: &Path,
+    format: Option<Format>,
+    class_attribute: Option<&str>,
+    policy: &SeriesPolicy,
+    target: TargetLength,
+) -> Result<(Table, usize), DataError> {
+    let format = format.unwrap_or_else(|| Format::guess(path));
+    let mut lines = source::open(path)?;
+    parse_lines(&mut lines, format, class_attribute, policy, target)
+}
+
+fn parse_lines(
+    lines: &mut source::Lines,
+    format: Format,
+    class_attribute: Option<&str>,
+    policy: &SeriesPolicy,
+    target: TargetLength,
+) -> Result<(Table, usize), DataError> {
     let fixed_label = match format {
         Format::Ucr => Some("a UCR file, whose class label is always the first field"),
         Format::Ts => Some("a .ts file, whose class label is always the last ':'-field"),
@@ -254,24 +300,41 @@ fn parse_lines(lines: &mut source::Lines, format: Format, class_attribute: Optio
         ));
     }
     match format {
-        Format::Ucr => ucr::parse(lines),
-        Format::Arff => arff::parse(lines, class_attribute),
-        // Until the length and missing policies are wired into sweeps: equal lengths, complete.
+        Format::Ucr => ucr::parse(lines, policy, target),
+        // ARFF rows are attributes, not series: the policies do not apply (a `?` stays refused).
+        Format::Arff => arff::parse(lines, class_attribute).map(|t| {
+            let cols = t.cols;
+            (t, cols)
+        }),
         Format::Ts => {
-            ts::parse(lines)?.to_table(ts::MissingPolicy::Error, ts::LengthPolicy::Error, ts::TargetLength::Longest)
+            let data = ts::parse(lines)?;
+            let length = data.resolve(target);
+            Ok((data.to_table(policy.missing, policy.length, TargetLength::Exactly(length))?, length))
         }
     }
 }
 
-/// Loads a training file and optionally a test file. Class indices follow
-/// [`class_order`] of the training file, and the test file is mapped onto the same classes.
+/// Loads a training file and optionally a test file with the default policies.
 pub fn load_dataset(
     train: &Path,
     test: Option<&Path>,
     format: Option<Format>,
     class_attribute: Option<&str>,
 ) -> Result<Dataset, DataError> {
-    let train_table = read_table(train, format, class_attribute)?;
+    load_dataset_with(train, test, format, class_attribute, &SeriesPolicy::default())
+}
+
+/// Loads a training file and optionally a test file, applying `policy` to both: the test
+/// file's series are brought to the length the training file's were. Class indices follow
+/// [`class_order`] of the training file, and the test file is mapped onto the same classes.
+pub fn load_dataset_with(
+    train: &Path,
+    test: Option<&Path>,
+    format: Option<Format>,
+    class_attribute: Option<&str>,
+    policy: &SeriesPolicy,
+) -> Result<Dataset, DataError> {
+    let (train_table, series_length) = read_fitted(train, format, class_attribute, policy, policy.target())?;
     labels::require_two_classes(&train_table)?;
     let classes = class_order(&train_table);
     let cols = train_table.cols;
@@ -284,7 +347,9 @@ pub fn load_dataset(
     let test_split = match test {
         None => None,
         Some(test_path) => {
-            let test_table = read_table(test_path, format, class_attribute)?;
+            // Fitted to the training length; with length = "error", checked against it below.
+            let fitted = SeriesPolicy { series_length: Some(series_length), ..*policy };
+            let (test_table, _) = read_fitted(test_path, format, class_attribute, &fitted, fitted.target())?;
             if test_table.cols != cols {
                 return Err(DataError::WidthMismatch {
                     train: train.to_path_buf(),
@@ -313,6 +378,7 @@ pub fn load_dataset(
     Ok(Dataset {
         classes,
         cols,
+        series_length,
         train: train_split,
         test: test_split,
         train_path: train.to_path_buf(),
@@ -320,16 +386,18 @@ pub fn load_dataset(
     })
 }
 
-/// Reads a file for evaluation against a saved model: labels are mapped onto the model's
-/// `classes` and the series length must equal the model's `cols`.
+/// Reads a file for evaluation against a saved model: `policy` is the model's (its
+/// `series_length` the training file's fitted length), labels are mapped onto the model's
+/// `classes` and the row width must equal the model's `cols`.
 pub fn load_with_classes(
     path: &Path,
     format: Option<Format>,
     class_attribute: Option<&str>,
+    policy: &SeriesPolicy,
     classes: &[String],
     cols: usize,
 ) -> Result<Split, DataError> {
-    let table = read_table(path, format, class_attribute)?;
+    let (table, _) = read_fitted(path, format, class_attribute, policy, policy.target())?;
     if table.cols != cols {
         return Err(DataError::file(
             path,
@@ -605,13 +673,13 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let path = write(dir.path(), "e.tsv", b"b 1 2\na 3 4\n");
         let classes: Vec<String> = vec!["a".into(), "b".into()];
-        let s = load_with_classes(&path, None, None, &classes, 2).unwrap();
+        let s = load_with_classes(&path, None, None, &SeriesPolicy::default(), &classes, 2).unwrap();
         assert_eq!(s.y, [1, 0]);
         assert_eq!(s.x, [1.0, 2.0, 3.0, 4.0]);
-        let m = err_text(load_with_classes(&path, None, None, &classes, 3), "e.tsv", None);
+        let m = err_text(load_with_classes(&path, None, None, &SeriesPolicy::default(), &classes, 3), "e.tsv", None);
         assert!(m.contains("rows have 2 values") && m.contains("3"), "{m}");
         let path = write(dir.path(), "u.tsv", b"a 1 2\nc 3 4\n");
-        let m = err_text(load_with_classes(&path, None, None, &classes, 2), "u.tsv", Some(2));
+        let m = err_text(load_with_classes(&path, None, None, &SeriesPolicy::default(), &classes, 2), "u.tsv", Some(2));
         assert!(m.contains("'c'") && m.contains("a, b"), "{m}");
     }
 
@@ -631,15 +699,23 @@ mod tests {
 
     /// Every parser on `bytes` (plain and as a `.gz` name); only checks that nothing panics.
     fn parse_all(bytes: &[u8]) {
+        // The default refuses what the policies below fill, pad, truncate or resample.
+        let fitting = SeriesPolicy {
+            length: LengthPolicy::Resample,
+            missing: MissingPolicy::Interpolate,
+            series_length: Some(3),
+        };
         for name in ["f.tsv", "f.arff", "f.tsv.gz"] {
-            for format in [Format::Ucr, Format::Arff] {
+            for (format, policy) in
+                [Format::Ucr, Format::Arff].into_iter().flat_map(|f| [(f, SeriesPolicy::default()), (f, fitting)])
+            {
                 for class in [None, Some("c")] {
                     let result = source::decode(
                         Path::new(name),
                         std::io::Cursor::new(bytes.to_vec()),
                         source::Limits::default(),
                     )
-                    .and_then(|mut lines| parse_lines(&mut lines, format, class));
+                    .and_then(|mut lines| parse_lines(&mut lines, format, class, &policy, policy.target()));
                     if let Err(e) = result {
                         let _ = e.to_string();
                     }

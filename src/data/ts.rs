@@ -114,9 +114,8 @@ impl TsData {
                 &self.path,
                 line,
                 col,
-                "missing value ('?' or NaN); pinniped does not fill missing values yet (a \
-                 `missing = \"interpolate\" | \"zero\"` setting is planned): impute them \
-                 before training",
+                "missing value ('?' or NaN); set missing = \"interpolate\" or \"zero\" in the \
+                 [data] table to fill missing values, or impute them before training",
             ));
         }
         let (shortest, longest) = self.length_range();
@@ -128,8 +127,9 @@ impl TsData {
                 other.line,
                 format!(
                     "this series has {} values but the one on line {} has {} (unequal lengths); \
-                     pinniped does not equalise lengths yet (a `length = \"pad\" | \"truncate\" | \
-                     \"resample\"` setting is planned): use an equal-length copy of the data",
+                     set length = \"pad\", \"truncate\" or \"resample\" in the [data] table \
+                     (optionally with series_length = N) to equalise them, or use an equal-length \
+                     copy of the data",
                     other.length, first.line, first.length
                 ),
             ));
@@ -189,9 +189,10 @@ impl TsData {
 }
 
 /// What to do with series of different lengths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LengthPolicy {
     /// Refuse unequal lengths.
+    #[default]
     Error,
     /// Append zeros up to the target (as aeon's `Padder`); a longer series is an error.
     Pad,
@@ -212,13 +213,37 @@ pub enum TargetLength {
 }
 
 /// What to do with missing values (`?` or `NaN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissingPolicy {
+    #[default]
     Error,
     /// Linear interpolation between the nearest present values; the nearest present value
     /// before the first and after the last one.
     Interpolate,
     Zero,
+}
+
+impl LengthPolicy {
+    /// The `length` value that names this policy.
+    pub fn word(self) -> &'static str {
+        match self {
+            LengthPolicy::Error => "error",
+            LengthPolicy::Pad => "pad",
+            LengthPolicy::Truncate => "truncate",
+            LengthPolicy::Resample => "resample",
+        }
+    }
+}
+
+impl MissingPolicy {
+    /// The `missing` value that names this policy.
+    pub fn word(self) -> &'static str {
+        match self {
+            MissingPolicy::Error => "error",
+            MissingPolicy::Interpolate => "interpolate",
+            MissingPolicy::Zero => "zero",
+        }
+    }
 }
 
 impl FromStr for LengthPolicy {

@@ -5,10 +5,12 @@
 //! separators can be reported instead of silently skipped.
 
 use super::source::Lines;
-use super::{bad_value_message, labels, parse_value, DataError, Problems, Table};
+use super::ts::{Case, LengthPolicy, MissingPolicy, TargetLength, TsData};
+use super::{bad_value_message, labels, parse_value, BadValue, DataError, Problems, SeriesPolicy, Table};
 
-const MISSING_HINT: &str = "UCR pads variable-length series with NaN; this tool needs \
-                            equal-length series: resample or truncate them first";
+const MISSING_HINT: &str = "fill missing values with missing = \"interpolate\" or \"zero\" in the [data] \
+                            table; UCR pads variable-length series with trailing NaN: equalise them with \
+                            length = \"pad\", \"truncate\" or \"resample\", or give equal-length series";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Separator {
@@ -44,14 +46,20 @@ fn for_each_field(
     }
 }
 
-pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
+/// Reads a UCR file and applies `policy`: trailing NaNs are a variable-length series' padding,
+/// interior ones are missing values. Returns the table and the length every series now has
+/// (`target` resolved on this file).
+pub(crate) fn parse(
+    lines: &mut Lines,
+    policy: &SeriesPolicy,
+    target: TargetLength,
+) -> Result<(Table, usize), DataError> {
     let path = lines.path().to_path_buf();
     let mut sep = None;
-    let mut cols: Option<usize> = None;
-    let mut values: Vec<f64> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let mut labels_out: Vec<String> = Vec::new();
-    let mut line_numbers: Vec<usize> = Vec::new();
     let mut problems = Problems::new(&path);
+    let mut stored = 0usize;
 
     loop {
         let (number, raw) = match lines.next_line() {
@@ -64,8 +72,12 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
             continue;
         }
         let sep = *sep.get_or_insert_with(|| Separator::detect(line));
-        let start = values.len();
-        let labels_before = labels_out.len();
+        let mut values: Vec<f64> = Vec::with_capacity(cases.first().map_or(0, |c| c.length));
+        let mut label = None;
+        // The field number and text of the first missing value, and of the first of the
+        // latest run of missing values (the padding, when the row ends with it).
+        let mut first_missing: Option<(usize, usize, String)> = None;
+        let mut run_start: Option<(usize, String)> = None;
         let mut field = 0usize;
         let row = (|| {
             for_each_field(line, sep, |text| {
@@ -78,90 +90,123 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<Table, DataError> {
                             "field 1 (the class label) is empty; every row must start with its label",
                         ));
                     }
-                    labels_out.push(text.to_string());
+                    label = Some(text.to_string());
                     return Ok(());
                 }
                 match parse_value(text) {
                     Ok(v) => {
                         values.push(v);
-                        Ok(())
+                        run_start = None;
                     }
-                    Err(bad) => Err(DataError::at(
-                        &path,
-                        number,
-                        bad_value_message(bad, &format!("field {field}"), text, MISSING_HINT),
-                    )),
+                    Err(BadValue::Missing) => {
+                        if first_missing.is_none() {
+                            first_missing = Some((values.len(), field, text.to_string()));
+                        }
+                        run_start.get_or_insert_with(|| (field, text.to_string()));
+                        values.push(f64::NAN);
+                    }
+                    Err(bad) => {
+                        return Err(DataError::at(
+                            &path,
+                            number,
+                            bad_value_message(bad, &format!("field {field}"), text, MISSING_HINT),
+                        ))
+                    }
                 }
+                Ok(())
             })?;
-            let got = values.len() - start;
-            match cols {
-                None if got == 0 => {
-                    return Err(DataError::at(
-                        &path,
-                        number,
-                        format!(
-                            "row has a class label ('{}') but no values; expected the label \
-                             followed by the series values",
-                            labels::shorten(line)
-                        ),
-                    ))
-                }
-                None => {
-                    cols = Some(got);
-                    // Size the matrix once from the first row; a guess, not a limit (and capped:
-                    // a single huge row must not reserve room for 255 more).
-                    values.reserve(got.saturating_mul(255).min(1 << 22));
-                }
-                Some(expected) if got != expected => {
-                    return Err(DataError::at(
-                        &path,
-                        number,
-                        format!(
-                            "row has {got} values but earlier rows have {expected} (ragged rows; \
-                             every row must have the same number of values)"
-                        ),
-                    ))
-                }
-                Some(_) => {}
+            if values.is_empty() {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    format!(
+                        "row has a class label ('{}') but no values; expected the label followed by \
+                         the series values",
+                        labels::shorten(line)
+                    ),
+                ));
             }
+            // The series ends at its last present value; NaNs after it are padding.
+            let length = values.iter().rposition(|v| !v.is_nan()).map_or(0, |i| i + 1);
+            let missing = |field: usize, text: &str| {
+                DataError::at(
+                    &path,
+                    number,
+                    bad_value_message(BadValue::Missing, &format!("field {field}"), text, MISSING_HINT),
+                )
+            };
+            match (&first_missing, &run_start) {
+                (Some((index, field, text)), _) if *index < length && policy.missing == MissingPolicy::Error => {
+                    return Err(missing(*field, text))
+                }
+                (_, Some((field, text))) if length < values.len() && policy.length == LengthPolicy::Error => {
+                    return Err(missing(*field, text))
+                }
+                _ => {}
+            }
+            if length == 0 {
+                return Err(DataError::at(
+                    &path,
+                    number,
+                    "every value of this row is missing, so it has no series; drop the row",
+                ));
+            }
+            if let (LengthPolicy::Error, Some(first)) = (policy.length, cases.first()) {
+                if values.len() != first.length {
+                    return Err(DataError::at(
+                        &path,
+                        number,
+                        format!(
+                            "row has {} values but earlier rows have {} (ragged rows; every row must \
+                             have the same number of values, or set length = \"pad\", \"truncate\" or \
+                             \"resample\" in the [data] table)",
+                            values.len(),
+                            first.length
+                        ),
+                    ));
+                }
+            }
+            values.truncate(length);
             Ok(())
         })();
         match row {
             Ok(()) => {
-                line_numbers.push(number);
-                if let Err(e) = lines.check_table(values.len(), line_numbers.len()) {
+                stored += values.len();
+                values.shrink_to_fit();
+                cases.push(Case { line: number, length: values.len(), values });
+                labels_out.push(label.expect("a row with values has a label"));
+                if let Err(e) = lines.check_table(stored, cases.len()) {
                     return Err(problems.fatal(e));
                 }
             }
-            Err(e) => {
-                // Report the row and go on to the next, so one read shows every problem.
-                values.truncate(start);
-                labels_out.truncate(labels_before);
-                problems.push(e);
-            }
+            // Report the row and go on to the next, so one read shows every problem.
+            Err(e) => problems.push(e),
         }
     }
     if let Some(e) = problems.into_error() {
         return Err(e);
     }
-
-    let Some(cols) = cols else {
+    if cases.is_empty() {
         return Err(DataError::file(
             &path,
             "no data rows (the file is empty or has only blank lines); expected one series \
              per line, the class label first",
         ));
-    };
-    values.shrink_to_fit();
-    Ok(Table {
+    }
+    let data = TsData {
         path,
-        rows: labels_out.len(),
-        cols,
-        values,
+        problem_name: None,
+        classes: Vec::new(),
+        channels: 1,
+        cases,
         labels: labels_out,
-        lines: line_numbers,
-        declared_classes: None,
-    })
+        first_missing: None,
+    };
+    let length = data.resolve(target);
+    let mut table = data.to_table(policy.missing, policy.length, TargetLength::Exactly(length))?;
+    // UCR declares no classes: their order comes from the labels.
+    table.declared_classes = None;
+    Ok((table, length))
 }
 
 #[cfg(test)]
@@ -242,6 +287,49 @@ mod tests {
         assert!(m.contains("missing value in field 3"), "{m}");
     }
 
+    fn read_with(content: &str, policy: super::SeriesPolicy) -> Result<(super::Table, usize), super::DataError> {
+        let dir = TempDir::new().unwrap();
+        let path = write(dir.path(), "d.tsv", content.as_bytes());
+        super::super::read_fitted(&path, Some(Format::Ucr), None, &policy, policy.target())
+    }
+
+    fn policy(length: &str, missing: &str, series_length: Option<usize>) -> super::SeriesPolicy {
+        super::SeriesPolicy { length: length.parse().unwrap(), missing: missing.parse().unwrap(), series_length }
+    }
+
+    #[test]
+    fn trailing_nan_is_padding_and_interior_nan_is_missing() {
+        // Row 1 has 4 values, row 2 has 2 then NaN padding, row 3 an interior `?`.
+        let text = "1\t1\t2\t3\t4\n2\t5\t7\tNaN\tNaN\n1\t1\t?\t3\t5\n";
+        let (t, length) = read_with(text, policy("pad", "interpolate", None)).unwrap();
+        assert_eq!((t.rows, t.cols, length), (3, 4, 4));
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 0.0, 0.0, 1.0, 2.0, 3.0, 5.0]);
+        assert_eq!(t.declared_classes, None, "UCR classes come from the labels");
+        let (t, length) = read_with(text, policy("truncate", "zero", None)).unwrap();
+        assert_eq!((t.cols, length), (2, 2), "the shortest series is the padded one, without its NaNs");
+        assert_eq!(t.values, [1.0, 2.0, 5.0, 7.0, 1.0, 0.0]);
+        let (t, _) = read_with(text, policy("resample", "zero", Some(3))).unwrap();
+        assert_eq!(t.values, [1.0, 2.5, 4.0, 5.0, 6.0, 7.0, 1.0, 1.5, 5.0]);
+        // A length policy alone leaves the interior `?` refused, naming its field and the key.
+        let m = err_text(read_with(text, policy("pad", "error", None)).map(|(t, _)| t), "d.tsv", Some(3));
+        assert!(m.contains("missing value in field 3") && m.contains("missing = "), "{m}");
+        // Without a length policy the padding is refused as before, naming the length key.
+        let m = err_text(read_with(text, policy("error", "interpolate", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("missing value in field 4") && m.contains("length = "), "{m}");
+    }
+
+    #[test]
+    fn rows_of_different_widths_are_unequal_lengths_under_a_length_policy() {
+        let (t, _) = read_with("1 1 2 3\n2 4 5\n", policy("pad", "error", None)).unwrap();
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0, 5.0, 0.0]);
+        let m =
+            err_text(read_with("1 1 2 3\n2 4 5\n", policy("error", "error", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("ragged rows") && m.contains("length = "), "{m}");
+        let m =
+            err_text(read_with("1 1 2\n2 NaN NaN\n", policy("pad", "zero", None)).map(|(t, _)| t), "d.tsv", Some(2));
+        assert!(m.contains("every value of this row is missing"), "{m}");
+    }
+
     #[test]
     fn infinite_value() {
         let (_d, r) = read("1 1 inf\n");
@@ -300,7 +388,8 @@ mod tests {
             super::super::source::Limits { memory_bytes: 10_000, ..Default::default() },
         )
         .unwrap();
-        let m = err_text(super::parse(&mut lines), "m.tsv", None);
+        let policy = super::SeriesPolicy::default();
+        let m = err_text(super::parse(&mut lines, &policy, policy.target()).map(|(t, _)| t), "m.tsv", None);
         assert!(m.contains("of memory") && m.contains("PINNIPED_MAX_RUN_MEMORY"), "{m}");
     }
 

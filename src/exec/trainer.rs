@@ -5,6 +5,7 @@
 
 use super::atomic::write_atomic;
 use super::rundir::{write_status, SelectedModel, State, Status};
+use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
 use crate::spec::{DataConfig, TrainConfig};
@@ -124,6 +125,10 @@ fn train_as<T: Real>(
         minmax: cfg.minmax,
         normalize: cfg.normalize,
         raw_cols: data.dataset.cols,
+        series: SeriesPolicy {
+            series_length: Some(data.dataset.series_length),
+            ..spec.data.series_policy().unwrap_or_default()
+        },
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");

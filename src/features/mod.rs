@@ -95,8 +95,12 @@ impl Prepared {
             None => None,
             Some(f) => Some(f.parse::<data::Format>().map_err(|e| data_error(&cfg.train, e))?),
         };
-        let dataset = data::load_dataset(&cfg.train, cfg.test.as_deref(), format, cfg.class_attribute.as_deref())
-            .map_err(|e| InputError::message(e.to_string()))?;
+        let policy = cfg
+            .series_policy()
+            .map_err(|(key, e)| InputError::one(&cfg.train, None, Some(&format!("data.{key}")), e))?;
+        let dataset =
+            data::load_dataset_with(&cfg.train, cfg.test.as_deref(), format, cfg.class_attribute.as_deref(), &policy)
+                .map_err(|e| InputError::message(e.to_string()))?;
         let mut hasher = Sha256::new();
         for path in std::iter::once(&cfg.train).chain(cfg.test.as_ref()) {
             hash_file(&mut hasher, path).map_err(|e| data_error(path, format!("cannot read: {e}")))?;

@@ -160,6 +160,16 @@ pub struct DataConfig {
     /// The last fraction of the (shuffled) rows are validation rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve_fraction: Option<f64>,
+    /// Unequal lengths: `error` (default), `pad`, `truncate` or `resample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<String>,
+    /// The length the `length` policy brings every series to (default: the longest for pad and
+    /// resample, the shortest for truncate, of the training file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_length: Option<usize>,
+    /// Missing values: `error` (default), `interpolate` or `zero`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 impl TrainConfig {
@@ -367,7 +377,37 @@ impl DataConfig {
                 p.push(("format", format!("`{f}` is not one of: ucr, arff, ts")));
             }
         }
+        if let Err(problem) = self.series_policy() {
+            p.push(problem);
+        }
         p
+    }
+
+    /// The `length`, `series_length` and `missing` keys as a policy, or the first problem.
+    pub fn series_policy(&self) -> Result<crate::data::SeriesPolicy, (&'static str, String)> {
+        use crate::data::{ts::MAX_SERIES_LENGTH, LengthPolicy, MissingPolicy};
+        let length = match &self.length {
+            None => LengthPolicy::Error,
+            Some(word) => word.parse().map_err(|e| ("length", e))?,
+        };
+        let missing = match &self.missing {
+            None => MissingPolicy::Error,
+            Some(word) => word.parse().map_err(|e| ("missing", e))?,
+        };
+        if let Some(n) = self.series_length {
+            if !(1..=MAX_SERIES_LENGTH).contains(&n) {
+                return Err(("series_length", format!("must be within 1..={MAX_SERIES_LENGTH}, not {n}")));
+            }
+            if length == LengthPolicy::Error {
+                return Err((
+                    "series_length",
+                    "is the target of a length policy: also set length = \"pad\", \"truncate\" or \
+                     \"resample\", or drop series_length"
+                        .into(),
+                ));
+            }
+        }
+        Ok(crate::data::SeriesPolicy { length, missing, series_length: self.series_length })
     }
 
     pub fn file_problems(&self) -> Vec<(&'static str, String)> {
@@ -412,6 +452,9 @@ mod tests {
 
     fn data(every: Option<usize>, fraction: Option<f64>) -> DataConfig {
         DataConfig {
+            length: None,
+            series_length: None,
+            missing: None,
             train: "x".into(),
             test: None,
             format: None,

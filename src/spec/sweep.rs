@@ -52,7 +52,17 @@ pub struct RunFile {
 }
 
 const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "data", "train", "sweep"];
-const DATA_KEYS: &[&str] = &["train", "test", "format", "class_attribute", "reserve_every", "reserve_fraction"];
+const DATA_KEYS: &[&str] = &[
+    "train",
+    "test",
+    "format",
+    "class_attribute",
+    "reserve_every",
+    "reserve_fraction",
+    "length",
+    "series_length",
+    "missing",
+];
 
 pub fn read_source(path: &Path) -> Result<String, InputError> {
     crate::fsx::read_text(path, crate::fsx::MAX_TEXT_BYTES)

@@ -6,6 +6,7 @@
 use super::model::Mlp;
 use super::options::{Activation, DType};
 use super::real::Real;
+use crate::data::SeriesPolicy;
 use crate::features::Pipeline;
 use crate::spec::TrainConfig;
 use anyhow::{bail, Context};
@@ -26,6 +27,10 @@ pub struct CheckpointMeta {
     pub normalize: bool,
     /// Width of the raw series the features are computed from.
     pub raw_cols: usize,
+    /// The training data's length and missing-value policies, `series_length` the length its
+    /// series were brought to: `eval` fits its data the same way. Older checkpoints have none
+    /// (the defaults: unequal lengths and missing values refused).
+    pub series: SeriesPolicy,
     /// The run's `[train]` table, as TOML: the whole input pipeline.
     pub config: String,
 }
@@ -43,6 +48,11 @@ impl CheckpointMeta {
         m.insert("minmax".into(), self.minmax.to_string());
         m.insert("normalize".into(), self.normalize.to_string());
         m.insert("raw_cols".into(), self.raw_cols.to_string());
+        m.insert("length".into(), self.series.length.word().into());
+        m.insert("missing".into(), self.series.missing.word().into());
+        if let Some(n) = self.series.series_length {
+            m.insert("series_length".into(), n.to_string());
+        }
         m.insert("config".into(), self.config.clone());
         m
     }
@@ -62,6 +72,11 @@ impl CheckpointMeta {
             minmax: get("minmax")?.parse()?,
             normalize: get("normalize")?.parse()?,
             raw_cols: get("raw_cols")?.parse()?,
+            series: SeriesPolicy {
+                length: m.get("length").map_or(Ok(Default::default()), |w| w.parse()).map_err(anyhow::Error::msg)?,
+                missing: m.get("missing").map_or(Ok(Default::default()), |w| w.parse()).map_err(anyhow::Error::msg)?,
+                series_length: m.get("series_length").map(|n| n.parse()).transpose()?,
+            },
             config: get("config")?.clone(),
         })
     }
@@ -291,5 +306,54 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
             }
         }
     }
+    // A row is channels × series_length values.
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || meta.raw_cols % n != 0) {
+        return Err(format!(
+            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
+            meta.raw_cols
+        ));
+    }
     Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LengthPolicy, MissingPolicy};
+
+    fn meta(series: SeriesPolicy) -> CheckpointMeta {
+        CheckpointMeta {
+            seed: 7,
+            config_hash: "abc".into(),
+            epoch: 3,
+            classes: vec!["a".into(), "b".into()],
+            activation: Activation::Sigmoid,
+            dtype: DType::F32,
+            minmax: true,
+            normalize: true,
+            raw_cols: 24,
+            series,
+            config: String::new(),
+        }
+    }
+
+    #[test]
+    fn policies_round_trip_and_older_checkpoints_load_with_the_defaults() {
+        let series = SeriesPolicy {
+            length: LengthPolicy::Resample,
+            missing: MissingPolicy::Interpolate,
+            series_length: Some(12),
+        };
+        let m = meta(series);
+        assert_eq!(CheckpointMeta::from_map(&m.to_map()).unwrap(), m);
+        let mut older = meta(SeriesPolicy::default()).to_map();
+        for key in ["length", "missing", "series_length"] {
+            older.remove(key);
+        }
+        assert_eq!(CheckpointMeta::from_map(&older).unwrap().series, SeriesPolicy::default());
+        let mut bad = m.to_map();
+        bad.insert("length".into(), "stretch".into());
+        let e = CheckpointMeta::from_map(&bad).unwrap_err().to_string();
+        assert!(e.contains("stretch") && e.contains("resample"), "{e}");
+    }
 }
