@@ -154,7 +154,8 @@ fn without_a_policy_unequal_lengths_and_missing_values_are_refused_naming_the_ke
     let ucr_test = padded_ucr(tmp.path(), "Padded_TEST.tsv", 20, 1);
     let jv = (aeon("JapaneseVowels_TRAIN.ts.gz"), aeon("JapaneseVowels_TEST.ts.gz"));
     // (name, files, [data] lines, what stderr names).
-    let cases: &[(&str, (&Path, &Path), &str, &[&str])] = &[
+    type Case<'a> = (&'a str, (&'a Path, &'a Path), &'a str, &'a [&'a str]);
+    let cases: &[Case] = &[
         ("ts unequal lengths", (&jv.0, &jv.1), "", &["JapaneseVowels_TRAIN.ts.gz:", "unequal lengths", "length = "]),
         ("ucr NaN padding", (&ucr_train, &ucr_test), "", &["Padded_TRAIN.tsv:1:", "missing value", "length = "]),
         (

@@ -44,7 +44,8 @@ fn sweep_file(dir: &Path, name: &str, train: &str, axes: &str) -> std::path::Pat
 #[test]
 fn live_summary_equals_summarize_with_failures_divergence_and_early_stopping() {
     // (case, trainer flags, PINNIPED_FAKE_FAIL, [train], [sweep], states the case must produce)
-    let cases: [(&str, &[&str], &str, &str, &str, &[&str]); 2] = [
+    type Case<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str, &'a [&'a str]);
+    let cases: [Case; 2] = [
         (
             "fake trainer: done, failed and diverged runs",
             &["--fake-trainer"],

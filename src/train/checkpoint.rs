@@ -307,7 +307,7 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
         }
     }
     // A row is channels × series_length values.
-    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || meta.raw_cols % n != 0) {
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || !meta.raw_cols.is_multiple_of(n)) {
         return Err(format!(
             "its metadata says series_length = {n}, which does not divide raw_cols = {}",
             meta.raw_cols
