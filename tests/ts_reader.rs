@@ -522,6 +522,24 @@ fn each_malformed_case_gives_one_error_with_file_line_and_column() {
 }
 
 #[test]
+fn every_bad_row_is_reported_up_to_a_limit_as_in_the_other_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two bad rows among good ones: both are named, with their lines, in one error.
+    let path = write(dir.path(), "two.ts", &format!("{HEAD}1,2,3:a\n1,x,3:a\n4,5,6:b\n7,8,9:zz\n"));
+    let m = ts::read(&path).unwrap_err().to_string();
+    let (bad_value, bad_label) = (HEAD.lines().count() + 2, HEAD.lines().count() + 4);
+    assert!(m.contains(&format!("two.ts:{bad_value}: ")), "the bad value's row: {m}");
+    assert!(m.contains(&format!("two.ts:{bad_label}: ")), "the undeclared label's row: {m}");
+    assert!(m.contains("2 problems"), "counted: {m}");
+    // Many bad rows: the first ones, then how many more.
+    let rows: String = (0..50).map(|_| "1,x,3:a\n").collect();
+    let path = write(dir.path(), "many.ts", &format!("{HEAD}{rows}"));
+    let m = ts::read(&path).unwrap_err().to_string();
+    assert_eq!(m.lines().filter(|l| l.contains("many.ts:")).count(), pinniped::data::MAX_REPORTED, "{m}");
+    assert!(m.contains("and 30 more problems"), "{m}");
+}
+
+#[test]
 fn format_ts_is_guessed_from_the_name_and_accepted_by_name() {
     for (name, f) in
         [("a/X_TRAIN.ts", Format::Ts), ("X.TS.GZ", Format::Ts), ("X_TRAIN.tsv", Format::Ucr), ("its", Format::Ucr)]
@@ -625,7 +643,8 @@ proptest! {
         prop_assert!(t.values.iter().all(|v| v.is_finite()));
     }
 
-    /// Any mutation of a valid file gives a result or one error line naming the file, never a panic.
+    /// Any mutation of a valid file gives a result or an error whose every line names the file
+    /// (one line per bad row, up to a limit, as the UCR and ARFF readers report), never a panic.
     #[test]
     fn mutated_files_never_panic(at in 0usize..400, len in 0usize..8, insert in "[0-9,:?@#a-zA-Z .\\-\n]{0,8}") {
         let mut text = MULTI.to_string();
@@ -636,7 +655,7 @@ proptest! {
         let path = write(dir.path(), "f.ts", &text);
         if let Err(e) = read_table(&path, None, None) {
             let m = e.to_string();
-            prop_assert!(m.contains("f.ts") && !m.contains('\n'), "{}", m);
+            prop_assert!(m.lines().all(|l| l.contains("f.ts") || l.starts_with("… and ")), "{}", m);
         }
     }
 }

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::source::Lines;
-use super::{bad_value_message, labels, parse_value, BadValue, DataError, Table};
+use super::{bad_value_message, labels, parse_value, BadValue, DataError, Problems, Table};
 
 /// The tags of the format, as aeon writes them (matched case-insensitively).
 const TAGS: &[&str] = &[
@@ -398,6 +398,7 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
     let mut labels_out: Vec<String> = Vec::new();
     let mut first_missing = None;
     let mut last_line = 0;
+    let mut problems = Problems::new(&path);
 
     while let Some((number, raw)) = lines.next_line()? {
         last_line = number;
@@ -405,167 +406,183 @@ pub(crate) fn parse(lines: &mut Lines) -> Result<TsData, DataError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let indent = raw.len() - raw.trim_start().len();
-        if trimmed.starts_with('@') {
-            let tag = trimmed.split_ascii_whitespace().next().unwrap_or_default();
-            return Err(at(
-                &path,
-                number,
-                column(raw, indent),
-                format!("header tag '{}' after @data; every tag belongs before the @data line", labels::shorten(tag)),
-            ));
-        }
-        let Some(colon) = raw.rfind(':') else {
-            return Err(at(
-                &path,
-                number,
-                column(raw, indent),
-                "no ':' in this row; a row is the channels' values then ':' and the class \
-                 label (e.g. 1.5,2.0,0.3:up)",
-            ));
-        };
-        let after = &raw[colon + 1..];
-        let label = after.trim();
-        let label_col = column(raw, colon + 1 + after.len() - after.trim_start().len());
-        if label.is_empty() {
-            return Err(at(&path, number, label_col, "the class label after the last ':' is empty"));
-        }
-        // aeon lower-cases labels on both sides, so a label in another case than its
-        // declaration is the same class; take the declared spelling.
-        let declared = classes.iter().find(|c| *c == label).or_else(|| {
-            let mut same = classes.iter().filter(|c| c.to_lowercase() == label.to_lowercase());
-            same.next().filter(|_| same.next().is_none())
-        });
-        let Some(declared) = declared else {
-            return Err(at(
-                &path,
-                number,
-                label_col,
-                format!(
-                    "class label '{}' is not declared by @classLabel on line {class_line} ({}); \
-                     add it to the declaration or fix the row",
-                    labels::shorten(label),
-                    labels::list(&classes)
-                ),
-            ));
-        };
-        let label = declared.clone();
-        let body = &raw[..colon];
-        let row_channels = body.split(':').count();
-        match channels {
-            Some(expected) if expected != row_channels => {
-                let why = match (header.dimensions, header.univariate) {
-                    (Some((_, line)), _) => format!("@dimensions on line {line} says {expected}"),
-                    (None, Some((true, line))) => format!("@univariate true on line {line} says 1"),
-                    _ => format!("the first row has {expected}"),
-                };
+        // One row's problems do not stop the read: every bad row is reported (up to a
+        // limit), as the UCR and ARFF readers do.
+        let row = (|| -> Result<(String, Case), DataError> {
+            let indent = raw.len() - raw.trim_start().len();
+            if trimmed.starts_with('@') {
+                let tag = trimmed.split_ascii_whitespace().next().unwrap_or_default();
                 return Err(at(
                     &path,
                     number,
                     column(raw, indent),
                     format!(
-                        "row has {row_channels} channels (':'-separated, before the label) but {why}; \
-                         every case needs the same channels"
+                        "header tag '{}' after @data; every tag belongs before the @data line",
+                        labels::shorten(tag)
                     ),
                 ));
             }
-            Some(_) => {}
-            None if row_channels > MAX_CHANNELS => {
+            let Some(colon) = raw.rfind(':') else {
                 return Err(at(
                     &path,
                     number,
                     column(raw, indent),
-                    format!("row has {row_channels} channels, more than the supported {MAX_CHANNELS}"),
-                ))
+                    "no ':' in this row; a row is the channels' values then ':' and the class \
+                     label (e.g. 1.5,2.0,0.3:up)",
+                ));
+            };
+            let after = &raw[colon + 1..];
+            let label = after.trim();
+            let label_col = column(raw, colon + 1 + after.len() - after.trim_start().len());
+            if label.is_empty() {
+                return Err(at(&path, number, label_col, "the class label after the last ':' is empty"));
             }
-            None => channels = Some(row_channels),
-        }
-
-        let mut values: Vec<f64> = Vec::with_capacity(cases.last().map_or(0, |c| c.values.len()));
-        let mut length = 0;
-        let mut offset = 0;
-        for (c, channel) in body.split(':').enumerate() {
-            let start = values.len();
-            let mut field_offset = offset;
-            for (i, field) in channel.split(',').enumerate() {
-                let text = field.trim();
-                // Columns and names are only worked out for an error: this loop is per value.
-                let value_offset = field_offset + field.len() - field.trim_start().len();
-                field_offset += field.len() + 1;
-                let col = || column(raw, value_offset);
-                let what = || format!("channel {}, value {}", c + 1, i + 1);
-                if text.is_empty() {
+            // aeon lower-cases labels on both sides, so a label in another case than its
+            // declaration is the same class; take the declared spelling.
+            let declared = classes.iter().find(|c| *c == label).or_else(|| {
+                let mut same = classes.iter().filter(|c| c.to_lowercase() == label.to_lowercase());
+                same.next().filter(|_| same.next().is_none())
+            });
+            let Some(declared) = declared else {
+                return Err(at(
+                    &path,
+                    number,
+                    label_col,
+                    format!(
+                        "class label '{}' is not declared by @classLabel on line {class_line} ({}); \
+                         add it to the declaration or fix the row",
+                        labels::shorten(label),
+                        labels::list(&classes)
+                    ),
+                ));
+            };
+            let label = declared.clone();
+            let body = &raw[..colon];
+            let row_channels = body.split(':').count();
+            match channels {
+                Some(expected) if expected != row_channels => {
+                    let why = match (header.dimensions, header.univariate) {
+                        (Some((_, line)), _) => format!("@dimensions on line {line} says {expected}"),
+                        (None, Some((true, line))) => format!("@univariate true on line {line} says 1"),
+                        _ => format!("the first row has {expected}"),
+                    };
                     return Err(at(
                         &path,
                         number,
-                        col(),
+                        column(raw, indent),
                         format!(
-                            "{} is empty (two separators in a row, or a trailing comma?); write \
-                             '?' for a missing value",
-                            what()
+                            "row has {row_channels} channels (':'-separated, before the label) but {why}; \
+                             every case needs the same channels"
                         ),
                     ));
                 }
-                match parse_value(text) {
-                    Ok(v) => values.push(v),
-                    Err(BadValue::Missing) => {
-                        if first_missing.is_none() {
-                            first_missing = Some((number, col()));
-                        }
-                        values.push(f64::NAN);
+                Some(_) => {}
+                None if row_channels > MAX_CHANNELS => {
+                    return Err(at(
+                        &path,
+                        number,
+                        column(raw, indent),
+                        format!("row has {row_channels} channels, more than the supported {MAX_CHANNELS}"),
+                    ))
+                }
+                None => channels = Some(row_channels),
+            }
+
+            let mut values: Vec<f64> = Vec::with_capacity(cases.last().map_or(0, |c| c.values.len()));
+            let mut length = 0;
+            let mut offset = 0;
+            for (c, channel) in body.split(':').enumerate() {
+                let start = values.len();
+                let mut field_offset = offset;
+                for (i, field) in channel.split(',').enumerate() {
+                    let text = field.trim();
+                    // Columns and names are only worked out for an error: this loop is per value.
+                    let value_offset = field_offset + field.len() - field.trim_start().len();
+                    field_offset += field.len() + 1;
+                    let col = || column(raw, value_offset);
+                    let what = || format!("channel {}, value {}", c + 1, i + 1);
+                    if text.is_empty() {
+                        return Err(at(
+                            &path,
+                            number,
+                            col(),
+                            format!(
+                                "{} is empty (two separators in a row, or a trailing comma?); write \
+                                 '?' for a missing value",
+                                what()
+                            ),
+                        ));
                     }
-                    Err(bad) => {
-                        return Err(at(&path, number, col(), bad_value_message(bad, &what(), text, "")));
+                    match parse_value(text) {
+                        Ok(v) => values.push(v),
+                        Err(BadValue::Missing) => {
+                            if first_missing.is_none() {
+                                first_missing = Some((number, col()));
+                            }
+                            values.push(f64::NAN);
+                        }
+                        Err(bad) => {
+                            return Err(at(&path, number, col(), bad_value_message(bad, &what(), text, "")));
+                        }
                     }
                 }
+                let got = values.len() - start;
+                if c == 0 {
+                    length = got;
+                } else if got != length {
+                    return Err(at(
+                        &path,
+                        number,
+                        column(raw, offset),
+                        format!(
+                            "channel {} has {got} values but channel 1 has {length}; all channels of \
+                             one case have the same length",
+                            c + 1
+                        ),
+                    ));
+                }
+                offset += channel.len() + 1;
             }
-            let got = values.len() - start;
-            if c == 0 {
-                length = got;
-            } else if got != length {
-                return Err(at(
-                    &path,
-                    number,
-                    column(raw, offset),
-                    format!(
-                        "channel {} has {got} values but channel 1 has {length}; all channels of \
-                         one case have the same length",
-                        c + 1
-                    ),
-                ));
+            let declared = header.series_length.filter(|_| header.equal_length != Some(false));
+            if let Some((n, line)) = declared {
+                if length != n {
+                    return Err(at(
+                        &path,
+                        number,
+                        column(raw, indent),
+                        format!(
+                            "series has {length} values but @seriesLength on line {line} says {n}; fix \
+                             the header (or declare @equalLength false)"
+                        ),
+                    ));
+                }
             }
-            offset += channel.len() + 1;
+            if header.equal_length == Some(true) {
+                if let Some(first) = cases.first().filter(|f| f.length != length) {
+                    return Err(at(
+                        &path,
+                        number,
+                        column(raw, indent),
+                        format!(
+                            "series has {length} values but the one on line {} has {} and the header \
+                             says @equalLength true; declare @equalLength false or fix the row",
+                            first.line, first.length
+                        ),
+                    ));
+                }
+            }
+            Ok((label, Case { line: number, length, values }))
+        })();
+        match row {
+            Ok((label, case)) => {
+                labels_out.push(label);
+                cases.push(case);
+            }
+            Err(e) => problems.push(e),
         }
-        let declared = header.series_length.filter(|_| header.equal_length != Some(false));
-        if let Some((n, line)) = declared {
-            if length != n {
-                return Err(at(
-                    &path,
-                    number,
-                    column(raw, indent),
-                    format!(
-                        "series has {length} values but @seriesLength on line {line} says {n}; fix \
-                         the header (or declare @equalLength false)"
-                    ),
-                ));
-            }
-        }
-        if header.equal_length == Some(true) {
-            if let Some(first) = cases.first().filter(|f| f.length != length) {
-                return Err(at(
-                    &path,
-                    number,
-                    column(raw, indent),
-                    format!(
-                        "series has {length} values but the one on line {} has {} and the header \
-                         says @equalLength true; declare @equalLength false or fix the row",
-                        first.line, first.length
-                    ),
-                ));
-            }
-        }
-        labels_out.push(label);
-        cases.push(Case { line: number, length, values });
+    }
+    if let Some(e) = problems.into_error() {
+        return Err(e);
     }
 
     if cases.is_empty() {
