@@ -469,13 +469,7 @@ fn lock_files_keep_two_processes_from_training_the_same_run() {
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success() && b.status.success());
-    let (ia, ib) = (finished_ids(&a.stdout), finished_ids(&b.stdout));
-    let mut all: Vec<String> = ia.iter().chain(&ib).cloned().collect();
-    all.sort();
-    let n = all.len();
-    all.dedup();
-    assert_eq!(n, all.len(), "a run was trained twice: {ia:?} / {ib:?}");
-    assert_eq!(n, 12, "every run trained: {ia:?} / {ib:?}");
+    assert_each_run_trained_once(&a.stdout, &b.stdout, 12);
     pinniped().arg("status").arg(out.join("two")).assert().success().stdout(predicate::str::contains("12 done"));
 }
 

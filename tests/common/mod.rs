@@ -77,6 +77,18 @@ pub fn finished_ids(stdout: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Two processes shared a sweep: together they trained every one of its `runs` runs, none twice
+/// (judged from the runs each says it finished).
+pub fn assert_each_run_trained_once(a: &[u8], b: &[u8], runs: usize) {
+    let (ia, ib) = (finished_ids(a), finished_ids(b));
+    let mut all: Vec<String> = ia.iter().chain(&ib).cloned().collect();
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(n, all.len(), "a run was trained twice: {ia:?} / {ib:?}");
+    assert_eq!(n, runs, "every run trained: {ia:?} / {ib:?}");
+}
+
 /// Every file below `dir` with its bytes (symlinks are not followed).
 pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
