@@ -225,15 +225,12 @@ pub fn transform(kind: Kind, x: &[f64], cols: usize, p: &SpectralParams) -> Resu
             }
         }
         Kind::MultiLogMel => {
-            let parts = multi_scales(p).map(|scale| transform(Kind::LogMel, x, cols, &scale));
-            let mut parts_and_widths = Vec::with_capacity(parts.len());
-            for part in parts {
-                let part = part?;
-                let part_width = if rows == 0 { 0 } else { part.len() / rows };
-                parts_and_widths.push((part, part_width));
+            let mut parts = Vec::with_capacity(3);
+            for scale in multi_scales(p) {
+                parts.push((transform(Kind::LogMel, x, cols, &scale)?, output_width(Kind::LogMel, cols, &scale)?));
             }
             for row in 0..rows {
-                for (part, w) in &parts_and_widths {
+                for (part, w) in &parts {
                     out.extend_from_slice(&part[row * w..(row + 1) * w]);
                 }
             }
