@@ -272,6 +272,7 @@ fn sweep_axes_are_accepted_where_they_matter() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &str)] = &[
         ("frame with log-mel", "features = \"log-mel\"", "frame = [128]\nhop = [32]\nmel_bands = [20]"),
+        ("frame with multi-log-mel", "features = \"multi-log-mel\"", "frame = [128]\nhop = [32]\nmel_bands = [20]"),
         (
             "a grid over features and frame where frame stays at the baseline",
             "frame = 128",

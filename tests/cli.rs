@@ -294,6 +294,7 @@ fn eval_reproduces_spectral_standardised_and_refit_models() {
     for (i, extra) in [
         &["--set", "features=\"log-mel\"", "--set", "standardize=true"][..],
         &["--set", "features=\"log-spectrum\"", "--set", "refit=true", "--dtype", "f64"][..],
+        &["--set", "features=\"multi-log-mel\"", "--set", "hop=256", "--set", "mel_bands=20"][..],
     ]
     .into_iter()
     .enumerate()

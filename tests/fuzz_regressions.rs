@@ -122,7 +122,7 @@ mod properties {
         };
         // Every word some key accepts.
         let words = "sigmoid tanh relu damped classic sgd adam mse-sum mse-mean cross-entropy paper pytorch f32 f64 \
-                     auto direct gram amplitude spectrum log-spectrum log-mel valid-acc valid-loss";
+                     auto direct gram amplitude spectrum log-spectrum log-mel multi-log-mel valid-acc valid-loss";
         let mut out = Vec::new();
         for (key, default) in &defaults {
             let candidates: Vec<String> = match default {

@@ -22,9 +22,9 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn of(cfg: &TrainConfig) -> Self {
-        // Frame parameters only matter to log-mel: other pipelines ignore them, so
+        // Frame parameters only matter to the log-mels: other pipelines ignore them, so
         // runs that differ only there share features.
-        let params = if cfg.features == Features::LogMel {
+        let params = if cfg.features.uses_frames() {
             SpectralParams { frame: cfg.frame, hop: cfg.hop, mel_bands: cfg.mel_bands, sample_rate: cfg.sample_rate }
         } else {
             SpectralParams::default()
@@ -38,6 +38,7 @@ impl Pipeline {
             Features::Spectrum => Kind::Spectrum,
             Features::LogSpectrum => Kind::LogSpectrum,
             Features::LogMel => Kind::LogMel,
+            Features::MultiLogMel => Kind::MultiLogMel,
         }
     }
 

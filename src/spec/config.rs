@@ -300,10 +300,13 @@ impl TrainConfig {
     pub fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
         let mut ignored = Vec::new();
         let mut because = |keys: &[&'static str], why: String| ignored.extend(keys.iter().map(|&k| (k, why.clone())));
-        if self.features != Features::LogMel {
+        if !self.features.uses_frames() {
             because(
                 &["frame", "hop", "mel_bands", "sample_rate"],
-                format!("features = \"{}\" uses no frames; only \"log-mel\" does", self.features.word()),
+                format!(
+                    "features = \"{}\" uses no frames; only \"log-mel\" and \"multi-log-mel\" do",
+                    self.features.word()
+                ),
             );
         }
         if self.hidden.is_empty() {

@@ -82,8 +82,17 @@ choice!(
         LogSpectrum = "log-spectrum",
         /// Log mel-filterbank energies of short-time frames, frames concatenated.
         LogMel = "log-mel",
+        /// `log-mel` at half, once and twice `frame` and `hop`, concatenated.
+        MultiLogMel = "multi-log-mel",
     }
 );
+
+impl Features {
+    /// Whether `frame`, `hop`, `mel_bands` and `sample_rate` shape these features.
+    pub fn uses_frames(self) -> bool {
+        matches!(self, Features::LogMel | Features::MultiLogMel)
+    }
+}
 
 choice!(
     /// How the first layer's products are computed (see `train::gram`).
