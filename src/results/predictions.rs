@@ -506,3 +506,260 @@ fn npy(dtype: Dtype, shape: &[usize], data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    /// Two validation rows and three test rows of 3 classes; probabilities not exact in f16.
+    fn sample() -> Predictions {
+        let set = |label: Vec<u32>, predicted: Vec<u32>| {
+            let rows = label.len();
+            let prob = (0..rows * 3).map(|i| ((i % 3) as f32 + 0.1) / 3.3).collect();
+            SetPredictions { label, predicted, prob }
+        };
+        Predictions {
+            classes: 3,
+            valid_row: vec![7, 2],
+            valid: set(vec![0, 2], vec![0, 1]),
+            test: Some(set(vec![1, 1, 2], vec![1, 0, 2])),
+        }
+    }
+
+    fn rounded(mut p: Predictions) -> Predictions {
+        let round = |s: &mut SetPredictions| s.prob.iter_mut().for_each(|v| *v = f16::from_f32(*v).to_f32());
+        round(&mut p.valid);
+        p.test.as_mut().map(round);
+        p
+    }
+
+    /// The zip entries of `bytes` as (name, uncompressed bytes), read by the zip crate alone.
+    fn entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).unwrap();
+        (0..zip.len())
+            .map(|i| {
+                let mut e = zip.by_index(i).unwrap();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (e.name().unwrap().to_string(), data)
+            })
+            .collect()
+    }
+
+    /// A zip of the given (name, bytes) entries, deflated as pinniped writes them.
+    fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            zip.start_file(name.as_str(), SimpleFileOptions::default()).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn predictions_round_trip_through_the_file_with_probabilities_in_half_precision() {
+        let dir = TempDir::new().unwrap();
+        for (case, p) in [("with a test set", sample()), ("without one", Predictions { test: None, ..sample() })] {
+            write(dir.path(), &p).unwrap();
+            let back = read(&dir.path().join(PREDICTIONS_FILE)).unwrap();
+            assert_eq!(back, rounded(p.clone()), "{case}");
+            assert_ne!(back.valid.prob, p.valid.prob, "{case}: the probabilities are stored in f16");
+            assert_eq!(encode(&p).unwrap(), encode(&p).unwrap(), "{case}: the same predictions give the same bytes");
+        }
+        // No rows (no validation set) still round-trips, with its class count.
+        let empty = Predictions { valid_row: vec![], valid: SetPredictions::default(), ..sample() };
+        assert_eq!(decode(&encode(&empty).unwrap()).unwrap(), rounded(empty));
+    }
+
+    /// The layout numpy's `np.load` expects, checked without pinniped's reader: a zip whose
+    /// entries are `<name>.npy`, each a version 1.0 header (dict text, padded to 64 bytes,
+    /// ending in a newline) followed by little-endian C-order data.
+    #[test]
+    fn the_file_is_a_zip_of_npy_arrays_in_numpy_layout() {
+        let bytes = encode(&sample()).unwrap();
+        let found = entries(&bytes);
+        let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "valid_row.npy",
+                "valid_label.npy",
+                "valid_pred.npy",
+                "valid_prob.npy",
+                "test_label.npy",
+                "test_pred.npy",
+                "test_prob.npy"
+            ]
+        );
+        let expect = [
+            ("<i4", "(2,)", 4 * 2),
+            ("<i2", "(2,)", 2 * 2),
+            ("<i2", "(2,)", 2 * 2),
+            ("<f2", "(2, 3)", 2 * 6),
+            ("<i2", "(3,)", 2 * 3),
+            ("<i2", "(3,)", 2 * 3),
+            ("<f2", "(3, 3)", 2 * 9),
+        ];
+        for ((name, data), (descr, shape, data_len)) in found.iter().zip(expect) {
+            assert_eq!(&data[..8], b"\x93NUMPY\x01\x00", "{name}");
+            let len = u16::from_le_bytes([data[8], data[9]]) as usize;
+            assert_eq!((10 + len) % 64, 0, "{name}: header padded to 64 bytes");
+            let header = std::str::from_utf8(&data[10..10 + len]).unwrap();
+            assert!(header.ends_with('\n'), "{name}");
+            assert_eq!(
+                header.trim_end(),
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"),
+                "{name}"
+            );
+            assert_eq!(data.len() - 10 - len, data_len, "{name}");
+        }
+        // The data, decoded by hand: valid_row is [7, 2], test_pred [1, 0, 2], test_prob[0][1] ≈ 1.1/3.3.
+        let payload = |i: usize| &found[i].1[found[i].1.len() - expect[i].2..];
+        assert_eq!(payload(0), [7, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(payload(5), [1, 0, 0, 0, 2, 0]);
+        let p01 = f16::from_le_bytes([payload(6)[2], payload(6)[3]]).to_f32();
+        assert!((p01 - 1.1 / 3.3).abs() < 1e-3, "{p01}");
+    }
+
+    #[test]
+    fn more_than_32767_classes_widen_the_labels_to_int32() {
+        let p = Predictions {
+            classes: 40_000,
+            valid_row: vec![0],
+            valid: SetPredictions { label: vec![39_999], predicted: vec![3], prob: vec![0.0; 40_000] },
+            test: None,
+        };
+        let bytes = encode(&p).unwrap();
+        let label = &entries(&bytes)[1].1;
+        assert!(std::str::from_utf8(&label[10..74]).unwrap().contains("'<i4'"));
+        assert_eq!(decode(&bytes).unwrap(), p);
+    }
+
+    /// Replaces entry `name` of the sample's zip by `data` (or drops it for `None`).
+    fn with_entry(name: &str, data: Option<Vec<u8>>) -> Vec<u8> {
+        let mut found = entries(&encode(&sample()).unwrap());
+        let at = found.iter().position(|(n, _)| n == name).unwrap();
+        match data {
+            Some(d) => found[at].1 = d,
+            None => {
+                found.remove(at);
+            }
+        }
+        zip_of(&found)
+    }
+
+    #[test]
+    fn a_malformed_file_is_one_error_naming_the_file_and_the_fix() {
+        let good = encode(&sample()).unwrap();
+        let mut flipped_crc = good.clone();
+        // A byte of the first entry's compressed data (after its local header, name and extra field).
+        let data_start =
+            30 + u16::from_le_bytes([good[26], good[27]]) as usize + u16::from_le_bytes([good[28], good[29]]) as usize;
+        flipped_crc[data_start + 5] ^= 0x55;
+        let mut many_entries = good.clone();
+        let n = many_entries.len();
+        many_entries[n - 12..n - 10].copy_from_slice(&60_000u16.to_le_bytes());
+        // The first central directory entry claims 2 GiB once decompressed (a zip bomb's header).
+        let mut bomb = good.clone();
+        let directory = u32::from_le_bytes(good[n - 6..n - 2].try_into().unwrap()) as usize;
+        bomb[directory + 24..directory + 28].copy_from_slice(&(2u32 << 30).to_le_bytes());
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("2 GiB declared", bomb, "more than the 1073741824 allowed"),
+            ("empty file", vec![], "too few for a zip"),
+            ("truncated", good[..good.len() / 2].to_vec(), "zip directory record"),
+            ("text", b"epoch,train_loss\n1,0.5\n".repeat(3), "zip directory record"),
+            ("corrupted data", flipped_crc, "predictions file"),
+            ("60000 entries declared", many_entries, "60000 entries"),
+            ("no valid_prob", with_entry("valid_prob.npy", None), "no valid_prob.npy"),
+            ("no valid_label", with_entry("valid_label.npy", None), "no valid_label.npy"),
+            ("test_label without test_prob", with_entry("test_prob.npy", None), "no test_prob.npy"),
+            ("not npy", with_entry("valid_pred.npy", Some(b"hello".to_vec())), "no \\x93NUMPY magic"),
+            ("f64 probabilities", with_entry("valid_prob.npy", Some(npy_raw("<f8", "(2, 3)", 48))), "'<f8'"),
+            ("labels as floats", with_entry("valid_label.npy", Some(npy(Dtype::F16, &[2], &[0; 4]))), "integers"),
+            ("short data", with_entry("valid_prob.npy", Some(npy(Dtype::F16, &[2, 3], &[0; 10]))), "needs"),
+            ("rows disagree", with_entry("valid_label.npy", Some(int_npy(&[0, 1, 2], Int::I16))), "2 rows"),
+            ("label out of range", with_entry("test_label.npy", Some(int_npy(&[1, 3, 2], Int::I16))), "outside 0..=2"),
+            ("negative label", with_entry("valid_pred.npy", Some(npy(Dtype::I16, &[2], &[0xFF; 4]))), "holds -1"),
+            ("classes disagree", with_entry("test_prob.npy", Some(prob_npy(&[0.5; 6], 3, 2))), "2 classes"),
+            ("NaN probability", with_entry("valid_prob.npy", Some(prob_npy(&[f32::NAN; 6], 2, 3))), "NaN"),
+            ("probability 2", with_entry("valid_prob.npy", Some(prob_npy(&[2.0; 6], 2, 3))), "not a probability"),
+            (
+                "1-D probabilities",
+                with_entry("valid_prob.npy", Some(npy(Dtype::F16, &[6], &[0; 12]))),
+                "(rows, classes)",
+            ),
+            ("fortran order", with_entry("valid_prob.npy", Some(fortran())), "fortran_order"),
+            (
+                "huge shape",
+                with_entry("valid_prob.npy", Some(npy_raw("<f2", "(99999999999999, 99999999999)", 0))),
+                "needs",
+            ),
+            ("bad header", with_entry("valid_prob.npy", Some(npy_raw("<f2", "[2, 3]", 12))), "not a tuple"),
+        ];
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join(PREDICTIONS_FILE);
+        for (case, bytes, why) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            let e = read(&path).expect_err(case).to_string();
+            assert!(e.starts_with(&path.display().to_string()), "{case}: {e}");
+            assert!(e.contains(why), "{case}: {e}");
+            assert!(e.contains("pinniped rerun"), "{case}: {e}");
+        }
+    }
+
+    /// A `.npy` with a hand-written header.
+    fn npy_raw(descr: &str, shape: &str, data_len: usize) -> Vec<u8> {
+        let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut out = NPY_MAGIC.to_vec();
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend(std::iter::repeat_n(0u8, data_len));
+        out
+    }
+
+    fn fortran() -> Vec<u8> {
+        let mut bytes = prob_npy(&[0.1; 6], 2, 3);
+        let at = bytes.windows(5).position(|w| w == b"False").unwrap();
+        bytes[at..at + 5].copy_from_slice(b"True ");
+        bytes
+    }
+
+    /// Whatever a damaged file holds, reading it never panics: every truncation and every
+    /// single corrupted byte of a real file is an error or (a changed probability, say) a
+    /// file that still passes every check.
+    #[test]
+    fn no_truncation_or_corrupted_byte_panics_the_reader() {
+        let good = encode(&sample()).unwrap();
+        for len in 0..good.len() {
+            assert!(decode(&good[..len]).is_err(), "truncated to {len} bytes");
+        }
+        for at in 0..good.len() {
+            for flip in [0x01u8, 0x80, 0xFF] {
+                let mut bad = good.clone();
+                bad[at] ^= flip;
+                let _ = decode(&bad);
+            }
+        }
+    }
+
+    #[test]
+    fn the_reader_refuses_what_is_not_a_plain_file_and_tells_a_missing_one_apart() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join(PREDICTIONS_FILE);
+        assert!(read_if_present(&path).unwrap().is_none(), "absent");
+        std::fs::create_dir(&path).unwrap();
+        let e = read_if_present(&path).unwrap_err().to_string();
+        assert!(e.contains("directory"), "{e}");
+        std::fs::remove_dir(&path).unwrap();
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("elsewhere.npz");
+            std::fs::write(&target, encode(&sample()).unwrap()).unwrap();
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+            let e = read_if_present(&path).unwrap_err().to_string();
+            assert!(e.contains("symlink"), "{e}");
+        }
+    }
+}
