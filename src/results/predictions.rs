@@ -109,20 +109,40 @@ pub fn write(dir: &Path, p: &Predictions) -> Result<(), PredictionsError> {
 
 /// The bytes of `predictions.npz`.
 pub fn encode(p: &Predictions) -> Result<Vec<u8>, String> {
+    encode_as(p, Stored::F16, CompressionMethod::Deflated)
+}
+
+/// How the probabilities could be stored: the file uses [`Stored::F16`]; the others exist
+/// for the measurement that chose it (`examples/predictions_size.rs`) and are not readable.
+#[derive(Clone, Copy, Debug)]
+pub enum Stored {
+    F16,
+    F32,
+    /// `round(255 p)` as uint8.
+    U8,
+}
+
+/// [`encode`] with another probability type or compression (see [`Stored`]).
+pub fn encode_as(p: &Predictions, stored: Stored, method: CompressionMethod) -> Result<Vec<u8>, String> {
+    let prob = |prob: &[f32], rows: usize| match stored {
+        Stored::F16 => prob_npy(prob, rows, p.classes),
+        Stored::F32 => npy_raw_values("<f4", rows, p.classes, prob.iter().flat_map(|v| v.to_le_bytes())),
+        Stored::U8 => npy_raw_values("|u1", rows, p.classes, prob.iter().map(|v| (v * 255.0).round() as u8)),
+    };
     let mut arrays = vec![
         ("valid_row", int_npy(&p.valid_row.iter().map(|&r| r as u64).collect::<Vec<_>>(), Int::I32)),
         ("valid_label", label_npy(&p.valid.label, p.classes)),
         ("valid_pred", label_npy(&p.valid.predicted, p.classes)),
-        ("valid_prob", prob_npy(&p.valid.prob, p.valid.rows(), p.classes)),
+        ("valid_prob", prob(&p.valid.prob, p.valid.rows())),
     ];
     if let Some(t) = &p.test {
         arrays.push(("test_label", label_npy(&t.label, p.classes)));
         arrays.push(("test_pred", label_npy(&t.predicted, p.classes)));
-        arrays.push(("test_prob", prob_npy(&t.prob, t.rows(), p.classes)));
+        arrays.push(("test_prob", prob(&t.prob, t.rows())));
     }
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
+        .compression_method(method)
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
     let fail = |e: &dyn std::fmt::Display| format!("cannot encode the predictions: {e}");
@@ -469,7 +489,7 @@ fn int_npy(values: &[u64], at_least: Int) -> Vec<u8> {
             _ => data.extend_from_slice(&(v as i64).to_le_bytes()),
         }
     }
-    npy(dtype, &[values.len()], &data)
+    npy(dtype.descr(), &[values.len()], &data)
 }
 
 /// Labels and predicted classes: int16 up to 32767 classes.
@@ -486,15 +506,20 @@ fn prob_npy(prob: &[f32], rows: usize, classes: usize) -> Vec<u8> {
     for &p in prob {
         data.extend_from_slice(&f16::from_f32(p).to_le_bytes());
     }
-    npy(Dtype::F16, &[rows, classes], &data)
+    npy(Dtype::F16.descr(), &[rows, classes], &data)
+}
+
+/// A `rows × classes` array of another dtype, for [`encode_as`].
+fn npy_raw_values(descr: &str, rows: usize, classes: usize, data: impl Iterator<Item = u8>) -> Vec<u8> {
+    npy(descr, &[rows, classes], &data.collect::<Vec<u8>>())
 }
 
 /// A version 1.0 `.npy`: magic, header dict padded with spaces to a multiple of 64 bytes
 /// (numpy's alignment), then the data.
-fn npy(dtype: Dtype, shape: &[usize], data: &[u8]) -> Vec<u8> {
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", dtype.descr());
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     let unpadded = NPY_MAGIC.len() + 4 + header.len() + 1;
     header.extend(std::iter::repeat_n(' ', unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
@@ -676,19 +701,15 @@ mod tests {
             ("test_label without test_prob", with_entry("test_prob.npy", None), "no test_prob.npy"),
             ("not npy", with_entry("valid_pred.npy", Some(b"hello".to_vec())), "no \\x93NUMPY magic"),
             ("f64 probabilities", with_entry("valid_prob.npy", Some(npy_raw("<f8", "(2, 3)", 48))), "'<f8'"),
-            ("labels as floats", with_entry("valid_label.npy", Some(npy(Dtype::F16, &[2], &[0; 4]))), "integers"),
-            ("short data", with_entry("valid_prob.npy", Some(npy(Dtype::F16, &[2, 3], &[0; 10]))), "needs"),
+            ("labels as floats", with_entry("valid_label.npy", Some(npy("<f2", &[2], &[0; 4]))), "integers"),
+            ("short data", with_entry("valid_prob.npy", Some(npy("<f2", &[2, 3], &[0; 10]))), "needs"),
             ("rows disagree", with_entry("valid_label.npy", Some(int_npy(&[0, 1, 2], Int::I16))), "2 rows"),
             ("label out of range", with_entry("test_label.npy", Some(int_npy(&[1, 3, 2], Int::I16))), "outside 0..=2"),
-            ("negative label", with_entry("valid_pred.npy", Some(npy(Dtype::I16, &[2], &[0xFF; 4]))), "holds -1"),
+            ("negative label", with_entry("valid_pred.npy", Some(npy("<i2", &[2], &[0xFF; 4]))), "holds -1"),
             ("classes disagree", with_entry("test_prob.npy", Some(prob_npy(&[0.5; 6], 3, 2))), "2 classes"),
             ("NaN probability", with_entry("valid_prob.npy", Some(prob_npy(&[f32::NAN; 6], 2, 3))), "NaN"),
             ("probability 2", with_entry("valid_prob.npy", Some(prob_npy(&[2.0; 6], 2, 3))), "not a probability"),
-            (
-                "1-D probabilities",
-                with_entry("valid_prob.npy", Some(npy(Dtype::F16, &[6], &[0; 12]))),
-                "(rows, classes)",
-            ),
+            ("1-D probabilities", with_entry("valid_prob.npy", Some(npy("<f2", &[6], &[0; 12]))), "(rows, classes)"),
             ("fortran order", with_entry("valid_prob.npy", Some(fortran())), "fortran_order"),
             (
                 "huge shape",
