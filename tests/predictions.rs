@@ -275,3 +275,20 @@ fn a_corrupt_member_file_is_an_error_naming_it_and_an_empty_summary_cell() {
     fs::remove_file(&path).unwrap();
     assert_eq!(config_ensemble(&root, &plan, c, &records).unwrap(), None);
 }
+
+#[test]
+fn predictions_on_hashes_like_runs_from_before_the_key_and_off_is_another_run() {
+    use pinniped::exec::trainer::config_hash;
+    use pinniped::spec::{DataConfig, TrainConfig};
+    let data: DataConfig = toml::from_str("train = \"t.tsv\"\nreserve_every = 4").unwrap();
+    let hash = |predictions| config_hash(&TrainConfig { predictions, ..TrainConfig::default() }, &data, "d", 1);
+    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default()) else { unreachable!() };
+    for key in ["engine", "device", "predictions"] {
+        old.remove(key);
+    }
+    let text = format!("{}\n{}\nd\n1", toml::to_string(&old).unwrap(), toml::to_string(&data.without_paths()).unwrap());
+    use sha2::Digest;
+    let old_hash: String = sha2::Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hash(true), old_hash, "earlier results directories stay fresh");
+    assert_ne!(hash(false), hash(true), "a run without predictions.npz is not the finished run with one");
+}
