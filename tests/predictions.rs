@@ -131,6 +131,9 @@ fn predictions_false_writes_no_predictions_file_and_is_no_sweep_axis() {
     assert!(on.join(PREDICTIONS_FILE).is_file());
     // The same models: turning predictions off changes no metric.
     assert_eq!(metrics_without_time(&dir.join("metrics.csv")), metrics_without_time(&on.join("metrics.csv")));
+    // Training over an earlier output with predictions off removes its stale predictions.
+    let replaced = train(tmp.path(), "on", &["--epochs", "2", "--set", "predictions=false"]);
+    assert!(!replaced.join(PREDICTIONS_FILE).exists(), "{:?}", files(&replaced));
 
     let sweep = write(
         tmp.path(),

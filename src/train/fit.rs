@@ -241,7 +241,7 @@ pub fn fit<T: Real>(
         })
     };
     // A returned model's accuracies, and the class scores behind them, by the native forward pass.
-    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<([Option<f64>; 3], [Option<Vec<T>>; 3]), AllocError> {
+    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<([Option<f64>; 3], SetScores<T>), AllocError> {
         let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
         let (mut accs, mut scores) = ([None; 3], [None, None, None]);
         for (k, s) in sets.iter().enumerate() {
@@ -327,12 +327,15 @@ struct Best {
     valid_acc: Option<f64>,
 }
 
+/// Class scores of train, valid and test, where kept.
+type SetScores<T> = [Option<Vec<T>>; 3];
+
 /// Class scores kept for the run's predictions (main phase, `predictions = true`).
 struct Captured<T> {
     /// Of the validation set at the best epoch.
     best_valid: Option<Vec<T>>,
     /// Of each set at the last epoch (validation and test only).
-    last: [Option<Vec<T>>; 3],
+    last: SetScores<T>,
 }
 
 enum PhaseEnd<T> {
