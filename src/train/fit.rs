@@ -412,7 +412,10 @@ impl Phase<'_> {
         let mut best = Best { epoch: epochs, valid_acc: None };
         let mut best_score = f64::NEG_INFINITY;
         let mut best_mlp: Option<Mlp<T>> = None;
+        // What `fit` makes the predictions from (see there): the best epoch's validation
+        // scores for a refit, the last epoch's scores when the last epoch's model is returned.
         let capture = self.record && cfg.predictions;
+        let (keep_best_valid, keep_last) = (capture && cfg.refit, capture && !cfg.refit && patience.is_none());
         let mut captured = Captured { best_valid: None, last: [None, None, None] };
         let mut improved_valid: Option<Vec<T>> = None;
 
@@ -488,14 +491,11 @@ impl Phase<'_> {
                 let m = self.evaluate(out, set, Some(&mut conf));
                 metrics.sets[k] = Some(m);
                 confusions[k] = Some(conf);
-                if capture && k > 0 {
-                    // Copies only when needed: a new best validation score, the last epoch.
-                    if k == 1 && score(cfg, m) > best_score {
-                        improved_valid = Some(or_fail!(copy_scores(out)));
-                    }
-                    if last {
-                        captured.last[k] = Some(or_fail!(copy_scores(out)));
-                    }
+                if keep_best_valid && k == 1 && score(cfg, m) > best_score {
+                    improved_valid = Some(or_fail!(copy_scores(out)));
+                }
+                if keep_last && last && k > 0 {
+                    captured.last[k] = Some(or_fail!(copy_scores(out)));
                 }
             }
             if every(cfg.confusion_every, epoch, ends) {
