@@ -39,9 +39,9 @@ pub const PREDICTIONS_FILE: &str = "predictions.npz";
 
 /// Bound on the file read back: far above any real one (Phoneme's is about 0.1 MB).
 pub const MAX_PREDICTIONS_BYTES: u64 = 1 << 30;
-/// Bound on one array once decompressed, so that a small hostile file cannot inflate
-/// into an unbounded allocation.
-const MAX_ARRAY_BYTES: u64 = 1 << 30;
+/// Bound on all arrays together once decompressed, so that a small hostile file cannot
+/// inflate into an unbounded allocation.
+const MAX_DECODED_BYTES: u64 = 1 << 30;
 /// numpy's own default bound on a `.npy` header (`max_header_size`).
 const MAX_HEADER_BYTES: usize = 10_000;
 /// Entries of the zip's central directory; pinniped writes at most 7.
@@ -179,8 +179,9 @@ pub fn read_if_present(path: &Path) -> Result<Option<Predictions>, PredictionsEr
 /// The arrays of `predictions.npz` from its bytes, checked.
 pub fn decode(bytes: &[u8]) -> Result<Predictions, String> {
     check_end_of_directory(bytes)?;
-    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip archive: {e}"))?;
-    let valid_prob = read_array(&mut zip, "valid_prob")?.ok_or("it has no valid_prob.npy")?;
+    let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip archive: {e}"))?;
+    let mut zip = Npz { zip, left: MAX_DECODED_BYTES };
+    let valid_prob = zip.array("valid_prob")?.ok_or("it has no valid_prob.npy")?;
     let [rows, classes] = valid_prob.shape[..] else {
         return Err(format!("valid_prob.npy has shape {:?}; it must be (rows, classes)", valid_prob.shape));
     };
@@ -191,17 +192,17 @@ pub fn decode(bytes: &[u8]) -> Result<Predictions, String> {
         [n] => Ok(n),
         _ => Err(format!("{name}.npy has shape {:?}; it must be one-dimensional", a.shape)),
     };
-    let valid_row = read_array(&mut zip, "valid_row")?.ok_or("it has no valid_row.npy")?;
+    let valid_row = zip.array("valid_row")?.ok_or("it has no valid_row.npy")?;
     if rows_of("valid_row", &valid_row)? != rows {
         return Err(format!("valid_row.npy has {} rows, valid_prob.npy {rows}", valid_row.shape[0]));
     }
     let valid = read_set(&mut zip, "valid", valid_prob, rows, classes)?.ok_or("it has no valid_label.npy")?;
     let valid_row = valid_row.ints("valid_row", u64::MAX)?.into_iter().map(|r| r as usize).collect();
 
-    let test = match read_array(&mut zip, "test_prob")? {
+    let test = match zip.array("test_prob")? {
         None => {
             if let Some(name) =
-                ["test_label", "test_pred"].into_iter().find(|n| zip.index_for_name(&format!("{n}.npy")).is_some())
+                ["test_label", "test_pred"].into_iter().find(|n| zip.zip.index_for_name(&format!("{n}.npy")).is_some())
             {
                 return Err(format!("it has {name}.npy but no test_prob.npy"));
             }
@@ -222,7 +223,7 @@ pub fn decode(bytes: &[u8]) -> Result<Predictions, String> {
 
 /// `<set>_label`, `<set>_pred` and the already read `<set>_prob` of one set with `rows` rows.
 fn read_set(
-    zip: &mut ZipArchive<Cursor<&[u8]>>,
+    zip: &mut Npz<'_>,
     set: &str,
     prob: Array,
     rows: usize,
@@ -231,7 +232,7 @@ fn read_set(
     let mut columns = Vec::new();
     for part in ["label", "pred"] {
         let name = format!("{set}_{part}");
-        let Some(a) = read_array(zip, &name)? else { return Ok(None) };
+        let Some(a) = zip.array(&name)? else { return Ok(None) };
         if a.shape != [rows] {
             return Err(format!("{name}.npy has shape {:?}; {set}_prob.npy has {rows} rows", a.shape));
         }
@@ -354,25 +355,36 @@ impl Array {
     }
 }
 
-/// `<name>.npy` from the archive, `None` when absent; its decompressed size is bounded
-/// by the entry's declared size and [`MAX_ARRAY_BYTES`], and checked against its header.
-fn read_array(zip: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Option<Array>, String> {
-    let file = format!("{name}.npy");
-    let mut entry = match zip.by_name(&file) {
-        Ok(e) => e,
-        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-        Err(e) => return Err(format!("{file}: {e}")),
-    };
-    let declared = entry.size();
-    if declared > MAX_ARRAY_BYTES {
-        return Err(format!("{file} declares {declared} bytes, more than the {MAX_ARRAY_BYTES} allowed"));
+/// The archive being read, and how many decompressed bytes it may still yield.
+struct Npz<'a> {
+    zip: ZipArchive<Cursor<&'a [u8]>>,
+    left: u64,
+}
+
+impl Npz<'_> {
+    /// `<name>.npy`, `None` when absent; decompressed no further than the entry's declared
+    /// size and what is left of [`MAX_DECODED_BYTES`], and checked against its header.
+    fn array(&mut self, name: &str) -> Result<Option<Array>, String> {
+        let file = format!("{name}.npy");
+        let mut entry = match self.zip.by_name(&file) {
+            Ok(e) => e,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(format!("{file}: {e}")),
+        };
+        let declared = entry.size();
+        if declared > self.left {
+            return Err(format!(
+                "{file} declares {declared} bytes, more than the {MAX_DECODED_BYTES} allowed for all arrays"
+            ));
+        }
+        let mut bytes = Vec::new();
+        (&mut entry).take(declared + 1).read_to_end(&mut bytes).map_err(|e| format!("{file}: {e}"))?;
+        if bytes.len() as u64 != declared {
+            return Err(format!("{file} holds {} bytes, not the {declared} its zip entry declares", bytes.len()));
+        }
+        self.left -= declared;
+        parse_npy(&bytes).map(Some).map_err(|why| format!("{file}: {why}"))
     }
-    let mut bytes = Vec::new();
-    (&mut entry).take(declared + 1).read_to_end(&mut bytes).map_err(|e| format!("{file}: {e}"))?;
-    if bytes.len() as u64 != declared {
-        return Err(format!("{file} holds {} bytes, not the {declared} its zip entry declares", bytes.len()));
-    }
-    parse_npy(&bytes).map(Some).map_err(|why| format!("{file}: {why}"))
 }
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
@@ -690,7 +702,7 @@ mod tests {
         let directory = u32::from_le_bytes(good[n - 6..n - 2].try_into().unwrap()) as usize;
         bomb[directory + 24..directory + 28].copy_from_slice(&(2u32 << 30).to_le_bytes());
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-            ("2 GiB declared", bomb, "more than the 1073741824 allowed"),
+            ("2 GiB declared", bomb, "more than the 1073741824 allowed for all arrays"),
             ("empty file", vec![], "too few for a zip"),
             ("truncated", good[..good.len() / 2].to_vec(), "zip directory record"),
             ("text", b"epoch,train_loss\n1,0.5\n".repeat(3), "zip directory record"),
