@@ -33,6 +33,11 @@ pub fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
     text(read_from(open_own(path)?, limit)?)
 }
 
+/// [`read_bounded`] through [`open_own`].
+pub fn read_own(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    read_from(open_own(path)?, limit)
+}
+
 fn open_checked(path: &Path, no_follow: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);

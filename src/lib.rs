@@ -14,6 +14,7 @@ pub mod exec;
 pub mod features;
 pub mod fsx;
 pub mod report;
+pub mod results;
 pub mod spec;
 pub mod stats;
 pub mod train;

@@ -1,5 +1,5 @@
 //! Faults: SIGKILL at ten moments then resume, a disk that fills up (injected, and a
-//! real 250 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
+//! real 800 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
 //! and no partial file is ever left where a result belongs.
 
 mod common;
@@ -106,8 +106,9 @@ fn read_status_ok(run: &Path) -> bool {
     fs::read_to_string(run.join("status.json")).is_ok_and(|s| s.contains("\"done\""))
 }
 
-/// A real full filesystem: a 250 KiB tmpfs in a private mount namespace (`unshare -rm`),
-/// too small for the sweep. Inside, pinniped runs, then the script lists what is left.
+/// A real full filesystem: an 800 KiB tmpfs in a private mount namespace (`unshare -rm`),
+/// too small for the sweep (a run with its predictions.npz is about 170 KB: some fit, then the
+/// disk is full). Inside, pinniped runs, then the script lists what is left.
 #[test]
 fn a_real_full_then_read_only_tmpfs_loses_nothing_that_finished() {
     let tmp = tempfile::tempdir().unwrap();
@@ -116,7 +117,7 @@ fn a_real_full_then_read_only_tmpfs_loses_nothing_that_finished() {
     fs::create_dir(&mnt).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("pinniped");
     let script = format!(
-        "mount -t tmpfs -o size=250k tmpfs {m} || exit 97\n\
+        "mount -t tmpfs -o size=800k tmpfs {m} || exit 97\n\
          {b} run --out {m} {f} 2>&1; echo \"exit=$?\"\n\
          mount -o remount,ro {m} || exit 98\n\
          {b} run --out {m} {f} 2>&1; echo \"ro-exit=$?\"\n\

@@ -8,6 +8,7 @@ use super::rundir::{write_status, SelectedModel, State, Status};
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
+use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
@@ -88,6 +89,9 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
         if train.get(key).and_then(toml::Value::as_str) == Some(before) {
             train.remove(key);
         }
+    }
+    if train.get("predictions").and_then(toml::Value::as_bool) == Some(true) {
+        train.remove("predictions");
     }
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
@@ -190,6 +194,9 @@ fn train_as<T: Real>(
     let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
     let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
     write_atomic(&dir.join("model.safetensors"), &bytes)?;
+    if let Some(p) = &result.predictions {
+        predictions::write(dir, p)?;
+    }
     let (state, message, epoch) = match &result.outcome {
         Outcome::Done => (State::Done, String::new(), last_epoch),
         Outcome::Diverged { epoch, reason } => {
@@ -353,9 +360,48 @@ impl Trainer for FakeTrainer {
             Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
             None => (State::Done, String::new(), cfg.epochs),
         };
+        if let (State::Done, true, Some(last)) = (state, cfg.predictions, rows.last()) {
+            let accuracy = |k: usize| last.sets[k].map_or(0.0, |m| m.acc);
+            predictions::write(dir, &fake_predictions(spec.seed, accuracy(1), accuracy(2)))?;
+        }
         let status =
             Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };
         write_status(dir, &status)?;
         Ok(status)
+    }
+}
+
+/// Rows and classes of the fake trainer's synthetic validation and test sets.
+pub const FAKE_VALID_ROWS: usize = 20;
+pub const FAKE_TEST_ROWS: usize = 60;
+pub const FAKE_CLASSES: usize = 3;
+
+/// Deterministic predictions for the fake trainer: the same labelled sets for every run
+/// (row i has class i mod 3; validation rows 0, 4, 8, …), each row right with probability
+/// about its set's fake accuracy, probabilities from the seed that favour the predicted class.
+pub fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions {
+    let mut rng = crate::train::fit::stream_rng(seed, 98);
+    let mut set = |rows: usize, acc: f64| {
+        let label: Vec<u32> = (0..rows).map(|i| (i % FAKE_CLASSES) as u32).collect();
+        let mut p = SetPredictions { label: label.clone(), predicted: Vec::new(), prob: Vec::new() };
+        for &l in &label {
+            let right = rand::Rng::random_bool(&mut rng, acc.clamp(0.0, 1.0));
+            let wrong = (l + rand::Rng::random_range(&mut rng, 1..FAKE_CLASSES as u32)) % FAKE_CLASSES as u32;
+            let predicted = if right { l } else { wrong };
+            let mut row: Vec<f64> = (0..FAKE_CLASSES).map(|_| rand::Rng::random::<f64>(&mut rng)).collect();
+            row[predicted as usize] += 1.0;
+            let sum: f64 = row.iter().sum();
+            p.prob.extend(row.iter().map(|v| (v / sum) as f32));
+            p.predicted.push(predicted);
+        }
+        p
+    };
+    let valid = set(FAKE_VALID_ROWS, valid_acc);
+    let test = set(FAKE_TEST_ROWS, test_acc);
+    Predictions {
+        classes: FAKE_CLASSES,
+        valid_row: (0..FAKE_VALID_ROWS).map(|i| 4 * i).collect(),
+        valid,
+        test: Some(test),
     }
 }

@@ -108,6 +108,9 @@ pub struct TrainConfig {
     pub plots: bool,
     /// Redraw the plots every N epochs while training (0: at the end only).
     pub plot_every: usize,
+    /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
+    /// for ensembles and test-row statistics; `results::predictions`).
+    pub predictions: bool,
     /// Bins of the per-node activation histograms.
     pub histogram_bins: usize,
     /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
@@ -160,6 +163,7 @@ impl Default for TrainConfig {
             confusion_every: 0,
             plots: true,
             plot_every: 0,
+            predictions: true,
             histogram_bins: 20,
             histogram_relu_max: 1.0,
             dropout: 0.0,
@@ -296,7 +300,8 @@ impl TrainConfig {
     }
 
     /// The keys this configuration ignores, with the reason: changing one of them trains
-    /// exactly the same model and writes the same files. `data` matters for `test_every`.
+    /// exactly the same model and writes the same files (`predictions` aside, which only
+    /// adds or leaves out a file). `data` matters for `test_every`.
     pub fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
         let mut ignored = Vec::new();
         let mut because = |keys: &[&'static str], why: String| ignored.extend(keys.iter().map(|&k| (k, why.clone())));
@@ -341,6 +346,8 @@ impl TrainConfig {
         if !self.plots {
             because(&["plot_every"], "plots = false draws nothing".into());
         }
+        // An output switch, never a sweep axis: set it in [train] for the whole sweep.
+        because(&["predictions"], "it only decides whether predictions.npz is written; set it in [train]".into());
         ignored
     }
 

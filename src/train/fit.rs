@@ -11,6 +11,7 @@ use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::options::StopOn;
 use super::real::Real;
 use crate::features::spectral::{standardize_apply, standardize_fit};
+use crate::results::predictions::{Predictions, SetPredictions};
 use crate::spec::config::{DataConfig, TrainConfig};
 use crate::spec::Split;
 use rand::{Rng, SeedableRng};
@@ -84,6 +85,10 @@ pub struct Fit<T> {
     pub selected: Option<Selected>,
     pub train_rows: Vec<usize>,
     pub valid_rows: Vec<usize>,
+    /// The kept model's per-row predictions (`predictions = true`, runs that did not diverge):
+    /// validation rows by the model validation selected (before any refit), test rows by the
+    /// returned model, each from the very scores its reported accuracy comes from.
+    pub predictions: Option<Predictions>,
 }
 
 /// What the epoch hook sees: enough to write a self-contained checkpoint.
@@ -206,7 +211,7 @@ pub fn fit<T: Real>(
     let mut history = History::default();
     let run =
         phase.run(init()?, &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
-    let fit = |mlp, standardization, outcome, selected| Fit {
+    let fit = |mlp, standardization, outcome, selected, predictions| Fit {
         mlp,
         standardization,
         history: history.clone(),
@@ -214,28 +219,59 @@ pub fn fit<T: Real>(
         selected,
         train_rows: train_rows.clone(),
         valid_rows: valid_rows.clone(),
+        predictions,
     };
-    let (mlp, best) = match run {
-        PhaseEnd::Diverged(mlp, epoch, reason) => return Ok(fit(mlp, z, Outcome::Diverged { epoch, reason }, None)),
+    let (mlp, best, captured) = match run {
+        PhaseEnd::Diverged(mlp, epoch, reason) => {
+            return Ok(fit(mlp, z, Outcome::Diverged { epoch, reason }, None, None))
+        }
         PhaseEnd::Failed(e) => return Err(e),
-        PhaseEnd::Done(mlp, best) => (mlp, best),
+        PhaseEnd::Done(mlp, best, captured) => (mlp, best, captured),
     };
-    let accs = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<[Option<f64>; 3], AllocError> {
+    // Predictions come from the scores each reported accuracy comes from, so that their
+    // accuracy is the run's, to the last bit.
+    let want = cfg.predictions;
+    let of = |scores: Option<&Vec<T>>, set: Option<&Set<T>>| -> Result<Option<SetPredictions>, AllocError> {
+        match (scores, set) {
+            (Some(out), Some(set)) if want => Ok(Some(SetPredictions::from_scores(out, &set.y, data.classes)?)),
+            _ => Ok(None),
+        }
+    };
+    let predictions = |valid: Option<SetPredictions>, test: Option<SetPredictions>| {
+        want.then(|| Predictions {
+            classes: data.classes,
+            valid_row: valid_rows.clone(),
+            valid: valid.unwrap_or_default(),
+            test: data.test.map(|_| test.unwrap_or_default()),
+        })
+    };
+    // A returned model's accuracies, and the class scores behind them, by the native forward pass.
+    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<([Option<f64>; 3], SetScores<T>), AllocError> {
         let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
-        let mut a = [None; 3];
+        let (mut accs, mut scores) = ([None; 3], [None, None, None]);
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
-                a[k] = Some(phase.evaluate(ws.forward(mlp, &s.x, s.rows()), s, None).acc);
+                let out = ws.forward(mlp, &s.x, s.rows());
+                accs[k] = Some(phase.evaluate(out, s, None).acc);
+                if want && k > 0 {
+                    scores[k] = Some(copy_scores(out)?);
+                }
             }
         }
-        Ok(a)
+        Ok((accs, scores))
     };
     if !cfg.refit {
-        let selected = match stop {
-            Some(_) => Some(Selected { epoch: best.epoch, accs: accs(&mlp, &sets)?, refit: false }),
-            None => None,
+        let (selected, [_, valid, test]) = match stop {
+            // Early stopping: the best epoch's model, scored again.
+            Some(_) => {
+                let (accs, scores) = kept(&mlp, &sets)?;
+                (Some(Selected { epoch: best.epoch, accs, refit: false }), scores)
+            }
+            // The last epoch's model: the scores of metrics.csv's last row.
+            None => (None, captured.last),
         };
-        return Ok(fit(mlp, z, Outcome::Done, selected));
+        let p = predictions(of(valid.as_ref(), sets.get(1))?, of(test.as_ref(), sets.get(2))?);
+        return Ok(fit(mlp, z, Outcome::Done, selected, p));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
@@ -260,14 +296,25 @@ pub fn fit<T: Real>(
             refit_z,
             Outcome::Diverged { epoch, reason: format!("while refitting on train + valid: {reason}") },
             None,
+            None,
         )),
         PhaseEnd::Failed(e) => Err(e),
-        PhaseEnd::Done(refitted, _) => {
-            let a = accs(&refitted, &refit_sets)?;
+        PhaseEnd::Done(refitted, _, _) => {
+            let (a, scores) = kept(&refitted, &refit_sets)?;
             let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
-            Ok(fit(refitted, refit_z, Outcome::Done, Some(selected)))
+            // Validation rows by the selected model (the refitted one has trained on them).
+            let p =
+                predictions(of(captured.best_valid.as_ref(), sets.get(1))?, of(scores[2].as_ref(), refit_sets.get(2))?);
+            Ok(fit(refitted, refit_z, Outcome::Done, Some(selected), p))
         }
     }
+}
+
+/// A fallible copy of a set's class scores.
+fn copy_scores<T: Real>(out: &[T]) -> Result<Vec<T>, AllocError> {
+    let mut v = try_with_capacity(out.len(), "the run's predictions")?;
+    v.extend_from_slice(out);
+    Ok(v)
 }
 
 /// What early stopping and refit maximise.
@@ -285,9 +332,21 @@ struct Best {
     valid_acc: Option<f64>,
 }
 
+/// Class scores of train, valid and test, where kept.
+type SetScores<T> = [Option<Vec<T>>; 3];
+
+/// Class scores kept for the run's predictions (main phase, `predictions = true`).
+struct Captured<T> {
+    /// Of the validation set at the best epoch.
+    best_valid: Option<Vec<T>>,
+    /// Of each set at the last epoch (validation and test only).
+    last: SetScores<T>,
+}
+
 enum PhaseEnd<T> {
-    /// The model to return (the best epoch's when stopping early) and the best epoch.
-    Done(Mlp<T>, Best),
+    /// The model to return (the best epoch's when stopping early), the best epoch and the
+    /// scores kept for predictions.
+    Done(Mlp<T>, Best, Captured<T>),
     Diverged(Mlp<T>, usize, String),
     /// The epoch hook failed (a checkpoint could not be written): the run fails.
     Failed(anyhow::Error),
@@ -358,6 +417,12 @@ impl Phase<'_> {
         let mut best = Best { epoch: epochs, valid_acc: None };
         let mut best_score = f64::NEG_INFINITY;
         let mut best_mlp: Option<Mlp<T>> = None;
+        // What `fit` makes the predictions from (see there): the best epoch's validation
+        // scores for a refit, the last epoch's scores when the last epoch's model is returned.
+        let capture = self.record && cfg.predictions;
+        let (keep_best_valid, keep_last) = (capture && cfg.refit, capture && !cfg.refit && patience.is_none());
+        let mut captured = Captured { best_valid: None, last: [None, None, None] };
+        let mut improved_valid: Option<Vec<T>> = None;
 
         for epoch in 1..=epochs {
             let last = epoch == epochs;
@@ -428,8 +493,15 @@ impl Phase<'_> {
                     Err(e) => return PhaseEnd::Failed(e),
                 };
                 let mut conf = Vec::new();
-                metrics.sets[k] = Some(self.evaluate(out, set, Some(&mut conf)));
+                let m = self.evaluate(out, set, Some(&mut conf));
+                metrics.sets[k] = Some(m);
                 confusions[k] = Some(conf);
+                if keep_best_valid && k == 1 && score(cfg, m) > best_score {
+                    improved_valid = Some(or_fail!(copy_scores(out)));
+                }
+                if keep_last && last && k > 0 {
+                    captured.last[k] = Some(or_fail!(copy_scores(out)));
+                }
             }
             if every(cfg.confusion_every, epoch, ends) {
                 for (k, c) in confusions.into_iter().enumerate() {
@@ -471,6 +543,7 @@ impl Phase<'_> {
                 if score > best_score {
                     best_score = score;
                     best = Best { epoch, valid_acc: Some(v.acc) };
+                    captured.best_valid = improved_valid.take();
                     if patience.is_some() {
                         best_mlp = Some(model.mlp().clone());
                     }
@@ -481,9 +554,9 @@ impl Phase<'_> {
             }
         }
         match best_mlp {
-            Some(mlp) => PhaseEnd::Done(mlp, best),
+            Some(mlp) => PhaseEnd::Done(mlp, best, captured),
             None => match model.into_mlp() {
-                Ok(mlp) => PhaseEnd::Done(mlp, best),
+                Ok(mlp) => PhaseEnd::Done(mlp, best, captured),
                 Err(e) => PhaseEnd::Failed(e),
             },
         }

@@ -404,6 +404,16 @@ pub fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f6
     total
 }
 
+/// The softmax of each row of `out` (`rows × classes`), appended to `dst`: class
+/// probabilities from the scores, computed in f64 with the row maximum subtracted.
+pub fn softmax_rows<T: Real>(out: &[T], classes: usize, dst: &mut Vec<f32>) {
+    for row in out.chunks_exact(classes) {
+        let max = row.iter().map(|v| v.f64()).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = row.iter().map(|v| (v.f64() - max).exp()).sum();
+        dst.extend(row.iter().map(|v| ((v.f64() - max).exp() / sum) as f32));
+    }
+}
+
 /// Index of the largest output per row; the first one wins ties (as `argmax` does).
 pub fn argmax_rows<T: Real>(out: &[T], classes: usize) -> impl Iterator<Item = usize> + '_ {
     out.chunks_exact(classes).map(|row| {

@@ -1,0 +1,5 @@
+//! The files of a results directory, each with one owner: its name, schema, writer and
+//! reader. Started with the per-run predictions; the other files move here with the
+//! architecture issue (12).
+
+pub mod predictions;
