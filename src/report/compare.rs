@@ -384,11 +384,12 @@ fn test_for(a: &Summary, b: &Summary) -> Test {
     let (Some(sa), Some(sb)) = (&a.stored, &b.stored) else {
         let bare: Vec<&str> =
             [("A", &a.stored), ("B", &b.stored)].iter().filter(|(_, s)| s.is_none()).map(|(l, _)| *l).collect();
-        let (what, runs) =
-            if bare.len() == 2 { ("are bare summary.csv files", "their") } else { ("is a bare summary.csv", "its") };
-        return Test::Unpaired {
-            why: format!("{} {what} (no sweep.toml beside it), so {runs} runs are not known", bare.join(" and ")),
+        let what = if bare.len() == 2 {
+            "are bare summary.csv files (no sweep.toml beside them), so their"
+        } else {
+            "is a bare summary.csv (no sweep.toml beside it), so its"
         };
+        return Test::Unpaired { why: format!("{} {what} runs are not known", bare.join(" and ")) };
     };
     let mut why = Vec::new();
     match (sa.pairing.as_str(), sb.pairing.as_str()) {
@@ -1121,7 +1122,7 @@ mod tests {
             "notes come first: {md}"
         );
         for expected in [
-            "unpaired: A and B are bare summary.csv files (no sweep.toml beside it), so their runs are not known; \
+            "unpaired: A and B are bare summary.csv files (no sweep.toml beside them), so their runs are not known; \
              B-A is the difference of the means; 95% CI and p: Welch's t-test; p Holm: p adjusted across the \
              compared rows (Holm)",
             "| config | A | B | B − A | 95% CI | p | p (Holm) |",
@@ -1234,6 +1235,136 @@ mod tests {
 
         let err = compare(&a, &b, "final_test_acc", &["momentun".to_string()]).unwrap_err().to_string();
         assert!(err.contains("--ignore momentun") && err.contains("did you mean `momentum`"), "{err}");
+    }
+
+    /// `s` as if read from a results directory: one row whose done runs hold these
+    /// `(repeat, final_test_acc)` values, made with `seed`, `pairing` and 4 repeats.
+    fn with_runs(mut s: Summary, seed: u64, pairing: &str, runs: &[(usize, f64)]) -> Summary {
+        let mi = METRICS.iter().position(|m| *m == "final_test_acc").unwrap();
+        let runs = runs
+            .iter()
+            .map(|&(repeat, v)| {
+                let mut metrics = [None; METRICS.len()];
+                metrics[mi] = Some(v);
+                RunValues { repeat, metrics }
+            })
+            .collect();
+        let data = BTreeMap::from([("reserve_every".to_string(), "4".to_string())]);
+        s.stored = Some(StoredSweep { seed, repeats: 4, pairing: pairing.into(), data, folds: None, runs: vec![runs] });
+        s.data_digest = Some("digest".into());
+        s
+    }
+
+    /// A and B of one configuration `hidden=64`; B's runs listed out of repeat order, and
+    /// A's repeat 5 has no partner in B.
+    fn paired_fixture(dir: &Path) -> (Summary, Summary) {
+        let bare = |name| read_summary(&write_summary(dir, name, &["hidden"], &[(&["64"], 5, "0.5", "0.1")])).unwrap();
+        let a = with_runs(bare("a"), 3, "split", &[(1, 0.5), (2, 0.6), (3, 0.7), (4, 0.65), (5, 0.9)]);
+        let b = with_runs(bare("b"), 3, "split", &[(3, 0.78), (1, 0.55), (4, 0.66), (2, 0.62)]);
+        (a, b)
+    }
+
+    // a = [0.5, 0.6, 0.7, 0.65]; b = [0.55, 0.62, 0.78, 0.66]  (repeats 1–4)
+    // r = stats.ttest_rel(b, a); r.pvalue, r.confidence_interval(0.95)
+    // # 0.08543743614799887, (-0.010318894279420343, 0.09031889427942041)
+    // stats.wilcoxon(b, a).pvalue  # 0.125
+    // Nadeau–Bengio, k = 5: d = b − a, se = √(var(d, ddof=1) · (1/4 + 1/4)), df = 3
+    // # p = 0.17158592833347586, CI (-0.031161662733574222, 0.11116166273357429)
+    #[test]
+    fn paired_comparison_tests_the_per_repeat_differences() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, mut b) = paired_fixture(dir.path());
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        assert!(matches!(&c.test, Test::Paired { folds: None, .. }), "{:?}", c.test);
+        assert_eq!(c.test.word(), "paired-t");
+        let r = &c.rows[0];
+        assert_eq!((r.pairs, r.a.n, r.b.n), (Some(4), 5, 4), "repeat 5 is done in A only");
+        assert_close(r.diff.unwrap(), 0.04);
+        assert_close(r.p.unwrap(), 0.08543743614799887);
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, -0.010318894279420343);
+        assert_close(high, 0.09031889427942041);
+        assert_close(r.wilcoxon_p.unwrap(), 0.125);
+        assert_eq!(r.p_holm, r.p, "a family of one");
+        assert!(c
+            .test
+            .describe()
+            .starts_with("paired by repeat (A and B share data, seed 3, pairing split, holdout, 4 repeats)"));
+        let table = render_table(&c);
+        assert!(table.contains("Wilcoxon p  pairs\n"), "{table}");
+        let csv = render_csv(&c);
+        assert!(csv.lines().nth(1).unwrap().ends_with(",0.125,4,paired-t,"), "{csv}");
+
+        // k-fold: the same differences, Nadeau–Bengio corrected.
+        let mut a = a;
+        for s in [&mut a, &mut b] {
+            let stored = s.stored.as_mut().unwrap();
+            stored.folds = Some(5);
+            stored.data.insert("resample".into(), "\"kfold\"".into());
+        }
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        assert_eq!(c.test.word(), "nadeau-bengio");
+        let r = &c.rows[0];
+        assert_close(r.p.unwrap(), 0.17158592833347586);
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, -0.031161662733574222);
+        assert_close(high, 0.11116166273357429);
+        assert_close(r.wilcoxon_p.unwrap(), 0.125);
+        assert!(c.test.describe().contains("Nadeau–Bengio corrected for 5-fold"), "{}", c.test.describe());
+    }
+
+    #[test]
+    fn unpaired_comparison_says_every_reason_why() {
+        type Change = fn(&mut Summary);
+        let cases: [(&str, Change, &str); 8] = [
+            (
+                "different seeds",
+                |s| s.stored.as_mut().unwrap().seed = 4,
+                "the sweeps were made with different seeds (3, 4)",
+            ),
+            (
+                "pairing none",
+                |s| s.stored.as_mut().unwrap().pairing = "none".into(),
+                "B was made with pairing = \"none\"",
+            ),
+            (
+                "other scheme",
+                |s| s.stored.as_mut().unwrap().pairing = "all".into(),
+                "different pairing schemes (split, all)",
+            ),
+            ("other repeats", |s| s.stored.as_mut().unwrap().repeats = 5, "different numbers of repeats (4, 5)"),
+            ("other data bytes", |s| s.data_digest = Some("other".into()), "trained on different data"),
+            ("no digest", |s| s.data_digest = None, "B has no data.sha256"),
+            (
+                "other [data] key",
+                |s| {
+                    s.stored.as_mut().unwrap().data.insert("reserve_every".into(), "5".into());
+                },
+                "their [data] tables differ in reserve_every (4, 5)",
+            ),
+            ("bare summary", |s| s.stored = None, "B is a bare summary.csv (no sweep.toml beside it)"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = paired_fixture(dir.path());
+        for (case, change, why) in cases {
+            let mut b = b.clone();
+            change(&mut b);
+            let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+            let Test::Unpaired { why: said } = &c.test else { panic!("{case}: {:?}", c.test) };
+            assert!(said.contains(why), "{case}: `{said}` does not say `{why}`");
+            assert!(c.test.describe().starts_with("unpaired: "), "{case}");
+            let r = &c.rows[0];
+            assert_eq!((r.pairs, r.wilcoxon_p), (None, None), "{case}");
+            let w = welch(r.a.mean.unwrap(), r.a.std.unwrap(), r.a.n, r.b.mean.unwrap(), r.b.std.unwrap(), r.b.n);
+            assert_eq!(r.p, w.map(|w| w.p), "{case}: Welch on the sides");
+            assert_close(r.diff.unwrap(), r.b.mean.unwrap() - r.a.mean.unwrap());
+        }
+        // Several reasons are all given.
+        let mut b2 = b.clone();
+        b2.stored.as_mut().unwrap().seed = 9;
+        b2.stored.as_mut().unwrap().repeats = 2;
+        let Test::Unpaired { why } = compare(&a, &b2, "final_test_acc", &[]).unwrap().test else { panic!() };
+        assert!(why.contains("seeds (3, 9)") && why.contains("repeats (4, 2)"), "{why}");
     }
 
     #[test]

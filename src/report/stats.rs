@@ -166,7 +166,9 @@ mod tests {
     /// `[1., 1., 1.]` vs `[2., 3., 4.]` at 95% → (-4.48413771175033, 0.4841377117503298).
     #[test]
     fn welch_interval_matches_scipy_confidence_interval() {
-        let cases: [(&str, &[f64], &[f64], f64, [f64; 2]); 3] = [
+        /// (case, a, b, level, SciPy's interval of mean(a) − mean(b))
+        type Case = (&'static str, &'static [f64], &'static [f64], f64, [f64; 2]);
+        let cases: [Case; 3] = [
             (
                 "unequal n",
                 &[0.91, 0.92, 0.93, 0.95],
