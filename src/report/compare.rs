@@ -17,6 +17,7 @@ use anyhow::Result;
 use thiserror::Error;
 
 use super::stats::{mean_std, welch, welch_interval};
+use crate::spec::sweep::Pairing;
 use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t};
 
@@ -98,8 +99,8 @@ pub struct Summary {
 pub struct StoredSweep {
     pub seed: u64,
     pub repeats: usize,
-    /// The stored `pairing` word (`split`, `all`, `none`); a sweep.toml without it is `none`.
-    pub pairing: String,
+    /// The stored scheme; a sweep.toml without `pairing` (made before it existed) is `none`.
+    pub pairing: Pairing,
     /// The `[data]` keys other than the file paths (whose bytes data.sha256 covers), as
     /// TOML values: the split depends on them.
     pub data: BTreeMap<String, String>,
@@ -218,9 +219,9 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
     summary.stored = Some(StoredSweep {
         seed: sweep.seed,
         repeats: sweep.repeats,
-        pairing: "none".to_string(),
+        pairing: sweep.pairing,
         data,
-        folds: None,
+        folds: sweep.data.folds(),
         runs,
     });
     Ok(())
@@ -392,14 +393,16 @@ fn test_for(a: &Summary, b: &Summary) -> Test {
         return Test::Unpaired { why: format!("{} {what} runs are not known", bare.join(" and ")) };
     };
     let mut why = Vec::new();
-    match (sa.pairing.as_str(), sb.pairing.as_str()) {
-        ("none", "none") => why
-            .push("both sweeps were made with pairing = \"none\" (each configuration drew its own split)".to_string()),
-        ("none", _) | (_, "none") => {
-            let side = if sa.pairing == "none" { "A" } else { "B" };
-            why.push(format!("{side} was made with pairing = \"none\" (each configuration drew its own split)"));
+    let none = "(each configuration drew its own split)";
+    match (sa.pairing, sb.pairing) {
+        (Pairing::None, Pairing::None) => why.push(format!("both sweeps were made with pairing = \"none\" {none}")),
+        (Pairing::None, _) | (_, Pairing::None) => {
+            let side = if sa.pairing == Pairing::None { "A" } else { "B" };
+            why.push(format!("{side} was made with pairing = \"none\" {none}"));
         }
-        (x, y) if x != y => why.push(format!("the sweeps were made with different pairing schemes ({x}, {y})")),
+        (x, y) if x != y => {
+            why.push(format!("the sweeps were made with different pairing schemes ({}, {})", x.word(), y.word()))
+        }
         _ => {}
     }
     if sa.seed != sb.seed {
@@ -438,11 +441,11 @@ fn test_for(a: &Summary, b: &Summary) -> Test {
     if !why.is_empty() {
         return Test::Unpaired { why: why.join("; ") };
     }
-    let resample = sa.folds.map_or("holdout".to_string(), |k| format!("{k}-fold"));
-    Test::Paired {
-        shared: format!("seed {}, pairing {}, {resample}, {} repeats", sa.seed, sa.pairing, sa.repeats),
-        folds: sa.folds,
-    }
+    let runs = match sa.folds {
+        None => format!("holdout, {} repeats", sa.repeats),
+        Some(k) => format!("{k}-fold × {} repetitions", sa.repeats),
+    };
+    Test::Paired { shared: format!("seed {}, pairing {}, {runs}", sa.seed, sa.pairing.word()), folds: sa.folds }
 }
 
 /// A row's values of metric `mi` by repeat, when its runs are known.
@@ -1239,7 +1242,7 @@ mod tests {
 
     /// `s` as if read from a results directory: one row whose done runs hold these
     /// `(repeat, final_test_acc)` values, made with `seed`, `pairing` and 4 repeats.
-    fn with_runs(mut s: Summary, seed: u64, pairing: &str, runs: &[(usize, f64)]) -> Summary {
+    fn with_runs(mut s: Summary, seed: u64, pairing: Pairing, runs: &[(usize, f64)]) -> Summary {
         let mi = METRICS.iter().position(|m| *m == "final_test_acc").unwrap();
         let runs = runs
             .iter()
@@ -1250,7 +1253,7 @@ mod tests {
             })
             .collect();
         let data = BTreeMap::from([("reserve_every".to_string(), "4".to_string())]);
-        s.stored = Some(StoredSweep { seed, repeats: 4, pairing: pairing.into(), data, folds: None, runs: vec![runs] });
+        s.stored = Some(StoredSweep { seed, repeats: 4, pairing, data, folds: None, runs: vec![runs] });
         s.data_digest = Some("digest".into());
         s
     }
@@ -1259,8 +1262,8 @@ mod tests {
     /// A's repeat 5 has no partner in B.
     fn paired_fixture(dir: &Path) -> (Summary, Summary) {
         let bare = |name| read_summary(&write_summary(dir, name, &["hidden"], &[(&["64"], 5, "0.5", "0.1")])).unwrap();
-        let a = with_runs(bare("a"), 3, "split", &[(1, 0.5), (2, 0.6), (3, 0.7), (4, 0.65), (5, 0.9)]);
-        let b = with_runs(bare("b"), 3, "split", &[(3, 0.78), (1, 0.55), (4, 0.66), (2, 0.62)]);
+        let a = with_runs(bare("a"), 3, Pairing::Split, &[(1, 0.5), (2, 0.6), (3, 0.7), (4, 0.65), (5, 0.9)]);
+        let b = with_runs(bare("b"), 3, Pairing::Split, &[(3, 0.78), (1, 0.55), (4, 0.66), (2, 0.62)]);
         (a, b)
     }
 
@@ -1324,12 +1327,12 @@ mod tests {
             ),
             (
                 "pairing none",
-                |s| s.stored.as_mut().unwrap().pairing = "none".into(),
+                |s| s.stored.as_mut().unwrap().pairing = Pairing::None,
                 "B was made with pairing = \"none\"",
             ),
             (
                 "other scheme",
-                |s| s.stored.as_mut().unwrap().pairing = "all".into(),
+                |s| s.stored.as_mut().unwrap().pairing = Pairing::All,
                 "different pairing schemes (split, all)",
             ),
             ("other repeats", |s| s.stored.as_mut().unwrap().repeats = 5, "different numbers of repeats (4, 5)"),
