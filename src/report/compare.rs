@@ -162,9 +162,10 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
 /// (seeds aside), its done runs, and how the runs were made ([`StoredSweep`]).
 fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> {
     use crate::spec::plan::resolved_values;
+    // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
+    crate::exec::sweep::check_no_symlinked_files(root)?;
     let sweep = crate::spec::load_stored_sweep(stored)?;
     let plan = crate::spec::expand(&sweep)?;
-    // Run directories are read below: none may lead outside the results directory.
     crate::exec::sweep::check_no_symlinks(root, &plan)?;
     let malformed = |line: u64, message: String| CompareError::Malformed { path: summary.path.clone(), line, message };
     let stale = format!(
@@ -441,9 +442,10 @@ fn test_for(a: &Summary, b: &Summary) -> Test {
     if !why.is_empty() {
         return Test::Unpaired { why: why.join("; ") };
     }
+    use crate::output::count;
     let runs = match sa.folds {
-        None => format!("holdout, {} repeats", sa.repeats),
-        Some(k) => format!("{k}-fold × {} repetitions", sa.repeats),
+        None => format!("holdout, {}", count(sa.repeats, "repeat")),
+        Some(k) => format!("{k}-fold × {}", count(sa.repeats, "repetition")),
     };
     Test::Paired { shared: format!("seed {}, pairing {}, {runs}", sa.seed, sa.pairing.word()), folds: sa.folds }
 }
