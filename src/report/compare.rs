@@ -210,7 +210,10 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
                 .collect(),
         );
     }
-    let data = match toml::Value::try_from(sweep.data.without_paths()) {
+    // Defaults spelled out, so that `resample = "holdout"` written and left out agree.
+    let mut data = sweep.data.without_paths();
+    (data.resample, data.folds, data.stratify) = (Some(data.resample()), data.folds(), Some(data.stratify()));
+    let data = match toml::Value::try_from(data) {
         Ok(toml::Value::Table(t)) => {
             t.into_iter().filter(|(k, _)| k != "train" && k != "test").map(|(k, v)| (k, v.to_string())).collect()
         }
