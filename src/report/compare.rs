@@ -309,7 +309,7 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
 pub struct Side {
     pub mean: Option<f64>,
     pub std: Option<f64>,
-    /// Done runs.
+    /// Done runs (those with a value of the metric, where the runs are known).
     pub n: usize,
 }
 
