@@ -76,7 +76,8 @@ pub enum Command {
     Summarize(DirArgs),
     /// Redraw the sweep's plots and write report.html (summary, plots, links to every run).
     Report(DirArgs),
-    /// Compare two sweeps' summaries configuration by configuration (Welch's t-test).
+    /// Compare two sweeps configuration by configuration: paired by repeat when their runs pair
+    /// (same data, seed, pairing and repeats), else Welch's t-test; CIs and Holm-adjusted p.
     Compare(CompareArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
     // A negative count is a value to refuse in words, not an unknown flag.
@@ -264,9 +265,9 @@ pub struct RerunArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("format").args(["csv", "markdown"])))]
 pub struct CompareArgs {
-    /// A summary.csv or a results directory.
+    /// A results directory (its runs are read for a paired test) or a bare summary.csv.
     pub a: PathBuf,
-    /// A summary.csv or a results directory.
+    /// A results directory (its runs are read for a paired test) or a bare summary.csv.
     pub b: PathBuf,
     /// Which metric to compare.
     #[arg(long, default_value = "final_test_acc")]
@@ -275,7 +276,7 @@ pub struct CompareArgs {
     /// otherwise agree on their whole configuration.
     #[arg(long = "ignore", value_name = "KEY")]
     pub ignore: Vec<String>,
-    /// Print the comparison as CSV (one row per configuration).
+    /// Print the comparison as CSV (one row per configuration; columns in the README).
     #[arg(long)]
     pub csv: bool,
     /// Print the comparison as a Markdown table.

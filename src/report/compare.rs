@@ -1,7 +1,13 @@
 //! `pinniped compare`: set two sweeps' `summary.csv` side by side on one metric,
-//! pairing configurations whose whole resolved `[train]` configuration agrees and
-//! testing each difference with Welch's t-test (the summaries keep only mean, std and
-//! n, so that is the test we can do).
+//! matching configurations whose whole resolved `[train]` configuration agrees, and
+//! testing each difference.
+//!
+//! Two results directories made with the same data, seed, pairing scheme, resampling
+//! and repeats are compared **paired**: run `r` of a configuration in A and run `r` of it
+//! in B saw the same split, so the per-repeat differences cancel the split-to-split
+//! noise (paired t-test, Nadeau–Bengio corrected for k-fold, and Wilcoxon signed-rank).
+//! Otherwise the runs' values are compared **unpaired** (Welch's t-test), and the
+//! output says why. p-values are also given Holm-adjusted across the compared rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -10,13 +16,19 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use thiserror::Error;
 
-use super::stats::welch;
+use super::stats::{mean_std, welch, welch_interval};
+use crate::spec::sweep::Pairing;
+use crate::stats::wilcoxon::{wilcoxon, Alternative};
+use crate::stats::{corrected_resampled_t, holm, paired_t};
 
 /// Metrics a summary.csv carries, in column order; each has `<metric>_mean,<metric>_std`.
 pub use super::summary::METRICS;
 
 /// Config label used when a sweep has no axis columns (a single configuration).
 const NO_AXES: &str = "(no axes)";
+
+/// Confidence level of the intervals of the differences.
+const LEVEL: f64 = 0.95;
 
 /// Errors of reading and comparing summaries; each names the file it is about.
 #[derive(Debug, Error)]
@@ -52,6 +64,8 @@ pub struct SummaryRow {
     pub n: usize,
     /// Per-metric statistics, parallel to [`METRICS`].
     pub metrics: [MeanStd; METRICS.len()],
+    /// The line of summary.csv it was read from (for error messages).
+    pub line: u64,
 }
 
 impl SummaryRow {
@@ -74,6 +88,34 @@ pub struct Summary {
     pub configs: Option<Vec<BTreeMap<String, String>>>,
     /// The `data.sha256` stored beside summary.csv, if any.
     pub data_digest: Option<String>,
+    /// How the runs were made and each row's done runs, from the results directory;
+    /// `None` for a bare summary.csv.
+    pub stored: Option<StoredSweep>,
+}
+
+/// What a results directory says about how its runs were made: what decides whether
+/// two sweeps' runs pair, repeat by repeat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSweep {
+    pub seed: u64,
+    pub repeats: usize,
+    /// The stored scheme; a sweep.toml without `pairing` (made before it existed) is `none`.
+    pub pairing: Pairing,
+    /// The `[data]` keys other than the file paths (whose bytes data.sha256 covers), as
+    /// TOML values: the split depends on them.
+    pub data: BTreeMap<String, String>,
+    /// Folds of k-fold resampling (the Nadeau–Bengio correction); `None` for a holdout.
+    pub folds: Option<usize>,
+    /// Per summary row: its done runs.
+    pub runs: Vec<Vec<RunValues>>,
+}
+
+/// One done run's metric values (non-finite ones as `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunValues {
+    /// The run's `repeat` (plan.csv): the pairing key.
+    pub repeat: usize,
+    pub metrics: [Option<f64>; METRICS.len()],
 }
 
 impl Summary {
@@ -108,57 +150,85 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
     let mut summary = parse_summary(&file, &bytes)?;
     let stored = file.with_file_name(crate::exec::sweep::SWEEP_FILE);
     if stored.is_file() {
-        let text = crate::fsx::read_text(&stored, crate::fsx::MAX_TEXT_BYTES)
-            .map_err(|e| CompareError::Io { path: stored.clone(), message: e.to_string() })?;
-        let configs = resolve_configs(&text, &summary).map_err(|message| CompareError::Malformed {
-            path: stored.clone(),
-            line: 1,
-            message,
-        })?;
-        summary.configs = Some(configs);
+        let root = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        read_stored(root, &stored, &mut summary)?;
     }
     let digest = file.with_file_name(crate::exec::sweep::DATA_DIGEST_FILE);
     summary.data_digest = crate::fsx::read_text(&digest, crate::fsx::MAX_TEXT_BYTES).ok().map(|d| d.trim().to_string());
     Ok(summary)
 }
 
-/// Each summary row's full configuration: the stored baseline with the row's axis
-/// values applied, each axis value found among the values the stored `[sweep]` lists.
-fn resolve_configs(stored: &str, summary: &Summary) -> Result<Vec<BTreeMap<String, String>>, String> {
+/// From the sweep stored beside summary.csv and its plan: each row's full configuration
+/// (seeds aside), its done runs, and how the runs were made ([`StoredSweep`]).
+fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> {
     use crate::spec::plan::resolved_values;
-    use crate::spec::sweep::with_value;
-    let doc: toml::Table = stored.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
-    let table = |key: &str| match doc.get(key) {
-        Some(toml::Value::Table(t)) => Ok(t.clone()),
-        _ => Err(format!("no [{key}] table: not a sweep.toml written by pinniped")),
-    };
-    let baseline: crate::spec::TrainConfig = toml::Value::Table(table("train")?)
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("[train]: {}", e.message()))?;
-    let axes = table("sweep")?;
+    // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
+    crate::exec::sweep::check_no_symlinked_files(root)?;
+    let sweep = crate::spec::load_stored_sweep(stored)?;
+    let plan = crate::spec::expand(&sweep)?;
+    crate::exec::sweep::check_no_symlinks(root, &plan)?;
+    let malformed = |line: u64, message: String| CompareError::Malformed { path: summary.path.clone(), line, message };
+    let stale = format!(
+        "summary.csv and {} disagree; run `pinniped summarize {}` to rebuild it",
+        stored.display(),
+        root.display()
+    );
+    let mut columns = Vec::new();
+    for axis in &summary.axes {
+        let k = plan.axes.iter().position(|a| a == axis);
+        columns.push(k.ok_or_else(|| malformed(1, format!("`{axis}` is not an axis of the stored sweep: {stale}")))?);
+    }
+    if let Some(missing) = plan.axes.iter().find(|a| !summary.axes.contains(a)) {
+        return Err(malformed(1, format!("no column for the sweep's axis `{missing}`: {stale}")).into());
+    }
     let mut configs = Vec::new();
+    let mut runs = Vec::new();
     for row in &summary.rows {
-        let mut config = baseline.clone();
-        for (axis, shown) in summary.axes.iter().zip(&row.values) {
-            let listed =
-                axes.get(axis).and_then(toml::Value::as_array).ok_or_else(|| format!("no axis `{axis}` in [sweep]"))?;
-            // The baseline's own value (one-at-a-time rows), or one the axis lists.
-            if resolved_values(&config).get(axis) == Some(shown) {
-                continue;
-            }
-            let found = listed.iter().find_map(|v| {
-                let c = with_value(&config, axis, v).ok()?;
-                (resolved_values(&c).get(axis) == Some(shown)).then_some(c)
-            });
-            config = found.ok_or_else(|| {
-                format!("[sweep] {axis} lists no value `{shown}` (summary.csv and sweep.toml disagree)")
+        let k = plan
+            .configs
+            .iter()
+            .position(|c| columns.iter().zip(&row.values).all(|(&col, v)| same_value(&c.axis_values[col], v)))
+            .ok_or_else(|| {
+                let label = config_label(summary.axes.iter().zip(&row.values));
+                malformed(row.line, format!("configuration `{label}` is not in the stored sweep's plan: {stale}"))
             })?;
-        }
-        let mut values = resolved_values(&config);
+        let mut values = resolved_values(&plan.configs[k].train);
         values.remove("seed"); // each run derives its own
         configs.push(values);
+        runs.push(
+            plan.runs
+                .iter()
+                .filter(|r| r.config == k)
+                .filter_map(|r| {
+                    let rec = super::summary::read_run(&crate::exec::sweep::run_dir(root, &r.id));
+                    // Only done runs count, as in summary.csv: a diverged run's NaNs never do.
+                    (rec.state == Some(crate::exec::rundir::State::Done)).then(|| RunValues {
+                        repeat: r.repeat,
+                        metrics: rec.metrics().map(|v| v.filter(|v| v.is_finite())),
+                    })
+                })
+                .collect(),
+        );
     }
-    Ok(configs)
+    // Defaults spelled out, so that `resample = "holdout"` written and left out agree.
+    let mut data = sweep.data.without_paths();
+    (data.resample, data.folds, data.stratify) = (Some(data.resample()), data.folds(), Some(data.stratify()));
+    let data = match toml::Value::try_from(data) {
+        Ok(toml::Value::Table(t)) => {
+            t.into_iter().filter(|(k, _)| k != "train" && k != "test").map(|(k, v)| (k, v.to_string())).collect()
+        }
+        _ => BTreeMap::new(),
+    };
+    summary.configs = Some(configs);
+    summary.stored = Some(StoredSweep {
+        seed: sweep.seed,
+        repeats: sweep.repeats,
+        pairing: sweep.pairing,
+        data,
+        folds: sweep.data.folds(),
+        runs,
+    });
+    Ok(())
 }
 
 /// Parse summary.csv content; `path` is only used in error messages and the result.
@@ -229,9 +299,9 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
             let config = config_label(axes.iter().zip(&values));
             return Err(malformed(line, format!("configuration `{config}` already appears on line {first}")));
         }
-        rows.push(SummaryRow { values, n, metrics });
+        rows.push(SummaryRow { values, n, metrics, line });
     }
-    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None, data_digest: None })
+    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None, data_digest: None, stored: None })
 }
 
 /// One side of a compared configuration.
@@ -239,7 +309,7 @@ fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
 pub struct Side {
     pub mean: Option<f64>,
     pub std: Option<f64>,
-    /// Done runs.
+    /// Done runs (those with a value of the metric, where the runs are known).
     pub n: usize,
 }
 
@@ -250,10 +320,182 @@ pub struct MatchedRow {
     pub config: String,
     pub a: Side,
     pub b: Side,
-    /// B mean − A mean, when both are defined.
+    /// Paired: the mean of the per-repeat differences B − A (over the repeats done on both
+    /// sides). Unpaired: B mean − A mean. `None` when undefined.
     pub diff: Option<f64>,
-    /// Two-sided Welch p-value; `None` when either side has fewer than 2 done runs or no std.
+    /// 95% confidence interval of `diff` (low, high), from the same test as `p`.
+    pub ci: Option<(f64, f64)>,
+    /// Two-sided p-value of the row's test (see [`Test`]); `None` when undefined (fewer
+    /// than 2 runs, or pairs, on a side).
     pub p: Option<f64>,
+    /// `p` Holm-adjusted across the compared rows whose `p` is defined.
+    pub p_holm: Option<f64>,
+    /// Paired only: two-sided Wilcoxon signed-rank p of the per-repeat differences.
+    pub wilcoxon_p: Option<f64>,
+    /// Paired only: the number of repeats done on both sides.
+    pub pairs: Option<usize>,
+}
+
+/// How the rows' differences were tested: the same for every row of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// Run `r` of A and run `r` of B share their split: per-repeat differences, paired
+    /// t-test (Nadeau–Bengio corrected when `folds` is k-fold's) and Wilcoxon signed-rank.
+    Paired {
+        /// What A and B share, for the output: `seed 3, pairing split, holdout, 2 repeats`.
+        shared: String,
+        folds: Option<usize>,
+    },
+    /// Welch's t-test on the runs' values, and why the runs do not pair.
+    Unpaired { why: String },
+}
+
+impl Test {
+    /// The CSV `test` cell: `paired-t`, `nadeau-bengio` or `welch`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Test::Paired { folds: None, .. } => "paired-t",
+            Test::Paired { folds: Some(_), .. } => "nadeau-bengio",
+            Test::Unpaired { .. } => "welch",
+        }
+    }
+
+    /// One sentence for the terminal and Markdown: which test, and why.
+    pub fn describe(&self) -> String {
+        let holm = "p Holm: p adjusted across the compared rows (Holm)";
+        match self {
+            Test::Paired { shared, folds } => {
+                let t = match folds {
+                    None => "paired t-test".to_string(),
+                    Some(k) => {
+                        format!("paired t-test, Nadeau–Bengio corrected for {k}-fold (n_test/n_train = 1/{})", k - 1)
+                    }
+                };
+                format!(
+                    "paired by repeat (A and B share data, {shared}): B-A is the mean of the per-repeat differences; \
+                     95% CI and p: {t}; Wilcoxon: signed-rank p; {holm}"
+                )
+            }
+            Test::Unpaired { why } => {
+                format!("unpaired: {why}; B-A is the difference of the means; 95% CI and p: Welch's t-test; {holm}")
+            }
+        }
+    }
+}
+
+/// Whether the runs of A and B pair repeat by repeat: same data (bytes and `[data]`
+/// keys), seed, pairing scheme (not `none`) and repeats; if not, every reason why.
+fn test_for(a: &Summary, b: &Summary) -> Test {
+    let (Some(sa), Some(sb)) = (&a.stored, &b.stored) else {
+        let bare: Vec<&str> =
+            [("A", &a.stored), ("B", &b.stored)].iter().filter(|(_, s)| s.is_none()).map(|(l, _)| *l).collect();
+        let what = if bare.len() == 2 {
+            "are bare summary.csv files (no sweep.toml beside them), so their"
+        } else {
+            "is a bare summary.csv (no sweep.toml beside it), so its"
+        };
+        return Test::Unpaired { why: format!("{} {what} runs are not known", bare.join(" and ")) };
+    };
+    let mut why = Vec::new();
+    let none = "(each configuration drew its own split)";
+    match (sa.pairing, sb.pairing) {
+        (Pairing::None, Pairing::None) => why.push(format!("both sweeps were made with pairing = \"none\" {none}")),
+        (Pairing::None, _) | (_, Pairing::None) => {
+            let side = if sa.pairing == Pairing::None { "A" } else { "B" };
+            why.push(format!("{side} was made with pairing = \"none\" {none}"));
+        }
+        (x, y) if x != y => {
+            why.push(format!("the sweeps were made with different pairing schemes ({}, {})", x.word(), y.word()))
+        }
+        _ => {}
+    }
+    if sa.seed != sb.seed {
+        why.push(format!("the sweeps were made with different seeds ({}, {})", sa.seed, sb.seed));
+    }
+    if sa.repeats != sb.repeats {
+        why.push(format!("the sweeps have different numbers of repeats ({}, {})", sa.repeats, sb.repeats));
+    }
+    match (&a.data_digest, &b.data_digest) {
+        (Some(x), Some(y)) if x == y => {}
+        (Some(_), Some(_)) => why.push("the sweeps were trained on different data (their data.sha256 differ)".into()),
+        _ => {
+            let missing: Vec<&str> = [("A", &a.data_digest), ("B", &b.data_digest)]
+                .iter()
+                .filter(|(_, d)| d.is_none())
+                .map(|(l, _)| *l)
+                .collect();
+            why.push(format!(
+                "{} has no data.sha256, so the data cannot be shown to be the same",
+                missing.join(" and ")
+            ));
+        }
+    }
+    let keys: std::collections::BTreeSet<&String> = sa.data.keys().chain(sb.data.keys()).collect();
+    let data: Vec<String> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (x, y) = (sa.data.get(k), sb.data.get(k));
+            (x != y)
+                .then(|| format!("{k} ({}, {})", x.map_or("unset", String::as_str), y.map_or("unset", String::as_str)))
+        })
+        .collect();
+    if !data.is_empty() {
+        why.push(format!("their [data] tables differ in {}", data.join(", ")));
+    }
+    if !why.is_empty() {
+        return Test::Unpaired { why: why.join("; ") };
+    }
+    use crate::output::count;
+    let runs = match sa.folds {
+        None => format!("holdout, {}", count(sa.repeats, "repeat")),
+        Some(k) => format!("{k}-fold × {}", count(sa.repeats, "repetition")),
+    };
+    Test::Paired { shared: format!("seed {}, pairing {}, {runs}", sa.seed, sa.pairing.word()), folds: sa.folds }
+}
+
+/// A row's values of metric `mi` by repeat, when its runs are known.
+fn run_values(s: &Summary, row: usize, mi: usize) -> Option<Vec<(usize, f64)>> {
+    let runs = &s.stored.as_ref()?.runs[row];
+    Some(runs.iter().filter_map(|r| r.metrics[mi].map(|v| (r.repeat, v))).collect())
+}
+
+/// Difference, CI and tests of one matched row (`p_holm` is filled in across rows later).
+fn test_row(
+    test: &Test,
+    config: String,
+    a: Side,
+    b: Side,
+    va: Option<&[(usize, f64)]>,
+    vb: Option<&[(usize, f64)]>,
+) -> MatchedRow {
+    let mut row =
+        MatchedRow { config, a, b, diff: None, ci: None, p: None, p_holm: None, wilcoxon_p: None, pairs: None };
+    match (test, va, vb) {
+        (Test::Paired { folds, .. }, Some(va), Some(vb)) => {
+            // Repeat r of A against repeat r of B; a repeat not done on both sides has no pair.
+            let (xa, xb): (Vec<f64>, Vec<f64>) =
+                va.iter().filter_map(|(r, x)| vb.iter().find(|(q, _)| q == r).map(|(_, y)| (*x, *y))).unzip();
+            row.pairs = Some(xa.len());
+            let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
+            row.diff = mean_std(&d).0;
+            let t = match folds {
+                // k-fold: a fold validates 1 part in k and trains on k − 1.
+                Some(k) => corrected_resampled_t(&xb, &xa, k - 1, 1, LEVEL),
+                None => paired_t(&xb, &xa, LEVEL),
+            };
+            row.ci = t.map(|t| (t.diff.low, t.diff.high));
+            row.p = t.map(|t| t.p);
+            row.wilcoxon_p = (xa.len() >= 2).then(|| wilcoxon(&xb, &xa, Alternative::TwoSided)).flatten().map(|w| w.p);
+        }
+        _ => {
+            row.diff = a.mean.zip(b.mean).map(|(ma, mb)| mb - ma);
+            if let (Some(ma), Some(sa), Some(mb), Some(sb)) = (a.mean, a.std, b.mean, b.std) {
+                row.p = welch(ma, sa, a.n, mb, sb, b.n).map(|w| w.p);
+                row.ci = welch_interval(mb, sb, b.n, ma, sa, a.n, LEVEL).map(|ci| (ci.low, ci.high));
+            }
+        }
+    }
+    row
 }
 
 /// A configuration that was not compared.
@@ -278,6 +520,8 @@ pub struct Comparison {
     pub only_b: Vec<OneSided>,
     /// How rows were matched and what was not compared: printed first.
     pub notes: Vec<String>,
+    /// Paired or unpaired, and why.
+    pub test: Test,
 }
 
 /// Compare `metric` between sweeps A and B, configuration by configuration.
@@ -290,6 +534,9 @@ pub struct Comparison {
 /// Values agree when the strings are equal or both parse to the same number
 /// (`0.001` = `1e-3`, `64` = `64.0`). Rows left out are listed in `only_a` / `only_b`
 /// with the reason, and [`Comparison::notes`] says how the rows were matched.
+///
+/// Test: see [`Test`] and the module doc. A side's mean, std and n are those of its done
+/// runs' values when the runs are known (a results directory), else summary.csv's.
 ///
 /// # Errors
 /// `metric` is not one of [`METRICS`], or an `ignore` key is neither a `[train]` key
@@ -328,7 +575,14 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
     let b_matches: Vec<Vec<usize>> =
         (0..kb.len()).map(|j| (0..ka.len()).filter(|&i| diffs[i][j].is_empty()).collect()).collect();
 
-    let side = |row: &SummaryRow| Side { mean: row.metrics[mi].mean, std: row.metrics[mi].std, n: row.n };
+    let test = test_for(a, b);
+    let side = |s: &Summary, i: usize| match run_values(s, i, mi) {
+        Some(v) => {
+            let (mean, std) = mean_std(&v.iter().map(|(_, x)| *x).collect::<Vec<_>>());
+            Side { mean, std, n: v.len() }
+        }
+        None => Side { mean: s.rows[i].metrics[mi].mean, std: s.rows[i].metrics[mi].std, n: s.rows[i].n },
+    };
     let a_label = |i: usize| config_label(a.axes.iter().zip(&a.rows[i].values));
     let b_label = |j: usize| config_label(b.axes.iter().zip(&b.rows[j].values));
     // Why a row was left out, given its matches and its differences from each row of the other side.
@@ -360,18 +614,13 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
                         *entry = format!("{entry}/{v}"); // an ignored key: A's value / B's
                     }
                 }
-                let (sa, sb) = (side(ra), side(rb));
-                let diff = sa.mean.zip(sb.mean).map(|(ma, mb)| mb - ma);
-                let p = match (sa.mean, sa.std, sb.mean, sb.std) {
-                    (Some(m1), Some(s1), Some(m2), Some(s2)) => welch(m1, s1, sa.n, m2, s2, sb.n).map(|w| w.p),
-                    _ => None,
-                };
                 let label = config_label(pairs.iter().map(|(k, v)| (*k, v)));
-                rows.push(MatchedRow { config: label, a: sa, b: sb, diff, p });
+                let (va, vb) = (run_values(a, i, mi), run_values(b, j, mi));
+                rows.push(test_row(&test, label, side(a, i), side(b, j), va.as_deref(), vb.as_deref()));
             }
             _ => only_a.push(OneSided {
                 config: a_label(i),
-                side: side(ra),
+                side: side(a, i),
                 why: why(&a_matches[i], diffs[i].iter().collect(), "B", &b_label),
             }),
         }
@@ -380,10 +629,15 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
         .filter(|&j| !(b_matches[j].len() == 1 && a_matches[b_matches[j][0]].len() == 1))
         .map(|j| OneSided {
             config: b_label(j),
-            side: side(&b.rows[j]),
+            side: side(b, j),
             why: why(&b_matches[j], diffs.iter().map(|d| &d[j]).collect(), "A", &a_label),
         })
         .collect();
+
+    let raw: Vec<f64> = rows.iter().map(|r| r.p.unwrap_or(f64::NAN)).collect();
+    for (row, adjusted) in rows.iter_mut().zip(holm(&raw)) {
+        row.p_holm = adjusted.is_finite().then_some(adjusted);
+    }
 
     let mut notes = Vec::new();
     let how = match (&a.configs, &b.configs) {
@@ -430,6 +684,7 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
         only_a,
         only_b,
         notes,
+        test,
     })
 }
 
@@ -469,6 +724,43 @@ fn fmt_diff(d: Option<f64>) -> String {
     d.map_or_else(|| "-".to_string(), |d| format!("{d:+.4}"))
 }
 
+fn fmt_ci(ci: Option<(f64, f64)>) -> String {
+    ci.map_or_else(|| "-".to_string(), |(low, high)| format!("[{low:+.4}, {high:+.4}]"))
+}
+
+fn fmt_pairs(n: Option<usize>) -> String {
+    n.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+/// The table's header and cells: the Wilcoxon and pairs columns only for a paired comparison.
+fn table_cells(c: &Comparison, diff: &str, holm: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let paired = matches!(c.test, Test::Paired { .. });
+    let mut header: Vec<String> = ["config", "A", "B", diff, "95% CI", "p", holm].map(String::from).to_vec();
+    if paired {
+        header.extend(["Wilcoxon p", "pairs"].map(String::from));
+    }
+    let cells = c
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                r.config.clone(),
+                fmt_side(&r.a),
+                fmt_side(&r.b),
+                fmt_diff(r.diff),
+                fmt_ci(r.ci),
+                fmt_p(r.p),
+                fmt_p(r.p_holm),
+            ];
+            if paired {
+                cells.extend([fmt_p(r.wilcoxon_p), fmt_pairs(r.pairs)]);
+            }
+            cells
+        })
+        .collect();
+    (header, cells)
+}
+
 /// p to four decimals, or `<1e-4` where four decimals would print a misleading 0.
 fn fmt_p(p: Option<f64>) -> String {
     match p {
@@ -483,22 +775,18 @@ pub fn render_table(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "A: {}", c.a_path.display());
     let _ = writeln!(out, "B: {}", c.b_path.display());
-    let _ = writeln!(out, "metric: {} (mean ± std over done runs; p: two-sided Welch's t-test)", c.metric);
+    let _ = writeln!(out, "metric: {} (mean ± std over done runs)", c.metric);
     for note in &c.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    let _ = writeln!(out, "{}", c.test.describe());
     out.push('\n');
 
     if c.rows.is_empty() {
         out.push_str("no configuration in common\n");
     } else {
-        let header = ["config", "A", "B", "B-A", "p"].map(String::from);
-        let cells: Vec<[String; 5]> = c
-            .rows
-            .iter()
-            .map(|r| [r.config.clone(), fmt_side(&r.a), fmt_side(&r.b), fmt_diff(r.diff), fmt_p(r.p)])
-            .collect();
-        let mut width = [0; 5];
+        let (header, cells) = table_cells(c, "B-A", "p Holm");
+        let mut width = vec![0; header.len()];
         for row in std::iter::once(&header).chain(&cells) {
             for (w, cell) in width.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
@@ -507,7 +795,7 @@ pub fn render_table(c: &Comparison) -> String {
         for row in std::iter::once(&header).chain(&cells) {
             // Rust pads by chars, so `±` costs one column like the widths assume.
             let _ = write!(out, "{:<w$}", row[0], w = width[0]);
-            for (cell, w) in row.iter().zip(width).skip(1) {
+            for (cell, w) in row.iter().zip(&width).skip(1) {
                 let _ = write!(out, "  {cell:>w$}");
             }
             out.push('\n');
@@ -526,32 +814,64 @@ pub fn render_table(c: &Comparison) -> String {
     out
 }
 
-/// CSV with columns `config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p,not_compared`;
-/// configurations not compared come last with the other side's cells empty and the
-/// reason in `not_compared`, so nothing is lost.
+/// The columns of [`render_csv`].
+pub const CSV_COLUMNS: [&str; 16] = [
+    "config",
+    "a_mean",
+    "a_std",
+    "a_n",
+    "b_mean",
+    "b_std",
+    "b_n",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "p",
+    "p_holm",
+    "wilcoxon_p",
+    "pairs",
+    "test",
+    "not_compared",
+];
+
+/// CSV with [`CSV_COLUMNS`]: one row per compared configuration (`diff` = B − A, its 95% CI,
+/// the test's `p` and `p_holm`; `wilcoxon_p` and `pairs` when paired; `test` names the test),
+/// then the configurations not compared, with the other side's cells empty and the reason
+/// in `not_compared`, so nothing is lost. Numbers are exact; undefined ones are empty.
 pub fn render_csv(c: &Comparison) -> String {
     fn num(x: Option<f64>) -> String {
         x.map_or_else(String::new, super::csv_number)
     }
-    let p_cell = num;
     fn side(s: Option<&Side>) -> [String; 3] {
         s.map_or_else(Default::default, |s| [num(s.mean), num(s.std), s.n.to_string()])
     }
-    fn line(out: &mut String, config: &str, a: [String; 3], b: [String; 3], diff: String, p: String, why: &str) {
-        let fields = std::iter::once(csv_field(config)).chain(a).chain(b).chain([diff, p, csv_field(why)]);
+    fn line(out: &mut String, config: &str, a: [String; 3], b: [String; 3], tested: [String; 8], why: &str) {
+        let fields = std::iter::once(csv_field(config)).chain(a).chain(b).chain(tested).chain([csv_field(why)]);
         out.push_str(&fields.collect::<Vec<_>>().join(","));
         out.push('\n');
     }
 
-    let mut out = String::from("config,a_mean,a_std,a_n,b_mean,b_std,b_n,diff,p,not_compared\n");
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
     for r in &c.rows {
-        line(&mut out, &r.config, side(Some(&r.a)), side(Some(&r.b)), num(r.diff), p_cell(r.p), "");
+        let (low, high) = (r.ci.map(|ci| ci.0), r.ci.map(|ci| ci.1));
+        let tested = [
+            num(r.diff),
+            num(low),
+            num(high),
+            num(r.p),
+            num(r.p_holm),
+            num(r.wilcoxon_p),
+            r.pairs.map_or_else(String::new, |n| n.to_string()),
+            c.test.word().to_string(),
+        ];
+        line(&mut out, &r.config, side(Some(&r.a)), side(Some(&r.b)), tested, "");
     }
     for o in &c.only_a {
-        line(&mut out, &o.config, side(Some(&o.side)), side(None), String::new(), String::new(), &o.why);
+        line(&mut out, &o.config, side(Some(&o.side)), side(None), Default::default(), &o.why);
     }
     for o in &c.only_b {
-        line(&mut out, &o.config, side(None), side(Some(&o.side)), String::new(), String::new(), &o.why);
+        line(&mut out, &o.config, side(None), side(Some(&o.side)), Default::default(), &o.why);
     }
     out
 }
@@ -571,7 +891,7 @@ pub fn render_markdown(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Comparing `{}`: A = `{}`, B = `{}` (mean ± std over done runs; p: two-sided Welch's t-test)",
+        "Comparing `{}`: A = `{}`, B = `{}` (mean ± std over done runs)",
         c.metric,
         c.a_path.display(),
         c.b_path.display()
@@ -580,21 +900,16 @@ pub fn render_markdown(c: &Comparison) -> String {
     for note in &c.notes {
         let _ = writeln!(out, "> Note: {note}\n");
     }
+    let _ = writeln!(out, "{}\n", cell(&c.test.describe()));
     if c.rows.is_empty() {
         out.push_str("No configuration in common.\n");
     } else {
-        out.push_str("| config | A | B | B − A | p |\n");
-        out.push_str("| --- | ---: | ---: | ---: | ---: |\n");
-        for r in &c.rows {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                cell(&r.config),
-                fmt_side(&r.a),
-                fmt_side(&r.b),
-                fmt_diff(r.diff),
-                fmt_p(r.p)
-            );
+        let (header, cells) = table_cells(c, "B − A", "p (Holm)");
+        let _ = writeln!(out, "| {} |", header.join(" | "));
+        let _ = writeln!(out, "| --- |{}", " ---: |".repeat(header.len() - 1));
+        for row in cells {
+            let row: Vec<String> = row.iter().map(|s| cell(s)).collect();
+            let _ = writeln!(out, "| {} |", row.join(" | "));
         }
     }
     for (label, list) in [("A", &c.only_a), ("B", &c.only_b)] {
@@ -722,18 +1037,36 @@ mod tests {
         // stats.ttest_ind_from_stats(0.806667, 0.025166, 3, 0.9, 0.036056, 3, equal_var=False)
         // # statistic=-3.6765390744611692, pvalue=0.025853937185224902
         // By hand (row 1): se = √(0.017078²/4 + 0.01²/3) = 0.0103078, t = 0.0375/0.0103078 = 3.638.
+        // The 95% CI of B − A, Welch's (ttest_ind_from_stats has no confidence_interval):
+        // def ci(m1, s1, n1, m2, s2, n2):
+        //     v1, v2 = s1**2/n1, s2**2/n2; df = (v1+v2)**2 / (v1**2/(n1-1) + v2**2/(n2-1))
+        //     return stats.t.interval(0.95, df, loc=m1-m2, scale=(v1+v2)**0.5)
+        // ci(0.89, 0.01, 3, 0.9275, 0.017078, 4)  # (-0.06424573166176295, -0.010754268338236998)
+        // ci(0.9, 0.036056, 3, 0.806667, 0.025166, 3)  # (0.01941801546343022, 0.16724798453656978)
+        // Holm over the two defined p: 2 · 0.0157513 = 0.0315026 and max(0.0315026, 0.0258539).
         let r = &c.rows[0];
         assert_eq!(r.a, Side { mean: Some(0.9275), std: Some(0.017078), n: 4 });
         assert_eq!(r.b, Side { mean: Some(0.89), std: Some(0.01), n: 3 });
         assert_close(r.diff.unwrap(), -0.0375);
         assert_close(r.p.unwrap(), 0.015751291136949754);
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, -0.06424573166176295);
+        assert_close(high, -0.010754268338236998);
+        assert_close(r.p_holm.unwrap(), 2.0 * 0.015751291136949754);
+        assert_eq!((r.wilcoxon_p, r.pairs), (None, None), "unpaired");
         let r = &c.rows[1];
         assert_close(r.diff.unwrap(), 0.093333);
         assert_close(r.p.unwrap(), 0.025853937185224902);
-        // A has a single done run: difference defined, p not.
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, 0.01941801546343022);
+        assert_close(high, 0.16724798453656978);
+        assert_close(r.p_holm.unwrap(), 2.0 * 0.015751291136949754);
+        // A has a single done run: difference defined, p and CI not, and no part of the Holm family.
         let r = &c.rows[2];
         assert_close(r.diff.unwrap(), 0.01);
-        assert_eq!(r.p, None);
+        assert_eq!((r.p, r.ci, r.p_holm), (None, None, None));
+        assert_eq!(c.test.word(), "welch");
+        assert!(matches!(&c.test, Test::Unpaired { why } if why.contains("bare summary.csv")), "{:?}", c.test);
     }
 
     #[test]
@@ -744,21 +1077,43 @@ mod tests {
         let csv = render_csv(&c);
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-        assert_eq!(header, ["config", "a_mean", "a_std", "a_n", "b_mean", "b_std", "b_n", "diff", "p", "not_compared"]);
+        assert_eq!(
+            header,
+            [
+                "config",
+                "a_mean",
+                "a_std",
+                "a_n",
+                "b_mean",
+                "b_std",
+                "b_n",
+                "diff",
+                "ci_low",
+                "ci_high",
+                "p",
+                "p_holm",
+                "wilcoxon_p",
+                "pairs",
+                "test",
+                "not_compared"
+            ]
+        );
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(records.len(), 5, "3 pairs, then one row of each side");
         let cell = |r: usize, k: usize| records[r][k].parse::<f64>().ok();
         for (r, row) in c.rows.iter().enumerate() {
             assert_eq!(&records[r][0], row.config);
             // Numbers are exact: they parse back to the very values compared.
-            assert_eq!((cell(r, 1), cell(r, 2), cell(r, 7), cell(r, 8)), (row.a.mean, row.a.std, row.diff, row.p));
-            assert_eq!(&records[r][9], "");
+            assert_eq!((cell(r, 1), cell(r, 2), cell(r, 7), cell(r, 10)), (row.a.mean, row.a.std, row.diff, row.p));
+            assert_eq!((cell(r, 8), cell(r, 9), cell(r, 11)), (row.ci.map(|c| c.0), row.ci.map(|c| c.1), row.p_holm));
+            assert_eq!((&records[r][12], &records[r][13], &records[r][14]), ("", "", "welch"), "unpaired");
+            assert_eq!(&records[r][15], "");
         }
         assert_eq!(&records[0][1], "0.9275");
         assert_eq!(&records[2][2], "", "undefined std stays empty");
         assert_eq!(
-            (&records[3][0], &records[3][4], &records[3][9]),
-            ("batch_size=40, hidden=128", "", c.only_a[0].why.as_str())
+            (&records[3][0], &records[3][4], &records[3][14], &records[3][15]),
+            ("batch_size=40, hidden=128", "", "", c.only_a[0].why.as_str())
         );
         assert_eq!((&records[4][0], &records[4][1], &records[4][6]), ("batch_size=40, hidden=32", "", "2"));
     }
@@ -775,10 +1130,16 @@ mod tests {
             "notes come first: {md}"
         );
         for expected in [
-            "| config | A | B | B − A | p |",
-            "| batch_size=40, hidden=64 | 0.9275 ± 0.0171 (n=4) | 0.8900 ± 0.0100 (n=3) | -0.0375 | 0.0158 |",
-            "| batch_size=100, hidden=64 | 0.8067 ± 0.0252 (n=3) | 0.9000 ± 0.0361 (n=3) | +0.0933 | 0.0259 |",
-            "| batch_size=100, hidden=128 | 0.9000 (n=1) | 0.9100 ± 0.0100 (n=3) | +0.0100 | - |",
+            "unpaired: A and B are bare summary.csv files (no sweep.toml beside them), so their runs are not known; \
+             B-A is the difference of the means; 95% CI and p: Welch's t-test; p Holm: p adjusted across the \
+             compared rows (Holm)",
+            "| config | A | B | B − A | 95% CI | p | p (Holm) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| batch_size=40, hidden=64 | 0.9275 ± 0.0171 (n=4) | 0.8900 ± 0.0100 (n=3) | -0.0375 | [-0.0642, -0.0108] \
+             | 0.0158 | 0.0315 |",
+            "| batch_size=100, hidden=64 | 0.8067 ± 0.0252 (n=3) | 0.9000 ± 0.0361 (n=3) | +0.0933 | [+0.0194, +0.1672] \
+             | 0.0259 | 0.0315 |",
+            "| batch_size=100, hidden=128 | 0.9000 (n=1) | 0.9100 ± 0.0100 (n=3) | +0.0100 | - | - | - |",
             "Not compared, A:",
             "- `batch_size=40, hidden=128`: 0.9500 (n=1) — closest row of B, `batch_size=40, hidden=64`, differs in hidden (A: 128, B: 64)",
             "Not compared, B:",
@@ -798,13 +1159,15 @@ mod tests {
         assert_eq!(lines[1], format!("B: {}", b.path.display()));
         assert!(lines[3].starts_with("note: no sweep.toml beside the summary.csv of A and B"), "{table}");
         let start = lines.iter().position(|l| l.starts_with("config ")).unwrap();
+        assert!(lines[start - 2].starts_with("unpaired: A and B are bare summary.csv files"), "{table}");
+        // CIs and Holm as pinned in `joins_on_parameters`.
         assert_eq!(
             &lines[start..start + 4],
             [
-                "config                                          A                      B      B-A       p",
-                "batch_size=40, hidden=64    0.9275 ± 0.0171 (n=4)  0.8900 ± 0.0100 (n=3)  -0.0375  0.0158",
-                "batch_size=100, hidden=64   0.8067 ± 0.0252 (n=3)  0.9000 ± 0.0361 (n=3)  +0.0933  0.0259",
-                "batch_size=100, hidden=128           0.9000 (n=1)  0.9100 ± 0.0100 (n=3)  +0.0100       -",
+                "config                                          A                      B      B-A              95% CI       p  p Holm",
+                "batch_size=40, hidden=64    0.9275 ± 0.0171 (n=4)  0.8900 ± 0.0100 (n=3)  -0.0375  [-0.0642, -0.0108]  0.0158  0.0315",
+                "batch_size=100, hidden=64   0.8067 ± 0.0252 (n=3)  0.9000 ± 0.0361 (n=3)  +0.0933  [+0.0194, +0.1672]  0.0259  0.0315",
+                "batch_size=100, hidden=128           0.9000 (n=1)  0.9100 ± 0.0100 (n=3)  +0.0100                   -       -       -",
             ]
         );
         assert!(lines
@@ -829,7 +1192,7 @@ mod tests {
         assert!((p / 2.8638994063718378e-15 - 1.0).abs() < 1e-6, "{p}");
         assert!(render_table(&c).contains("  <1e-4\n"));
         let csv = render_csv(&c);
-        let p_cell = csv.lines().nth(1).unwrap().split(',').nth(8).unwrap();
+        let p_cell = csv.lines().nth(1).unwrap().split(',').nth(10).unwrap();
         assert_eq!(p_cell.parse::<f64>().unwrap(), p, "exact, in exponent form: {p_cell}");
         assert!(p_cell.contains('e'), "{p_cell}");
     }
@@ -880,6 +1243,136 @@ mod tests {
 
         let err = compare(&a, &b, "final_test_acc", &["momentun".to_string()]).unwrap_err().to_string();
         assert!(err.contains("--ignore momentun") && err.contains("did you mean `momentum`"), "{err}");
+    }
+
+    /// `s` as if read from a results directory: one row whose done runs hold these
+    /// `(repeat, final_test_acc)` values, made with `seed`, `pairing` and 4 repeats.
+    fn with_runs(mut s: Summary, seed: u64, pairing: Pairing, runs: &[(usize, f64)]) -> Summary {
+        let mi = METRICS.iter().position(|m| *m == "final_test_acc").unwrap();
+        let runs = runs
+            .iter()
+            .map(|&(repeat, v)| {
+                let mut metrics = [None; METRICS.len()];
+                metrics[mi] = Some(v);
+                RunValues { repeat, metrics }
+            })
+            .collect();
+        let data = BTreeMap::from([("reserve_every".to_string(), "4".to_string())]);
+        s.stored = Some(StoredSweep { seed, repeats: 4, pairing, data, folds: None, runs: vec![runs] });
+        s.data_digest = Some("digest".into());
+        s
+    }
+
+    /// A and B of one configuration `hidden=64`; B's runs listed out of repeat order, and
+    /// A's repeat 5 has no partner in B.
+    fn paired_fixture(dir: &Path) -> (Summary, Summary) {
+        let bare = |name| read_summary(&write_summary(dir, name, &["hidden"], &[(&["64"], 5, "0.5", "0.1")])).unwrap();
+        let a = with_runs(bare("a"), 3, Pairing::Split, &[(1, 0.5), (2, 0.6), (3, 0.7), (4, 0.65), (5, 0.9)]);
+        let b = with_runs(bare("b"), 3, Pairing::Split, &[(3, 0.78), (1, 0.55), (4, 0.66), (2, 0.62)]);
+        (a, b)
+    }
+
+    // a = [0.5, 0.6, 0.7, 0.65]; b = [0.55, 0.62, 0.78, 0.66]  (repeats 1–4)
+    // r = stats.ttest_rel(b, a); r.pvalue, r.confidence_interval(0.95)
+    // # 0.08543743614799887, (-0.010318894279420343, 0.09031889427942041)
+    // stats.wilcoxon(b, a).pvalue  # 0.125
+    // Nadeau–Bengio, k = 5: d = b − a, se = √(var(d, ddof=1) · (1/4 + 1/4)), df = 3
+    // # p = 0.17158592833347586, CI (-0.031161662733574222, 0.11116166273357429)
+    #[test]
+    fn paired_comparison_tests_the_per_repeat_differences() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, mut b) = paired_fixture(dir.path());
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        assert!(matches!(&c.test, Test::Paired { folds: None, .. }), "{:?}", c.test);
+        assert_eq!(c.test.word(), "paired-t");
+        let r = &c.rows[0];
+        assert_eq!((r.pairs, r.a.n, r.b.n), (Some(4), 5, 4), "repeat 5 is done in A only");
+        assert_close(r.diff.unwrap(), 0.04);
+        assert_close(r.p.unwrap(), 0.08543743614799887);
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, -0.010318894279420343);
+        assert_close(high, 0.09031889427942041);
+        assert_close(r.wilcoxon_p.unwrap(), 0.125);
+        assert_eq!(r.p_holm, r.p, "a family of one");
+        assert!(c
+            .test
+            .describe()
+            .starts_with("paired by repeat (A and B share data, seed 3, pairing split, holdout, 4 repeats)"));
+        let table = render_table(&c);
+        assert!(table.contains("Wilcoxon p  pairs\n"), "{table}");
+        let csv = render_csv(&c);
+        assert!(csv.lines().nth(1).unwrap().ends_with(",0.125,4,paired-t,"), "{csv}");
+
+        // k-fold: the same differences, Nadeau–Bengio corrected.
+        let mut a = a;
+        for s in [&mut a, &mut b] {
+            let stored = s.stored.as_mut().unwrap();
+            stored.folds = Some(5);
+            stored.data.insert("resample".into(), "\"kfold\"".into());
+        }
+        let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+        assert_eq!(c.test.word(), "nadeau-bengio");
+        let r = &c.rows[0];
+        assert_close(r.p.unwrap(), 0.17158592833347586);
+        let (low, high) = r.ci.unwrap();
+        assert_close(low, -0.031161662733574222);
+        assert_close(high, 0.11116166273357429);
+        assert_close(r.wilcoxon_p.unwrap(), 0.125);
+        assert!(c.test.describe().contains("Nadeau–Bengio corrected for 5-fold"), "{}", c.test.describe());
+    }
+
+    #[test]
+    fn unpaired_comparison_says_every_reason_why() {
+        type Change = fn(&mut Summary);
+        let cases: [(&str, Change, &str); 8] = [
+            (
+                "different seeds",
+                |s| s.stored.as_mut().unwrap().seed = 4,
+                "the sweeps were made with different seeds (3, 4)",
+            ),
+            (
+                "pairing none",
+                |s| s.stored.as_mut().unwrap().pairing = Pairing::None,
+                "B was made with pairing = \"none\"",
+            ),
+            (
+                "other scheme",
+                |s| s.stored.as_mut().unwrap().pairing = Pairing::All,
+                "different pairing schemes (split, all)",
+            ),
+            ("other repeats", |s| s.stored.as_mut().unwrap().repeats = 5, "different numbers of repeats (4, 5)"),
+            ("other data bytes", |s| s.data_digest = Some("other".into()), "trained on different data"),
+            ("no digest", |s| s.data_digest = None, "B has no data.sha256"),
+            (
+                "other [data] key",
+                |s| {
+                    s.stored.as_mut().unwrap().data.insert("reserve_every".into(), "5".into());
+                },
+                "their [data] tables differ in reserve_every (4, 5)",
+            ),
+            ("bare summary", |s| s.stored = None, "B is a bare summary.csv (no sweep.toml beside it)"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = paired_fixture(dir.path());
+        for (case, change, why) in cases {
+            let mut b = b.clone();
+            change(&mut b);
+            let c = compare(&a, &b, "final_test_acc", &[]).unwrap();
+            let Test::Unpaired { why: said } = &c.test else { panic!("{case}: {:?}", c.test) };
+            assert!(said.contains(why), "{case}: `{said}` does not say `{why}`");
+            assert!(c.test.describe().starts_with("unpaired: "), "{case}");
+            let r = &c.rows[0];
+            assert_eq!((r.pairs, r.wilcoxon_p), (None, None), "{case}");
+            let w = welch(r.a.mean.unwrap(), r.a.std.unwrap(), r.a.n, r.b.mean.unwrap(), r.b.std.unwrap(), r.b.n);
+            assert_eq!(r.p, w.map(|w| w.p), "{case}: Welch on the sides");
+            assert_close(r.diff.unwrap(), r.b.mean.unwrap() - r.a.mean.unwrap());
+        }
+        // Several reasons are all given.
+        let mut b2 = b.clone();
+        b2.stored.as_mut().unwrap().seed = 9;
+        b2.stored.as_mut().unwrap().repeats = 2;
+        let Test::Unpaired { why } = compare(&a, &b2, "final_test_acc", &[]).unwrap().test else { panic!() };
+        assert!(why.contains("seeds (3, 9)") && why.contains("repeats (4, 2)"), "{why}");
     }
 
     #[test]

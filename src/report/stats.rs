@@ -1,6 +1,7 @@
-//! Small statistics helpers for reports: sample mean/std and Welch's t-test
-//! from summary statistics (summary.csv keeps only mean, std and n, not the runs).
+//! Small statistics helpers for reports: sample mean/std and Welch's t-test (with the
+//! interval of the difference) from summary statistics, which is all a bare summary.csv keeps.
 
+use crate::stats::MeanCi;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Sample mean and standard deviation (n−1 denominator).
@@ -42,18 +43,11 @@ pub struct Welch {
 /// equal means give `t = 0, p = 1`, different means give `t = ±inf, p = 0`.
 /// `df` is then reported as the pooled `n1 + n2 − 2`, since the Welch value has no limit.
 pub fn welch(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize) -> Option<Welch> {
-    if n1 < 2 || n2 < 2 {
+    let (se, df) = welch_se_df(s1, n1, s2, n2)?;
+    if !m1.is_finite() || !m2.is_finite() {
         return None;
     }
-    if ![m1, s1, m2, s2].iter().all(|x| x.is_finite()) || s1 < 0.0 || s2 < 0.0 {
-        return None;
-    }
-    let (n1f, n2f) = (n1 as f64, n2 as f64);
-    let v1 = s1 * s1 / n1f;
-    let v2 = s2 * s2 / n2f;
-    let se2 = v1 + v2;
-    if se2 == 0.0 {
-        let df = n1f + n2f - 2.0;
+    if se == 0.0 {
         return Some(if m1 == m2 {
             Welch { t: 0.0, df, p: 1.0 }
         } else {
@@ -61,12 +55,35 @@ pub fn welch(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize) -> Option
             Welch { t, df, p: 0.0 }
         });
     }
-    let t = (m1 - m2) / se2.sqrt();
-    let df = se2 * se2 / (v1 * v1 / (n1f - 1.0) + v2 * v2 / (n2f - 1.0));
+    let t = (m1 - m2) / se;
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;
     // 2·cdf(−|t|) rather than 2·(1 − cdf(|t|)) keeps precision for tiny p.
     let p = (2.0 * dist.cdf(-t.abs())).min(1.0);
     Some(Welch { t, df, p })
+}
+
+/// Standard error of `m1 − m2` and the Welch–Satterthwaite degrees of freedom (the pooled
+/// `n1 + n2 − 2` when both stds are 0, see [`welch`]); `None` where [`welch`] is undefined.
+fn welch_se_df(s1: f64, n1: usize, s2: f64, n2: usize) -> Option<(f64, f64)> {
+    if n1 < 2 || n2 < 2 || !s1.is_finite() || !s2.is_finite() || s1 < 0.0 || s2 < 0.0 {
+        return None;
+    }
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let (v1, v2) = (s1 * s1 / n1f, s2 * s2 / n2f);
+    let se2 = v1 + v2;
+    if se2 == 0.0 {
+        return Some((0.0, n1f + n2f - 2.0));
+    }
+    Some((se2.sqrt(), se2 * se2 / (v1 * v1 / (n1f - 1.0) + v2 * v2 / (n2f - 1.0))))
+}
+
+/// The `level` confidence interval of `m1 − m2` that goes with [`welch`]: `(m1 − m2) ± t(df,
+/// (1+level)/2) · se` (`scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)`).
+/// `None` where [`welch`] is undefined or the level is not in (0, 1); both stds 0 give the
+/// zero-width interval.
+pub fn welch_interval(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize, level: f64) -> Option<MeanCi> {
+    let (se, df) = welch_se_df(s1, n1, s2, n2)?;
+    crate::stats::t_interval_from(m1 - m2, se, df, level)
 }
 
 #[cfg(test)]
@@ -141,6 +158,44 @@ mod tests {
     fn welch_one_side_zero_std() {
         let w = welch(1.0, 0.0, 3, 3.0, 1.0, 3).unwrap();
         assert_welch(w, -3.464101615137755, 2.0, 0.07417990022744854);
+    }
+
+    /// `stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)` on the samples above:
+    /// `[0.91, 0.92, 0.93, 0.95]` vs `[0.88, 0.90, 0.89]` at 95% → (0.010753961409800176, 0.06424603859019978);
+    /// `[1, 2, 3, 4, 5]` vs `[2, 4, …, 14]` at 90% → (-8.307110518019389, -1.6928894819806128);
+    /// `[1., 1., 1.]` vs `[2., 3., 4.]` at 95% → (-4.48413771175033, 0.4841377117503298).
+    #[test]
+    fn welch_interval_matches_scipy_confidence_interval() {
+        /// (case, a, b, level, SciPy's interval of mean(a) − mean(b))
+        type Case = (&'static str, &'static [f64], &'static [f64], f64, [f64; 2]);
+        let cases: [Case; 3] = [
+            (
+                "unequal n",
+                &[0.91, 0.92, 0.93, 0.95],
+                &[0.88, 0.90, 0.89],
+                0.95,
+                [0.010753961409800176, 0.06424603859019978],
+            ),
+            (
+                "90%",
+                &[1.0, 2.0, 3.0, 4.0, 5.0],
+                &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+                0.9,
+                [-8.307110518019389, -1.6928894819806128],
+            ),
+            ("one side constant", &[1.0, 1.0, 1.0], &[2.0, 3.0, 4.0], 0.95, [-4.48413771175033, 0.4841377117503298]),
+        ];
+        for (case, a, b, level, [low, high]) in cases {
+            let ((m1, s1), (m2, s2)) = (mean_std(a), mean_std(b));
+            let ci =
+                welch_interval(m1.unwrap(), s1.unwrap(), a.len(), m2.unwrap(), s2.unwrap(), b.len(), level).unwrap();
+            assert!(close(ci.low, low, 1e-10) && close(ci.high, high, 1e-10), "{case}: {ci:?} vs ({low}, {high})");
+            assert!(close(ci.mean, m1.unwrap() - m2.unwrap(), 1e-15), "{case}: centre");
+        }
+        assert_eq!(welch_interval(0.5, 0.1, 1, 0.4, 0.1, 3, 0.95), None, "one value on a side");
+        assert_eq!(welch_interval(0.5, 0.1, 3, 0.4, 0.1, 3, 1.0), None, "level 1");
+        let flat = welch_interval(0.7, 0.0, 3, 0.5, 0.0, 4, 0.95).unwrap();
+        assert!(close(flat.low, 0.2, 1e-15) && close(flat.high, 0.2, 1e-15), "zero spread: {flat:?}");
     }
 
     #[test]
