@@ -3,7 +3,9 @@
 
 pub mod compare;
 pub mod html;
+pub mod importance;
 pub mod plots;
+pub mod runs_table;
 pub mod stats;
 pub mod summary;
 

@@ -1,0 +1,310 @@
+//! `importance.csv`: how much each axis of a sweep moves the final validation accuracy (of the
+//! model each run returns), judged against the seed-to-seed spread. Computed from the same
+//! [`Records`] as summary.csv, so the live file and `summarize`'s are the same bytes.
+//!
+//! Only `done` runs with a finite validation accuracy count (a diverged or failed run has no
+//! result); the levels of an axis are its distinct values in the plan, in sweep order.
+//!
+//! - **Grid**: the main-effects ANOVA of [`anova_main_effects`] (statsmodels `typ=2`, pinned in
+//!   `stats::anova`): one row per axis (`levels`, `sum_sq`, `df`, `share` = SS / total SS, `F`
+//!   and `p` against the residual), then `interactions` (all of them together) and `residual`
+//!   (the seed-to-seed error; with one run per configuration the interactions stand in for it).
+//! - **One-at-a-time**: per axis, the configurations along it (the baseline and those differing
+//!   from it on this axis only). `range` = the highest minus the lowest of their mean validation
+//!   accuracies (summary.csv's `final_valid_acc_mean`); `pooled_std` = √(Σ (n_c − 1)·s_c² /
+//!   Σ (n_c − 1)) over the same configurations (n_c done runs, s_c their sample std, as in
+//!   summary.csv), with `pooled_df` = Σ (n_c − 1); `range_over_std` = range / pooled_std.
+//!
+//! What cannot be computed (one level, no residual degrees of freedom, a configuration with no
+//! done run, no validation set) is an empty cell, and the row's `note` says why.
+
+use super::csv_number;
+use super::stats::mean_std;
+use super::summary::Records;
+use crate::exec::rundir::State;
+use crate::spec::{Design, Plan};
+use crate::stats::anova::{anova_main_effects, AnovaError, Effect, Observation};
+
+pub const IMPORTANCE_FILE: &str = "importance.csv";
+
+/// Header of a grid's `importance.csv`.
+pub const GRID_COLUMNS: [&str; 8] = ["term", "levels", "sum_sq", "df", "share", "F", "p", "note"];
+/// Header of a one-at-a-time design's `importance.csv`.
+pub const ONE_AT_A_TIME_COLUMNS: [&str; 10] = [
+    "axis",
+    "levels",
+    "runs",
+    "range",
+    "worst_value",
+    "best_value",
+    "pooled_std",
+    "pooled_df",
+    "range_over_std",
+    "note",
+];
+
+/// The score every analysis here uses, per planned run: the final validation accuracy of a
+/// `done` run (the kept model's, as summary.csv averages it), `None` for any other run.
+fn scores(records: &Records, plan: &Plan) -> Vec<Option<f64>> {
+    plan.runs
+        .iter()
+        .map(|run| {
+            let rec = records.0.get(run.index)?;
+            rec.final_accs[1].filter(|v| v.is_finite() && rec.state == Some(State::Done))
+        })
+        .collect()
+}
+
+/// Per axis, its distinct values in plan order (= sweep order), and per configuration the index
+/// of its value on each axis.
+fn axis_levels(plan: &Plan) -> (Vec<Vec<&str>>, Vec<Vec<usize>>) {
+    let mut levels: Vec<Vec<&str>> = vec![Vec::new(); plan.axes.len()];
+    let config_levels = plan
+        .configs
+        .iter()
+        .map(|c| {
+            c.axis_values
+                .iter()
+                .zip(levels.iter_mut())
+                .map(|(v, seen)| {
+                    seen.iter().position(|s| s == v).unwrap_or_else(|| {
+                        seen.push(v);
+                        seen.len() - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    (levels, config_levels)
+}
+
+/// The text of `importance.csv` (header by design, see the module doc).
+pub fn importance_csv(records: &Records, plan: &Plan) -> String {
+    let scores = scores(records, plan);
+    let (header, rows): (&[&str], Vec<Vec<String>>) = match plan.design {
+        Design::Grid => (&GRID_COLUMNS, grid_rows(plan, &scores)),
+        Design::OneAtATime => (&ONE_AT_A_TIME_COLUMNS, one_at_a_time_rows(plan, &scores)),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing CSV into memory cannot fail.
+    w.write_record(header).expect("in memory");
+    for row in rows {
+        w.write_record(&row).expect("in memory");
+    }
+    String::from_utf8(w.into_inner().expect("in memory")).expect("CSV of UTF-8 fields")
+}
+
+fn number(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite()).map_or(String::new(), csv_number)
+}
+
+/// How many planned runs the analysis leaves out, as a clause for a note ("" when none).
+fn excluded_clause(scores: &[Option<f64>]) -> String {
+    match scores.iter().filter(|s| s.is_none()).count() {
+        0 => String::new(),
+        n => format!("; {n} of {} planned runs left out (not done, or no validation accuracy)", scores.len()),
+    }
+}
+
+fn grid_rows(plan: &Plan, scores: &[Option<f64>]) -> Vec<Vec<String>> {
+    if plan.axes.is_empty() {
+        return Vec::new();
+    }
+    let (levels, config_levels) = axis_levels(plan);
+    let counts: Vec<usize> = levels.iter().map(Vec::len).collect();
+    let obs: Vec<Observation> = plan
+        .runs
+        .iter()
+        .zip(scores)
+        .filter_map(|(run, s)| Some(Observation { levels: config_levels[run.config].clone(), value: (*s)? }))
+        .collect();
+    let excluded = excluded_clause(scores);
+    let anova = match anova_main_effects(&counts, &obs) {
+        Ok(a) => a,
+        Err(e) => {
+            let why = match e {
+                AnovaError::MissingCell(cell) => {
+                    let id = config_levels
+                        .iter()
+                        .position(|l| *l == cell)
+                        .map_or_else(|| format!("{cell:?}"), |c| plan.configs[c].id.clone());
+                    format!("no ANOVA: configuration {id} has no done run with a validation accuracy")
+                }
+                other => format!("no ANOVA: {other}"),
+            };
+            let note = format!("{why}{excluded}");
+            let mut rows: Vec<Vec<String>> = plan
+                .axes
+                .iter()
+                .zip(&counts)
+                .map(|(axis, n)| {
+                    vec![
+                        axis.clone(),
+                        n.to_string(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        note.clone(),
+                    ]
+                })
+                .collect();
+            rows.push(vec!["residual".into(), "".into(), "".into(), "".into(), "".into(), "".into(), "".into(), note]);
+            return rows;
+        }
+    };
+    // Why an F test is missing, in the words of the analysis that was done.
+    let untested = |e: &Effect, no_df: &str| {
+        if e.f.is_some() {
+            ""
+        } else if e.df <= 0.0 {
+            no_df
+        } else if anova.residual.df <= 0.0 {
+            "no F test: no residual degrees of freedom"
+        } else {
+            "no F test: zero residual variation (every run of a configuration scored the same)"
+        }
+        .to_string()
+    };
+    let row = |term: &str, levels: String, e: &Effect, note: String| {
+        vec![
+            term.to_string(),
+            levels,
+            number(Some(e.ss)),
+            number(Some(e.df)),
+            number(Some(e.share)),
+            number(e.f),
+            number(e.p),
+            note,
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = plan
+        .axes
+        .iter()
+        .zip(&counts)
+        .zip(&anova.axes)
+        .map(|((axis, n), e)| row(axis, n.to_string(), e, untested(e, "one level: nothing to compare")))
+        .collect();
+    if let Some(inter) = anova.interactions.filter(|_| plan.axes.len() > 1) {
+        rows.push(row(
+            "interactions",
+            String::new(),
+            &inter,
+            untested(&inter, "no interactions: fewer than two axes with several levels"),
+        ));
+    }
+    let what = if anova.interactions.is_some() {
+        format!("seed-to-seed error: {} runs in {} configurations", obs.len(), plan.configs.len())
+    } else {
+        "one run per configuration: the interactions stand in for the seed-to-seed error".to_string()
+    };
+    let balance = if anova.balanced { "" } else { "; unequal runs per configuration: unweighted-means analysis" };
+    rows.push(row("residual", String::new(), &anova.residual, format!("{what}{balance}{excluded}")));
+    rows
+}
+
+fn one_at_a_time_rows(plan: &Plan, scores: &[Option<f64>]) -> Vec<Vec<String>> {
+    // Per configuration, its scores in plan order (the order summary.csv's mean adds them in).
+    let mut per_config: Vec<Vec<f64>> = vec![Vec::new(); plan.configs.len()];
+    for (run, s) in plan.runs.iter().zip(scores) {
+        per_config[run.config].extend(*s);
+    }
+    let baseline = plan.configs.iter().position(|c| c.id == "baseline");
+    plan.axes
+        .iter()
+        .enumerate()
+        .map(|(a, axis)| {
+            // The baseline and the configurations that differ from it on this axis only.
+            let members: Vec<usize> = match baseline {
+                Some(b) => {
+                    let base = &plan.configs[b].axis_values;
+                    (0..plan.configs.len())
+                        .filter(|&c| {
+                            plan.configs[c]
+                                .axis_values
+                                .iter()
+                                .zip(base)
+                                .enumerate()
+                                .all(|(i, (v, bv))| i == a || v == bv)
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            one_axis_row(plan, axis, a, &members, &per_config)
+        })
+        .collect()
+}
+
+fn one_axis_row(plan: &Plan, axis: &str, a: usize, members: &[usize], per_config: &[Vec<f64>]) -> Vec<String> {
+    let mut means: Vec<(f64, &str)> = Vec::new();
+    let (mut pooled_ss, mut pooled_df, mut runs) = (0.0, 0usize, 0usize);
+    for &c in members {
+        let values = &per_config[c];
+        runs += values.len();
+        let (mean, std) = mean_std(values);
+        if let Some(mean) = mean {
+            means.push((mean, &plan.configs[c].axis_values[a]));
+        }
+        if let Some(std) = std {
+            pooled_ss += (values.len() - 1) as f64 * std * std;
+            pooled_df += values.len() - 1;
+        }
+    }
+    let mut notes: Vec<String> = Vec::new();
+    let without = members.len() - means.len();
+    if without > 0 {
+        notes
+            .push(format!("{without} of {} configurations have no done run with a validation accuracy", members.len()));
+    }
+    // Ties keep the first value in sweep order (the baseline first).
+    let worst = means
+        .iter()
+        .fold(None, |w: Option<(f64, &str)>, &(m, v)| if w.is_some_and(|(wm, _)| wm <= m) { w } else { Some((m, v)) });
+    let best = means
+        .iter()
+        .fold(None, |b: Option<(f64, &str)>, &(m, v)| if b.is_some_and(|(bm, _)| bm >= m) { b } else { Some((m, v)) });
+    let range = match (worst, best) {
+        _ if members.len() < 2 => {
+            notes.push("one level: the axis has no value other than the baseline's".into());
+            None
+        }
+        (Some(w), Some(b)) if means.len() >= 2 => Some(b.0 - w.0),
+        _ => {
+            notes.push("fewer than two configurations to compare".into());
+            None
+        }
+    };
+    let pooled_std = (pooled_df > 0).then(|| (pooled_ss / pooled_df as f64).sqrt());
+    if pooled_df == 0 {
+        notes.push("no within-configuration spread: one run per configuration".into());
+    }
+    let ratio = match (range, pooled_std) {
+        (Some(r), Some(s)) if s > 0.0 => Some(r / s),
+        (Some(_), Some(_)) => {
+            notes.push("no ratio: zero spread (every run of a configuration scored the same)".into());
+            None
+        }
+        _ => None,
+    };
+    let value = |x: Option<(f64, &str)>| {
+        if range.is_some() {
+            x.map_or(String::new(), |(_, v)| v.to_string())
+        } else {
+            String::new()
+        }
+    };
+    vec![
+        axis.to_string(),
+        members.len().to_string(),
+        runs.to_string(),
+        number(range),
+        value(worst),
+        value(best),
+        number(pooled_std),
+        if pooled_df > 0 { pooled_df.to_string() } else { String::new() },
+        number(ratio),
+        notes.join("; "),
+    ]
+}
