@@ -24,6 +24,8 @@ use super::summary::Records;
 use crate::exec::rundir::State;
 use crate::spec::{Design, Plan};
 use crate::stats::anova::{anova_main_effects, AnovaError, Effect, Observation};
+use anyhow::Context;
+use std::path::Path;
 
 pub const IMPORTANCE_FILE: &str = "importance.csv";
 
@@ -307,4 +309,28 @@ fn one_axis_row(plan: &Plan, axis: &str, a: usize, members: &[usize], per_config
         number(ratio),
         notes.join("; "),
     ]
+}
+
+/// `importance.csv` as written, for the figure and report.html.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportanceTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Reads `importance.csv`; `None` when it is absent (a directory made before it existed).
+pub fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
+    let text = match crate::fsx::read_own_text(path, crate::fsx::MAX_TEXT_BYTES) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut read = || -> Result<ImportanceTable, csv::Error> {
+        let header = reader.headers()?.iter().map(str::to_owned).collect();
+        let rows =
+            reader.records().map(|r| Ok(r?.iter().map(str::to_owned).collect())).collect::<Result<_, csv::Error>>()?;
+        Ok(ImportanceTable { header, rows })
+    };
+    read().map(Some).with_context(|| format!("reading {}", path.display()))
 }
