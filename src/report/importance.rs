@@ -334,3 +334,56 @@ pub fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
     };
     read().map(Some).with_context(|| format!("reading {}", path.display()))
 }
+
+/// The report's "Importance" section: what was computed, `importance.csv` as a table (numbers
+/// rounded for reading, the file keeps them exact) and `plots/importance.png` when drawn.
+pub fn html_section(sweep_dir: &Path, html: &mut String) -> anyhow::Result<()> {
+    use super::html::{escape, url_path};
+    use std::fmt::Write as _;
+    html.push_str("<h2>Importance</h2>\n");
+    let Some(table) = read_importance(&sweep_dir.join(IMPORTANCE_FILE))? else {
+        html.push_str("<p>No <code>importance.csv</code> yet.</p>\n");
+        return Ok(());
+    };
+    let grid = table.header.iter().any(|h| h == "share");
+    html.push_str(if grid {
+        "<p>Main-effects ANOVA of the final validation accuracy of the done runs: each axis's sum of \
+         squares, its share of the total, and F and p against the residual (the seed-to-seed error).</p>\n"
+    } else {
+        "<p>Per axis, the range (highest − lowest) of the mean final validation accuracy of the \
+         configurations along it, baseline included, against the pooled within-configuration standard \
+         deviation of those configurations.</p>\n"
+    });
+    html.push_str("<div class=\"wide\"><table>\n<thead><tr>");
+    for h in &table.header {
+        let _ = write!(html, "<th>{}</th>", escape(&h.replace('_', " ")));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for row in &table.rows {
+        html.push_str("<tr>");
+        for (h, cell) in table.header.iter().zip(row) {
+            // Axis values (worst/best value) and counts stay as written.
+            let measured = ["sum_sq", "share", "F", "p", "range", "pooled_std", "range_over_std"].contains(&h.as_str());
+            let shown = match cell.parse::<f64>() {
+                Ok(v) if measured && h == "share" => format!("{:.1}%", 100.0 * v),
+                Ok(v) if measured && v != 0.0 && v.abs() < 0.001 => format!("{v:.2e}"),
+                Ok(v) if measured => format!("{v:.4}"),
+                _ => cell.clone(),
+            };
+            let class = if cell.parse::<f64>().is_ok() { " class=\"num\"" } else { "" };
+            let _ = write!(html, "<td{class}>{}</td>", escape(&shown));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+    let figure = format!("plots/{}", super::plots::importance::IMPORTANCE_PNG);
+    if sweep_dir.join(&figure).is_file() {
+        let _ = writeln!(
+            html,
+            "<figure><img src=\"{}\" alt=\"importance\"><figcaption>{}</figcaption></figure>",
+            escape(&url_path(&figure)),
+            escape(&figure)
+        );
+    }
+    Ok(())
+}
