@@ -3,7 +3,7 @@
 //! Computed from the same [`Records`] as summary.csv (the live file and `summarize`'s are the
 //! same bytes).
 //!
-//! `status` is `done`, `diverged`, `failed` or `pending` (no `status.json` yet: not run, or still
+//! `fold` is empty for a holdout split. `status` is `done`, `diverged`, `failed` or `pending` (no `status.json` yet: not run, or still
 //! training). `epoch` and `seconds` come from `status.json` for every finished run; the accuracy
 //! columns only for `done` runs (a diverged or failed run returns no model), so that grouping the
 //! `done` rows by `config` gives summary.csv's means.
@@ -41,16 +41,15 @@ pub fn runs_csv(records: &Records, plan: &Plan) -> String {
     let default = Default::default();
     for run in &plan.runs {
         let rec = records.0.get(run.index).unwrap_or(&default);
-        // Holdout without pairing: each repeat is its own repetition, split by the run's own seed.
         let mut row = vec![
             run.index.to_string(),
             run.id.clone(),
             plan.configs[run.config].id.clone(),
             run.repeat.to_string(),
-            run.repeat.to_string(),
-            String::new(),
+            run.repetition.to_string(),
+            run.fold.map_or(String::new(), |f| f.to_string()),
             run.seed.to_string(),
-            run.seed.to_string(),
+            run.split_seed.to_string(),
         ];
         row.extend(plan.configs[run.config].axis_values.iter().cloned());
         let done = rec.state == Some(State::Done);
