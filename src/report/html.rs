@@ -199,7 +199,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
 
     html.push_str("<h2>Summary</h2>\n");
     summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
-    super::importance::html_section(sweep_dir, &mut html)?;
+    super::importance::html_section(sweep_dir, &mut html);
 
     html.push_str("<h2>Plots</h2>\n");
     // importance.png has its own section.

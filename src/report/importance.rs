@@ -337,13 +337,21 @@ pub fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
 
 /// The report's "Importance" section: what was computed, `importance.csv` as a table (numbers
 /// rounded for reading, the file keeps them exact) and `plots/importance.png` when drawn.
-pub fn html_section(sweep_dir: &Path, html: &mut String) -> anyhow::Result<()> {
+pub fn html_section(sweep_dir: &Path, html: &mut String) {
     use super::html::{escape, url_path};
     use std::fmt::Write as _;
     html.push_str("<h2>Importance</h2>\n");
-    let Some(table) = read_importance(&sweep_dir.join(IMPORTANCE_FILE))? else {
-        html.push_str("<p>No <code>importance.csv</code> yet.</p>\n");
-        return Ok(());
+    // The section is one part of the page: an unreadable file is said, not a failed report.
+    let table = match read_importance(&sweep_dir.join(IMPORTANCE_FILE)) {
+        Ok(Some(table)) => table,
+        Ok(None) => {
+            html.push_str("<p>No <code>importance.csv</code> yet.</p>\n");
+            return;
+        }
+        Err(e) => {
+            let _ = writeln!(html, "<p>{}</p>", escape(&format!("{e:#}")));
+            return;
+        }
     };
     let grid = table.header.iter().any(|h| h == "share");
     html.push_str(if grid {
@@ -385,5 +393,103 @@ pub fn html_section(sweep_dir: &Path, html: &mut String) -> anyhow::Result<()> {
             escape(&figure)
         );
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::RunRecord;
+    use crate::spec::{Config, PlannedRun};
+
+    /// A plan of `configs` (id, axis values), `reps` runs each, and records whose run `i` is done
+    /// with validation accuracy `scores[i]` (`None`: failed).
+    fn sweep(
+        design: Design,
+        axes: &[&str],
+        configs: &[(&str, &[&str])],
+        reps: usize,
+        scores: &[Option<f64>],
+    ) -> (Plan, Records) {
+        let configs: Vec<Config> = configs
+            .iter()
+            .map(|(id, values)| Config {
+                id: id.to_string(),
+                axis_values: values.iter().map(|v| v.to_string()).collect(),
+                train: Default::default(),
+            })
+            .collect();
+        let runs = (0..configs.len() * reps)
+            .map(|index| PlannedRun {
+                index,
+                config: index / reps,
+                repeat: index % reps + 1,
+                id: format!("{}/rep-{}", configs[index / reps].id, index % reps + 1),
+                seed: index as u64,
+                repetition: index % reps + 1,
+                fold: None,
+                split_seed: index as u64,
+            })
+            .collect();
+        let records = scores
+            .iter()
+            .map(|s| match s {
+                Some(v) => {
+                    RunRecord { state: Some(State::Done), final_accs: [None, Some(*v), None], ..Default::default() }
+                }
+                None => RunRecord { state: Some(State::Failed), ..Default::default() },
+            })
+            .collect();
+        (Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs }, Records(records))
+    }
+
+    fn rows(csv: &str) -> Vec<Vec<String>> {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(csv.as_bytes());
+        r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect()
+    }
+
+    #[test]
+    fn identical_repeats_leave_f_and_the_ratio_empty_with_a_note() {
+        let same = [Some(0.5), Some(0.5), Some(0.7), Some(0.7)];
+        let (plan, records) = sweep(Design::Grid, &["a"], &[("a=x", &["x"]), ("a=y", &["y"])], 2, &same);
+        let grid = rows(&importance_csv(&records, &plan));
+        assert_eq!(grid[1][..2], ["a", "2"]);
+        let ss: f64 = grid[1][2].parse().unwrap();
+        // Two runs per level at ±0.1 from the grand mean 0.6.
+        assert!((ss - 4.0 * 0.01).abs() < 1e-12, "sum of squares {ss}");
+        assert_eq!(grid[1][3..5], ["1", "1"], "one df; all the variation is the axis's");
+        assert_eq!((grid[1][5].as_str(), grid[1][6].as_str()), ("", ""), "no F, no p");
+        assert!(grid[1][7].contains("zero residual variation"), "{:?}", grid[1][7]);
+
+        let (plan, records) = sweep(Design::OneAtATime, &["a"], &[("baseline", &["x"]), ("a=y", &["y"])], 2, &same);
+        let oat = rows(&importance_csv(&records, &plan));
+        assert_eq!(oat[1][..3], ["a", "2", "4"]);
+        assert_eq!(oat[1][3], csv_number((0.7 + 0.7) / 2.0 - (0.5 + 0.5) / 2.0), "range of the two means");
+        assert_eq!(oat[1][4..8], ["x", "y", "0", "2"], "worst, best, pooled std and df");
+        assert_eq!(oat[1][8], "", "no ratio over a zero spread");
+        assert!(oat[1][9].contains("zero spread"), "{:?}", oat[1][9]);
+    }
+
+    #[test]
+    fn a_sweep_without_axes_has_a_header_and_no_rows() {
+        for design in [Design::Grid, Design::OneAtATime] {
+            let (plan, records) = sweep(design, &[], &[("baseline", &[])], 2, &[Some(0.5), Some(0.6)]);
+            assert_eq!(rows(&importance_csv(&records, &plan)).len(), 1, "{design:?}");
+        }
+    }
+
+    #[test]
+    fn one_at_a_time_without_done_runs_on_an_axis_says_so() {
+        // a=y failed twice: the axis has only the baseline's mean left.
+        let scores = [Some(0.5), Some(0.6), None, None, Some(0.4), Some(0.45)];
+        let configs: [(&str, &[&str]); 3] = [("baseline", &["x", "1"]), ("a=y", &["y", "1"]), ("b=2", &["x", "2"])];
+        let (plan, records) = sweep(Design::OneAtATime, &["a", "b"], &configs, 2, &scores);
+        let oat = rows(&importance_csv(&records, &plan));
+        assert_eq!(oat[1][..4], ["a", "2", "2", ""]);
+        assert!(oat[1][9].contains("1 of 2 configurations have no done run"), "{:?}", oat[1][9]);
+        // b: the baseline (0.5, 0.6) against b=2 (0.4, 0.45).
+        assert_eq!(oat[2][..3], ["b", "2", "4"]);
+        assert_eq!(oat[2][3], csv_number((0.5 + 0.6) / 2.0 - (0.4 + 0.45) / 2.0), "range");
+        assert_eq!(oat[2][4..6], ["2", "1"], "worst and best value of b");
+        assert_eq!(oat[2][9], "");
+    }
 }
