@@ -135,24 +135,15 @@ fn grid_rows(plan: &Plan, scores: &[Option<f64>]) -> Vec<Vec<String>> {
                 other => format!("no ANOVA: {other}"),
             };
             let note = format!("{why}{excluded}");
-            let mut rows: Vec<Vec<String>> = plan
-                .axes
-                .iter()
-                .zip(&counts)
-                .map(|(axis, n)| {
-                    vec![
-                        axis.clone(),
-                        n.to_string(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        note.clone(),
-                    ]
-                })
-                .collect();
-            rows.push(vec!["residual".into(), "".into(), "".into(), "".into(), "".into(), "".into(), "".into(), note]);
+            // Every row the file would have, its numbers empty.
+            let blank = |term: &str, levels: String| {
+                let mut row = vec![String::new(); GRID_COLUMNS.len()];
+                (row[0], row[1], row[7]) = (term.to_string(), levels, note.clone());
+                row
+            };
+            let mut rows: Vec<Vec<String>> =
+                plan.axes.iter().zip(&counts).map(|(axis, n)| blank(axis, n.to_string())).collect();
+            rows.push(blank("residual", String::new()));
             return rows;
         }
     };
@@ -197,9 +188,13 @@ fn grid_rows(plan: &Plan, scores: &[Option<f64>]) -> Vec<Vec<String>> {
         ));
     }
     let what = if anova.interactions.is_some() {
-        format!("seed-to-seed error: {} runs in {} configurations", obs.len(), plan.configs.len())
+        format!(
+            "within-configuration (repeat-to-repeat) error: {} runs in {} configurations",
+            obs.len(),
+            plan.configs.len()
+        )
     } else {
-        "one run per configuration: the interactions stand in for the seed-to-seed error".to_string()
+        "one run per configuration: the interactions stand in for the within-configuration error".to_string()
     };
     let balance = if anova.balanced { "" } else { "; unequal runs per configuration: unweighted-means analysis" };
     rows.push(row("residual", String::new(), &anova.residual, format!("{what}{balance}{excluded}")));
