@@ -54,6 +54,7 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     let configs = plan.configs.iter().map(|c| (format!("configuration {}", c.id), &c.train));
     prepared.check_memory(&sweep.path, &sweep.data, configs)?;
     let rows = prepared.dataset.train.rows;
+    check_folds(&sweep.path, &sweep.data, rows)?;
     let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
         return Err(InputError::one(
@@ -64,6 +65,19 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
         ));
     }
     Ok(prepared)
+}
+
+/// k-fold needs a row per fold: known only once the training file is read.
+fn check_folds(file: &Path, data: &crate::spec::DataConfig, rows: usize) -> Result<(), InputError> {
+    match data.folds() {
+        Some(folds) if folds > rows => Err(InputError::one(
+            file,
+            None,
+            Some("data.folds"),
+            crate::stats::folds::FoldError::MoreFoldsThanRows { folds, rows }.to_string(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `--out` and `<out>/<name>` must be directories or not exist yet: a file on the
@@ -93,14 +107,32 @@ fn runs_and_share(plan: &Plan, shard: Option<Shard>) -> String {
     }
 }
 
+/// `sweep` with the pairing of the results directory `root` when the file does not say it
+/// (one line says so), so that the directory resumes with the scheme it was made with.
+fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepFile {
+    if let Some(stored) = sweep::adopt_pairing(root, &mut sweep) {
+        if !quiet {
+            outln!(
+                "resuming {} with its pairing = \"{}\" ({} does not say `pairing`; write it there to be explicit)",
+                root.display(),
+                stored.word(),
+                echo_path(&sweep.path)
+            );
+        }
+    }
+    sweep
+}
+
 fn run(a: RunArgs) -> Result<u8> {
+    let root = |sweep: &SweepFile| a.out.join(&sweep.name);
     let sweep = load_sweep(&a.file)?;
+    let sweep = with_stored_pairing(&root(&sweep), sweep, a.exec.quiet);
     let plan = expand(&sweep)?;
     if a.dry_run {
         print_plan(&sweep, &plan, a.exec.shard);
         return Ok(exit::OK);
     }
-    let root = a.out.join(&sweep.name);
+    let root = root(&sweep);
     check_out_dir(&root)?;
     let prepared = prepare(&sweep, &plan)?;
     if !a.force {
@@ -117,13 +149,21 @@ fn run(a: RunArgs) -> Result<u8> {
             "sweep {}: {} × {} = {} ({} already finished) → {}",
             sweep.name,
             count(plan.configs.len(), "configuration"),
-            count(sweep.repeats, "repeat"),
+            repeats_text(&sweep),
             runs_and_share(&plan, a.exec.shard),
             in_shard(&plan, a.exec.shard).len() - todo.len(),
             root.display()
         );
     }
     train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, a.force, a.fail_fast)
+}
+
+/// "3 repeats", or with k-fold "3 repeats × 5 folds": the runs of one configuration.
+fn repeats_text(sweep: &SweepFile) -> String {
+    match sweep.data.folds() {
+        Some(k) => format!("{} × {}", count(sweep.repeats, "repeat"), count(k, "fold")),
+        None => count(sweep.repeats, "repeat"),
+    }
 }
 
 /// `--shard K/N`: the runs whose plan index ≡ K (mod N).
@@ -201,7 +241,7 @@ fn print_plan(sweep: &SweepFile, plan: &Plan, shard: Option<Shard>) {
         sweep.name,
         sweep.design.word(),
         count(plan.configs.len(), "configuration"),
-        count(sweep.repeats, "repeat"),
+        repeats_text(sweep),
         runs_and_share(plan, shard)
     );
     let mut header = vec!["index".to_string(), "id".into(), "seed".into()];
@@ -478,6 +518,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
 fn slurm(a: SlurmArgs) -> Result<u8> {
     use crate::exec::slurm::{check_script_values, submit, write_scripts, SlurmOptions};
     let sweep = load_sweep(&a.file)?;
+    let sweep = with_stored_pairing(&a.out.join(&sweep.name), sweep, false);
     let plan = expand(&sweep)?;
     // clap bounds the counts (at least 1); more tasks than runs would start empty tasks.
     let tasks = a.tasks.min(plan.runs.len());
@@ -543,12 +584,12 @@ fn compare_cmd(a: CompareArgs) -> Result<u8> {
 }
 
 fn train(a: TrainArgs) -> Result<u8> {
-    let (data, mut cfg) = match &a.file {
+    let (data, mut cfg, split) = match &a.file {
         Some(path) => {
             let rf = parse_run_file(path, &read_source(path)?)?;
-            (rf.data, rf.train)
+            (rf.data, rf.train, rf.split)
         }
-        None => (None, crate::spec::TrainConfig::default()),
+        None => (None, crate::spec::TrainConfig::default(), None),
     };
     let flag_path = Path::new("--flags");
     let mut data = match (data, &a.train) {
@@ -693,6 +734,7 @@ fn train(a: TrainArgs) -> Result<u8> {
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
     prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [(String::new(), &cfg)])?;
+    check_folds(a.file.as_deref().unwrap_or(flag_path), &data, prepared.dataset.train.rows)?;
     let dir = &a.out;
     // Never empty a directory the user typed: only an earlier train output is replaced.
     crate::exec::rundir::check_train_out(dir).map_err(|why| InputError::one(dir, None, Some("--out"), why))?;
@@ -701,7 +743,8 @@ fn train(a: TrainArgs) -> Result<u8> {
         &dir.join(crate::exec::rundir::TRAIN_MARKER),
         crate::exec::rundir::TRAIN_MARKER_TEXT.as_bytes(),
     )?;
-    let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
+    let split = split.unwrap_or(crate::spec::Split::own(cfg.seed));
+    let spec = RunSpec::new("train".into(), cfg.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {

@@ -125,9 +125,13 @@ fn in_a_grid_the_axis_that_drives_the_scores_gets_almost_all_the_share_as_anova_
     assert_eq!(num(importance.row("momentum"), "levels"), Some(2.0));
     assert_eq!(num(importance.row("residual"), "df"), Some(12.0), "18 runs in 6 configurations");
 
+    // The fake trainer's split effect (shared by the configurations of a repeat) is part of
+    // the residual: `hidden` gets almost all of what the axes explain, and most of the total.
     let share = |term: &str| num(importance.row(term), "share").unwrap();
-    assert!(share("hidden") > 0.95, "hidden explains almost everything: {}", share("hidden"));
-    assert!(share("momentum") < 0.02, "momentum explains almost nothing: {}", share("momentum"));
+    let explained = share("hidden") + share("momentum") + share("interactions");
+    assert!(share("hidden") > 0.97 * explained, "hidden explains almost all: {} of {explained}", share("hidden"));
+    assert!(share("hidden") > 0.85, "and most of the total: {}", share("hidden"));
+    assert!(share("momentum") < 0.01, "momentum explains almost nothing: {}", share("momentum"));
     assert!(num(importance.row("hidden"), "p").unwrap() < 1e-6);
 
     // The figure draws the file's shares, and the report shows both.
@@ -194,7 +198,7 @@ fn one_at_a_time_range_and_pooled_spread_are_those_of_summary_csv() {
     assert_eq!(num(importance.row("momentum"), "runs"), Some(8.0), "the failed run is left out");
     let ratio = |axis: &str| num(importance.row(axis), "range_over_std").unwrap();
     assert!(
-        ratio("hidden") > 5.0 && ratio("hidden") > 3.0 * ratio("momentum"),
+        ratio("hidden") > 2.0 && ratio("hidden") > 5.0 * ratio("momentum"),
         "{} vs {}",
         ratio("hidden"),
         ratio("momentum")
@@ -335,7 +339,10 @@ fn runs_csv_has_one_row_per_planned_run_with_its_plan_and_status_values() {
     let mut states = Vec::new();
     for (row, planned) in runs.rows.iter().zip(&plan.rows) {
         let id = &planned["id"];
-        for col in ["index", "id", "config", "repeat", "seed", "learning_rate", "momentum"] {
+        for col in ["index", "id", "config", "repeat", "repetition", "fold", "seed", "split_seed"] {
+            assert_eq!(row[col], planned[col], "{id}: {col} as plan.csv has it");
+        }
+        for col in ["learning_rate", "momentum"] {
             assert_eq!(row[col], planned[col], "{id}: {col} as plan.csv has it");
         }
         assert_eq!(

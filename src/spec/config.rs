@@ -1,6 +1,7 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
+use crate::stats::folds::fold_of_row;
 use crate::train::options::{
     Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
 };
@@ -529,6 +530,35 @@ impl DataConfig {
         p
     }
 
+    /// Row indices (into the training file) of one run's training and validation rows, given
+    /// the order after the initial shuffle (both lists keep that order) and the labels:
+    /// - k-fold: the rows of fold `split.fold` validate, the others train; folds come from
+    ///   [`fold_of_row`] of (split seed, repetition), stratified by class unless `stratify = false`;
+    /// - `stratify = true` with `reserve_fraction`: [`stratified_holdout`];
+    /// - otherwise [`DataConfig::split`].
+    ///
+    /// `Err` (a fold outside 1..=folds, more folds than rows) is why the run cannot train.
+    pub fn split_rows(
+        &self,
+        order: &[usize],
+        labels: &[u32],
+        split: &super::plan::Split,
+    ) -> Result<(Vec<usize>, Vec<usize>), String> {
+        if let Some(k) = self.folds() {
+            let fold = split.fold.filter(|f| (1..=k).contains(f)).ok_or_else(|| {
+                format!("resample = \"{}\" needs the run's fold, from 1 to {k} ([split] fold)", self.resample().word())
+            })?;
+            // Unstratified: every row in one stratum, dealt out the same way.
+            let strata = if self.stratify() { labels.to_vec() } else { vec![0; labels.len()] };
+            let folds = fold_of_row(&strata, k, split.seed, split.repetition).map_err(|e| e.to_string())?;
+            return Ok(order.iter().partition(|&&row| folds[row] != fold - 1));
+        }
+        match self.reserve_fraction {
+            Some(f) if self.stratify() => Ok(stratified_holdout(order, labels, f)),
+            _ => Ok(self.split(order)),
+        }
+    }
+
     /// Row indices (into the training file) of the training and validation rows,
     /// given the order after the initial shuffle.
     pub fn split(&self, order: &[usize]) -> (Vec<usize>, Vec<usize>) {
@@ -551,6 +581,29 @@ impl DataConfig {
             (order.to_vec(), Vec::new())
         }
     }
+}
+
+/// A holdout of `fraction` of every class: each class reserves round(n × fraction) of its n rows
+/// (halves round up), but at most n − 1, so that every class keeps a row to train on (a class
+/// of one row never validates). The reserved rows are the class's last in `order`, as the
+/// unstratified holdout reserves the last rows. Both lists keep the order of `order`.
+pub fn stratified_holdout(order: &[usize], labels: &[u32], fraction: f64) -> (Vec<usize>, Vec<usize>) {
+    let mut per_class: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    order.iter().for_each(|&row| *per_class.entry(labels[row]).or_default() += 1);
+    // Rows of each class still to be seen before its reserved ones start.
+    let mut train_left: std::collections::BTreeMap<u32, usize> = per_class
+        .iter()
+        .map(|(&class, &n)| {
+            let reserved = ((n as f64 * fraction + 0.5).floor() as usize).min(n - 1);
+            (class, n - reserved)
+        })
+        .collect();
+    order.iter().partition(|&&row| {
+        let left = train_left.get_mut(&labels[row]).expect("counted");
+        let trains = *left > 0;
+        *left = left.saturating_sub(1);
+        trains
+    })
 }
 
 #[cfg(test)]
@@ -590,5 +643,28 @@ mod tests {
         // The last fraction.
         let (train, valid) = data(None, Some(0.25)).split(&order);
         assert_eq!((train.last(), valid.first()), (Some(&54), Some(&53)));
+    }
+
+    #[test]
+    fn a_stratified_holdout_reserves_the_same_fraction_of_every_class_and_keeps_one_to_train() {
+        // Class sizes 1, 2, 5, 8, a quarter reserved: round(n / 4) with halves up, at most n - 1.
+        let sizes = [1usize, 2, 5, 8];
+        let by_class: Vec<u32> =
+            sizes.iter().enumerate().flat_map(|(c, &n)| std::iter::repeat_n(c as u32, n)).collect();
+        // A fixed interleaving, so that a class's rows are not adjacent.
+        let labels: Vec<u32> = (0..by_class.len()).map(|i| by_class[(i * 7) % by_class.len()]).collect();
+        let order: Vec<usize> = (0..labels.len()).rev().collect();
+        let (train, valid) = stratified_holdout(&order, &labels, 0.25);
+        for (class, (&n, want)) in sizes.iter().zip([0, 1, 1, 2]).enumerate() {
+            let got = valid.iter().filter(|&&r| labels[r] == class as u32).count();
+            assert_eq!(got, want, "class {class} of {n} rows");
+        }
+        let mut all: Vec<usize> = train.iter().chain(&valid).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..labels.len()).collect::<Vec<_>>(), "disjoint and complete");
+        // Both keep the shuffled order; a class's reserved rows are its last in that order.
+        assert!(train.windows(2).all(|w| w[0] > w[1]) && valid.windows(2).all(|w| w[0] > w[1]));
+        let last_of_class_3 = *order.iter().filter(|&&r| labels[r] == 3).last().unwrap();
+        assert!(valid.contains(&last_of_class_3));
     }
 }
