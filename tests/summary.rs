@@ -6,18 +6,28 @@ use common::{data_table, pinniped, write};
 use std::fs;
 use std::path::Path;
 
-/// Runs `pinniped run` on a sweep, then checks that `summarize` rebuilds summary.csv
+/// The files a sweep's summary consists of: written live during a sweep and by `summarize`.
+const SUMMARY_FILES: [&str; 3] = ["summary.csv", "importance.csv", "runs.csv"];
+
+/// Runs `pinniped run` on a sweep, then checks that `summarize` rebuilds every summary file
 /// with exactly the bytes the run left behind.
 fn assert_live_equals_summarize(case: &str, dir: &Path) {
-    let live = fs::read(dir.join("summary.csv")).unwrap_or_else(|e| panic!("{case}: no live summary: {e}"));
-    fs::remove_file(dir.join("summary.csv")).unwrap();
+    let live: Vec<Vec<u8>> = SUMMARY_FILES
+        .iter()
+        .map(|f| fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{case}: no live {f}: {e}")))
+        .collect();
+    for f in SUMMARY_FILES {
+        fs::remove_file(dir.join(f)).unwrap();
+    }
     pinniped().arg("summarize").arg(dir).assert().success();
-    let rebuilt = fs::read(dir.join("summary.csv")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&live),
-        String::from_utf8_lossy(&rebuilt),
-        "{case}: live summary differs from `summarize`"
-    );
+    for (f, live) in SUMMARY_FILES.iter().zip(live) {
+        let rebuilt = fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{case}: `summarize` wrote no {f}: {e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&live),
+            String::from_utf8_lossy(&rebuilt),
+            "{case}: live {f} differs from `summarize`'s"
+        );
+    }
 }
 
 /// The text of every status.json below `dir/runs` (runs not finished have none).

@@ -180,7 +180,15 @@ fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
 /// The files pinniped writes directly inside a results directory and reads back: a
 /// symlink there would make it read (or report on) a file outside.
-pub const ROOT_FILES: &[&str] = &[SWEEP_FILE, DATA_DIGEST_FILE, "plan.csv", "summary.csv", "report.html"];
+pub const ROOT_FILES: &[&str] = &[
+    SWEEP_FILE,
+    DATA_DIGEST_FILE,
+    "plan.csv",
+    "summary.csv",
+    "report.html",
+    crate::report::importance::IMPORTANCE_FILE,
+    crate::report::runs_table::RUNS_FILE,
+];
 
 /// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
 pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {

@@ -199,9 +199,14 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
 
     html.push_str("<h2>Summary</h2>\n");
     summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
+    super::importance::html_section(sweep_dir, &mut html);
 
     html.push_str("<h2>Plots</h2>\n");
-    let plots: Vec<String> = files_in(&sweep_dir.join("plots")).into_iter().filter(|f| f.ends_with(".png")).collect();
+    // importance.png has its own section.
+    let plots: Vec<String> = files_in(&sweep_dir.join("plots"))
+        .into_iter()
+        .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG)
+        .collect();
     if plots.is_empty() {
         html.push_str("<p>No sweep plots yet.</p>\n");
     }

@@ -4,7 +4,9 @@
 pub mod compare;
 pub mod ensemble;
 pub mod html;
+pub mod importance;
 pub mod plots;
+pub mod runs_table;
 pub mod stats;
 pub mod summary;
 

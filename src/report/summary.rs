@@ -190,7 +190,12 @@ impl Records {
     }
 
     pub fn write(&self, root: &Path, plan: &Plan) -> std::io::Result<()> {
-        write_atomic(&root.join("summary.csv"), self.summary_csv(plan).as_bytes())
+        write_atomic(&root.join("summary.csv"), self.summary_csv(plan).as_bytes())?;
+        write_atomic(
+            &root.join(super::importance::IMPORTANCE_FILE),
+            super::importance::importance_csv(self, plan).as_bytes(),
+        )?;
+        write_atomic(&root.join(super::runs_table::RUNS_FILE), super::runs_table::runs_csv(self, plan).as_bytes())
     }
 
     /// The configuration with the best mean final validation accuracy: selection by

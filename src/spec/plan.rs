@@ -69,6 +69,8 @@ impl Split {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
+    /// How the configurations were built from the axes: what `importance.csv` can analyse.
+    pub design: Design,
     pub axes: Vec<String>,
     pub configs: Vec<Config>,
     pub runs: Vec<PlannedRun>,
@@ -338,7 +340,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             });
         }
     }
-    Ok(Plan { axes: sweep.axes.iter().map(|a| a.key.clone()).collect(), configs, runs })
+    Ok(Plan { design: sweep.design, axes: sweep.axes.iter().map(|a| a.key.clone()).collect(), configs, runs })
 }
 
 #[cfg(test)]

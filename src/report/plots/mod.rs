@@ -7,6 +7,7 @@ pub mod data;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod heatmap;
+pub mod importance;
 #[cfg(test)]
 mod render_tests;
 pub mod run;

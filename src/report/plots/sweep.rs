@@ -219,6 +219,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
             written.push(path);
         }
     }
+    written.extend(super::importance::plot_importance(sweep_dir)?);
     Ok(written)
 }
 
