@@ -8,6 +8,7 @@ use super::claim;
 use super::events::{Event, Progress};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
+use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
 use crate::spec::{InputError, Plan, Problem, SweepFile};
 use anyhow::Context;
@@ -159,7 +160,15 @@ fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
 const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
 /// The files pinniped writes directly inside a results directory and reads back: a
 /// symlink there would make it read (or report on) a file outside.
-pub const ROOT_FILES: &[&str] = &[SWEEP_FILE, DATA_DIGEST_FILE, "plan.csv", "summary.csv", "report.html"];
+pub const ROOT_FILES: &[&str] = &[
+    SWEEP_FILE,
+    DATA_DIGEST_FILE,
+    "plan.csv",
+    "summary.csv",
+    crate::report::comparisons::COMPARISONS_FILE,
+    crate::report::comparisons::SELECTION_FILE,
+    "report.html",
+];
 
 /// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
 pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {
@@ -291,6 +300,7 @@ pub fn execute(
     remove_stale_locks(root, plan, lock_mode);
     // Read every run once; afterwards only the run that just finished is re-read.
     let mut records = Records::read(root, plan);
+    let protocol = Protocol::of(sweep);
     let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
@@ -358,7 +368,7 @@ pub fn execute(
                     }
                     let record = records.reread(root, plan, run);
                     progress.finished(run, &finished_line(&plan.runs[run].id, &status, record));
-                    if let Err(e) = records.write(root, plan) {
+                    if let Err(e) = records.write(root, plan, &protocol) {
                         errln!("warning: could not update the summary: {e:#}");
                     }
                 }
@@ -370,7 +380,7 @@ pub fn execute(
     // runs meanwhile: re-read every run not known to be finished, so that the final
     // summary equals what `summarize` rebuilds from disk. Finished runs are trusted.
     records.refresh_unfinished(root, plan);
-    if let Err(e) = records.write(root, plan) {
+    if let Err(e) = records.write(root, plan, &protocol) {
         errln!("warning: could not update the summary: {e:#}");
     }
     counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;

@@ -1,5 +1,6 @@
 //! Small statistics helpers for reports: sample mean/std and Welch's t-test
 //! from summary statistics (summary.csv keeps only mean, std and n, not the runs).
+//! [`mean_std`] is the one definition every report and `crate::stats` use.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -67,6 +68,15 @@ pub fn welch(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize) -> Option
     // 2·cdf(−|t|) rather than 2·(1 − cdf(|t|)) keeps precision for tiny p.
     let p = (2.0 * dist.cdf(-t.abs())).min(1.0);
     Some(Welch { t, df, p })
+}
+
+/// The `level` confidence interval of `m1 − m2` that goes with [`welch`]: `(m1 − m2) ± t(df, (1+level)/2) · se`
+/// with the Welch–Satterthwaite `df` (`scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)`).
+/// `None` where [`welch`] is; both stds 0 give the zero-width interval.
+pub fn welch_ci(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize, level: f64) -> Option<crate::stats::MeanCi> {
+    let w = welch(m1, s1, n1, m2, s2, n2)?;
+    let se = (s1 * s1 / n1 as f64 + s2 * s2 / n2 as f64).sqrt();
+    crate::stats::t_interval_from(m1 - m2, se, w.df, level)
 }
 
 #[cfg(test)]
@@ -141,6 +151,45 @@ mod tests {
     fn welch_one_side_zero_std() {
         let w = welch(1.0, 0.0, 3, 3.0, 1.0, 3).unwrap();
         assert_welch(w, -3.464101615137755, 2.0, 0.07417990022744854);
+    }
+
+    // stats.ttest_ind(a, b, equal_var=False).confidence_interval(level) for the samples above:
+    //   ([0.91, 0.92, 0.93, 0.95], [0.88, 0.90, 0.89]), 0.95 → (0.010753961409800176, 0.06424603859019978)
+    //   ([1, 2, 3, 4, 5], [2, 4, 6, 8, 10, 12, 14]), 0.95 → (-9.100269077562459, -0.8997309224375414)
+    //   ([1, 2, 3, 4, 5], [2, 4, 6, 8, 10, 12, 14]), 0.9 → (-8.307110518019389, -1.6928894819806128)
+    #[test]
+    fn welch_ci_matches_scipy_ttest_ind_confidence_interval() {
+        let cases: [(&str, &[f64], &[f64], f64, [f64; 2]); 3] = [
+            (
+                "unequal n and var",
+                &[0.91, 0.92, 0.93, 0.95],
+                &[0.88, 0.90, 0.89],
+                0.95,
+                [0.010753961409800176, 0.06424603859019978],
+            ),
+            (
+                "large variance ratio",
+                &[1.0, 2.0, 3.0, 4.0, 5.0],
+                &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+                0.95,
+                [-9.100269077562459, -0.8997309224375414],
+            ),
+            (
+                "90%",
+                &[1.0, 2.0, 3.0, 4.0, 5.0],
+                &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+                0.9,
+                [-8.307110518019389, -1.6928894819806128],
+            ),
+        ];
+        for (case, a, b, level, [low, high]) in cases {
+            let ((m1, s1), (m2, s2)) = (mean_std(a), mean_std(b));
+            let ci = welch_ci(m1.unwrap(), s1.unwrap(), a.len(), m2.unwrap(), s2.unwrap(), b.len(), level).unwrap();
+            assert!(close(ci.low, low, 1e-10) && close(ci.high, high, 1e-10), "{case}: {ci:?} vs [{low}, {high}]");
+        }
+        let same = welch_ci(0.5, 0.0, 3, 0.25, 0.0, 4, 0.95).unwrap();
+        assert_eq!((same.low, same.mean, same.high), (0.25, 0.25, 0.25), "no spread: zero width");
+        assert_eq!(welch_ci(0.5, 0.1, 1, 0.25, 0.1, 4, 0.95), None, "one run");
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn t_interval(xs: &[f64], level: f64) -> Option<MeanCi> {
 }
 
 /// `mean ± t(df, (1+level)/2) · se`.
-fn t_interval_from(mean: f64, se: f64, df: f64, level: f64) -> Option<MeanCi> {
+pub(crate) fn t_interval_from(mean: f64, se: f64, df: f64, level: f64) -> Option<MeanCi> {
     if !is_level(level) || !mean.is_finite() || !se.is_finite() {
         return None;
     }
