@@ -584,6 +584,9 @@ fn train(a: TrainArgs) -> Result<u8> {
             length: None,
             series_length: None,
             missing: None,
+            resample: None,
+            folds: None,
+            stratify: None,
         },
         (None, None) => {
             return Err(InputError::one(

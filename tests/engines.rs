@@ -161,6 +161,9 @@ fn data_cfg() -> DataConfig {
         length: None,
         series_length: None,
         missing: None,
+        resample: None,
+        folds: None,
+        stratify: None,
     }
 }
 

@@ -16,6 +16,9 @@ fn data_cfg(every: Option<usize>) -> DataConfig {
         length: None,
         series_length: None,
         missing: None,
+        resample: None,
+        folds: None,
+        stratify: None,
     }
 }
 

@@ -24,6 +24,36 @@ pub mod limits {
     pub const MAX_EVERY: usize = MAX_EPOCHS;
     /// `[data] reserve_every`.
     pub const MAX_RESERVE_EVERY: usize = 1 << 30;
+    /// `[data] folds`: each fold is a run of every configuration, and more than 100 folds
+    /// validate on so few rows that a fold's score says little.
+    pub const MAX_FOLDS: usize = 100;
+}
+
+/// Folds of `resample = "kfold"` when `folds` is not given.
+pub const DEFAULT_FOLDS: usize = 5;
+
+/// How a run's validation rows are chosen (`[data] resample`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resample {
+    /// `reserve_every` / `reserve_fraction` (or no validation rows): one split per repeat.
+    #[serde(rename = "holdout")]
+    Holdout,
+    /// One k-fold partition: `folds` runs per configuration, every row validates once.
+    #[serde(rename = "kfold")]
+    Kfold,
+    /// `repeats` k-fold partitions, each drawn afresh.
+    #[serde(rename = "repeated-kfold")]
+    RepeatedKfold,
+}
+
+impl Resample {
+    pub fn word(self) -> &'static str {
+        match self {
+            Resample::Holdout => "holdout",
+            Resample::Kfold => "kfold",
+            Resample::RepeatedKfold => "repeated-kfold",
+        }
+    }
 }
 
 /// Everything that defines one training run, apart from the data.
@@ -170,6 +200,15 @@ pub struct DataConfig {
     /// Missing values: `error` (default), `interpolate` or `zero`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
+    /// `holdout` (default), `kfold` or `repeated-kfold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resample: Option<Resample>,
+    /// k of k-fold (default [`DEFAULT_FOLDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    /// Split each class alike: default true for k-fold, false for a holdout (the paper's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stratify: Option<bool>,
 }
 
 impl TrainConfig {
@@ -336,7 +375,25 @@ impl TrainConfig {
 
 impl DataConfig {
     pub fn has_validation(&self) -> bool {
-        self.reserve_every.is_some() || self.reserve_fraction.is_some()
+        self.reserve_every.is_some() || self.reserve_fraction.is_some() || self.is_kfold()
+    }
+
+    pub fn resample(&self) -> Resample {
+        self.resample.unwrap_or(Resample::Holdout)
+    }
+
+    pub fn is_kfold(&self) -> bool {
+        self.resample() != Resample::Holdout
+    }
+
+    /// k of a k-fold resampling; `None` for a holdout.
+    pub fn folds(&self) -> Option<usize> {
+        self.is_kfold().then(|| self.folds.unwrap_or(DEFAULT_FOLDS))
+    }
+
+    /// Whether validation rows are drawn class by class.
+    pub fn stratify(&self) -> bool {
+        self.stratify.unwrap_or(self.is_kfold())
     }
 
     /// Every problem: the values, then whether the files exist.
@@ -372,6 +429,7 @@ impl DataConfig {
                 p.push(("reserve_fraction", format!("must be strictly between 0 and 1, not {f}")));
             }
         }
+        p.extend(self.resample_problems());
         if let Some(f) = &self.format {
             if f.parse::<crate::data::Format>().is_err() {
                 p.push(("format", format!("`{f}` is not one of: ucr, arff, ts")));
@@ -379,6 +437,55 @@ impl DataConfig {
         }
         if let Err(problem) = self.series_policy() {
             p.push(problem);
+        }
+        p
+    }
+
+    /// `resample`, `folds` and `stratify` against each other and the holdout keys.
+    fn resample_problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        let holdout_key = if self.reserve_every.is_some() {
+            Some("reserve_every")
+        } else if self.reserve_fraction.is_some() {
+            Some("reserve_fraction")
+        } else {
+            None
+        };
+        if self.is_kfold() {
+            if let Some(key) = holdout_key {
+                p.push((
+                    key,
+                    format!(
+                        "conflicts with resample = \"{}\" (k-fold chooses the validation rows itself): drop {key}, \
+                         or use resample = \"holdout\"",
+                        self.resample().word()
+                    ),
+                ));
+            }
+        } else if self.folds.is_some() {
+            p.push(("folds", "needs resample = \"kfold\" or \"repeated-kfold\"; drop folds for a holdout".into()));
+        }
+        if let Some(k) = self.folds {
+            if !(2..=limits::MAX_FOLDS).contains(&k) {
+                p.push(("folds", format!("must be from 2 to {}, not {k}", limits::MAX_FOLDS)));
+            }
+        }
+        if self.stratify == Some(true) && !self.is_kfold() {
+            if self.reserve_every.is_some() {
+                p.push((
+                    "stratify",
+                    "cannot apply to reserve_every (every Nth row is a fixed rule): use reserve_fraction for a \
+                     stratified holdout, or drop stratify"
+                        .into(),
+                ));
+            } else if self.reserve_fraction.is_none() {
+                p.push((
+                    "stratify",
+                    "has no validation rows to stratify: add reserve_fraction (or resample = \"kfold\"), or drop \
+                     stratify"
+                        .into(),
+                ));
+            }
         }
         p
     }
@@ -461,6 +568,9 @@ mod tests {
             class_attribute: None,
             reserve_every: every,
             reserve_fraction: fraction,
+            resample: None,
+            folds: None,
+            stratify: None,
         }
     }
 

@@ -6,7 +6,7 @@ pub mod plan;
 pub mod problems;
 pub mod sweep;
 
-pub use config::{DataConfig, TrainConfig};
-pub use plan::{expand, Config, Plan, PlannedRun};
+pub use config::{DataConfig, Resample, TrainConfig};
+pub use plan::{expand, Config, Plan, PlannedRun, Split};
 pub use problems::{InputError, Problem};
-pub use sweep::{load_stored_sweep, load_sweep, parse_stored_sweep, parse_sweep, Design, SweepFile};
+pub use sweep::{load_stored_sweep, load_sweep, parse_stored_sweep, parse_sweep, Design, Pairing, SweepFile};

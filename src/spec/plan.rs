@@ -2,7 +2,7 @@
 
 use super::config::TrainConfig;
 use super::problems::{InputError, Problem};
-use super::sweep::{with_value, Design, SweepFile};
+use super::sweep::{with_value, Design, Pairing, SweepFile};
 use sha2::{Digest, Sha256};
 use toml::Value;
 
@@ -21,11 +21,44 @@ pub struct PlannedRun {
     /// Position in the plan: configurations in design order, repeats within each.
     pub index: usize,
     pub config: usize,
-    /// 1-based.
+    /// 1-based index of the run within its configuration: the pairing key (with pairing other
+    /// than `none`, runs of different configurations with equal `repeat` share their split).
+    /// A holdout's `repeat` is its repetition; k-fold's is `(repetition - 1) × folds + fold`.
     pub repeat: usize,
-    /// `<config id>/rep-<repeat>`: also the run's directory under `runs/`.
+    /// `<config id>/rep-<repetition>` (holdout) or `<config id>/rep-<repetition>-fold-<fold>`:
+    /// also the run's directory under `runs/`.
     pub id: String,
+    /// Seed of the initial weights and dropout.
     pub seed: u64,
+    /// 1-based: the holdout draw, or the k-fold partition.
+    pub repetition: usize,
+    /// 1-based fold of a k-fold partition; `None` for a holdout.
+    pub fold: Option<usize>,
+    /// Seed of the split (and, for k-fold, the fold partition) and of every epoch's shuffle.
+    pub split_seed: u64,
+}
+
+impl PlannedRun {
+    pub fn split(&self) -> Split {
+        Split { seed: self.split_seed, repetition: self.repetition, fold: self.fold }
+    }
+}
+
+/// The data split of one run: what `fit` draws its validation rows and shuffles from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub seed: u64,
+    /// 1-based.
+    pub repetition: usize,
+    /// 1-based fold of a k-fold resampling; `None` for a holdout.
+    pub fold: Option<usize>,
+}
+
+impl Split {
+    /// A run's split before `pairing` existed: drawn from the run's own seed.
+    pub fn own(seed: u64) -> Split {
+        Split { seed, repetition: 1, fold: None }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,7 +128,40 @@ pub fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
 }
 
-/// Runs one sweep may plan (configurations × repeats): the plan, `plan.csv` and the
+/// Seed of the split shared by every configuration's runs of one repetition (pairing
+/// `split` and `all`): from (sweep seed, repetition) only.
+pub fn derive_split_seed(sweep_seed: u64, repetition: usize) -> u64 {
+    hashed_seed(&format!("pinniped/split/v1\0{sweep_seed}\0{repetition}"))
+}
+
+/// With pairing `none`, a k-fold partition is still shared by the folds of one configuration's
+/// repetition (so that its folds partition the rows), but not by other configurations.
+fn derive_own_partition_seed(sweep_seed: u64, config_id: &str, repetition: usize) -> u64 {
+    hashed_seed(&format!("pinniped/split/v1\0{sweep_seed}\0{config_id}\0{repetition}"))
+}
+
+/// Seed of the initial weights shared by every configuration's run `repeat` (pairing `all`).
+pub fn derive_shared_seed(sweep_seed: u64, repeat: usize) -> u64 {
+    hashed_seed(&format!("pinniped/shared-seed/v1\0{sweep_seed}\0{repeat}"))
+}
+
+fn hashed_seed(text: &str) -> u64 {
+    let digest = Sha256::digest(text.as_bytes());
+    // 63 bits, as `derive_seed`.
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
+}
+
+/// The runs of one configuration: (repetition, fold, repeat, id suffix), in plan order.
+fn run_slots(repeats: usize, folds: Option<usize>) -> impl Iterator<Item = (usize, Option<usize>, usize, String)> {
+    (1..=repeats).flat_map(move |repetition| match folds {
+        None => vec![(repetition, None, repetition, format!("rep-{repetition}"))],
+        Some(k) => (1..=k)
+            .map(|f| (repetition, Some(f), (repetition - 1) * k + f, format!("rep-{repetition}-fold-{f}")))
+            .collect(),
+    })
+}
+
+/// Runs one sweep may plan (configurations × repeats × folds): the plan, `plan.csv` and the
 /// summary are held in memory and rewritten whole, so their size needs a bound.
 pub const MAX_RUNS: usize = 100_000;
 
@@ -107,18 +173,23 @@ fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
         Design::Grid => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_mul(n?)),
         Design::OneAtATime => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_add(n?)),
     };
-    let runs = configs.and_then(|c| c.checked_mul(sweep.repeats));
+    let folds = sweep.data.folds();
+    let runs = configs.and_then(|c| c.checked_mul(sweep.repeats)).and_then(|r| r.checked_mul(folds.unwrap_or(1)));
     if runs.is_some_and(|r| r <= MAX_RUNS) {
         return Ok(());
     }
     let show = |n: Option<usize>| n.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+    let (folds_text, fewer) = match folds {
+        Some(k) => (format!(" × {k} folds"), "axis values, repeats or folds"),
+        None => (String::new(), "axis values or repeats"),
+    };
     Err(InputError::one(
         &sweep.path,
         None,
         Some("sweep"),
         format!(
-            "the {} design has {} configurations × {} repeats = {} runs, more than the limit of {MAX_RUNS} \
-             runs per sweep; use fewer axis values or repeats, or split it into several sweeps",
+            "the {} design has {} configurations × {} repeats{folds_text} = {} runs, more than the limit of \
+             {MAX_RUNS} runs per sweep; use fewer {fewer}, or split it into several sweeps",
             sweep.design.word(),
             show(configs),
             sweep.repeats,
@@ -235,15 +306,125 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
 
     let mut runs = Vec::new();
     for (ci, config) in configs.iter().enumerate() {
-        for repeat in 1..=sweep.repeats {
+        for (repetition, fold, repeat, suffix) in run_slots(sweep.repeats, sweep.data.folds()) {
+            // Every seed comes from names, never from positions in the plan: adding a
+            // configuration changes no existing id or seed.
+            let seed = match sweep.pairing {
+                Pairing::All => derive_shared_seed(sweep.seed, repeat),
+                Pairing::Split | Pairing::None => derive_seed(sweep.seed, &config.id, repeat),
+            };
+            let split_seed = match (sweep.pairing, fold) {
+                (Pairing::None, None) => seed,
+                (Pairing::None, Some(_)) => derive_own_partition_seed(sweep.seed, &config.id, repetition),
+                (Pairing::Split | Pairing::All, _) => derive_split_seed(sweep.seed, repetition),
+            };
             runs.push(PlannedRun {
                 index: runs.len(),
                 config: ci,
                 repeat,
-                id: format!("{}/rep-{repeat}", config.id),
-                seed: derive_seed(sweep.seed, &config.id, repeat),
+                id: format!("{}/{suffix}", config.id),
+                seed,
+                repetition,
+                fold,
+                split_seed,
             });
         }
     }
     Ok(Plan { axes: sweep.axes.iter().map(|a| a.key.clone()).collect(), configs, runs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::config::DEFAULT_FOLDS;
+    use crate::spec::sweep::parse_stored_sweep;
+    use std::path::Path;
+
+    /// A stored sweep without `pairing` means `none`: these say `split` unless told otherwise.
+    fn plan(top: &str, data: &str, axis: &str) -> Plan {
+        let top = if top.contains("pairing") { top.to_string() } else { format!("{top}\npairing = \"split\"") };
+        let text =
+            format!("name = \"p\"\nseed = 7\n{top}\n[data]\ntrain = \"/x.tsv\"\n{data}\n[sweep]\nhidden = {axis}\n");
+        expand(&parse_stored_sweep(Path::new("/s.toml"), &text).unwrap()).unwrap()
+    }
+
+    fn run<'p>(plan: &'p Plan, id: &str) -> &'p PlannedRun {
+        plan.runs.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no run {id}"))
+    }
+
+    #[test]
+    fn pairing_none_keeps_todays_ids_and_seeds_and_splits_by_the_runs_own_seed() {
+        let p = plan("repeats = 2\npairing = \"none\"", "reserve_every = 4", "[[16], [32]]");
+        let ids: Vec<&str> = p.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["hidden=16/rep-1", "hidden=16/rep-2", "hidden=32/rep-1", "hidden=32/rep-2"]);
+        for r in &p.runs {
+            assert_eq!(r.seed, derive_seed(7, &p.configs[r.config].id, r.repeat), "{}", r.id);
+            assert_eq!((r.split_seed, r.repetition, r.fold), (r.seed, r.repeat, None), "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn pairing_split_shares_the_split_seed_of_equal_repeats_only() {
+        let p = plan("repeats = 3", "reserve_every = 4", "[[16], [32]]");
+        let (a, b) = (run(&p, "hidden=16/rep-2"), run(&p, "hidden=32/rep-2"));
+        assert_eq!(a.split_seed, b.split_seed, "same repeat, same split");
+        assert_ne!(a.seed, b.seed, "initial weights stay per configuration");
+        assert_eq!(a.seed, derive_seed(7, "hidden=16", 2), "seeds as with pairing none");
+        assert_ne!(a.split_seed, run(&p, "hidden=16/rep-3").split_seed, "another repetition, another split");
+    }
+
+    #[test]
+    fn pairing_all_shares_the_seed_too() {
+        let p = plan("pairing = \"all\"", "reserve_every = 4", "[[16], [32]]");
+        let (a, b) = (run(&p, "hidden=16/rep-1"), run(&p, "hidden=32/rep-1"));
+        assert_eq!((a.seed, a.split_seed), (b.seed, b.split_seed));
+        assert_ne!(a.seed, run(&p, "hidden=16/rep-2").seed);
+    }
+
+    #[test]
+    fn kfold_plans_repeats_times_folds_runs_per_configuration() {
+        let p = plan("repeats = 2", "resample = \"repeated-kfold\"\nfolds = 3", "[[16], [32]]");
+        assert_eq!(p.runs.len(), 2 * 2 * 3);
+        let r = run(&p, "hidden=32/rep-2-fold-3");
+        assert_eq!((r.repetition, r.fold, r.repeat), (2, Some(3), 6));
+        // Every fold of a repetition shares one partition, across configurations too.
+        let partition = |rep: usize| {
+            let mut seeds: Vec<u64> = p.runs.iter().filter(|r| r.repetition == rep).map(|r| r.split_seed).collect();
+            seeds.dedup();
+            seeds
+        };
+        assert_eq!(partition(1).len(), 1);
+        assert_ne!(partition(1), partition(2));
+        let kfold = plan("", "resample = \"kfold\"", "[[16]]");
+        assert_eq!(kfold.runs.len(), DEFAULT_FOLDS, "kfold is one partition of the default folds");
+    }
+
+    #[test]
+    fn kfold_with_pairing_none_partitions_each_configuration_on_its_own() {
+        let p = plan("pairing = \"none\"", "resample = \"kfold\"\nfolds = 2", "[[16], [32]]");
+        let seeds = |c: &str| [1, 2].map(|f| run(&p, &format!("{c}/rep-1-fold-{f}")).split_seed);
+        let (a, b) = (seeds("hidden=16"), seeds("hidden=32"));
+        assert_eq!(a[0], a[1], "the folds of one repetition partition the same rows");
+        assert_ne!(a[0], b[0], "unpaired: configurations draw their own partitions");
+    }
+
+    #[test]
+    fn adding_a_configuration_changes_no_existing_id_or_seed() {
+        for (case, data) in [("holdout", "reserve_every = 4"), ("k-fold", "resample = \"repeated-kfold\"\nfolds = 3")] {
+            for pairing in Pairing::WORDS {
+                let top = format!("repeats = 2\npairing = \"{pairing}\"");
+                let small = plan(&top, data, "[[16], [32]]");
+                let grown = plan(&top, data, "[[8], [16], [24], [32]]");
+                for r in &small.runs {
+                    let g = run(&grown, &r.id);
+                    assert_eq!(
+                        (r.seed, r.split_seed, r.repeat, r.repetition, r.fold),
+                        (g.seed, g.split_seed, g.repeat, g.repetition, g.fold),
+                        "{case}, pairing {pairing}: {}",
+                        r.id
+                    );
+                }
+            }
+        }
+    }
 }

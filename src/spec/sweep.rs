@@ -1,7 +1,7 @@
 //! Sweep files (and the single-run files of `pinniped train`): TOML text →
 //! validated values. Stage one of two; `plan` turns a sweep into runs.
 
-use super::config::{DataConfig, TrainConfig};
+use super::config::{DataConfig, Resample, TrainConfig};
 use super::problems::{line_col, suggest, Collector, InputError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,40 @@ impl Design {
     }
 }
 
+/// What runs of different configurations share (top-level `pairing`). Runs with equal
+/// `repeat` are paired: with `split` they validate on the same rows and see the same epoch
+/// shuffles (common random numbers), so a comparison between configurations cancels the
+/// split-to-split noise; `all` also shares the initial weights' seed (and so the weights,
+/// where the shapes agree); `none` gives every run its own split, as pinniped did before
+/// `pairing` existed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pairing {
+    Split,
+    All,
+    None,
+}
+
+impl Pairing {
+    pub const WORDS: [&'static str; 3] = ["split", "all", "none"];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Pairing::Split => "split",
+            Pairing::All => "all",
+            Pairing::None => "none",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Pairing> {
+        match word {
+            "split" => Some(Pairing::Split),
+            "all" => Some(Pairing::All),
+            "none" => Some(Pairing::None),
+            _ => None,
+        }
+    }
+}
+
 /// One swept `[train]` key and its values, in file order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
@@ -36,7 +70,13 @@ pub struct SweepFile {
     pub path: PathBuf,
     pub name: String,
     pub seed: u64,
+    /// Repetitions: runs per configuration, or k-fold partitions (each of `folds` runs).
     pub repeats: usize,
+    pub pairing: Pairing,
+    /// Whether the file says `pairing` (else `pairing` is the default: `split` for a sweep
+    /// file, `none` for a stored sweep made before the key existed). A sweep that does not
+    /// say it resumes a results directory with the directory's scheme.
+    pub pairing_stated: bool,
     pub data: DataConfig,
     /// The `[train]` table as written, on top of the defaults.
     pub baseline: TrainConfig,
@@ -51,7 +91,7 @@ pub struct RunFile {
     pub train: TrainConfig,
 }
 
-const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "data", "train", "sweep"];
+const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "pairing", "data", "train", "sweep"];
 const DATA_KEYS: &[&str] = &[
     "train",
     "test",
@@ -62,6 +102,9 @@ const DATA_KEYS: &[&str] = &[
     "length",
     "series_length",
     "missing",
+    "resample",
+    "folds",
+    "stratify",
 ];
 
 pub fn read_source(path: &Path) -> Result<String, InputError> {
@@ -173,6 +216,27 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
             1
         }
     };
+    let pairing = match table.get("pairing") {
+        // A stored sweep without the key was made before it existed, when no run was paired.
+        None if files == DataFiles::MayBeAbsent => Pairing::None,
+        None => Pairing::Split,
+        Some(Value::String(s)) if Pairing::from_word(s).is_some() => Pairing::from_word(s).expect("checked"),
+        Some(v) => {
+            // Only a close word helps here; the message lists every word already.
+            let hint = v.as_str().map(|s| suggest(s, &Pairing::WORDS)).filter(|h| h.contains("did you mean"));
+            let hint = hint.unwrap_or_default();
+            c.at(
+                None,
+                "pairing",
+                "pairing",
+                format!(
+                    "must be \"split\" (runs with the same repeat share their split and shuffles), \"all\" (also \
+                     their initial weights' seed) or \"none\" (every run draws its own split){hint}"
+                ),
+            );
+            Pairing::Split
+        }
+    };
     let data = match table.get("data") {
         Some(Value::Table(t)) => parse_data(&mut c, t, files),
         Some(_) => {
@@ -210,12 +274,27 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         }
         None => (Design::Grid, Vec::new()),
     };
+    if let Some(data) = &data {
+        if data.resample() == Resample::Kfold && table.contains_key("repeats") && repeats > 1 {
+            c.at(
+                None,
+                "repeats",
+                "repeats",
+                format!(
+                    "resample = \"kfold\" is one k-fold partition, not {repeats}: use resample = \"repeated-kfold\" \
+                     for {repeats} partitions, or drop repeats"
+                ),
+            );
+        }
+    }
     c.finish()?;
     Ok(SweepFile {
         path: path.to_path_buf(),
         name,
         seed,
-        repeats,
+        repeats: if data.as_ref().is_some_and(|d| d.resample() == Resample::Kfold) { 1 } else { repeats },
+        pairing,
+        pairing_stated: table.contains_key("pairing"),
         data: data.expect("checked"),
         baseline: baseline.expect("checked"),
         design,
@@ -578,5 +657,71 @@ mod tests {
         let err = parse_sweep(file, SWEEP).unwrap_err().to_string();
         assert!(err.contains("/nowhere/experiments/../data/TRAIN.tsv does not exist"), "{err}");
         assert!(err.contains("relative paths start at the directory of"), "{err}");
+    }
+
+    #[test]
+    fn pairing_is_read_from_the_top_level_with_split_as_a_new_sweeps_default() {
+        let file = Path::new("/p/s.toml");
+        let with = |line: &str| format!("name = \"p\"\n{line}\n{}", &SWEEP["name = \"p\"\n".len()..]);
+        for (line, stored, fresh) in [
+            ("", Pairing::None, Pairing::Split),
+            ("pairing = \"none\"", Pairing::None, Pairing::None),
+            ("pairing = \"all\"", Pairing::All, Pairing::All),
+            ("pairing = \"split\"", Pairing::Split, Pairing::Split),
+        ] {
+            let s = parse_stored_sweep(file, &with(line)).unwrap();
+            assert_eq!((s.pairing, s.pairing_stated), (stored, !line.is_empty()), "stored, `{line}`");
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("TRAIN.tsv"), "1\t0.5\n").unwrap();
+            let text = with(line).replace("../data/TRAIN.tsv", "TRAIN.tsv").replace("test = \"/abs/TEST.tsv\"\n", "");
+            let s = parse_sweep(&dir.path().join("s.toml"), &text).unwrap();
+            assert_eq!(s.pairing, fresh, "sweep file, `{line}`");
+        }
+    }
+
+    #[test]
+    fn a_bad_pairing_word_is_named_with_the_choices() {
+        let text = format!("pairing = \"splt\"\n{SWEEP}");
+        let err = parse_stored_sweep(Path::new("/p/s.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("s.toml:1: pairing: must be \"split\""), "{err}");
+        assert!(err.contains("\"none\"") && err.contains("did you mean `split`"), "{err}");
+    }
+
+    #[test]
+    fn kfold_is_one_partition_and_points_repeats_to_repeated_kfold() {
+        let text = format!("repeats = 4\n{SWEEP}resample = \"kfold\"\n");
+        let err = parse_stored_sweep(Path::new("/p/s.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("repeats: ") && err.contains("resample = \"repeated-kfold\""), "{err}");
+        let one = parse_stored_sweep(Path::new("/p/s.toml"), &format!("{SWEEP}resample = \"kfold\"\n")).unwrap();
+        assert_eq!(one.repeats, 1, "kfold without repeats: one partition, not the default 3");
+    }
+
+    #[test]
+    fn resample_keys_that_contradict_each_other_are_refused_with_the_fix() {
+        for (case, keys, key, fix) in [
+            (
+                "kfold with reserve_every",
+                "resample = \"kfold\"\nreserve_every = 4",
+                "data.reserve_every",
+                "drop reserve_every",
+            ),
+            (
+                "kfold with reserve_fraction",
+                "resample = \"repeated-kfold\"\nreserve_fraction = 0.2",
+                "data.reserve_fraction",
+                "resample = \"holdout\"",
+            ),
+            ("folds without k-fold", "folds = 5", "data.folds", "needs resample"),
+            ("one fold", "resample = \"kfold\"\nfolds = 1", "data.folds", "from 2 to 100"),
+            ("too many folds", "resample = \"kfold\"\nfolds = 101", "data.folds", "from 2 to 100"),
+            ("stratified reserve_every", "reserve_every = 4\nstratify = true", "data.stratify", "use reserve_fraction"),
+            ("stratify without validation", "stratify = true", "data.stratify", "add reserve_fraction"),
+        ] {
+            let text = format!("{SWEEP}{keys}\n");
+            let err = parse_stored_sweep(Path::new("/p/s.toml"), &text).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(&format!("{key}: ")) && err.contains(fix), "{case}: {err}");
+        }
+        let ok = format!("{SWEEP}reserve_fraction = 0.25\nstratify = true\n");
+        assert!(parse_stored_sweep(Path::new("/p/s.toml"), &ok).is_ok(), "a stratified holdout");
     }
 }
