@@ -19,7 +19,7 @@
 use super::csv_number;
 use super::stats::{mean_std, welch, welch_ci};
 use super::summary::{Records, LEVEL, TEST, VALID};
-use crate::spec::{Design, Plan, SweepFile};
+use crate::spec::{Design, Pairing, Plan, SweepFile};
 use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t, prob_a_beats_b, t_interval, MeanCi};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,8 +45,7 @@ pub struct Protocol {
 
 impl Protocol {
     pub fn of(sweep: &SweepFile) -> Self {
-        // Every run draws its own split today (no `pairing` yet): the comparisons are unpaired.
-        Protocol { design: sweep.design, paired: false, folds: None }
+        Protocol { design: sweep.design, paired: sweep.pairing != Pairing::None, folds: sweep.data.folds() }
     }
 
     pub fn pairing_word(&self) -> &'static str {
@@ -340,7 +339,17 @@ mod tests {
             for (r, acc) in accs[c].iter().enumerate() {
                 let index = plan.runs.len();
                 let run_id = format!("{id}/rep-{}", r + 1);
-                plan.runs.push(PlannedRun { index, config: c, repeat: r + 1, id: run_id, seed: index as u64 });
+                let (repeat, seed) = (r + 1, index as u64);
+                plan.runs.push(PlannedRun {
+                    index,
+                    config: c,
+                    repeat,
+                    id: run_id,
+                    seed,
+                    repetition: repeat,
+                    fold: None,
+                    split_seed: seed,
+                });
                 records.push(match acc {
                     Some((v, t)) => RunRecord {
                         state: Some(State::Done),
