@@ -55,6 +55,7 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
     let configs = plan.configs.iter().map(|c| (format!("configuration {}", c.id), &c.train));
     prepared.check_memory(&sweep.path, &sweep.data, configs)?;
     let rows = prepared.dataset.train.rows;
+    check_folds(&sweep.path, &sweep.data, rows)?;
     let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
         return Err(InputError::one(
@@ -65,6 +66,19 @@ fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
         ));
     }
     Ok(prepared)
+}
+
+/// k-fold needs a row per fold: known only once the training file is read.
+fn check_folds(file: &Path, data: &crate::spec::DataConfig, rows: usize) -> Result<(), InputError> {
+    match data.folds() {
+        Some(folds) if folds > rows => Err(InputError::one(
+            file,
+            None,
+            Some("data.folds"),
+            crate::stats::folds::FoldError::MoreFoldsThanRows { folds, rows }.to_string(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `--out` and `<out>/<name>` must be directories or not exist yet: a file on the
@@ -560,12 +574,12 @@ fn compare_cmd(a: CompareArgs) -> Result<u8> {
 }
 
 fn train(a: TrainArgs) -> Result<u8> {
-    let (data, mut cfg) = match &a.file {
+    let (data, mut cfg, split) = match &a.file {
         Some(path) => {
             let rf = parse_run_file(path, &read_source(path)?)?;
-            (rf.data, rf.train)
+            (rf.data, rf.train, rf.split)
         }
-        None => (None, crate::spec::TrainConfig::default()),
+        None => (None, crate::spec::TrainConfig::default(), None),
     };
     let flag_path = Path::new("--flags");
     let mut data = match (data, &a.train) {
@@ -710,6 +724,7 @@ fn train(a: TrainArgs) -> Result<u8> {
 
     let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
     prepared.check_memory(a.file.as_deref().unwrap_or(flag_path), &data, [(String::new(), &cfg)])?;
+    check_folds(a.file.as_deref().unwrap_or(flag_path), &data, prepared.dataset.train.rows)?;
     let dir = &a.out;
     // Never empty a directory the user typed: only an earlier train output is replaced.
     crate::exec::rundir::check_train_out(dir).map_err(|why| InputError::one(dir, None, Some("--out"), why))?;
@@ -718,7 +733,8 @@ fn train(a: TrainArgs) -> Result<u8> {
         &dir.join(crate::exec::rundir::TRAIN_MARKER),
         crate::exec::rundir::TRAIN_MARKER_TEXT.as_bytes(),
     )?;
-    let spec = RunSpec::new("train".into(), cfg.seed, cfg.clone(), data, &prepared.digest);
+    let split = split.unwrap_or(crate::spec::Split::own(cfg.seed));
+    let spec = RunSpec::new("train".into(), cfg.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {

@@ -8,7 +8,7 @@
 mod common;
 
 use candle_core::{DType, Device, Module, Tensor};
-use pinniped::spec::{DataConfig, TrainConfig};
+use pinniped::spec::{DataConfig, Split, TrainConfig};
 use pinniped::train::candle_engine::CandleMlp;
 use pinniped::train::engine::{self, Setup};
 use pinniped::train::fit::stream_rng;
@@ -178,7 +178,7 @@ fn blobs(n: usize, classes: usize, offset: u32) -> (Vec<f64>, Vec<u32>) {
 
 fn fit_as<T: pinniped::train::Real>(cfg: &TrainConfig, data: &RunData) -> Fit<T> {
     let mut hook = |_: EpochView<'_, T>| Ok(());
-    fit::<T>(cfg, &data_cfg(), 11, data, &mut hook).unwrap()
+    fit::<T>(cfg, &data_cfg(), 11, &Split::own(11), data, &mut hook).unwrap()
 }
 
 fn short_run(engine: Engine) -> TrainConfig {
@@ -266,7 +266,7 @@ fn candle_engine_is_bit_identical_across_repeats_and_threads() {
     }
     // Another seed gives another network (the seed reaches the engine).
     let mut hook = |_: EpochView<'_, f32>| Ok(());
-    let other_seed = fit::<f32>(&cfg, &data_cfg(), 12, &data, &mut hook).unwrap();
+    let other_seed = fit::<f32>(&cfg, &data_cfg(), 12, &Split::own(12), &data, &mut hook).unwrap();
     assert_ne!(other_seed.mlp, alone.mlp);
 }
 

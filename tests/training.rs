@@ -2,7 +2,7 @@
 //! the best epoch's weights, refit trains on train + validation rows, standardisation
 //! is fitted on training rows only, dropout is seeded.
 
-use pinniped::spec::{DataConfig, TrainConfig};
+use pinniped::spec::{DataConfig, Split, TrainConfig};
 use pinniped::train::{fit, EpochView, Fit, Loss, Mlp, OptimizerKind, RunData};
 
 fn data_cfg(every: Option<usize>) -> DataConfig {
@@ -57,7 +57,7 @@ fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usi
         seen.push((v.metrics.epoch, v.mlp.clone()));
         Ok(())
     };
-    let f = fit::<f64>(cfg, d, 5, data, &mut hook).unwrap();
+    let f = fit::<f64>(cfg, d, 5, &Split::own(5), data, &mut hook).unwrap();
     (f, seen)
 }
 

@@ -260,7 +260,14 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
 
 pub fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
     let run = &plan.runs[index];
-    RunSpec::new(run.id.clone(), run.seed, plan.configs[run.config].train.clone(), sweep.data.clone(), digest)
+    RunSpec::new(
+        run.id.clone(),
+        run.seed,
+        run.split(),
+        plan.configs[run.config].train.clone(),
+        sweep.data.clone(),
+        digest,
+    )
 }
 
 /// Which runs need training: unfinished ones, and (with `force`) finished ones whose

@@ -8,7 +8,7 @@ use super::rundir::{write_status, SelectedModel, State, Status};
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
-use crate::spec::{DataConfig, TrainConfig};
+use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
 use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real};
@@ -22,19 +22,32 @@ use std::time::Instant;
 pub struct RunSpec {
     pub id: String,
     pub seed: u64,
+    /// The validation rows and shuffles (shared by paired runs).
+    pub split: Split,
     pub train: TrainConfig,
     pub data: DataConfig,
-    /// Hash of (train, data options, data digest, seed): decides whether a finished run is stale.
+    /// Hash of (train, data options, data digest, seed, split): decides whether a finished run is stale.
     pub config_hash: String,
 }
 
 impl RunSpec {
     /// `train.seed` becomes `seed`: one seed in the config hash, `config.toml` and the
     /// checkpoint, so `pinniped train runs/<id>/config.toml` reproduces the run exactly.
-    pub fn new(id: String, seed: u64, mut train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+    pub fn new(
+        id: String,
+        seed: u64,
+        split: Split,
+        mut train: TrainConfig,
+        data: DataConfig,
+        data_digest: &str,
+    ) -> Self {
         train.seed = seed;
-        let config_hash = config_hash(&train, &data, data_digest, seed);
-        RunSpec { id, seed, train, data, config_hash }
+        let mut config_hash = config_hash(&train, &data, data_digest, seed);
+        // A split of the run's own seed is what every run did before pairing: its hash stays.
+        if !split.is_own(seed) {
+            config_hash = hash_text(&format!("{config_hash}\n{}", split_toml(&split)));
+        }
+        RunSpec { id, seed, split, train, data, config_hash }
     }
 
     /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
@@ -48,6 +61,9 @@ impl RunSpec {
         let mut doc = toml::Table::new();
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
         doc.insert("train".into(), toml::Value::try_from(self.recorded_train()).expect("train serialises"));
+        if !self.split.is_own(self.seed) {
+            doc.insert("split".into(), toml::Value::Table(split_table(&self.split)));
+        }
         format!(
             "# run {} (config hash {})\n# rerun alone with: pinniped train <this file>\n{}",
             self.id,
@@ -79,7 +95,26 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
         // Where the files lie is not part of a run's identity; their bytes (the digest) are.
         toml::to_string(&data.without_paths()).expect("serialises")
     );
+    hash_text(&text)
+}
+
+fn hash_text(text: &str) -> String {
     Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `[split]` table of a run's `config.toml` (read back by `parse_run_file`).
+fn split_table(split: &Split) -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("seed".into(), toml::Value::Integer(split.seed as i64));
+    t.insert("repetition".into(), toml::Value::Integer(split.repetition as i64));
+    if let Some(fold) = split.fold {
+        t.insert("fold".into(), toml::Value::Integer(fold as i64));
+    }
+    t
+}
+
+fn split_toml(split: &Split) -> String {
+    toml::to_string(&split_table(split)).expect("serialises")
 }
 
 /// Called after each epoch with (epoch, validation accuracy).
@@ -147,7 +182,7 @@ fn train_as<T: Real>(
         }
         Ok(())
     };
-    let result = fit(cfg, &spec.data, spec.seed, &run_data, &mut hook)?;
+    let result = fit(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook)?;
     write_history(dir, &result.history, data.classes())?;
     if cfg.plots {
         plot_run(dir)?;

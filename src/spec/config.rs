@@ -1,6 +1,7 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
+use crate::stats::folds::fold_of_row;
 use crate::train::options::{
     Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
 };
@@ -529,6 +530,35 @@ impl DataConfig {
         p
     }
 
+    /// Row indices (into the training file) of one run's training and validation rows, given
+    /// the order after the initial shuffle (both lists keep that order) and the labels:
+    /// - k-fold: the rows of fold `split.fold` validate, the others train; folds come from
+    ///   [`fold_of_row`] of (split seed, repetition), stratified by class unless `stratify = false`;
+    /// - `stratify = true` with `reserve_fraction`: [`stratified_holdout`];
+    /// - otherwise [`DataConfig::split`].
+    ///
+    /// `Err` (a fold outside 1..=folds, more folds than rows) is why the run cannot train.
+    pub fn split_rows(
+        &self,
+        order: &[usize],
+        labels: &[u32],
+        split: &super::plan::Split,
+    ) -> Result<(Vec<usize>, Vec<usize>), String> {
+        if let Some(k) = self.folds() {
+            let fold = split.fold.filter(|f| (1..=k).contains(f)).ok_or_else(|| {
+                format!("resample = \"{}\" needs the run's fold, from 1 to {k} ([split] fold)", self.resample().word())
+            })?;
+            // Unstratified: every row in one stratum, dealt out the same way.
+            let strata = if self.stratify() { labels.to_vec() } else { vec![0; labels.len()] };
+            let folds = fold_of_row(&strata, k, split.seed, split.repetition).map_err(|e| e.to_string())?;
+            return Ok(order.iter().partition(|&&row| folds[row] != fold - 1));
+        }
+        match self.reserve_fraction {
+            Some(f) if self.stratify() => Ok(stratified_holdout(order, labels, f)),
+            _ => Ok(self.split(order)),
+        }
+    }
+
     /// Row indices (into the training file) of the training and validation rows,
     /// given the order after the initial shuffle.
     pub fn split(&self, order: &[usize]) -> (Vec<usize>, Vec<usize>) {
@@ -551,6 +581,29 @@ impl DataConfig {
             (order.to_vec(), Vec::new())
         }
     }
+}
+
+/// A holdout of `fraction` of every class: each class reserves round(n × fraction) of its n rows
+/// (halves round up), but at most n − 1, so that every class keeps a row to train on (a class
+/// of one row never validates). The reserved rows are the class's last in `order`, as the
+/// unstratified holdout reserves the last rows. Both lists keep the order of `order`.
+pub fn stratified_holdout(order: &[usize], labels: &[u32], fraction: f64) -> (Vec<usize>, Vec<usize>) {
+    let mut per_class: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    order.iter().for_each(|&row| *per_class.entry(labels[row]).or_default() += 1);
+    // Rows of each class still to be seen before its reserved ones start.
+    let mut train_left: std::collections::BTreeMap<u32, usize> = per_class
+        .iter()
+        .map(|(&class, &n)| {
+            let reserved = ((n as f64 * fraction + 0.5).floor() as usize).min(n - 1);
+            (class, n - reserved)
+        })
+        .collect();
+    order.iter().partition(|&&row| {
+        let left = train_left.get_mut(&labels[row]).expect("counted");
+        let trains = *left > 0;
+        *left = left.saturating_sub(1);
+        trains
+    })
 }
 
 #[cfg(test)]

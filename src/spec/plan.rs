@@ -59,6 +59,12 @@ impl Split {
     pub fn own(seed: u64) -> Split {
         Split { seed, repetition: 1, fold: None }
     }
+
+    /// Whether this split trains as [`Split::own`] of `seed` does (a holdout's repetition
+    /// number draws nothing).
+    pub fn is_own(&self, seed: u64) -> bool {
+        self.seed == seed && self.fold.is_none()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

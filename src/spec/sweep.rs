@@ -2,6 +2,7 @@
 //! validated values. Stage one of two; `plan` turns a sweep into runs.
 
 use super::config::{DataConfig, Resample, TrainConfig};
+use super::plan::Split;
 use super::problems::{line_col, suggest, Collector, InputError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -84,12 +85,16 @@ pub struct SweepFile {
     pub axes: Vec<Axis>,
 }
 
-/// A `pinniped train` file: `[data]` and `[train]`.
+/// A `pinniped train` file: `[data]`, `[train]` and, in a sweep run's `config.toml`, `[split]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunFile {
     pub data: Option<DataConfig>,
     pub train: TrainConfig,
+    /// The run's split; `None`: drawn from the run's seed (`Split::own`).
+    pub split: Option<Split>,
 }
+
+const SPLIT_KEYS: &[&str] = &["seed", "repetition", "fold"];
 
 const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "pairing", "data", "train", "sweep"];
 const DATA_KEYS: &[&str] = &[
@@ -180,7 +185,15 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
     let table = parse_toml(path, source)?;
     let mut c = Collector::new(path, source);
     for key in table.keys() {
-        if !TOP_KEYS.contains(&key.as_str()) {
+        if key == "split" {
+            c.at(
+                None,
+                "",
+                "split",
+                "is one run's split (a run's config.toml records it); a sweep derives every run's split \
+                 from `seed` and `pairing`: remove [split]",
+            );
+        } else if !TOP_KEYS.contains(&key.as_str()) {
             c.at(None, key, key.clone(), format!("unknown key{}", suggest(key, TOP_KEYS)));
         }
     }
@@ -324,8 +337,8 @@ pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> 
     }
     let mut c = Collector::new(path, source);
     for key in table.keys() {
-        if !["data", "train"].contains(&key.as_str()) {
-            c.at(None, key, key.clone(), format!("unknown key{}", suggest(key, &["data", "train"])));
+        if !["data", "train", "split"].contains(&key.as_str()) {
+            c.at(None, key, key.clone(), format!("unknown key{}", suggest(key, &["data", "train", "split"])));
         }
     }
     let data = match table.get("data") {
@@ -338,8 +351,71 @@ pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> 
         _ => &empty,
     };
     let train = parse_train(&mut c, train);
+    let split = match table.get("split") {
+        None => None,
+        Some(Value::Table(t)) => parse_split(&mut c, t, data.as_ref(), train.as_ref().map_or(0, |t| t.seed)),
+        Some(_) => {
+            c.at(None, "split", "split", "must be a table: [split]");
+            None
+        }
+    };
+    if let Some(data) = &data {
+        let has_fold = split.as_ref().is_some_and(|s| s.fold.is_some());
+        if data.is_kfold() && !has_fold && !c.problems.iter().any(|p| p.key.as_deref() == Some("split.fold")) {
+            c.at(
+                Some("data"),
+                "resample",
+                "data.resample",
+                format!(
+                    "one run trains one fold of resample = \"{}\": add [split] with fold = 1 to {} (and the \
+                     partition's seed), or run every fold as a sweep",
+                    data.resample().word(),
+                    data.folds().unwrap_or_default()
+                ),
+            );
+        }
+    }
     c.finish()?;
-    Ok(RunFile { data, train: train.expect("checked") })
+    Ok(RunFile { data, train: train.expect("checked"), split })
+}
+
+/// A run's `[split]`: `seed` (default: the run's seed), `repetition` (default 1) and `fold`
+/// (k-fold only).
+fn parse_split(c: &mut Collector, t: &Table, data: Option<&DataConfig>, run_seed: u64) -> Option<Split> {
+    let before = c.problems.len();
+    for key in t.keys() {
+        if !SPLIT_KEYS.contains(&key.as_str()) {
+            c.at(Some("split"), key, format!("split.{key}"), format!("unknown key{}", suggest(key, SPLIT_KEYS)));
+        }
+    }
+    let mut whole = |key: &str, min: i64, max: i64| -> Option<i64> {
+        match t.get(key) {
+            None => None,
+            Some(Value::Integer(i)) if (min..=max).contains(i) => Some(*i),
+            Some(_) => {
+                c.at(Some("split"), key, format!("split.{key}"), format!("must be a whole number from {min} to {max}"));
+                None
+            }
+        }
+    };
+    let seed = whole("seed", 0, i64::MAX).map_or(run_seed, |s| s as u64);
+    let repetition = whole("repetition", 1, 10_000).map_or(1, |r| r as usize);
+    let fold = whole("fold", 1, super::config::limits::MAX_FOLDS as i64).map(|f| f as usize);
+    if let Some(f) = fold {
+        match data.and_then(DataConfig::folds) {
+            None => c.at(
+                Some("split"),
+                "fold",
+                "split.fold",
+                "a fold needs [data] resample = \"kfold\" or \"repeated-kfold\": drop fold for a holdout",
+            ),
+            Some(k) if f > k => {
+                c.at(Some("split"), "fold", "split.fold", format!("must be from 1 to folds = {k}, not {f}"))
+            }
+            Some(_) => {}
+        }
+    }
+    (c.problems.len() == before).then_some(Split { seed, repetition, fold })
 }
 
 /// Sweep names become directory names: keep them portable and inside `<out>`.
@@ -361,7 +437,15 @@ pub fn check_name(name: &str) -> Result<(), String> {
 fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConfig> {
     let before = c.problems.len();
     for key in t.keys() {
-        if !DATA_KEYS.contains(&key.as_str()) {
+        if key == "fold" {
+            c.at(
+                Some("data"),
+                key,
+                "data.fold",
+                "a sweep trains every fold of resample = \"kfold\" (set their number with folds); one run's fold \
+                 goes in its own [split] table (as a run's config.toml records it)",
+            );
+        } else if !DATA_KEYS.contains(&key.as_str()) {
             c.at(Some("data"), key, format!("data.{key}"), format!("unknown key{}", suggest(key, DATA_KEYS)));
         }
     }

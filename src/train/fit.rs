@@ -12,6 +12,7 @@ use super::options::StopOn;
 use super::real::Real;
 use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::spec::config::{DataConfig, TrainConfig};
+use crate::spec::Split;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -174,10 +175,14 @@ fn build_sets<T: Real>(
     Ok((sets, z))
 }
 
+/// Trains one run. `seed` draws the initial weights and dropout; `split` the validation rows
+/// and every epoch's shuffle, so that runs sharing a split (pairing) see the same rows in the
+/// same order whatever their own seed. `Split::own(seed)` is a run's split before pairing.
 pub fn fit<T: Real>(
     cfg: &TrainConfig,
     data_cfg: &DataConfig,
     seed: u64,
+    split: &Split,
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
 ) -> anyhow::Result<Fit<T>> {
@@ -186,12 +191,12 @@ pub fn fit<T: Real>(
     dims.extend(&cfg.hidden);
     dims.push(data.classes);
 
-    let mut shuffler = stream_rng(seed, SHUFFLE_STREAM);
+    let mut shuffler = stream_rng(split.seed, SHUFFLE_STREAM);
     let mut order: Vec<usize> = (0..data.train_y.len()).collect();
     if cfg.shuffle {
         shuffle(&mut order, &mut shuffler);
     }
-    let (train_rows, valid_rows) = data_cfg.split(&order);
+    let (train_rows, valid_rows) = data_cfg.split_rows(&order, data.train_y, split).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
@@ -244,7 +249,7 @@ pub fn fit<T: Real>(
         &refit_sets,
         best.epoch,
         None,
-        stream_rng(seed, REFIT_SHUFFLE_STREAM),
+        stream_rng(split.seed, REFIT_SHUFFLE_STREAM),
         stream_rng(seed, REFIT_DROPOUT_STREAM),
         &mut scratch,
         &mut no_hook,
