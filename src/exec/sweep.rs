@@ -51,6 +51,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
     doc.insert("name".into(), Value::String(sweep.name.clone()));
     doc.insert("seed".into(), Value::Integer(sweep.seed as i64));
     doc.insert("repeats".into(), Value::Integer(sweep.repeats as i64));
+    doc.insert("pairing".into(), Value::String(sweep.pairing.word().into()));
     doc.insert("data".into(), Value::try_from(&sweep.data).expect("serialises"));
     let mut train = match Value::try_from(&sweep.baseline) {
         Ok(Value::Table(t)) => t,
