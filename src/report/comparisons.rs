@@ -18,7 +18,7 @@
 
 use super::csv_number;
 use super::stats::{mean_std, welch, welch_ci};
-use super::summary::{Records, LEVEL, TEST, VALID};
+use super::summary::{Best, ConfigStats, DoneValues, Records, LEVEL, TEST, VALID};
 use crate::spec::{Design, Pairing, Plan, SweepFile};
 use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t, prob_a_beats_b, t_interval, MeanCi};
@@ -157,8 +157,12 @@ fn holm_of(family: &[Option<[Difference; 2]>], m: usize) -> Vec<Option<f64>> {
 }
 
 pub fn comparisons(records: &Records, plan: &Plan, protocol: &Protocol) -> Comparisons {
-    let done = records.done_values(plan);
-    let best = records.best_by_validation(plan).map(|b| b.config);
+    comparisons_of(plan, &records.done_values(plan), &records.config_stats(plan), protocol)
+}
+
+/// [`comparisons`] from the records' values and statistics (computed once per summary write).
+pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], protocol: &Protocol) -> Comparisons {
+    let best = Best::of(stats).map(|b| b.config);
     let baseline = plan.configs.iter().position(|c| c.id == "baseline");
     let reference = match protocol.design {
         Design::OneAtATime => baseline.or(best),
@@ -225,8 +229,12 @@ pub fn comparisons_header() -> Vec<String> {
 
 /// The text of comparisons.csv: one row per configuration, plan order.
 pub fn comparisons_csv(records: &Records, plan: &Plan, protocol: &Protocol) -> String {
-    let c = comparisons(records, plan, protocol);
-    let stats = records.config_stats(plan);
+    comparisons_text(plan, &comparisons(records, plan, protocol), &records.config_stats(plan))
+}
+
+/// The text of comparisons.csv from computed comparisons.
+pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats]) -> String {
+    let protocol = &c.protocol;
     let id = |i: Option<usize>| i.map_or_else(String::new, |i| plan.configs[i].id.clone());
     let rows = c.rows.iter().map(|row| {
         let mut cells = vec![
@@ -281,7 +289,10 @@ pub struct Selection {
 /// Per repeat, the configuration best on that repeat's final validation accuracy (ties: the
 /// lower configuration index) with its test accuracy; then their mean and CI.
 pub fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
-    let done = records.done_values(plan);
+    whole_procedure_of(&records.done_values(plan))
+}
+
+fn whole_procedure_of(done: &[DoneValues]) -> Selection {
     let repeats: BTreeSet<usize> = done.iter().flat_map(|d| d.0[VALID].keys().copied()).collect();
     let picks: Vec<Pick> = repeats
         .into_iter()
@@ -305,7 +316,12 @@ pub fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
 /// them. The validation mean is of the values the choices were made on, so it is optimistic;
 /// the test columns are the estimate.
 pub fn selection_csv(records: &Records, plan: &Plan) -> String {
-    let s = whole_procedure(records, plan);
+    selection_text(plan, &records.done_values(plan))
+}
+
+/// [`selection_csv`] from the records' values.
+pub fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
+    let s = whole_procedure_of(done);
     let header = ["repeat", "config", "final_valid_acc", "final_test_acc"].map(String::from).to_vec();
     let picks = s
         .picks

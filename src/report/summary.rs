@@ -218,62 +218,56 @@ impl Records {
 
     /// The text of summary.csv.
     pub fn summary_csv(&self, plan: &Plan) -> String {
-        let mut s = String::new();
-        for a in &plan.axes {
-            let _ = write!(s, "{a},");
-        }
-        s.push_str("runs,done,failed,diverged,n");
-        for (k, m) in METRICS.iter().enumerate() {
-            let _ = write!(s, ",{m}_mean,{m}_std");
-            if k < ACC_METRICS {
-                let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
-            }
-        }
-        s.push('\n');
-        let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
-        for (config, c) in plan.configs.iter().zip(self.config_stats(plan)) {
-            for v in &config.axis_values {
-                let _ = write!(s, "{v},");
-            }
-            let _ = write!(s, "{},{},{},{},{}", c.runs, c.done, c.failed, c.diverged, c.n);
-            for (k, (mean, std)) in c.stats.into_iter().enumerate() {
-                let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
-                if let Some(ci) = c.ci.get(k) {
-                    let _ = write!(s, ",{},{}", fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
-                }
-            }
-            s.push('\n');
-        }
-        s
+        summary_text(plan, &self.config_stats(plan))
     }
 
     /// Every summary file of the results directory, from the records in memory: the live
     /// summary during a sweep and `summarize` both come here, so they are the same bytes.
+    /// The statistics are computed once and shared by the files.
     pub fn write(&self, root: &Path, plan: &Plan, protocol: &Protocol) -> std::io::Result<()> {
-        write_atomic(&root.join("summary.csv"), self.summary_csv(plan).as_bytes())?;
-        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_csv(self, plan, protocol).as_bytes())?;
-        write_atomic(&root.join(SELECTION_FILE), comparisons::selection_csv(self, plan).as_bytes())
+        let (stats, done) = (self.config_stats(plan), self.done_values(plan));
+        write_atomic(&root.join("summary.csv"), summary_text(plan, &stats).as_bytes())?;
+        let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
+        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats).as_bytes())?;
+        write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())
     }
 
     /// The configuration with the best mean final validation accuracy: selection by
     /// validation, never by test. Ties go to the lower configuration index.
     pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
-        self.config_stats(plan)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let (m, s) = c.stats[VALID];
-                m.map(|m| Best {
-                    config: i,
-                    valid: (m, s),
-                    test: c.stats[TEST],
-                    valid_ci: c.ci[VALID],
-                    test_ci: c.ci[TEST],
-                    done: c.done,
-                })
-            })
-            .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+        Best::of(&self.config_stats(plan))
     }
+}
+
+/// The text of summary.csv from the configurations' statistics.
+fn summary_text(plan: &Plan, stats: &[ConfigStats]) -> String {
+    let mut s = String::new();
+    for a in &plan.axes {
+        let _ = write!(s, "{a},");
+    }
+    s.push_str("runs,done,failed,diverged,n");
+    for (k, m) in METRICS.iter().enumerate() {
+        let _ = write!(s, ",{m}_mean,{m}_std");
+        if k < ACC_METRICS {
+            let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
+        }
+    }
+    s.push('\n');
+    let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
+    for (config, c) in plan.configs.iter().zip(stats) {
+        for v in &config.axis_values {
+            let _ = write!(s, "{v},");
+        }
+        let _ = write!(s, "{},{},{},{},{}", c.runs, c.done, c.failed, c.diverged, c.n);
+        for (k, &(mean, std)) in c.stats.iter().enumerate() {
+            let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
+            if let Some(ci) = c.ci.get(k) {
+                let _ = write!(s, ",{},{}", fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
+            }
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// The summary files rebuilt from the run directories on disk (`summarize`).
@@ -289,4 +283,25 @@ pub struct Best {
     pub valid_ci: Option<MeanCi>,
     pub test_ci: Option<MeanCi>,
     pub done: usize,
+}
+
+impl Best {
+    /// The highest mean final validation accuracy (ties: the lower configuration index).
+    pub fn of(stats: &[ConfigStats]) -> Option<Best> {
+        stats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (m, s) = c.stats[VALID];
+                m.map(|m| Best {
+                    config: i,
+                    valid: (m, s),
+                    test: c.stats[TEST],
+                    valid_ci: c.ci[VALID],
+                    test_ci: c.ci[TEST],
+                    done: c.done,
+                })
+            })
+            .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+    }
 }
