@@ -108,14 +108,32 @@ fn runs_and_share(plan: &Plan, shard: Option<Shard>) -> String {
     }
 }
 
+/// `sweep` with the pairing of the results directory `root` when the file does not say it
+/// (one line says so), so that the directory resumes with the scheme it was made with.
+fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepFile {
+    if let Some(stored) = sweep::adopt_pairing(root, &mut sweep) {
+        if !quiet {
+            outln!(
+                "resuming {} with its pairing = \"{}\" ({} does not say `pairing`; write it there to be explicit)",
+                root.display(),
+                stored.word(),
+                echo_path(&sweep.path)
+            );
+        }
+    }
+    sweep
+}
+
 fn run(a: RunArgs) -> Result<u8> {
+    let root = |sweep: &SweepFile| a.out.join(&sweep.name);
     let sweep = load_sweep(&a.file)?;
+    let sweep = with_stored_pairing(&root(&sweep), sweep, a.exec.quiet);
     let plan = expand(&sweep)?;
     if a.dry_run {
         print_plan(&sweep, &plan, a.exec.shard);
         return Ok(exit::OK);
     }
-    let root = a.out.join(&sweep.name);
+    let root = root(&sweep);
     check_out_dir(&root)?;
     let prepared = prepare(&sweep, &plan)?;
     if !a.force {
@@ -132,13 +150,21 @@ fn run(a: RunArgs) -> Result<u8> {
             "sweep {}: {} × {} = {} ({} already finished) → {}",
             sweep.name,
             count(plan.configs.len(), "configuration"),
-            count(sweep.repeats, "repeat"),
+            repeats_text(&sweep),
             runs_and_share(&plan, a.exec.shard),
             in_shard(&plan, a.exec.shard).len() - todo.len(),
             root.display()
         );
     }
     train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, a.force, a.fail_fast)
+}
+
+/// "3 repeats", or with k-fold "3 repeats × 5 folds": the runs of one configuration.
+fn repeats_text(sweep: &SweepFile) -> String {
+    match sweep.data.folds() {
+        Some(k) => format!("{} × {}", count(sweep.repeats, "repeat"), count(k, "fold")),
+        None => count(sweep.repeats, "repeat"),
+    }
 }
 
 /// `--shard K/N`: the runs whose plan index ≡ K (mod N).
@@ -216,7 +242,7 @@ fn print_plan(sweep: &SweepFile, plan: &Plan, shard: Option<Shard>) {
         sweep.name,
         sweep.design.word(),
         count(plan.configs.len(), "configuration"),
-        count(sweep.repeats, "repeat"),
+        repeats_text(sweep),
         runs_and_share(plan, shard)
     );
     let mut header = vec!["index".to_string(), "id".into(), "seed".into()];
@@ -509,6 +535,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
 fn slurm(a: SlurmArgs) -> Result<u8> {
     use crate::exec::slurm::{check_script_values, submit, write_scripts, SlurmOptions};
     let sweep = load_sweep(&a.file)?;
+    let sweep = with_stored_pairing(&a.out.join(&sweep.name), sweep, false);
     let plan = expand(&sweep)?;
     // clap bounds the counts (at least 1); more tasks than runs would start empty tasks.
     let tasks = a.tasks.min(plan.runs.len());

@@ -10,7 +10,7 @@ use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
 use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
-use crate::spec::{InputError, Plan, Problem, SweepFile};
+use crate::spec::{InputError, Pairing, Plan, Problem, SweepFile};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -97,6 +97,10 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     if old.seed != sweep.seed {
         changes.push(format!("seed {} → {}", old.seed, sweep.seed));
     }
+    // A sweep that does not say `pairing` has adopted the directory's (`adopt_pairing`).
+    if old.pairing != sweep.pairing {
+        changes.push(format!("pairing \"{}\" → \"{}\"", old.pairing.word(), sweep.pairing.word()));
+    }
     // Data is compared by its bytes (the digest below), so data that moved resumes;
     // without a stored digest (an old directory) the paths are all there is.
     let old_digest = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)).ok();
@@ -134,6 +138,22 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
             changes.join(", ")
         ),
     }]))
+}
+
+/// A sweep file that does not say `pairing` resumes a results directory with the scheme its
+/// runs were made with (a stored sweep without the key: `none`), never a mix. Returns the
+/// scheme taken from the directory when it differs from the file's default.
+pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
+    if sweep.pairing_stated || check_no_symlinked_files(root).is_err() {
+        return None;
+    }
+    let path = root.join(SWEEP_FILE);
+    // Unreadable or invalid: `check_compatible` reports it.
+    let source = crate::fsx::read_text(&path, crate::fsx::MAX_TEXT_BYTES).ok()?;
+    let stored = crate::spec::parse_stored_sweep(&path, &source).ok()?.pairing;
+    let default = sweep.pairing;
+    sweep.pairing = stored;
+    (stored != default).then_some(stored)
 }
 
 /// Whether the data read now has the bytes the directory's runs were trained on
@@ -240,7 +260,8 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
     // Ids contain commas (`batch_size=40,momentum=0.5/rep-1`): quote properly.
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["index".to_string(), "id".into(), "config".into(), "repeat".into(), "seed".into()];
+    let mut header: Vec<String> =
+        ["index", "id", "config", "repeat", "seed", "repetition", "fold", "split_seed"].map(String::from).to_vec();
     header.extend(plan.axes.iter().cloned());
     w.write_record(&header)?;
     for r in &plan.runs {
@@ -250,6 +271,9 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
             plan.configs[r.config].id.clone(),
             r.repeat.to_string(),
             r.seed.to_string(),
+            r.repetition.to_string(),
+            r.fold.map_or(String::new(), |f| f.to_string()),
+            r.split_seed.to_string(),
         ];
         row.extend(plan.configs[r.config].axis_values.iter().cloned());
         w.write_record(&row)?;

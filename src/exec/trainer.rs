@@ -299,7 +299,17 @@ fn csv_field(s: &str) -> String {
 /// Synthetic runs for tests: deterministic curves from the seed, a delay per epoch
 /// (`PINNIPED_FAKE_DELAY_MS`), failure for ids containing `PINNIPED_FAKE_FAIL`, and
 /// divergence at learning rates ≥ 0.1 (as the paper's settings do).
+///
+/// Scores are "configuration effect + split effect + noise": the curve rises faster with
+/// fewer hidden nodes (the configuration effect), every epoch adds noise from the run's seed
+/// (uniform in [0, 0.02]), and the valid and test accuracies get a "split effect" drawn from
+/// the split seed alone (uniform in ±[`FAKE_SPLIT_EFFECT`]), as an easy or hard validation set
+/// would: the same for every configuration on the same split, so that tests can show what
+/// pairing cancels.
 pub struct FakeTrainer;
+
+/// Half the range of the fake trainer's split effect.
+pub const FAKE_SPLIT_EFFECT: f64 = 0.05;
 
 impl Trainer for FakeTrainer {
     fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
@@ -311,6 +321,10 @@ impl Trainer for FakeTrainer {
         }
         write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
         let mut rng = crate::train::fit::stream_rng(spec.seed, 99);
+        // Folds of one partition are different validation sets: each gets its own stream.
+        let fold = spec.split.fold.unwrap_or(0) as u64;
+        let mut split_rng = crate::train::fit::stream_rng(spec.split.seed, 98 + (fold << 32));
+        let split_effect = (rand::Rng::random::<f64>(&mut split_rng) * 2.0 - 1.0) * FAKE_SPLIT_EFFECT;
         let cfg = &spec.train;
         let tau = 10.0 + cfg.hidden.iter().sum::<usize>() as f64 / 4.0;
         let diverge_at = (cfg.learning_rate >= 0.1).then_some(cfg.epochs.div_ceil(2));
@@ -323,14 +337,15 @@ impl Trainer for FakeTrainer {
                 std::thread::sleep(std::time::Duration::from_millis(delay));
             }
             let base = 1.0 - 0.9 * (-(epoch as f64) / tau).exp();
-            let mut set = |scale: f64| {
+            let mut set = |scale: f64, effect: f64| {
                 let noise: f64 = rand::Rng::random::<f64>(&mut rng) * 0.02;
                 Some(crate::train::SetMetrics {
                     loss: 1.0 - base * scale + noise,
-                    acc: (base * scale + noise).min(1.0),
+                    acc: (base * scale + noise + effect).clamp(0.0, 1.0),
                 })
             };
-            rows.push(EpochMetrics { epoch, sets: [set(1.0), set(0.5), set(0.45)], seconds: 0.0 });
+            let sets = [set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect)];
+            rows.push(EpochMetrics { epoch, sets, seconds: 0.0 });
             progress(epoch, rows.last().unwrap().sets[1].map(|s| s.acc));
         }
         write_atomic(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes())?;

@@ -644,4 +644,27 @@ mod tests {
         let (train, valid) = data(None, Some(0.25)).split(&order);
         assert_eq!((train.last(), valid.first()), (Some(&54), Some(&53)));
     }
+
+    #[test]
+    fn a_stratified_holdout_reserves_the_same_fraction_of_every_class_and_keeps_one_to_train() {
+        // Class sizes 1, 2, 5, 8, a quarter reserved: round(n / 4) with halves up, at most n - 1.
+        let sizes = [1usize, 2, 5, 8];
+        let by_class: Vec<u32> =
+            sizes.iter().enumerate().flat_map(|(c, &n)| std::iter::repeat_n(c as u32, n)).collect();
+        // A fixed interleaving, so that a class's rows are not adjacent.
+        let labels: Vec<u32> = (0..by_class.len()).map(|i| by_class[(i * 7) % by_class.len()]).collect();
+        let order: Vec<usize> = (0..labels.len()).rev().collect();
+        let (train, valid) = stratified_holdout(&order, &labels, 0.25);
+        for (class, (&n, want)) in sizes.iter().zip([0, 1, 1, 2]).enumerate() {
+            let got = valid.iter().filter(|&&r| labels[r] == class as u32).count();
+            assert_eq!(got, want, "class {class} of {n} rows");
+        }
+        let mut all: Vec<usize> = train.iter().chain(&valid).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..labels.len()).collect::<Vec<_>>(), "disjoint and complete");
+        // Both keep the shuffled order; a class's reserved rows are its last in that order.
+        assert!(train.windows(2).all(|w| w[0] > w[1]) && valid.windows(2).all(|w| w[0] > w[1]));
+        let last_of_class_3 = *order.iter().filter(|&&r| labels[r] == 3).last().unwrap();
+        assert!(valid.contains(&last_of_class_3));
+    }
 }

@@ -299,7 +299,9 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
                 file: sweep.path.clone(),
                 line: None,
                 key: Some(format!("train.{key}")),
-                message: "needs a validation set: add reserve_every or reserve_fraction to [data]".into(),
+                message:
+                    "needs a validation set: add reserve_every, reserve_fraction or resample = \"kfold\" to [data]"
+                        .into(),
             });
         }
         let axis_values = sweep.axes.iter().map(|a| format_value(&value_of(&train, &a.key))).collect();

@@ -386,7 +386,8 @@ pub struct PlannedRun {
     pub values: Vec<String>,
 }
 
-/// A sweep's `plan.csv`: the axes (columns after `seed`) and every planned run.
+/// A sweep's `plan.csv`: the axes (the columns after `seed`, `repetition`, `fold`,
+/// `split_seed`; directories made before pairing have none of the last three) and every planned run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     pub axes: Vec<String>,
@@ -409,7 +410,9 @@ pub fn read_plan(path: &Path) -> Result<Option<Plan>> {
         head.iter().position(|h| h == name).with_context(|| format!("{}: no `{name}` column", path.display()))
     };
     let (ci, cc, cs) = (col("id")?, col("config")?, col("seed")?);
-    let axes = head[cs + 1..].to_vec();
+    // No `[train]` key is named `split_seed`, so the column cannot be an axis.
+    let first_axis = head.iter().position(|h| h == "split_seed").map_or(cs, |i| i.max(cs)) + 1;
+    let axes = head[first_axis..].to_vec();
     let mut runs = Vec::new();
     for rec in records(reader, path) {
         let rec = rec?;
@@ -431,7 +434,7 @@ pub fn read_plan(path: &Path) -> Result<Option<Plan>> {
         let span = |from: usize, to: usize| fields.get(from..=to).map(|f| f.join(",")).unwrap_or_default();
         let get = |i: usize| fields.get(i + if i > cc { extra } else { 0 }).map_or(String::new(), |f| (*f).to_owned());
         let (id, config) = if extra > 0 { (span(1, 1 + k), span(2 + k, 2 + 2 * k)) } else { (get(ci), get(cc)) };
-        runs.push(PlannedRun { id, config, values: (cs + 1..head.len()).map(get).collect() });
+        runs.push(PlannedRun { id, config, values: (first_axis..head.len()).map(get).collect() });
     }
     Ok(Some(Plan { axes, runs }))
 }

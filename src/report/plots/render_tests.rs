@@ -298,6 +298,25 @@ fn plan_ids_with_unquoted_commas_are_recovered() {
     assert_eq!(plan.baseline(), Some(&["sigmoid".to_string(), "40".to_string()][..]));
 }
 
+#[test]
+fn plan_axes_start_after_the_split_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("plan.csv");
+    std::fs::write(
+        &csv,
+        "index,id,config,repeat,seed,repetition,fold,split_seed,hidden\n0,hidden=4/rep-1-fold-2,hidden=4,2,7,1,2,99,4\n\
+         1,\"a=1,b=2/rep-1\",\"a=1,b=2\",1,8,1,,98,16\n",
+    )
+    .unwrap();
+    let plan = read_plan(&csv).unwrap().unwrap();
+    assert_eq!(plan.axes, ["hidden"]);
+    assert_eq!(
+        (plan.runs[0].id.as_str(), plan.runs[0].values.as_slice()),
+        ("hidden=4/rep-1-fold-2", &["4".to_string()][..])
+    );
+    assert_eq!((plan.runs[1].config.as_str(), plan.runs[1].values.as_slice()), ("a=1,b=2", &["16".to_string()][..]));
+}
+
 /// A 256-epoch, 64-hidden, 39-class run, like the paper's baseline; prints the time.
 #[test]
 fn paper_sized_run_draws_every_plot() {
