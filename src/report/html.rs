@@ -512,6 +512,35 @@ mod tests {
     }
 
     #[test]
+    fn comparisons_and_the_whole_procedure_show_their_files_rows_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let sweep = dir.path();
+        write_sweep(sweep, "s");
+        let header = crate::report::comparisons::comparisons_header().join(",");
+        let cells = |config: &str, p: &str, mark: &str| {
+            let stats = format!("3,0.01,0.001,0.02,{p},{p},0.25,0.75");
+            format!("{config},baseline,paired,paired t,3,3,{stats},{stats},{mark}")
+        };
+        let rows =
+            [cells("baseline", "", "best"), cells("\"a=<b>,c=1\"", "0.5", "yes"), cells("momentum=0.9", "0.001", "no")];
+        std::fs::write(sweep.join("comparisons.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        std::fs::write(
+            sweep.join("selection.csv"),
+            "repeat,config,final_valid_acc,final_test_acc\n1,\"a=<b>,c=1\",0.6,0.5\n2,baseline,0.7,0.3\n\
+             n,,2,2\nmean,,0.65,0.4\nci_low,,,-0.87\nci_high,,,1.67\n",
+        )
+        .unwrap();
+        let html = std::fs::read_to_string(write_report(sweep).unwrap()).unwrap();
+        check_balanced(&html);
+        assert!(!html.contains("<b>,c=1"), "unescaped id");
+        assert!(html.contains("<td>a=&lt;b&gt;,c=1</td>"), "the id, escaped, in both tables");
+        assert_eq!(html.matches("<tr class=\"tied\">").count(), 1, "one configuration like the best");
+        assert!(html.contains("0.0100 [0.0010, 0.0200]"), "difference with its interval");
+        assert!(html.contains("Over 2 repeats: test accuracy <b>0.4000</b> [-0.8700, 1.6700]"), "the estimate");
+        assert_eq!(html.matches("<tr><td class=\"num\">").count(), 2, "one row per repeat, no statistics rows");
+    }
+
+    #[test]
     fn report_of_a_bare_directory_says_what_is_missing() {
         let dir = tempfile::tempdir().unwrap();
         let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
