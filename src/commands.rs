@@ -310,7 +310,7 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
             let whole = comparisons::whole_procedure(records, plan);
             if whole.n > 0 {
                 outln!(
-                    "whole procedure (best on each repeat's validation): test acc {}  (n={})",
+                    "whole procedure{of_finished} (best on each repeat's validation): test acc {}  (n={})",
                     mean_spread_ci(whole.test_mean, None, whole.test_ci),
                     whole.n
                 );

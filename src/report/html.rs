@@ -93,8 +93,11 @@ fn decimals(metric: &str) -> usize {
     }
 }
 
+/// A CSV file's header and rows.
+type Table = (Vec<String>, Vec<Vec<String>>);
+
 /// A CSV file as its header and rows; `None` when it cannot be read (not written yet).
-fn read_table(path: &Path) -> Result<Option<(Vec<String>, Vec<Vec<String>>)>> {
+fn read_table(path: &Path) -> Result<Option<Table>> {
     let Ok(text) = crate::fsx::read_text(path, crate::fsx::MAX_TABLE_BYTES) else { return Ok(None) };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
     let head: Vec<String> =

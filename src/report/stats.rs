@@ -159,7 +159,9 @@ mod tests {
     //   ([1, 2, 3, 4, 5], [2, 4, 6, 8, 10, 12, 14]), 0.9 → (-8.307110518019389, -1.6928894819806128)
     #[test]
     fn welch_ci_matches_scipy_ttest_ind_confidence_interval() {
-        let cases: [(&str, &[f64], &[f64], f64, [f64; 2]); 3] = [
+        // (case, a, b, level, [low, high])
+        type Case<'a> = (&'a str, &'a [f64], &'a [f64], f64, [f64; 2]);
+        let cases: [Case; 3] = [
             (
                 "unequal n and var",
                 &[0.91, 0.92, 0.93, 0.95],
