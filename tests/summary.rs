@@ -139,8 +139,7 @@ fn runs_finished_by_another_process_during_a_sweep_appear_in_its_final_summary()
     let final_summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert_ne!(fast_summary, final_summary, "the slow shard's runs changed nothing");
     // Every run of the sweep counted: 3 configurations × 2 repeats, all done.
-    let done: usize =
-        final_summary.lines().skip(1).map(|l| l.split(',').nth(2).unwrap().parse::<usize>().unwrap()).sum();
+    let done: usize = read_csv(&dir.join("summary.csv")).iter().map(|r| r["done"].parse::<usize>().unwrap()).sum();
     assert_eq!(done, 6, "final summary counts every run of both shards:\n{final_summary}");
     assert_live_equals_summarize("two shards", &dir);
 }
