@@ -207,3 +207,23 @@ fn gram_method_follows_the_direct_method() {
         );
     }
 }
+
+#[test]
+fn a_kfold_run_validates_on_its_fold_and_still_refits() {
+    let (x, y) = blobs(60, 3, 0);
+    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
+    let d = DataConfig { resample: Some(pinniped::spec::Resample::Kfold), folds: Some(3), ..data_cfg(None) };
+    let c = TrainConfig { refit: true, epochs: 20, ..cfg() };
+    let mut hook = |_: EpochView<'_, f64>| Ok(());
+    let mut valid_of_folds = Vec::new();
+    for fold in 1..=3 {
+        let split = Split { seed: 9, repetition: 1, fold: Some(fold) };
+        let f = fit::<f64>(&c, &d, 5, &split, &data, &mut hook).unwrap();
+        assert_eq!(f.valid_rows.len(), 20, "fold {fold}: a third of the rows");
+        assert_eq!(f.train_rows.len(), 40, "fold {fold}: the others train");
+        assert!(f.selected.as_ref().is_some_and(|s| s.refit), "fold {fold}: refit on every row");
+        valid_of_folds.extend(f.valid_rows);
+    }
+    valid_of_folds.sort();
+    assert_eq!(valid_of_folds, (0..60).collect::<Vec<_>>(), "every row validates once");
+}

@@ -664,7 +664,7 @@ mod tests {
         assert_eq!(all, (0..labels.len()).collect::<Vec<_>>(), "disjoint and complete");
         // Both keep the shuffled order; a class's reserved rows are its last in that order.
         assert!(train.windows(2).all(|w| w[0] > w[1]) && valid.windows(2).all(|w| w[0] > w[1]));
-        let last_of_class_3 = *order.iter().filter(|&&r| labels[r] == 3).last().unwrap();
+        let last_of_class_3 = *order.iter().rev().find(|&&r| labels[r] == 3).unwrap();
         assert!(valid.contains(&last_of_class_3));
     }
 }

@@ -4,9 +4,9 @@
 //! configuration's own seed — so every configuration validates on the same rows in repetition r,
 //! fold f, and paired comparisons cancel the split-to-split noise.
 //!
-//! Where to call it: `train::fit::fit` builds its rows with `DataConfig::split(&order)`; with
+//! Where it is called: `DataConfig::split_rows` (for `train::fit::fit`); with
 //! `resample = "kfold" | "repeated-kfold"` the run's validation rows are the rows with
-//! `fold_of_row(train_y, k, sweep_seed, repetition)[row] == fold` and its training rows the others.
+//! `fold_of_row(train_y, k, split_seed, repetition)[row] == fold - 1` and its training rows the others.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
