@@ -62,8 +62,13 @@ def sweep(out, name):
     for r in plan:
         with open(os.path.join(root, "runs", r["id"], "status.json")) as f:
             statuses.setdefault(r["config"], []).append(json.load(f))
-    best = [l for l in open(os.path.join(tmp, out + ".log")) if l.startswith("best by validation")]
-    return rows, statuses, best[-1].strip() if best else "(no best-by-validation line)", len(plan)
+    log = open(os.path.join(tmp, out + ".log")).read().splitlines()
+    best = [l.strip() for l in log if l.startswith("best by validation")]
+    line = best[-1] if best else "(no best-by-validation line)"
+    # The whole-procedure estimate, printed after it (when the sweep has a test set).
+    whole = [l.strip() for l in log if l.startswith("whole procedure")]
+    line += "\n" + whole[-1] if whole else ""
+    return rows, statuses, line, len(plan)
 
 def epochs(statuses, config):
     """Divergence epochs of a configuration's runs, e.g. '9' or '14–15'."""

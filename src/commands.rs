@@ -6,6 +6,7 @@ use crate::exec::sweep::{self, run_dir, Counts, RunOptions};
 use crate::exec::trainer::{FakeTrainer, MlpTrainer, RunSpec, Trainer};
 use crate::features::{Pipeline, Prepared};
 use crate::output::count;
+use crate::report::comparisons::{self, Protocol};
 use crate::report::{compare, summary};
 use crate::spec::problems::{closest, echo, echo_path};
 use crate::spec::sweep::{parse_run_file, read_source, with_value};
@@ -211,14 +212,14 @@ fn train_runs(
     let real = MlpTrainer { data: prepared };
     let trainer: &dyn Trainer = if exec.fake_trainer { &FakeTrainer } else { &real };
     let (counts, records) = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
-    finish(root, plan, &records, exec.quiet)?;
+    finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
     Ok(report_end(root, plan, &records, &counts, exec.quiet))
 }
 
 /// After a batch of runs: the summary, the sweep's plots and `report.html`.
 /// Pictures are a convenience: failing to draw one is a warning, not a failure.
-fn finish(root: &Path, plan: &Plan, records: &summary::Records, quiet: bool) -> Result<()> {
-    records.write(root, plan)?;
+fn finish(root: &Path, plan: &Plan, records: &summary::Records, protocol: &Protocol, quiet: bool) -> Result<()> {
+    records.write(root, plan, protocol)?;
     if let Err(e) = crate::report::plots::plot_sweep(root) {
         errln!("warning: sweep plots: {e:#}");
     }
@@ -230,8 +231,8 @@ fn finish(root: &Path, plan: &Plan, records: &summary::Records, quiet: bool) -> 
 }
 
 fn report_cmd(dir: &Path) -> Result<u8> {
-    let (_, plan) = open_results(dir)?;
-    finish(dir, &plan, &summary::Records::read(dir, &plan), false)?;
+    let (sweep, plan) = open_results(dir)?;
+    finish(dir, &plan, &summary::Records::read(dir, &plan), &Protocol::of(&sweep), false)?;
     Ok(exit::OK)
 }
 
@@ -298,19 +299,22 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
         };
         outln!("summary: {}{partial}", root.join("summary.csv").display());
         if let Some(best) = records.best_by_validation(plan) {
-            let f = |m: Option<f64>, s: Option<f64>| match (m, s) {
-                (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
-                (Some(m), None) => format!("{m:.4}"),
-                _ => "-".into(),
-            };
             let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
             outln!(
                 "best by validation{of_finished}: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
                 plan.configs[best.config].id,
-                f(Some(best.valid.0), best.valid.1),
-                f(best.test.0, best.test.1),
+                mean_spread_ci(Some(best.valid.0), best.valid.1, best.valid_ci),
+                mean_spread_ci(best.test.0, best.test.1, best.test_ci),
                 best.done
             );
+            let whole = comparisons::whole_procedure(records, plan);
+            if whole.n > 0 {
+                outln!(
+                    "whole procedure{of_finished} (best on each repeat's validation): test acc {}  (n={})",
+                    mean_spread_ci(whole.test_mean, None, whole.test_ci),
+                    whole.n
+                );
+            }
         }
         if all.failed > 0 {
             outln!(
@@ -326,6 +330,19 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
     } else {
         exit::OK
     }
+}
+
+/// `0.3396 ± 0.0300 [0.2651, 0.4141]`: mean, std and 95% interval, each part only when defined.
+fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<crate::stats::MeanCi>) -> String {
+    let Some(mean) = mean else { return "-".into() };
+    let mut s = format!("{mean:.4}");
+    if let Some(std) = std {
+        s += &format!(" ± {std:.4}");
+    }
+    if let Some(ci) = ci {
+        s += &format!(" [{:.4}, {:.4}]", ci.low, ci.high);
+    }
+    s
 }
 
 /// State counts over the whole plan, from each run's state.
@@ -421,8 +438,8 @@ fn status(dir: &Path) -> Result<u8> {
 }
 
 fn summarize(dir: &Path) -> Result<u8> {
-    let (_, plan) = open_results(dir)?;
-    summary::write(dir, &plan)?;
+    let (sweep, plan) = open_results(dir)?;
+    summary::write(dir, &plan, &Protocol::of(&sweep))?;
     outln!("{}", dir.join("summary.csv").display());
     Ok(exit::OK)
 }
@@ -546,7 +563,7 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     let prepared = prepare(&sweep, &plan)?;
     sweep::check_compatible(&root, &sweep, &prepared.digest)?;
     sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
-    summary::write(&root, &plan)?;
+    summary::write(&root, &plan, &Protocol::of(&sweep))?;
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
     outln!(
         "wrote {} ({} over {}) and {}",

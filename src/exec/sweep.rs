@@ -8,6 +8,7 @@ use super::claim;
 use super::events::{Event, Progress};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
+use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
 use crate::spec::{InputError, Pairing, Plan, Problem, SweepFile};
 use anyhow::Context;
@@ -185,6 +186,8 @@ pub const ROOT_FILES: &[&str] = &[
     DATA_DIGEST_FILE,
     "plan.csv",
     "summary.csv",
+    crate::report::comparisons::COMPARISONS_FILE,
+    crate::report::comparisons::SELECTION_FILE,
     "report.html",
     crate::report::importance::IMPORTANCE_FILE,
     crate::report::runs_table::RUNS_FILE,
@@ -331,6 +334,7 @@ pub fn execute(
     remove_stale_locks(root, plan, lock_mode);
     // Read every run once; afterwards only the run that just finished is re-read.
     let mut records = Records::read(root, plan);
+    let protocol = Protocol::of(sweep);
     let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
@@ -398,7 +402,7 @@ pub fn execute(
                     }
                     let record = records.reread(root, plan, run);
                     progress.finished(run, &finished_line(&plan.runs[run].id, &status, record));
-                    if let Err(e) = records.write(root, plan) {
+                    if let Err(e) = records.write(root, plan, &protocol) {
                         errln!("warning: could not update the summary: {e:#}");
                     }
                 }
@@ -410,7 +414,7 @@ pub fn execute(
     // runs meanwhile: re-read every run not known to be finished, so that the final
     // summary equals what `summarize` rebuilds from disk. Finished runs are trusted.
     records.refresh_unfinished(root, plan);
-    if let Err(e) = records.write(root, plan) {
+    if let Err(e) = records.write(root, plan, &protocol) {
         errln!("warning: could not update the summary: {e:#}");
     }
     counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;

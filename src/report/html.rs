@@ -72,6 +72,7 @@ th{background:#f0f0f0;font-weight:600}td{white-space:nowrap}td.files{white-space
 tr.best td{background:#fff3b0;font-weight:bold}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}\
 td .why{display:block;white-space:normal;max-width:40em;font-size:11px;color:#555}\
+td .ci{display:block;font-size:11px;color:#555}tr.tied td{background:#fffbe0}\
 figure{display:inline-block;margin:0.5em}img{max-width:100%}\
 .state-done{color:#1a7f37}.state-diverged,.state-failed{color:#c62828}";
 
@@ -92,13 +93,12 @@ fn decimals(metric: &str) -> usize {
     }
 }
 
-/// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
-/// pairs merged into `mean ± std`, the best `final_valid_acc_mean` row marked.
-fn summary_table(path: &Path, html: &mut String) -> Result<()> {
-    let Ok(text) = crate::fsx::read_text(path, crate::fsx::MAX_TABLE_BYTES) else {
-        html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
-        return Ok(());
-    };
+/// A CSV file's header and rows.
+type Table = (Vec<String>, Vec<Vec<String>>);
+
+/// A CSV file as its header and rows; `None` when it cannot be read (not written yet).
+fn read_table(path: &Path) -> Result<Option<Table>> {
+    let Ok(text) = crate::fsx::read_text(path, crate::fsx::MAX_TABLE_BYTES) else { return Ok(None) };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
     let head: Vec<String> =
         reader.headers().with_context(|| format!("reading {}", path.display()))?.iter().map(str::to_owned).collect();
@@ -107,18 +107,40 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
         .collect::<Result<_, csv::Error>>()
         .with_context(|| format!("reading {}", path.display()))?;
-    // Columns to show: (header, mean column, optional (std column, decimals)).
-    type Column = (String, usize, Option<(usize, usize)>);
+    Ok(Some((head, rows)))
+}
+
+/// `[low, high]` of two cells, or nothing when they are empty.
+fn interval(low: &str, high: &str, decimals: usize) -> Option<String> {
+    (!low.trim().is_empty() && !high.trim().is_empty())
+        .then(|| format!("[{}, {}]", number(low, decimals), number(high, decimals)))
+}
+
+/// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
+/// pairs merged into `mean ± std` with the 95% interval below, the best
+/// `final_valid_acc_mean` row marked.
+fn summary_table(path: &Path, html: &mut String) -> Result<()> {
+    let Some((head, rows)) = read_table(path)? else {
+        html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
+        return Ok(());
+    };
+    // Columns to show: (header, mean column, optional (std column, decimals), optional CI columns).
+    type Column = (String, usize, Option<(usize, usize)>, Option<(usize, usize)>);
     let mut cols: Vec<Column> = Vec::new();
+    let find = |name: String| head.iter().position(|x| *x == name);
     for (i, h) in head.iter().enumerate() {
         if let Some(metric) = h.strip_suffix("_mean") {
-            let std = head.iter().position(|x| *x == format!("{metric}_std"));
+            let std = find(format!("{metric}_std"));
+            let ci = find(format!("{metric}_ci_low")).zip(find(format!("{metric}_ci_high")));
             // Spaces let a long metric name wrap in its header, never in its cells.
-            cols.push((metric.replace('_', " "), i, std.map(|s| (s, decimals(metric)))));
-        } else if h.strip_suffix("_std").is_some_and(|m| head.contains(&format!("{m}_mean"))) {
+            cols.push((metric.replace('_', " "), i, std.map(|s| (s, decimals(metric))), ci));
+        } else if ["_std", "_ci_low", "_ci_high"]
+            .iter()
+            .any(|suffix| h.strip_suffix(suffix).is_some_and(|m| head.contains(&format!("{m}_mean"))))
+        {
             continue;
         } else {
-            cols.push((h.clone(), i, None));
+            cols.push((h.clone(), i, None, None));
         }
     }
     let key = head.iter().position(|h| h == "final_valid_acc_mean");
@@ -133,16 +155,19 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         })
         .map(|(i, _)| i);
 
-    html.push_str("<p>Metric columns: mean ± std over each configuration's done runs.</p>\n");
+    html.push_str(
+        "<p>Metric columns: mean ± std over each configuration's done runs (<code>n</code>), \
+         below it the 95% t interval of the mean.</p>\n",
+    );
     html.push_str("<div class=\"wide\"><table>\n<thead><tr>");
-    for (h, _, _) in &cols {
+    for (h, _, _, _) in &cols {
         let _ = write!(html, "<th>{}</th>", escape(h));
     }
     html.push_str("</tr></thead>\n<tbody>\n");
     for (r, row) in rows.iter().enumerate() {
         let class = if Some(r) == best { " class=\"best\"" } else { "" };
         let _ = write!(html, "<tr{class}>");
-        for (_, i, std) in &cols {
+        for (_, i, std, ci) in &cols {
             let cell = |j: usize| row.get(j).map_or("", String::as_str);
             match std {
                 Some((s, d)) => {
@@ -150,7 +175,10 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
                         ("", "") => "–".to_string(),
                         (m, sd) => format!("{} ± {}", number(m, *d), number(sd, *d)),
                     };
-                    let _ = write!(html, "<td class=\"num\">{}</td>", escape(&text));
+                    let ci = ci
+                        .and_then(|(lo, hi)| interval(cell(lo), cell(hi), *d))
+                        .map_or_else(String::new, |ci| format!("<span class=\"ci\">{}</span>", escape(&ci)));
+                    let _ = write!(html, "<td class=\"num\">{}{ci}</td>", escape(&text));
                 }
                 None => {
                     let _ = write!(html, "<td>{}</td>", escape(cell(*i)));
@@ -169,6 +197,111 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
     } else {
         html.push_str("<p>No configuration has a validation accuracy to select by.</p>\n");
     }
+    Ok(())
+}
+
+/// The comparisons table (comparisons.csv): each configuration against the reference on
+/// validation and test accuracy; rows not distinguishable from the best are shaded.
+fn comparisons_table(path: &Path, html: &mut String) -> Result<()> {
+    let Some((head, rows)) = read_table(path)? else {
+        html.push_str("<p>No <code>comparisons.csv</code> yet.</p>\n");
+        return Ok(());
+    };
+    let col = |name: &str| head.iter().position(|h| h == name);
+    let get = |row: &Vec<String>, name: &str| col(name).and_then(|i| row.get(i)).cloned().unwrap_or_default();
+    let first = rows.first();
+    let (pairing, test) = first.map_or_else(Default::default, |r| (get(r, "pairing"), get(r, "test")));
+    let _ = writeln!(
+        html,
+        "<p>Each configuration against <b>{}</b> ({}; {}): mean difference (configuration − reference) \
+         with its 95% interval, two-sided p, Holm-adjusted p across the rows, Wilcoxon signed-rank p \
+         (paired only) and P(A &gt; B), the share of repeats the configuration wins. Shaded: not \
+         distinguishable from the best by validation (Holm-adjusted p ≥ 0.05 against it).</p>",
+        escape(&first.map_or_else(String::new, |r| get(r, "reference"))),
+        escape(&pairing),
+        escape(&test)
+    );
+    html.push_str("<div class=\"wide\"><table>\n<thead><tr><th>config</th><th>n</th>");
+    for set in ["valid", "test"] {
+        let _ = write!(
+            html,
+            "<th>{set} pairs</th><th>Δ {set} acc [95% CI]</th><th>{set} p</th><th>{set} Holm p</th>\
+             <th>{set} Wilcoxon p</th><th>{set} P(A&gt;B)</th>"
+        );
+    }
+    html.push_str("<th>like the best</th></tr></thead>\n<tbody>\n");
+    for row in &rows {
+        let mark = get(row, "indistinguishable_from_best");
+        let class = match mark.as_str() {
+            "best" => " class=\"best\"",
+            "yes" => " class=\"tied\"",
+            _ => "",
+        };
+        let _ = write!(
+            html,
+            "<tr{class}><td>{}</td><td class=\"num\">{}</td>",
+            escape(&get(row, "config")),
+            escape(&get(row, "n"))
+        );
+        for set in ["valid", "test"] {
+            let g = |c: &str| get(row, &format!("{set}_{c}"));
+            let diff = match (g("diff").trim(), interval(&g("diff_ci_low"), &g("diff_ci_high"), 4)) {
+                ("", _) => "–".to_string(),
+                (d, Some(ci)) => format!("{} {ci}", number(d, 4)),
+                (d, None) => number(d, 4),
+            };
+            let _ =
+                write!(html, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", escape(&g("pairs")), escape(&diff));
+            for c in ["p", "p_holm", "wilcoxon_p", "p_a_beats_b"] {
+                let _ = write!(html, "<td class=\"num\">{}</td>", escape(&number(&g(c), 4)));
+            }
+        }
+        let _ = writeln!(html, "<td>{}</td></tr>", escape(&mark));
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+    Ok(())
+}
+
+/// The whole-procedure estimate (selection.csv): each repeat's choice by validation and
+/// the mean test accuracy of those choices.
+fn selection_table(path: &Path, html: &mut String) -> Result<()> {
+    let Some((head, rows)) = read_table(path)? else {
+        html.push_str("<p>No <code>selection.csv</code> yet.</p>\n");
+        return Ok(());
+    };
+    let col = |name: &str| head.iter().position(|h| h == name);
+    let get = |row: &Vec<String>, name: &str| col(name).and_then(|i| row.get(i)).cloned().unwrap_or_default();
+    let stat = |name: &str| rows.iter().find(|r| get(r, "repeat") == name).map(|r| get(r, "final_test_acc"));
+    let picks: Vec<&Vec<String>> = rows.iter().filter(|r| get(r, "repeat").parse::<usize>().is_ok()).collect();
+    let estimate = match (stat("mean"), stat("ci_low"), stat("ci_high")) {
+        (Some(m), Some(lo), Some(hi)) if !m.is_empty() => {
+            let ci = interval(&lo, &hi, 4).map_or_else(String::new, |ci| format!(" {ci}"));
+            format!("test accuracy <b>{}</b>{}", number(&m, 4), escape(&ci))
+        }
+        _ => "no test accuracy to estimate".into(),
+    };
+    let _ = writeln!(
+        html,
+        "<p>What tuning with this sweep yields: on each repeat, the configuration best on that \
+         repeat's validation accuracy, and its test accuracy on the same repeat (Bouthillier et al. \
+         2021). Over {} repeats: {estimate} (mean and 95% t interval).</p>",
+        stat("n").unwrap_or_default().parse::<usize>().unwrap_or(0)
+    );
+    html.push_str(
+        "<div class=\"wide\"><table>\n<thead><tr><th>repeat</th><th>chosen</th><th>valid acc</th>\
+         <th>test acc</th></tr></thead>\n<tbody>\n",
+    );
+    for r in picks {
+        let _ = writeln!(
+            html,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&get(r, "repeat")),
+            escape(&get(r, "config")),
+            escape(&number(&get(r, "final_valid_acc"), 4)),
+            escape(&number(&get(r, "final_test_acc"), 4))
+        );
+    }
+    html.push_str("</tbody>\n</table></div>\n");
     Ok(())
 }
 
@@ -199,6 +332,10 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
 
     html.push_str("<h2>Summary</h2>\n");
     summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
+    html.push_str("<h2>Comparisons</h2>\n");
+    comparisons_table(&sweep_dir.join(super::comparisons::COMPARISONS_FILE), &mut html)?;
+    html.push_str("<h2>The whole procedure</h2>\n");
+    selection_table(&sweep_dir.join(super::comparisons::SELECTION_FILE), &mut html)?;
     super::importance::html_section(sweep_dir, &mut html);
 
     html.push_str("<h2>Plots</h2>\n");
@@ -380,6 +517,35 @@ mod tests {
         assert!(best.starts_with("<td>160</td><td>0.9</td>"), "{}", &best[..60]);
         assert!(html.contains("selected by validation accuracy"));
         assert!(html.contains("0.7000 ± 0.0200"));
+    }
+
+    #[test]
+    fn comparisons_and_the_whole_procedure_show_their_files_rows_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let sweep = dir.path();
+        write_sweep(sweep, "s");
+        let header = crate::report::comparisons::comparisons_header().join(",");
+        let cells = |config: &str, p: &str, mark: &str| {
+            let stats = format!("3,0.01,0.001,0.02,{p},{p},0.25,0.75");
+            format!("{config},baseline,paired,paired t,3,3,{stats},{stats},{mark}")
+        };
+        let rows =
+            [cells("baseline", "", "best"), cells("\"a=<b>,c=1\"", "0.5", "yes"), cells("momentum=0.9", "0.001", "no")];
+        std::fs::write(sweep.join("comparisons.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        std::fs::write(
+            sweep.join("selection.csv"),
+            "repeat,config,final_valid_acc,final_test_acc\n1,\"a=<b>,c=1\",0.6,0.5\n2,baseline,0.7,0.3\n\
+             n,,2,2\nmean,,0.65,0.4\nci_low,,,-0.87\nci_high,,,1.67\n",
+        )
+        .unwrap();
+        let html = std::fs::read_to_string(write_report(sweep).unwrap()).unwrap();
+        check_balanced(&html);
+        assert!(!html.contains("<b>,c=1"), "unescaped id");
+        assert!(html.contains("<td>a=&lt;b&gt;,c=1</td>"), "the id, escaped, in both tables");
+        assert_eq!(html.matches("<tr class=\"tied\">").count(), 1, "one configuration like the best");
+        assert!(html.contains("0.0100 [0.0010, 0.0200]"), "difference with its interval");
+        assert!(html.contains("Over 2 repeats: test accuracy <b>0.4000</b> [-0.8700, 1.6700]"), "the estimate");
+        assert_eq!(html.matches("<tr><td class=\"num\">").count(), 2, "one row per repeat, no statistics rows");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! HTML report.
 
 pub mod compare;
+pub mod comparisons;
 pub mod ensemble;
 pub mod html;
 pub mod importance;

@@ -162,13 +162,20 @@ mod tests {
 
     /// `stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)` on the samples above:
     /// `[0.91, 0.92, 0.93, 0.95]` vs `[0.88, 0.90, 0.89]` at 95% → (0.010753961409800176, 0.06424603859019978);
-    /// `[1, 2, 3, 4, 5]` vs `[2, 4, …, 14]` at 90% → (-8.307110518019389, -1.6928894819806128);
+    /// `[1, 2, 3, 4, 5]` vs `[2, 4, …, 14]` at 95% → (-9.100269077562459, -0.8997309224375414), at 90% → (-8.307110518019389, -1.6928894819806128);
     /// `[1., 1., 1.]` vs `[2., 3., 4.]` at 95% → (-4.48413771175033, 0.4841377117503298).
     #[test]
     fn welch_interval_matches_scipy_confidence_interval() {
         /// (case, a, b, level, SciPy's interval of mean(a) − mean(b))
         type Case = (&'static str, &'static [f64], &'static [f64], f64, [f64; 2]);
-        let cases: [Case; 3] = [
+        let cases: [Case; 4] = [
+            (
+                "large variance ratio",
+                &[1.0, 2.0, 3.0, 4.0, 5.0],
+                &[2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+                0.95,
+                [-9.100269077562459, -0.8997309224375414],
+            ),
             (
                 "unequal n",
                 &[0.91, 0.92, 0.93, 0.95],

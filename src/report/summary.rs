@@ -1,13 +1,17 @@
-//! `summary.csv`: one row per configuration, mean and standard deviation over its
-//! repeats. Computed from one [`RunRecord`] per run: a sweep keeps them in memory
-//! and updates the one run that finished, `pinniped summarize` reads them all from
-//! disk; both go through [`Records::summary_csv`], so they are the same bytes.
+//! `summary.csv`: one row per configuration, mean, standard deviation and 95% t interval
+//! over its repeats (with `comparisons.csv` and `selection.csv`, see `comparisons`).
+//! Computed from one [`RunRecord`] per run: a sweep keeps them in memory and updates
+//! the one run that finished, `pinniped summarize` reads them all from disk; both go
+//! through [`Records::write`], so they are the same bytes.
 
+use super::comparisons::{self, Protocol, COMPARISONS_FILE, SELECTION_FILE};
 use super::stats::mean_std;
 use crate::exec::atomic::write_atomic;
 use crate::exec::rundir::{read_status, State};
 use crate::exec::sweep::run_dir;
 use crate::spec::Plan;
+use crate::stats::{t_interval, MeanCi};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -94,13 +98,37 @@ pub fn read_run(dir: &Path) -> RunRecord {
     rec
 }
 
+/// The accuracy metrics (the first five of [`METRICS`]): summary.csv gives each a 95% t interval.
+pub const ACC_METRICS: usize = 5;
+/// Index in [`METRICS`] of `final_valid_acc` (selection) and `final_test_acc` (what it yields).
+pub const VALID: usize = 1;
+pub const TEST: usize = 2;
+/// The confidence level of every interval in the summary files.
+pub const LEVEL: f64 = 0.95;
+
 /// Per configuration: counts by state and the statistics of its `done` runs.
 pub struct ConfigStats {
     pub runs: usize,
     pub done: usize,
     pub failed: usize,
     pub diverged: usize,
+    /// Done runs with a result (a finite accuracy): the runs the means are over.
+    pub n: usize,
     pub stats: [(Option<f64>, Option<f64>); 7],
+    /// [`LEVEL`] t interval of each accuracy metric's mean (`None` for fewer than two values).
+    pub ci: [Option<MeanCi>; ACC_METRICS],
+}
+
+/// One configuration's `done` runs: per metric, its finite values keyed by the pairing key
+/// `PlannedRun.repeat` (runs of different configurations with equal keys are paired).
+#[derive(Clone, Debug, Default)]
+pub struct DoneValues(pub [BTreeMap<usize, f64>; 7]);
+
+impl DoneValues {
+    /// The values of metric `k` in repeat order.
+    pub fn values(&self, k: usize) -> Vec<f64> {
+        self.0[k].values().copied().collect()
+    }
 }
 
 /// One record per planned run (plan order): what summary.csv, the end-of-sweep counts
@@ -131,24 +159,44 @@ impl Records {
         &self.0[run]
     }
 
+    /// Per configuration, the values of its `done` runs: only finished runs enter the
+    /// statistics, so a diverged run's NaNs never do.
+    pub fn done_values(&self, plan: &Plan) -> Vec<DoneValues> {
+        let mut out: Vec<DoneValues> = plan.configs.iter().map(|_| DoneValues::default()).collect();
+        for (run, rec) in plan.runs.iter().zip(&self.0) {
+            if rec.state == Some(State::Done) {
+                for (k, v) in rec.metrics().into_iter().enumerate() {
+                    if let Some(v) = v.filter(|v| v.is_finite()) {
+                        out[run.config].0[k].insert(run.repeat, v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn config_stats(&self, plan: &Plan) -> Vec<ConfigStats> {
         let mut out: Vec<ConfigStats> = plan
             .configs
             .iter()
-            .map(|_| ConfigStats { runs: 0, done: 0, failed: 0, diverged: 0, stats: [(None, None); 7] })
+            .map(|_| ConfigStats {
+                runs: 0,
+                done: 0,
+                failed: 0,
+                diverged: 0,
+                n: 0,
+                stats: [(None, None); 7],
+                ci: [None; ACC_METRICS],
+            })
             .collect();
-        let mut values: Vec<[Vec<f64>; 7]> = plan.configs.iter().map(|_| Default::default()).collect();
         for (run, rec) in plan.runs.iter().zip(&self.0) {
             let c = &mut out[run.config];
             c.runs += 1;
             match rec.state {
                 Some(State::Done) => {
                     c.done += 1;
-                    // Only finished runs enter the means: a diverged run's NaNs never do.
-                    for (k, v) in rec.metrics().into_iter().enumerate() {
-                        if let Some(v) = v.filter(|v| v.is_finite()) {
-                            values[run.config][k].push(v);
-                        }
+                    if rec.metrics()[..ACC_METRICS].iter().any(|v| v.is_some_and(f64::is_finite)) {
+                        c.n += 1;
                     }
                 }
                 Some(State::Diverged) => c.diverged += 1,
@@ -156,9 +204,13 @@ impl Records {
                 None => {}
             }
         }
-        for (c, vals) in out.iter_mut().zip(&values) {
-            for (k, v) in vals.iter().enumerate() {
-                c.stats[k] = mean_std(v);
+        for (c, done) in out.iter_mut().zip(self.done_values(plan)) {
+            for k in 0..METRICS.len() {
+                let values = done.values(k);
+                c.stats[k] = mean_std(&values);
+                if k < ACC_METRICS {
+                    c.ci[k] = t_interval(&values, LEVEL);
+                }
             }
         }
         out
@@ -166,31 +218,18 @@ impl Records {
 
     /// The text of summary.csv.
     pub fn summary_csv(&self, plan: &Plan) -> String {
-        let mut s = String::new();
-        for a in &plan.axes {
-            let _ = write!(s, "{a},");
-        }
-        s.push_str("runs,done,failed,diverged");
-        for m in METRICS {
-            let _ = write!(s, ",{m}_mean,{m}_std");
-        }
-        s.push('\n');
-        let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
-        for (config, c) in plan.configs.iter().zip(self.config_stats(plan)) {
-            for v in &config.axis_values {
-                let _ = write!(s, "{v},");
-            }
-            let _ = write!(s, "{},{},{},{}", c.runs, c.done, c.failed, c.diverged);
-            for (mean, std) in c.stats {
-                let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
-            }
-            s.push('\n');
-        }
-        s
+        summary_text(plan, &self.config_stats(plan))
     }
 
-    pub fn write(&self, root: &Path, plan: &Plan) -> std::io::Result<()> {
-        write_atomic(&root.join("summary.csv"), self.summary_csv(plan).as_bytes())?;
+    /// Every summary file of the results directory, from the records in memory: the live
+    /// summary during a sweep and `summarize` both come here, so they are the same bytes.
+    /// The statistics are computed once and shared by the files.
+    pub fn write(&self, root: &Path, plan: &Plan, protocol: &Protocol) -> std::io::Result<()> {
+        let (stats, done) = (self.config_stats(plan), self.done_values(plan));
+        write_atomic(&root.join("summary.csv"), summary_text(plan, &stats).as_bytes())?;
+        let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
+        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats).as_bytes())?;
+        write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())?;
         write_atomic(
             &root.join(super::importance::IMPORTANCE_FILE),
             super::importance::importance_csv(self, plan).as_bytes(),
@@ -199,22 +238,46 @@ impl Records {
     }
 
     /// The configuration with the best mean final validation accuracy: selection by
-    /// validation, never by test.
+    /// validation, never by test. Ties go to the lower configuration index.
     pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
-        self.config_stats(plan)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let (m, s) = c.stats[1];
-                m.map(|m| Best { config: i, valid: (m, s), test: c.stats[2], done: c.done })
-            })
-            .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+        Best::of(&self.config_stats(plan))
     }
 }
 
-/// summary.csv rebuilt from the run directories on disk (`summarize`).
-pub fn write(root: &Path, plan: &Plan) -> std::io::Result<()> {
-    Records::read(root, plan).write(root, plan)
+/// The text of summary.csv from the configurations' statistics.
+fn summary_text(plan: &Plan, stats: &[ConfigStats]) -> String {
+    let mut s = String::new();
+    for a in &plan.axes {
+        let _ = write!(s, "{a},");
+    }
+    s.push_str("runs,done,failed,diverged,n");
+    for (k, m) in METRICS.iter().enumerate() {
+        let _ = write!(s, ",{m}_mean,{m}_std");
+        if k < ACC_METRICS {
+            let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
+        }
+    }
+    s.push('\n');
+    let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
+    for (config, c) in plan.configs.iter().zip(stats) {
+        for v in &config.axis_values {
+            let _ = write!(s, "{v},");
+        }
+        let _ = write!(s, "{},{},{},{},{}", c.runs, c.done, c.failed, c.diverged, c.n);
+        for (k, &(mean, std)) in c.stats.iter().enumerate() {
+            let _ = write!(s, ",{},{}", fmt(mean), fmt(std));
+            if let Some(ci) = c.ci.get(k) {
+                let _ = write!(s, ",{},{}", fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The summary files rebuilt from the run directories on disk (`summarize`).
+pub fn write(root: &Path, plan: &Plan, protocol: &Protocol) -> std::io::Result<()> {
+    Records::read(root, plan).write(root, plan, protocol)
 }
 
 /// The configuration [`Records::best_by_validation`] chooses.
@@ -222,5 +285,28 @@ pub struct Best {
     pub config: usize,
     pub valid: (f64, Option<f64>),
     pub test: (Option<f64>, Option<f64>),
+    pub valid_ci: Option<MeanCi>,
+    pub test_ci: Option<MeanCi>,
     pub done: usize,
+}
+
+impl Best {
+    /// The highest mean final validation accuracy (ties: the lower configuration index).
+    pub fn of(stats: &[ConfigStats]) -> Option<Best> {
+        stats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (m, s) = c.stats[VALID];
+                m.map(|m| Best {
+                    config: i,
+                    valid: (m, s),
+                    test: c.stats[TEST],
+                    valid_ci: c.ci[VALID],
+                    test_ci: c.ci[TEST],
+                    done: c.done,
+                })
+            })
+            .max_by(|a, b| a.valid.0.total_cmp(&b.valid.0).then(b.config.cmp(&a.config)))
+    }
 }
