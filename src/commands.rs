@@ -282,7 +282,7 @@ fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) -> Str
 }
 
 fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Counts, quiet: bool) -> u8 {
-    let all = all_counts(records.0.iter().map(|r| r.state));
+    let all = all_counts(records.runs.iter().map(|r| r.state));
     if !quiet {
         let mut extra = String::new();
         if counts.skipped > 0 {

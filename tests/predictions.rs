@@ -212,6 +212,11 @@ fn fake_runs_write_predictions_and_each_configuration_gets_the_ensemble_of_its_d
     let tmp = tempfile::tempdir().unwrap();
     let root = fake_sweep(tmp.path(), "fake", "", "1");
     let (plan, records) = open(&root);
+    // summary.csv (written live by the sweep) carries each configuration's ensemble.
+    let mut summary = csv::Reader::from_path(root.join("summary.csv")).unwrap();
+    let column = summary.headers().unwrap().iter().position(|h| h == "ensemble_test_acc").expect("column");
+    let cells: Vec<String> = summary.records().map(|r| r.unwrap()[column].to_string()).collect();
+    assert_eq!(cells.len(), plan.configs.len());
     let mut ensembles = 0;
     for (c, config) in plan.configs.iter().enumerate() {
         let runs: Vec<_> = plan.runs.iter().filter(|r| r.config == c).collect();
@@ -227,6 +232,7 @@ fn fake_runs_write_predictions_and_each_configuration_gets_the_ensemble_of_its_d
         let got = config_ensemble(&root, &plan, c, &records).unwrap();
         if diverged {
             assert_eq!(got, None, "{}", config.id);
+            assert_eq!(cells[c], "", "{}: no ensemble, an empty cell", config.id);
             assert_eq!(ensemble_test_acc(&root, &plan, c, &records), None);
             continue;
         }
@@ -241,6 +247,7 @@ fn fake_runs_write_predictions_and_each_configuration_gets_the_ensemble_of_its_d
         }
         assert_eq!(ensemble_test_acc(&root, &plan, c, &records), e.accuracy());
         let acc = e.accuracy().unwrap();
+        assert_eq!(cells[c].parse::<f64>().ok(), Some(acc), "{}: summary.csv's ensemble_test_acc", config.id);
         assert!((0.0..=1.0).contains(&acc));
         ensembles += 1;
     }

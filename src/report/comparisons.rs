@@ -376,7 +376,7 @@ mod tests {
                 });
             }
         }
-        (plan, Records(records))
+        (plan, Records::new(records))
     }
 
     fn some(v: &[(f64, f64)]) -> Vec<Option<(f64, f64)>> {

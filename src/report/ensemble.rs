@@ -110,7 +110,7 @@ pub fn config_ensemble(
     let mut members = Vec::new();
     let mut classes = None;
     let mut first_path = None;
-    for (run, rec) in plan.runs.iter().zip(&records.0) {
+    for (run, rec) in plan.runs.iter().zip(&records.runs) {
         if run.config != config || rec.state != Some(State::Done) {
             continue;
         }

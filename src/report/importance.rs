@@ -51,7 +51,7 @@ fn scores(records: &Records, plan: &Plan) -> Vec<Option<f64>> {
     plan.runs
         .iter()
         .map(|run| {
-            let rec = records.0.get(run.index)?;
+            let rec = records.runs.get(run.index)?;
             rec.final_accs[1].filter(|v| v.is_finite() && rec.state == Some(State::Done))
         })
         .collect()
@@ -434,7 +434,7 @@ mod tests {
                 None => RunRecord { state: Some(State::Failed), ..Default::default() },
             })
             .collect();
-        (Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs }, Records(records))
+        (Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs }, Records::new(records))
     }
 
     fn rows(csv: &str) -> Vec<Vec<String>> {

@@ -40,7 +40,7 @@ pub fn runs_csv(records: &Records, plan: &Plan) -> String {
     let number = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(String::new(), csv_number);
     let default = Default::default();
     for run in &plan.runs {
-        let rec = records.0.get(run.index).unwrap_or(&default);
+        let rec = records.runs.get(run.index).unwrap_or(&default);
         let mut row = vec![
             run.index.to_string(),
             run.id.clone(),

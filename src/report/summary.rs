@@ -5,6 +5,7 @@
 //! through [`Records::write`], so they are the same bytes.
 
 use super::comparisons::{self, Protocol, COMPARISONS_FILE, SELECTION_FILE};
+use super::ensemble::ensemble_test_acc;
 use super::stats::mean_std;
 use crate::exec::atomic::write_atomic;
 use crate::exec::rundir::{read_status, State};
@@ -135,35 +136,68 @@ impl DoneValues {
 /// and the best configuration are computed from. A sweep reads it from disk once and
 /// then updates it run by run, so each finished run costs one run's files, not all.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Records(pub Vec<RunRecord>);
+pub struct Records {
+    /// One per planned run, in plan order.
+    pub runs: Vec<RunRecord>,
+    /// Per configuration: the test accuracy of the ensemble of its done runs
+    /// (`report::ensemble`), kept up to date as runs finish (missing: not computed).
+    ensembles: Vec<Option<f64>>,
+}
 
 impl Records {
+    /// Records without ensembles (tests, or runs held elsewhere).
+    pub fn new(runs: Vec<RunRecord>) -> Self {
+        Records { runs, ensembles: Vec::new() }
+    }
+
     /// One pass over the plan's run directories.
     pub fn read(root: &Path, plan: &Plan) -> Self {
-        Records(plan.runs.iter().map(|run| read_run(&run_dir(root, &run.id))).collect())
+        let mut records = Records::new(plan.runs.iter().map(|run| read_run(&run_dir(root, &run.id))).collect());
+        records.ensembles = (0..plan.configs.len()).map(|c| ensemble_test_acc(root, plan, c, &records)).collect();
+        records
+    }
+
+    /// Recomputes configuration `config`'s ensemble: reads only its runs' predictions, so a
+    /// finished run costs its configuration's repeats, whatever the sweep's size.
+    fn update_ensemble(&mut self, root: &Path, plan: &Plan, config: usize) {
+        self.ensembles.resize(plan.configs.len(), None);
+        self.ensembles[config] = ensemble_test_acc(root, plan, config, self);
+    }
+
+    /// The ensemble test accuracy of configuration `config`, if known.
+    pub fn ensemble(&self, config: usize) -> Option<f64> {
+        self.ensembles.get(config).copied().flatten()
     }
 
     /// Re-reads the runs not known to be finished (another process may have finished
     /// them since); runs known to be finished are trusted.
     pub fn refresh_unfinished(&mut self, root: &Path, plan: &Plan) {
-        for (rec, run) in self.0.iter_mut().zip(&plan.runs) {
+        let mut changed = std::collections::BTreeSet::new();
+        for (rec, run) in self.runs.iter_mut().zip(&plan.runs) {
             if rec.state.is_none() {
                 *rec = read_run(&run_dir(root, &run.id));
+                if rec.state.is_some() {
+                    changed.insert(run.config);
+                }
             }
+        }
+        for config in changed {
+            self.update_ensemble(root, plan, config);
         }
     }
 
     /// Re-reads one run (plan index) from its directory.
     pub fn reread(&mut self, root: &Path, plan: &Plan, run: usize) -> &RunRecord {
-        self.0[run] = read_run(&run_dir(root, &plan.runs[run].id));
-        &self.0[run]
+        self.runs[run] = read_run(&run_dir(root, &plan.runs[run].id));
+        self.update_ensemble(root, plan, plan.runs[run].config);
+        &self.runs[run]
     }
 
     /// Per configuration, the values of its `done` runs: only finished runs enter the
     /// statistics, so a diverged run's NaNs never do.
     pub fn done_values(&self, plan: &Plan) -> Vec<DoneValues> {
         let mut out: Vec<DoneValues> = plan.configs.iter().map(|_| DoneValues::default()).collect();
-        for (run, rec) in plan.runs.iter().zip(&self.0) {
+        for (run, rec) in plan.runs.iter().zip(&self.runs) {
             if rec.state == Some(State::Done) {
                 for (k, v) in rec.metrics().into_iter().enumerate() {
                     if let Some(v) = v.filter(|v| v.is_finite()) {
@@ -189,7 +223,7 @@ impl Records {
                 ci: [None; ACC_METRICS],
             })
             .collect();
-        for (run, rec) in plan.runs.iter().zip(&self.0) {
+        for (run, rec) in plan.runs.iter().zip(&self.runs) {
             let c = &mut out[run.config];
             c.runs += 1;
             match rec.state {
@@ -218,7 +252,7 @@ impl Records {
 
     /// The text of summary.csv.
     pub fn summary_csv(&self, plan: &Plan) -> String {
-        summary_text(plan, &self.config_stats(plan))
+        summary_text(plan, &self.config_stats(plan), self)
     }
 
     /// Every summary file of the results directory, from the records in memory: the live
@@ -226,7 +260,7 @@ impl Records {
     /// The statistics are computed once and shared by the files.
     pub fn write(&self, root: &Path, plan: &Plan, protocol: &Protocol) -> std::io::Result<()> {
         let (stats, done) = (self.config_stats(plan), self.done_values(plan));
-        write_atomic(&root.join("summary.csv"), summary_text(plan, &stats).as_bytes())?;
+        write_atomic(&root.join("summary.csv"), summary_text(plan, &stats, self).as_bytes())?;
         let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
         write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats).as_bytes())?;
         write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())?;
@@ -245,7 +279,7 @@ impl Records {
 }
 
 /// The text of summary.csv from the configurations' statistics.
-fn summary_text(plan: &Plan, stats: &[ConfigStats]) -> String {
+fn summary_text(plan: &Plan, stats: &[ConfigStats], records: &Records) -> String {
     let mut s = String::new();
     for a in &plan.axes {
         let _ = write!(s, "{a},");
@@ -257,9 +291,9 @@ fn summary_text(plan: &Plan, stats: &[ConfigStats]) -> String {
             let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
         }
     }
-    s.push('\n');
+    s.push_str(",ensemble_test_acc\n");
     let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
-    for (config, c) in plan.configs.iter().zip(stats) {
+    for (i, (config, c)) in plan.configs.iter().zip(stats).enumerate() {
         for v in &config.axis_values {
             let _ = write!(s, "{v},");
         }
@@ -270,7 +304,7 @@ fn summary_text(plan: &Plan, stats: &[ConfigStats]) -> String {
                 let _ = write!(s, ",{},{}", fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
             }
         }
-        s.push('\n');
+        let _ = writeln!(s, ",{}", fmt(records.ensemble(i)));
     }
     s
 }
