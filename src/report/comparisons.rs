@@ -224,16 +224,17 @@ pub fn comparisons_header() -> Vec<String> {
         }
     }
     h.push("indistinguishable_from_best".into());
+    h.extend(["ensemble_test_diff".into(), "ensemble_mcnemar_p".into()]);
     h
 }
 
 /// The text of comparisons.csv: one row per configuration, plan order.
 pub fn comparisons_csv(records: &Records, plan: &Plan, protocol: &Protocol) -> String {
-    comparisons_text(plan, &comparisons(records, plan, protocol), &records.config_stats(plan))
+    comparisons_text(plan, &comparisons(records, plan, protocol), &records.config_stats(plan), records)
 }
 
 /// The text of comparisons.csv from computed comparisons.
-pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats]) -> String {
+pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], records: &Records) -> String {
     let protocol = &c.protocol;
     let id = |i: Option<usize>| i.map_or_else(String::new, |i| plan.configs[i].id.clone());
     let rows = c.rows.iter().map(|row| {
@@ -259,6 +260,10 @@ pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats]) -> 
             ]);
         }
         cells.push(row.mark.word().to_string());
+        // The ensembles of repeats on the test rows: accuracy difference and McNemar's test.
+        let pair = c.reference.filter(|&r| r != row.config).and_then(|r| Some((records.ensemble(row.config)?, records.ensemble(r)?)));
+        cells.push(num(pair.map(|(a, b)| a.accuracy - b.accuracy)));
+        cells.push(num(pair.and_then(|(a, b)| a.mcnemar(b)).map(|m| m.p)));
         cells
     });
     csv_text(std::iter::once(comparisons_header()).chain(rows))

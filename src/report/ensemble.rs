@@ -135,6 +135,31 @@ pub fn config_ensemble(
     Ok(Ensemble::of(&members, classes).expect("members checked to agree"))
 }
 
+/// What the summary files keep of a configuration's ensemble: its accuracy with the bootstrap
+/// interval over test rows (computed once, when one of its runs finishes), and which test rows
+/// it gets right (for McNemar's test against another configuration's ensemble).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnsembleSummary {
+    pub accuracy: f64,
+    pub ci: Option<MeanCi>,
+    pub correct: Vec<bool>,
+}
+
+impl EnsembleSummary {
+    /// McNemar's test of this ensemble against `other` on the same test rows; `None` if the
+    /// rows differ.
+    pub fn mcnemar(&self, other: &EnsembleSummary) -> Option<McNemar> {
+        mcnemar(&self.correct, &other.correct)
+    }
+}
+
+/// [`config_ensemble`] reduced to what the summary keeps; `None` where there is no ensemble or
+/// a predictions file cannot be read (an empty cell: the file's own error names it elsewhere).
+pub fn config_summary(root: &Path, plan: &Plan, config: usize, records: &Records) -> Option<EnsembleSummary> {
+    let e = config_ensemble(root, plan, config, records).ok().flatten()?;
+    Some(EnsembleSummary { accuracy: e.accuracy()?, ci: e.accuracy_ci(), correct: e.correct() })
+}
+
 /// The `ensemble_test_acc` of `summary.csv` for configuration `config`: [`config_ensemble`]'s
 /// accuracy, `None` (an empty cell) where there is no ensemble or a predictions file cannot
 /// be read.

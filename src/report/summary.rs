@@ -5,7 +5,7 @@
 //! through [`Records::write`], so they are the same bytes.
 
 use super::comparisons::{self, Protocol, COMPARISONS_FILE, SELECTION_FILE};
-use super::ensemble::ensemble_test_acc;
+use super::ensemble::{config_summary, EnsembleSummary};
 use super::stats::mean_std;
 use crate::exec::atomic::write_atomic;
 use crate::exec::rundir::{read_status, State};
@@ -139,9 +139,9 @@ impl DoneValues {
 pub struct Records {
     /// One per planned run, in plan order.
     pub runs: Vec<RunRecord>,
-    /// Per configuration: the test accuracy of the ensemble of its done runs
+    /// Per configuration: the ensemble of its done runs' test predictions
     /// (`report::ensemble`), kept up to date as runs finish (missing: not computed).
-    ensembles: Vec<Option<f64>>,
+    ensembles: Vec<Option<EnsembleSummary>>,
 }
 
 impl Records {
@@ -153,7 +153,7 @@ impl Records {
     /// One pass over the plan's run directories.
     pub fn read(root: &Path, plan: &Plan) -> Self {
         let mut records = Records::new(plan.runs.iter().map(|run| read_run(&run_dir(root, &run.id))).collect());
-        records.ensembles = (0..plan.configs.len()).map(|c| ensemble_test_acc(root, plan, c, &records)).collect();
+        records.ensembles = (0..plan.configs.len()).map(|c| config_summary(root, plan, c, &records)).collect();
         records
     }
 
@@ -161,12 +161,12 @@ impl Records {
     /// finished run costs its configuration's repeats, whatever the sweep's size.
     fn update_ensemble(&mut self, root: &Path, plan: &Plan, config: usize) {
         self.ensembles.resize(plan.configs.len(), None);
-        self.ensembles[config] = ensemble_test_acc(root, plan, config, self);
+        self.ensembles[config] = config_summary(root, plan, config, self);
     }
 
-    /// The ensemble test accuracy of configuration `config`, if known.
-    pub fn ensemble(&self, config: usize) -> Option<f64> {
-        self.ensembles.get(config).copied().flatten()
+    /// The ensemble of configuration `config`'s done runs, if known.
+    pub fn ensemble(&self, config: usize) -> Option<&EnsembleSummary> {
+        self.ensembles.get(config).and_then(Option::as_ref)
     }
 
     /// Re-reads the runs not known to be finished (another process may have finished
@@ -262,7 +262,7 @@ impl Records {
         let (stats, done) = (self.config_stats(plan), self.done_values(plan));
         write_atomic(&root.join("summary.csv"), summary_text(plan, &stats, self).as_bytes())?;
         let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
-        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats).as_bytes())?;
+        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats, self).as_bytes())?;
         write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())?;
         write_atomic(
             &root.join(super::importance::IMPORTANCE_FILE),
@@ -291,7 +291,7 @@ fn summary_text(plan: &Plan, stats: &[ConfigStats], records: &Records) -> String
             let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
         }
     }
-    s.push_str(",ensemble_test_acc\n");
+    s.push_str(",ensemble_test_acc,ensemble_test_ci_low,ensemble_test_ci_high\n");
     let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
     for (i, (config, c)) in plan.configs.iter().zip(stats).enumerate() {
         for v in &config.axis_values {
@@ -304,7 +304,15 @@ fn summary_text(plan: &Plan, stats: &[ConfigStats], records: &Records) -> String
                 let _ = write!(s, ",{},{}", fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
             }
         }
-        let _ = writeln!(s, ",{}", fmt(records.ensemble(i)));
+        let e = records.ensemble(i);
+        let ci = e.and_then(|e| e.ci);
+        let _ = writeln!(
+            s,
+            ",{},{},{}",
+            fmt(e.map(|e| e.accuracy)),
+            fmt(ci.map(|ci| ci.low)),
+            fmt(ci.map(|ci| ci.high))
+        );
     }
     s
 }
