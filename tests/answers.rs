@@ -420,7 +420,7 @@ fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
             // The sweep plot's point for this configuration's batch_size value: the same number.
             let value = &row[col("batch_size")];
             let point = points.iter().find(|p| p.axis == "batch_size" && p.value == *value).unwrap();
-            assert_eq!(point.accs[k].map(|p| p.0), Some(summary), "plot vs summary, {set}, batch_size={value}");
+            assert_eq!(point.accs[k].map(|p| p.mean), Some(summary), "plot vs summary, {set}, batch_size={value}");
         }
     }
 

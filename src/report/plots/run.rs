@@ -212,7 +212,8 @@ fn draw_weights(out: &Path, params: &str, w: &LayerWeights) -> Result<Vec<PathBu
             x_ticks: x_ticks.clone(),
             y_ticks: y_ticks.clone(),
             row0_at_top: false,
-            scale: Scale::of(grid.data.iter().copied()),
+            // The first epochs' changes are orders of magnitude above the rest.
+            scale: Scale::robust(grid.data.iter().copied()),
         }
         .draw(&path)?;
         written.push(path);
