@@ -228,7 +228,7 @@ impl Heatmap<'_> {
                 .map_err(err)?;
         }
         let bar_desc = match self.scale.describe() {
-            Some(how) => format!("{} ({how})", self.bar_desc),
+            Some(how) => format!("{}; {how}", self.bar_desc),
             None => self.bar_desc.to_owned(),
         };
         let vertical = desc.transform(FontTransform::Rotate90).pos(Pos::new(HPos::Center, VPos::Top));

@@ -5,8 +5,9 @@
 
 use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
 use super::heatmap::Rect;
+use super::legend::{self, Entry, Mark};
 use super::run::{epoch_range, set_color, LineFrame};
-use super::{draw_title, finite_segments, font, save_png, Area, Canvas, PALETTE};
+use super::{draw_title, error_axes, finite_segments, fitted_range, font, save_png, Canvas, PALETTE};
 use crate::exec::rundir::State;
 use crate::report::summary::{read_run, Records, RunRecord};
 use crate::stats::{t_interval, MeanCi};
@@ -44,8 +45,13 @@ impl SweepResults {
         Self { runs, ensemble_test_acc: HashMap::new() }
     }
 
-    /// Every planned run's record read from `sweep_dir/runs/` (`pinniped report`).
-    fn read(sweep_dir: &Path, plan: &Plan) -> Self {
+    /// Every planned run's record read from `sweep_dir/runs/` (`pinniped report`); no
+    /// ensembles (set `ensemble_test_acc` before drawing to show them).
+    pub fn read(sweep_dir: &Path) -> Result<Self> {
+        Ok(Self::read_plan(sweep_dir, &read_plan_of(sweep_dir)?))
+    }
+
+    fn read_plan(sweep_dir: &Path, plan: &Plan) -> Self {
         let runs = plan.runs.iter().map(|r| (r.id.clone(), read_run(&sweep_dir.join("runs").join(&r.id)))).collect();
         Self { runs, ensemble_test_acc: HashMap::new() }
     }
@@ -292,7 +298,7 @@ impl FinalPoint {
 /// What the `axis-<key>-final.png` plots draw, per axis and value, from the run files.
 pub fn final_points(sweep_dir: &Path) -> Result<Vec<FinalPoint>> {
     let plan = read_plan_of(sweep_dir)?;
-    final_points_with(sweep_dir, &SweepResults::read(sweep_dir, &plan))
+    final_points_with(sweep_dir, &SweepResults::read_plan(sweep_dir, &plan))
 }
 
 /// [`final_points`] from results already in hand.
@@ -308,7 +314,7 @@ pub fn final_points_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec
 /// designs hold the other axes at the baseline, other designs average over them.
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
     let plan = read_plan_of(sweep_dir)?;
-    plot_sweep_with(sweep_dir, &SweepResults::read(sweep_dir, &plan))
+    plot_sweep_with(sweep_dir, &SweepResults::read_plan(sweep_dir, &plan))
 }
 
 /// [`plot_sweep`] from results already in hand (a sweep's in-memory records, and the
@@ -353,139 +359,6 @@ pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec
     Ok(written)
 }
 
-/// Fraction of the data's span added above and below it.
-const MARGIN: f64 = 0.08;
-/// The narrowest y span drawn (accuracy units): identical values still get an axis.
-const MIN_SPAN: f64 = 0.02;
-
-/// A y range fitted to `values` (accuracies or errors, CI ends included): their span, at
-/// least [`MIN_SPAN`], plus [`MARGIN`] of it on each side, kept within [0, 1] unless the
-/// data touch an end (then the margin goes beyond it, so marks on 0 or 1 stay visible).
-/// `None` without a finite value.
-pub fn fitted_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
-    let (lo, hi) = values
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if lo > hi {
-        return None;
-    }
-    let widen = (MIN_SPAN - (hi - lo)).max(0.0) / 2.0;
-    let (lo, hi) = (lo - widen, hi + widen);
-    // Widening never pushes a range within [0, 1] outside it.
-    let (lo, hi) = if lo < 0.0 && hi - lo <= 1.0 {
-        (0.0, hi - lo)
-    } else if hi > 1.0 && hi - lo <= 1.0 {
-        (1.0 - (hi - lo), 1.0)
-    } else {
-        (lo, hi)
-    };
-    let margin = MARGIN * (hi - lo);
-    let clamp_low = if lo - margin < 0.0 && lo > 0.0 { 0.0 } else { lo - margin };
-    let clamp_high = if hi + margin > 1.0 && hi < 1.0 { 1.0 } else { hi + margin };
-    Some((clamp_low, clamp_high))
-}
-
-/// A y-axis label, left empty outside [0, 1] (the margin beyond a touched end).
-fn unit_label(y: &f64) -> String {
-    if (-1e-9..=1.0 + 1e-9).contains(y) {
-        let text = format!("{y:.3}");
-        let text = text.trim_end_matches('0');
-        text.strip_suffix('.').map_or_else(|| text.to_owned(), |t| format!("{t}.0"))
-    } else {
-        String::new()
-    }
-}
-
-/// What a legend entry shows beside its text.
-#[derive(Clone, Copy, Debug)]
-enum Mark {
-    Line,
-    Dot,
-    Bar,
-    Diamond,
-    Cross,
-}
-
-struct LegendEntry {
-    mark: Mark,
-    color: RGBColor,
-    text: String,
-}
-
-const LEGEND_ROW: i32 = 22;
-
-/// Lays out `entries` in rows across `width` pixels: `(x, row)` of each, and the rows used.
-fn legend_layout(area: &Area<'_>, entries: &[LegendEntry], width: i32) -> (Vec<(i32, i32)>, i32) {
-    let style = font(13);
-    let (mut x, mut row, mut at) = (0, 0, Vec::new());
-    for e in entries {
-        let text_w = area.estimate_text_size(&e.text, &style).map_or(8 * e.text.len() as u32, |s| s.0) as i32;
-        let w = 30 + text_w + 24;
-        if x > 0 && x + w > width {
-            (x, row) = (0, row + 1);
-        }
-        at.push((x, row));
-        x += w;
-    }
-    (at, if entries.is_empty() { 0 } else { row + 1 })
-}
-
-/// Pixel height of the legend strip for `entries` across an image `width` wide.
-fn legend_height(area: &Area<'_>, entries: &[LegendEntry], width: u32) -> u32 {
-    let (_, rows) = legend_layout(area, entries, width as i32 - 40);
-    (rows * LEGEND_ROW + 12) as u32
-}
-
-/// Draws a legend below the plots, outside every plot area, so it hides no data.
-fn draw_legend(area: &Area<'_>, entries: &[LegendEntry], width: u32) -> Result<()> {
-    let (at, rows) = legend_layout(area, entries, width as i32 - 40);
-    let widths: Vec<i32> = (0..entries.len())
-        .map(|i| at.get(i + 1).filter(|n| n.1 == at[i].1).map_or(i32::MAX, |n| n.0 - at[i].0))
-        .collect();
-    // Centre each row: its right end is the last entry's x plus that entry's width.
-    let style = font(13);
-    let row_width = |r: i32| {
-        entries
-            .iter()
-            .zip(&at)
-            .filter(|(_, a)| a.1 == r)
-            .map(|(e, _)| 30 + area.estimate_text_size(&e.text, &style).map_or(0, |s| s.0) as i32 + 24)
-            .sum::<i32>()
-    };
-    let _ = widths;
-    for r in 0..rows {
-        let left = (width as i32 - row_width(r)) / 2;
-        for (e, &(x, row)) in entries.iter().zip(&at).filter(|(_, a)| a.1 == r) {
-            let (x, y) = (left + x, 6 + row * LEGEND_ROW + LEGEND_ROW / 2);
-            let c = e.color;
-            match e.mark {
-                Mark::Line => area.draw(&PathElement::new([(x, y), (x + 22, y)], c.stroke_width(2)))?,
-                Mark::Dot => area.draw(&Circle::new((x + 11, y), 4, c.filled()))?,
-                Mark::Bar => {
-                    for seg in [
-                        [(x + 11, y - 7), (x + 11, y + 7)],
-                        [(x + 7, y - 7), (x + 15, y - 7)],
-                        [(x + 7, y + 7), (x + 15, y + 7)],
-                    ] {
-                        area.draw(&PathElement::new(seg, c.stroke_width(2)))?;
-                    }
-                }
-                Mark::Diamond => area.draw(&diamond((x + 11, y), c))?,
-                Mark::Cross => area.draw(&Cross::new((x + 11, y), 5, c.stroke_width(3)))?,
-            }
-            area.draw_text(&e.text, &style.pos(Pos::new(HPos::Left, VPos::Center)), (x + 30, y))?;
-        }
-    }
-    Ok(())
-}
-
-/// The ensemble marker: a filled diamond centred on `at` (pixels).
-fn diamond(at: (i32, i32), color: RGBColor) -> Polygon<(i32, i32)> {
-    let (x, y) = at;
-    Polygon::new(vec![(x, y - 7), (x + 7, y), (x, y + 7), (x - 7, y)], color.filled())
-}
-
 /// The plot area of a chart and its data ranges, for tests that find marks by pixel.
 fn frame_of<DB: DrawingBackend>(
     chart: &ChartContext<
@@ -522,48 +395,31 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
     let canvas = Canvas::new(&mut pixels, ERROR_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, ERROR_SIZE.0).with_context(ctx)?;
-    let mut entries: Vec<LegendEntry> = groups
+    let mut entries: Vec<Entry> = groups
         .iter()
         .enumerate()
-        .map(|(g, group)| LegendEntry {
+        .map(|(g, group)| Entry {
             mark: Mark::Line,
             color: PALETTE[g % PALETTE.len()],
             text: format!("{key}={}", group.legend()),
         })
         .collect();
     if groups.iter().any(|g| !g.diverged.is_empty()) {
-        entries.push(LegendEntry {
+        entries.push(Entry {
             mark: Mark::Cross,
             color: FAILED_MARK,
             text: "diverged here (epoch; not in the means)".into(),
         });
     }
-    let legend = legend_height(&canvas.area, &entries, ERROR_SIZE.0);
+    let legend = legend::height(&canvas.area, &entries, ERROR_SIZE.0);
     let (_, below_title) = canvas.area.split_vertically(52);
     let (body, legend_area) = below_title.split_vertically(ERROR_SIZE.1 - 52 - legend);
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
         let set_curves = &curves[set.index()];
         let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.1, p.2, p.3])).expect("a set with values");
-        let mut chart = ChartBuilder::on(panel)
-            .caption(set.label(), font(15))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(x.0..x.1, y.0..y.1)
-            .with_context(ctx)?;
-        chart
-            .configure_mesh()
-            .x_desc("Epoch")
-            .x_label_formatter(&super::run::epoch_label)
-            .y_label_formatter(&unit_label)
-            .y_desc("Classification error")
-            .label_style(font(12))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .with_context(ctx)?;
+        let mut chart =
+            error_axes(panel, Some(set.label()), x, y, "Classification error", (10, 40, 52)).with_context(ctx)?;
         for (g, (group, curve)) in groups.iter().zip(set_curves).enumerate() {
             let color = PALETTE[g % PALETTE.len()];
             let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.1)).collect();
@@ -586,7 +442,7 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         }
         frames.push((*set, frame_of(&chart, x, y)));
     }
-    draw_legend(&legend_area, &entries, ERROR_SIZE.0).with_context(ctx)?;
+    legend::draw(&legend_area, &entries, ERROR_SIZE.0).with_context(ctx)?;
     drop((body, legend_area, below_title));
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
@@ -615,34 +471,26 @@ fn draw_axis_final(
     let canvas = Canvas::new(&mut pixels, FINAL_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, FINAL_SIZE.0).with_context(ctx)?;
-    let mut entries: Vec<LegendEntry> = sets
+    let mut entries: Vec<Entry> = sets
         .iter()
-        .map(|s| LegendEntry {
-            mark: Mark::Dot,
-            color: set_color(*s),
-            text: format!("{}: mean of done runs", s.label()),
-        })
+        .map(|s| Entry { mark: Mark::Dot, color: set_color(*s), text: format!("{}: mean of done runs", s.label()) })
         .collect();
-    entries.push(LegendEntry {
-        mark: Mark::Bar,
-        color: BLACK.into(),
-        text: "95% CI of the mean (t; none for n = 1)".into(),
-    });
+    entries.push(Entry { mark: Mark::Bar, color: BLACK.into(), text: "95% CI of the mean (t; none for n = 1)".into() });
     if points.iter().any(|p| p.ensemble_test_acc.is_some()) {
-        entries.push(LegendEntry {
+        entries.push(Entry {
             mark: Mark::Diamond,
             color: BLACK.into(),
             text: "test accuracy of the ensemble of repeats".into(),
         });
     }
     if points.iter().any(|p| p.diverged + p.failed > 0) {
-        entries.push(LegendEntry {
+        entries.push(Entry {
             mark: Mark::Cross,
             color: FAILED_MARK,
             text: "diverged or failed runs (not in the means)".into(),
         });
     }
-    let legend = legend_height(&canvas.area, &entries, FINAL_SIZE.0);
+    let legend = legend::height(&canvas.area, &entries, FINAL_SIZE.0);
     let (_, below_title) = canvas.area.split_vertically(52);
     let (body, legend_area) = below_title.split_vertically(FINAL_SIZE.1 - 52 - legend);
     let label = |x: &f64| {
@@ -678,7 +526,7 @@ fn draw_axis_final(
             .disable_x_mesh()
             .x_labels(n + 1)
             .x_label_formatter(&label)
-            .y_label_formatter(&unit_label)
+            .y_label_formatter(&super::unit_label)
             .x_desc(key)
             .y_desc("Accuracy (kept model)")
             .label_style(font(12))
@@ -706,7 +554,7 @@ fn draw_axis_final(
             if let Some(e) = ensemble(p) {
                 canvas
                     .area
-                    .draw(&diamond(chart.backend_coord(&(xi + ENSEMBLE_OFFSET, e)), BLACK.into()))
+                    .draw(&legend::diamond(chart.backend_coord(&(xi + ENSEMBLE_OFFSET, e)), BLACK.into()))
                     .with_context(ctx)?;
             }
             // Under the value's tick label: its n, and what did not finish.
@@ -727,7 +575,7 @@ fn draw_axis_final(
         }
         frames.push((*set, frame_of(&chart, x, y)));
     }
-    draw_legend(&legend_area, &entries, FINAL_SIZE.0).with_context(ctx)?;
+    legend::draw(&legend_area, &entries, FINAL_SIZE.0).with_context(ctx)?;
     drop((body, legend_area, below_title));
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
