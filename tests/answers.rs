@@ -381,14 +381,25 @@ fn summary_of(sweep: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 
 #[test]
 fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
+    kept_model_is_shown_everywhere("stop", "patience = 2");
+}
+
+#[test]
+fn plots_summary_and_report_show_the_kept_model_of_refit_runs() {
+    kept_model_is_shown_everywhere("refit", "patience = 2\nrefit = true");
+}
+
+/// A sweep whose runs return a model other than their last epoch's (early stopping, refit):
+/// summary.csv, the sweep plots and report.html all show the kept model's accuracies.
+fn kept_model_is_shown_everywhere(name: &str, selection: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = real_sweep(
         tmp.path(),
-        "stop",
-        "epochs = 40\nlearning_rate = 0.01\npatience = 2\ntest_every = 0",
+        name,
+        &format!("epochs = 40\nlearning_rate = 0.01\ntest_every = 0\n{selection}"),
         "design = \"one-at-a-time\"\nbatch_size = [40]",
     );
-    let mut stopped_early = 0;
+    let mut differs = 0;
     let mut selected = Vec::new();
     for id in ["baseline/rep-1", "batch_size=40/rep-1"] {
         let run = sweep.join("runs").join(id);
@@ -399,16 +410,14 @@ fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
         let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
         // test_every = 0: the test set is still evaluated at the last epoch, even one that stops early.
         assert!(!last[6].is_empty(), "{id}: no test accuracy in the last row: {}", metrics.lines().last().unwrap());
-        if kept["epoch"].as_u64().unwrap() < last[0].parse().unwrap() {
-            stopped_early += 1;
+        let accs = ["train_acc", "valid_acc", "test_acc"].map(|k| kept[k].as_f64().unwrap());
+        let last_accs = [2, 4, 6].map(|c| last[c].parse::<f64>().unwrap());
+        if accs != last_accs {
+            differs += 1;
         }
-        selected.push([
-            kept["train_acc"].as_f64().unwrap(),
-            kept["valid_acc"].as_f64().unwrap(),
-            kept["test_acc"].as_f64().unwrap(),
-        ]);
+        selected.push(accs);
     }
-    assert!(stopped_early > 0, "the test needs a run whose kept model is not its last epoch's");
+    assert!(differs > 0, "the test needs a run whose kept model scores otherwise than its last epoch");
 
     let (head, rows) = summary_of(&sweep);
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();

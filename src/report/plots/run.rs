@@ -9,6 +9,7 @@ use super::data::{
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
 use super::{draw_title, error_axes, finite_segments, fitted_range, legend, save_png, tick_text, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,16 @@ pub struct LineFrame {
 }
 
 impl LineFrame {
+    /// The plot area of `chart`, whose data ranges are `x` and `y`.
+    pub(crate) fn of<DB: DrawingBackend>(
+        chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        x: (f64, f64),
+        y: (f64, f64),
+    ) -> Self {
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        Self { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y }
+    }
+
     pub fn px(&self, x: f64, y: f64) -> (i32, i32) {
         let fx = (x - self.x.0) / (self.x.1 - self.x.0);
         let fy = (y - self.y.0) / (self.y.1 - self.y.0);
@@ -140,8 +151,7 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
         let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, set_color(*set).filled()));
         chart.draw_series(dots).with_context(ctx)?;
     }
-    let (px, py) = chart.plotting_area().get_pixel_range();
-    let frame = LineFrame { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y };
+    let frame = LineFrame::of(&chart, x, y);
     legend::draw(&legend_area, &entries, LINE_SIZE.0).with_context(ctx)?;
     drop(chart);
     drop((body, legend_area, below_title));

@@ -4,7 +4,6 @@
 //! data, legends outside the plot areas, and diverged or failed runs marked.
 
 use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
-use super::heatmap::Rect;
 use super::legend::{self, Entry, Mark};
 use super::run::{epoch_range, set_color, LineFrame};
 use super::{draw_title, error_axes, finite_segments, fitted_range, font, save_png, Canvas, PALETTE};
@@ -359,20 +358,6 @@ pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec
     Ok(written)
 }
 
-/// The plot area of a chart and its data ranges, for tests that find marks by pixel.
-fn frame_of<DB: DrawingBackend>(
-    chart: &ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
-    x: (f64, f64),
-    y: (f64, f64),
-) -> LineFrame {
-    let (px, py) = chart.plotting_area().get_pixel_range();
-    LineFrame { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y }
-}
-
 /// The sets that have a value in any of `series`, each with a panel.
 fn sets_with_values(has: impl Fn(Set) -> bool) -> Vec<Set> {
     Set::ALL.into_iter().filter(|s| has(*s)).collect()
@@ -408,19 +393,28 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
         entries.push(Entry {
             mark: Mark::Cross,
             color: FAILED_MARK,
-            text: "diverged here (epoch; not in the means)".into(),
+            text: "a run diverged in this epoch (ringed in its value's colour; not in the means)".into(),
         });
     }
     let legend = legend::height(&canvas.area, &entries, ERROR_SIZE.0);
     let (_, below_title) = canvas.area.split_vertically(52);
     let (body, legend_area) = below_title.split_vertically(ERROR_SIZE.1 - 52 - legend);
+    let mut diverged_at: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for e in &group.diverged {
+            let values = diverged_at.entry(*e).or_default();
+            if !values.contains(&g) {
+                values.push(g);
+            }
+        }
+    }
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
         let set_curves = &curves[set.index()];
         let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.1, p.2, p.3])).expect("a set with values");
         let mut chart =
             error_axes(panel, Some(set.label()), x, y, "Classification error", (10, 40, 52)).with_context(ctx)?;
-        for (g, (group, curve)) in groups.iter().zip(set_curves).enumerate() {
+        for (g, curve) in set_curves.iter().enumerate() {
             let color = PALETTE[g % PALETTE.len()];
             let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.1)).collect();
             if curve.len() >= 2 {
@@ -433,14 +427,18 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
             chart.draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style))).with_context(ctx)?;
             let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, color.filled()));
             chart.draw_series(dots).with_context(ctx)?;
-            // Where a run diverged: a cross on the top edge, in the value's colour ring.
-            for e in &group.diverged {
-                let (px, py) = chart.backend_coord(&(*e as f64, y.1));
-                canvas.area.draw(&Cross::new((px, py + 7), 5, FAILED_MARK.stroke_width(3))).with_context(ctx)?;
-                canvas.area.draw(&Circle::new((px, py + 7), 8, color.stroke_width(2))).with_context(ctx)?;
+        }
+        // Where runs diverged: a cross on the top edge ringed in the value's colour, one
+        // below another where several values diverged in the same epoch.
+        for (epoch, values) in &diverged_at {
+            let (px, py) = chart.backend_coord(&(*epoch as f64, y.1));
+            for (k, g) in values.iter().enumerate() {
+                let at = (px, py + 7 + 18 * k as i32);
+                canvas.area.draw(&Cross::new(at, 5, FAILED_MARK.stroke_width(3))).with_context(ctx)?;
+                canvas.area.draw(&Circle::new(at, 8, PALETTE[g % PALETTE.len()].stroke_width(2))).with_context(ctx)?;
             }
         }
-        frames.push((*set, frame_of(&chart, x, y)));
+        frames.push((*set, LineFrame::of(&chart, x, y)));
     }
     legend::draw(&legend_area, &entries, ERROR_SIZE.0).with_context(ctx)?;
     drop((body, legend_area, below_title));
@@ -573,7 +571,7 @@ fn draw_axis_final(
             let style = font(11).color(&note_color).pos(Pos::new(HPos::Center, VPos::Top));
             canvas.area.draw_text(&note, &style, (px, py + 26)).with_context(ctx)?;
         }
-        frames.push((*set, frame_of(&chart, x, y)));
+        frames.push((*set, LineFrame::of(&chart, x, y)));
     }
     legend::draw(&legend_area, &entries, FINAL_SIZE.0).with_context(ctx)?;
     drop((body, legend_area, below_title));
