@@ -126,7 +126,7 @@ pub fn fitted_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)>
 /// A y-axis label, left empty outside [0, 1] (the margin beyond a touched end).
 fn unit_label(y: &f64) -> String {
     if (-1e-9..=1.0 + 1e-9).contains(y) {
-        let text = format!("{y:.3}");
+        let text = format!("{y:.4}");
         let text = text.trim_end_matches('0');
         text.strip_suffix('.').map_or_else(|| text.to_owned(), |t| format!("{t}.0"))
     } else {

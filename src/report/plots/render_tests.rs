@@ -525,3 +525,22 @@ fn weight_heatmaps_show_structure_after_the_first_epochs() {
     let plain = super::colormap::Scale::of([0.0, 5.0]);
     assert!(plain.color(4e-3) == hot(0.0) || plain.unit(4e-3) < 0.001);
 }
+
+#[test]
+fn a_sweep_whose_every_run_diverged_still_draws_its_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sweep(dir.path(), "all-diverged");
+    let plan = read_plan(&dir.path().join("plan.csv")).unwrap().unwrap();
+    for run in &plan.runs {
+        let status = "{\"state\": \"diverged\", \"message\": \"diverged in epoch 4\", \"epoch\": 4}\n";
+        std::fs::write(dir.path().join("runs").join(&run.id).join("status.json"), status).unwrap();
+    }
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    assert_eq!(drawn.len(), 4, "an error and a final picture per axis");
+    for (path, frames) in &drawn {
+        assert_eq!(frames.len(), 1, "{}: one panel", path.display());
+        assert!(load(path).pixels().filter(|p| **p == rgb(FAILED_MARK)).count() > 20, "{}", path.display());
+    }
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    assert!(points.iter().all(|p| p.done == 0 && p.diverged > 0 && p.accs.iter().all(Option::is_none)));
+}

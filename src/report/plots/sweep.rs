@@ -78,6 +78,14 @@ impl SetStat {
     }
 }
 
+/// One epoch of a mean error curve: the mean over runs and its 95% band.
+struct ErrorPoint {
+    epoch: f64,
+    mean: f64,
+    low: f64,
+    high: f64,
+}
+
 /// A `done` run: its curves, and its result as the summary has it (the kept model's
 /// accuracies under early stopping or refit, not necessarily the last row's).
 struct DoneRun {
@@ -121,9 +129,9 @@ impl Group {
         s + ")"
     }
 
-    /// `(epoch, mean error, band low, band high)` for `set` over the done runs, per epoch
+    /// The mean error curve of `set` over the done runs, per epoch
     /// that has values; the band is the 95% interval of the mean (none for one run).
-    fn error_curve(&self, set: Set) -> Vec<(f64, f64, f64, f64)> {
+    fn error_curve(&self, set: Set) -> Vec<ErrorPoint> {
         let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
         for run in &self.done {
             for (e, a) in run.metrics.acc(set).filter(|(_, a)| a.is_finite()) {
@@ -135,7 +143,7 @@ impl Group {
             .filter_map(|(e, v)| {
                 let stat = SetStat::of(&v)?;
                 let (lo, hi) = stat.bounds();
-                Some((e as f64, stat.mean, lo, hi))
+                Some(ErrorPoint { epoch: e as f64, mean: stat.mean, low: lo, high: hi })
             })
             .collect()
     }
@@ -359,18 +367,26 @@ pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec
 }
 
 /// The sets that have a value in any of `series`, each with a panel.
-fn sets_with_values(has: impl Fn(Set) -> bool) -> Vec<Set> {
-    Set::ALL.into_iter().filter(|s| has(*s)).collect()
+/// When no set has one but runs diverged or failed, one validation panel still shows
+/// their marks: a sweep whose every run diverged gets a picture that says so.
+fn sets_with_values(has: impl Fn(Set) -> bool, any_failed: bool) -> Vec<Set> {
+    let sets: Vec<Set> = Set::ALL.into_iter().filter(|s| has(*s)).collect();
+    if sets.is_empty() && any_failed {
+        vec![Set::Valid]
+    } else {
+        sets
+    }
 }
 
 /// `axis-<key>-error.png`: one panel per evaluated set; returns each panel's frame, or
 /// `None` (nothing written) when no run has a finite accuracy.
 fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<Option<Vec<(Set, LineFrame)>>> {
-    let curves: Vec<Vec<Vec<(f64, f64, f64, f64)>>> =
+    let curves: Vec<Vec<Vec<ErrorPoint>>> =
         Set::ALL.iter().map(|s| groups.iter().map(|g| g.error_curve(*s)).collect()).collect();
-    let sets = sets_with_values(|s| curves[s.index()].iter().any(|c| !c.is_empty()));
+    let any_diverged = groups.iter().any(|g| !g.diverged.is_empty());
+    let sets = sets_with_values(|s| curves[s.index()].iter().any(|c| !c.is_empty()), any_diverged);
     let diverged_epochs = groups.iter().flat_map(|g| g.diverged.iter().map(|e| *e as f64));
-    let epochs = curves.iter().flatten().flatten().map(|p| p.0).chain(diverged_epochs);
+    let epochs = curves.iter().flatten().flatten().map(|p| p.epoch).chain(diverged_epochs);
     let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| (a.min(e), b.max(e)));
     if sets.is_empty() {
         return Ok(None);
@@ -389,7 +405,7 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
             text: format!("{key}={}", group.legend()),
         })
         .collect();
-    if groups.iter().any(|g| !g.diverged.is_empty()) {
+    if any_diverged {
         entries.push(Entry {
             mark: Mark::Cross,
             color: FAILED_MARK,
@@ -411,15 +427,15 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
         let set_curves = &curves[set.index()];
-        let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.1, p.2, p.3])).expect("a set with values");
+        let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.mean, p.low, p.high])).unwrap_or((0.0, 1.0));
         let mut chart =
             error_axes(panel, Some(set.label()), x, y, "Classification error", (10, 40, 52)).with_context(ctx)?;
         for (g, curve) in set_curves.iter().enumerate() {
             let color = PALETTE[g % PALETTE.len()];
-            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.1)).collect();
+            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.mean)).collect();
             if curve.len() >= 2 {
-                let mut poly: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.3)).collect();
-                poly.extend(curve.iter().rev().map(|p| (p.0, p.2)));
+                let mut poly: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.high)).collect();
+                poly.extend(curve.iter().rev().map(|p| (p.epoch, p.low)));
                 chart.draw_series([Polygon::new(poly, color.mix(0.15).filled())]).with_context(ctx)?;
             }
             let style = color.stroke_width(2);
@@ -460,7 +476,8 @@ fn draw_axis_final(
     key: &str,
     points: &[FinalPoint],
 ) -> Result<Option<Vec<(Set, LineFrame)>>> {
-    let sets = sets_with_values(|s| points.iter().any(|p| p.accs[s.index()].is_some()));
+    let any_failed = points.iter().any(|p| p.diverged + p.failed > 0);
+    let sets = sets_with_values(|s| points.iter().any(|p| p.accs[s.index()].is_some()), any_failed);
     if sets.is_empty() {
         return Ok(None);
     }
@@ -473,11 +490,11 @@ fn draw_axis_final(
         .iter()
         .map(|s| Entry { mark: Mark::Dot, color: set_color(*s), text: format!("{}: mean of done runs", s.label()) })
         .collect();
-    entries.push(Entry { mark: Mark::Bar, color: BLACK.into(), text: "95% CI of the mean (t; none for n = 1)".into() });
+    entries.push(Entry { mark: Mark::Bar, color: BLACK, text: "95% CI of the mean (t; none for n = 1)".into() });
     if points.iter().any(|p| p.ensemble_test_acc.is_some()) {
         entries.push(Entry {
             mark: Mark::Diamond,
-            color: BLACK.into(),
+            color: BLACK,
             text: "test accuracy of the ensemble of repeats".into(),
         });
     }
@@ -508,9 +525,7 @@ fn draw_axis_final(
             let (lo, hi) = p.accs[s].map_or((f64::NAN, f64::NAN), |st| st.bounds());
             [p.accs[s].map_or(f64::NAN, |st| st.mean), lo, hi, ensemble(p).unwrap_or(f64::NAN)]
         });
-        let Some(y) = fitted_range(values) else {
-            continue;
-        };
+        let y = fitted_range(values).unwrap_or((0.0, 1.0));
         let x = (-0.5, n as f64 - 0.5);
         let mut chart = ChartBuilder::on(panel)
             .caption(set.label(), font(15))
@@ -552,7 +567,7 @@ fn draw_axis_final(
             if let Some(e) = ensemble(p) {
                 canvas
                     .area
-                    .draw(&legend::diamond(chart.backend_coord(&(xi + ENSEMBLE_OFFSET, e)), BLACK.into()))
+                    .draw(&legend::diamond(chart.backend_coord(&(xi + ENSEMBLE_OFFSET, e)), BLACK))
                     .with_context(ctx)?;
             }
             // Under the value's tick label: its n, and what did not finish.
