@@ -391,7 +391,7 @@ fn sweep_final_plot_bars_span_the_runs_t_interval() {
         for end in [ci.low, ci.high] {
             assert!(count_near(&img, frame.px(0.06, end), 1, color) > 0, "{set:?}: a cap at {end}");
         }
-        // The stem runs between the caps, and a ±1 std bar (today's) would end well inside them.
+        // The stem runs between the caps, and a ±1 std bar (what these plots drew before) would end well inside them.
         let (mean, std) = crate::report::stats::mean_std(&values);
         let (mean, std) = (mean.unwrap(), std.unwrap());
         assert!(count_near(&img, frame.px(0.0, (ci.low + mean) / 2.0), 1, color) > 0, "{set:?}: the stem");
