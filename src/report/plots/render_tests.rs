@@ -544,3 +544,16 @@ fn a_sweep_whose_every_run_diverged_still_draws_its_marks() {
     let points = super::sweep::final_points(dir.path()).unwrap();
     assert!(points.iter().all(|p| p.done == 0 && p.diverged > 0 && p.accs.iter().all(Option::is_none)));
 }
+
+#[test]
+fn a_done_run_without_metrics_counts_as_done_with_its_kept_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = sweep_with_kept_models(dir.path());
+    // Its status.json holds the kept model's scores: the result stays, only the curves go.
+    std::fs::remove_file(dir.path().join("runs/batch_size=40/rep-1/metrics.csv")).unwrap();
+    let other = last_row(&dir.path().join("runs/batch_size=40/rep-2"));
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    let point = points.iter().find(|p| p.axis == "batch_size" && p.value == "40").unwrap();
+    assert_eq!((point.done, point.missing, point.failed), (2, 0, 0), "as summary.csv counts it");
+    assert_eq!(point.accs[Set::Test.index()].unwrap().mean, (kept[2] + other[2]) / 2.0);
+}

@@ -231,10 +231,9 @@ fn sweep_groups(sweep_dir: &Path, plan: &Plan, results: &SweepResults) -> Result
     let mut done: HashMap<&str, Rc<DoneRun>> = HashMap::new();
     for run in &plan.runs {
         let Some(record) = results.runs.get(&run.id).filter(|r| r.state == Some(State::Done)) else { continue };
-        let dir = sweep_dir.join("runs").join(&run.id);
-        if let Some(metrics) = read_metrics(&dir.join("metrics.csv"))? {
-            done.insert(&run.id, Rc::new(DoneRun { metrics, result: record.final_accs }));
-        }
+        // Without a metrics.csv it has no curves, but still its result (as in summary.csv).
+        let metrics = read_metrics(&sweep_dir.join("runs").join(&run.id).join("metrics.csv"))?.unwrap_or_default();
+        done.insert(&run.id, Rc::new(DoneRun { metrics, result: record.final_accs }));
     }
     let mut axes = Vec::new();
     for (a, key) in plan.axes.iter().enumerate() {
@@ -256,12 +255,12 @@ fn group(value: String, members: &[&PlannedRun], done: &HashMap<&str, Rc<DoneRun
             (Some(d), _) => g.done.push(d.clone()),
             (None, Some(State::Diverged)) => g.diverged.push(record.and_then(|r| r.epoch).unwrap_or(0)),
             (None, Some(State::Failed)) => g.failed += 1,
-            // Done but without a readable metrics.csv counts as failed: it has nothing to show.
-            (None, Some(State::Done)) => g.failed += 1,
-            (None, None) => g.missing += 1,
+            // `done` runs are all in `done`; anything else has not finished.
+            (None, Some(State::Done) | None) => g.missing += 1,
         }
     }
     let mut configs: Vec<&str> = members.iter().map(|r| r.config.as_str()).collect();
+    configs.sort_unstable();
     configs.dedup();
     let known: Option<Vec<f64>> = configs
         .iter()
