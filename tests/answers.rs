@@ -389,6 +389,25 @@ fn plots_summary_and_report_show_the_kept_model_of_refit_runs() {
     kept_model_is_shown_everywhere("refit", "patience = 2\nrefit = true");
 }
 
+#[test]
+fn sweep_plots_drawn_live_from_the_records_equal_those_redrawn_from_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    // learning_rate = 0.1 diverges under the fake trainer: the marks must agree too.
+    let sweep = fake_sweep(tmp.path(), "live", "", "learning_rate = [0.1]\nbatch_size = [40]");
+    let plots = sweep.join("plots");
+    let live: Vec<(String, Vec<u8>)> = {
+        let mut names: Vec<String> =
+            fs::read_dir(&plots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names.into_iter().map(|n| (n.clone(), fs::read(plots.join(&n)).unwrap())).collect()
+    };
+    assert_eq!(live.len(), 4, "{:?}", live.iter().map(|l| &l.0).collect::<Vec<_>>());
+    pinniped().arg("report").arg(&sweep).assert().success();
+    for (name, bytes) in &live {
+        assert!(fs::read(plots.join(name)).unwrap() == *bytes, "{name}: the live picture differs from the redrawn one");
+    }
+}
+
 /// A sweep whose runs return a model other than their last epoch's (early stopping, refit):
 /// summary.csv, the sweep plots and report.html all show the kept model's accuracies.
 fn kept_model_is_shown_everywhere(name: &str, selection: &str) {
