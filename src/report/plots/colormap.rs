@@ -90,6 +90,10 @@ impl Scale {
             }
         }
         let floor = if v[0] >= 0.0 { lo.min(0.0) } else { lo };
+        if hi <= floor {
+            // Nearly every cell equal (say 99% zeros): the percentiles would hide the rest.
+            return Self::of(v);
+        }
         Self { min: floor, max: hi, mapping: Mapping::Linear, percentile: true }
     }
 
@@ -204,6 +208,11 @@ mod tests {
         assert_eq!(s.unit(0.0), 0.0);
         assert_eq!(s.describe().as_deref(), Some("log scale, ends at the 1st and 99th percentiles"));
         assert_eq!(s.ticks(), vec![1e-3, 1e-2, 1e-1]);
+
+        // 99.5% zeros: the percentile range is empty, so the full range shows the few others.
+        let sparse = Scale::robust((0..1000).map(|i| if i < 5 { 1.0 } else { 0.0 }));
+        assert_eq!(sparse, Scale::linear(0.0, 1.0));
+        assert_eq!(sparse.unit(1.0), 1.0);
 
         // Signed values stay linear; nothing finite gives the unit range.
         let s = Scale::robust([-1.0, 0.5, 1.0]);
