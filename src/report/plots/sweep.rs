@@ -489,7 +489,11 @@ fn draw_axis_final(
         .iter()
         .map(|s| Entry { mark: Mark::Dot, color: set_color(*s), text: format!("{}: mean of done runs", s.label()) })
         .collect();
-    entries.push(Entry { mark: Mark::Bar, color: BLACK, text: "95% CI of the mean (t; none for n = 1)".into() });
+    entries.push(Entry {
+        mark: Mark::Bar,
+        color: BLACK,
+        text: "95% CI of the mean (t; none for n = 1; uncapped where it passes 0 or 1)".into(),
+    });
     if points.iter().any(|p| p.ensemble_test_acc.is_some()) {
         entries.push(Entry {
             mark: Mark::Diamond,
