@@ -220,7 +220,9 @@ fn train_runs(
 /// Pictures are a convenience: failing to draw one is a warning, not a failure.
 fn finish(root: &Path, plan: &Plan, records: &summary::Records, protocol: &Protocol, quiet: bool) -> Result<()> {
     records.write(root, plan, protocol)?;
-    if let Err(e) = crate::report::plots::plot_sweep(root) {
+    // The plots draw the records the summary was just written from, not a second reading.
+    let results = crate::report::plots::sweep::SweepResults::from_records(plan, records);
+    if let Err(e) = crate::report::plots::sweep::plot_sweep_with(root, &results) {
         errln!("warning: sweep plots: {e:#}");
     }
     let report = crate::report::html::write_report(root)?;

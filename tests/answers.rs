@@ -384,14 +384,44 @@ fn summary_of(sweep: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 
 #[test]
 fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
+    kept_model_is_shown_everywhere("stop", "patience = 2");
+}
+
+#[test]
+fn plots_summary_and_report_show_the_kept_model_of_refit_runs() {
+    kept_model_is_shown_everywhere("refit", "patience = 2\nrefit = true");
+}
+
+#[test]
+fn sweep_plots_drawn_live_from_the_records_equal_those_redrawn_from_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    // learning_rate = 0.1 diverges under the fake trainer: the marks must agree too.
+    let sweep = fake_sweep(tmp.path(), "live", "", "learning_rate = [0.1]\nbatch_size = [40]");
+    let plots = sweep.join("plots");
+    let live: Vec<(String, Vec<u8>)> = {
+        let mut names: Vec<String> =
+            fs::read_dir(&plots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names.into_iter().map(|n| (n.clone(), fs::read(plots.join(&n)).unwrap())).collect()
+    };
+    assert_eq!(live.len(), 4, "{:?}", live.iter().map(|l| &l.0).collect::<Vec<_>>());
+    pinniped().arg("report").arg(&sweep).assert().success();
+    for (name, bytes) in &live {
+        assert!(fs::read(plots.join(name)).unwrap() == *bytes, "{name}: the live picture differs from the redrawn one");
+    }
+}
+
+/// A sweep whose runs return a model other than their last epoch's (early stopping, refit):
+/// summary.csv, the sweep plots and report.html all show the kept model's accuracies.
+fn kept_model_is_shown_everywhere(name: &str, selection: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = real_sweep(
         tmp.path(),
-        "stop",
-        "epochs = 40\nlearning_rate = 0.01\npatience = 2\ntest_every = 0",
+        name,
+        &format!("epochs = 40\nlearning_rate = 0.01\ntest_every = 0\n{selection}"),
         "design = \"one-at-a-time\"\nbatch_size = [40]",
     );
-    let mut stopped_early = 0;
+    let mut differs = 0;
     let mut selected = Vec::new();
     for id in ["baseline/rep-1", "batch_size=40/rep-1"] {
         let run = sweep.join("runs").join(id);
@@ -402,16 +432,14 @@ fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
         let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
         // test_every = 0: the test set is still evaluated at the last epoch, even one that stops early.
         assert!(!last[6].is_empty(), "{id}: no test accuracy in the last row: {}", metrics.lines().last().unwrap());
-        if kept["epoch"].as_u64().unwrap() < last[0].parse().unwrap() {
-            stopped_early += 1;
+        let accs = ["train_acc", "valid_acc", "test_acc"].map(|k| kept[k].as_f64().unwrap());
+        let last_accs = [2, 4, 6].map(|c| last[c].parse::<f64>().unwrap());
+        if accs != last_accs {
+            differs += 1;
         }
-        selected.push([
-            kept["train_acc"].as_f64().unwrap(),
-            kept["valid_acc"].as_f64().unwrap(),
-            kept["test_acc"].as_f64().unwrap(),
-        ]);
+        selected.push(accs);
     }
-    assert!(stopped_early > 0, "the test needs a run whose kept model is not its last epoch's");
+    assert!(differs > 0, "the test needs a run whose kept model scores otherwise than its last epoch");
 
     let (head, rows) = summary_of(&sweep);
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
@@ -423,7 +451,7 @@ fn plots_summary_and_report_show_the_kept_model_of_early_stopped_runs() {
             // The sweep plot's point for this configuration's batch_size value: the same number.
             let value = &row[col("batch_size")];
             let point = points.iter().find(|p| p.axis == "batch_size" && p.value == *value).unwrap();
-            assert_eq!(point.accs[k].map(|p| p.0), Some(summary), "plot vs summary, {set}, batch_size={value}");
+            assert_eq!(point.accs[k].map(|p| p.mean), Some(summary), "plot vs summary, {set}, batch_size={value}");
         }
     }
 

@@ -2,9 +2,9 @@
 //! compute where each cell lands with [`HeatmapLayout`]; the paper's `pcolormesh`
 //! view (§2.3) of weight changes, activation histograms and confusion matrices.
 
-use super::colormap::{hot, Scale};
+use super::colormap::{hot, Mapping, Scale};
 use super::data::Grid;
-use super::{draw_title, font, nice_ticks, save_png, tick_text, Area, Canvas};
+use super::{draw_title, font, save_png, tick_text, Area, Canvas};
 use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -216,18 +216,23 @@ impl Heatmap<'_> {
             area.draw(&Rectangle::new([(b.x0, y), (b.x1, y + 1)], hot(t).filled())).map_err(err)?;
         }
         area.draw(&Rectangle::new([(b.x0 - 1, b.y0 - 1), (b.x1, b.y1)], BLACK.stroke_width(1))).map_err(err)?;
-        let (lo, hi) = (self.scale.min, self.scale.max);
-        let ticks = nice_ticks(lo, hi, 6);
-        let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { hi - lo };
+        let ticks = self.scale.ticks();
+        let linear_step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { self.scale.max - self.scale.min };
         for v in ticks {
             let t = self.scale.unit(v);
             let y = b.y1 - 1 - (t * f64::from(h - 1)).round() as i32;
+            // Log ticks are a decade or so apart: each gets the decimals of its own magnitude.
+            let step = if self.scale.mapping == Mapping::Log10 { v } else { linear_step };
             area.draw(&PathElement::new([(b.x1, y), (b.x1 + 4, y)], BLACK)).map_err(err)?;
             area.draw_text(&tick_text(v, step), &small.pos(Pos::new(HPos::Left, VPos::Center)), (b.x1 + 7, y))
                 .map_err(err)?;
         }
+        let bar_desc = match self.scale.describe() {
+            Some(how) => format!("{}; {how}", self.bar_desc),
+            None => self.bar_desc.to_owned(),
+        };
         let vertical = desc.transform(FontTransform::Rotate90).pos(Pos::new(HPos::Center, VPos::Top));
-        area.draw_text(self.bar_desc, &vertical, (HEATMAP_SIZE.0 as i32 - 10, (b.y0 + b.y1) / 2)).map_err(err)?;
+        area.draw_text(&bar_desc, &vertical, (HEATMAP_SIZE.0 as i32 - 10, (b.y0 + b.y1) / 2)).map_err(err)?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ pub mod data;
 pub(crate) mod fixture;
 pub mod heatmap;
 pub mod importance;
+mod legend;
 #[cfg(test)]
 mod render_tests;
 pub mod run;
@@ -48,12 +49,13 @@ fn font(size: u32) -> TextStyle<'static> {
 /// The drawing surface every plot uses.
 type Area<'a> = DrawingArea<text::Backend<'a>, Shift>;
 
-/// Axes for classification error over epochs (x) in [0, 1] (y), the mesh styled alike
-/// in every error plot: the run's and the sweep's panels.
+/// Axes for classification error over epochs (x) and `y` (fitted to the data), the mesh
+/// styled alike in every error plot: the run's and the sweep's panels.
 fn error_axes<'a, 'b>(
     area: &'a Area<'b>,
     caption: Option<&str>,
     x: (f64, f64),
+    y: (f64, f64),
     y_desc: &str,
     sizes: (u32, u32, u32),
 ) -> Result<
@@ -72,12 +74,13 @@ fn error_axes<'a, 'b>(
         .margin(margin)
         .x_label_area_size(x_labels)
         .y_label_area_size(y_labels)
-        .build_cartesian_2d(x.0..x.1, 0.0..1.0)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
         .context("building axes")?;
     chart
         .configure_mesh()
         .x_desc("Epoch")
         .x_label_formatter(&run::epoch_label)
+        .y_label_formatter(&unit_label)
         .y_desc(y_desc)
         .label_style(font(12))
         .axis_desc_style(font(14))
@@ -86,6 +89,50 @@ fn error_axes<'a, 'b>(
         .draw()
         .context("drawing the mesh")?;
     Ok(chart)
+}
+
+/// Fraction of the data's span added above and below it.
+const MARGIN: f64 = 0.08;
+/// The narrowest y span drawn (accuracy units): identical values still get an axis.
+const MIN_SPAN: f64 = 0.02;
+
+/// A y range fitted to `values` (accuracies or errors, CI ends included): their span, at
+/// least [`MIN_SPAN`], plus [`MARGIN`] of it on each side, kept within [0, 1] unless the
+/// data touch an end (then the margin goes beyond it, so marks on 0 or 1 stay visible).
+/// `None` without a finite value.
+pub fn fitted_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > hi {
+        return None;
+    }
+    let widen = (MIN_SPAN - (hi - lo)).max(0.0) / 2.0;
+    let (lo, hi) = (lo - widen, hi + widen);
+    // Widening never pushes a range within [0, 1] outside it.
+    let (lo, hi) = if lo < 0.0 && hi - lo <= 1.0 {
+        (0.0, hi - lo)
+    } else if hi > 1.0 && hi - lo <= 1.0 {
+        (1.0 - (hi - lo), 1.0)
+    } else {
+        (lo, hi)
+    };
+    let margin = MARGIN * (hi - lo);
+    let clamp_low = if lo - margin < 0.0 && lo > 0.0 { 0.0 } else { lo - margin };
+    let clamp_high = if hi + margin > 1.0 && hi < 1.0 { 1.0 } else { hi + margin };
+    Some((clamp_low, clamp_high))
+}
+
+/// A y-axis label, left empty outside [0, 1] (the margin beyond a touched end).
+fn unit_label(y: &f64) -> String {
+    if (-1e-9..=1.0 + 1e-9).contains(y) {
+        let text = format!("{y:.4}");
+        let text = text.trim_end_matches('0');
+        text.strip_suffix('.').map_or_else(|| text.to_owned(), |t| format!("{t}.0"))
+    } else {
+        String::new()
+    }
 }
 
 /// A white canvas drawn in memory and written to its PNG file atomically, so that a

@@ -5,6 +5,7 @@ use super::data::{read_confusion, read_metrics, read_plan, Grid, Metrics, Set};
 use super::fixture::{write_run, write_sweep, RunShape};
 use super::heatmap::MISSING;
 use super::run::{confusion_layout, draw_confusion, draw_error, set_color};
+use super::sweep::{SweepResults, FAILED_MARK};
 use super::{plot_run, plot_sweep, PALETTE};
 use image::{Rgb, RgbImage};
 use plotters::style::RGBColor;
@@ -329,4 +330,255 @@ fn paper_sized_run_draws_every_plot() {
     // How long it takes is measured in BENCHMARKS.md, not asserted here.
     assert_eq!(written.len(), 10 + 3 * 3);
     let _ = Scale::of([0.0]);
+}
+
+/// The fixture sweep (`write_sweep`) with a run whose kept model is not its last epoch's
+/// (early stopping or refit) and a diverged run that says when it diverged.
+fn sweep_with_kept_models(dir: &Path) -> [f64; 3] {
+    write_sweep(dir, "kept");
+    let kept = [0.61, 0.42, 0.33];
+    let status = format!(
+        "{{\"state\": \"done\", \"epoch\": 12, \"selected\": {{\"epoch\": 5, \"refit\": true, \
+         \"train_acc\": {}, \"valid_acc\": {}, \"test_acc\": {}}}}}\n",
+        kept[0], kept[1], kept[2]
+    );
+    std::fs::write(dir.join("runs/batch_size=40/rep-1/status.json"), status).unwrap();
+    std::fs::write(
+        dir.join("runs/momentum=0.9/rep-2/status.json"),
+        "{\"state\": \"diverged\", \"message\": \"diverged in epoch 7\", \"epoch\": 7}\n",
+    )
+    .unwrap();
+    kept
+}
+
+/// The last metrics.csv row's train, valid, test accuracy, read here independently of the plots.
+fn last_row(run: &Path) -> [f64; 3] {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let last: Vec<f64> = text.lines().last().unwrap().split(',').map(|f| f.parse().unwrap()).collect();
+    [last[2], last[4], last[6]]
+}
+
+fn panel(drawn: &[super::sweep::Drawn], file: &str, set: Set) -> (RgbImage, super::run::LineFrame) {
+    let (path, frames) = drawn.iter().find(|(p, _)| p.ends_with(file)).unwrap_or_else(|| panic!("{file} drawn"));
+    let frame = frames.iter().find(|(s, _)| *s == set).unwrap_or_else(|| panic!("{file}: a {set:?} panel")).1;
+    (load(path), frame)
+}
+
+#[test]
+fn sweep_final_plot_draws_the_kept_models_means_and_their_t_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = sweep_with_kept_models(dir.path());
+    let other = last_row(&dir.path().join("runs/batch_size=40/rep-2"));
+    let stale = last_row(&dir.path().join("runs/batch_size=40/rep-1"));
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    let point = points.iter().find(|p| p.axis == "batch_size" && p.value == "40").unwrap();
+    for set in Set::ALL {
+        let k = set.index();
+        let runs = [kept[k], other[k]];
+        let stat = point.accs[k].unwrap();
+        assert_eq!(stat.mean, (kept[k] + other[k]) / 2.0, "{set:?}: the kept model's result, not the last row's");
+        assert_eq!(stat.n, 2);
+        assert_eq!(stat.ci, crate::stats::t_interval(&runs, 0.95), "{set:?}: the 95% t-interval of the runs");
+        // What is drawn: the dot at the mean, the caps at the interval's ends (inside [0, 1]),
+        // and nothing where the last rows' mean would have been.
+        let (img, frame) = panel(&drawn, "axis-batch_size-final.png", set);
+        let color = set_color(set);
+        assert!(count_near(&img, frame.px(0.0, stat.mean), 2, color) > 8, "{set:?}: dot at the mean");
+        let ci = stat.ci.unwrap();
+        let wrong = (stale[k] + other[k]) / 2.0;
+        if frame.px(0.0, wrong).1.abs_diff(frame.px(0.0, stat.mean).1) > 12 && !(ci.low..=ci.high).contains(&wrong) {
+            assert_eq!(count_near(&img, frame.px(0.0, wrong), 2, color), 0, "{set:?}: no dot at the last rows' mean");
+        }
+    }
+}
+
+#[test]
+fn sweep_final_plot_bars_span_the_runs_t_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_with_kept_models(dir.path());
+    // momentum = 0.0 is the baseline's two runs, close together: an interval inside [0, 1].
+    let runs = ["baseline/rep-1", "baseline/rep-2"].map(|id| last_row(&dir.path().join("runs").join(id)));
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    for set in Set::ALL {
+        let values = runs.map(|r| r[set.index()]);
+        let ci = crate::stats::t_interval(&values, 0.95).unwrap();
+        assert!(ci.low > 0.0 && ci.high < 1.0, "{set:?}: the case needs an interval inside [0, 1]: {ci:?}");
+        let (img, frame) = panel(&drawn, "axis-momentum-final.png", set);
+        assert!(frame.y.0 <= ci.low && frame.y.1 >= ci.high, "{set:?}: the axis holds the interval");
+        let color = set_color(set);
+        for end in [ci.low, ci.high] {
+            assert!(count_near(&img, frame.px(0.06, end), 1, color) > 0, "{set:?}: a cap at {end}");
+        }
+        // The stem runs between the caps, and a ±1 std bar (what these plots drew before) would end well inside them.
+        let (mean, std) = crate::report::stats::mean_std(&values);
+        let (mean, std) = (mean.unwrap(), std.unwrap());
+        assert!(count_near(&img, frame.px(0.0, (ci.low + mean) / 2.0), 1, color) > 0, "{set:?}: the stem");
+        assert_eq!(count_near(&img, frame.px(0.06, mean + std), 1, color), 0, "{set:?}: no cap at mean + std");
+    }
+}
+
+#[test]
+fn sweep_plots_fit_the_y_axis_to_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_with_kept_models(dir.path());
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    for set in Set::ALL {
+        let (_, frame) = panel(&drawn, "axis-momentum-final.png", set);
+        let stats: Vec<_> =
+            points.iter().filter(|p| p.axis == "momentum").filter_map(|p| p.accs[set.index()]).collect();
+        let lo = stats.iter().map(|s| s.ci.map_or(s.mean, |c| c.low.max(0.0))).fold(f64::INFINITY, f64::min);
+        let hi = stats.iter().map(|s| s.ci.map_or(s.mean, |c| c.high.min(1.0))).fold(f64::NEG_INFINITY, f64::max);
+        let (span, axis) = (hi - lo, frame.y.1 - frame.y.0);
+        assert!(frame.y.0 < lo && frame.y.1 > hi, "{set:?}: {frame:?} holds [{lo}, {hi}] with a margin");
+        assert!(axis < span * 1.25, "{set:?}: the axis {:?} fits [{lo}, {hi}], not [0, 1]", frame.y);
+    }
+    // The error panels, too: the fixture's errors (with their bands) never reach 0 or 1.
+    let (_, frame) = panel(&drawn, "axis-momentum-error.png", Set::Valid);
+    assert!(frame.y.0 > 0.0 && frame.y.1 < 1.0, "{:?}", frame.y);
+}
+
+#[test]
+fn fitted_range_keeps_a_margin_and_stays_in_the_unit_interval() {
+    struct Case {
+        name: &'static str,
+        values: &'static [f64],
+        expect: Option<(f64, f64)>,
+    }
+    let cases = [
+        Case { name: "squashed near 1", values: &[0.9, 0.95, 1.0], expect: Some((0.892, 1.008)) },
+        Case { name: "middle", values: &[0.3, 0.5], expect: Some((0.284, 0.516)) },
+        Case { name: "identical values get the minimum span", values: &[0.4, 0.4], expect: Some((0.3884, 0.4116)) },
+        Case { name: "a margin never crosses 0 from inside", values: &[0.005, 0.5], expect: Some((0.0, 0.5396)) },
+        Case { name: "nothing finite", values: &[f64::NAN], expect: None },
+    ];
+    for c in cases {
+        let got = super::fitted_range(c.values.iter().copied());
+        let close = match (got, c.expect) {
+            (Some(g), Some(e)) => (g.0 - e.0).abs() < 1e-9 && (g.1 - e.1).abs() < 1e-9,
+            (g, e) => g == e,
+        };
+        assert!(close, "{}: {got:?} != {:?}", c.name, c.expect);
+    }
+}
+
+#[test]
+fn diverged_and_failed_runs_are_marked_where_their_value_is() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_with_kept_models(dir.path());
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    // momentum values in sweep order: 0.0 (all done), 0.9 (rep-2 diverged in epoch 7).
+    for set in Set::ALL {
+        let (img, frame) = panel(&drawn, "axis-momentum-final.png", set);
+        let at_axis = |i: f64| {
+            let (x, y) = frame.px(i, frame.y.0);
+            count_near(&img, (x, y - 8), 6, FAILED_MARK)
+        };
+        assert!(at_axis(1.0) > 10, "{set:?}: a cross on the axis under momentum = 0.9");
+        assert_eq!(at_axis(0.0), 0, "{set:?}: no cross under momentum = 0.0");
+        let (img, frame) = panel(&drawn, "axis-momentum-error.png", set);
+        let (x, y) = frame.px(7.0, frame.y.1);
+        assert!(count_near(&img, (x, y + 7), 6, FAILED_MARK) > 10, "{set:?}: a cross at epoch 7 on the top edge");
+        let (x, y) = frame.px(3.0, frame.y.1);
+        assert_eq!(count_near(&img, (x, y + 7), 6, FAILED_MARK), 0, "{set:?}: nothing at epoch 3");
+    }
+    // A sweep whose runs all finished draws no cross at all.
+    let clean = tempfile::tempdir().unwrap();
+    write_sweep(clean.path(), "clean");
+    std::fs::write(clean.path().join("runs/momentum=0.9/rep-2/status.json"), "{\"state\": \"done\"}\n").unwrap();
+    for (path, _) in super::sweep::draw_sweep(clean.path(), &SweepResults::read(clean.path()).unwrap()).unwrap() {
+        assert!(load(&path).pixels().all(|p| *p != rgb(FAILED_MARK)), "{}", path.display());
+    }
+}
+
+#[test]
+fn an_ensemble_accuracy_given_for_a_configuration_is_drawn_on_the_test_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_with_kept_models(dir.path());
+    let mut results = SweepResults::read(dir.path()).unwrap();
+    let without = super::sweep::draw_sweep(dir.path(), &results).unwrap();
+    let (img, _) = panel(&without, "axis-batch_size-final.png", Set::Test);
+    let black = |img: &RgbImage, at: (i32, i32)| count_near(img, at, 3, RGBColor(0, 0, 0));
+    results.ensemble_test_acc.insert("batch_size=40".into(), Some(0.7));
+    results.ensemble_test_acc.insert("baseline".into(), None);
+    let with = super::sweep::draw_sweep(dir.path(), &results).unwrap();
+    let (img2, frame) = panel(&with, "axis-batch_size-final.png", Set::Test);
+    let at = frame.px(0.22, 0.7);
+    assert!(black(&img2, at) > 20, "a diamond at batch_size = 40's ensemble accuracy");
+    assert_eq!(black(&img, at), 0, "no diamond without an ensemble accuracy");
+    let points = super::sweep::final_points_with(dir.path(), &results).unwrap();
+    let of = |axis: &str, v: &str| points.iter().find(|p| p.axis == axis && p.value == v).unwrap().ensemble_test_acc;
+    assert_eq!(of("batch_size", "40"), Some(0.7));
+    assert_eq!(of("batch_size", "160"), None, "the baseline's is not known");
+    let (img, frame) = panel(&with, "axis-batch_size-final.png", Set::Valid);
+    assert_eq!(black(&img, frame.px(0.22, 0.7)), 0, "only the test panel shows it");
+}
+
+#[test]
+fn weight_heatmaps_show_structure_after_the_first_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    // Epoch 1 changes 1000x more than the rest; after it, node n changes (n + 1) x 1e-3 every epoch.
+    let mut csv = String::from("epoch,layer,node,dnorm,dtheta\n");
+    for e in 1..=100 {
+        for n in 0..4 {
+            let v = if e == 1 { 5.0 } else { 1e-3 * f64::from(n + 1) * (1.0 + f64::from(e) / 1000.0) };
+            csv += &format!("{e},0,{n},{v},{v}\n");
+        }
+    }
+    std::fs::write(run.join("weights.csv"), csv).unwrap();
+    plot_run(&run).unwrap();
+    let img = load(&run.join("plots/weight-norm-L0.png"));
+    let layout = super::heatmap::HeatmapLayout::new(super::heatmap::HEATMAP_SIZE, 4, 100, false);
+    let at = |node: usize, col: usize| {
+        let (x, y) = layout.cell(node, col).center();
+        *img.get_pixel(x as u32, y as u32)
+    };
+    let later: Vec<Rgb<u8>> = (0..4).map(|n| at(n, 50)).collect();
+    assert!(later.iter().collect::<HashSet<_>>().len() == 4, "four nodes, four colours at epoch 51: {later:?}");
+    assert!(later.iter().all(|c| *c != rgb(hot(0.0))), "none is the map's bottom: {later:?}");
+    assert_eq!(at(0, 0), rgb(hot(1.0)), "the first epoch is at the top of the scale");
+    // On a min-max scale every later cell would be within 0.1% of the bottom colour.
+    let plain = super::colormap::Scale::of([0.0, 5.0]);
+    assert!(plain.color(4e-3) == hot(0.0) || plain.unit(4e-3) < 0.001);
+}
+
+#[test]
+fn a_sweep_whose_every_run_diverged_still_draws_its_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sweep(dir.path(), "all-diverged");
+    let plan = read_plan(&dir.path().join("plan.csv")).unwrap().unwrap();
+    for run in &plan.runs {
+        let status = "{\"state\": \"diverged\", \"message\": \"diverged in epoch 4\", \"epoch\": 4}\n";
+        std::fs::write(dir.path().join("runs").join(&run.id).join("status.json"), status).unwrap();
+    }
+    let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
+    assert_eq!(drawn.len(), 4, "an error and a final picture per axis");
+    for (path, frames) in &drawn {
+        assert_eq!(frames.len(), 1, "{}: one panel", path.display());
+        assert!(load(path).pixels().filter(|p| **p == rgb(FAILED_MARK)).count() > 20, "{}", path.display());
+    }
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    assert!(points.iter().all(|p| p.done == 0 && p.diverged > 0 && p.accs.iter().all(Option::is_none)));
+}
+
+#[test]
+fn a_done_run_without_metrics_counts_as_done_as_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_with_kept_models(dir.path());
+    std::fs::remove_file(dir.path().join("runs/batch_size=40/rep-1/metrics.csv")).unwrap();
+    let points = super::sweep::final_points(dir.path()).unwrap();
+    let point = points.iter().find(|p| p.axis == "batch_size" && p.value == "40").unwrap();
+    assert_eq!((point.done, point.missing, point.failed), (2, 0, 0), "as summary.csv counts it");
+    // The test result is whatever the summary's reading of each run gives, averaged.
+    let tests: Vec<f64> = ["rep-1", "rep-2"]
+        .iter()
+        .filter_map(|r| crate::report::summary::read_run(&dir.path().join("runs/batch_size=40").join(r)).final_accs[2])
+        .collect();
+    assert_eq!(
+        point.accs[Set::Test.index()].map(|s| (s.mean, s.n)),
+        Some((tests.iter().sum::<f64>() / tests.len() as f64, tests.len()))
+    );
 }

@@ -7,8 +7,9 @@ use super::data::{
     Metrics, Set,
 };
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
-use super::{draw_title, error_axes, finite_segments, font, save_png, tick_text, Canvas, PALETTE};
+use super::{draw_title, error_axes, finite_segments, fitted_range, legend, save_png, tick_text, Canvas, PALETTE};
 use anyhow::{bail, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,16 @@ pub struct LineFrame {
 }
 
 impl LineFrame {
+    /// The plot area of `chart`, whose data ranges are `x` and `y`.
+    pub(crate) fn of<DB: DrawingBackend>(
+        chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        x: (f64, f64),
+        y: (f64, f64),
+    ) -> Self {
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        Self { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y }
+    }
+
     pub fn px(&self, x: f64, y: f64) -> (i32, i32) {
         let fx = (x - self.x.0) / (self.x.1 - self.x.0);
         let fy = (y - self.y.0) / (self.y.1 - self.y.0);
@@ -120,35 +131,30 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
     let canvas = Canvas::new(&mut pixels, LINE_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, LINE_SIZE.0).with_context(ctx)?;
-    let (_, body) = canvas.area.split_vertically(52);
+    // The legend goes below the chart, where it hides no curve.
+    let entries: Vec<legend::Entry> = curves
+        .iter()
+        .map(|(set, _)| legend::Entry { mark: legend::Mark::Line, color: set_color(*set), text: set.label().into() })
+        .collect();
+    let legend_h = legend::height(&canvas.area, &entries, LINE_SIZE.0);
+    let (_, below_title) = canvas.area.split_vertically(52);
+    let (body, legend_area) = below_title.split_vertically(LINE_SIZE.1 - 52 - legend_h);
     let x = epoch_range(first, last);
+    let y =
+        fitted_range(curves.iter().flat_map(|(_, segs)| segs.iter().flatten().map(|p| p.1))).expect("finite points");
     let mut chart =
-        error_axes(&body, None, x, "Classification error (1 − accuracy)", (12, 42, 58)).with_context(ctx)?;
+        error_axes(&body, None, x, y, "Classification error (1 − accuracy)", (12, 42, 58)).with_context(ctx)?;
     for (set, segments) in &curves {
         let style = set_color(*set).stroke_width(2);
-        let lines = segments.iter().map(|s| PathElement::new(s.clone(), style));
-        chart
-            .draw_series(lines)
-            .with_context(ctx)?
-            .label(set.label())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+        chart.draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style))).with_context(ctx)?;
         // A lone point (one epoch, or between NaNs) would be invisible as a line.
         let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, set_color(*set).filled()));
         chart.draw_series(dots).with_context(ctx)?;
     }
-    // Error curves start high and fall: the lower left stays empty longest.
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(font(13))
-        .draw()
-        .with_context(ctx)?;
-    let (px, py) = chart.plotting_area().get_pixel_range();
-    let frame = LineFrame { plot: Rect { x0: px.start, x1: px.end, y0: py.start, y1: py.end }, x, y: (0.0, 1.0) };
+    let frame = LineFrame::of(&chart, x, y);
+    legend::draw(&legend_area, &entries, LINE_SIZE.0).with_context(ctx)?;
     drop(chart);
-    drop(body);
+    drop((body, legend_area, below_title));
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
     Ok(Some(frame))
@@ -212,7 +218,8 @@ fn draw_weights(out: &Path, params: &str, w: &LayerWeights) -> Result<Vec<PathBu
             x_ticks: x_ticks.clone(),
             y_ticks: y_ticks.clone(),
             row0_at_top: false,
-            scale: Scale::of(grid.data.iter().copied()),
+            // The first epochs' changes are orders of magnitude above the rest.
+            scale: Scale::robust(grid.data.iter().copied()),
         }
         .draw(&path)?;
         written.push(path);

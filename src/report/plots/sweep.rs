@@ -1,27 +1,92 @@
-//! The pictures of a sweep (paper §3.2, Fig. 3.2.x): per axis, mean error curves with
-//! a ±1 std band per axis value, and final accuracies with error bars.
+//! The pictures of a sweep (paper §3.2, Fig. 3.2.x): per axis, mean error curves with a
+//! 95% confidence band per axis value, and final accuracies (the kept model's, the same
+//! numbers as summary.csv) with 95% confidence intervals, each on a y-axis fitted to the
+//! data, legends outside the plot areas, and diverged or failed runs marked.
 
 use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
-use super::run::epoch_range;
-use super::{draw_title, error_axes, finite_segments, font, save_png, Canvas, PALETTE};
+use super::legend::{self, Entry, Mark};
+use super::run::{epoch_range, set_color, LineFrame};
+use super::{draw_title, error_axes, finite_segments, fitted_range, font, save_png, Canvas, PALETTE};
 use crate::exec::rundir::State;
-use crate::report::summary::read_run;
+use crate::report::summary::{read_run, Records, RunRecord};
+use crate::stats::{t_interval, MeanCi};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-pub const ERROR_SIZE: (u32, u32) = (1500, 520);
-pub const FINAL_SIZE: (u32, u32) = (800, 600);
+pub const ERROR_SIZE: (u32, u32) = (1500, 560);
+pub const FINAL_SIZE: (u32, u32) = (1500, 560);
 
-/// Mean and spread of a band or error bar: the summary's `report::stats::mean_std` (one
-/// definition for both), with the undefined spread of a single run drawn as no band.
-fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
-    match crate::report::stats::mean_std(values) {
-        (Some(mean), std) => Some((mean, std.unwrap_or(0.0))),
-        (None, _) => None,
+/// Confidence level of every band and error bar (t-based, `stats::t_interval`).
+pub const LEVEL: f64 = 0.95;
+
+/// The mark of diverged and failed runs: a red cross, distinct from every palette colour.
+pub const FAILED_MARK: RGBColor = RGBColor(200, 0, 0);
+
+/// What the sweep plots draw from besides the plan: every run's record (the reading
+/// summary.csv makes, so the plotted results are the kept model's) and, per
+/// configuration, the test accuracy of its ensemble of repeats when it is known.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepResults {
+    /// By run id (`baseline/rep-1`); a planned run absent here has not finished.
+    pub runs: HashMap<String, RunRecord>,
+    /// By configuration id (`baseline`, `momentum=0.9`); absent or `None`: not known.
+    pub ensemble_test_acc: HashMap<String, Option<f64>>,
+}
+
+impl SweepResults {
+    /// The records a sweep holds in memory (`Records` in plan order), without reading disk.
+    pub fn from_records(plan: &crate::spec::Plan, records: &Records) -> Self {
+        let runs = plan.runs.iter().zip(&records.runs).map(|(run, rec)| (run.id.clone(), rec.clone())).collect();
+        let ensemble_test_acc = (plan.configs.iter().enumerate())
+            .map(|(i, c)| (c.id.clone(), records.ensemble(i).map(|e| e.accuracy)))
+            .collect();
+        Self { runs, ensemble_test_acc }
     }
+
+    /// Every planned run's record read from `sweep_dir/runs/` (`pinniped report`); no
+    /// ensembles (set `ensemble_test_acc` before drawing to show them).
+    pub fn read(sweep_dir: &Path) -> Result<Self> {
+        Ok(Self::read_plan(sweep_dir, &read_plan_of(sweep_dir)?))
+    }
+
+    fn read_plan(sweep_dir: &Path, plan: &Plan) -> Self {
+        let runs = plan.runs.iter().map(|r| (r.id.clone(), read_run(&sweep_dir.join("runs").join(&r.id)))).collect();
+        Self { runs, ensemble_test_acc: HashMap::new() }
+    }
+}
+
+/// Mean, count and confidence interval of one set's results over a group's done runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SetStat {
+    /// The mean summary.csv shows (`report::stats::mean_std`, finite values only).
+    pub mean: f64,
+    pub n: usize,
+    /// `None` for n = 1: one run says nothing about the spread.
+    pub ci: Option<MeanCi>,
+}
+
+impl SetStat {
+    fn of(values: &[f64]) -> Option<Self> {
+        let mean = crate::report::stats::mean_std(values).0?;
+        Some(Self { mean, n: values.len(), ci: t_interval(values, LEVEL) })
+    }
+
+    /// The interval's ends clipped to [0, 1], where accuracies and errors live.
+    fn bounds(&self) -> (f64, f64) {
+        self.ci.map_or((self.mean, self.mean), |c| (c.low.max(0.0), c.high.min(1.0)))
+    }
+}
+
+/// One epoch of a mean error curve: the mean over runs and its 95% band.
+struct ErrorPoint {
+    epoch: f64,
+    mean: f64,
+    low: f64,
+    high: f64,
 }
 
 /// A `done` run: its curves, and its result as the summary has it (the kept model's
@@ -36,33 +101,59 @@ struct Group {
     value: String,
     /// Runs whose `status.json` says `done`, with their metrics (if readable).
     done: Vec<Rc<DoneRun>>,
-    /// Planned runs that did not finish as `done` (diverged, failed, not run).
-    excluded: usize,
+    /// The epoch each diverged run diverged in.
+    diverged: Vec<usize>,
+    failed: usize,
+    /// Planned runs without a result yet (not run, or still running).
+    missing: usize,
+    /// Ensemble test accuracy: the configuration's, or the mean over the configurations
+    /// a grid pools under this value; `None` unless every one of them is known.
+    ensemble: Option<f64>,
 }
 
 impl Group {
+    /// `3 diverged, 1 failed`; empty when every run is done.
+    fn not_done(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, what) in [(self.diverged.len(), "diverged"), (self.failed, "failed"), (self.missing, "not run")] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        parts.join(", ")
+    }
+
     fn legend(&self) -> String {
         let mut s = format!("{} (n={}", self.value, self.done.len());
-        if self.excluded > 0 {
-            s += &format!(", {} excluded", self.excluded);
+        let not_done = self.not_done();
+        if !not_done.is_empty() {
+            s += &format!("; {not_done}");
         }
         s + ")"
     }
 
-    /// `(epoch, mean error, std)` for `set` over the done runs, per epoch that has values.
-    fn error_curve(&self, set: Set) -> Vec<(f64, f64, f64)> {
+    /// The mean error curve of `set` over the done runs, per epoch
+    /// that has values; the band is the 95% interval of the mean (none for one run).
+    fn error_curve(&self, set: Set) -> Vec<ErrorPoint> {
         let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
         for run in &self.done {
             for (e, a) in run.metrics.acc(set).filter(|(_, a)| a.is_finite()) {
                 by_epoch.entry(e).or_default().push(1.0 - a);
             }
         }
-        by_epoch.into_iter().filter_map(|(e, v)| mean_std(&v).map(|(m, s)| (e as f64, m, s))).collect()
+        by_epoch
+            .into_iter()
+            .filter_map(|(e, v)| {
+                let stat = SetStat::of(&v)?;
+                let (lo, hi) = stat.bounds();
+                Some(ErrorPoint { epoch: e as f64, mean: stat.mean, low: lo, high: hi })
+            })
+            .collect()
     }
 
-    fn final_acc(&self, set: Set) -> Option<(f64, f64)> {
+    fn final_acc(&self, set: Set) -> Option<SetStat> {
         let results = self.done.iter().filter_map(|run| run.result[set.index()].filter(|a| a.is_finite()));
-        mean_std(&results.collect::<Vec<_>>())
+        SetStat::of(&results.collect::<Vec<_>>())
     }
 }
 
@@ -123,11 +214,15 @@ struct SweepGroups {
     axes: Vec<(String, Vec<Group>)>,
 }
 
-fn sweep_groups(sweep_dir: &Path) -> Result<SweepGroups> {
+fn read_plan_of(sweep_dir: &Path) -> Result<Plan> {
     let plan_path = sweep_dir.join("plan.csv");
-    let Some(plan) = read_plan(&plan_path)? else {
-        bail!("{}: not found or empty; is {} a sweep directory?", plan_path.display(), sweep_dir.display())
-    };
+    match read_plan(&plan_path)? {
+        Some(plan) => Ok(plan),
+        None => bail!("{}: not found or empty; is {} a sweep directory?", plan_path.display(), sweep_dir.display()),
+    }
+}
+
+fn sweep_groups(sweep_dir: &Path, plan: &Plan, results: &SweepResults) -> Result<SweepGroups> {
     let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
     let name = spec
         .name
@@ -135,66 +230,116 @@ fn sweep_groups(sweep_dir: &Path) -> Result<SweepGroups> {
         .unwrap_or_else(|| sweep_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
     let one_at_a_time = spec.design.as_deref() == Some("one-at-a-time") && plan.baseline().is_some();
 
-    // Each run's metrics once, however many axes it appears under.
-    let mut runs: HashMap<&str, Option<Rc<DoneRun>>> = HashMap::new();
+    // Each done run's metrics once, however many axes it appears under.
+    let mut done: HashMap<&str, Rc<DoneRun>> = HashMap::new();
     for run in &plan.runs {
-        let dir = sweep_dir.join("runs").join(&run.id);
-        // The same reading of a run as summary.csv's: one source for "the run's result".
-        let record = read_run(&dir);
-        let m = match record.state {
-            Some(State::Done) => read_metrics(&dir.join("metrics.csv"))?
-                .map(|metrics| Rc::new(DoneRun { metrics, result: record.final_accs })),
-            _ => None,
-        };
-        runs.insert(&run.id, m);
+        let Some(record) = results.runs.get(&run.id).filter(|r| r.state == Some(State::Done)) else { continue };
+        // Without a metrics.csv it has no curves, but still its result (as in summary.csv).
+        let metrics = read_metrics(&sweep_dir.join("runs").join(&run.id).join("metrics.csv"))?.unwrap_or_default();
+        done.insert(&run.id, Rc::new(DoneRun { metrics, result: record.final_accs }));
     }
     let mut axes = Vec::new();
     for (a, key) in plan.axes.iter().enumerate() {
         let listed = spec.axes.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-        let groups: Vec<Group> = axis_members(&plan, a, one_at_a_time, listed)
+        let groups: Vec<Group> = axis_members(plan, a, one_at_a_time, listed)
             .into_iter()
-            .map(|(value, members)| {
-                let done: Vec<Rc<DoneRun>> = members.iter().filter_map(|r| runs[r.id.as_str()].clone()).collect();
-                Group { excluded: members.len() - done.len(), done, value }
-            })
+            .map(|(value, members)| group(value, &members, &done, results))
             .collect();
         axes.push((key.clone(), groups));
     }
     Ok(SweepGroups { name, one_at_a_time, axes })
 }
 
-/// One point of an `axis-<key>-final.png`.
+fn group(value: String, members: &[&PlannedRun], done: &HashMap<&str, Rc<DoneRun>>, results: &SweepResults) -> Group {
+    let mut g = Group { value, done: Vec::new(), diverged: Vec::new(), failed: 0, missing: 0, ensemble: None };
+    for run in members {
+        let record = results.runs.get(&run.id);
+        match (done.get(run.id.as_str()), record.and_then(|r| r.state)) {
+            (Some(d), _) => g.done.push(d.clone()),
+            (None, Some(State::Diverged)) => g.diverged.push(record.and_then(|r| r.epoch).unwrap_or(0)),
+            (None, Some(State::Failed)) => g.failed += 1,
+            // `done` runs are all in `done`; anything else has not finished.
+            (None, Some(State::Done) | None) => g.missing += 1,
+        }
+    }
+    let mut configs: Vec<&str> = members.iter().map(|r| r.config.as_str()).collect();
+    configs.sort_unstable();
+    configs.dedup();
+    let known: Option<Vec<f64>> = configs
+        .iter()
+        .map(|c| results.ensemble_test_acc.get(*c).copied().flatten().filter(|v| v.is_finite()))
+        .collect();
+    g.ensemble = known.and_then(|v| crate::report::stats::mean_std(&v).0);
+    g
+}
+
+/// One value of one axis in an `axis-<key>-final.png`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinalPoint {
     pub axis: String,
     pub value: String,
-    /// Mean and std of the done runs' train, valid and test results (the numbers
-    /// summary.csv averages), by `Set::index`.
-    pub accs: [Option<(f64, f64)>; 3],
+    /// Over the done runs' train, valid and test results (the numbers summary.csv
+    /// averages: the kept model's), by `Set::index`.
+    pub accs: [Option<SetStat>; 3],
+    /// The test accuracy of the ensemble of repeats, when given (drawn as a diamond).
+    pub ensemble_test_acc: Option<f64>,
+    pub done: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    pub missing: usize,
 }
 
-/// What the `axis-<key>-final.png` plots draw, per axis and value.
+impl FinalPoint {
+    fn of(axis: &str, g: &Group) -> Self {
+        Self {
+            axis: axis.to_owned(),
+            value: g.value.clone(),
+            accs: Set::ALL.map(|s| g.final_acc(s)),
+            ensemble_test_acc: g.ensemble,
+            done: g.done.len(),
+            diverged: g.diverged.len(),
+            failed: g.failed,
+            missing: g.missing,
+        }
+    }
+}
+
+/// What the `axis-<key>-final.png` plots draw, per axis and value, from the run files.
 pub fn final_points(sweep_dir: &Path) -> Result<Vec<FinalPoint>> {
-    let sweep = sweep_groups(sweep_dir)?;
-    Ok(sweep
-        .axes
-        .iter()
-        .flat_map(|(key, groups)| {
-            groups.iter().map(move |g| FinalPoint {
-                axis: key.clone(),
-                value: g.value.clone(),
-                accs: Set::ALL.map(|s| g.final_acc(s)),
-            })
-        })
-        .collect())
+    let plan = read_plan_of(sweep_dir)?;
+    final_points_with(sweep_dir, &SweepResults::read_plan(sweep_dir, &plan))
+}
+
+/// [`final_points`] from results already in hand.
+pub fn final_points_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<FinalPoint>> {
+    let plan = read_plan_of(sweep_dir)?;
+    let sweep = sweep_groups(sweep_dir, &plan, results)?;
+    Ok(sweep.axes.iter().flat_map(|(key, groups)| groups.iter().map(|g| FinalPoint::of(key, g))).collect())
 }
 
 /// Draws `axis-<key>-error.png` and `axis-<key>-final.png` for every axis of the sweep
-/// in `sweep_dir` (needs its `plan.csv`) into `sweep_dir/plots/`. Only runs whose
-/// `status.json` says `done` count; one-at-a-time designs hold the other axes at the
-/// baseline, other designs average over them.
+/// in `sweep_dir` (needs its `plan.csv`) into `sweep_dir/plots/`, reading each run's
+/// result from its directory. Only runs whose `status.json` says `done` count; one-at-a-time
+/// designs hold the other axes at the baseline, other designs average over them.
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
-    let SweepGroups { name, one_at_a_time, axes } = sweep_groups(sweep_dir)?;
+    let plan = read_plan_of(sweep_dir)?;
+    plot_sweep_with(sweep_dir, &SweepResults::read_plan(sweep_dir, &plan))
+}
+
+/// [`plot_sweep`] from results already in hand (a sweep's in-memory records, and the
+/// ensembles' accuracies where they are known).
+pub fn plot_sweep_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<PathBuf>> {
+    Ok(draw_sweep(sweep_dir, results)?.into_iter().map(|(path, _)| path).collect())
+}
+
+/// One written picture and where each of its panels' data landed.
+pub(crate) type Drawn = (PathBuf, Vec<(Set, LineFrame)>);
+
+/// Draws every sweep picture; each path comes with its panels' frames (tests map data
+/// to pixels with them).
+pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<Drawn>> {
+    let plan = read_plan_of(sweep_dir)?;
+    let SweepGroups { name, one_at_a_time, axes } = sweep_groups(sweep_dir, &plan, results)?;
     let out = sweep_dir.join("plots");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();
@@ -203,161 +348,258 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
         if groups.is_empty() {
             continue;
         }
-        let excluded: usize = groups.iter().map(|g| g.excluded).sum();
+        let excluded: usize = groups.iter().map(|g| g.diverged.len() + g.failed + g.missing).sum();
         let how = if one_at_a_time { "other axes at baseline" } else { "averaged over the other axes" };
-        let note = format!("{how}; {excluded} run(s) not done (diverged/failed/missing) excluded");
+        let note = format!("{how}; {excluded} run(s) not done (diverged/failed/not run) are not in the means");
         let base = file_safe(key);
 
         let path = out.join(format!("axis-{base}-error.png"));
-        let title = format!("{name}: classification error by {key}, mean ± 1 std over runs\n{note}");
-        if draw_axis_error(&path, &title, key, groups)? {
-            written.push(path);
+        let title = format!("{name}: classification error by {key}, mean over runs with 95% CI band\n{note}");
+        if let Some(frames) = draw_axis_error(&path, &title, key, groups)? {
+            written.push((path, frames));
         }
         let path = out.join(format!("axis-{base}-final.png"));
-        let title = format!("{name}: final accuracy by {key}, mean ± 1 std\n{note}");
-        if draw_axis_final(&path, &title, key, groups)? {
-            written.push(path);
+        let title = format!("{name}: accuracy of the kept model by {key}, mean with 95% CI (t)\n{note}");
+        let points: Vec<FinalPoint> = groups.iter().map(|g| FinalPoint::of(key, g)).collect();
+        if let Some(frames) = draw_axis_final(&path, &title, key, &points)? {
+            written.push((path, frames));
         }
     }
-    written.extend(super::importance::plot_importance(sweep_dir)?);
+    written.extend(super::importance::plot_importance(sweep_dir)?.map(|path| (path, Vec::new())));
     Ok(written)
 }
 
-fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<bool> {
-    let curves: Vec<Vec<Vec<(f64, f64, f64)>>> =
+/// The sets that have a value in any of `series`, each with a panel.
+/// When no set has one but runs diverged or failed, one validation panel still shows
+/// their marks: a sweep whose every run diverged gets a picture that says so.
+fn sets_with_values(has: impl Fn(Set) -> bool, any_failed: bool) -> Vec<Set> {
+    let sets: Vec<Set> = Set::ALL.into_iter().filter(|s| has(*s)).collect();
+    if sets.is_empty() && any_failed {
+        vec![Set::Valid]
+    } else {
+        sets
+    }
+}
+
+/// `axis-<key>-error.png`: one panel per evaluated set; returns each panel's frame, or
+/// `None` (nothing written) when no run has a finite accuracy.
+fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<Option<Vec<(Set, LineFrame)>>> {
+    let curves: Vec<Vec<Vec<ErrorPoint>>> =
         Set::ALL.iter().map(|s| groups.iter().map(|g| g.error_curve(*s)).collect()).collect();
-    let epochs = curves.iter().flatten().flatten().map(|p| p.0);
+    let any_diverged = groups.iter().any(|g| !g.diverged.is_empty());
+    let sets = sets_with_values(|s| curves[s.index()].iter().any(|c| !c.is_empty()), any_diverged);
+    let diverged_epochs = groups.iter().flat_map(|g| g.diverged.iter().map(|e| *e as f64));
+    let epochs = curves.iter().flatten().flatten().map(|p| p.epoch).chain(diverged_epochs);
     let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| (a.min(e), b.max(e)));
-    if first > last {
-        return Ok(false);
+    if sets.is_empty() {
+        return Ok(None);
     }
     let x = epoch_range(first, last);
     let mut pixels = Vec::new();
     let canvas = Canvas::new(&mut pixels, ERROR_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, ERROR_SIZE.0).with_context(ctx)?;
-    let (_, body) = canvas.area.split_vertically(52);
-    for (i, (panel, set)) in body.split_evenly((1, 3)).iter().zip(Set::ALL).enumerate() {
+    let mut entries: Vec<Entry> = groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| Entry {
+            mark: Mark::Line,
+            color: PALETTE[g % PALETTE.len()],
+            text: format!("{key}={}", group.legend()),
+        })
+        .collect();
+    if any_diverged {
+        entries.push(Entry {
+            mark: Mark::Cross,
+            color: FAILED_MARK,
+            text: "a run diverged in this epoch (ringed in its value's colour; not in the means)".into(),
+        });
+    }
+    let legend = legend::height(&canvas.area, &entries, ERROR_SIZE.0);
+    let (_, below_title) = canvas.area.split_vertically(52);
+    let (body, legend_area) = below_title.split_vertically(ERROR_SIZE.1 - 52 - legend);
+    let mut diverged_at: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for e in &group.diverged {
+            let values = diverged_at.entry(*e).or_default();
+            if !values.contains(&g) {
+                values.push(g);
+            }
+        }
+    }
+    let mut frames = Vec::new();
+    for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
+        let set_curves = &curves[set.index()];
+        let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.mean, p.low, p.high])).unwrap_or((0.0, 1.0));
         let mut chart =
-            error_axes(panel, Some(set.label()), x, "Classification error", (10, 40, 52)).with_context(ctx)?;
-        for (g, (group, curve)) in groups.iter().zip(&curves[i]).enumerate() {
+            error_axes(panel, Some(set.label()), x, y, "Classification error", (10, 40, 52)).with_context(ctx)?;
+        for (g, curve) in set_curves.iter().enumerate() {
             let color = PALETTE[g % PALETTE.len()];
-            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.1)).collect();
-            // Bands per stretch of consecutive points, so gaps stay gaps.
-            for seg in finite_segments(curve.iter().map(|p| (p.0, p.2))) {
-                if seg.len() < 2 {
-                    continue;
-                }
-                let band_of = |e: f64, sign: f64| {
-                    let p = curve.iter().find(|p| p.0 == e).expect("segment points come from the curve");
-                    (e, (p.1 + sign * p.2).clamp(0.0, 1.0))
-                };
-                let mut poly: Vec<(f64, f64)> = seg.iter().map(|p| band_of(p.0, 1.0)).collect();
-                poly.extend(seg.iter().rev().map(|p| band_of(p.0, -1.0)));
-                chart.draw_series([Polygon::new(poly, color.mix(0.2).filled())]).with_context(ctx)?;
+            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.mean)).collect();
+            if curve.len() >= 2 {
+                let mut poly: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.high)).collect();
+                poly.extend(curve.iter().rev().map(|p| (p.epoch, p.low)));
+                chart.draw_series([Polygon::new(poly, color.mix(0.15).filled())]).with_context(ctx)?;
             }
             let style = color.stroke_width(2);
             let segments = finite_segments(points);
-            let series =
-                chart.draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style))).with_context(ctx)?;
-            if i == 0 {
-                series
-                    .label(format!("{key}={}", group.legend()))
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
-            }
+            chart.draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style))).with_context(ctx)?;
             let dots = segments.iter().filter(|s| s.len() == 1).map(|s| Circle::new(s[0], 3, color.filled()));
             chart.draw_series(dots).with_context(ctx)?;
         }
-        if i == 0 {
-            // Error curves start high and fall: the lower left stays empty longest.
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(font(12))
-                .draw()
-                .with_context(ctx)?;
+        // Where runs diverged: a cross on the top edge ringed in the value's colour, one
+        // below another where several values diverged in the same epoch.
+        for (epoch, values) in &diverged_at {
+            let (px, py) = chart.backend_coord(&(*epoch as f64, y.1));
+            for (k, g) in values.iter().enumerate() {
+                let at = (px, py + 7 + 18 * k as i32);
+                canvas.area.draw(&Cross::new(at, 5, FAILED_MARK.stroke_width(3))).with_context(ctx)?;
+                canvas.area.draw(&Circle::new(at, 8, PALETTE[g % PALETTE.len()].stroke_width(2))).with_context(ctx)?;
+            }
         }
+        frames.push((*set, LineFrame::of(&chart, x, y)));
     }
-    drop(body);
+    legend::draw(&legend_area, &entries, ERROR_SIZE.0).with_context(ctx)?;
+    drop((body, legend_area, below_title));
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
-    Ok(true)
+    Ok(Some(frames))
 }
 
-fn draw_axis_final(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<bool> {
-    let stats: Vec<[Option<(f64, f64)>; 3]> = groups.iter().map(|g| Set::ALL.map(|s| g.final_acc(s))).collect();
-    if stats.iter().flatten().all(Option::is_none) {
-        return Ok(false);
+/// Horizontal offset of each set's mark within a value's slot, and of the ensemble's.
+const ENSEMBLE_OFFSET: f64 = 0.22;
+
+/// `axis-<key>-final.png`: one panel per evaluated set, each value's mean (dot) with its
+/// 95% CI (bar; none for n = 1), the ensemble's test accuracy (diamond), and a red cross
+/// on the x-axis under each value with diverged or failed runs. Returns each panel's
+/// frame, or `None` (nothing written) when no run has a result.
+fn draw_axis_final(
+    path: &Path,
+    title: &str,
+    key: &str,
+    points: &[FinalPoint],
+) -> Result<Option<Vec<(Set, LineFrame)>>> {
+    let any_failed = points.iter().any(|p| p.diverged + p.failed > 0);
+    let sets = sets_with_values(|s| points.iter().any(|p| p.accs[s.index()].is_some()), any_failed);
+    if sets.is_empty() {
+        return Ok(None);
     }
-    let n = groups.len();
+    let n = points.len();
     let mut pixels = Vec::new();
     let canvas = Canvas::new(&mut pixels, FINAL_SIZE)?;
     let ctx = || format!("drawing {}", path.display());
     draw_title(&canvas.area, title, FINAL_SIZE.0).with_context(ctx)?;
-    let (_, body) = canvas.area.split_vertically(52);
-    let mut chart = ChartBuilder::on(&body)
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..1.0)
-        .with_context(ctx)?;
+    let mut entries: Vec<Entry> = sets
+        .iter()
+        .map(|s| Entry { mark: Mark::Dot, color: set_color(*s), text: format!("{}: mean of done runs", s.label()) })
+        .collect();
+    entries.push(Entry {
+        mark: Mark::Bar,
+        color: BLACK,
+        text: "95% CI of the mean (t; none for n = 1; uncapped where it passes 0 or 1)".into(),
+    });
+    if points.iter().any(|p| p.ensemble_test_acc.is_some()) {
+        entries.push(Entry {
+            mark: Mark::Diamond,
+            color: BLACK,
+            text: "test accuracy of the ensemble of repeats".into(),
+        });
+    }
+    if points.iter().any(|p| p.diverged + p.failed > 0) {
+        entries.push(Entry {
+            mark: Mark::Cross,
+            color: FAILED_MARK,
+            text: "diverged or failed runs (not in the means)".into(),
+        });
+    }
+    let legend = legend::height(&canvas.area, &entries, FINAL_SIZE.0);
+    let (_, below_title) = canvas.area.split_vertically(52);
+    let (body, legend_area) = below_title.split_vertically(FINAL_SIZE.1 - 52 - legend);
     let label = |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-            groups[i as usize].value.clone()
+            points[i as usize].value.clone()
         } else {
             String::new()
         }
     };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n + 1)
-        .x_label_formatter(&label)
-        .x_desc(key)
-        .y_desc("Final accuracy")
-        .label_style(font(12))
-        .axis_desc_style(font(14))
-        .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .with_context(ctx)?;
-    for (s, set) in Set::ALL.into_iter().enumerate() {
-        let color = super::run::set_color(set);
-        let offset = (s as f64 - 1.0) * 0.18;
-        let points: Vec<(f64, f64, f64)> =
-            stats.iter().enumerate().filter_map(|(i, st)| st[s].map(|(m, sd)| (i as f64 + offset, m, sd))).collect();
-        // Error bars as a stem and two caps (plotters' ErrorBar needs another feature).
-        let bars = points.iter().flat_map(|&(x, m, sd)| {
-            let (lo, hi, cap) = ((m - sd).max(0.0), (m + sd).min(1.0), 0.05);
-            [
-                PathElement::new([(x, lo), (x, hi)], color.stroke_width(2)),
-                PathElement::new([(x - cap, lo), (x + cap, lo)], color.stroke_width(2)),
-                PathElement::new([(x - cap, hi), (x + cap, hi)], color.stroke_width(2)),
-            ]
+    let mut frames = Vec::new();
+    for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
+        let s = set.index();
+        let color = set_color(*set);
+        let ensemble = |p: &FinalPoint| if *set == Set::Test { p.ensemble_test_acc } else { None };
+        let values = points.iter().flat_map(|p| {
+            let (lo, hi) = p.accs[s].map_or((f64::NAN, f64::NAN), |st| st.bounds());
+            [p.accs[s].map_or(f64::NAN, |st| st.mean), lo, hi, ensemble(p).unwrap_or(f64::NAN)]
         });
-        chart.draw_series(bars).with_context(ctx)?;
+        let y = fitted_range(values).unwrap_or((0.0, 1.0));
+        let x = (-0.5, n as f64 - 0.5);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(set.label(), font(15))
+            .margin(10)
+            .x_label_area_size(76)
+            .y_label_area_size(52)
+            .build_cartesian_2d(x.0..x.1, y.0..y.1)
+            .with_context(ctx)?;
         chart
-            .draw_series(points.iter().map(|&(x, m, _)| Circle::new((x, m), 4, color.filled())))
-            .with_context(ctx)?
-            .label(set.label())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n + 1)
+            .x_label_formatter(&label)
+            .y_label_formatter(&super::unit_label)
+            .x_desc(key)
+            .y_desc("Accuracy (kept model)")
+            .label_style(font(12))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .with_context(ctx)?;
+        for (i, p) in points.iter().enumerate() {
+            let xi = i as f64;
+            if let Some(st) = p.accs[s] {
+                if let Some(ci) = st.ci {
+                    // A stem and two caps (plotters' ErrorBar needs another feature); an end
+                    // beyond [0, 1] (a t-interval can pass it) stops at the axis without a cap.
+                    let (lo, hi) = st.bounds();
+                    let stroke = color.stroke_width(2);
+                    let cap = |v: f64| PathElement::new([(xi - 0.08, v), (xi + 0.08, v)], stroke);
+                    let mut bar = vec![PathElement::new([(xi, lo), (xi, hi)], stroke)];
+                    bar.extend((lo == ci.low).then(|| cap(lo)));
+                    bar.extend((hi == ci.high).then(|| cap(hi)));
+                    chart.draw_series(bar).with_context(ctx)?;
+                }
+                chart.draw_series([Circle::new((xi, st.mean), 5, color.filled())]).with_context(ctx)?;
+            }
+            if let Some(e) = ensemble(p) {
+                canvas
+                    .area
+                    .draw(&legend::diamond(chart.backend_coord(&(xi + ENSEMBLE_OFFSET, e)), BLACK))
+                    .with_context(ctx)?;
+            }
+            // Under the value's tick label: its n, and what did not finish.
+            let (px, py) = chart.backend_coord(&(xi, y.0));
+            let failed = p.diverged + p.failed;
+            if failed > 0 {
+                canvas.area.draw(&Cross::new((px, py - 8), 6, FAILED_MARK.stroke_width(3))).with_context(ctx)?;
+            }
+            let mut note = format!("n={}", p.done);
+            for (k, what) in [(p.diverged, "diverged"), (p.failed, "failed"), (p.missing, "not run")] {
+                if k > 0 {
+                    note += &format!(", {k} {what}");
+                }
+            }
+            let note_color = if failed > 0 { FAILED_MARK } else { RGBColor(90, 90, 90) };
+            let style = font(11).color(&note_color).pos(Pos::new(HPos::Center, VPos::Top));
+            canvas.area.draw_text(&note, &style, (px, py + 26)).with_context(ctx)?;
+        }
+        frames.push((*set, LineFrame::of(&chart, x, y)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(font(13))
-        .draw()
-        .with_context(ctx)?;
-    drop(chart);
-    drop(body);
+    legend::draw(&legend_area, &entries, FINAL_SIZE.0).with_context(ctx)?;
+    drop((body, legend_area, below_title));
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
-    Ok(true)
+    Ok(Some(frames))
 }
 
 #[cfg(test)]
@@ -411,8 +653,5 @@ mod tests {
         assert_eq!(order_values(s(&["160", "1", "80", "40"]), Some(&listed)), listed);
         assert_eq!(order_values(s(&["0.0", "7", "1"]), Some(&s(&["1", "0"]))), s(&["1", "0.0", "7"]));
         assert_eq!(order_values(s(&["b", "a"]), None), s(&["b", "a"]));
-        assert_eq!(mean_std(&[1.0, 3.0]), Some((2.0, 2f64.sqrt())));
-        assert_eq!(mean_std(&[5.0]), Some((5.0, 0.0)));
-        assert_eq!(mean_std(&[]), None);
     }
 }
