@@ -25,8 +25,14 @@ fn main() -> anyhow::Result<()> {
     for (name, toml_text) in configs {
         let cfg: TrainConfig = toml::from_str(&format!("plots = false\n{toml_text}"))?;
         let prepared = Prepared::load(&data, &[Pipeline::of(&cfg)])?;
-        let fit =
-            pinniped::train::fit::<f32>(&cfg, &data, 2019, &prepared.run_data(Pipeline::of(&cfg)), &mut |_| Ok(()))?;
+        let fit = pinniped::train::fit::<f32>(
+            &cfg,
+            &data,
+            2019,
+            &pinniped::spec::Split::own(2019),
+            &prepared.run_data(Pipeline::of(&cfg)),
+            &mut |_| Ok(()),
+        )?;
         let p = fit.predictions.expect("predictions = true");
         let test = p.test.as_ref().expect("a test set");
         println!(

@@ -404,7 +404,12 @@ fn sweep_plots_drawn_live_from_the_records_equal_those_redrawn_from_disk() {
         names.sort();
         names.into_iter().map(|n| (n.clone(), fs::read(plots.join(&n)).unwrap())).collect()
     };
-    assert_eq!(live.len(), 4, "{:?}", live.iter().map(|l| &l.0).collect::<Vec<_>>());
+    assert_eq!(
+        live.len(),
+        5,
+        "two axes × (error, final) and importance.png: {:?}",
+        live.iter().map(|l| &l.0).collect::<Vec<_>>()
+    );
     pinniped().arg("report").arg(&sweep).assert().success();
     for (name, bytes) in &live {
         assert!(fs::read(plots.join(name)).unwrap() == *bytes, "{name}: the live picture differs from the redrawn one");

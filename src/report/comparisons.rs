@@ -261,7 +261,10 @@ pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], rec
         }
         cells.push(row.mark.word().to_string());
         // The ensembles of repeats on the test rows: accuracy difference and McNemar's test.
-        let pair = c.reference.filter(|&r| r != row.config).and_then(|r| Some((records.ensemble(row.config)?, records.ensemble(r)?)));
+        let pair = c
+            .reference
+            .filter(|&r| r != row.config)
+            .and_then(|r| Some((records.ensemble(row.config)?, records.ensemble(r)?)));
         cells.push(num(pair.map(|(a, b)| a.accuracy - b.accuracy)));
         cells.push(num(pair.and_then(|(a, b)| a.mcnemar(b)).map(|m| m.p)));
         cells
@@ -353,7 +356,7 @@ mod tests {
     /// A plan of `configs` (ids) × `repeats`, and records whose final (valid, test) accuracy
     /// is `accs[config][repeat − 1]` (`None`: the run failed).
     fn sweep(ids: &[&str], accs: &[Vec<Option<(f64, f64)>>]) -> (Plan, Records) {
-        let mut plan = Plan { axes: vec![], configs: vec![], runs: vec![] };
+        let mut plan = Plan { design: Design::OneAtATime, axes: vec![], configs: vec![], runs: vec![] };
         let mut records = Vec::new();
         for (c, id) in ids.iter().enumerate() {
             plan.configs.push(Config { id: id.to_string(), axis_values: vec![], train: TrainConfig::default() });

@@ -262,7 +262,10 @@ impl Records {
         let (stats, done) = (self.config_stats(plan), self.done_values(plan));
         write_atomic(&root.join("summary.csv"), summary_text(plan, &stats, self).as_bytes())?;
         let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
-        write_atomic(&root.join(COMPARISONS_FILE), comparisons::comparisons_text(plan, &compared, &stats, self).as_bytes())?;
+        write_atomic(
+            &root.join(COMPARISONS_FILE),
+            comparisons::comparisons_text(plan, &compared, &stats, self).as_bytes(),
+        )?;
         write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())?;
         write_atomic(
             &root.join(super::importance::IMPORTANCE_FILE),
@@ -306,13 +309,8 @@ fn summary_text(plan: &Plan, stats: &[ConfigStats], records: &Records) -> String
         }
         let e = records.ensemble(i);
         let ci = e.and_then(|e| e.ci);
-        let _ = writeln!(
-            s,
-            ",{},{},{}",
-            fmt(e.map(|e| e.accuracy)),
-            fmt(ci.map(|ci| ci.low)),
-            fmt(ci.map(|ci| ci.high))
-        );
+        let _ =
+            writeln!(s, ",{},{},{}", fmt(e.map(|e| e.accuracy)), fmt(ci.map(|ci| ci.low)), fmt(ci.map(|ci| ci.high)));
     }
     s
 }
