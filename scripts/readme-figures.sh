@@ -54,7 +54,7 @@ def sweep(out, name):
         plan = list(csv.DictReader(f))
     with open(os.path.join(root, "summary.csv")) as f:
         summary = list(csv.DictReader(f))
-    fixed = {"index", "id", "config", "repeat", "seed"}
+    fixed = {"index", "id", "config", "repeat", "seed", "repetition", "fold", "split_seed"}
     axes = [k for k in plan[0] if k not in fixed]
     config_of = {tuple(r[a] for a in axes): r["config"] for r in plan}
     rows = {config_of[tuple(r[a] for a in axes)]: r for r in summary}
@@ -124,40 +124,41 @@ for label, configs, note in paper_table:
     print(f"| {label} | {' | '.join(got)} | {note} |")
 
 # ---- beyond
+def ci(row, metric, digits=3):
+    m, lo, hi = (row.get(f"{metric}_{k}", "") for k in ("mean", "ci_low", "ci_high"))
+    return f"{float(m):.{digits}f} [{float(lo):.{digits}f}, {float(hi):.{digits}f}]" if m and lo and hi else mean(row, metric, digits)
+
 if beyond_s:
     rows, st, best, n = sweep("beyond", "beyond")
     print(f"\n## experiments/beyond.toml: {n} runs ({len(rows)} configurations), {beyond_s} s wall")
     print(best)
     selected = best.split()[3] if best.startswith("best by validation: ") else ""
-    beyond_table = [
-        ("(baseline)", ["baseline"]),
-        ("features = amplitude (the paper's input)", ["features=amplitude"]),
-        ("features = spectrum", ["features=spectrum"]),
-        ("features = log-spectrum", ["features=log-spectrum"]),
-        ("frame = 128 / 512", ["frame=128", "frame=512"]),
-        ("hop = 32 / 128", ["hop=32", "hop=128"]),
-        ("mel_bands = 32 / 48", ["mel_bands=32", "mel_bands=48"]),
-        ("normalize = false", ["normalize=false"]),
-        ("standardize = false", ["standardize=false"]),
-        ("hidden = [] (linear) / [128] / [512, 256]", ["hidden=none", "hidden=128", "hidden=512x256"]),
-        ("dropout = 0 / 0.2 / 0.7", ["dropout=0.0", "dropout=0.2", "dropout=0.7"]),
-        ("weight_decay = 0 / 0.1", ["weight_decay=0.0", "weight_decay=0.1"]),
-        ("activation = sigmoid", ["activation=sigmoid"]),
-        ("init = paper", ["init=paper"]),
-        ("loss = mse-sum", ["loss=mse-sum"]),
-        ("optimizer = sgd (lr 1e-3, no momentum)", ["optimizer=sgd"]),
-        ("early_stopping = valid-loss", ["early_stopping=valid-loss"]),
-    ]
-    missing = sorted(set(rows) - {c for _, cs in beyond_table for c in cs})
-    if missing:
-        print(f"(configurations not in the README's table: {', '.join(missing)})")
-    print("\n| change from the baseline | valid acc | test acc |\n|---|---|---|")
-    for label, configs in beyond_table:
-        present = [c for c in configs if c in rows]
-        got = [cells(rows, present, m, 3, mean_std) for m in ("final_valid_acc", "final_test_acc")]
-        mark = f" (**{selected}** selected)" if selected in present else ""
-        print(f"| {label}{mark} | {' | '.join(got)} |")
+    with open(os.path.join(tmp, "beyond", "beyond", "comparisons.csv")) as f:
+        comparisons = {r["config"]: r for r in csv.DictReader(f)}
+    labels = {
+        "baseline": "(baseline: log-mel, frame 256, hop 128, 20 bands)",
+        "features=amplitude": "features = amplitude (the paper's input)",
+        "hidden=none": "hidden = [] (linear)",
+        "hidden=512x256": "hidden = [512, 256]",
+        "optimizer=sgd": "optimizer = sgd (lr 1e-3, no momentum)",
+    }
+    def label(c):
+        return labels.get(c, c.replace("=", " = ", 1))
+    def signed(v, digits=3):
+        return f"{float(v):+.{digits}f}" if v else "—"
+    print("\n| change from the baseline | valid acc [95% CI] | paired Δ valid vs baseline [95% CI] | Holm p | test acc [95% CI] | ensemble test |")
+    print("|---|---|---|---|---|---|")
+    for c, row in rows.items():
+        k = comparisons[c]
+        mark = " (**selected**)" if c == selected else ""
+        delta = (f"{signed(k['valid_diff'])} [{signed(k['valid_diff_ci_low'])}, {signed(k['valid_diff_ci_high'])}]"
+                 if k["valid_diff"] else "—")
+        p = f"{float(k['valid_p_holm']):.2g}" if k["valid_p_holm"] else "—"
+        ens = f"{float(row['ensemble_test_acc']):.3f}" if row.get("ensemble_test_acc") else "—"
+        print(f"| {label(c)}{mark} | {ci(row, 'final_valid_acc')} | {delta} | {p} | {ci(row, 'final_test_acc')} | {ens} |")
+    distinct = [c for c, k in comparisons.items() if k["indistinguishable_from_best"] == "no"]
+    print(f"\ndistinguishable from the best by validation (Holm, paired): {', '.join(distinct) or 'none'}")
     pct = lambda c: f"{100 * float(rows[c]['final_test_acc_mean']):.0f}%"
-    print("\nprose: test acc amplitude → spectrum → log-spectrum → log-mel baseline: "
-          + " → ".join(pct(c) for c in ("features=amplitude", "features=spectrum", "features=log-spectrum", "baseline")))
+    print("prose: test acc amplitude → spectrum → log-spectrum → log-mel baseline → multi-log-mel: "
+          + " → ".join(pct(c) for c in ("features=amplitude", "features=spectrum", "features=log-spectrum", "baseline", "features=multi-log-mel")))
 PY
