@@ -113,14 +113,7 @@ pub fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
         .y_label_area_size(58)
         .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..y_max)
         .with_context(ctx)?;
-    let label = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-            bars[i as usize].label.clone()
-        } else {
-            String::new()
-        }
-    };
+    let label = |x: &f64| super::category_at(*x, n).map_or_else(String::new, |i| bars[i].label.clone());
     chart
         .configure_mesh()
         .disable_x_mesh()

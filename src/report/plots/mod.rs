@@ -255,3 +255,10 @@ mod tests {
         assert_eq!(s, vec![vec![(1.0, 0.5)], vec![(3.0, 0.4), (4.0, 0.3)]]);
     }
 }
+
+/// The category (0..n) a tick at `x` of a categorical axis stands for: only ticks on a whole
+/// number name one, so plotters' in-between ticks stay unlabelled.
+pub(crate) fn category_at(x: f64, n: usize) -> Option<usize> {
+    let i = x.round();
+    ((x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
+}

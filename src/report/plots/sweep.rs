@@ -515,14 +515,7 @@ fn draw_axis_final(
     let legend = legend::height(&canvas.area, &entries, FINAL_SIZE.0);
     let (_, below_title) = canvas.area.split_vertically(52);
     let (body, legend_area) = below_title.split_vertically(FINAL_SIZE.1 - 52 - legend);
-    let label = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-            points[i as usize].value.clone()
-        } else {
-            String::new()
-        }
-    };
+    let label = |x: &f64| super::category_at(*x, n).map_or_else(String::new, |i| points[i].value.clone());
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
         let s = set.index();
