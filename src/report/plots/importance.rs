@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub const IMPORTANCE_PNG: &str = "importance.png";
 pub const IMPORTANCE_SIZE: (u32, u32) = (800, 560);
+/// Width per bar beyond the default size: room for a bar's label and caption side by side.
+const WIDTH_PER_BAR: u32 = 140;
 
 /// One bar: its label, its height (`None`: not computable, drawn as `n/a`) and the text above it.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,10 +104,12 @@ pub fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
     // Shares live in [0, 1]; a ratio axis fits the tallest bar, with room for its caption.
     let y_max = if y_desc.starts_with("Share") { 1.0 } else { (top * 1.15).max(1.0) };
 
+    // Many axes widen the picture rather than overprint their labels and captions.
+    let size = (IMPORTANCE_SIZE.0.max(WIDTH_PER_BAR * n as u32 + 120), IMPORTANCE_SIZE.1);
     let mut pixels = Vec::new();
-    let canvas = Canvas::new(&mut pixels, IMPORTANCE_SIZE)?;
+    let canvas = Canvas::new(&mut pixels, size)?;
     let title = format!("{name}: which axes matter\n{subtitle}");
-    draw_title(&canvas.area, &title, IMPORTANCE_SIZE.0).with_context(ctx)?;
+    draw_title(&canvas.area, &title, size.0).with_context(ctx)?;
     let (_, body) = canvas.area.split_vertically(52);
     let mut chart = ChartBuilder::on(&body)
         .margin(12)
