@@ -599,12 +599,10 @@ fn refit(a: RefitArgs) -> Result<u8> {
     };
     check_stored_data(&a.dir, &sweep, "refit")?;
     let runs = a.repeats.unwrap_or_else(|| plan.runs.iter().filter(|r| r.config == config).count());
-    // The digest is of the files' bytes, whatever is reserved: any runs' refit shares it.
-    let draft = Refit::new(&sweep, &plan, config, epochs, runs, "");
-    let train = &draft.specs[0].train;
+    let train = refit::refit_train(&plan.configs[config].train, epochs);
     let data = refit::all_rows(&sweep.data);
-    let prepared = Prepared::load(&data, &[Pipeline::of(train)])?;
-    prepared.check_memory(&stored, &data, [(format!("configuration {id}"), train)])?;
+    let prepared = Prepared::load(&data, &[Pipeline::of(&train)])?;
+    prepared.check_memory(&stored, &data, [(format!("configuration {id}"), &train)])?;
     if let Err(change) = sweep::check_data_digest(&a.dir, &prepared.digest) {
         return Err(InputError::one(
             &a.dir,

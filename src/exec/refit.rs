@@ -74,6 +74,12 @@ pub fn all_rows(data: &DataConfig) -> DataConfig {
     }
 }
 
+/// A configuration's `[train]` as a refit trains it: no early stopping, no refit of its own,
+/// `epochs` epochs.
+pub fn refit_train(train: &TrainConfig, epochs: usize) -> TrainConfig {
+    TrainConfig { patience: 0, refit: false, epochs, ..train.clone() }
+}
+
 /// One configuration's refit: its runs, in order (run k is `specs[k - 1]`).
 pub struct Refit {
     pub config_id: String,
@@ -85,7 +91,7 @@ impl Refit {
     /// `runs` refit runs of `config` for `epochs` epochs, seeds from [`derive_refit_seed`].
     pub fn new(sweep: &SweepFile, plan: &Plan, config: usize, epochs: usize, runs: usize, digest: &str) -> Refit {
         let c = &plan.configs[config];
-        let train = TrainConfig { patience: 0, refit: false, epochs, ..c.train.clone() };
+        let train = refit_train(&c.train, epochs);
         let data = all_rows(&sweep.data);
         let specs = (1..=runs)
             .map(|k| {
