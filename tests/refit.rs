@@ -216,6 +216,7 @@ fn refit_errors_exit_2_with_one_message_naming_the_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let with_test = fake_sweep(&tmp.path().join("a"), true, &[("PINNIPED_FAKE_FAIL", "hidden=16")]);
     let without_test = fake_sweep(&tmp.path().join("b"), false, &[]);
+    let all_failed = fake_sweep(&tmp.path().join("d"), true, &[("PINNIPED_FAKE_FAIL", "rep-")]);
     let empty = tmp.path().join("empty");
     fs::create_dir_all(&empty).unwrap();
     let linked = fake_sweep(&tmp.path().join("c"), true, &[]);
@@ -224,6 +225,7 @@ fn refit_errors_exit_2_with_one_message_naming_the_fix() {
         ("not a results directory", &empty, &[][..], "no sweep.toml"),
         ("an unknown --config", &with_test, &["--config", "hiden=4"][..], "did you mean `hidden=4`"),
         ("a configuration without done runs", &with_test, &["--config", "hidden=16"][..], "no done runs"),
+        ("no configuration to choose", &all_failed, &[][..], "name one with --config"),
         ("a sweep without test data", &without_test, &[][..], "add `test = PATH`"),
         ("a symlinked refit directory", &linked, &[][..], "symlink"),
     ] {

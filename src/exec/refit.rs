@@ -180,7 +180,7 @@ impl Refit {
 
 /// What differs between the refit run stored at `config_toml` and `spec`.
 fn changes(config_toml: &Path, spec: &RunSpec) -> String {
-    let stored = crate::fsx::read_text(config_toml, crate::fsx::MAX_TEXT_BYTES)
+    let stored = crate::fsx::read_own_text(config_toml, crate::fsx::MAX_TEXT_BYTES)
         .ok()
         .and_then(|text| crate::spec::sweep::parse_run_file(config_toml, &text).ok());
     let Some(stored) = stored else { return "its config.toml is unreadable".into() };
