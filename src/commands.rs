@@ -541,16 +541,15 @@ fn check_stored_data(dir: &Path, sweep: &SweepFile, what: &str) -> Result<(), In
     Err(InputError(problems))
 }
 
-fn refit(a: RefitArgs) -> Result<u8> {
-    use crate::exec::refit::{self, Refit};
-    let (sweep, plan) = open_results(&a.dir)?;
-    let stored = a.dir.join(sweep::SWEEP_FILE);
-    let config = match &a.config {
+/// The configuration `pinniped refit` trains: the one named, else the best by mean validation
+/// (the one the end-of-sweep line names).
+fn refit_config(dir: &Path, plan: &Plan, wanted: Option<&str>) -> Result<usize, InputError> {
+    Ok(match wanted {
         Some(id) => {
             let ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
-            plan.configs.iter().position(|c| &c.id == id).ok_or_else(|| {
+            plan.configs.iter().position(|c| c.id == id).ok_or_else(|| {
                 InputError::one(
-                    &a.dir.join("plan.csv"),
+                    &dir.join("plan.csv"),
                     None,
                     Some("--config"),
                     format!(
@@ -562,25 +561,34 @@ fn refit(a: RefitArgs) -> Result<u8> {
                 )
             })?
         }
-        None => summary::Records::read(&a.dir, &plan).best_by_validation(&plan).map(|b| b.config).ok_or_else(|| {
+        None => summary::Records::read(dir, plan).best_by_validation(plan).map(|b| b.config).ok_or_else(|| {
             InputError::one(
-                &a.dir,
+                dir,
                 None,
                 None,
                 format!(
-                    "no configuration has a done run with a validation accuracy to choose by; finish the sweep                      first (`pinniped status {0}`, `pinniped rerun {0} --failed`), or name one with --config",
-                    a.dir.display()
+                    "no configuration has a done run with a validation accuracy to choose by; finish the sweep \
+                     first (`pinniped status {0}`, `pinniped rerun {0} --failed`), or name one with --config",
+                    dir.display()
                 ),
             )
         })?,
-    };
+    })
+}
+
+fn refit(a: RefitArgs) -> Result<u8> {
+    use crate::exec::refit::{self, Refit};
+    let (sweep, plan) = open_results(&a.dir)?;
+    let stored = a.dir.join(sweep::SWEEP_FILE);
+    let config = refit_config(&a.dir, &plan, a.config.as_deref())?;
     let id = &plan.configs[config].id;
     if sweep.data.test.is_none() {
         return Err(InputError::one(
             &stored,
             None,
             Some("data.test"),
-            "the sweep has no test data, so a refit has nothing to be scored on; add `test = PATH` to the sweep              file's [data], run it again (`pinniped run FILE`), then refit",
+            "the sweep has no test data, so a refit has nothing to be scored on; add `test = PATH` to the sweep \
+             file's [data], run it again (`pinniped run FILE`), then refit",
         )
         .into());
     }
@@ -590,7 +598,8 @@ fn refit(a: RefitArgs) -> Result<u8> {
             None,
             Some("--config"),
             format!(
-                "configuration `{}` has no done runs to take the epoch count from; finish them first                  (`pinniped rerun {} --failed`) or refit another configuration",
+                "configuration `{}` has no done runs to take the epoch count from; finish them first \
+                 (`pinniped rerun {} --failed`) or refit another configuration",
                 echo(id),
                 a.dir.display()
             ),
@@ -609,7 +618,8 @@ fn refit(a: RefitArgs) -> Result<u8> {
             None,
             None,
             format!(
-                "{change} changed since the sweep's runs were trained; a refit would train on other data than                  they were selected on. Restore the data, or rerun the sweep on the new data first"
+                "{change} changed since the sweep's runs were trained; a refit would train on other data than \
+                 they were selected on. Restore the data, or rerun the sweep on the new data first"
             ),
         )
         .into());
