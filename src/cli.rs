@@ -79,6 +79,11 @@ pub enum Command {
     /// Compare two sweeps configuration by configuration: paired by repeat when their runs pair
     /// (same data, seed, pairing and repeats), else Welch's t-test; CIs and Holm-adjusted p.
     Compare(CompareArgs),
+    /// Train the configuration chosen by mean validation (or --config ID) again on all training
+    /// rows, for the median epoch its runs kept; writes refit/<config id>/ and refit.csv.
+    // A negative count is a value to refuse in words, not an unknown flag.
+    #[command(allow_negative_numbers = true)]
+    Refit(RefitArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
     // A negative count is a value to refuse in words, not an unknown flag.
     #[command(allow_negative_numbers = true)]
@@ -260,6 +265,31 @@ pub struct RerunArgs {
     pub force: bool,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RefitArgs {
+    /// A sweep's results directory: <out>/<name>.
+    pub dir: PathBuf,
+    /// The configuration to refit (as in plan.csv's `config` column, e.g. hidden=64); default:
+    /// the best by mean validation accuracy.
+    #[arg(long, value_name = "ID")]
+    pub config: Option<String>,
+    /// Refit runs, each with its own seed (default: the configuration's runs in the sweep).
+    #[arg(long, value_name = "N", value_parser = at_least_one(crate::exec::refit::MAX_REFIT_RUNS as u64))]
+    pub repeats: Option<usize>,
+    /// Runs trained at once, one thread each, 1 to 1024 (default: the number of cores).
+    #[arg(long, short = 'j', value_parser = at_least_one(MAX_JOBS))]
+    pub jobs: Option<usize>,
+    /// Retrain finished refit runs made with another configuration (epoch count, data or key).
+    #[arg(long)]
+    pub force: bool,
+    /// No progress output (refit.csv is still written).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Testing aid: train with synthetic curves instead of networks.
+    #[arg(long, hide = true)]
+    pub fake_trainer: bool,
 }
 
 #[derive(Args, Debug)]

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub enum Event {
     Started {
         run: usize,
+        id: String,
+        epochs: usize,
     },
     Epoch {
         run: usize,

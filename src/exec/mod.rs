@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod claim;
 pub mod events;
+pub mod refit;
 pub mod rundir;
 pub mod slurm;
 pub mod sweep;

@@ -168,9 +168,8 @@ pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
 /// A process killed between writing a run's `status.json` and removing its lock file
 /// leaves the lock of a finished run, which nobody claims again: claim it (only if no
 /// live process holds it) and let the claim's drop remove it.
-fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
-    for r in &plan.runs {
-        let dir = run_dir(root, &r.id);
+pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, mode: claim::LockMode) {
+    for dir in dirs {
         if claim::lock_path(&dir).is_file() && read_status(&dir).is_some() {
             let _ = claim::try_claim(root, &dir, mode);
         }
@@ -178,7 +177,7 @@ fn remove_stale_locks(root: &Path, plan: &Plan, mode: claim::LockMode) {
 }
 
 /// The directories pinniped creates directly inside a results directory.
-const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm"];
+const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm", super::refit::REFIT_DIR];
 /// The files pinniped writes directly inside a results directory and reads back: a
 /// symlink there would make it read (or report on) a file outside.
 pub const ROOT_FILES: &[&str] = &[
@@ -191,6 +190,7 @@ pub const ROOT_FILES: &[&str] = &[
     "report.html",
     crate::report::importance::IMPORTANCE_FILE,
     crate::report::runs_table::RUNS_FILE,
+    super::refit::REFIT_FILE,
 ];
 
 /// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
@@ -233,8 +233,15 @@ pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
         let dir = run_dir(root, &r.id);
         [(claim::lock_path(&dir), false), (dir, true)]
     });
+    check_paths(root, dirs.chain(runs))
+}
+
+/// Refuses a symlink at or above any of `paths` below `root`, or something other than what
+/// pinniped keeps there (`true`: a directory, `false`: a file); absent is fine. Reports each
+/// problem once, at most 20.
+pub fn check_paths(root: &Path, paths: impl Iterator<Item = (PathBuf, bool)>) -> Result<(), InputError> {
     let mut problems: Vec<Problem> = Vec::new();
-    for (dir, want_dir) in dirs.chain(runs) {
+    for (dir, want_dir) in paths {
         if let Err(e) = rundir::check_no_symlink_below(root, &dir).and_then(|_| rundir::check_kind(&dir, want_dir)) {
             let message = e.to_string();
             // A symlinked `runs/` would otherwise be reported once per run.
@@ -323,22 +330,65 @@ pub fn execute(
     trainer: &dyn Trainer,
     opts: &RunOptions,
 ) -> anyhow::Result<(Counts, Records)> {
+    check_no_symlinks(root, plan)?;
+    let lock_mode = claim::lock_mode(root)?;
+    remove_stale_locks(root, plan.runs.iter().map(|r| run_dir(root, &r.id)), lock_mode);
+    // Read every run once; afterwards only the run that just finished is re-read.
+    let mut records = Records::read(root, plan);
+    let protocol = Protocol::of(sweep);
+    let job = |index: usize| (run_dir(root, &plan.runs[index].id), spec_for(sweep, plan, index, digest));
+    let mut counts = train_pool(root, todo, &job, trainer, opts, lock_mode, &mut |index, status| match status {
+        None => {
+            records.reread(root, plan, index);
+            format!("skipped   {}  (claimed or finished by another process)", plan.runs[index].id)
+        }
+        Some(status) => {
+            let line = finished_line(&plan.runs[index].id, status, records.reread(root, plan, index));
+            if let Err(e) = records.write(root, plan, &protocol) {
+                errln!("warning: could not update the summary: {e:#}");
+            }
+            line
+        }
+    })?;
+    // Other processes (shards, a second `run` on the same directory) may have finished
+    // runs meanwhile: re-read every run not known to be finished, so that the final
+    // summary equals what `summarize` rebuilds from disk. Finished runs are trusted.
+    records.refresh_unfinished(root, plan);
+    if let Err(e) = records.write(root, plan, &protocol) {
+        errln!("warning: could not update the summary: {e:#}");
+    }
+    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;
+    Ok((counts, records))
+}
+
+/// Where run `index` of a batch trains, and what: its directory and spec.
+pub type Job<'a> = dyn Fn(usize) -> (PathBuf, RunSpec) + Sync + 'a;
+
+/// The worker pool shared by sweeps and refits: trains the runs `todo` (indices given to
+/// `job`) on `opts.jobs` threads, each claimed first (a run another process holds or has
+/// finished meanwhile is left to it) and written from a clean directory. `ended` runs on
+/// the reporting thread as each run ends (`None`: left to another process) and returns the
+/// line to print. The counts' `skipped` is left to the caller.
+pub fn train_pool(
+    root: &Path,
+    todo: &[usize],
+    job: &Job<'_>,
+    trainer: &dyn Trainer,
+    opts: &RunOptions,
+    lock_mode: claim::LockMode,
+    ended: &mut dyn FnMut(usize, Option<&Status>) -> String,
+) -> anyhow::Result<Counts> {
     let jobs = opts.jobs.max(1).min(todo.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut counts = Counts::default();
-    check_no_symlinks(root, plan)?;
-    let lock_mode = claim::lock_mode(root)?;
-    remove_stale_locks(root, plan, lock_mode);
-    // Read every run once; afterwards only the run that just finished is re-read.
-    let mut records = Records::read(root, plan);
-    let protocol = Protocol::of(sweep);
     let mut progress = Progress::new(todo.len(), opts.quiet);
 
     std::thread::scope(|scope| {
         scope.spawn(|| {
+            // Training inside a run (rayon) stays on this pool's `jobs` threads.
             pool.scope(|s| {
                 for _ in 0..jobs {
                     let tx = tx.clone();
@@ -349,9 +399,9 @@ pub fn execute(
                             break;
                         }
                         let index = todo[k];
-                        let dir = run_dir(root, &plan.runs[index].id);
+                        let (dir, spec) = job(index);
                         // Another process may hold this run, or have finished it since
-                        // `pending` looked: then it is not ours to train.
+                        // the caller looked: then it is not ours to train.
                         let claim = match claim::try_claim(root, &dir, lock_mode) {
                             Ok(Some(c)) if read_status(&dir).is_none() || opts.retrain => Some(c),
                             Ok(_) => {
@@ -360,14 +410,18 @@ pub fn execute(
                             }
                             Err(e) => {
                                 // Not written into the directory: it may not be ours to write.
-                                let _ = tx.send(Event::Started { run: index });
-                                let status = unwritten_failure(&spec_for(sweep, plan, index, digest), &e);
+                                let _ = tx.send(Event::Started {
+                                    run: index,
+                                    id: spec.id.clone(),
+                                    epochs: spec.train.epochs,
+                                });
+                                let status = unwritten_failure(&spec, &e);
                                 let _ = tx.send(Event::Finished { run: index, status });
                                 continue;
                             }
                         };
-                        let _ = tx.send(Event::Started { run: index });
-                        let status = run_one(root, sweep, plan, digest, index, trainer, &tx);
+                        let _ = tx.send(Event::Started { run: index, id: spec.id.clone(), epochs: spec.train.epochs });
+                        let status = run_one(root, &dir, &spec, index, trainer, &tx);
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -381,18 +435,12 @@ pub fn execute(
 
         for event in rx {
             match event {
-                Event::Started { run } => {
-                    let r = &plan.runs[run];
-                    progress.started(run, &r.id, plan.configs[r.config].train.epochs);
-                }
+                Event::Started { run, id, epochs } => progress.started(run, &id, epochs),
                 Event::Epoch { run, epoch, valid_acc } => progress.epoch(run, epoch, valid_acc),
                 Event::Skipped { run } => {
                     counts.elsewhere += 1;
-                    records.reread(root, plan, run);
-                    progress.finished(
-                        run,
-                        &format!("skipped   {}  (claimed or finished by another process)", plan.runs[run].id),
-                    );
+                    let line = ended(run, None);
+                    progress.finished(run, &line);
                 }
                 Event::Finished { run, status } => {
                     match status.state {
@@ -400,28 +448,17 @@ pub fn execute(
                         State::Diverged => counts.diverged += 1,
                         State::Failed => counts.failed += 1,
                     }
-                    let record = records.reread(root, plan, run);
-                    progress.finished(run, &finished_line(&plan.runs[run].id, &status, record));
-                    if let Err(e) = records.write(root, plan, &protocol) {
-                        errln!("warning: could not update the summary: {e:#}");
-                    }
+                    let line = ended(run, Some(&status));
+                    progress.finished(run, &line);
                 }
             }
         }
     });
     progress.finish();
-    // Other processes (shards, a second `run` on the same directory) may have finished
-    // runs meanwhile: re-read every run not known to be finished, so that the final
-    // summary equals what `summarize` rebuilds from disk. Finished runs are trusted.
-    records.refresh_unfinished(root, plan);
-    if let Err(e) = records.write(root, plan, &protocol) {
-        errln!("warning: could not update the summary: {e:#}");
-    }
-    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;
-    Ok((counts, records))
+    Ok(counts)
 }
 
-fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
+pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
     match status.state {
         State::Done => {
             let last = record.final_accs;
@@ -443,21 +480,18 @@ fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
 /// goes wrong becomes a `failed` status with the reason.
 fn run_one(
     root: &Path,
-    sweep: &SweepFile,
-    plan: &Plan,
-    digest: &str,
+    dir: &Path,
+    spec: &RunSpec,
     index: usize,
     trainer: &dyn Trainer,
     tx: &crossbeam_channel::Sender<Event>,
 ) -> Status {
-    let spec = spec_for(sweep, plan, index, digest);
-    let dir = run_dir(root, &spec.id);
     let mut progress = |epoch: usize, valid_acc: Option<f64>| {
         let _ = tx.send(Event::Epoch { run: index, epoch, valid_acc });
     };
     let outcome =
-        rundir::reset(root, &dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(&spec, &dir, &mut progress)))
+        rundir::reset(root, dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
                 .unwrap_or_else(|p| {
                     let what =
                         p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
@@ -466,7 +500,7 @@ fn run_one(
         });
     match outcome {
         Ok(status) => status,
-        Err(e) => failed_status(root, &dir, &spec, format!("{e:#}")),
+        Err(e) => failed_status(root, dir, spec, format!("{e:#}")),
     }
 }
 

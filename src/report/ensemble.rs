@@ -107,14 +107,24 @@ pub fn config_ensemble(
     if !plan.configs[config].train.predictions {
         return Ok(None);
     }
+    let dirs = plan
+        .runs
+        .iter()
+        .zip(&records.runs)
+        .filter(|(run, rec)| run.config == config && rec.state == Some(State::Done))
+        .map(|(run, _)| run_dir(root, &run.id));
+    runs_ensemble(dirs)
+}
+
+/// The test-set ensemble of the runs in `dirs` (in that order): `None` without runs, or when
+/// one has no predictions or no test set (an ensemble of only some of them is never reported);
+/// an error naming the file whose rows or classes differ from the first run's.
+pub fn runs_ensemble(dirs: impl IntoIterator<Item = std::path::PathBuf>) -> Result<Option<Ensemble>, PredictionsError> {
     let mut members = Vec::new();
     let mut classes = None;
     let mut first_path = None;
-    for (run, rec) in plan.runs.iter().zip(&records.runs) {
-        if run.config != config || rec.state != Some(State::Done) {
-            continue;
-        }
-        let path = run_dir(root, &run.id).join(PREDICTIONS_FILE);
+    for dir in dirs {
+        let path = dir.join(PREDICTIONS_FILE);
         let Some(p) = read_if_present(&path)? else { return Ok(None) };
         let Some(test) = p.test else { return Ok(None) };
         let first = first_path.get_or_insert_with(|| path.clone());

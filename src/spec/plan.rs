@@ -153,6 +153,13 @@ pub fn derive_shared_seed(sweep_seed: u64, repeat: usize) -> u64 {
     hashed_seed(&format!("pinniped/shared-seed/v1\0{sweep_seed}\0{repeat}"))
 }
 
+/// Seed of refit run `k` (1-based) of configuration `config_id` (`pinniped refit`): from
+/// (sweep seed, "refit", configuration id, k) only, never from the sweep's run seeds, so a
+/// refit is reproducible, independent of `--jobs`, and its runs are new draws.
+pub fn derive_refit_seed(sweep_seed: u64, config_id: &str, k: usize) -> u64 {
+    hashed_seed(&format!("pinniped/seed/v1\0{sweep_seed}\0refit\0{config_id}\0{k}"))
+}
+
 fn hashed_seed(text: &str) -> u64 {
     let digest = Sha256::digest(text.as_bytes());
     // 63 bits, as `derive_seed`.
