@@ -49,15 +49,14 @@ fn wait_gone(jobs: &[&str], limit: Duration) {
 
 /// summary.csv without the wall-clock columns (the only ones that differ between machines).
 fn summary_without_time(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            f[..f.len() - 2].join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    // The wall-time columns are the only ones that may differ; found by name, not position.
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let keep: Vec<usize> = (0..header.len()).filter(|&i| !header[i].starts_with("seconds_")).collect();
+    let row = |r: &csv::StringRecord| keep.iter().map(|&i| r[i].to_string()).collect::<Vec<_>>().join(",");
+    let mut lines = vec![row(&header)];
+    lines.extend(reader.records().map(|r| row(&r.unwrap())));
+    lines.join("\n")
 }
 
 #[test]
