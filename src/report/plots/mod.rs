@@ -234,6 +234,13 @@ fn finite_segments(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<Vec<(f64
     out
 }
 
+/// The category (0..n) a tick at `x` of a categorical axis stands for: only ticks on a whole
+/// number name one, so plotters' in-between ticks stay unlabelled.
+pub(crate) fn category_at(x: f64, n: usize) -> Option<usize> {
+    let i = x.round();
+    ((x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,11 +261,4 @@ mod tests {
         let s = finite_segments([(1.0, 0.5), (2.0, f64::NAN), (3.0, 0.4), (4.0, 0.3), (5.0, f64::INFINITY)]);
         assert_eq!(s, vec![vec![(1.0, 0.5)], vec![(3.0, 0.4), (4.0, 0.3)]]);
     }
-}
-
-/// The category (0..n) a tick at `x` of a categorical axis stands for: only ticks on a whole
-/// number name one, so plotters' in-between ticks stay unlabelled.
-pub(crate) fn category_at(x: f64, n: usize) -> Option<usize> {
-    let i = x.round();
-    ((x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
 }
