@@ -2,4 +2,7 @@
 //! reader. Started with the per-run predictions; the other files move here with the
 //! architecture issue (12).
 
+pub mod atomic;
+pub mod layout;
 pub mod predictions;
+pub mod rundir;

@@ -25,8 +25,8 @@
 //! entries; BENCHMARKS.md ("Predictions per run") has the sizes that chose it. Entries
 //! carry a fixed timestamp, so the same predictions always give the same bytes.
 
-use crate::exec::atomic::write_atomic;
-use crate::train::memory::{try_with_capacity, AllocError};
+use super::atomic::write_atomic;
+use crate::memory::{try_with_capacity, AllocError};
 use crate::train::model::{argmax_rows, softmax_rows};
 use crate::train::Real;
 use half::f16;
