@@ -75,64 +75,86 @@ fn module_path(file: &str) -> Vec<String> {
     parts
 }
 
-/// Each reference in one line of code, as an absolute module path's first two parts.
-fn references(own: &[String], code: &str) -> Vec<Vec<String>> {
+fn ident(s: &str) -> &str {
+    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The path that starts at `at` (after `crate::` or `super::`s, whose module is `prefix`),
+/// cut to its first two parts; a `{..}` group gives one path per item, across lines.
+fn use_tree(code: &str, mut at: usize, mut prefix: Vec<String>, out: &mut Vec<(usize, Vec<String>)>) {
+    loop {
+        if prefix.len() >= 2 {
+            break;
+        }
+        let rest = &code[at..];
+        if rest.starts_with('{') {
+            let mut depth = 0;
+            let mut item_start = true;
+            for (j, c) in rest.char_indices() {
+                match c {
+                    '{' if j == 0 => {}
+                    '{' => depth += 1,
+                    '}' if depth == 0 => return,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && !c.is_whitespace() => {
+                        use_tree(code, at + j, prefix.clone(), out);
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let name = ident(rest);
+        if name.is_empty() {
+            break;
+        }
+        prefix.push(name.to_string());
+        at += name.len();
+        match code[at..].strip_prefix("::") {
+            Some(_) => at += 2,
+            None => break,
+        }
+    }
+    prefix.resize(2, String::new());
+    out.push((at, prefix));
+}
+
+/// Each `crate::` and `super::` reference in a file's code (comments removed), with its
+/// byte offset, as the first two parts of the absolute module path it names.
+fn references(own: &[String], code: &str) -> Vec<(usize, Vec<String>)> {
     let mut found = Vec::new();
     let bytes = code.as_bytes();
-    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
     let mut i = 0;
     while i < code.len() {
         let rest = &code[i..];
         let boundary =
             i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'$');
-        if boundary && rest.starts_with("crate::") {
-            let after = &rest["crate::".len()..];
-            if let Some(group) = after.strip_prefix('{') {
-                // `crate::{a::b, c}`: every first name of the group (nested braces skipped).
-                let mut depth = 0;
-                let mut start = true;
-                for (j, c) in group.char_indices() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' if depth == 0 => break,
-                        '}' => depth -= 1,
-                        ',' if depth == 0 => start = true,
-                        c if start && (c.is_alphanumeric() || c == '_') => {
-                            let first = ident(&group[j..]);
-                            let tail = &group[j + first.len()..];
-                            let second = tail.strip_prefix("::").map(ident).unwrap_or_default();
-                            found.push(vec![first, second]);
-                            start = false;
-                        }
-                        _ => {}
-                    }
-                }
-            } else {
-                let first = ident(after);
-                let second = after[first.len()..].strip_prefix("::").map(ident).unwrap_or_default();
-                found.push(vec![first, second]);
-            }
-            i += "crate::".len();
-            continue;
-        }
-        if boundary && rest.starts_with("super::") {
+        let start = if !boundary {
+            None
+        } else if let Some(tail) = rest.strip_prefix("crate::") {
+            Some((tail, Vec::new()))
+        } else if rest.starts_with("super::") {
             let mut path = own.to_vec();
             let mut tail = rest;
             while let Some(t) = tail.strip_prefix("super::") {
                 path.pop();
                 tail = t;
             }
-            let consumed = rest.len() - tail.len();
-            path.push(ident(tail));
-            if let Some(t) = tail[ident(tail).len()..].strip_prefix("::") {
-                path.push(ident(t));
+            Some((tail, path))
+        } else {
+            None
+        };
+        match start {
+            Some((tail, prefix)) => {
+                let at = code.len() - tail.len();
+                use_tree(code, at, prefix, &mut found);
+                i = at;
             }
-            path.resize(2, String::new());
-            found.push(path);
-            i += consumed;
-            continue;
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
         }
-        i += rest.chars().next().map_or(1, char::len_utf8);
     }
     found
 }
@@ -143,32 +165,32 @@ fn violations(files: &[(String, String)]) -> Vec<Violation> {
     for (file, text) in files {
         let own = module_path(file);
         let Some(own_top) = own.first() else { continue };
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for target in references(&own, code) {
-                let (to_top, to_sub) = (&target[0], &target[1]);
-                let upward = if to_top == own_top {
-                    let sub = SUBLAYERS.iter().find(|(m, _)| m == own_top);
-                    match (sub, own.get(1)) {
-                        (Some((_, layers)), Some(own_sub)) => {
-                            matches!((layer_of(layers, own_sub), layer_of(layers, to_sub)), (Some(a), Some(b)) if b > a)
-                        }
-                        _ => false,
+        // Comments removed line by line, so that offsets still count lines.
+        let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        for (at, target) in references(&own, &code) {
+            let line = code[..at].matches('\n').count() + 1;
+            let (to_top, to_sub) = (&target[0], &target[1]);
+            let upward = if to_top == own_top {
+                let sub = SUBLAYERS.iter().find(|(m, _)| m == own_top);
+                match (sub, own.get(1)) {
+                    (Some((_, layers)), Some(own_sub)) => {
+                        matches!((layer_of(layers, own_sub), layer_of(layers, to_sub)), (Some(a), Some(b)) if b > a)
                     }
-                } else {
-                    match (layer_of(LAYERS, own_top), layer_of(LAYERS, to_top)) {
-                        (Some(a), Some(b)) => b > a,
-                        _ => false,
-                    }
-                };
-                if upward {
-                    let (from, to) = if to_top == own_top {
-                        (format!("{own_top}::{}", own[1]), format!("{to_top}::{to_sub}"))
-                    } else {
-                        (own_top.clone(), to_top.clone())
-                    };
-                    out.push(Violation { file: file.clone(), line: n + 1, from, to });
+                    _ => false,
                 }
+            } else {
+                match (layer_of(LAYERS, own_top), layer_of(LAYERS, to_top)) {
+                    (Some(a), Some(b)) => b > a,
+                    _ => false,
+                }
+            };
+            if upward {
+                let (from, to) = if to_top == own_top {
+                    (format!("{own_top}::{}", own[1]), format!("{to_top}::{to_sub}"))
+                } else {
+                    (own_top.clone(), to_top.clone())
+                };
+                out.push(Violation { file: file.clone(), line, from, to });
             }
         }
     }
@@ -237,6 +259,14 @@ fn the_check_finds_planted_upward_references() {
             Some("exec"),
         ),
         ("sublayer inside spec", "src/spec/sweep.rs", "use super::plan::Split;", Some("spec::plan")),
+        ("use group over lines", "src/spec/x.rs", "use crate::{\n    fsx,\n    exec::sweep,\n};", Some("exec")),
+        ("super group inside spec", "src/spec/sweep.rs", "use super::{config::X, plan::Split};", Some("spec::plan")),
+        (
+            "nested crate group inside spec",
+            "src/spec/config.rs",
+            "use crate::spec::{sweep::{A, B}};",
+            Some("spec::sweep"),
+        ),
         ("a lower layer is fine", "src/exec/x.rs", "use crate::{spec::Plan, report::summary};", None),
         ("own module is fine", "src/report/plots/x.rs", "use super::super::summary;", None),
         ("comments are ignored", "src/spec/x.rs", "// crate::exec::sweep", None),
@@ -247,7 +277,8 @@ fn the_check_finds_planted_upward_references() {
         let got = found.first().map(|v| v.to.as_str());
         assert_eq!(got, *expect, "case `{name}`: {found:?}");
         if let Some(v) = found.first() {
-            assert_eq!((v.file.as_str(), v.line), (*file, 1), "case `{name}` names its file and line");
+            let line = code.lines().position(|l| l.contains(v.to.rsplit("::").next().unwrap())).unwrap() + 1;
+            assert_eq!((v.file.as_str(), v.line), (*file, line), "case `{name}` names its file and line");
         }
     }
 }

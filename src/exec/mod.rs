@@ -1,5 +1,5 @@
-//! Executing runs: atomic files, run directories, the `Trainer` trait, the worker
-//! pool and its events.
+//! Executing runs: claims, the `Trainer` trait, the worker pool and its events, refits
+//! and Slurm scripts (the results directory's files belong to `results`).
 
 pub mod claim;
 pub mod events;
