@@ -40,12 +40,6 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
          those types move into spec with the typed configuration",
     ),
     (
-        "src/train/fit.rs",
-        "results",
-        "issue 12 §2: fit builds results::predictions::{Predictions, SetPredictions}; the record \
-         types move below train (or fit returns raw scores that results turns into a record)",
-    ),
-    (
         "src/report/compare.rs",
         "exec",
         "issue 12 §2: compare calls exec::sweep::check_no_symlink*, which need ROOT_FILES (naming \

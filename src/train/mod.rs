@@ -11,6 +11,7 @@ pub mod init;
 pub mod linalg;
 pub mod model;
 pub mod optim;
+pub mod predictions;
 pub mod real;
 
 /// Memory bounds are shared with the data readers, below `train`.
