@@ -8,6 +8,35 @@ use std::path::PathBuf;
 pub const MAX_JOBS: u64 = 1024;
 pub const MAX_TASKS: u64 = 100_000;
 
+/// `--shard K/N`: the runs whose plan index ≡ K (mod N).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shard {
+    pub fn contains(&self, index: usize) -> bool {
+        index % self.n == self.k
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{}`: write K/N with 0 <= K < N, e.g. --shard 0/4", crate::spec::problems::echo(s));
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if n == 0 || k >= n {
+            return Err(bad());
+        }
+        if n as u64 > MAX_TASKS {
+            return Err(format!("`{}`: at most {} shards", crate::spec::problems::echo(s), MAX_TASKS));
+        }
+        Ok(Shard { k, n })
+    }
+}
+
 /// A count from 1 to `max`, refused in words ("at least 1") rather than as a range.
 fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
     move |text: &str| match text.trim().parse::<u64>() {
@@ -153,7 +182,7 @@ pub struct ExecArgs {
     /// Only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share one
     /// results directory (a run is claimed before it trains).
     #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
-    pub shard: Option<crate::commands::Shard>,
+    pub shard: Option<Shard>,
     /// Testing aid: train with synthetic curves instead of networks.
     #[arg(long, hide = true)]
     pub fake_trainer: bool,

@@ -168,35 +168,6 @@ fn repeats_text(sweep: &SweepFile) -> String {
     }
 }
 
-/// `--shard K/N`: the runs whose plan index ≡ K (mod N).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Shard {
-    pub k: usize,
-    pub n: usize,
-}
-
-impl Shard {
-    pub fn contains(&self, index: usize) -> bool {
-        index % self.n == self.k
-    }
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{}`: write K/N with 0 <= K < N, e.g. --shard 0/4", echo(s));
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if n == 0 || k >= n {
-            return Err(bad());
-        }
-        if n as u64 > crate::cli::MAX_TASKS {
-            return Err(format!("`{}`: at most {} shards", echo(s), crate::cli::MAX_TASKS));
-        }
-        Ok(Shard { k, n })
-    }
-}
-
 /// Trains the plan's runs `todo` into `root`, then summary, plots and report.
 #[allow(clippy::too_many_arguments)]
 fn train_runs(

@@ -13,6 +13,7 @@ pub mod data;
 pub mod exec;
 pub mod features;
 pub mod fsx;
+pub mod memory;
 pub mod report;
 pub mod results;
 pub mod spec;

@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::DataError;
-use crate::train::memory::bytes_setting;
+use crate::memory::bytes_setting;
 
 /// Large enough that a 1024-value line (about 12 kB) never needs more than one refill.
 const BUF_CAPACITY: usize = 256 * 1024;
@@ -46,7 +46,7 @@ impl Limits {
         if let Some(v) = bytes_setting(MAX_DATA_BYTES_VAR).map_err(DataError::Setting)? {
             limits.data_bytes = v;
         }
-        limits.memory_bytes = crate::train::memory::run_memory_limit().map_err(DataError::Setting)?;
+        limits.memory_bytes = crate::memory::run_memory_limit().map_err(DataError::Setting)?;
         Ok(limits)
     }
 }
@@ -125,9 +125,9 @@ impl Lines {
             format!(
                 "the rows so far already take {} of memory, more than the {} limit (the machine's memory, \
                  or {}); use a smaller file",
-                crate::train::memory::Bytes(bytes),
-                crate::train::memory::Bytes(self.limits.memory_bytes),
-                crate::train::memory::MAX_RUN_MEMORY_VAR
+                crate::memory::Bytes(bytes),
+                crate::memory::Bytes(self.limits.memory_bytes),
+                crate::memory::MAX_RUN_MEMORY_VAR
             ),
         ))
     }

@@ -15,8 +15,7 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub const SWEEP_FILE: &str = "sweep.toml";
-pub const DATA_DIGEST_FILE: &str = "data.sha256";
+pub use crate::results::layout::{run_dir, DATA_DIGEST_FILE, SWEEP_FILE};
 
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -37,10 +36,6 @@ pub struct Counts {
     pub skipped: usize,
     /// Left alone: another process held or had finished them.
     pub elsewhere: usize,
-}
-
-pub fn run_dir(root: &Path, run_id: &str) -> PathBuf {
-    root.join("runs").join(run_id)
 }
 
 /// The resolved sweep as TOML: defaults filled in, so the directory documents

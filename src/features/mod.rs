@@ -4,12 +4,21 @@
 pub mod spectral;
 
 use crate::data::{self, Dataset};
+use crate::memory::{self, Bytes, Shape};
+use crate::spec::options::Features;
 use crate::spec::{DataConfig, InputError, Problem, TrainConfig};
-use crate::train::memory::{self, Bytes, Shape};
-use crate::train::{Features, RunData};
 use sha2::{Digest, Sha256};
 use spectral::{Kind, SpectralError, SpectralParams};
 use std::path::Path;
+
+/// Preprocessed features shared by every run of a sweep.
+pub struct RunData<'a> {
+    pub cols: usize,
+    pub classes: usize,
+    pub train_x: &'a [f64],
+    pub train_y: &'a [u32],
+    pub test: Option<(&'a [f64], &'a [u32])>,
+}
 
 /// The preprocessing a run asks for; runs that agree share one copy of the features.
 #[derive(Clone, Copy, Debug, PartialEq)]

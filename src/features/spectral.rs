@@ -125,7 +125,7 @@ pub enum SpectralError {
         "the features would be {width} values for each of {rows} rows ({bytes}), more than the {limit} \
          memory limit (the machine's memory, or PINNIPED_MAX_RUN_MEMORY); use a larger `hop` or fewer `mel_bands`"
     )]
-    TooLarge { width: usize, rows: usize, bytes: crate::train::memory::Bytes, limit: crate::train::memory::Bytes },
+    TooLarge { width: usize, rows: usize, bytes: crate::memory::Bytes, limit: crate::memory::Bytes },
     #[error("{0}")]
     Limit(String),
     #[error("`{key}` = {value} is more than its bound of {max}")]

@@ -148,12 +148,12 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
     let mut summary = parse_summary(&file, &bytes)?;
-    let stored = file.with_file_name(crate::exec::sweep::SWEEP_FILE);
+    let stored = file.with_file_name(crate::results::layout::SWEEP_FILE);
     if stored.is_file() {
         let root = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         read_stored(root, &stored, &mut summary)?;
     }
-    let digest = file.with_file_name(crate::exec::sweep::DATA_DIGEST_FILE);
+    let digest = file.with_file_name(crate::results::layout::DATA_DIGEST_FILE);
     summary.data_digest = crate::fsx::read_text(&digest, crate::fsx::MAX_TEXT_BYTES).ok().map(|d| d.trim().to_string());
     Ok(summary)
 }
@@ -200,9 +200,9 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
                 .iter()
                 .filter(|r| r.config == k)
                 .filter_map(|r| {
-                    let rec = super::summary::read_run(&crate::exec::sweep::run_dir(root, &r.id));
+                    let rec = super::summary::read_run(&crate::results::layout::run_dir(root, &r.id));
                     // Only done runs count, as in summary.csv: a diverged run's NaNs never do.
-                    (rec.state == Some(crate::exec::rundir::State::Done)).then(|| RunValues {
+                    (rec.state == Some(crate::results::rundir::State::Done)).then(|| RunValues {
                         repeat: r.repeat,
                         metrics: rec.metrics().map(|v| v.filter(|v| v.is_finite())),
                     })

@@ -349,8 +349,8 @@ pub fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::rundir::State;
     use crate::report::summary::RunRecord;
+    use crate::results::rundir::State;
     use crate::spec::{Config, PlannedRun, TrainConfig};
 
     /// A plan of `configs` (ids) × `repeats`, and records whose final (valid, test) accuracy

@@ -11,9 +11,9 @@
 //! configurations compare), at level [`LEVEL`].
 
 use super::summary::Records;
-use crate::exec::rundir::State;
-use crate::exec::sweep::run_dir;
+use crate::results::layout::run_dir;
 use crate::results::predictions::{read_if_present, PredictionsError, SetPredictions, PREDICTIONS_FILE};
+use crate::results::rundir::State;
 use crate::spec::Plan;
 use crate::stats::bootstrap::{bootstrap_accuracy_ci, bootstrap_mean_ci};
 use crate::stats::mcnemar::{mcnemar, McNemar};

@@ -3,7 +3,7 @@
 
 use super::plots::data::{read_plan, read_sweep_spec};
 use super::summary::read_run;
-use crate::exec::rundir::State;
+use crate::results::rundir::State;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -412,7 +412,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
 
     let out = sweep_dir.join("report.html");
     // Atomic: a symlink planted at report.html is replaced, never written through.
-    crate::exec::atomic::write_atomic(&out, html.as_bytes())?;
+    crate::results::atomic::write_atomic(&out, html.as_bytes())?;
     Ok(out)
 }
 

@@ -21,7 +21,7 @@
 use super::csv_number;
 use super::stats::mean_std;
 use super::summary::Records;
-use crate::exec::rundir::State;
+use crate::results::rundir::State;
 use crate::spec::{Design, Plan};
 use crate::stats::anova::{anova_main_effects, AnovaError, Effect, Observation};
 use anyhow::Context;

@@ -10,7 +10,7 @@
 
 use super::csv_number;
 use super::summary::Records;
-use crate::exec::rundir::State;
+use crate::results::rundir::State;
 use crate::spec::Plan;
 
 pub const RUNS_FILE: &str = "runs.csv";

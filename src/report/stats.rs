@@ -4,22 +4,8 @@
 use crate::stats::MeanCi;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-/// Sample mean and standard deviation (n−1 denominator).
-///
-/// The mean is `None` for an empty slice and the std is `None` for fewer than two
-/// values, so that callers write an empty cell rather than a misleading 0.
-pub fn mean_std(xs: &[f64]) -> (Option<f64>, Option<f64>) {
-    if xs.is_empty() {
-        return (None, None);
-    }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (Some(mean), None);
-    }
-    let ss: f64 = xs.iter().map(|x| (x - mean).powi(2)).sum();
-    (Some(mean), Some((ss / (n - 1.0)).sqrt()))
-}
+// Defined in `stats` (its intervals use it), which lies below `report`.
+pub use crate::stats::mean_std;
 
 /// Result of a two-sided Welch's t-test.
 #[derive(Debug, Clone, Copy, PartialEq)]

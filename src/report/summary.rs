@@ -7,9 +7,9 @@
 use super::comparisons::{self, Protocol, COMPARISONS_FILE, SELECTION_FILE};
 use super::ensemble::{config_summary, EnsembleSummary};
 use super::stats::mean_std;
-use crate::exec::atomic::write_atomic;
-use crate::exec::rundir::{read_status, State};
-use crate::exec::sweep::run_dir;
+use crate::results::atomic::write_atomic;
+use crate::results::layout::run_dir;
+use crate::results::rundir::{read_status, State};
 use crate::spec::Plan;
 use crate::stats::{t_interval, MeanCi};
 use std::collections::BTreeMap;

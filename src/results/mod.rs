@@ -1,5 +1,8 @@
 //! The files of a results directory, each with one owner: its name, schema, writer and
-//! reader. Started with the per-run predictions; the other files move here with the
-//! architecture issue (12).
+//! reader: so far the layout (paths), atomic writes, run directories and their status, and
+//! the per-run predictions; the other files move here with the architecture issue (12).
 
+pub mod atomic;
+pub mod layout;
 pub mod predictions;
+pub mod rundir;

@@ -25,10 +25,8 @@
 //! entries; BENCHMARKS.md ("Predictions per run") has the sizes that chose it. Entries
 //! carry a fixed timestamp, so the same predictions always give the same bytes.
 
-use crate::exec::atomic::write_atomic;
-use crate::train::memory::{try_with_capacity, AllocError};
-use crate::train::model::{argmax_rows, softmax_rows};
-use crate::train::Real;
+use super::atomic::write_atomic;
+use crate::memory::try_with_capacity;
 use half::f16;
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -47,50 +45,8 @@ const MAX_HEADER_BYTES: usize = 10_000;
 /// Entries of the zip's central directory; pinniped writes at most 7.
 const MAX_ENTRIES: u64 = 64;
 
-/// One set's predictions: `rows` labels and predictions, `rows × classes` probabilities.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SetPredictions {
-    pub label: Vec<u32>,
-    pub predicted: Vec<u32>,
-    /// Row-major, `rows × classes`.
-    pub prob: Vec<f32>,
-}
-
-impl SetPredictions {
-    /// From the model's class scores `out` (`rows × classes`) on rows labelled `labels`.
-    pub fn from_scores<T: Real>(out: &[T], labels: &[u32], classes: usize) -> Result<Self, AllocError> {
-        let mut prob = try_with_capacity(out.len(), "the run's predictions")?;
-        softmax_rows(out, classes, &mut prob);
-        let mut predicted = try_with_capacity(labels.len(), "the run's predictions")?;
-        predicted.extend(argmax_rows(out, classes).map(|c| c as u32));
-        Ok(SetPredictions { label: labels.to_vec(), predicted, prob })
-    }
-
-    pub fn rows(&self) -> usize {
-        self.label.len()
-    }
-
-    /// Per row: whether the prediction is the label.
-    pub fn correct(&self) -> Vec<bool> {
-        self.label.iter().zip(&self.predicted).map(|(l, p)| l == p).collect()
-    }
-
-    /// `None` for no rows.
-    pub fn accuracy(&self) -> Option<f64> {
-        let hits = self.correct().into_iter().filter(|&c| c).count();
-        (self.rows() > 0).then(|| hits as f64 / self.rows() as f64)
-    }
-}
-
-/// The contents of `predictions.npz`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Predictions {
-    pub classes: usize,
-    /// Row of the training file of each validation row.
-    pub valid_row: Vec<usize>,
-    pub valid: SetPredictions,
-    pub test: Option<SetPredictions>,
-}
+// The in-memory record is made by `train` (below `results`); this module owns its file.
+pub use crate::train::predictions::{Predictions, SetPredictions};
 
 /// A predictions file that cannot be written or read: the path and why.
 #[derive(Debug, thiserror::Error)]

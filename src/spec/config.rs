@@ -1,17 +1,21 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
 
-use crate::stats::folds::fold_of_row;
-use crate::train::options::{
+use super::options::{
     Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
 };
+use crate::stats::folds::fold_of_row;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use toml::Value;
 
 /// Upper bounds of the count and size keys (README, "Limits"): far above any useful value,
 /// low enough that no key alone can ask for an unbounded loop or allocation. Memory is
 /// bounded separately, per configuration, once the data's shape is known.
 pub mod limits {
+    /// Runs one sweep may plan (configurations × repeats × folds): the plan, `plan.csv` and the
+    /// summary are held in memory and rewritten whole, so their size needs a bound.
+    pub const MAX_RUNS: usize = 100_000;
     pub const MAX_HIDDEN_LAYERS: usize = 64;
     pub const MAX_WIDTH: usize = 1 << 20;
     pub const MAX_EPOCHS: usize = 1_000_000;
@@ -552,7 +556,7 @@ impl DataConfig {
         &self,
         order: &[usize],
         labels: &[u32],
-        split: &super::plan::Split,
+        split: &Split,
     ) -> Result<(Vec<usize>, Vec<usize>), String> {
         if let Some(k) = self.folds() {
             let fold = split.fold.filter(|f| (1..=k).contains(f)).ok_or_else(|| {
@@ -614,6 +618,43 @@ pub fn stratified_holdout(order: &[usize], labels: &[u32], fraction: f64) -> (Ve
         *left = left.saturating_sub(1);
         trains
     })
+}
+
+/// The data split of one run: what `fit` draws its validation rows and shuffles from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub seed: u64,
+    /// 1-based.
+    pub repetition: usize,
+    /// 1-based fold of a k-fold resampling; `None` for a holdout.
+    pub fold: Option<usize>,
+}
+
+impl Split {
+    /// A run's split before `pairing` existed: drawn from the run's own seed.
+    pub fn own(seed: u64) -> Split {
+        Split { seed, repetition: 1, fold: None }
+    }
+
+    /// Whether this split trains as [`Split::own`] of `seed` does (a holdout's repetition
+    /// number draws nothing).
+    pub fn is_own(&self, seed: u64) -> bool {
+        self.seed == seed && self.fold.is_none()
+    }
+}
+
+/// Values as they appear in ids and summary columns: integers and floats in their
+/// shortest exact form (`0.001`, `1.0`), lists joined by `x` (`16x16`).
+pub fn format_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Integer(i) => i.to_string(),
+        Value::Float(f) => format!("{f:?}"),
+        Value::Boolean(b) => b.to_string(),
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Array(a) => a.iter().map(format_value).collect::<Vec<_>>().join("x"),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Stage two: a validated sweep → configurations and runs with stable ids and seeds.
 
 use super::config::TrainConfig;
+// Defined below `sweep` (which uses them); re-exported where they were.
+pub use super::config::{format_value, Split};
 use super::problems::{InputError, Problem};
 use super::sweep::{with_value, Design, Pairing, SweepFile};
 use sha2::{Digest, Sha256};
@@ -44,29 +46,6 @@ impl PlannedRun {
     }
 }
 
-/// The data split of one run: what `fit` draws its validation rows and shuffles from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Split {
-    pub seed: u64,
-    /// 1-based.
-    pub repetition: usize,
-    /// 1-based fold of a k-fold resampling; `None` for a holdout.
-    pub fold: Option<usize>,
-}
-
-impl Split {
-    /// A run's split before `pairing` existed: drawn from the run's own seed.
-    pub fn own(seed: u64) -> Split {
-        Split { seed, repetition: 1, fold: None }
-    }
-
-    /// Whether this split trains as [`Split::own`] of `seed` does (a holdout's repetition
-    /// number draws nothing).
-    pub fn is_own(&self, seed: u64) -> bool {
-        self.seed == seed && self.fold.is_none()
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// How the configurations were built from the axes: what `importance.csv` can analyse.
@@ -74,20 +53,6 @@ pub struct Plan {
     pub axes: Vec<String>,
     pub configs: Vec<Config>,
     pub runs: Vec<PlannedRun>,
-}
-
-/// Values as they appear in ids and summary columns: integers and floats in their
-/// shortest exact form (`0.001`, `1.0`), lists joined by `x` (`16x16`).
-pub fn format_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Integer(i) => i.to_string(),
-        Value::Float(f) => format!("{f:?}"),
-        Value::Boolean(b) => b.to_string(),
-        Value::Array(a) if a.is_empty() => "none".into(),
-        Value::Array(a) => a.iter().map(format_value).collect::<Vec<_>>().join("x"),
-        other => other.to_string(),
-    }
 }
 
 /// Every `[train]` key of `config` with its value as [`format_value`] writes it: the
@@ -176,9 +141,7 @@ fn run_slots(repeats: usize, folds: Option<usize>) -> impl Iterator<Item = (usiz
     })
 }
 
-/// Runs one sweep may plan (configurations × repeats × folds): the plan, `plan.csv` and the
-/// summary are held in memory and rewritten whole, so their size needs a bound.
-pub const MAX_RUNS: usize = 100_000;
+pub use super::config::limits::MAX_RUNS;
 
 /// Refuses a design whose size passes [`MAX_RUNS`], counted from the axis lengths before
 /// a single point is built.

@@ -1,8 +1,7 @@
 //! Sweep files (and the single-run files of `pinniped train`): TOML text →
 //! validated values. Stage one of two; `plan` turns a sweep into runs.
 
-use super::config::{DataConfig, Resample, TrainConfig};
-use super::plan::Split;
+use super::config::{format_value, limits::MAX_RUNS, DataConfig, Resample, Split, TrainConfig};
 use super::problems::{line_col, suggest, Collector, InputError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -533,7 +532,7 @@ fn default_of(key: &str) -> Option<Value> {
 fn kind_of(example: &Value) -> String {
     match example {
         Value::Integer(i) => format!("a whole number, e.g. {i}"),
-        Value::Float(_) => format!("a number, e.g. {}", super::plan::format_value(example)),
+        Value::Float(_) => format!("a number, e.g. {}", format_value(example)),
         Value::Boolean(_) => "true or false".into(),
         Value::String(s) => format!("a string, e.g. {s:?}"),
         Value::Array(items) => match items.first() {
@@ -574,7 +573,7 @@ fn kind_of_serde(expected: &str) -> String {
 fn described(value: &Value) -> String {
     match value {
         Value::String(s) => format!("the string \"{}\"", super::problems::echo(s)),
-        Value::Integer(_) | Value::Float(_) => format!("the number {}", super::plan::format_value(value)),
+        Value::Integer(_) | Value::Float(_) => format!("the number {}", format_value(value)),
         Value::Boolean(b) => b.to_string(),
         Value::Datetime(_) => "a date".into(),
         Value::Array(_) => "a list".into(),
@@ -670,12 +669,12 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
             c.at(Some("sweep"), key, format!("sweep.{key}"), "empty axis: give at least one value, or remove the key");
             continue;
         }
-        if values.len() > super::plan::MAX_RUNS {
+        if values.len() > MAX_RUNS {
             c.at(
                 Some("sweep"),
                 key,
                 format!("sweep.{key}"),
-                format!("has {} values, more than the {} runs a sweep may plan", values.len(), super::plan::MAX_RUNS),
+                format!("has {} values, more than the {} runs a sweep may plan", values.len(), MAX_RUNS),
             );
             continue;
         }
@@ -702,7 +701,7 @@ fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (
                     }
                 }
             }
-            let text = super::plan::format_value(v);
+            let text = format_value(v);
             if !seen.insert(text.clone()) {
                 c.at(
                     Some("sweep"),

@@ -2,8 +2,8 @@
 //! difference in correctness of two models), drawn from our own ChaCha stream so that the same seed
 //! always gives the same interval on every platform.
 
+use super::stream_rng;
 use super::MeanCi;
-use crate::train::fit::stream_rng;
 use rand::Rng;
 
 /// Upper bound on the number of resamples (a bootstrap interval needs a few thousand at most).

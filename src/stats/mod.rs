@@ -30,8 +30,34 @@ pub mod wilcoxon;
 #[rustfmt::skip]
 mod reference;
 
-use crate::report::stats::mean_std;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Independent random streams of one run (and of a bootstrap), so that (say) adding dropout never
+/// changes the initial weights or the shuffles.
+pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Sample mean and standard deviation (n−1 denominator).
+///
+/// The mean is `None` for an empty slice and the std is `None` for fewer than two
+/// values, so that callers write an empty cell rather than a misleading 0.
+pub fn mean_std(xs: &[f64]) -> (Option<f64>, Option<f64>) {
+    if xs.is_empty() {
+        return (None, None);
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (Some(mean), None);
+    }
+    let ss: f64 = xs.iter().map(|x| (x - mean).powi(2)).sum();
+    (Some(mean), Some((ss / (n - 1.0)).sqrt()))
+}
 
 /// A confidence interval for a mean (or a mean difference).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,26 +9,18 @@ use super::init::initialise;
 use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::options::StopOn;
+use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
 use crate::features::spectral::{standardize_apply, standardize_fit};
-use crate::results::predictions::{Predictions, SetPredictions};
+use crate::features::RunData;
 use crate::spec::config::{DataConfig, TrainConfig};
 use crate::spec::Split;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 /// The evaluation sets, in the column order of `metrics.csv`.
 pub const SETS: [&str; 3] = ["train", "valid", "test"];
-
-/// Preprocessed features shared by every run of a sweep.
-pub struct RunData<'a> {
-    pub cols: usize,
-    pub classes: usize,
-    pub train_x: &'a [f64],
-    pub train_y: &'a [u32],
-    pub test: Option<(&'a [f64], &'a [u32])>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SetMetrics {
@@ -104,13 +96,8 @@ pub struct EpochView<'a, T> {
 /// Called after every epoch (for checkpoints and progress); an error fails the run.
 pub type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
 
-/// Independent random streams of one run, so that (say) adding dropout never
-/// changes the initial weights or the shuffles.
-pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
+// Defined in `stats` (the bootstrap draws from it too), which lies below `train`.
+pub use crate::stats::stream_rng;
 const INIT_STREAM: u64 = 0;
 const SHUFFLE_STREAM: u64 = 1;
 const DROPOUT_STREAM: u64 = 2;

@@ -9,13 +9,18 @@ pub mod fit;
 pub mod gram;
 pub mod init;
 pub mod linalg;
-pub mod memory;
 pub mod model;
 pub mod optim;
-pub mod options;
+pub mod predictions;
 pub mod real;
 
-pub use fit::{fit, EpochMetrics, EpochView, Fit, History, Outcome, RunData, Selected, SetMetrics};
+/// Memory bounds are shared with the data readers, below `train`.
+pub use crate::memory;
+/// The choices a run is made of live in `spec` (they are words of the sweep file).
+pub use crate::spec::options;
+
+pub use crate::features::RunData;
+pub use fit::{fit, EpochMetrics, EpochView, Fit, History, Outcome, Selected, SetMetrics};
 pub use model::{Grads, Input, Mlp, Workspace};
 pub use optim::Optimizer;
 pub use options::{

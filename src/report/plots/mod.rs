@@ -164,7 +164,7 @@ fn save_png(path: &Path, pixels: Vec<u8>, size: (u32, u32)) -> Result<()> {
     let image = image::RgbImage::from_raw(size.0, size.1, pixels).context("a canvas of the wrong size")?;
     let mut png = std::io::Cursor::new(Vec::new());
     image.write_to(&mut png, image::ImageFormat::Png).with_context(|| format!("encoding {}", path.display()))?;
-    crate::exec::atomic::write_atomic(path, png.get_ref())?;
+    crate::results::atomic::write_atomic(path, png.get_ref())?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, Plann
 use super::legend::{self, Entry, Mark};
 use super::run::{epoch_range, set_color, LineFrame};
 use super::{draw_title, error_axes, finite_segments, fitted_range, font, save_png, Canvas, PALETTE};
-use crate::exec::rundir::State;
 use crate::report::summary::{read_run, Records, RunRecord};
+use crate::results::rundir::State;
 use crate::stats::{t_interval, MeanCi};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;

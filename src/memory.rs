@@ -2,7 +2,7 @@
 //! the big buffers, so that a run that still cannot get its memory fails alone (as
 //! `failed`) instead of aborting the process and every other run with it.
 
-use super::options::{DType, Method, OptimizerKind};
+use crate::spec::options::{DType, Method, OptimizerKind};
 use crate::spec::TrainConfig;
 use std::fmt;
 

@@ -85,7 +85,7 @@ fn is_run_file(name: &str) -> bool {
             | "weights.csv"
             | "activations.csv"
             | "model.safetensors"
-            | crate::results::predictions::PREDICTIONS_FILE
+            | super::predictions::PREDICTIONS_FILE
             | "confusion-train.csv"
             | "confusion-valid.csv"
             | "confusion-test.csv"
