@@ -105,7 +105,7 @@ pub fn plot_critical_difference(
         };
         let line = vec![(p.marker_x, AXIS_Y), (p.marker_x, p.label_y), (end, p.label_y)];
         area.draw(&PathElement::new(line, RGBColor(90, 90, 90).stroke_width(1)))?;
-        let label = format!("{} ({:.2})", names[p.config], ranks[p.config]);
+        let label = format!("{} ({:.2})", shortened(&names[p.config]), ranks[p.config]);
         area.draw_text(&label, &font(13).pos(Pos::new(anchor, VPos::Center)), (text_x, p.label_y))?;
     }
     for &(from, to, y) in &layout.bars {
@@ -117,6 +117,17 @@ pub fn plot_critical_difference(
     let size = canvas.finish(path)?;
     save_png(path, pixels, size)?;
     Ok(layout)
+}
+
+/// Names longer than this many characters are cut (with `…`) so that they fit beside the axis.
+const NAME_CHARS: usize = 36;
+
+fn shortened(name: &str) -> String {
+    if name.chars().count() <= NAME_CHARS {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(NAME_CHARS - 1).collect::<String>())
+    }
 }
 
 #[cfg(test)]
