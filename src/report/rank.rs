@@ -393,6 +393,17 @@ mod tests {
     }
 
     #[test]
+    fn datasets_that_tie_everywhere_share_the_middle_rank_in_one_clique() {
+        let a = dataset("A", &[("x", 0.5), ("y", 0.5), ("z", 0.5)]);
+        let b = dataset("B", &[("x", 0.7), ("y", 0.7), ("z", 0.7)]);
+        let r = rank(&[a, b], None, 0.1).unwrap();
+        assert_eq!(r.cd, None, "Friedman is undefined");
+        assert_eq!(r.average_ranks, [2.0, 2.0, 2.0]);
+        assert_eq!(cliques(&r), [vec![0, 1, 2]]);
+        assert!(render_table(&r, 0.1).contains("Friedman: undefined"));
+    }
+
+    #[test]
     fn rank_refuses_bad_input_by_name() {
         let a = dataset("A", &[("x", 0.9), ("y", 0.8), ("z", 0.7)]);
         let b = dataset("B", &[("x", 0.5), ("y", 0.6), ("z", 0.7)]);
