@@ -331,6 +331,10 @@ pub struct RankArgs {
     /// Significance level of the Friedman test and of the Holm-corrected Wilcoxon tests.
     #[arg(long, default_value_t = 0.1)]
     pub alpha: f64,
+    /// What decides the cliques: pairwise Wilcoxon signed-rank tests with aeon's Holm alpha, or
+    /// Nemenyi's critical difference of average ranks.
+    #[arg(long, value_enum, default_value = "wilcoxon")]
+    pub test: RankTest,
     /// Where ranks.csv, wins.csv, friedman.csv and cd-diagram.png go: a new or empty directory,
     /// or an earlier `pinniped rank` output.
     #[arg(long, default_value = "rank")]
@@ -341,4 +345,10 @@ pub struct RankArgs {
 pub enum RankMetric {
     Test,
     Valid,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankTest {
+    Wilcoxon,
+    Nemenyi,
 }

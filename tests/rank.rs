@@ -6,7 +6,7 @@ mod common;
 
 use common::{pinniped, repo, write};
 use pinniped::report::plots::cd;
-use pinniped::stats::ranks::friedman;
+use pinniped::stats::ranks::{critical_difference_with, friedman, PairTest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -127,6 +127,23 @@ fn ranks_and_friedman_are_those_of_the_summaries() {
         }
     }
 
+    for (test, pair_test) in [("wilcoxon", PairTest::Wilcoxon), ("nemenyi", PairTest::Nemenyi)] {
+        let o = rank_cmd(&dirs, &out, &["--test", test, "--alpha", "0.2"]);
+        assert_eq!(o.status.code(), Some(0), "{test}: {}", String::from_utf8_lossy(&o.stderr));
+        let cd = critical_difference_with(&scores, 0.2, pair_test).unwrap();
+        for row in read_csv(&out.join("ranks.csv")) {
+            let m = configs.iter().position(|c| *c == row["config"]).unwrap();
+            let want: Vec<String> = cd
+                .cliques
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.contains(&m))
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            assert_eq!(row["cliques"], want.join(" "), "{test}: cliques of {}", row["config"]);
+        }
+        assert_eq!(read_csv(&out.join("friedman.csv"))[0]["alpha"], "0.2");
+    }
     let f = friedman(&scores).unwrap();
     let written = &read_csv(&out.join("friedman.csv"))[0];
     assert_close("Friedman statistic", written["statistic"].parse().unwrap(), f.statistic);

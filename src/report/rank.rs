@@ -3,7 +3,8 @@
 //! summary.csv, read as `pinniped compare` reads it); average ranks, the Friedman test and the
 //! cliques of a critical-difference diagram ([`crate::stats::ranks::critical_difference`]:
 //! one-sided Wilcoxon signed-rank tests with aeon's Holm alpha); a win/tie/loss table against a
-//! reference configuration.
+//! reference configuration. `--test nemenyi` finds the cliques with Nemenyi's critical
+//! difference of average ranks instead.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -12,10 +13,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::compare::{read_summary, Summary};
-use crate::cli::{RankArgs, RankMetric};
+use crate::cli::{RankArgs, RankMetric, RankTest};
 use crate::exec::atomic::write_atomic;
 use crate::spec::InputError;
-use crate::stats::ranks::{critical_difference, CriticalDifference};
+use crate::stats::ranks::{critical_difference_with, nemenyi_cd, CriticalDifference, PairTest};
 
 /// The marker `pinniped rank` leaves in its output directory: only such a directory (or an empty
 /// one) is written into.
@@ -66,6 +67,9 @@ pub struct Ranking {
     /// Win/tie/loss of each configuration against `reference`, counted over the datasets.
     pub reference: usize,
     pub wins: Vec<(usize, usize, usize)>,
+    /// How the cliques were found, and at which level.
+    pub test: PairTest,
+    pub alpha: f64,
 }
 
 /// The dataset a results directory was made on: its `[data] train` file's name without
@@ -109,7 +113,7 @@ fn read_dataset(dir: &Path, metric: &str) -> Result<Dataset> {
 /// # Errors
 /// Fewer than two datasets, two datasets of one name, fewer than three shared configurations,
 /// an unknown `reference`, or `alpha` outside (0, 1): input errors.
-pub fn rank(datasets: &[Dataset], reference: Option<&str>, alpha: f64) -> Result<Ranking, InputError> {
+pub fn rank(datasets: &[Dataset], reference: Option<&str>, alpha: f64, test: PairTest) -> Result<Ranking, InputError> {
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(InputError::message(format!(
             "--alpha {alpha}: give a significance level between 0 and 1, e.g. 0.1"
@@ -162,7 +166,7 @@ pub fn rank(datasets: &[Dataset], reference: Option<&str>, alpha: f64) -> Result
     }
     let scores: Vec<Vec<f64>> =
         datasets.iter().map(|d| configs.iter().map(|c| value(d, c).unwrap_or(f64::NAN)).collect()).collect();
-    let cd = critical_difference(&scores, alpha);
+    let cd = critical_difference_with(&scores, alpha, test);
     let average_ranks = match &cd {
         Some(cd) => cd.friedman.average_ranks.clone(),
         None => average_ranks(&scores),
@@ -193,7 +197,7 @@ pub fn rank(datasets: &[Dataset], reference: Option<&str>, alpha: f64) -> Result
         })
         .collect();
     let datasets = datasets.iter().map(|d| d.name.clone()).collect();
-    Ok(Ranking { datasets, configs, scores, left_out, average_ranks, cd, order, reference, wins })
+    Ok(Ranking { datasets, configs, scores, left_out, average_ranks, cd, order, reference, wins, test, alpha })
 }
 
 /// Average ranks without the Friedman test (for scores that tie everywhere, where it is undefined).
@@ -215,13 +219,17 @@ fn csv_line(cells: &[String]) -> String {
     String::from_utf8(w.into_inner().expect("in-memory CSV")).expect("UTF-8 cells")
 }
 
-/// ranks.csv: `config,average_rank,<dataset>…`, best first.
+/// ranks.csv: `config,average_rank,cliques,<dataset>…`, best first; `cliques` lists the
+/// (1-based) cliques the configuration belongs to, space-separated.
 pub fn ranks_csv(r: &Ranking) -> String {
-    let mut head = vec!["config".to_string(), "average_rank".to_string()];
+    let mut head = vec!["config".to_string(), "average_rank".to_string(), "cliques".to_string()];
     head.extend(r.datasets.iter().cloned());
     let mut out = csv_line(&head);
+    let cliques = cliques(r);
     for &m in &r.order {
-        let mut row = vec![r.configs[m].clone(), r.average_ranks[m].to_string()];
+        let member: Vec<String> =
+            cliques.iter().enumerate().filter(|(_, c)| c.contains(&m)).map(|(i, _)| (i + 1).to_string()).collect();
+        let mut row = vec![r.configs[m].clone(), r.average_ranks[m].to_string(), member.join(" ")];
         row.extend(r.scores.iter().map(|s| s[m].to_string()));
         out.push_str(&csv_line(&row));
     }
@@ -245,8 +253,9 @@ pub fn wins_csv(r: &Ranking) -> String {
 }
 
 /// friedman.csv: the test's statistic, df and p, and the clique of each configuration.
-pub fn friedman_csv(r: &Ranking, alpha: f64) -> String {
-    let mut out = csv_line(&["datasets", "configurations", "statistic", "df", "p", "alpha"].map(String::from));
+pub fn friedman_csv(r: &Ranking) -> String {
+    let head = ["datasets", "configurations", "statistic", "df", "p", "alpha", "test", "critical_difference"];
+    let mut out = csv_line(&head.map(String::from));
     let (stat, df, p) = match &r.cd {
         Some(cd) => (cd.friedman.statistic.to_string(), cd.friedman.df.to_string(), cd.friedman.p.to_string()),
         None => (String::new(), String::new(), String::new()),
@@ -257,9 +266,28 @@ pub fn friedman_csv(r: &Ranking, alpha: f64) -> String {
         stat,
         df,
         p,
-        alpha.to_string(),
+        r.alpha.to_string(),
+        test_word(r.test).to_string(),
+        critical_difference_cell(r),
     ]));
     out
+}
+
+fn test_word(test: PairTest) -> &'static str {
+    match test {
+        PairTest::Wilcoxon => "wilcoxon-holm",
+        PairTest::Nemenyi => "nemenyi",
+    }
+}
+
+/// Nemenyi's critical difference of average ranks; empty for the Wilcoxon test, which has none.
+fn critical_difference_cell(r: &Ranking) -> String {
+    match r.test {
+        PairTest::Nemenyi => {
+            nemenyi_cd(r.alpha, r.configs.len(), r.datasets.len()).map_or(String::new(), |c| c.1.to_string())
+        }
+        PairTest::Wilcoxon => String::new(),
+    }
 }
 
 fn cliques(r: &Ranking) -> Vec<Vec<usize>> {
@@ -299,7 +327,7 @@ pub fn render_table(r: &Ranking, alpha: f64) -> String {
     }
     for (i, c) in cliques(r).iter().enumerate() {
         let names: Vec<&str> = c.iter().map(|&m| r.configs[m].as_str()).collect();
-        let _ = writeln!(s, "clique {}: {}", i + 1, names.join(", "));
+        let _ = writeln!(s, "clique {} ({}): {}", i + 1, test_word(r.test), names.join(", "));
     }
     for l in &r.left_out {
         let _ = writeln!(s, "left out: {} (no value in {})", l.config, l.missing_in.join(", "));
@@ -339,11 +367,15 @@ pub fn rank_cmd(a: RankArgs) -> Result<u8> {
         RankMetric::Valid => "final_valid_acc",
     };
     let datasets = a.dirs.iter().map(|d| read_dataset(d, metric)).collect::<Result<Vec<_>>>()?;
-    let r = rank(&datasets, a.reference.as_deref(), a.alpha)?;
+    let test = match a.test {
+        RankTest::Wilcoxon => PairTest::Wilcoxon,
+        RankTest::Nemenyi => PairTest::Nemenyi,
+    };
+    let r = rank(&datasets, a.reference.as_deref(), a.alpha, test)?;
     prepare_out(&a.out)?;
     write_atomic(&a.out.join(RANKS_FILE), ranks_csv(&r).as_bytes())?;
     write_atomic(&a.out.join(WINS_FILE), wins_csv(&r).as_bytes())?;
-    write_atomic(&a.out.join(FRIEDMAN_FILE), friedman_csv(&r, a.alpha).as_bytes())?;
+    write_atomic(&a.out.join(FRIEDMAN_FILE), friedman_csv(&r).as_bytes())?;
     super::plots::cd::plot_critical_difference(
         &a.out.join(CD_FILE),
         &r.configs,
@@ -385,7 +417,7 @@ mod tests {
     fn configurations_missing_somewhere_are_left_out_and_wins_count_against_the_reference() {
         let a = dataset("A", &[("baseline", 0.9), ("h=8", 0.8), ("h=64", 0.7), ("h=256", 0.6)]);
         let b = dataset("B", &[("baseline", 0.5), ("h=8", 0.6), ("h=64", 0.4)]);
-        let r = rank(&[a, b], Some("h=64"), 0.1).unwrap();
+        let r = rank(&[a, b], Some("h=64"), 0.1, PairTest::Wilcoxon).unwrap();
         assert_eq!(r.configs, ["baseline", "h=8", "h=64"]);
         assert_eq!(r.left_out, [LeftOut { config: "h=256".into(), missing_in: vec!["B".into()] }]);
         assert_eq!(r.average_ranks, [1.5, 1.5, 3.0]);
@@ -396,7 +428,7 @@ mod tests {
     fn datasets_that_tie_everywhere_share_the_middle_rank_in_one_clique() {
         let a = dataset("A", &[("x", 0.5), ("y", 0.5), ("z", 0.5)]);
         let b = dataset("B", &[("x", 0.7), ("y", 0.7), ("z", 0.7)]);
-        let r = rank(&[a, b], None, 0.1).unwrap();
+        let r = rank(&[a, b], None, 0.1, PairTest::Wilcoxon).unwrap();
         assert_eq!(r.cd, None, "Friedman is undefined");
         assert_eq!(r.average_ranks, [2.0, 2.0, 2.0]);
         assert_eq!(cliques(&r), [vec![0, 1, 2]]);
@@ -415,7 +447,7 @@ mod tests {
             ("bad alpha", vec![a.clone(), b.clone()], None, 1.5, "--alpha"),
             ("disjoint", vec![a.clone(), dataset("C", &[("u", 0.1), ("v", 0.2), ("w", 0.3)])], None, 0.1, "left out"),
         ] {
-            let e = rank(&datasets, reference, alpha).expect_err(case).to_string();
+            let e = rank(&datasets, reference, alpha, PairTest::Wilcoxon).expect_err(case).to_string();
             assert!(e.contains(needle), "{case}: {e}");
         }
     }
