@@ -32,6 +32,8 @@ pub const CD_FILE: &str = "cd-diagram.png";
 
 /// At most this many datasets (directories) are ranked together.
 pub const MAX_DATASETS: usize = 10_000;
+/// Dataset names printed in the table's first line.
+const DATASETS_SHOWN: usize = 8;
 
 /// One dataset: its name and each configuration's mean accuracy, by configuration id.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,13 +303,10 @@ fn cliques(r: &Ranking) -> Vec<Vec<usize>> {
 pub fn render_table(r: &Ranking, alpha: f64) -> String {
     let mut s = String::new();
     let width = r.configs.iter().map(|c| c.chars().count()).max().unwrap_or(6).max(6);
-    let _ = writeln!(
-        s,
-        "{} configurations over {} datasets ({})",
-        r.configs.len(),
-        r.datasets.len(),
-        r.datasets.join(", ")
-    );
+    // A few names are enough to show which datasets (there may be thousands).
+    let shown = r.datasets.iter().take(DATASETS_SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let more = if r.datasets.len() > DATASETS_SHOWN { ", …" } else { "" };
+    let _ = writeln!(s, "{} configurations over {} datasets ({shown}{more})", r.configs.len(), r.datasets.len());
     let _ = writeln!(s, "{:<width$}  {:>8}  {:>13}", "config", "avg rank", "W/T/L vs ref");
     for &m in &r.order {
         let (w, t, l) = r.wins[m];
@@ -366,6 +365,11 @@ pub fn rank_cmd(a: RankArgs) -> Result<u8> {
         RankMetric::Test => "final_test_acc",
         RankMetric::Valid => "final_valid_acc",
     };
+    if a.dirs.len() > MAX_DATASETS {
+        return Err(
+            InputError::message(format!("{} directories: at most {MAX_DATASETS} are ranked", a.dirs.len())).into()
+        );
+    }
     let datasets = a.dirs.iter().map(|d| read_dataset(d, metric)).collect::<Result<Vec<_>>>()?;
     let test = match a.test {
         RankTest::Wilcoxon => PairTest::Wilcoxon,
