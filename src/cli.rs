@@ -113,6 +113,9 @@ pub enum Command {
     // A negative count is a value to refuse in words, not an unknown flag.
     #[command(allow_negative_numbers = true)]
     Refit(RefitArgs),
+    /// Rank configurations across datasets (one results directory each, same sweep design):
+    /// average ranks, Friedman, Wilcoxon–Holm cliques; ranks.csv, wins.csv, cd-diagram.png.
+    Rank(RankArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
     // A negative count is a value to refuse in words, not an unknown flag.
     #[command(allow_negative_numbers = true)]
@@ -341,4 +344,40 @@ pub struct CompareArgs {
     /// Print the comparison as a Markdown table.
     #[arg(long)]
     pub markdown: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RankArgs {
+    /// Results directories, one per dataset, made from the same sweep design (at least two).
+    #[arg(required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+    /// Which accuracy ranks the configurations: the mean final test or final validation accuracy.
+    #[arg(long, value_enum, default_value = "test")]
+    pub metric: RankMetric,
+    /// The configuration id wins.csv counts wins, ties and losses against (default: the best ranked).
+    #[arg(long, value_name = "CONFIG")]
+    pub reference: Option<String>,
+    /// Significance level of the Friedman test and of the Holm-corrected Wilcoxon tests.
+    #[arg(long, default_value_t = 0.1)]
+    pub alpha: f64,
+    /// What decides the cliques: pairwise Wilcoxon signed-rank tests with aeon's Holm alpha, or
+    /// Nemenyi's critical difference of average ranks.
+    #[arg(long, value_enum, default_value = "wilcoxon")]
+    pub test: RankTest,
+    /// Where ranks.csv, wins.csv, friedman.csv and cd-diagram.png go: a new or empty directory,
+    /// or an earlier `pinniped rank` output.
+    #[arg(long, default_value = "rank")]
+    pub out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankMetric {
+    Test,
+    Valid,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankTest {
+    Wilcoxon,
+    Nemenyi,
 }

@@ -41,6 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Slurm(a) => slurm(a),
         Command::Report(a) => report_cmd(&a.dir),
         Command::Refit(a) => refit(a),
+        Command::Rank(a) => crate::report::rank::rank_cmd(a),
     }
 }
 

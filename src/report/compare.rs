@@ -108,6 +108,11 @@ pub struct StoredSweep {
     pub folds: Option<usize>,
     /// Per summary row: its done runs.
     pub runs: Vec<Vec<RunValues>>,
+    /// Per summary row: its configuration's id in the plan (`baseline`, `batch_size=40`).
+    pub config_ids: Vec<String>,
+    /// The sweep's `name` and `[data] train` file: what `pinniped rank` names a dataset by.
+    pub name: String,
+    pub train_file: PathBuf,
 }
 
 /// One done run's metric values (non-finite ones as `None`).
@@ -183,6 +188,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
     }
     let mut configs = Vec::new();
     let mut runs = Vec::new();
+    let mut config_ids = Vec::new();
     for row in &summary.rows {
         let k = plan
             .configs
@@ -195,6 +201,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
         let mut values = resolved_values(&plan.configs[k].train);
         values.remove("seed"); // each run derives its own
         configs.push(values);
+        config_ids.push(plan.configs[k].id.clone());
         runs.push(
             plan.runs
                 .iter()
@@ -227,6 +234,9 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
         data,
         folds: sweep.data.folds(),
         runs,
+        config_ids,
+        name: sweep.name.clone(),
+        train_file: sweep.data.train.clone(),
     });
     Ok(())
 }
@@ -1258,7 +1268,17 @@ mod tests {
             })
             .collect();
         let data = BTreeMap::from([("reserve_every".to_string(), "4".to_string())]);
-        s.stored = Some(StoredSweep { seed, repeats: 4, pairing, data, folds: None, runs: vec![runs] });
+        s.stored = Some(StoredSweep {
+            seed,
+            repeats: 4,
+            pairing,
+            data,
+            folds: None,
+            runs: vec![runs],
+            config_ids: vec!["baseline".into()],
+            name: "s".into(),
+            train_file: "train.tsv".into(),
+        });
         s.data_digest = Some("digest".into());
         s
     }

@@ -5,7 +5,7 @@
 //! `scores[d][m]` is the score of method m on dataset d; higher is better (rank 1 = best).
 
 use super::wilcoxon::{average_ranks, wilcoxon, Alternative};
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Friedman {
@@ -60,6 +60,15 @@ pub struct CriticalDifference {
     pub cliques: Vec<Vec<usize>>,
 }
 
+/// Which pairwise comparison decides the cliques (aeon's `test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairTest {
+    /// One-sided Wilcoxon signed-rank tests at aeon's "holm" alpha, `alpha / (methods − 1)`.
+    Wilcoxon,
+    /// Nemenyi: average ranks closer than [`nemenyi_cd`]'s critical difference.
+    Nemenyi,
+}
+
 /// Cliques of a critical-difference diagram, following aeon:
 /// 1. if the Friedman p is not below `alpha`, every method is in one clique;
 /// 2. otherwise, with the methods sorted by average rank, test each pair with a one-sided Wilcoxon
@@ -70,6 +79,13 @@ pub struct CriticalDifference {
 ///
 /// `None` where [`friedman`] is.
 pub fn critical_difference(scores: &[Vec<f64>], alpha: f64) -> Option<CriticalDifference> {
+    critical_difference_with(scores, alpha, PairTest::Wilcoxon)
+}
+
+/// [`critical_difference`] with the pairs of step 2 judged by `test`: with [`PairTest::Nemenyi`]
+/// a pair is "not different" when its average ranks differ by less than
+/// [`nemenyi_cd`]`(alpha, methods, datasets)` (and `p_values` stay NaN).
+pub fn critical_difference_with(scores: &[Vec<f64>], alpha: f64, test: PairTest) -> Option<CriticalDifference> {
     let friedman = friedman(scores)?;
     let k = friedman.average_ranks.len();
     let mut order: Vec<usize> = (0..k).collect();
@@ -80,15 +96,25 @@ pub fn critical_difference(scores: &[Vec<f64>], alpha: f64) -> Option<CriticalDi
     }
     let column = |m: usize| scores.iter().map(|row| row[m]).collect::<Vec<f64>>();
     let threshold = alpha / (k - 1) as f64;
+    let cd = match test {
+        PairTest::Nemenyi => nemenyi_cd(alpha, k, scores.len())?.1,
+        PairTest::Wilcoxon => f64::NAN,
+    };
+    let ranks = &friedman.average_ranks;
     // same[i][j]: order[i] and order[j] are not shown to differ (upper triangle and diagonal).
     let mut same = vec![vec![false; k]; k];
     for i in 0..k {
         same[i][i] = true;
         for j in i + 1..k {
-            let (a, b) = (column(order[i]), column(order[j]));
-            let p = if a == b { 1.0 } else { wilcoxon(&a, &b, Alternative::Greater)?.p };
-            p_values[i][j] = p;
-            same[i][j] = p > threshold;
+            same[i][j] = match test {
+                PairTest::Wilcoxon => {
+                    let (a, b) = (column(order[i]), column(order[j]));
+                    let p = if a == b { 1.0 } else { wilcoxon(&a, &b, Alternative::Greater)?.p };
+                    p_values[i][j] = p;
+                    p > threshold
+                }
+                PairTest::Nemenyi => (ranks[order[j]] - ranks[order[i]]).abs() < cd,
+            };
         }
     }
     // Step 3: cut each run at its first difference.
@@ -110,6 +136,40 @@ pub fn critical_difference(scores: &[Vec<f64>], alpha: f64) -> Option<CriticalDi
         .map(|row| (0..k).filter(|&m| row[m]).map(|m| order[m]).collect())
         .collect();
     Some(CriticalDifference { friedman, order, p_values, cliques })
+}
+
+/// P(range of `k` independent standard normals ≤ `q`): the studentized range distribution with
+/// infinite degrees of freedom, `k ∫ φ(z) (Φ(z + q) − Φ(z))^(k−1) dz` by Simpson's rule over
+/// [−10, 10] (φ is below 1e−22 beyond).
+fn studentized_range_cdf(q: f64, k: usize) -> f64 {
+    const STEPS: usize = 4000; // even
+    let normal = Normal::new(0.0, 1.0).expect("the standard normal");
+    let (lo, hi) = (-10.0, 10.0);
+    let h = (hi - lo) / STEPS as f64;
+    let f = |z: f64| normal.pdf(z) * (normal.cdf(z + q) - normal.cdf(z)).powi(k as i32 - 1);
+    let inner: f64 = (1..STEPS).map(|i| f(lo + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 }).sum();
+    k as f64 * h / 3.0 * (f(lo) + inner + f(hi))
+}
+
+/// Nemenyi's critical difference (Demšar 2006) for `k` methods over `n` datasets at `alpha`:
+/// `(q_alpha, q_alpha · sqrt(k (k + 1) / (6 n)))`, q_alpha the (1 − alpha) quantile of the
+/// studentized range of k means (infinite df) over √2. `None` for k < 2, n = 0 or alpha outside (0, 1).
+pub fn nemenyi_cd(alpha: f64, k: usize, n: usize) -> Option<(f64, f64)> {
+    if k < 2 || n == 0 || !(alpha > 0.0 && alpha < 1.0) || k > 10_000 {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.0, 40.0);
+    // Bisection: the CDF is increasing in q; 100 halvings of 40 are far below f64 resolution.
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if studentized_range_cdf(mid, k) < 1.0 - alpha {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let q = (lo + hi) / 2.0 / std::f64::consts::SQRT_2;
+    Some((q, q * (k as f64 * (k as f64 + 1.0) / (6.0 * n as f64)).sqrt()))
 }
 
 #[cfg(test)]
@@ -170,6 +230,36 @@ mod tests {
         let cd = critical_difference(&matrix(&CD_NESTED_SCORES), 0.05).unwrap();
         let expected: Vec<Vec<usize>> = CD_NESTED_CLIQUES.iter().map(|c| c.to_vec()).collect();
         assert_eq!(cd.cliques, expected);
+    }
+
+    #[test]
+    fn nemenyi_critical_difference_matches_scipy_studentized_range() {
+        for (case, alpha, k, n, want) in [
+            ("alpha 0.1, 5 methods, 16 datasets", 0.1, 5, 16, NEMENYI_5_16_A10),
+            ("alpha 0.05, 3 methods, 4 datasets", 0.05, 3, 4, NEMENYI_3_4_A05),
+            ("alpha 0.01, 12 methods, 40 datasets", 0.01, 12, 40, NEMENYI_12_40_A01),
+        ] {
+            let (q, cd) = nemenyi_cd(alpha, k, n).unwrap();
+            // SciPy's quantile is itself a root of a quadrature, good to about 1e-9: closer is noise.
+            for (what, got, want) in [("q_alpha", q, want[0]), ("critical difference", cd, want[1])] {
+                assert!((got - want).abs() <= 1e-8 * want, "{case}: {what}: got {got}, expected {want}");
+            }
+        }
+        assert_eq!(nemenyi_cd(0.1, 1, 5), None, "one method");
+        assert_eq!(nemenyi_cd(1.5, 3, 5), None, "alpha outside (0, 1)");
+    }
+
+    #[test]
+    fn nemenyi_cliques_match_the_aeon_algorithm() {
+        for (case, scores, alpha, expected) in [
+            ("alpha 0.1", matrix(&CD_SCORES), 0.1, NEMENYI_CLIQUES_ALPHA_10),
+            ("alpha 0.05", matrix(&CD_SCORES), 0.05, NEMENYI_CLIQUES_ALPHA_05),
+            ("nested", matrix(&CD_NESTED_SCORES), 0.05, NEMENYI_NESTED_CLIQUES),
+        ] {
+            let cd = critical_difference_with(&scores, alpha, PairTest::Nemenyi).unwrap();
+            let expected: Vec<Vec<usize>> = expected.iter().map(|c| c.to_vec()).collect();
+            assert_eq!(cd.cliques, expected, "{case}: cliques");
+        }
     }
 
     #[test]

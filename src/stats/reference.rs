@@ -478,6 +478,58 @@ pub const CD_CLIQUES_ALPHA_01: &[&[usize]] = &[&[0, 1], &[1, 2], &[3, 4]];
 // cd_cliques(CD_NESTED_SCORES, 0.05)
 pub const CD_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 
+// def nemenyi_cd(alpha, k, n):
+//     # Demsar (2006): q_alpha is the studentized range quantile (k means, infinite df) over sqrt(2);
+//     # the critical difference of average ranks is q_alpha * sqrt(k (k + 1) / (6 N)).
+//     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+//     return [q, q * np.sqrt(k * (k + 1) / (6 * n))]
+// nemenyi_cd(0.1, 5, 16)
+#[rustfmt::skip]
+pub const NEMENYI_5_16_A10: [f64; 2] = [
+    2.4595157642714183, 1.37491111016081,
+];
+
+// nemenyi_cd(0.05, 3, 4)
+#[rustfmt::skip]
+pub const NEMENYI_3_4_A05: [f64; 2] = [
+    2.343700586378409, 1.657246577699061,
+];
+
+// nemenyi_cd(0.01, 12, 40)
+#[rustfmt::skip]
+pub const NEMENYI_12_40_A01: [f64; 2] = [
+    3.740733167808629, 3.01587549664825,
+];
+
+// def nemenyi_cliques(scores, alpha):
+//     # aeon plot_critical_difference(test="nemenyi"), from its documentation: as cd_cliques, but a
+//     # pair is "not different" when its average ranks differ by less than nemenyi_cd's difference.
+//     n, k = scores.shape
+//     ranks = stats.rankdata(-scores, axis=1).mean(axis=0)
+//     order = sorted(range(k), key=lambda m: (ranks[m], m))
+//     if stats.friedmanchisquare(*scores.T).pvalue >= alpha:
+//         return [order]
+//     cd = nemenyi_cd(alpha, k, n)[1]
+//     runs = []
+//     for i in range(k):
+//         run = [order[i]]
+//         for j in range(i + 1, k):
+//             if abs(ranks[order[j]] - ranks[order[i]]) >= cd:
+//                 break
+//             run.append(order[j])
+//         runs.append(run)
+//     runs = [r for r in runs if len(r) > 1]
+//     kept = [r for i, r in enumerate(runs) if not any(set(r) <= set(q) for q in runs[:i])]
+//     return kept
+// nemenyi_cliques(CD_SCORES, 0.1)
+pub const NEMENYI_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
+
+// nemenyi_cliques(CD_SCORES, 0.05)
+pub const NEMENYI_CLIQUES_ALPHA_05: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
+
+// nemenyi_cliques(CD_NESTED_SCORES, 0.05)
+pub const NEMENYI_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
+
 // def anova_table(y, levels, formula):
 //     # y in lexicographic order of the levels (last axis fastest), repeats of a cell adjacent.
 //     grid = np.array(np.meshgrid(*[np.arange(l) for l in levels], indexing="ij")).reshape(len(levels), -1).T

@@ -2,6 +2,7 @@
 //! with plotters into PNGs using an embedded font, so they render the same on any
 //! machine: no system fonts, no fontconfig.
 
+pub mod cd;
 pub mod colormap;
 pub mod data;
 #[cfg(test)]
