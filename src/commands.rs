@@ -41,7 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Slurm(a) => slurm(a),
         Command::Report(a) => report_cmd(&a.dir),
         Command::Refit(a) => refit(a),
-        Command::Rank(a) => crate::report::rank::rank_cmd(a),
+        Command::Rank(a) => rank(a),
     }
 }
 
@@ -702,6 +702,25 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
             scripts.merge.display()
         );
     }
+    Ok(exit::OK)
+}
+
+fn rank(a: RankArgs) -> Result<u8> {
+    use crate::stats::ranks::PairTest;
+    crate::report::rank::rank_cmd(crate::report::rank::RankOptions {
+        dirs: a.dirs,
+        metric: match a.metric {
+            RankMetric::Test => "final_test_acc",
+            RankMetric::Valid => "final_valid_acc",
+        },
+        reference: a.reference,
+        alpha: a.alpha,
+        test: match a.test {
+            RankTest::Wilcoxon => PairTest::Wilcoxon,
+            RankTest::Nemenyi => PairTest::Nemenyi,
+        },
+        out: a.out,
+    })?;
     Ok(exit::OK)
 }
 

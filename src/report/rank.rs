@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::compare::{read_summary, Summary};
-use crate::cli::{RankArgs, RankMetric, RankTest};
-use crate::exec::atomic::write_atomic;
+use crate::results::atomic::write_atomic;
 use crate::spec::InputError;
 use crate::stats::ranks::{critical_difference_with, nemenyi_cd, CriticalDifference, PairTest};
 
@@ -360,22 +359,26 @@ fn prepare_out(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn rank_cmd(a: RankArgs) -> Result<u8> {
-    let metric = match a.metric {
-        RankMetric::Test => "final_test_acc",
-        RankMetric::Valid => "final_valid_acc",
-    };
+/// What `pinniped rank` was asked for, resolved from its flags by the command layer.
+pub struct RankOptions {
+    pub dirs: Vec<PathBuf>,
+    /// The summary.csv column that ranks: `final_test_acc` or `final_valid_acc`.
+    pub metric: &'static str,
+    pub reference: Option<String>,
+    pub alpha: f64,
+    pub test: PairTest,
+    pub out: PathBuf,
+}
+
+pub fn rank_cmd(a: RankOptions) -> Result<()> {
+    let metric = a.metric;
     if a.dirs.len() > MAX_DATASETS {
         return Err(
             InputError::message(format!("{} directories: at most {MAX_DATASETS} are ranked", a.dirs.len())).into()
         );
     }
     let datasets = a.dirs.iter().map(|d| read_dataset(d, metric)).collect::<Result<Vec<_>>>()?;
-    let test = match a.test {
-        RankTest::Wilcoxon => PairTest::Wilcoxon,
-        RankTest::Nemenyi => PairTest::Nemenyi,
-    };
-    let r = rank(&datasets, a.reference.as_deref(), a.alpha, test)?;
+    let r = rank(&datasets, a.reference.as_deref(), a.alpha, a.test)?;
     prepare_out(&a.out)?;
     write_atomic(&a.out.join(RANKS_FILE), ranks_csv(&r).as_bytes())?;
     write_atomic(&a.out.join(WINS_FILE), wins_csv(&r).as_bytes())?;
@@ -389,7 +392,7 @@ pub fn rank_cmd(a: RankArgs) -> Result<u8> {
     )?;
     crate::out!("{}", render_table(&r, a.alpha));
     crate::outln!("wrote {}", a.out.display());
-    Ok(crate::commands::exit::OK)
+    Ok(())
 }
 
 #[cfg(test)]
