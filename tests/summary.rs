@@ -113,28 +113,37 @@ fn runs_finished_by_another_process_during_a_sweep_appear_in_its_final_summary()
     let file = sweep_file(tmp.path(), name, "epochs = 4", "design = \"grid\"\nmomentum = [0.0, 0.5, 0.9]");
     let out = tmp.path().join("out");
     let dir = out.join(name);
-    // Shard 0/2, slowed down, reads the directory when it starts; shard 1/2 runs to the
-    // end while the slow one is still training.
+    // Shard 0/2 reads the directory when it starts and finishes one run; then it is stopped
+    // (SIGSTOP) while shard 1/2 runs to the end, and continued: its last summary must count
+    // the other shard's runs. Stopping it, not a race of delays, orders the two.
     let slow_bin = assert_cmd::cargo::cargo_bin("pinniped");
     let mut slow = std::process::Command::new(slow_bin)
         .args(["run", "-q", "--fake-trainer", "--jobs", "1", "--shard", "0/2", "--out"])
         .arg(&out)
         .arg(&file)
-        .env("PINNIPED_FAKE_DELAY_MS", "150")
+        .env("PINNIPED_FAKE_DELAY_MS", "300")
         .env_remove("PINNIPED_FAKE_FAIL")
         .spawn()
         .unwrap();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill").args([sig, &slow.id().to_string()]).status().unwrap().success();
+        assert!(ok, "kill {sig}");
+    };
     // Wait (bounded) until the slow shard has finished one run: it has read the directory.
     let any_finished = || !statuses(&dir).is_empty();
-    for _ in 0..600 {
+    for _ in 0..3000 {
         if any_finished() {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(any_finished(), "the slow shard never finished its first run");
+    signal("-STOP");
+    let slow_done = statuses(&dir).len();
+    assert!(slow_done < 3, "the slow shard finished all its runs before it could be stopped");
     pinniped().args(["run", "-q", "--fake-trainer", "--shard", "1/2", "--out"]).arg(&out).arg(&file).assert().success();
     let fast_summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    signal("-CONT");
     assert!(slow.wait().unwrap().success());
     let final_summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert_ne!(fast_summary, final_summary, "the slow shard's runs changed nothing");
