@@ -12,6 +12,7 @@ use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::fit::SETS;
+use crate::train::strategy::Cadence;
 use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -171,16 +172,17 @@ fn train_as<T: Real>(
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
+    let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(if cfg.plots { cfg.plot_every } else { 0 }));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
         progress(m.epoch, m.sets[1].map(|s| s.acc));
-        if cfg.save_every > 0 && m.epoch.is_multiple_of(cfg.save_every) {
+        if save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
         }
         // Live pictures of a long run: the files so far, then the plots from them.
-        if cfg.plots && cfg.plot_every > 0 && m.epoch.is_multiple_of(cfg.plot_every) && m.epoch < cfg.epochs {
+        if redraw.due(m.epoch) && m.epoch < cfg.epochs {
             write_history(dir, v.history, data.classes())?;
             plot_run(dir)?;
         }

@@ -4,13 +4,13 @@
 
 use super::checkpoint::Standardization;
 use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
-use super::engine::{self, Setup};
+use super::engine::{self, Model, Setup};
 use super::init::initialise;
 use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
-use super::options::StopOn;
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
+use super::strategy::{Best, Cadence, EarlyStopping};
 use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::features::RunData;
 use crate::spec::config::{DataConfig, TrainConfig};
@@ -304,21 +304,6 @@ fn copy_scores<T: Real>(out: &[T]) -> Result<Vec<T>, AllocError> {
     Ok(v)
 }
 
-/// What early stopping and refit maximise.
-fn score(cfg: &TrainConfig, valid: SetMetrics) -> f64 {
-    match cfg.early_stopping {
-        StopOn::ValidAcc => valid.acc,
-        StopOn::ValidLoss => -valid.loss,
-    }
-}
-
-/// The best epoch seen by validation.
-#[derive(Clone, Copy)]
-struct Best {
-    epoch: usize,
-    valid_acc: Option<f64>,
-}
-
 /// Class scores of train, valid and test, where kept.
 type SetScores<T> = [Option<Vec<T>>; 3];
 
@@ -363,6 +348,8 @@ impl Phase<'_> {
         SetMetrics { loss, acc: hits as f64 / rows as f64 }
     }
 
+    /// Trains `epochs` epochs (fewer when early stopping ends the phase), recording
+    /// diagnostics and calling the hook after each epoch when `record` is set.
     #[allow(clippy::too_many_arguments)]
     fn run<T: Real>(
         &self,
@@ -376,7 +363,6 @@ impl Phase<'_> {
         hook: &mut EpochHook<'_, T>,
     ) -> PhaseEnd<T> {
         let cfg = self.cfg;
-        let cols = mlp.inputs();
         let train = &sets[0];
         let n_train = train.rows();
         let batch = cfg.batch_size.min(n_train);
@@ -392,17 +378,14 @@ impl Phase<'_> {
         let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
         let setup = Setup { cfg, mlp, sets: sets_x, batch, dropout_rng, record: self.record };
         let mut model = or_fail!(engine::build(setup));
+        let mut batches = or_fail!(Batches::new(model.mlp().inputs(), n_train, batch));
         let mut hists: Vec<Histogram> = or_fail!(cfg
             .hidden
             .iter()
             .map(|&w| Histogram::try_new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
             .collect::<Result<Vec<_>, _>>());
-        let mut positions: Vec<usize> = (0..n_train).collect();
-        let mut xb: Vec<T> = or_fail!(try_filled(n_train * cols, T::zero(), "the epoch's batch copy"));
-        let mut yb: Vec<u32> = vec![0; n_train];
-        let every = |n: usize, epoch: usize, last: bool| last || (n > 0 && epoch.is_multiple_of(n));
-        let mut best = Best { epoch: epochs, valid_acc: None };
-        let mut best_score = f64::NEG_INFINITY;
+        let (test_cadence, confusion_cadence) = (Cadence::every(cfg.test_every), Cadence::every(cfg.confusion_every));
+        let mut stopping = EarlyStopping::new(cfg.early_stopping, patience, epochs);
         let mut best_mlp: Option<Mlp<T>> = None;
         // What `fit` makes the predictions from (see there): the best epoch's validation
         // scores for a refit, the last epoch's scores when the last epoch's model is returned.
@@ -414,42 +397,21 @@ impl Phase<'_> {
         for epoch in 1..=epochs {
             let last = epoch == epochs;
             if cfg.shuffle {
-                shuffle(&mut positions, &mut shuffler);
+                batches.shuffle(&mut shuffler);
             }
-            // One gather per epoch; batches are then contiguous row ranges.
-            for (dst, &p) in positions.iter().enumerate() {
-                xb[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
-                yb[dst] = train.y[p];
-            }
+            batches.gather(train);
             let before = if self.record { Some(or_fail!(snapshot(model.mlp()))) } else { None };
             hists.iter_mut().for_each(Histogram::clear);
-            if let Err(e) = model.begin_epoch(&positions) {
-                return PhaseEnd::Failed(e);
-            }
-
-            let mut start_row = 0;
-            while start_row < n_train {
-                let rows = batch.min(n_train - start_row);
-                let (xs, ys) = (&xb[start_row * cols..(start_row + rows) * cols], &yb[start_row..start_row + rows]);
-                let loss = match model.train_batch(start_row..start_row + rows, xs, ys) {
-                    Ok(loss) => loss,
-                    Err(e) => return PhaseEnd::Failed(e),
-                };
-                if !loss.is_finite() {
+            let counting = if self.record { Some(&mut hists) } else { None };
+            match batches.train(model.as_mut(), counting, &cfg.hidden) {
+                Ok(None) => {}
+                Ok(Some(loss)) => {
                     return match model.into_mlp() {
                         Ok(mlp) => PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")),
                         Err(e) => PhaseEnd::Failed(e),
-                    };
-                }
-                if self.record {
-                    for (l, h) in hists.iter_mut().enumerate() {
-                        h.add(model.hidden(l, rows, cfg.hidden[l]));
                     }
                 }
-                start_row += rows;
-            }
-            if let Err(e) = model.end_epoch() {
-                return PhaseEnd::Failed(e);
+                Err(e) => return PhaseEnd::Failed(e),
             }
             if !self.record {
                 continue;
@@ -463,16 +425,11 @@ impl Phase<'_> {
             let mut ends = last;
             for (k, set) in sets.iter().enumerate() {
                 if k == 2 {
-                    let stops = patience.is_some_and(|p| {
-                        metrics.sets[1].is_some_and(|v| {
-                            let improves = score(cfg, v) > best_score;
-                            !improves && epoch - best.epoch >= p
-                        })
-                    });
+                    let stops = stopping.would_stop(epoch, metrics.sets[1]);
                     let bad = metrics.sets.iter().flatten().any(|m| !m.loss.is_finite()) || !model.mlp().is_finite();
                     ends = ends || stops || bad;
                 }
-                if set.rows() == 0 || (k == 2 && !every(cfg.test_every, epoch, ends)) {
+                if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
                     continue;
                 }
                 let out = match model.scores(k) {
@@ -483,14 +440,14 @@ impl Phase<'_> {
                 let m = self.evaluate(out, set, Some(&mut conf));
                 metrics.sets[k] = Some(m);
                 confusions[k] = Some(conf);
-                if keep_best_valid && k == 1 && score(cfg, m) > best_score {
+                if keep_best_valid && k == 1 && stopping.improves(m) {
                     improved_valid = Some(or_fail!(copy_scores(out)));
                 }
                 if keep_last && last && k > 0 {
                     captured.last[k] = Some(or_fail!(copy_scores(out)));
                 }
             }
-            if every(cfg.confusion_every, epoch, ends) {
+            if confusion_cadence.due_or_last(epoch, ends) {
                 for (k, c) in confusions.into_iter().enumerate() {
                     if let Some(c) = c {
                         history.confusions.push((epoch, k, c));
@@ -499,14 +456,7 @@ impl Phase<'_> {
             }
             metrics.seconds = self.start.elapsed().as_secs_f64();
             if let Some(before) = before {
-                for (l, nodes) in weight_change(&before, model.mlp()).into_iter().enumerate() {
-                    for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
-                        history.weight_changes.push((epoch, l, node, dnorm, dtheta));
-                    }
-                }
-            }
-            for (l, h) in hists.iter().enumerate() {
-                history.histograms.push((epoch, l, h.clone()));
+                record_diagnostics(history, epoch, &before, model.mlp(), &hists);
             }
             let bad = metrics.sets.iter().flatten().find(|m| !m.loss.is_finite()).map(|m| m.loss);
             let valid = metrics.sets[1];
@@ -524,22 +474,19 @@ impl Phase<'_> {
                 return PhaseEnd::Failed(e);
             }
 
-            // The best epoch by validation: the first one reaching the best score.
             if let Some(v) = valid {
-                let score = score(cfg, v);
-                if score > best_score {
-                    best_score = score;
-                    best = Best { epoch, valid_acc: Some(v.acc) };
+                if stopping.observe(epoch, v) {
                     captured.best_valid = improved_valid.take();
-                    if patience.is_some() {
+                    if stopping.keeps_best_model() {
                         best_mlp = Some(model.mlp().clone());
                     }
                 }
-                if patience.is_some_and(|p| epoch - best.epoch >= p) {
+                if stopping.should_stop(epoch) {
                     break;
                 }
             }
         }
+        let best = stopping.best();
         match best_mlp {
             Some(mlp) => PhaseEnd::Done(mlp, best, captured),
             None => match model.into_mlp() {
@@ -547,5 +494,84 @@ impl Phase<'_> {
                 Err(e) => PhaseEnd::Failed(e),
             },
         }
+    }
+}
+
+/// The epoch's weight changes per node and activation histograms, into the history.
+fn record_diagnostics<T: Real>(
+    history: &mut History,
+    epoch: usize,
+    before: &[Vec<f64>],
+    after: &Mlp<T>,
+    hists: &[Histogram],
+) {
+    for (l, nodes) in weight_change(before, after).into_iter().enumerate() {
+        for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
+            history.weight_changes.push((epoch, l, node, dnorm, dtheta));
+        }
+    }
+    for (l, h) in hists.iter().enumerate() {
+        history.histograms.push((epoch, l, h.clone()));
+    }
+}
+
+/// One epoch's order of the training rows, gathered once into contiguous batches.
+struct Batches<T> {
+    cols: usize,
+    batch: usize,
+    positions: Vec<usize>,
+    x: Vec<T>,
+    y: Vec<u32>,
+}
+
+impl<T: Real> Batches<T> {
+    fn new(cols: usize, rows: usize, batch: usize) -> Result<Self, AllocError> {
+        let x = try_filled(rows * cols, T::zero(), "the epoch's batch copy")?;
+        Ok(Batches { cols, batch, positions: (0..rows).collect(), x, y: vec![0; rows] })
+    }
+
+    fn shuffle(&mut self, rng: &mut ChaCha8Rng) {
+        shuffle(&mut self.positions, rng);
+    }
+
+    /// One gather per epoch; batches are then contiguous row ranges.
+    fn gather(&mut self, train: &Set<T>) {
+        let cols = self.cols;
+        for (dst, &p) in self.positions.iter().enumerate() {
+            self.x[dst * cols..(dst + 1) * cols].copy_from_slice(&train.x[p * cols..(p + 1) * cols]);
+            self.y[dst] = train.y[p];
+        }
+    }
+
+    /// Trains on every batch of the epoch; `Some(loss)` when a batch loss is not finite
+    /// (the run diverged). Histograms, when given, count each batch's hidden activations.
+    fn train(
+        &self,
+        model: &mut dyn Model<T>,
+        mut hists: Option<&mut Vec<Histogram>>,
+        widths: &[usize],
+    ) -> anyhow::Result<Option<f64>> {
+        let (cols, rows) = (self.cols, self.y.len());
+        model.begin_epoch(&self.positions)?;
+        let mut start = 0;
+        while start < rows {
+            let n = self.batch.min(rows - start);
+            let loss = model.train_batch(
+                start..start + n,
+                &self.x[start * cols..(start + n) * cols],
+                &self.y[start..start + n],
+            )?;
+            if !loss.is_finite() {
+                return Ok(Some(loss));
+            }
+            if let Some(hists) = hists.as_deref_mut() {
+                for (l, h) in hists.iter_mut().enumerate() {
+                    h.add(model.hidden(l, n, widths[l]));
+                }
+            }
+            start += n;
+        }
+        model.end_epoch()?;
+        Ok(None)
     }
 }
