@@ -502,15 +502,31 @@ fn concurrent_processes_and_shards_train_every_run_exactly_once() {
     let bin = assert_cmd::cargo::cargo_bin("pinniped");
     for shards in [None, Some(["0/2", "1/2"])] {
         let out = tmp.path().join(if shards.is_some() { "sharded" } else { "same" });
-        let spawn = |i: usize| {
+        let spawn = |i: usize, delay_ms: &str| {
             let mut c = std::process::Command::new(&bin);
             c.args(["run", "--fake-trainer", "--jobs", "1", "--out"]).arg(&out).arg(&file);
             if let Some(s) = shards {
                 c.args(["--shard", s[i]]);
             }
-            c.env("PINNIPED_FAKE_DELAY_MS", "10").stdout(std::process::Stdio::piped()).spawn().unwrap()
+            c.env("PINNIPED_FAKE_DELAY_MS", delay_ms).stdout(std::process::Stdio::piped()).spawn().unwrap()
         };
-        let (a, b) = (spawn(0), spawn(1));
+        let (a, b) = if shards.is_some() {
+            (spawn(0, "10"), spawn(1, "10"))
+        } else {
+            // Both processes must get work whatever the machine's load: the first is stopped
+            // (SIGSTOP) once it has finished a run, the second starts and finishes one, then
+            // the first continues and the two race for the rest.
+            let finished = || runs_with_status(&out.join("two"));
+            let a = spawn(0, "100");
+            wait_until(|| finished() >= 1, "the first process finished a run");
+            signal(&a, "-STOP");
+            let before = finished();
+            assert!(before < 12, "the first process trained every run before it could be stopped");
+            let b = spawn(1, "10");
+            wait_until(|| finished() > before, "the second process finished a run");
+            signal(&a, "-CONT");
+            (a, b)
+        };
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         assert!(a.status.success() && b.status.success());
         assert_each_run_trained_once(&a.stdout, &b.stdout, 12);
@@ -534,4 +550,30 @@ fn concurrent_processes_and_shards_train_every_run_exactly_once() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("0 <= K < N"));
+}
+
+/// The runs of a results directory that have a status.json (finished, in any state).
+fn runs_with_status(dir: &Path) -> usize {
+    let Ok(configs) = fs::read_dir(dir.join("runs")) else { return 0 };
+    configs
+        .flatten()
+        .flat_map(|config| fs::read_dir(config.path()).into_iter().flatten().flatten())
+        .filter(|run| run.path().join("status.json").is_file())
+        .count()
+}
+
+/// Polls `ready` for up to a minute (a bound, not a timing assumption).
+fn wait_until(ready: impl Fn() -> bool, what: &str) {
+    for _ in 0..6000 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("never happened: {what}");
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+    assert!(ok, "kill {sig} {}", child.id());
 }
