@@ -5,14 +5,14 @@
 # ../shared/bench/pytorch_peer.py, which is not part of this repository) with a venv for it:
 #     python3 -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install torch numpy scipy matplotlib
 # The peer reads ARFF: it is generated here from the shipped TSV (the UCR archive's own ARFF, byte for byte).
-# Run on a quiet machine from the repository root:  benches/run.sh [--no-peer | --peer-only] > /tmp/bench.log
+# Run on a quiet machine from the repository root:  benches/run.sh [--no-peer | --peer-only | --engines] > /tmp/bench.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER=${PEER:-../shared/bench/pytorch_peer.py}
 PY=${PY:-/tmp/peer-venv/bin/python}
 OUT=${BENCH_OUT:-/tmp/pinniped-bench}
 D=data/phoneme
-if [ "${1:-}" != "--no-peer" ] && { [ ! -f "$PEER" ] || [ ! -x "$PY" ]; }; then
+if [ "${1:-}" != "--no-peer" ] && [ "${1:-}" != "--engines" ] && { [ ! -f "$PEER" ] || [ ! -x "$PY" ]; }; then
   [ "${1:-}" = "--peer-only" ] && { echo "benches/run.sh: --peer-only needs $PEER and $PY (set PEER and PY)" >&2; exit 2; }
   echo "benches/run.sh: no PyTorch peer ($PEER or $PY missing): measuring pinniped only" >&2
   set -- --no-peer
@@ -25,7 +25,31 @@ TRAIN="$P train -q --train $D/Phoneme_TRAIN.tsv.gz --test $D/Phoneme_TEST.tsv.gz
 rss() { /usr/bin/time -f "%e s wall, %M KB peak RSS" "$@" 2>&1 >/dev/null | tail -1; }
 
 echo "## machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2
-if [ "${1:-}" != "--peer-only" ]; then
+# The engines side by side (issue 12): the same runs through `engine = "auto" | "native" | "candle"`.
+# `--engines` measures only this section (and the peer's baseline, when present); ~4 min.
+engines() {
+  echo "## engines: baseline and batch-1 runs, and the paper experiment, per engine"
+  hyperfine -N --warmup 1 --runs 5 --export-markdown "$OUT/engines.md" \
+    -n "baseline auto"     "$TRAIN --set engine=\"auto\" --out $OUT/b" \
+    -n "baseline native"   "$TRAIN --set engine=\"native\" --out $OUT/b" \
+    -n "baseline candle"   "$TRAIN --set engine=\"candle\" --out $OUT/b" \
+    -n "batch 1 auto"      "$TRAIN --batch-size 1 --set engine=\"auto\" --out $OUT/b" \
+    -n "batch 1 native"    "$TRAIN --batch-size 1 --set engine=\"native\" --out $OUT/b" \
+    -n "batch 1 candle"    "$TRAIN --batch-size 1 --set engine=\"candle\" --out $OUT/b"
+  for e in auto native candle; do
+    sed -e "s/^\[train\].*/[train]\nengine = \"$e\"/" -e "s|\"\.\./data/|\"$PWD/data/|" experiments/paper.toml > "$OUT/paper-$e.toml"
+  done
+  hyperfine -N --runs 3 --export-markdown "$OUT/engines-paper.md" --prepare "rm -rf $OUT/paper-e" \
+    -n "paper.toml auto --jobs 2"   "$P run -q $OUT/paper-auto.toml --out $OUT/paper-e --jobs 2" \
+    -n "paper.toml native --jobs 2" "$P run -q $OUT/paper-native.toml --out $OUT/paper-e --jobs 2" \
+    -n "paper.toml candle --jobs 2" "$P run -q $OUT/paper-candle.toml --out $OUT/paper-e --jobs 2"
+}
+if [ "${1:-}" = "--engines" ]; then
+  engines
+  [ -f "$PEER" ] && [ -x "$PY" ] || exit 0
+fi
+if [ "${1:-}" != "--peer-only" ] && [ "${1:-}" != "--engines" ]; then
+engines
 echo "## single runs (paper baseline: h=64, lr 0.001, batch 160, 256 epochs, test every epoch)"
 DIRECT='--set method="direct"'
 hyperfine -N --warmup 1 --runs 7 --export-markdown "$OUT/single.md" \
@@ -86,6 +110,7 @@ hyperfine -N --runs 3 --export-markdown "$OUT/peer.md" \
   -n "peer baseline f64 1 thread" "$PEERRUN --batch-size 160 --dtype float64 --threads 1 --workspace-dir $OUT/peer" \
   -n "peer batch 1 f32 1 thread" "$PEERRUN --batch-size 1 --dtype float32 --threads 1 --workspace-dir $OUT/peer"
 echo "peak RSS, peer baseline:"; rss $PEERRUN --batch-size 160 --dtype float32 --threads 1 --workspace-dir $OUT/peer
+[ "${1:-}" = "--engines" ] && exit 0
 
 echo "## the paper's experiment with the peer: 15 configurations x 3 seeds, 2 at a time"
 configs="64,0.001,160,0.0,sigmoid 1,0.001,160,0.0,sigmoid 4,0.001,160,0.0,sigmoid 16,0.001,160,0.0,sigmoid
