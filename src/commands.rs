@@ -949,7 +949,7 @@ fn eval(a: EvalArgs) -> Result<u8> {
             ))
         })?;
     let mut x = Pipeline::of(&cfg)
-        .apply(split.x, meta.raw_cols)
+        .apply(split.x, meta.raw_cols, meta.channels())
         .map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
     let inputs = ckpt.mlp.dims()[0];
     if let Some((mean, std)) = &ckpt.standardization {
