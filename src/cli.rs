@@ -77,6 +77,38 @@ fn number(text: &str) -> Result<f64, String> {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub test_mode: TestMode,
+}
+
+/// The test suite's hidden options (as hyperfine configures its mock executor): synthetic
+/// runs instead of networks, and injected faults. Read once by the command layer and passed
+/// down; never shown in help. Global, so they are written after the subcommand like its own
+/// flags (`pinniped run --fake-trainer …`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TestMode {
+    /// Testing aid: train with synthetic curves instead of networks (`run`, `rerun`, `refit`).
+    #[arg(long, hide = true, global = true)]
+    pub fake_trainer: bool,
+    /// Testing aid: with --fake-trainer, sleep this many milliseconds per synthetic epoch.
+    #[arg(long, hide = true, global = true, value_name = "MS", default_value_t = 0)]
+    pub fake_delay_ms: u64,
+    /// Testing aid: with --fake-trainer, fail every run whose id contains PATTERN.
+    #[arg(long, hide = true, global = true, value_name = "PATTERN")]
+    pub fake_fail: Option<String>,
+    /// Testing aid: with --fake-trainer, the process SIGKILLs itself when the run whose id is
+    /// RUN reaches EPOCH (a kill at a chosen point, not after a guessed sleep).
+    #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
+    pub fake_kill_at: Option<(String, usize)>,
+    /// Testing aid: every atomic write to a path containing PATTERN fails as on a full disk.
+    #[arg(long, hide = true, global = true, value_name = "PATTERN")]
+    pub inject_write_error: Option<String>,
+}
+
+/// `RUN@EPOCH` of `--fake-kill-at`.
+fn kill_point(text: &str) -> Result<(String, usize), String> {
+    let (run, epoch) = text.rsplit_once('@').ok_or("write RUN@EPOCH, e.g. batch_size=40/rep-1@3")?;
+    Ok((run.to_string(), epoch.parse().map_err(|_| "EPOCH must be a whole number")?))
 }
 
 // Parsed once per process: the size difference between variants does not matter.
@@ -186,9 +218,6 @@ pub struct ExecArgs {
     /// results directory (a run is claimed before it trains).
     #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<Shard>,
-    /// Testing aid: train with synthetic curves instead of networks.
-    #[arg(long, hide = true)]
-    pub fake_trainer: bool,
 }
 
 #[derive(Args, Debug)]
@@ -319,9 +348,6 @@ pub struct RefitArgs {
     /// No progress output (refit.csv is still written).
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Testing aid: train with synthetic curves instead of networks.
-    #[arg(long, hide = true)]
-    pub fake_trainer: bool,
 }
 
 #[derive(Args, Debug)]

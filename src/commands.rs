@@ -30,19 +30,32 @@ pub mod exit {
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
+    let test = &cli.test_mode;
+    if let Some(pattern) = &test.inject_write_error {
+        crate::results::atomic::inject_write_errors(pattern.clone());
+    }
     match cli.command {
-        Command::Run(a) => run(a),
+        Command::Run(a) => run(a, test),
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
         Command::Status(a) => status(&a.dir),
-        Command::Rerun(a) => rerun(a),
+        Command::Rerun(a) => rerun(a, test),
         Command::Summarize(a) => summarize(&a.dir),
         Command::Compare(a) => compare_cmd(a),
         Command::Slurm(a) => slurm(a),
         Command::Report(a) => report_cmd(&a.dir),
-        Command::Refit(a) => refit(a),
+        Command::Refit(a) => refit(a, test),
         Command::Rank(a) => rank(a),
     }
+}
+
+/// The synthetic trainer the hidden test-mode options ask for (`--fake-trainer`), if any.
+fn fake_trainer(test: &TestMode) -> Option<FakeTrainer> {
+    test.fake_trainer.then(|| FakeTrainer {
+        delay: std::time::Duration::from_millis(test.fake_delay_ms),
+        fail: test.fake_fail.clone(),
+        kill_at: test.fake_kill_at.clone(),
+    })
 }
 
 fn default_jobs() -> usize {
@@ -126,7 +139,7 @@ fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepF
     sweep
 }
 
-fn run(a: RunArgs) -> Result<u8> {
+fn run(a: RunArgs, test: &TestMode) -> Result<u8> {
     let root = |sweep: &SweepFile| a.out.join(&sweep.name);
     let sweep = load_sweep(&a.file)?;
     let sweep = with_stored_pairing(&root(&sweep), sweep, a.exec.quiet);
@@ -158,7 +171,7 @@ fn run(a: RunArgs) -> Result<u8> {
             root.display()
         );
     }
-    train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, a.force, a.fail_fast)
+    train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, test, a.force, a.fail_fast)
 }
 
 /// "3 repeats", or with k-fold "3 repeats × 5 folds": the runs of one configuration.
@@ -178,12 +191,17 @@ fn train_runs(
     prepared: &Prepared,
     todo: &[usize],
     exec: &ExecArgs,
+    test: &TestMode,
     retrain: bool,
     fail_fast: bool,
 ) -> Result<u8> {
     let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
     let real = MlpTrainer { data: prepared };
-    let trainer: &dyn Trainer = if exec.fake_trainer { &FakeTrainer } else { &real };
+    let fake = fake_trainer(test);
+    let trainer: &dyn Trainer = match &fake {
+        Some(f) => f,
+        None => &real,
+    };
     let (counts, records) = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
     Ok(report_end(root, plan, &records, &counts, exec.quiet))
@@ -419,7 +437,7 @@ fn summarize(dir: &Path) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn rerun(a: RerunArgs) -> Result<u8> {
+fn rerun(a: RerunArgs, test: &TestMode) -> Result<u8> {
     let (sweep, plan) = open_results(&a.dir)?;
     let todo: Vec<usize> = if a.failed {
         plan.runs
@@ -488,7 +506,7 @@ fn rerun(a: RerunArgs) -> Result<u8> {
     if !a.exec.quiet {
         outln!("rerunning {} of {}", count(todo.len(), "run"), sweep.name);
     }
-    train_runs(&a.dir, &sweep, &plan, &prepared, &todo, &a.exec, true, false)
+    train_runs(&a.dir, &sweep, &plan, &prepared, &todo, &a.exec, test, true, false)
 }
 
 /// The data files of a stored sweep must still be where it says (`what` needs them).
@@ -548,7 +566,7 @@ fn refit_config(dir: &Path, plan: &Plan, wanted: Option<&str>) -> Result<usize, 
     })
 }
 
-fn refit(a: RefitArgs) -> Result<u8> {
+fn refit(a: RefitArgs, test: &TestMode) -> Result<u8> {
     use crate::exec::refit::{self, Refit};
     let (sweep, plan) = open_results(&a.dir)?;
     let stored = a.dir.join(sweep::SWEEP_FILE);
@@ -617,7 +635,11 @@ fn refit(a: RefitArgs) -> Result<u8> {
     let opts =
         RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: a.force, fail_fast: false, quiet: a.quiet };
     let real = MlpTrainer { data: &prepared };
-    let trainer: &dyn Trainer = if a.fake_trainer { &FakeTrainer } else { &real };
+    let fake = fake_trainer(test);
+    let trainer: &dyn Trainer = match &fake {
+        Some(f) => f,
+        None => &real,
+    };
     let lock_mode = crate::exec::claim::lock_mode(root)?;
     let dirs: Vec<std::path::PathBuf> = (0..runs).map(|i| plan_refit.dir(root, i)).collect();
     sweep::remove_stale_locks(root, dirs.iter().cloned(), lock_mode);
@@ -949,7 +971,7 @@ fn eval(a: EvalArgs) -> Result<u8> {
             ))
         })?;
     let mut x = Pipeline::of(&cfg)
-        .apply(split.x, meta.raw_cols)
+        .apply(split.x, meta.raw_cols, meta.channels())
         .map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
     let inputs = ckpt.mlp.dims()[0];
     if let Some((mean, std)) = &ckpt.standardization {

@@ -111,7 +111,7 @@ fn failed_runs_give_exit_1_and_rerun_failed_completes_them() {
         .args(["run", "--fake-trainer", "--out"])
         .arg(&out)
         .arg(&file)
-        .env("PINNIPED_FAKE_FAIL", "batch_size=80/rep-2")
+        .args(["--fake-fail", "batch_size=80/rep-2"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("FAILED    batch_size=80/rep-2"));
@@ -206,30 +206,32 @@ fn killed_sweep_resumes_to_the_same_summary() {
     fs::write(&file, fs::read_to_string(&file).unwrap().replace("epochs = 4", "epochs = 20")).unwrap();
     let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&clean).arg(&file).assert().success();
-
-    // Finished runs: a run's status.json is written last, atomically.
-    let finished = || files(&killed.join("kill/runs")).iter().filter(|f| f.ends_with("status.json")).count();
-    let bin = assert_cmd::cargo::cargo_bin("pinniped");
-    // Killed at observed progress (1, 3, then 6 of the 8 runs finished, the other worker mid-run),
-    // not after guessed sleeps; a run takes 20 epochs × 25 ms, so the kill lands before the next ends.
-    for target in [1, 3, 6] {
-        let mut child = std::process::Command::new(&bin)
-            .args(["run", "-q", "--fake-trainer", "--jobs", "2", "--out"])
+    // The run ids in plan order (ids contain commas: plan.csv is read as CSV).
+    let mut plan = csv::Reader::from_path(clean.join("kill/plan.csv")).unwrap();
+    let ids: Vec<String> = plan.records().map(|r| r.unwrap()[1].to_string()).collect();
+    assert_eq!(ids.len(), 8);
+    // Finished runs, in plan order: a run's status.json is written last, atomically.
+    let finished = || -> Vec<String> {
+        ids.iter().filter(|id| killed.join("kill/runs").join(id).join("status.json").exists()).cloned().collect()
+    };
+    // Killed at chosen events, not after guessed sleeps: the fake trainer SIGKILLs its own process
+    // when the named run reaches the named epoch (mid-way through the first run, at the first epoch
+    // of the fifth, at the last epoch of the last). One worker trains in plan order, so the runs
+    // before the victim, and only they, have finished; the victim's partial files stay behind.
+    for (victim, epoch) in [(0, 10), (4, 1), (7, 20)] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinniped"))
+            .args(["run", "-q", "--fake-trainer", "--jobs", "1", "--out"])
             .arg(&killed)
             .arg(&file)
-            .env("PINNIPED_FAKE_DELAY_MS", "25")
-            .spawn()
+            .args(["--fake-kill-at", &format!("{}@{epoch}", ids[victim])])
+            .output()
             .unwrap();
-        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(300);
-        while finished() < target {
-            assert!(child.try_wait().unwrap().is_none(), "the sweep exited before {target} runs had finished");
-            assert!(std::time::Instant::now() < give_up, "no progress to {target} finished runs (hung?)");
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(9), "killed at {}@{epoch}: {:?}", ids[victim], out);
+        assert_eq!(finished(), ids[..victim], "killed at {}@{epoch}", ids[victim]);
+        let victim_dir = killed.join("kill/runs").join(&ids[victim]);
+        assert!(victim_dir.join("config.toml").exists(), "the victim had started: {}", victim_dir.display());
     }
-    assert!(finished() < 8, "the kills interrupted the sweep: {} of 8 runs had finished", finished());
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&killed).arg(&file).assert().success();
     assert_eq!(fs::read(clean.join("kill/summary.csv")).unwrap(), fs::read(killed.join("kill/summary.csv")).unwrap());
     assert_eq!(files(&clean.join("kill")), files(&killed.join("kill")), "no stray temporary or partial files");
@@ -468,8 +470,20 @@ fn help_documents_every_command_and_option() {
         }
         let out = pinniped().args([name, "--help"]).output().unwrap();
         let help = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() || !help.contains("Usage") {
-            problems.push(format!("`pinniped {name} --help` fails or shows no usage"));
+        // Its own help: its usage line and its description, not the top-level text.
+        if !out.status.success() || !help.contains(&format!("Usage: pinniped {name}")) {
+            problems.push(format!("`pinniped {name} --help` fails or shows no `Usage: pinniped {name}`"));
+        }
+        // Help is wrapped to the terminal: compare the words, not the line breaks.
+        let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(about) = sub.get_about().map(|a| a.to_string()) {
+            if !words(&help).contains(&words(&about)) {
+                problems.push(format!("`pinniped {name} --help` does not describe it ({about:?})"));
+            }
+        }
+        // The hidden test-mode options stay hidden.
+        if help.contains("--fake") || help.contains("--inject") {
+            problems.push(format!("`pinniped {name} --help` shows a test-mode option"));
         }
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
             let shown = match arg.get_long() {
@@ -490,6 +504,9 @@ fn help_documents_every_command_and_option() {
             }
         }
     }
+    if top.contains("--fake") || top.contains("--inject") {
+        problems.push("`pinniped --help` shows a test-mode option".into());
+    }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     pinniped().arg("frobnicate").assert().code(2);
 }
@@ -508,7 +525,7 @@ fn concurrent_processes_and_shards_train_every_run_exactly_once() {
             if let Some(s) = shards {
                 c.args(["--shard", s[i]]);
             }
-            c.env("PINNIPED_FAKE_DELAY_MS", delay_ms).stdout(std::process::Stdio::piped()).spawn().unwrap()
+            c.args(["--fake-delay-ms", delay_ms]).stdout(std::process::Stdio::piped()).spawn().unwrap()
         };
         let (a, b) = if shards.is_some() {
             (spawn(0, "10"), spawn(1, "10"))

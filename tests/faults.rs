@@ -41,7 +41,7 @@ fn killed_ten_times_then_resumed_equals_an_uninterrupted_sweep() {
             .args(["run", "-q", "--fake-trainer", "--jobs", "2", "--out"])
             .arg(&killed)
             .arg(&file)
-            .env("PINNIPED_FAKE_DELAY_MS", "1")
+            .args(["--fake-delay-ms", "1"])
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(wait));
@@ -67,7 +67,7 @@ fn a_full_disk_fails_the_affected_run_and_keeps_everything_else() {
         .args(["run", "--out"])
         .arg(&out)
         .arg(&file)
-        .env("PINNIPED_INJECT_WRITE_ERROR", "batch_size=120/rep-2/metrics.csv")
+        .args(["--inject-write-error", "batch_size=120/rep-2/metrics.csv"])
         .assert()
         .code(1)
         .stdout(
@@ -95,7 +95,7 @@ fn a_full_disk_fails_the_affected_run_and_keeps_everything_else() {
         .args(["rerun", "-q"])
         .arg(&dir)
         .args(["--run", "batch_size=40/rep-1"])
-        .env("PINNIPED_INJECT_WRITE_ERROR", "summary.csv")
+        .args(["--inject-write-error", "summary.csv"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("summary.csv").and(predicate::str::contains("No space left")));

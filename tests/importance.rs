@@ -55,7 +55,7 @@ fn sweep(tmp: &Path, repeats: usize, train: &str, axes: &str, fail: &str) -> Pat
     let mut cmd = pinniped();
     cmd.args(["run", "-q", "--fake-trainer", "--jobs", "2", "--out"]).arg(&out).arg(&file);
     if !fail.is_empty() {
-        cmd.env("PINNIPED_FAKE_FAIL", fail);
+        cmd.args(["--fake-fail", fail]);
     }
     let result = cmd.output().unwrap();
     let code = result.status.code();

@@ -36,7 +36,6 @@ fn with_closed_stdout(args: &[&str], cwd: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pinniped"))
         .args(args)
         .current_dir(cwd)
-        .env_remove("PINNIPED_FAKE_DELAY_MS")
         .stdout(Stdio::from(writer))
         .stderr(Stdio::piped())
         .output()
@@ -91,7 +90,7 @@ fn ctrl_c_exits_130_says_how_to_resume_and_the_same_command_completes() {
         .args(["run", "--fake-trainer", "-j", "1", "--out"])
         .arg(tmp.path().join("out"))
         .arg(&file)
-        .env("PINNIPED_FAKE_DELAY_MS", "100")
+        .args(["--fake-delay-ms", "100"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -278,7 +277,7 @@ fn counted_nouns_agree_with_their_number() {
         .current_dir(tmp.path())
         .args(["run", "--fake-trainer"])
         .arg(&file)
-        .env("PINNIPED_FAKE_FAIL", "baseline")
+        .args(["--fake-fail", "baseline"])
         .output()
         .unwrap();
     assert_eq!(failing.status.code(), Some(1));

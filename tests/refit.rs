@@ -189,8 +189,8 @@ fn a_stored_refit_of_another_epoch_count_is_refused_until_force() {
     }
 }
 
-/// A finished fake sweep (fast) in `tmp/out/f`, for the errors; `env` for the fake trainer.
-fn fake_sweep(tmp: &Path, with_test: bool, env: &[(&str, &str)]) -> PathBuf {
+/// A finished fake sweep (fast) in `tmp/out/f`, for the errors; `test_mode`: more hidden test-mode options.
+fn fake_sweep(tmp: &Path, with_test: bool, test_mode: &[&str]) -> PathBuf {
     fs::create_dir_all(tmp).unwrap();
     let file = write(
         tmp,
@@ -203,20 +203,18 @@ fn fake_sweep(tmp: &Path, with_test: bool, env: &[(&str, &str)]) -> PathBuf {
     let out = tmp.join("out");
     let mut run = pinniped();
     run.args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file);
-    for (k, v) in env {
-        run.env(k, v);
-    }
+    run.args(test_mode);
     // Injected failures make the sweep exit 1.
-    run.assert().code(if env.is_empty() { 0 } else { 1 });
+    run.assert().code(if test_mode.is_empty() { 0 } else { 1 });
     out.join("f")
 }
 
 #[test]
 fn refit_errors_exit_2_with_one_message_naming_the_fix() {
     let tmp = tempfile::tempdir().unwrap();
-    let with_test = fake_sweep(&tmp.path().join("a"), true, &[("PINNIPED_FAKE_FAIL", "hidden=16")]);
+    let with_test = fake_sweep(&tmp.path().join("a"), true, &["--fake-fail", "hidden=16"]);
     let without_test = fake_sweep(&tmp.path().join("b"), false, &[]);
-    let all_failed = fake_sweep(&tmp.path().join("d"), true, &[("PINNIPED_FAKE_FAIL", "rep-")]);
+    let all_failed = fake_sweep(&tmp.path().join("d"), true, &["--fake-fail", "rep-"]);
     let empty = tmp.path().join("empty");
     fs::create_dir_all(&empty).unwrap();
     let linked = fake_sweep(&tmp.path().join("c"), true, &[]);

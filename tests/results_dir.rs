@@ -461,7 +461,7 @@ fn lock_files_keep_two_processes_from_training_the_same_run() {
             .arg(&out)
             .arg(&file)
             .env("PINNIPED_LOCK", "file")
-            .env("PINNIPED_FAKE_DELAY_MS", "10")
+            .args(["--fake-delay-ms", "10"])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()

@@ -57,7 +57,7 @@ fn sweep_file(dir: &Path, name: &str, train: &str, axes: &str) -> std::path::Pat
 
 #[test]
 fn live_summary_equals_summarize_with_failures_divergence_and_early_stopping() {
-    // (case, trainer flags, PINNIPED_FAKE_FAIL, [train], [sweep], states the case must produce)
+    // (case, trainer flags, --fake-fail pattern, [train], [sweep], states the case must produce)
     type Case<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str, &'a [&'a str]);
     let cases: [Case; 2] = [
         (
@@ -85,7 +85,7 @@ fn live_summary_equals_summarize_with_failures_divergence_and_early_stopping() {
         let mut cmd = pinniped();
         cmd.args(["run", "-q", "--jobs", "2"]).args(flags).arg("--out").arg(&out).arg(&file);
         if !fail.is_empty() {
-            cmd.env("PINNIPED_FAKE_FAIL", fail);
+            cmd.args(["--fake-fail", fail]);
         }
         cmd.output().unwrap();
         let dir = out.join(name);
@@ -121,8 +121,7 @@ fn runs_finished_by_another_process_during_a_sweep_appear_in_its_final_summary()
         .args(["run", "-q", "--fake-trainer", "--jobs", "1", "--shard", "0/2", "--out"])
         .arg(&out)
         .arg(&file)
-        .env("PINNIPED_FAKE_DELAY_MS", "300")
-        .env_remove("PINNIPED_FAKE_FAIL")
+        .args(["--fake-delay-ms", "300"])
         .spawn()
         .unwrap();
     let signal = |sig: &str| {
@@ -212,7 +211,7 @@ fn summary_intervals_are_t_intervals_of_each_configurations_done_runs() {
         .args(["run", "-q", "--fake-trainer", "--out"])
         .arg(&out)
         .arg(&file)
-        .env("PINNIPED_FAKE_FAIL", "hidden=40,momentum=0.5/rep-1")
+        .args(["--fake-fail", "hidden=40,momentum=0.5/rep-1"])
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));

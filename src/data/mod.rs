@@ -255,6 +255,24 @@ pub struct Dataset {
     pub test_path: Option<PathBuf>,
 }
 
+impl Dataset {
+    /// The channels each row holds back to back (`cols / series_length`; 1 for a univariate
+    /// series and for ARFF attribute tables).
+    pub fn channels(&self) -> usize {
+        channels_of(self.cols, Some(self.series_length))
+    }
+}
+
+/// The channels in a row of `cols` values whose series (each channel) have `series_length`
+/// values; 1 where the length is unknown (checkpoints older than the length policies) or does
+/// not divide the row.
+pub fn channels_of(cols: usize, series_length: Option<usize>) -> usize {
+    match series_length {
+        Some(n) if n > 0 && cols.is_multiple_of(n) => cols / n,
+        _ => 1,
+    }
+}
+
 /// Reads one file with the default policies (unequal lengths and missing values refused).
 /// `format: None` guesses from the name ([`Format::guess`]); `class_attribute` picks the ARFF
 /// class attribute by name (default: the last one) and is an error for UCR files, which have

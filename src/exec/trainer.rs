@@ -305,9 +305,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Synthetic runs for tests: deterministic curves from the seed, a delay per epoch
-/// (`PINNIPED_FAKE_DELAY_MS`), failure for ids containing `PINNIPED_FAKE_FAIL`, and
-/// divergence at learning rates ≥ 0.1 (as the paper's settings do).
+/// Synthetic runs for tests (`--fake-trainer` and the other hidden test-mode options):
+/// deterministic curves from the seed, a delay per epoch, failure for ids containing a
+/// pattern, a self-inflicted SIGKILL at a chosen run and epoch, and divergence at learning
+/// rates ≥ 0.1 (as the paper's settings do).
 ///
 /// Scores are "configuration effect + split effect + noise": the curve rises faster with
 /// fewer hidden nodes (the configuration effect), every epoch adds noise from the run's seed
@@ -315,18 +316,23 @@ fn csv_field(s: &str) -> String {
 /// the split seed alone (uniform in ±[`FAKE_SPLIT_EFFECT`]), as an easy or hard validation set
 /// would: the same for every configuration on the same split, so that tests can show what
 /// pairing cancels.
-pub struct FakeTrainer;
+#[derive(Debug, Clone, Default)]
+pub struct FakeTrainer {
+    /// Slept once per epoch, so that tests can catch a sweep mid-run.
+    pub delay: std::time::Duration,
+    /// Runs whose id contains this fail before training.
+    pub fail: Option<String>,
+    /// (run id, epoch): the whole process is SIGKILLed when that run reaches that epoch.
+    pub kill_at: Option<(String, usize)>,
+}
 
 /// Half the range of the fake trainer's split effect.
 pub const FAKE_SPLIT_EFFECT: f64 = 0.05;
 
 impl Trainer for FakeTrainer {
     fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
-        let delay = std::env::var("PINNIPED_FAKE_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0u64);
-        if let Ok(pattern) = std::env::var("PINNIPED_FAKE_FAIL") {
-            if !pattern.is_empty() && spec.id.contains(&pattern) {
-                anyhow::bail!("injected failure (PINNIPED_FAKE_FAIL={pattern})");
-            }
+        if let Some(pattern) = self.fail.as_deref().filter(|p| !p.is_empty() && spec.id.contains(p)) {
+            anyhow::bail!("injected failure (--fake-fail {pattern})");
         }
         write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
         let mut rng = crate::train::fit::stream_rng(spec.seed, 99);
@@ -342,8 +348,13 @@ impl Trainer for FakeTrainer {
             if Some(epoch) == diverge_at {
                 break;
             }
-            if delay > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(delay));
+            if self.kill_at.as_ref().is_some_and(|(id, at)| *id == spec.id && *at == epoch) {
+                // SIGKILL cannot be caught: nothing of this process runs after it, as in a real kill.
+                // SAFETY: kill(2) on our own pid has no memory effects.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            }
+            if !self.delay.is_zero() {
+                std::thread::sleep(self.delay);
             }
             let base = 1.0 - 0.9 * (-(epoch as f64) / tau).exp();
             let mut set = |scale: f64, effect: f64| {

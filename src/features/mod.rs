@@ -51,13 +51,15 @@ impl Pipeline {
         }
     }
 
-    /// Width of the features computed from series of `cols` values.
-    pub fn output_width(self, cols: usize) -> Result<usize, spectral::SpectralError> {
-        spectral::output_width(self.kind(), cols, &self.params)
+    /// Width of the features computed from rows of `cols` values holding `channels` channels
+    /// (1 for a univariate series).
+    pub fn output_width(self, cols: usize, channels: usize) -> Result<usize, spectral::SpectralError> {
+        spectral::output_width_channels(self.kind(), cols, channels, &self.params)
     }
 
-    /// min–max, then per-sample normalisation, then the transform.
-    pub fn apply(self, mut x: Vec<f64>, cols: usize) -> Result<Vec<f64>, spectral::SpectralError> {
+    /// min–max, then per-sample normalisation (both over the whole row), then the transform of
+    /// each of the row's `channels` channels, concatenated channel-major.
+    pub fn apply(self, mut x: Vec<f64>, cols: usize, channels: usize) -> Result<Vec<f64>, spectral::SpectralError> {
         if self.minmax {
             data::minmax_rows(&mut x, cols);
         }
@@ -66,7 +68,7 @@ impl Pipeline {
         }
         match self.features {
             Features::Amplitude => Ok(x),
-            _ => spectral::transform(self.kind(), &x, cols, &self.params),
+            _ => spectral::transform_channels(self.kind(), &x, cols, channels, &self.params),
         }
     }
 }
@@ -129,8 +131,8 @@ impl Prepared {
         if self.variants.iter().any(|v| v.pipeline == p) {
             return Ok(());
         }
-        let cols = self.dataset.cols;
-        let out_cols = p.output_width(cols)?;
+        let (cols, channels) = (self.dataset.cols, self.dataset.channels());
+        let out_cols = p.output_width(cols, channels)?;
         // The features of every row are held for the whole sweep: refuse what cannot fit.
         let rows = self.dataset.train.rows + self.dataset.test.as_ref().map_or(0, |t| t.rows);
         let bytes = (out_cols as u64).saturating_mul(rows as u64).saturating_mul(8);
@@ -138,9 +140,9 @@ impl Prepared {
         if bytes > limit {
             return Err(SpectralError::TooLarge { width: out_cols, rows, bytes: Bytes(bytes), limit: Bytes(limit) });
         }
-        let train = p.apply(self.dataset.train.x.clone(), cols)?;
+        let train = p.apply(self.dataset.train.x.clone(), cols, channels)?;
         let test = match &self.dataset.test {
-            Some(t) => Some(p.apply(t.x.clone(), cols)?),
+            Some(t) => Some(p.apply(t.x.clone(), cols, channels)?),
             None => None,
         };
         self.variants.push(Variant { pipeline: p, cols: out_cols, train, test });

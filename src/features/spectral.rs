@@ -2,6 +2,11 @@
 //! spectrum (linear or log), or a log-mel spectrogram (at one resolution or three), plus a per-feature z-score fitted on the
 //! training rows.
 //!
+//! A multivariate row holds its channels back to back (channel 0's samples, then channel 1's, …,
+//! as the data readers flatten it); [`transform_channels`] computes every kind on each channel
+//! separately and concatenates the results channel-major (channel 0's features, then channel
+//! 1's, …). A univariate row is one channel, and goes through [`transform`] unchanged.
+//!
 //! Everything works on row-major `f64` matrices (`x.len() == rows * cols`) and is single-threaded
 //! on purpose: the caller parallelises over pipelines/rows. Each call plans its FFT once and reuses
 //! its buffers across rows.
@@ -107,9 +112,13 @@ pub enum SpectralError {
         "data of length {len} is not a whole number of rows of `cols` = {cols}: pass the row width of the row-major matrix"
     )]
     Ragged { len: usize, cols: usize },
+    #[error(
+        "rows of `cols` = {cols} values are not {channels} channels of equal length: pass the number of channels the row holds"
+    )]
+    Channels { cols: usize, channels: usize },
     #[error("`frame` = {frame} is too short: use a frame of at least 2 samples (e.g. 256)")]
     FrameTooShort { frame: usize },
-    #[error("`frame` = {frame} exceeds the row length {cols}: use a frame of at most {cols} samples")]
+    #[error("`frame` = {frame} exceeds the series length {cols}: use a frame of at most {cols} samples")]
     FrameTooLong { frame: usize, cols: usize },
     #[error("`hop` is 0: use a hop of at least 1 sample (e.g. half the frame)")]
     ZeroHop,
@@ -141,7 +150,7 @@ impl SpectralError {
     /// The parameter at fault (`cols` for a malformed matrix).
     pub fn key(&self) -> &'static str {
         match self {
-            SpectralError::NoColumns | SpectralError::Ragged { .. } => "cols",
+            SpectralError::NoColumns | SpectralError::Ragged { .. } | SpectralError::Channels { .. } => "cols",
             SpectralError::FrameTooShort { .. } | SpectralError::FrameTooLong { .. } => "frame",
             SpectralError::ZeroHop => "hop",
             SpectralError::ZeroMelBands | SpectralError::EmptyMelFilter { .. } => "mel_bands",
@@ -237,6 +246,67 @@ pub fn transform(kind: Kind, x: &[f64], cols: usize, p: &SpectralParams) -> Resu
         }
     }
     debug_assert_eq!(out.len(), rows * width);
+    Ok(out)
+}
+
+/// The samples per channel of a row of `cols` values holding `channels` channels.
+fn channel_length(cols: usize, channels: usize) -> Result<usize, SpectralError> {
+    if cols == 0 {
+        return Err(SpectralError::NoColumns);
+    }
+    if channels == 0 || !cols.is_multiple_of(channels) {
+        return Err(SpectralError::Channels { cols, channels });
+    }
+    Ok(cols / channels)
+}
+
+/// Features per row that [`transform_channels`] produces for rows of `channels` channels of
+/// `cols / channels` samples each: `channels` times the width of one channel.
+pub fn output_width_channels(
+    kind: Kind,
+    cols: usize,
+    channels: usize,
+    p: &SpectralParams,
+) -> Result<usize, SpectralError> {
+    let length = channel_length(cols, channels)?;
+    Ok(output_width(kind, length, p)? * channels)
+}
+
+/// The `kind` features of every row of the row-major `x`, whose rows are `channels` channels of
+/// `cols / channels` samples each (back to back): each channel is transformed on its own, as
+/// [`transform`] does a univariate row, and a row's features are channel 0's, then channel 1's, …
+/// (`rows × output_width_channels(kind, cols, channels, p)`). With one channel this is
+/// [`transform`] itself, so univariate features are exactly what they always were.
+pub fn transform_channels(
+    kind: Kind,
+    x: &[f64],
+    cols: usize,
+    channels: usize,
+    p: &SpectralParams,
+) -> Result<Vec<f64>, SpectralError> {
+    let length = channel_length(cols, channels)?;
+    if channels == 1 || kind == Kind::Amplitude {
+        // Amplitudes concatenated per channel are the row itself.
+        return transform(kind, x, cols, p);
+    }
+    if !x.len().is_multiple_of(cols) {
+        return Err(SpectralError::Ragged { len: x.len(), cols });
+    }
+    let width = output_width(kind, length, p)?;
+    let rows = x.len() / cols;
+    let mut out = vec![0.0; rows * width * channels];
+    // One channel of every row at a time, so each FFT plan and filterbank serves all rows.
+    let mut series = Vec::with_capacity(rows * length);
+    for c in 0..channels {
+        series.clear();
+        for row in x.chunks_exact(cols) {
+            series.extend_from_slice(&row[c * length..(c + 1) * length]);
+        }
+        let features = transform(kind, &series, length, p)?;
+        for (row, f) in out.chunks_exact_mut(width * channels).zip(features.chunks_exact(width)) {
+            row[c * width..(c + 1) * width].copy_from_slice(f);
+        }
+    }
     Ok(out)
 }
 
@@ -480,6 +550,65 @@ mod tests {
         let p = params(16, 8, 3, 8_000.0);
         assert_close(&transform(Kind::MultiLogMel, &X, 32, &p).unwrap(), &MULTI_LOG_MEL_16_8_3);
         assert_eq!(output_width(Kind::MultiLogMel, 32, &p), Ok(MULTI_LOG_MEL_16_8_3.len() / 2));
+    }
+
+    const ALL_KINDS: [Kind; 5] = [Kind::Amplitude, Kind::Spectrum, Kind::LogSpectrum, Kind::LogMel, Kind::MultiLogMel];
+
+    #[test]
+    fn a_two_channel_row_gets_its_channels_features_concatenated() {
+        // Rows of 2 channels × 32 samples: channel 0 is X's row r, channel 1 a different series
+        // (X's other row, reversed and scaled), so a mix-up of channels or rows shows.
+        let (ch0, ch1): (Vec<f64>, Vec<f64>) =
+            (X.to_vec(), X.chunks(32).rev().flat_map(|r| r.iter().rev().map(|v| 3.0 * v)).collect());
+        let x: Vec<f64> = ch0.chunks(32).zip(ch1.chunks(32)).flat_map(|(a, b)| a.iter().chain(b)).copied().collect();
+        let p = params(16, 8, 3, 8_000.0);
+        for kind in ALL_KINDS {
+            let (f0, f1) = (transform(kind, &ch0, 32, &p).unwrap(), transform(kind, &ch1, 32, &p).unwrap());
+            let width = output_width(kind, 32, &p).unwrap();
+            let want: Vec<f64> =
+                f0.chunks(width).zip(f1.chunks(width)).flat_map(|(a, b)| a.iter().chain(b)).copied().collect();
+            assert_eq!(transform_channels(kind, &x, 64, 2, &p).unwrap(), want, "{kind:?}");
+            assert_eq!(output_width_channels(kind, 64, 2, &p), Ok(2 * width), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn per_channel_features_match_numpy() {
+        // X read as one row of 2 channels (its two rows back to back): numpy's per-channel
+        // features, `f(x.reshape(rows, channels, length)).reshape(rows, -1)`, are then the pinned
+        // two-row arrays, in the same order.
+        let one_row = |kind, p: &SpectralParams| transform_channels(kind, &X, 64, 2, p).unwrap();
+        assert_close(&one_row(Kind::Spectrum, &SpectralParams::default()), &SPECTRUM);
+        assert_close(&one_row(Kind::LogSpectrum, &SpectralParams::default()), &LOG_SPECTRUM);
+        assert_close(&one_row(Kind::LogMel, &params(16, 8, 4, 16_000.0)), &LOG_MEL_16_8_4);
+        assert_close(&one_row(Kind::MultiLogMel, &params(16, 8, 3, 8_000.0)), &MULTI_LOG_MEL_16_8_3);
+        // Not the transform of the 64-sample row as one series.
+        assert_ne!(transform(Kind::Spectrum, &X, 64, &SpectralParams::default()).unwrap().len(), SPECTRUM.len());
+    }
+
+    #[test]
+    fn one_channel_is_the_univariate_transform_bit_for_bit() {
+        let p = params(16, 5, 3, 8_000.0);
+        for kind in ALL_KINDS {
+            assert_eq!(transform_channels(kind, &X, 32, 1, &p), transform(kind, &X, 32, &p), "{kind:?}");
+            assert_eq!(output_width_channels(kind, 32, 1, &p), output_width(kind, 32, &p), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn channels_that_do_not_divide_the_row_are_an_error() {
+        let p = SpectralParams::default();
+        for channels in [0, 3, 5] {
+            let e = transform_channels(Kind::Spectrum, &X, 32, channels, &p).unwrap_err();
+            assert_eq!(e, SpectralError::Channels { cols: 32, channels });
+            assert_eq!(output_width_channels(Kind::Spectrum, 32, channels, &p), Err(e.clone()));
+            assert_eq!(e.key(), "cols");
+        }
+        // The frame must fit one channel, not the whole row.
+        assert_eq!(
+            transform_channels(Kind::LogMel, &X, 64, 2, &params(33, 8, 3, 8_000.0)),
+            Err(SpectralError::FrameTooLong { frame: 33, cols: 32 })
+        );
     }
 
     #[test]

@@ -17,11 +17,21 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-/// Testing aid: writes to paths containing `$PINNIPED_INJECT_WRITE_ERROR` fail as on a
-/// full disk, after the temporary file was created (as a real ENOSPC would).
+/// Test mode (`--inject-write-error PATTERN`, set once by the command layer before any
+/// write): writes to paths containing the pattern fail as on a full disk. A process-wide
+/// setting rather than a parameter of every write, as a full disk is.
+static INJECTED_WRITE_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every later [`write_atomic`] to a path containing `pattern` fail with ENOSPC (the
+/// hidden `--inject-write-error` option); the first call wins.
+pub fn inject_write_errors(pattern: String) {
+    let _ = INJECTED_WRITE_ERROR.set(pattern);
+}
+
+/// The injected failure, after the temporary file was created (as a real ENOSPC would).
 fn injected_failure(path: &Path) -> io::Result<()> {
-    match std::env::var("PINNIPED_INJECT_WRITE_ERROR") {
-        Ok(pattern) if !pattern.is_empty() && path.to_string_lossy().contains(&pattern) => {
+    match INJECTED_WRITE_ERROR.get() {
+        Some(pattern) if !pattern.is_empty() && path.to_string_lossy().contains(pattern.as_str()) => {
             Err(io::Error::from_raw_os_error(libc::ENOSPC))
         }
         _ => Ok(()),

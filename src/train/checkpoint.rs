@@ -36,6 +36,11 @@ pub struct CheckpointMeta {
 }
 
 impl CheckpointMeta {
+    /// The channels of the training rows (spectral features are computed per channel).
+    pub fn channels(&self) -> usize {
+        crate::data::channels_of(self.raw_cols, self.series.series_length)
+    }
+
     fn to_map(&self) -> HashMap<String, String> {
         let mut m = HashMap::new();
         m.insert("format".into(), "pinniped-mlp/1".into());
@@ -270,7 +275,7 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
         dims.push(fan_out);
     }
     let width = Pipeline::of(&cfg)
-        .output_width(meta.raw_cols)
+        .output_width(meta.raw_cols, meta.channels())
         .map_err(|e| format!("its features cannot be computed from {} values: {e}", meta.raw_cols))?;
     if dims[0] != width {
         return Err(format!(

@@ -31,9 +31,7 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 pub fn pinniped() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("pinniped").unwrap();
-    c.env_remove("PINNIPED_FAKE_FAIL").env_remove("PINNIPED_FAKE_DELAY_MS");
-    c
+    assert_cmd::Command::cargo_bin("pinniped").unwrap()
 }
 
 /// metrics.csv without its wall-clock `seconds` column: the part that must be
