@@ -168,23 +168,27 @@ pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut S
     }
 }
 
-/// The ranks across the datasets of `sweep_dir`, when it holds several, with its diagram drawn
-/// into `plots/`; nothing for a one-dataset sweep.
+/// The ranks across the datasets of `sweep_dir`, when it holds several (its summary.csv has a
+/// `dataset` column), with the diagram drawn into `plots/`; nothing for a one-dataset sweep.
 fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
     use super::rank::{datasets_in, plot_ranking, rank, TEST_METRIC};
-    let datasets = datasets_in(sweep_dir, TEST_METRIC).unwrap_or_default();
-    if datasets.len() < 2 {
+    // Reading every run again is only worth it where there is something to rank.
+    let summary = read_table(&sweep_dir.join("summary.csv")).ok().flatten();
+    if !summary.is_some_and(|(head, _)| head.iter().any(|h| h == "dataset")) {
         return Ok(());
     }
     html.push_str("<h2>Ranks across datasets</h2>\n");
-    match rank(&datasets, None, None, DEFAULT_ALPHA, crate::stats::ranks::PairTest::Wilcoxon) {
+    let ranking = datasets_in(sweep_dir, TEST_METRIC).map_err(|e| e.to_string()).and_then(|datasets| {
+        rank(&datasets, None, None, DEFAULT_ALPHA, crate::stats::ranks::PairTest::Wilcoxon).map_err(|e| e.to_string())
+    });
+    match ranking {
         Ok(r) => {
             std::fs::create_dir_all(sweep_dir.join("plots"))?;
             plot_ranking(&sweep_dir.join("plots").join(super::rank::CD_FILE), &r)?;
             rank_section(&r, Some(&format!("plots/{}", super::rank::CD_FILE)), html);
         }
         Err(e) => {
-            let _ = writeln!(html, "<p>Not ranked: {}</p>", escape(&e.to_string()));
+            let _ = writeln!(html, "<p>Not ranked: {}</p>", escape(&e));
         }
     }
     Ok(())
