@@ -145,8 +145,9 @@ pub enum Command {
     // A negative count is a value to refuse in words, not an unknown flag.
     #[command(allow_negative_numbers = true)]
     Refit(RefitArgs),
-    /// Rank configurations across datasets (one results directory each, same sweep design):
-    /// average ranks, Friedman, Wilcoxon–Holm cliques; ranks.csv, wins.csv, cd-diagram.png.
+    /// Rank configurations across datasets (one results directory each, same sweep design), with
+    /// the one selected by validation and published results: average ranks, Friedman,
+    /// Wilcoxon–Holm cliques; ranks.csv, wins.csv, friedman.csv, cd-diagram.png.
     Rank(RankArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
     // A negative count is a value to refuse in words, not an unknown flag.
@@ -380,9 +381,14 @@ pub struct RankArgs {
     /// Which accuracy ranks the configurations: the mean final test or final validation accuracy.
     #[arg(long, value_enum, default_value = "test")]
     pub metric: RankMetric,
-    /// The configuration id wins.csv counts wins, ties and losses against (default: the best ranked).
-    #[arg(long, value_name = "CONFIG")]
-    pub reference: Option<String>,
+    /// Published per-dataset test accuracies to rank beside the configurations: a CSV
+    /// `dataset,<method>,…` (e.g. data/published/fawaz2019.csv), accuracies in [0, 1].
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+    /// The entry wins.csv counts wins, ties and losses against: a configuration id, `selected` or
+    /// a published method (default: the best ranked).
+    #[arg(long, value_name = "NAME")]
+    pub against: Option<String>,
     /// Significance level of the Friedman test and of the Holm-corrected Wilcoxon tests.
     #[arg(long, default_value_t = 0.1)]
     pub alpha: f64,

@@ -735,7 +735,8 @@ fn rank(a: RankArgs) -> Result<u8> {
             RankMetric::Test => "final_test_acc",
             RankMetric::Valid => "final_valid_acc",
         },
-        reference: a.reference,
+        published: a.reference,
+        against: a.against,
         alpha: a.alpha,
         test: match a.test {
             RankTest::Wilcoxon => PairTest::Wilcoxon,

@@ -1,6 +1,7 @@
 //! `pinniped rank` over fake-trained sweeps of one design on different shipped datasets: the
-//! average ranks and Friedman test recomputed here from each summary.csv, the wins against the
-//! reference, the critical-difference diagram's markers found in its pixels, and the errors.
+//! average ranks and Friedman test recomputed here from each summary.csv, the entry selected by
+//! validation, the published methods of `--reference`, the wins against `--against`, the
+//! critical-difference diagram's markers and names found in its pixels, and the errors.
 
 mod common;
 
@@ -40,8 +41,16 @@ fn sweeps(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Each configuration id's mean final test accuracy in a sweep's summary.csv, the id found in
-/// plan.csv by the configuration's axis values.
+/// plan.csv by the configuration's axis values; and `selected`: the test accuracy of the first
+/// configuration with the highest mean final validation accuracy.
 fn summary_accs(sweep: &Path) -> BTreeMap<String, f64> {
+    let (mut accs, (_, selected)) = summary_accs_and_selection(sweep);
+    accs.insert("selected".into(), selected);
+    accs
+}
+
+/// [`summary_accs`] without `selected`, and the configuration selection picks with its test accuracy.
+fn summary_accs_and_selection(sweep: &Path) -> (BTreeMap<String, f64>, (String, f64)) {
     let mut plan = csv::Reader::from_path(sweep.join("plan.csv")).unwrap();
     let head = plan.headers().unwrap().clone();
     let axes: Vec<String> =
@@ -56,15 +65,21 @@ fn summary_accs(sweep: &Path) -> BTreeMap<String, f64> {
     let mut summary = csv::Reader::from_path(sweep.join("summary.csv")).unwrap();
     let head = summary.headers().unwrap().clone();
     let acc = head.iter().position(|h| h == "final_test_acc_mean").unwrap();
-    summary
-        .records()
-        .map(|row| {
-            let row = row.unwrap();
-            let values: Vec<String> =
-                axes.iter().map(|a| row[head.iter().position(|h| h == a).unwrap()].to_string()).collect();
-            (ids[&values].clone(), row[acc].parse::<f64>().unwrap())
-        })
-        .collect()
+    let valid = head.iter().position(|h| h == "final_valid_acc_mean").unwrap();
+    let mut accs = BTreeMap::new();
+    let mut best: Option<(f64, String, f64)> = None;
+    for row in summary.records() {
+        let row = row.unwrap();
+        let values: Vec<String> =
+            axes.iter().map(|a| row[head.iter().position(|h| h == a).unwrap()].to_string()).collect();
+        let (id, test, valid) = (ids[&values].clone(), row[acc].parse::<f64>().unwrap(), row[valid].parse().unwrap());
+        if best.as_ref().is_none_or(|b| valid > b.0) {
+            best = Some((valid, id.clone(), test));
+        }
+        accs.insert(id, test);
+    }
+    let (_, id, test) = best.unwrap();
+    (accs, (id, test))
 }
 
 /// Rank 1 = the highest accuracy; ties share their mean position.
@@ -103,7 +118,7 @@ fn ranks_and_friedman_are_those_of_the_summaries() {
 
     let per_dataset: Vec<BTreeMap<String, f64>> = dirs.iter().map(|d| summary_accs(d)).collect();
     let configs: Vec<String> = per_dataset[0].keys().cloned().collect();
-    assert_eq!(configs.len(), 6);
+    assert_eq!(configs.len(), 7, "6 configurations and `selected`");
     let scores: Vec<Vec<f64>> = per_dataset.iter().map(|d| configs.iter().map(|c| d[c]).collect()).collect();
     let mut expected = vec![0.0; configs.len()];
     for row in &scores {
@@ -157,7 +172,7 @@ fn ranks_and_friedman_are_those_of_the_summaries() {
         let m = configs.iter().position(|c| *c == row["config"]).unwrap();
         let count =
             |cmp: std::cmp::Ordering| scores.iter().filter(|s| s[m].total_cmp(&s[b]) == cmp).count().to_string();
-        assert_eq!(row["reference"], best);
+        assert_eq!(row["against"], best);
         assert_eq!(row["wins"], count(std::cmp::Ordering::Greater), "{} wins", row["config"]);
         assert_eq!(row["ties"], count(std::cmp::Ordering::Equal), "{} ties", row["config"]);
         assert_eq!(row["losses"], count(std::cmp::Ordering::Less), "{} losses", row["config"]);
@@ -211,7 +226,11 @@ fn configurations_missing_from_a_directory_are_left_out_and_listed() {
     let o = rank_cmd(&dirs, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let ranked: Vec<String> = read_csv(&out.join("ranks.csv")).iter().map(|r| r["config"].clone()).collect();
+    let ranked: Vec<String> = read_csv(&out.join("ranks.csv"))
+        .iter()
+        .filter(|r| r["kind"] == "configuration")
+        .map(|r| r["config"].clone())
+        .collect();
     assert_eq!(ranked.len(), 3, "{ranked:?}");
     assert!(ranked.iter().all(|c| !c.contains("batch_size=20")), "{ranked:?}");
     assert_eq!(stdout.matches("left out:").count(), 3, "{stdout}");
@@ -229,11 +248,35 @@ fn bad_rank_input_exits_2_naming_the_problem() {
     std::fs::create_dir(&stranger).unwrap();
     std::fs::write(stranger.join("notes.txt"), "mine").unwrap();
     let fresh = tmp.path().join("fresh");
+    let bad_csv =
+        write(tmp.path(), "bad.csv", "dataset,MLP\nGunPoint,0.9\nItalyPowerDemand,95.3\n").display().to_string();
+    let good_csv = repo().join("data/published/fawaz2019.csv").display().to_string();
     for (case, dirs, out, args, needle) in [
         ("one directory", vec![a.clone()], &fresh, vec![], "at least two"),
         ("duplicate dataset names", vec![a.clone(), b.clone(), same_data.clone()], &fresh, vec![], "GunPoint"),
         ("different designs", vec![a.clone(), other_design.clone()], &fresh, vec![], "left out"),
-        ("unknown reference", vec![a.clone(), b.clone()], &fresh, vec!["--reference", "nope"], "--reference nope"),
+        ("unknown --against", vec![a.clone(), b.clone()], &fresh, vec!["--against", "nope"], "--against nope"),
+        (
+            "a configuration as --reference",
+            vec![a.clone(), b.clone()],
+            &fresh,
+            vec!["--reference", "baseline"],
+            "--against",
+        ),
+        (
+            "malformed --reference",
+            vec![a.clone(), b.clone()],
+            &fresh,
+            vec!["--reference", bad_csv.as_str()],
+            "bad.csv: line 3, column 2",
+        ),
+        (
+            "--reference ranking validation",
+            vec![a.clone(), b.clone()],
+            &fresh,
+            vec!["--reference", good_csv.as_str(), "--metric", "valid"],
+            "--metric test",
+        ),
         ("not a results directory", vec![a.clone(), tmp.path().join("missing")], &fresh, vec![], "missing"),
         ("foreign --out", vec![a.clone(), b.clone()], &stranger, vec![], "not empty"),
     ] {
@@ -249,5 +292,133 @@ fn bad_rank_input_exits_2_naming_the_problem() {
     for _ in 0..2 {
         let o = rank_cmd(&[a.clone(), b.clone()], &fresh, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+#[test]
+fn selected_is_the_test_accuracy_of_the_configuration_best_by_validation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = sweeps(tmp.path());
+    let out = tmp.path().join("rank");
+    let o = rank_cmd(&dirs, &out, &["--against", "selected"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ranks = read_csv(&out.join("ranks.csv"));
+    let selected = ranks.iter().find(|r| r["config"] == "selected").expect("a `selected` row");
+    assert_eq!(selected["kind"], "selected");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for (dir, name) in dirs.iter().zip(["GunPoint", "ItalyPowerDemand", "ArrowHead", "Phoneme"]) {
+        let (accs, (config, test)) = summary_accs_and_selection(dir);
+        assert_eq!(selected[name].parse::<f64>().unwrap(), test, "{name}: the test accuracy of {config}");
+        assert_eq!(accs[&config], test);
+        assert!(stdout.contains(&format!("{name}: {config}")), "{name}: the pick is printed: {stdout}");
+    }
+    assert!(ranks.iter().all(|r| r["kind"] != "published"), "no --reference, no published rows");
+    for row in read_csv(&out.join("wins.csv")) {
+        assert_eq!(row["against"], "selected");
+    }
+}
+
+#[test]
+fn published_methods_rank_beside_the_configurations_on_the_datasets_they_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = sweeps(tmp.path());
+    let out = tmp.path().join("rank");
+    let reference = repo().join("data/published/fawaz2019.csv");
+    let o = rank_cmd(&dirs, &out, &["--reference", reference.to_str().unwrap(), "--against", "MLP"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("left out dataset: Phoneme (no row in fawaz2019.csv)"), "{stdout}");
+
+    // The published accuracies, read here from the shipped file.
+    let published = read_csv(&reference);
+    let names = ["GunPoint", "ItalyPowerDemand", "ArrowHead"];
+    let methods = ["MLP", "FCN", "ResNet"];
+    let published_acc = |method: &str, dataset: &str| -> f64 {
+        published.iter().find(|r| r["dataset"] == dataset).unwrap()[method].parse().unwrap()
+    };
+    let per_dataset: Vec<BTreeMap<String, f64>> = dirs[..3].iter().map(|d| summary_accs(d)).collect();
+    let mut entries: Vec<String> = per_dataset[0].keys().cloned().collect();
+    entries.extend(methods.map(String::from));
+    let score = |d: usize, e: &str| per_dataset[d].get(e).copied().unwrap_or_else(|| published_acc(e, names[d]));
+    let mut expected = vec![0.0; entries.len()];
+    for d in 0..names.len() {
+        let row: Vec<f64> = entries.iter().map(|e| score(d, e)).collect();
+        for (x, r) in expected.iter_mut().zip(ranks_of(&row)) {
+            *x += r / names.len() as f64;
+        }
+    }
+
+    let ranks = read_csv(&out.join("ranks.csv"));
+    assert_eq!(ranks.len(), entries.len());
+    assert!(!ranks[0].contains_key("Phoneme"), "only the datasets the file has");
+    for row in &ranks {
+        let m = entries.iter().position(|e| *e == row["config"]).unwrap_or_else(|| panic!("{}", row["config"]));
+        let kind = if methods.contains(&row["config"].as_str()) {
+            "published"
+        } else if row["config"] == "selected" {
+            "selected"
+        } else {
+            "configuration"
+        };
+        assert_eq!(row["kind"], kind, "{}", row["config"]);
+        assert_close(&format!("average rank of {}", row["config"]), row["average_rank"].parse().unwrap(), expected[m]);
+        for (d, name) in names.iter().enumerate() {
+            assert_close(
+                &format!("{} on {name}", row["config"]),
+                row[*name].parse().unwrap(),
+                score(d, &row["config"]),
+            );
+        }
+    }
+    for row in read_csv(&out.join("wins.csv")) {
+        assert_eq!(row["against"], "MLP");
+    }
+
+    // The diagram: a marker at every average rank, each name in its row, the published ones in
+    // their colour, `selected` in its own, the configurations in neither.
+    let average: Vec<f64> = ranks.iter().map(|r| r["average_rank"].parse().unwrap()).collect();
+    let k = average.len();
+    let mut cliques: Vec<Vec<usize>> = Vec::new();
+    for (m, row) in ranks.iter().enumerate() {
+        for c in row["cliques"].split_whitespace() {
+            let c: usize = c.parse().unwrap();
+            cliques.resize(cliques.len().max(c), Vec::new());
+            cliques[c - 1].push(m);
+        }
+    }
+    let image = image::open(out.join("cd-diagram.png")).unwrap().to_rgb8();
+    let layout = cd::layout(&average, &(0..k).collect::<Vec<_>>(), &cliques);
+    assert!(image.height() > layout.height, "room for the legend below the names");
+    for r in &average {
+        let px = image.get_pixel(cd::rank_x(*r, k) as u32, cd::AXIS_Y as u32).0;
+        assert_eq!(px, [cd::MARKER.0, cd::MARKER.1, cd::MARKER.2], "no marker at rank {r}");
+    }
+    let tinted = |p: &cd::Placed, colour: cd::NameStyle| {
+        let columns = if p.left { 0..(cd::AXIS_LEFT - 20) as u32 } else { (cd::AXIS_RIGHT + 20) as u32..cd::WIDTH };
+        columns
+            .flat_map(|x| (p.label_y - 6..=p.label_y + 6).map(move |y| (x, y as u32)))
+            .filter(|&(x, y)| {
+                let [r, g, b] = image.get_pixel(x, y).0.map(i32::from);
+                match colour {
+                    cd::NameStyle::Published => b > r + 60 && b > g + 40,
+                    cd::NameStyle::Selected => g > r + 60 && g > b + 40,
+                    cd::NameStyle::Plain => r < 100 && g < 100 && b < 100,
+                }
+            })
+            .count()
+    };
+    for p in &layout.placed {
+        let name = &ranks[p.config]["config"];
+        let style = match ranks[p.config]["kind"].as_str() {
+            "published" => cd::NameStyle::Published,
+            "selected" => cd::NameStyle::Selected,
+            _ => cd::NameStyle::Plain,
+        };
+        assert!(tinted(p, style) > 20, "{name}: its name is not drawn in its colour");
+        for other in [cd::NameStyle::Published, cd::NameStyle::Selected] {
+            if other != style {
+                assert_eq!(tinted(p, other), 0, "{name}: drawn in the colour of {other:?}");
+            }
+        }
     }
 }

@@ -74,7 +74,128 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}\
 td .why{display:block;white-space:normal;max-width:40em;font-size:11px;color:#555}\
 td .ci{display:block;font-size:11px;color:#555}tr.tied td{background:#fffbe0}\
 figure{display:inline-block;margin:0.5em}img{max-width:100%}\
-.state-done{color:#1a7f37}.state-diverged,.state-failed{color:#c62828}";
+.state-done{color:#1a7f37}.state-diverged,.state-failed{color:#c62828}\
+tr.published td:first-child{color:#1f5ac8}tr.selected td:first-child{color:#008c3c;font-weight:bold}";
+
+/// Datasets whose selected configuration the rank section lists (ranks.csv has them all).
+const SELECTED_SHOWN: usize = 50;
+
+/// The rank section of a results directory holding several datasets: each entry's average rank,
+/// kind, cliques and wins/ties/losses, the Friedman test, the configuration selected on each
+/// dataset, what was left out, and the critical-difference diagram at `cd_png` (a path relative
+/// to the page) when drawn.
+pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut String) {
+    use super::rank::Kind;
+    let against = &r.configs[r.against];
+    let _ = writeln!(
+        html,
+        "<p>{} entries ranked over {} datasets (rank 1 = the highest test accuracy; ties share the \
+         mean rank). Wins/ties/losses against <b>{}</b>.</p>",
+        r.configs.len(),
+        r.datasets.len(),
+        escape(against)
+    );
+    match &r.cd {
+        Some(cd) => {
+            let verdict = if cd.friedman.p < r.alpha { "the entries differ" } else { "no difference shown" };
+            let _ = writeln!(
+                html,
+                "<p>Friedman: χ² = {:.4}, df = {}, p = {:.4} ({verdict} at α {}).</p>",
+                cd.friedman.statistic, cd.friedman.df, cd.friedman.p, r.alpha
+            );
+        }
+        None => html.push_str("<p>Friedman: undefined (every dataset ties every entry).</p>\n"),
+    }
+    html.push_str(
+        "<div class=\"wide\"><table>\n<thead><tr><th>entry</th><th>kind</th><th>average rank</th>\
+         <th>cliques</th><th>W/T/L</th></tr></thead>\n<tbody>\n",
+    );
+    let cliques = super::rank::cliques(r);
+    for &m in &r.order {
+        let member: Vec<String> =
+            cliques.iter().enumerate().filter(|(_, c)| c.contains(&m)).map(|(i, _)| (i + 1).to_string()).collect();
+        let (w, t, l) = r.wins[m];
+        let class = match r.kinds[m] {
+            Kind::Configuration => String::new(),
+            k => format!(" class=\"{}\"", k.word()),
+        };
+        let _ = writeln!(
+            html,
+            "<tr{class}><td>{}</td><td>{}</td><td class=\"num\">{:.3}</td><td>{}</td><td class=\"num\">{w}/{t}/{l}</td></tr>",
+            escape(&r.configs[m]),
+            r.kinds[m].word(),
+            r.average_ranks[m],
+            member.join(" ")
+        );
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+    if let Some(file) = &r.published {
+        let _ = writeln!(html, "<p>Published: the methods of <code>{}</code>.</p>", escape(file));
+    }
+    if r.kinds.contains(&Kind::Selected) {
+        html.push_str(
+            "<p><b>selected</b>: on each dataset, the configuration with the best mean validation accuracy \
+             (its test accuracy is what the tuned method yields):</p>\n<div class=\"wide\"><table>\n\
+             <thead><tr><th>dataset</th><th>selected configuration</th></tr></thead>\n<tbody>\n",
+        );
+        for (d, c) in r.datasets.iter().zip(&r.selected).take(SELECTED_SHOWN) {
+            let _ = writeln!(html, "<tr><td>{}</td><td>{}</td></tr>", escape(d), escape(c.as_deref().unwrap_or("–")));
+        }
+        html.push_str("</tbody>\n</table></div>\n");
+        if r.datasets.len() > SELECTED_SHOWN {
+            let _ = writeln!(html, "<p>… and {} more datasets.</p>", r.datasets.len() - SELECTED_SHOWN);
+        }
+    }
+    for l in &r.left_out {
+        let _ = writeln!(
+            html,
+            "<p>Left out: {} (no value in {}).</p>",
+            escape(&l.config),
+            escape(&l.missing_in.join(", "))
+        );
+    }
+    if !r.datasets_left_out.is_empty() {
+        let _ =
+            writeln!(html, "<p>Datasets left out (no published row): {}.</p>", escape(&r.datasets_left_out.join(", ")));
+    }
+    if let Some(src) = cd_png {
+        let _ = writeln!(
+            html,
+            "<figure><img src=\"{}\" alt=\"critical-difference diagram\"><figcaption>critical-difference \
+             diagram: average ranks, cliques of entries not shown to differ as bars</figcaption></figure>",
+            escape(&url_path(src))
+        );
+    }
+}
+
+/// The ranks across the datasets of `sweep_dir`, when it holds several (its summary.csv has a
+/// `dataset` column), with the diagram drawn into `plots/`; nothing for a one-dataset sweep.
+fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
+    use super::rank::{datasets_in, plot_ranking, rank, TEST_METRIC};
+    // Reading every run again is only worth it where there is something to rank.
+    let summary = read_table(&sweep_dir.join("summary.csv")).ok().flatten();
+    if !summary.is_some_and(|(head, _)| head.iter().any(|h| h == "dataset")) {
+        return Ok(());
+    }
+    html.push_str("<h2>Ranks across datasets</h2>\n");
+    let ranking = datasets_in(sweep_dir, TEST_METRIC).map_err(|e| e.to_string()).and_then(|datasets| {
+        rank(&datasets, None, None, DEFAULT_ALPHA, crate::stats::ranks::PairTest::Wilcoxon).map_err(|e| e.to_string())
+    });
+    match ranking {
+        Ok(r) => {
+            std::fs::create_dir_all(sweep_dir.join("plots"))?;
+            plot_ranking(&sweep_dir.join("plots").join(super::rank::CD_FILE), &r)?;
+            rank_section(&r, Some(&format!("plots/{}", super::rank::CD_FILE)), html);
+        }
+        Err(e) => {
+            let _ = writeln!(html, "<p>Not ranked: {}</p>", escape(&e));
+        }
+    }
+    Ok(())
+}
+
+/// aeon's significance level for the rank section (as `pinniped rank`'s default).
+const DEFAULT_ALPHA: f64 = 0.1;
 
 /// Summary cell text: numbers to `decimals` places, empty as a dash.
 fn number(s: &str, decimals: usize) -> String {
@@ -337,12 +458,13 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     html.push_str("<h2>The whole procedure</h2>\n");
     selection_table(&sweep_dir.join(super::comparisons::SELECTION_FILE), &mut html)?;
     super::importance::html_section(sweep_dir, &mut html);
+    ranks_section(sweep_dir, &mut html)?;
 
     html.push_str("<h2>Plots</h2>\n");
-    // importance.png has its own section.
+    // importance.png and cd-diagram.png have their own sections.
     let plots: Vec<String> = files_in(&sweep_dir.join("plots"))
         .into_iter()
-        .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG)
+        .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG && f != super::rank::CD_FILE)
         .collect();
     if plots.is_empty() {
         html.push_str("<p>No sweep plots yet.</p>\n");
@@ -556,6 +678,61 @@ mod tests {
         assert!(html.contains("No <code>summary.csv</code> yet."));
         assert!(links(&html).is_empty());
         assert!(write_report(&dir.path().join("absent")).is_err());
+    }
+
+    #[test]
+    fn the_rank_section_shows_every_entry_best_first_with_its_kind_and_the_diagram() {
+        use crate::report::rank::{rank, Dataset, Selected};
+        let dataset = |name: &str, accs: [f64; 3], pick: usize| Dataset {
+            name: name.into(),
+            dir: name.into(),
+            accuracy: ["h=8", "h=<64>", "h=256"].iter().map(|c| c.to_string()).zip(accs.map(Some)).collect(),
+            selected: Some(Selected { config: ["h=8", "h=<64>", "h=256"][pick].into(), accuracy: Some(accs[pick]) }),
+        };
+        let datasets = [
+            dataset("GunPoint", [0.9, 0.8, 0.7], 0),
+            dataset("ArrowHead", [0.6, 0.7, 0.5], 2),
+            dataset("Coffee", [0.1; 3], 0),
+        ];
+        let published = crate::report::published::parse_published(
+            Path::new("fawaz2019.csv"),
+            b"dataset,MLP\nGunPoint,0.95\nArrowHead,0.75\n",
+        )
+        .unwrap();
+        let r = rank(&datasets, Some(&published), None, 0.1, crate::stats::ranks::PairTest::Wilcoxon).unwrap();
+        let mut html = String::from("<div>");
+        rank_section(&r, Some("plots/cd-diagram.png"), &mut html);
+        html.push_str("</div>");
+        check_balanced(&html);
+        let rows: Vec<&str> = html.split("<tr").skip(2).map(|row| row.split("</tr>").next().unwrap()).collect();
+        // Best first: MLP 1, h=8 2.75, h=<64> 3, selected 3.5, h=256 4.75.
+        let names: Vec<&str> =
+            rows[..5].iter().map(|row| row.split("<td>").nth(1).unwrap().split("</td>").next().unwrap()).collect();
+        let want: Vec<String> = r.order.iter().map(|&m| escape(&r.configs[m])).collect();
+        assert_eq!(names, want);
+        assert_eq!(r.configs[r.order[0]], "MLP");
+        assert!(
+            rows[0].starts_with(" class=\"published\"><td>MLP</td><td>published</td><td class=\"num\">1.000</td>"),
+            "{}",
+            rows[0]
+        );
+        assert!(html.contains("<tr class=\"selected\"><td>selected</td><td>selected</td>"), "{html}");
+        assert!(html.contains("<td>h=&lt;64&gt;</td>") && !html.contains("<64>"), "escaped ids");
+        assert!(html.contains("Friedman: χ² = "), "{html}");
+        assert!(html.contains("Wins/ties/losses against <b>MLP</b>"), "{html}");
+        assert!(html.contains("<tr><td>ArrowHead</td><td>h=256</td></tr>"), "the selected configuration per dataset");
+        assert!(html.contains("Datasets left out (no published row): Coffee."), "{html}");
+        assert!(html.contains("<code>fawaz2019.csv</code>"));
+        assert_eq!(links(&html), ["plots/cd-diagram.png"]);
+    }
+
+    #[test]
+    fn a_one_dataset_report_has_no_rank_section() {
+        let dir = tempfile::tempdir().unwrap();
+        write_sweep(dir.path(), "s");
+        let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
+        assert!(!html.contains("Ranks across datasets"));
+        assert!(!dir.path().join("plots/cd-diagram.png").exists());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod ensemble;
 pub mod html;
 pub mod importance;
 pub mod plots;
+pub mod published;
 pub mod rank;
 pub mod runs_table;
 pub mod stats;

@@ -2,6 +2,8 @@
 //! `plot_critical_difference`: an axis of ranks 1..k (best on the left), a marker at each
 //! configuration's average rank with a line to its name (the better half named on the left, the
 //! rest on the right), and each clique of configurations not shown to differ as a thick bar.
+//! Names of published methods and of the entry selected by validation are drawn in their own
+//! colours, explained by a legend below.
 
 use super::{font, save_png, Canvas};
 use anyhow::Result;
@@ -18,7 +20,33 @@ pub const AXIS_RIGHT: i32 = 660;
 pub const AXIS_Y: i32 = 50;
 /// The markers' colour: used nowhere else in the picture, so a test can find them.
 pub const MARKER: RGBColor = RGBColor(214, 39, 40);
+/// The colours of published methods' names and of the selected entry's name.
+pub const PUBLISHED_NAME: RGBColor = RGBColor(31, 90, 200);
+pub const SELECTED_NAME: RGBColor = RGBColor(0, 140, 60);
+/// Height of the legend line, when there is one.
+const LEGEND: i32 = 22;
 const MARKER_RADIUS: i32 = 4;
+
+/// How an entry's name is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameStyle {
+    /// A configuration of the sweeps: black.
+    Plain,
+    /// The configuration selected by validation on each dataset.
+    Selected,
+    /// A method of the published-results file.
+    Published,
+}
+
+impl NameStyle {
+    fn colour(self) -> RGBColor {
+        match self {
+            NameStyle::Plain => BLACK,
+            NameStyle::Selected => SELECTED_NAME,
+            NameStyle::Published => PUBLISHED_NAME,
+        }
+    }
+}
 const ROW: i32 = 22;
 const BAR_GAP: i32 = 9;
 
@@ -77,15 +105,27 @@ pub fn layout(ranks: &[f64], order: &[usize], cliques: &[Vec<usize>]) -> Layout 
     Layout { height: (first_row + on_left as i32 * ROW + 10) as u32, placed, bars }
 }
 
-/// Draws the diagram into `path` (PNG, written atomically) and returns its layout.
+/// Draws the diagram into `path` (PNG, written atomically) and returns its layout; `styles`
+/// says how each name is drawn, `source` names the published methods' file in the legend.
 pub fn plot_critical_difference(
     path: &Path,
     names: &[String],
     ranks: &[f64],
     order: &[usize],
     cliques: &[Vec<usize>],
+    styles: &[NameStyle],
+    source: Option<&str>,
 ) -> Result<Layout> {
-    let layout = layout(ranks, order, cliques);
+    let mut layout = layout(ranks, order, cliques);
+    let mut legend = Vec::new();
+    if styles.contains(&NameStyle::Published) {
+        legend.push((format!("published: {}", source.unwrap_or("the --reference file")), PUBLISHED_NAME));
+    }
+    if styles.contains(&NameStyle::Selected) {
+        legend.push(("selected: the configuration best by validation on each dataset".to_string(), SELECTED_NAME));
+    }
+    let legend_y = layout.height as i32 + LEGEND / 2 - 6;
+    layout.height += (LEGEND * legend.len() as i32) as u32;
     let size = (WIDTH, layout.height);
     let mut pixels = Vec::new();
     let canvas = Canvas::new(&mut pixels, size)?;
@@ -106,7 +146,13 @@ pub fn plot_critical_difference(
         let line = vec![(p.marker_x, AXIS_Y), (p.marker_x, p.label_y), (end, p.label_y)];
         area.draw(&PathElement::new(line, RGBColor(90, 90, 90).stroke_width(1)))?;
         let label = format!("{} ({:.2})", shortened(&names[p.config]), ranks[p.config]);
-        area.draw_text(&label, &font(13).pos(Pos::new(anchor, VPos::Center)), (text_x, p.label_y))?;
+        let colour = styles.get(p.config).copied().unwrap_or(NameStyle::Plain).colour();
+        let style = font(13).color(&colour);
+        area.draw_text(&label, &style.pos(Pos::new(anchor, VPos::Center)), (text_x, p.label_y))?;
+    }
+    for (i, (text, colour)) in legend.iter().enumerate() {
+        let y = legend_y + i as i32 * LEGEND;
+        area.draw_text(text, &font(12).color(colour).pos(Pos::new(HPos::Left, VPos::Center)), (20, y))?;
     }
     for &(from, to, y) in &layout.bars {
         area.draw(&Rectangle::new([(from, y - 2), (to, y + 2)], BLACK.filled()))?;
