@@ -30,7 +30,7 @@ fn sweep_file(dir: &Path, name: &str, train: &str, sweep: &str, repeats: usize, 
 fn switched_off_artifacts_are_not_written_and_every_summary_still_works() {
     let tmp = tempfile::tempdir().unwrap();
     let off = "plots = false\ndiagnostics = false\ncheckpoints = false";
-    let file = sweep_file(tmp.path(), "lean", off, "learning_rate = [0.01]", 2, true);
+    let file = sweep_file(tmp.path(), "lean", off, "learning_rate = [0.001, 0.01]", 2, true);
     let out = tmp.path().join("out");
     pinniped().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
     let root = out.join("lean");
@@ -67,7 +67,7 @@ fn switched_off_artifacts_are_not_written_and_every_summary_still_works() {
     assert_eq!(snapshot(&root.join("runs")), before);
 
     // Compare: the same sweep with every artifact kept pairs with this one row by row.
-    let full = sweep_file(tmp.path(), "full", "", "learning_rate = [0.01]", 2, true);
+    let full = sweep_file(tmp.path(), "full", "", "learning_rate = [0.001, 0.01]", 2, true);
     pinniped().args(["run", "-q", "--out"]).arg(&out).arg(&full).assert().success();
     let kept = run_files(&out.join("full/runs/baseline/rep-1"));
     for f in ["model.safetensors", "weights.csv.gz", "activations.csv.gz", "confusion-test.csv.gz", "plots/error.png"] {
