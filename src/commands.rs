@@ -170,6 +170,9 @@ fn run(a: RunArgs, test: &TestMode) -> Result<u8> {
             in_shard(&plan, a.exec.shard).len() - todo.len(),
             root.display()
         );
+        if let Some(note) = sweep::artifacts_note(&plan) {
+            outln!("{note}");
+        }
     }
     train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, test, a.force, a.fail_fast)
 }

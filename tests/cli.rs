@@ -40,8 +40,8 @@ fn jobs_do_not_change_any_result() {
             assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
             compared += 1;
         } else if f.ends_with(".safetensors")
-            || f.ends_with("weights.csv")
-            || f.ends_with("activations.csv")
+            || f.ends_with("weights.csv.gz")
+            || f.ends_with("activations.csv.gz")
             || f.contains("confusion-")
         {
             assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{f}");

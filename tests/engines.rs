@@ -190,7 +190,7 @@ fn short_run(engine: Engine) -> TrainConfig {
         learning_rate: 0.05,
         minmax: false,
         normalize: false,
-        plots: false,
+        plots: Some(false),
         ..TrainConfig::default()
     }
 }
@@ -358,10 +358,13 @@ fn auto_hashes_like_the_engine_it_chooses_and_like_runs_from_before_the_key() {
     assert_ne!(hash(Engine::Candle), hash(Engine::Native), "another engine is another run");
     // Without the engine and device keys (nor the later predictions), as pinniped wrote
     // configurations before they existed.
-    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default()) else { unreachable!() };
-    old.remove("engine");
-    old.remove("device");
-    old.remove("predictions");
+    // (`plots = true` was written then; `diagnostics` and `checkpoints` came later still.)
+    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) else {
+        unreachable!()
+    };
+    for key in ["engine", "device", "predictions", "diagnostics", "checkpoints"] {
+        old.remove(key);
+    }
     let text =
         format!("{}\n{}\ndigest\n1", toml::to_string(&old).unwrap(), toml::to_string(&data.without_paths()).unwrap());
     use sha2::Digest;
@@ -390,7 +393,8 @@ fn candle_sweeps_are_bit_identical_whatever_jobs() {
         if f.ends_with("metrics.csv") {
             assert_eq!(common::metrics_without_time(&a), common::metrics_without_time(&b), "{f}");
             compared += 1;
-        } else if f.ends_with("model.safetensors") || f.ends_with("weights.csv") || f.ends_with("activations.csv") {
+        } else if f.ends_with("model.safetensors") || f.ends_with("weights.csv.gz") || f.ends_with("activations.csv.gz")
+        {
             assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{f}");
             compared += 1;
         } else if f.ends_with("config.toml") {

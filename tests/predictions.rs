@@ -48,7 +48,7 @@ fn training_labels() -> Vec<String> {
 
 /// The run's class list, in its index order (the confusion matrices' columns).
 fn classes(dir: &Path) -> Vec<String> {
-    let text = fs::read_to_string(dir.join("confusion-valid.csv")).unwrap();
+    let text = common::read_table(&dir.join("confusion-valid.csv.gz"));
     text.lines().next().unwrap().split(',').skip(2).map(str::to_string).collect()
 }
 
@@ -292,8 +292,10 @@ fn predictions_on_hashes_like_runs_from_before_the_key_and_off_is_another_run() 
     use pinniped::spec::{DataConfig, TrainConfig};
     let data: DataConfig = toml::from_str("train = \"t.tsv\"\nreserve_every = 4").unwrap();
     let hash = |predictions| config_hash(&TrainConfig { predictions, ..TrainConfig::default() }, &data, "d", 1);
-    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default()) else { unreachable!() };
-    for key in ["engine", "device", "predictions"] {
+    let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) else {
+        unreachable!()
+    };
+    for key in ["engine", "device", "predictions", "diagnostics", "checkpoints"] {
         old.remove(key);
     }
     let text = format!("{}\n{}\nd\n1", toml::to_string(&old).unwrap(), toml::to_string(&data.without_paths()).unwrap());

@@ -91,7 +91,7 @@ fn array_plus_merge_equals_a_local_run() {
         let (a, b) = (local.join("arr/runs").join(&f), dir.join("runs").join(&f));
         if f.ends_with("metrics.csv") {
             assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
-        } else if f.ends_with(".safetensors") || f.ends_with("weights.csv") {
+        } else if f.ends_with(".safetensors") || f.ends_with("weights.csv.gz") {
             assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{f}");
         }
     }

@@ -287,13 +287,35 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     Ok(())
 }
 
+/// What a large sweep leaves out because `[train]` does not say (printed when it starts).
+pub fn artifacts_note(plan: &Plan) -> Option<String> {
+    let runs = plan.runs.len();
+    let train = &plan.configs.first()?.train;
+    let unset: Vec<&str> =
+        [("plots", train.plots), ("diagnostics", train.diagnostics), ("checkpoints", train.checkpoints)]
+            .into_iter()
+            .filter(|(_, switch)| switch.is_none())
+            .map(|(key, _)| key)
+            .collect();
+    (!crate::spec::Artifacts::default_for(runs) && !unset.is_empty()).then(|| {
+        format!(
+            "note: {runs} runs (more than {}): each run keeps metrics.csv and predictions.npz but not its {} \
+             (set them to true in [train] to keep them; any run retrains alone with them, see the README, \
+             \"Which files a run keeps\")",
+            crate::spec::config::FULL_ARTIFACTS_MAX_RUNS,
+            unset.join(", ")
+        )
+    })
+}
+
+/// Run `index`'s spec; the artifact switches left unset are decided by the sweep's size.
 pub fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
     let run = &plan.runs[index];
     RunSpec::new(
         run.id.clone(),
         run.seed,
         run.split(),
-        plan.configs[run.config].train.clone(),
+        plan.configs[run.config].train.clone().resolve_artifacts(plan.runs.len()),
         sweep.data.clone(),
         digest,
     )

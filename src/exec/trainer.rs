@@ -8,6 +8,7 @@ use super::rundir::{write_status, SelectedModel, State, Status};
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
+use crate::results::diagnostics::{self, ACTIVATIONS, WEIGHTS};
 use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
@@ -33,16 +34,19 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// The files this run writes (`train`'s artifact switches, resolved by [`RunSpec::new`]).
+    pub fn artifacts(&self) -> crate::spec::Artifacts {
+        self.train.artifacts()
+    }
+}
+
+impl RunSpec {
     /// `train.seed` becomes `seed`: one seed in the config hash, `config.toml` and the
     /// checkpoint, so `pinniped train runs/<id>/config.toml` reproduces the run exactly.
-    pub fn new(
-        id: String,
-        seed: u64,
-        split: Split,
-        mut train: TrainConfig,
-        data: DataConfig,
-        data_digest: &str,
-    ) -> Self {
+    /// Unset artifact switches are those of a single run; a sweep resolves them for its
+    /// size first (`TrainConfig::resolve_artifacts`), so `config.toml` records what is kept.
+    pub fn new(id: String, seed: u64, split: Split, train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
+        let mut train = train.resolve_artifacts(1);
         train.seed = seed;
         let mut config_hash = config_hash(&train, &data, data_digest, seed);
         // A split of the run's own seed is what every run did before pairing: its hash stays.
@@ -54,8 +58,16 @@ impl RunSpec {
 
     /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
     /// "auto"` replaced by the engine it chose, and the run's own seed, not the sweep's default.
+    /// `diagnostics` and `checkpoints` appear only when off: kept is what runs did before the
+    /// switches existed, so the files of such runs stay byte-identical.
     pub fn recorded_train(&self) -> TrainConfig {
-        TrainConfig { engine: self.train.resolved_engine(), seed: self.seed, ..self.train.clone() }
+        let mut train = TrainConfig { engine: self.train.resolved_engine(), seed: self.seed, ..self.train.clone() };
+        for switch in [&mut train.diagnostics, &mut train.checkpoints] {
+            if *switch == Some(true) {
+                *switch = None;
+            }
+        }
+        train
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
@@ -80,7 +92,13 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
     // the same run (so `config.toml`, which records the resolved engine, reruns it exactly).
     // The seed is hashed on its own below; the table's copy is a sweep's placeholder or a
     // `pinniped train` run's seed, and must not make a run and its `config.toml` rerun differ.
-    let resolved = TrainConfig { engine: train.resolved_engine(), seed: TrainConfig::default().seed, ..train.clone() };
+    // Unset artifact switches keep every file, as every run did before they could be unset
+    // (`plots = true` was always in the hash; `diagnostics` and `checkpoints` came later).
+    let resolved = TrainConfig {
+        engine: train.resolved_engine(),
+        seed: TrainConfig::default().seed,
+        ..train.clone().resolve_artifacts(1)
+    };
     let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
         unreachable!("TrainConfig serialises to a table")
     };
@@ -91,8 +109,12 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
             train.remove(key);
         }
     }
-    if train.get("predictions").and_then(toml::Value::as_bool) == Some(true) {
-        train.remove("predictions");
+    // A run that leaves a file out is not the finished run that has it (so `--force`
+    // writes what is now asked for); keeping it is what runs did before the switch.
+    for key in ["predictions", "diagnostics", "checkpoints"] {
+        if train.get(key).and_then(toml::Value::as_bool) == Some(true) {
+            train.remove(key);
+        }
     }
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
@@ -153,6 +175,7 @@ fn train_as<T: Real>(
 ) -> anyhow::Result<Status> {
     let start = Instant::now();
     let cfg = &spec.train;
+    let keep = spec.artifacts();
     let run_data = data.run_data(Pipeline::of(cfg));
     write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
     let meta = |epoch: usize| CheckpointMeta {
@@ -172,30 +195,32 @@ fn train_as<T: Real>(
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
-    let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(if cfg.plots { cfg.plot_every } else { 0 }));
+    let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(cfg.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
         progress(m.epoch, m.sets[1].map(|s| s.acc));
-        if save.due(m.epoch) {
+        if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
         }
         // Live pictures of a long run: the files so far, then the plots from them.
-        if redraw.due(m.epoch) && m.epoch < cfg.epochs {
-            write_history(dir, v.history, data.classes())?;
+        if keep.plots && redraw.due(m.epoch) && m.epoch < cfg.epochs {
+            write_history(dir, v.history, data.classes(), keep.diagnostics)?;
             plot_run(dir)?;
         }
         Ok(())
     };
     let result = fit(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook)?;
-    write_history(dir, &result.history, data.classes())?;
-    if cfg.plots {
+    write_history(dir, &result.history, data.classes(), keep.diagnostics)?;
+    if keep.plots {
         plot_run(dir)?;
     }
     let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
-    let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
-    write_atomic(&dir.join("model.safetensors"), &bytes)?;
+    if keep.checkpoints {
+        let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
+        write_atomic(&dir.join("model.safetensors"), &bytes)?;
+    }
     if let Some(p) = &result.predictions {
         predictions::write(dir, p)?;
     }
@@ -246,14 +271,18 @@ pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
     s
 }
 
-fn write_history(dir: &Path, h: &History, classes: &[String]) -> anyhow::Result<()> {
+/// `metrics.csv`, and with `diagnostics` the per-node tables (gzip CSV, `results::diagnostics`).
+fn write_history(dir: &Path, h: &History, classes: &[String], with_tables: bool) -> anyhow::Result<()> {
     write_atomic(&dir.join("metrics.csv"), metrics_csv(&h.metrics).as_bytes())?;
+    if !with_tables {
+        return Ok(());
+    }
 
     let mut s = String::from("epoch,layer,node,dnorm,dtheta\n");
     for (epoch, layer, node, dnorm, dtheta) in &h.weight_changes {
         let _ = writeln!(s, "{epoch},{layer},{node},{},{}", num(*dnorm), num(*dtheta));
     }
-    write_atomic(&dir.join("weights.csv"), s.as_bytes())?;
+    diagnostics::write_table(dir, WEIGHTS, &s)?;
 
     let mut s = String::from("epoch,layer,node");
     if let Some((_, _, hist)) = h.histograms.first() {
@@ -271,7 +300,7 @@ fn write_history(dir: &Path, h: &History, classes: &[String]) -> anyhow::Result<
             s.push('\n');
         }
     }
-    write_atomic(&dir.join("activations.csv"), s.as_bytes())?;
+    diagnostics::write_table(dir, ACTIVATIONS, &s)?;
 
     for (k, set) in SETS.iter().enumerate() {
         let mut s = String::from("epoch,actual");
@@ -291,7 +320,7 @@ fn write_history(dir: &Path, h: &History, classes: &[String]) -> anyhow::Result<
             }
         }
         if any {
-            write_atomic(&dir.join(format!("confusion-{set}.csv")), s.as_bytes())?;
+            diagnostics::write_table(dir, &diagnostics::confusion_stem(set), &s)?;
         }
     }
     Ok(())

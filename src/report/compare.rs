@@ -200,6 +200,10 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
             })?;
         let mut values = resolved_values(&plan.configs[k].train);
         values.remove("seed"); // each run derives its own
+                               // Which files a run keeps changes nothing it trained.
+        for key in ["plots", "plot_every", "diagnostics", "checkpoints", "predictions"] {
+            values.remove(key);
+        }
         configs.push(values);
         config_ids.push(plan.configs[k].id.clone());
         runs.push(

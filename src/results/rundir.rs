@@ -82,14 +82,10 @@ fn is_run_file(name: &str) -> bool {
             | TRAIN_MARKER
             | "config.toml"
             | "metrics.csv"
-            | "weights.csv"
-            | "activations.csv"
             | "model.safetensors"
             | super::predictions::PREDICTIONS_FILE
-            | "confusion-train.csv"
-            | "confusion-valid.csv"
-            | "confusion-test.csv"
-    ) || temp_file_owner(name).is_some()
+    ) || super::diagnostics::is_table_name(name)
+        || temp_file_owner(name).is_some()
 }
 
 /// Files pinniped writes into a run directory's subdirectories.

@@ -109,12 +109,21 @@ pub struct TrainConfig {
     /// Record confusion matrices every N epochs (and always at the last); 0 = last only.
     pub confusion_every: usize,
     /// Draw the run's plots (PNG) at the end, and every `plot_every` epochs if > 0.
-    pub plots: bool,
+    /// Unset: as [`Artifacts::default_for`] a sweep of its size (`resolve_artifacts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plots: Option<bool>,
     /// Redraw the plots every N epochs while training (0: at the end only).
     pub plot_every: usize,
     /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
     /// for ensembles and test-row statistics; `results::predictions`).
     pub predictions: bool,
+    /// Write the per-node diagnostics (`weights.csv.gz`, `activations.csv.gz`,
+    /// `confusion-<set>.csv.gz`; `results::diagnostics`). Unset: as `plots`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<bool>,
+    /// Write `model.safetensors` (and `checkpoints/` with `save_every`). Unset: as `plots`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<bool>,
     /// Bins of the per-node activation histograms.
     pub histogram_bins: usize,
     /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
@@ -165,9 +174,11 @@ impl Default for TrainConfig {
             test_every: 1,
             save_every: 0,
             confusion_every: 0,
-            plots: true,
+            plots: None,
             plot_every: 0,
             predictions: true,
+            diagnostics: None,
+            checkpoints: None,
             histogram_bins: 20,
             histogram_relu_max: 1.0,
             dropout: 0.0,
@@ -220,10 +231,60 @@ pub struct DataConfig {
     pub stratify: Option<bool>,
 }
 
+/// Sweeps with more runs than this keep, by default, only what the summaries need.
+pub const FULL_ARTIFACTS_MAX_RUNS: usize = 500;
+
+/// Which per-run files a run writes beyond `config.toml`, `metrics.csv` and `status.json`
+/// (always written: the summaries, the sweep plots and `report.html` read only those and
+/// `predictions.npz`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Artifacts {
+    /// `plots/*.png`.
+    pub plots: bool,
+    /// `weights.csv.gz`, `activations.csv.gz`, `confusion-<set>.csv.gz`.
+    pub diagnostics: bool,
+    /// `model.safetensors`, `checkpoints/epoch-NNNN.safetensors`.
+    pub checkpoints: bool,
+    /// `predictions.npz` (ensembles).
+    pub predictions: bool,
+}
+
+impl Artifacts {
+    /// What an unset `plots`, `diagnostics` or `checkpoints` means in a sweep of `runs`
+    /// runs: kept up to [`FULL_ARTIFACTS_MAX_RUNS`] runs, left out above (about 1 MB per
+    /// run of the paper's grid, of which nobody looks at thousands; `pinniped train
+    /// runs/<id>/config.toml` with them set to true retrains any one run bit for bit).
+    pub fn default_for(runs: usize) -> bool {
+        runs <= FULL_ARTIFACTS_MAX_RUNS
+    }
+}
+
 impl TrainConfig {
+    /// The unset artifact switches decided for a sweep of `runs` runs (1: `pinniped train`,
+    /// a refit), so that `config.toml` and the config hash record what the run writes.
+    pub fn resolve_artifacts(mut self, runs: usize) -> Self {
+        let default = Artifacts::default_for(runs);
+        for switch in [&mut self.plots, &mut self.diagnostics, &mut self.checkpoints] {
+            switch.get_or_insert(default);
+        }
+        self
+    }
+
+    /// The files this configuration's runs write (unset switches: as for a single run).
+    pub fn artifacts(&self) -> Artifacts {
+        let default = Artifacts::default_for(1);
+        Artifacts {
+            plots: self.plots.unwrap_or(default),
+            diagnostics: self.diagnostics.unwrap_or(default),
+            checkpoints: self.checkpoints.unwrap_or(default),
+            predictions: self.predictions,
+        }
+    }
+
     /// Every key `[train]` accepts, in declaration order.
     pub fn keys() -> Vec<String> {
-        match toml::Value::try_from(TrainConfig::default()) {
+        // The artifact switches are unset by default, and unset keys are not written.
+        match toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) {
             Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
             _ => unreachable!("TrainConfig serialises to a table"),
         }
@@ -347,11 +408,15 @@ impl TrainConfig {
         if data.test.is_none() {
             because(&["test_every"], "[data] has no test file".into());
         }
-        if !self.plots {
+        if self.plots == Some(false) {
             because(&["plot_every"], "plots = false draws nothing".into());
         }
-        // An output switch, never a sweep axis: set it in [train] for the whole sweep.
+        // Output switches, never sweep axes: set them in [train] for the whole sweep.
         because(&["predictions"], "it only decides whether predictions.npz is written; set it in [train]".into());
+        because(
+            &["diagnostics", "checkpoints"],
+            "it only decides which files a run keeps, not what it trains; set it in [train]".into(),
+        );
         ignored
     }
 

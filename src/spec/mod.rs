@@ -7,7 +7,7 @@ pub mod plan;
 pub mod problems;
 pub mod sweep;
 
-pub use config::{DataConfig, Resample, TrainConfig};
+pub use config::{Artifacts, DataConfig, Resample, TrainConfig};
 pub use plan::{expand, Config, Plan, PlannedRun, Split};
 pub use problems::{InputError, Problem};
 pub use sweep::{load_stored_sweep, load_sweep, parse_stored_sweep, parse_sweep, Design, Pairing, SweepFile};

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 /// The three evaluation sets, in the order every plot lists them.
@@ -39,19 +39,23 @@ impl Set {
     }
 }
 
-/// Opens a CSV file with headers; `None` when it is absent or has no bytes at all.
-fn open(path: &Path) -> Result<Option<csv::Reader<File>>> {
+type Reader = csv::Reader<Box<dyn Read>>;
+
+/// Opens a CSV file with headers (gzip-compressed when it ends in `.gz`, as the diagnostics
+/// tables are); `None` when it is absent or has no bytes at all.
+fn open(path: &Path) -> Result<Option<Reader>> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         Ok(m) if m.len() == 0 => return Ok(None),
         Ok(_) => {}
     }
-    let file = crate::fsx::open_own(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = crate::results::diagnostics::open_table(path, crate::fsx::MAX_TABLE_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     Ok(Some(csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file)))
 }
 
-fn headers(reader: &mut csv::Reader<File>, path: &Path) -> Result<Vec<String>> {
+fn headers(reader: &mut Reader, path: &Path) -> Result<Vec<String>> {
     Ok(reader
         .headers()
         .with_context(|| format!("reading the header of {}", path.display()))?
@@ -86,7 +90,7 @@ fn index(rec: &csv::StringRecord, i: usize, path: &Path) -> Result<usize> {
     }
 }
 
-fn records(mut reader: csv::Reader<File>, path: &Path) -> impl Iterator<Item = Result<csv::StringRecord>> + '_ {
+fn records(mut reader: Reader, path: &Path) -> impl Iterator<Item = Result<csv::StringRecord>> + '_ {
     let mut rec = csv::StringRecord::new();
     std::iter::from_fn(move || match reader.read_record(&mut rec) {
         Ok(true) => Some(Ok(rec.clone())),

@@ -100,6 +100,47 @@ fn error_curves_land_where_the_data_says() {
     assert_eq!(count_near(&img, frame.px(25.0, 1.0), 2, test), 0);
 }
 
+/// The diagnostics tables as runs write them now (gzip CSV) draw the very pictures their
+/// plain `.csv` form (older directories, the fixture) draws, and a directory with both
+/// prefers the compressed one.
+#[test]
+fn compressed_diagnostics_draw_the_same_plots_as_plain_ones() {
+    use crate::results::diagnostics::{file_name, write_table};
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, packed) = (dir.path().join("plain"), dir.path().join("packed"));
+    let shape = RunShape { epochs: 20, hidden: vec![6], classes: 4, confusion_every: 10, ..RunShape::default() };
+    write_run(&plain, &shape, "done");
+    write_run(&packed, &shape, "done");
+    let stems = ["weights", "activations", "confusion-train", "confusion-valid", "confusion-test"];
+    for stem in stems {
+        let csv = packed.join(format!("{stem}.csv"));
+        write_table(&packed, stem, &std::fs::read_to_string(&csv).unwrap()).unwrap();
+        std::fs::remove_file(&csv).unwrap();
+        assert!(packed.join(file_name(stem)).is_file());
+    }
+    let names = |written: Vec<std::path::PathBuf>| -> Vec<String> {
+        let mut n: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
+        n.sort();
+        n
+    };
+    let drawn = names(plot_run(&plain).unwrap());
+    assert_eq!(names(plot_run(&packed).unwrap()), drawn);
+    assert!(drawn.iter().any(|n| n.starts_with("weight-norm")) && drawn.iter().any(|n| n.starts_with("activations")));
+    for name in &drawn {
+        let (a, b) = (plain.join("plots").join(name), packed.join("plots").join(name));
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{name}");
+    }
+    // Both forms present: the compressed table is the one read (here: one epoch fewer).
+    let weights = std::fs::read_to_string(plain.join("weights.csv")).unwrap();
+    let shorter: String = weights.lines().filter(|l| !l.starts_with("20,")).map(|l| format!("{l}\n")).collect();
+    write_table(&plain, "weights", &shorter).unwrap();
+    plot_run(&plain).unwrap();
+    assert_ne!(
+        std::fs::read(plain.join("plots/weight-norm-L0.png")).unwrap(),
+        std::fs::read(packed.join("plots/weight-norm-L0.png")).unwrap()
+    );
+}
+
 #[test]
 fn every_run_plot_is_written_and_not_blank() {
     let dir = tempfile::tempdir().unwrap();

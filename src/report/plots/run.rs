@@ -8,6 +8,7 @@ use super::data::{
 };
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
 use super::{draw_title, error_axes, finite_segments, fitted_range, legend, save_png, tick_text, Canvas, PALETTE};
+use crate::results::diagnostics::{confusion_stem, table_path, ACTIVATIONS, WEIGHTS};
 use anyhow::{bail, Context, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -41,8 +42,10 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
 
+    // The diagnostics tables: `<stem>.csv.gz`, or the plain `.csv` of an older directory.
+    let table = |stem: &str| table_path(run_dir, stem);
     for set in Set::ALL {
-        let input = run_dir.join(format!("confusion-{}.csv", set.word()));
+        let Some(input) = table(&confusion_stem(set.word())) else { continue };
         let all = read_confusions(&input)?;
         // The last recorded epoch, and each earlier one (`confusion_every`) beside it.
         for (k, confusion) in all.iter().enumerate() {
@@ -57,12 +60,16 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
 
-    for layer in read_weights(&run_dir.join("weights.csv"))? {
-        written.extend(draw_weights(&out, &params, &layer)?);
+    if let Some(weights) = table(WEIGHTS) {
+        for layer in read_weights(&weights)? {
+            written.extend(draw_weights(&out, &params, &layer)?);
+        }
     }
 
-    if let Some(acts) = read_activations(&run_dir.join("activations.csv"))? {
-        written.extend(draw_activations(&out, &params, &acts)?);
+    if let Some(acts) = table(ACTIVATIONS) {
+        if let Some(acts) = read_activations(&acts)? {
+            written.extend(draw_activations(&out, &params, &acts)?);
+        }
     }
     Ok(written)
 }
