@@ -93,7 +93,10 @@ fn raising_samples_keeps_every_id_and_seed_of_random_and_sobol() {
         let path = tmp.path().join("d.toml");
         let a = expand(&parse_sweep(&path, &text).unwrap()).unwrap();
         let b = expand(&parse_sweep(&path, &text.replace("seed = 5", "seed = 6")).unwrap()).unwrap();
-        (a.configs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), b.configs.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
+        (
+            a.configs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            b.configs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        )
     };
     let (a, b) = other("random");
     assert_ne!(a, b);
@@ -106,11 +109,8 @@ fn lhs_hits_each_stratum_once_and_refuses_to_be_extended() {
     let tmp = tempfile::tempdir().unwrap();
     let keys = "learning_rate = { log_uniform = [1e-4, 1e-1] }\nmomentum = { uniform = [0.0, 0.9] }";
     let plan = plan_of(tmp.path(), &format!("design = \"lhs\"\nsamples = 10\n{keys}"));
-    let mut lr_strata: Vec<usize> = plan
-        .configs
-        .iter()
-        .map(|c| ((c.train.learning_rate.log10() + 4.0) / 3.0 * 10.0).floor() as usize)
-        .collect();
+    let mut lr_strata: Vec<usize> =
+        plan.configs.iter().map(|c| ((c.train.learning_rate.log10() + 4.0) / 3.0 * 10.0).floor() as usize).collect();
     let mut m_strata: Vec<usize> = plan.configs.iter().map(|c| (c.train.momentum / 0.9 * 10.0) as usize).collect();
     lr_strata.sort_unstable();
     m_strata.sort_unstable();
@@ -197,16 +197,19 @@ fn blocks_concatenate_sub_designs_and_run_duplicates_once() {
                  learning_rate = { log_uniform = [1e-4, 1e-2] }";
     let plan = plan_of(tmp.path(), sweep);
     let ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(ids[..7], [
-        "optimizer=adam",
-        "optimizer=adam,learning_rate=0.01",
-        "learning_rate=0.01,momentum=0.5",
-        "learning_rate=0.01,momentum=0.9",
-        "learning_rate=0.1,momentum=0.5",
-        "learning_rate=0.1,momentum=0.9",
-        // The list's first point is the adam block's second: run once.
-        "hidden=16x16",
-    ]);
+    assert_eq!(
+        ids[..7],
+        [
+            "optimizer=adam",
+            "optimizer=adam,learning_rate=0.01",
+            "learning_rate=0.01,momentum=0.5",
+            "learning_rate=0.01,momentum=0.9",
+            "learning_rate=0.1,momentum=0.5",
+            "learning_rate=0.1,momentum=0.9",
+            // The list's first point is the adam block's second: run once.
+            "hidden=16x16",
+        ]
+    );
     assert_eq!(plan.configs.len(), 7 + 3);
     assert!(plan.configs[7..].iter().all(|c| c.id.starts_with("optimizer=adam,learning_rate=")), "{ids:?}");
     assert_eq!(plan.axes, ["optimizer", "learning_rate", "momentum", "hidden"]);
@@ -214,14 +217,9 @@ fn blocks_concatenate_sub_designs_and_run_duplicates_once() {
 
     // A run of the blocks sweep stores them, and `--dry-run` prints each point.
     let file = sweep_file(tmp.path(), "blocks", sweep);
-    pinniped()
-        .args(["run", "--dry-run"])
-        .arg(&file)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("(blocks): 10 configurations").and(predicate::str::contains(
-            "hidden=16x16/rep-2",
-        )));
+    pinniped().args(["run", "--dry-run"]).arg(&file).assert().success().stdout(
+        predicate::str::contains("(blocks): 10 configurations").and(predicate::str::contains("hidden=16x16/rep-2")),
+    );
     let out = tmp.path().join("out");
     pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().success();
     let stored = pinniped::spec::load_stored_sweep(&out.join("blocks/sweep.toml")).unwrap();
@@ -287,7 +285,12 @@ fn design_errors_name_the_key_and_the_fix_and_exit_2() {
             "use int_uniform",
         ),
         ("a list in a random design", format!("{rnd}batch_size = [8, 64]"), "sweep.batch_size", "choice = [8, 64]"),
-        ("samples missing", "design = \"sobol\"\nmomentum = { uniform = [0, 1] }".into(), "sweep.samples", "samples = N"),
+        (
+            "samples missing",
+            "design = \"sobol\"\nmomentum = { uniform = [0, 1] }".into(),
+            "sweep.samples",
+            "samples = N",
+        ),
         (
             "a distribution in a grid",
             "momentum = { uniform = [0, 1] }".into(),
@@ -296,7 +299,8 @@ fn design_errors_name_the_key_and_the_fix_and_exit_2() {
         ),
         (
             "zip length mismatch",
-            "loss = [\"mse-sum\", \"cross-entropy\"]\nlearning_rate = [0.1]\nzip = [[\"loss\", \"learning_rate\"]]".into(),
+            "loss = [\"mse-sum\", \"cross-entropy\"]\nlearning_rate = [0.1]\nzip = [[\"loss\", \"learning_rate\"]]"
+                .into(),
             "sweep.zip",
             "loss has 2, learning_rate has 1",
         ),

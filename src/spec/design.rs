@@ -267,7 +267,8 @@ pub fn parse_space(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>,
         );
         return Space { design: Design::Blocks, blocks: Vec::new(), stated: Some(t.clone()) };
     }
-    let blocks = tables.iter().enumerate().map(|(b, bt)| parse_block(c, bt, Place::Block(b), baseline, apply)).collect();
+    let blocks =
+        tables.iter().enumerate().map(|(b, bt)| parse_block(c, bt, Place::Block(b), baseline, apply)).collect();
     Space { design: Design::Blocks, blocks, stated: Some(t.clone()) }
 }
 
@@ -309,10 +310,7 @@ fn parse_block(c: &mut Collector, t: &Table, place: Place, baseline: Option<&Tra
                 place,
                 key,
                 place.label(key),
-                format!(
-                    "is the number of points of a random, sobol or lhs design, not of a {} design",
-                    design.word()
-                ),
+                format!("is the number of points of a random, sobol or lhs design, not of a {} design", design.word()),
             ),
             "zip" if !matches!(design, Design::Grid | Design::OneAtATime) => problem(
                 c,
@@ -454,7 +452,13 @@ fn parse_zip(c: &mut Collector, t: &Table, place: Place, train_keys: &[(&String,
     let mut ok = true;
     for group in &groups {
         if group.len() < 2 {
-            problem(c, place, "zip", place.label("zip"), "each group zips two or more axes, e.g. [\"loss\", \"learning_rate\"]");
+            problem(
+                c,
+                place,
+                "zip",
+                place.label("zip"),
+                "each group zips two or more axes, e.g. [\"loss\", \"learning_rate\"]",
+            );
             ok = false;
         }
         for key in group {
@@ -473,7 +477,13 @@ fn parse_zip(c: &mut Collector, t: &Table, place: Place, train_keys: &[(&String,
                 );
                 ok = false;
             } else if seen.contains(&key.as_str()) {
-                problem(c, place, "zip", place.label("zip"), format!("names `{key}` twice: an axis is in one group at most"));
+                problem(
+                    c,
+                    place,
+                    "zip",
+                    place.label("zip"),
+                    format!("names `{key}` twice: an axis is in one group at most"),
+                );
                 ok = false;
             }
             seen.push(key);
@@ -540,13 +550,7 @@ fn parse_axes(
             } else {
                 "; a single value belongs in [train]"
             };
-            problem(
-                c,
-                place,
-                key,
-                label,
-                format!("an axis is a list of values, e.g. {key} = [{value}, …]{hint}"),
-            );
+            problem(c, place, key, label, format!("an axis is a list of values, e.g. {key} = [{value}, …]{hint}"));
             continue;
         };
         if values.is_empty() {
@@ -619,7 +623,11 @@ fn parse_dist(
     let example = "{ log_uniform = [1e-4, 1e-1] }, { uniform = [a, b] }, { int_uniform = [a, b] }, \
                    { int_log_uniform = [a, b] } or { choice = [v1, v2, …] }";
     let Some((word, args)) = value.as_table().filter(|t| t.len() == 1).and_then(|t| t.iter().next()) else {
-        let hint = if value.is_array() { format!(" (a list of values is {key} = {{ choice = {value} }})") } else { String::new() };
+        let hint = if value.is_array() {
+            format!(" (a list of values is {key} = {{ choice = {value} }})")
+        } else {
+            String::new()
+        };
         problem(
             c,
             place,
@@ -643,7 +651,11 @@ fn parse_dist(
             } else if word == "log_uniform" && lo <= 0.0 {
                 fail(c, format!("needs bounds > 0 (the log of {lo} is undefined): use uniform, or a lower bound > 0"));
             }
-            if word == "uniform" { Dist::Uniform(lo, hi) } else { Dist::LogUniform(lo, hi) }
+            if word == "uniform" {
+                Dist::Uniform(lo, hi)
+            } else {
+                Dist::LogUniform(lo, hi)
+            }
         }
         "int_uniform" | "int_log_uniform" => {
             let Some((Value::Integer(lo), Value::Integer(hi))) = bounds(args, true) else {
@@ -653,9 +665,16 @@ fn parse_dist(
             if lo > hi {
                 fail(c, format!("lo > hi ({lo} > {hi}): write [lo, hi] with lo ≤ hi"));
             } else if word == "int_log_uniform" && lo < 1 {
-                fail(c, format!("needs bounds ≥ 1 (the log of {lo} is undefined): use int_uniform, or a lower bound ≥ 1"));
+                fail(
+                    c,
+                    format!("needs bounds ≥ 1 (the log of {lo} is undefined): use int_uniform, or a lower bound ≥ 1"),
+                );
             }
-            if word == "int_uniform" { Dist::IntUniform(lo, hi) } else { Dist::IntLogUniform(lo, hi) }
+            if word == "int_uniform" {
+                Dist::IntUniform(lo, hi)
+            } else {
+                Dist::IntLogUniform(lo, hi)
+            }
         }
         "choice" => {
             let Some(items) = args.as_array().filter(|a| !a.is_empty() && a.len() <= MAX_RUNS) else {
@@ -671,7 +690,14 @@ fn parse_dist(
             Dist::Choice(items.clone())
         }
         other => {
-            fail(c, format!("unknown distribution `{}`{}: use {example}", super::problems::echo(other), suggest(other, &DIST_WORDS)));
+            fail(
+                c,
+                format!(
+                    "unknown distribution `{}`{}: use {example}",
+                    super::problems::echo(other),
+                    suggest(other, &DIST_WORDS)
+                ),
+            );
             return None;
         }
     };
@@ -691,7 +717,8 @@ fn parse_dist(
             for msg in value_problems(base, key, v, apply) {
                 let whole = matches!(&dist, Dist::Uniform(..) | Dist::LogUniform(..))
                     && apply(base, key, &Value::Integer(as_f64(v) as i64)).is_ok();
-                let hint = if whole { " (this key takes whole numbers: use int_uniform or int_log_uniform)" } else { "" };
+                let hint =
+                    if whole { " (this key takes whole numbers: use int_uniform or int_log_uniform)" } else { "" };
                 fail(c, format!("{}: {msg}{hint}", format_value(v)));
             }
         }
@@ -724,7 +751,13 @@ fn parse_points(
         }
     };
     if tables.len() > MAX_RUNS {
-        problem(c, place, "point", place.label("point"), format!("has {} points, more than the limit of {MAX_RUNS}", tables.len()));
+        problem(
+            c,
+            place,
+            "point",
+            place.label("point"),
+            format!("has {} points, more than the limit of {MAX_RUNS}", tables.len()),
+        );
         return Vec::new();
     }
     let keys = TrainConfig::keys();
@@ -786,7 +819,8 @@ impl Block {
             let n = group[0].values.len();
             // Lengths are checked at parsing; the shortest bounds a file that failed it.
             let n = group.iter().map(|a| a.values.len()).min().unwrap_or(n);
-            factors.push((0..n).map(|i| group.iter().map(|a| (a.key.clone(), a.values[i].clone())).collect()).collect());
+            factors
+                .push((0..n).map(|i| group.iter().map(|a| (a.key.clone(), a.values[i].clone())).collect()).collect());
         }
         factors
     }
@@ -863,7 +897,10 @@ fn hashed_seed(text: &str) -> u64 {
 pub fn unit_points(design: Design, samples: usize, params: &[Param], seed: u64, block: Option<usize>) -> Vec<Vec<f64>> {
     let stream = stream_name(block);
     match design {
-        Design::Sobol => (1..=samples as u64).map(|i| sobol::point(i, params.len())).collect(),
+        Design::Sobol => {
+            let sequence = sobol::Sequence::new(params.len());
+            (1..=samples as u64).map(|i| sequence.point(i)).collect()
+        }
         Design::Lhs => {
             // Per key: stratum π(i) of N for point i, jittered uniformly inside it.
             let columns: Vec<Vec<f64>> = params
@@ -950,7 +987,11 @@ impl Space {
                 continue;
             };
             if new.design == Design::Lhs && old.design == Design::Lhs && n != was {
-                let which = if self.design == Design::Blocks { format!("block {}'s lhs design", i + 1) } else { "the lhs design".into() };
+                let which = if self.design == Design::Blocks {
+                    format!("block {}'s lhs design", i + 1)
+                } else {
+                    "the lhs design".into()
+                };
                 return Some(format!(
                     "{which} was drawn with samples = {was}, not {n}: a Latin hypercube's strata depend on samples \
                      (each key's {was} strata hold one point each), so another count redraws every point and \

@@ -3,9 +3,9 @@
 use super::config::TrainConfig;
 // Defined below `sweep` (which uses them); re-exported where they were.
 pub use super::config::{format_value, Split};
+use super::design::Design;
 use super::problems::{InputError, Problem};
 use super::sweep::{with_value, Pairing, SweepFile};
-use super::design::Design;
 use sha2::{Digest, Sha256};
 use toml::Value;
 
@@ -188,9 +188,8 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
         let mut train = base.clone();
         let mut parts = Vec::new();
         for (key, value) in &point.overrides {
-            train = with_value(&train, key, value).map_err(|m| {
-                InputError::one(&sweep.path, None, Some(&format!("sweep.{key} ({})", point.label)), m)
-            })?;
+            train = with_value(&train, key, value)
+                .map_err(|m| InputError::one(&sweep.path, None, Some(&format!("sweep.{key} ({})", point.label)), m))?;
             let now = value_of(&train, key);
             if value_of(base, key) != now {
                 parts.push(format!("{key}={}", format_value(&now)));

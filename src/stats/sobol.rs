@@ -111,22 +111,40 @@ fn directions(dim: usize) -> [u32; BITS as usize] {
     v
 }
 
-/// Point `index` of the `dims`-dimensional sequence as integers (coordinate × 2^30): the XOR of
-/// the direction numbers of the bits set in the Gray code of `index`.
-pub fn point_bits(index: u64, dims: usize) -> Vec<u32> {
-    assert!(dims <= MAX_DIMS && index < MAX_POINTS, "Sobol' point {index} of {dims} dimensions is out of range");
-    let gray = index ^ (index >> 1);
-    (0..dims)
-        .map(|d| {
-            let v = directions(d);
-            (0..BITS as usize).filter(|&j| (gray >> j) & 1 == 1).fold(0, |acc, j| acc ^ v[j])
-        })
-        .collect()
+/// The `dims`-dimensional sequence: its direction numbers, computed once for many points.
+pub struct Sequence {
+    directions: Vec<[u32; BITS as usize]>,
 }
 
-/// Point `index` in [0, 1)^dims.
+impl Sequence {
+    pub fn new(dims: usize) -> Self {
+        assert!(dims <= MAX_DIMS, "Sobol' sequence of {dims} dimensions: the table has {MAX_DIMS}");
+        Sequence { directions: (0..dims).map(directions).collect() }
+    }
+
+    /// Point `index` as integers (coordinate × 2^30): the XOR of the direction numbers of the
+    /// bits set in the Gray code of `index`.
+    pub fn point_bits(&self, index: u64) -> Vec<u32> {
+        assert!(index < MAX_POINTS, "Sobol' point {index} is past the 2^30 points of 30 bits");
+        let gray = index ^ (index >> 1);
+        let bits: Vec<usize> = (0..BITS as usize).filter(|&j| (gray >> j) & 1 == 1).collect();
+        self.directions.iter().map(|v| bits.iter().fold(0, |acc, &j| acc ^ v[j])).collect()
+    }
+
+    /// Point `index` in [0, 1)^dims.
+    pub fn point(&self, index: u64) -> Vec<f64> {
+        self.point_bits(index).into_iter().map(|x| f64::from(x) / f64::from(1u32 << BITS)).collect()
+    }
+}
+
+/// Point `index` of the `dims`-dimensional sequence as integers (coordinate × 2^30).
+pub fn point_bits(index: u64, dims: usize) -> Vec<u32> {
+    Sequence::new(dims).point_bits(index)
+}
+
+/// Point `index` of the `dims`-dimensional sequence in [0, 1)^dims.
 pub fn point(index: u64, dims: usize) -> Vec<f64> {
-    point_bits(index, dims).into_iter().map(|x| f64::from(x) / f64::from(1u32 << BITS)).collect()
+    Sequence::new(dims).point(index)
 }
 
 #[cfg(test)]
