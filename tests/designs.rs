@@ -313,13 +313,13 @@ fn design_errors_name_the_key_and_the_fix_and_exit_2() {
         (
             "unknown key in a point",
             "design = \"list\"\n[[sweep.point]]\nlearnig_rate = 0.1".into(),
-            "sweep.point[0].learnig_rate",
+            "bad.toml:16: sweep.point[0].learnig_rate",
             "did you mean `learning_rate`",
         ),
         (
             "unknown key in a block",
             "[[sweep.block]]\ndesign = \"grid\"\nmomentun = [0.5]".into(),
-            "sweep.block[0].momentun",
+            "bad.toml:16: sweep.block[0].momentun",
             "did you mean `momentum`",
         ),
         (

@@ -767,13 +767,21 @@ fn parse_points(
         let mut point = Vec::new();
         for (key, value) in *table {
             let label = place.label(&format!("point[{i}].{key}"));
+            // The line of a top-level point's key; a block's points are numbered within the block.
+            let line = match place {
+                Place::Sweep => locate_in_array_table(c.source, "sweep.point", i, key),
+                Place::Block(_) => None,
+            };
+            let mut at = |message: String| {
+                c.problems.push(Problem { file: c.file.to_path_buf(), line, key: Some(label.clone()), message })
+            };
             if !known.contains(&key.as_str()) {
-                problem(c, place, "point", label, format!("unknown key{}", suggest(key, &known)));
+                at(format!("unknown key{}", suggest(key, &known)));
                 continue;
             }
             if let Some(base) = baseline {
                 for msg in value_problems(base, key, value, apply) {
-                    problem(c, place, "point", label.clone(), msg);
+                    at(msg);
                 }
             }
             point.push((key.clone(), value.clone()));
