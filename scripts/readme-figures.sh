@@ -2,7 +2,7 @@
 # Every figure README.md quotes, regenerated from the code as it is today: runs the experiments the
 # README describes into a temporary directory and prints the README's tables (Markdown, paste-ready),
 # its "best by validation" lines, divergence epochs, run counts and timings.
-#   scripts/readme-figures.sh            paper.toml (f32), its learning-rate axis in f64, beyond.toml
+#   scripts/readme-figures.sh            paper.toml (f32), its learning-rate axis in f64, beyond.toml, random.toml
 #   scripts/readme-figures.sh --paper    only the paper's figures (skips beyond.toml, ~20 s)
 # Needs python3 (standard library only) for the tables. Timings depend on the machine and its load:
 # the README's are from 2 quiet cores. The first-build time is not measured here (it needs an empty
@@ -44,12 +44,13 @@ if [ "${1:-}" != "--paper" ]; then
   beyond_s=$(run beyond experiments/beyond.toml)
   # The selected configuration refitted on all training rows (`pinniped refit`), as the README shows.
   "$P" refit --jobs "$JOBS" "$TMP/beyond/beyond" >"$TMP/refit.log" 2>&1 || { cat "$TMP/refit.log" >&2; exit 1; }
-else beyond_s=; fi
+  random_s=$(run random experiments/random.toml)
+else beyond_s=; random_s=; fi
 
-python3 - "$TMP" "$paper_s" "$f64_s" "$beyond_s" <<'PY'
+python3 - "$TMP" "$paper_s" "$f64_s" "$beyond_s" "$random_s" <<'PY'
 import csv, json, os, sys
 
-tmp, paper_s, f64_s, beyond_s = sys.argv[1:]
+tmp, paper_s, f64_s, beyond_s, random_s = sys.argv[1:]
 
 def sweep(out, name):
     """(rows by config id, statuses by config id, best line, run count) of a finished sweep."""
@@ -166,4 +167,10 @@ if beyond_s:
     pct = lambda c: f"{100 * float(rows[c]['final_test_acc_mean']):.0f}%"
     print("prose: test acc amplitude → spectrum → log-spectrum → log-mel baseline → multi-log-mel: "
           + " → ".join(pct(c) for c in ("features=amplitude", "features=spectrum", "features=log-spectrum", "baseline", "features=multi-log-mel")))
+
+# ---- random (a sobol design)
+if random_s:
+    rows, st, best, n = sweep("random", "random")
+    print(f"\n## experiments/random.toml: {n} runs ({len(rows)} configurations), {random_s} s wall")
+    print(best)
 PY

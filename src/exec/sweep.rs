@@ -54,11 +54,19 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
     };
     train.remove("seed");
     doc.insert("train".into(), Value::Table(train));
-    let mut axes = Table::new();
-    axes.insert("design".into(), Value::String(sweep.design.word().into()));
-    for a in &sweep.axes {
-        axes.insert(a.key.clone(), Value::Array(a.values.clone()));
-    }
+    // A grid or one-at-a-time design without `zip` is stored as before (its axes, the design
+    // named); every other design as written, which parses back to the same points.
+    let axes = match &sweep.space.stated {
+        Some(stated) => stated.clone(),
+        None => {
+            let mut axes = Table::new();
+            axes.insert("design".into(), Value::String(sweep.design.word().into()));
+            for a in &sweep.axes {
+                axes.insert(a.key.clone(), Value::Array(a.values.clone()));
+            }
+            axes
+        }
+    };
     doc.insert("sweep".into(), Value::Table(axes));
     format!(
         "# The resolved sweep (defaults filled in), written by pinniped from {}\n{}",
@@ -118,6 +126,9 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     }
     if let Err(change) = check_data_digest(root, digest) {
         changes.push(change);
+    }
+    if let Some(why) = sweep.space.extension_problem(&old.space) {
+        return Err(InputError::one(&sweep.path, None, Some("sweep.samples"), why));
     }
     if changes.is_empty() {
         return Ok(());

@@ -166,7 +166,7 @@ pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], p
     let baseline = plan.configs.iter().position(|c| c.id == "baseline");
     let reference = match protocol.design {
         Design::OneAtATime => baseline.or(best),
-        Design::Grid => best,
+        _ => best,
     };
     let against = |reference: Option<usize>| -> Vec<Option<[Difference; 2]>> {
         (0..plan.configs.len())

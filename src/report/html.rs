@@ -448,7 +448,12 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     );
     if let Some(design) = &spec.design {
         let axes: Vec<String> = spec.axes.iter().map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", "))).collect();
-        let _ = writeln!(html, "<p>Design: {}; axes: {}.</p>", escape(design), escape(&axes.join("; ")));
+        if axes.is_empty() {
+            // Sampled, list and block designs: their points are the summary's rows.
+            let _ = writeln!(html, "<p>Design: {}.</p>", escape(design));
+        } else {
+            let _ = writeln!(html, "<p>Design: {}; axes: {}.</p>", escape(design), escape(&axes.join("; ")));
+        }
     }
 
     html.push_str("<h2>Summary</h2>\n");

@@ -86,6 +86,7 @@ pub fn importance_csv(records: &Records, plan: &Plan) -> String {
     let (header, rows): (&[&str], Vec<Vec<String>>) = match plan.design {
         Design::Grid => (&GRID_COLUMNS, grid_rows(plan, &scores)),
         Design::OneAtATime => (&ONE_AT_A_TIME_COLUMNS, one_at_a_time_rows(plan, &scores)),
+        other => (&GRID_COLUMNS, not_analysed_rows(plan, other)),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing CSV into memory cannot fail.
@@ -108,12 +109,46 @@ fn excluded_clause(scores: &[Option<f64>]) -> String {
     }
 }
 
+/// Random, quasi-random, list and block designs are not factorial: one row per key, numbers
+/// empty, the note saying why.
+fn not_analysed_rows(plan: &Plan, design: Design) -> Vec<Vec<String>> {
+    let (levels, _) = axis_levels(plan);
+    let note = format!(
+        "no ANOVA: a {} design is not a full grid (importance.csv analyses grid and one-at-a-time designs)",
+        design.word()
+    );
+    plan.axes
+        .iter()
+        .zip(&levels)
+        .map(|(axis, l)| {
+            let mut row = vec![String::new(); GRID_COLUMNS.len()];
+            (row[0], row[1], row[7]) = (axis.clone(), l.len().to_string(), note.clone());
+            row
+        })
+        .collect()
+}
+
 fn grid_rows(plan: &Plan, scores: &[Option<f64>]) -> Vec<Vec<String>> {
     if plan.axes.is_empty() {
         return Vec::new();
     }
     let (levels, config_levels) = axis_levels(plan);
     let counts: Vec<usize> = levels.iter().map(Vec::len).collect();
+    // Zipped axes (or values that coincide) leave cells of the product empty by design.
+    let cells = counts.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n));
+    if cells.is_none_or(|cells| cells > plan.configs.len()) {
+        let note = "no ANOVA: the configurations are not the full product of the axes' values (zipped axes)";
+        return plan
+            .axes
+            .iter()
+            .zip(&counts)
+            .map(|(axis, n)| {
+                let mut row = vec![String::new(); GRID_COLUMNS.len()];
+                (row[0], row[1], row[7]) = (axis.clone(), n.to_string(), note.to_string());
+                row
+            })
+            .collect();
+    }
     let obs: Vec<Observation> = plan
         .runs
         .iter()

@@ -3,8 +3,9 @@
 use super::config::TrainConfig;
 // Defined below `sweep` (which uses them); re-exported where they were.
 pub use super::config::{format_value, Split};
+use super::design::Design;
 use super::problems::{InputError, Problem};
-use super::sweep::{with_value, Design, Pairing, SweepFile};
+use super::sweep::{with_value, Pairing, SweepFile};
 use sha2::{Digest, Sha256};
 use toml::Value;
 
@@ -143,14 +144,10 @@ fn run_slots(repeats: usize, folds: Option<usize>) -> impl Iterator<Item = (usiz
 
 pub use super::config::limits::MAX_RUNS;
 
-/// Refuses a design whose size passes [`MAX_RUNS`], counted from the axis lengths before
-/// a single point is built.
+/// Refuses a design whose size passes [`MAX_RUNS`], counted from the axis lengths, samples
+/// and points before a single point is built.
 fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
-    let lengths = sweep.axes.iter().map(|a| a.values.len());
-    let configs = match sweep.design {
-        Design::Grid => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_mul(n?)),
-        Design::OneAtATime => lengths.map(Some).try_fold(1usize, |acc, n| acc.checked_add(n?)),
-    };
+    let configs = sweep.space.size();
     let folds = sweep.data.folds();
     let runs = configs.and_then(|c| c.checked_mul(sweep.repeats)).and_then(|r| r.checked_mul(folds.unwrap_or(1)));
     if runs.is_some_and(|r| r <= MAX_RUNS) {
@@ -158,8 +155,8 @@ fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
     }
     let show = |n: Option<usize>| n.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
     let (folds_text, fewer) = match folds {
-        Some(k) => (format!(" × {k} folds"), "axis values, repeats or folds"),
-        None => (String::new(), "axis values or repeats"),
+        Some(k) => (format!(" × {k} folds"), "axis values, samples, points, repeats or folds"),
+        None => (String::new(), "axis values, samples, points or repeats"),
     };
     Err(InputError::one(
         &sweep.path,
@@ -179,44 +176,20 @@ fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
 pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
     check_plan_size(sweep)?;
     let base = &sweep.baseline;
-    // Each configuration as the list of (key, value) overrides that differ from the baseline.
-    let mut points: Vec<Vec<(String, Value)>> = Vec::new();
-    match sweep.design {
-        Design::OneAtATime => {
-            points.push(Vec::new());
-            for axis in &sweep.axes {
-                for v in &axis.values {
-                    points.push(vec![(axis.key.clone(), v.clone())]);
-                }
-            }
-        }
-        Design::Grid => {
-            points.push(Vec::new());
-            for axis in &sweep.axes {
-                points = points
-                    .iter()
-                    .flat_map(|p| {
-                        axis.values.iter().map(move |v| {
-                            let mut q = p.clone();
-                            q.push((axis.key.clone(), v.clone()));
-                            q
-                        })
-                    })
-                    .collect();
-            }
-        }
-    }
+    // Each point of the design as its (key, value) overrides of the baseline.
+    let points = sweep.space.points(sweep.seed);
+    let axes = sweep.space.keys();
 
     let mut configs: Vec<Config> = Vec::new();
     // id → index into `configs`: a linear search would make large grids quadratic.
     let mut by_id: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut problems = Vec::new();
-    for overrides in points {
+    for point in points {
         let mut train = base.clone();
         let mut parts = Vec::new();
-        for (key, value) in &overrides {
+        for (key, value) in &point.overrides {
             train = with_value(&train, key, value)
-                .map_err(|m| InputError::one(&sweep.path, None, Some(&format!("sweep.{key}")), m))?;
+                .map_err(|m| InputError::one(&sweep.path, None, Some(&format!("sweep.{key} ({})", point.label)), m))?;
             let now = value_of(&train, key);
             if value_of(base, key) != now {
                 parts.push(format!("{key}={}", format_value(&now)));
@@ -276,7 +249,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
                         .into(),
             });
         }
-        let axis_values = sweep.axes.iter().map(|a| format_value(&value_of(&train, &a.key))).collect();
+        let axis_values = axes.iter().map(|key| format_value(&value_of(&train, key))).collect();
         by_id.insert(id.clone(), configs.len());
         configs.push(Config { id, axis_values, train });
     }
@@ -310,7 +283,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             });
         }
     }
-    Ok(Plan { design: sweep.design, axes: sweep.axes.iter().map(|a| a.key.clone()).collect(), configs, runs })
+    Ok(Plan { design: sweep.design, axes, configs, runs })
 }
 
 #[cfg(test)]

@@ -1,28 +1,11 @@
 //! Sweep files (and the single-run files of `pinniped train`): TOML text →
 //! validated values. Stage one of two; `plan` turns a sweep into runs.
 
-use super::config::{format_value, limits::MAX_RUNS, DataConfig, Resample, Split, TrainConfig};
+use super::config::{format_value, DataConfig, Resample, Split, TrainConfig};
+pub use super::design::{Axis, Design, Space};
 use super::problems::{line_col, suggest, Collector, InputError};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Design {
-    #[serde(rename = "grid")]
-    Grid,
-    #[serde(rename = "one-at-a-time")]
-    OneAtATime,
-}
-
-impl Design {
-    pub fn word(self) -> &'static str {
-        match self {
-            Design::Grid => "grid",
-            Design::OneAtATime => "one-at-a-time",
-        }
-    }
-}
 
 /// What runs of different configurations share (top-level `pairing`). Runs with equal
 /// `repeat` are paired: with `split` they validate on the same rows and see the same epoch
@@ -58,13 +41,6 @@ impl Pairing {
     }
 }
 
-/// One swept `[train]` key and its values, in file order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Axis {
-    pub key: String,
-    pub values: Vec<Value>,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepFile {
     pub path: PathBuf,
@@ -81,7 +57,10 @@ pub struct SweepFile {
     /// The `[train]` table as written, on top of the defaults.
     pub baseline: TrainConfig,
     pub design: Design,
+    /// The axes of a grid or one-at-a-time `[sweep]` table (empty for other designs).
     pub axes: Vec<Axis>,
+    /// The whole design (every design, blocks included): what `plan` expands.
+    pub space: Space,
 }
 
 /// A `pinniped train` file: `[data]`, `[train]` and, in a sweep run's `config.toml`, `[split]`.
@@ -278,13 +257,18 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         );
     }
     let baseline = parse_train(&mut c, train_table);
-    let (design, axes) = match table.get("sweep") {
-        Some(Value::Table(t)) => parse_axes(&mut c, t, baseline.as_ref()),
+    let space = match table.get("sweep") {
+        Some(Value::Table(t)) => super::design::parse_space(&mut c, t, baseline.as_ref(), &with_value),
         Some(_) => {
             c.at(None, "sweep", "sweep", "must be a table: [sweep]");
-            (Design::Grid, Vec::new())
+            super::design::parse_space(&mut c, &Table::new(), None, &with_value)
         }
-        None => (Design::Grid, Vec::new()),
+        None => super::design::parse_space(&mut c, &Table::new(), None, &with_value),
+    };
+    let design = space.design;
+    let axes = match space.blocks.as_slice() {
+        [super::design::Block { body: super::design::Body::Axes { axes, .. }, block: None, .. }] => axes.clone(),
+        _ => Vec::new(),
     };
     if let Some(data) = &data {
         if data.resample() == Resample::Kfold && table.contains_key("repeats") && repeats > 1 {
@@ -311,6 +295,7 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         baseline: baseline.expect("checked"),
         design,
         axes,
+        space,
     })
 }
 
@@ -618,102 +603,6 @@ fn type_message(e: &toml::de::Error, default: Option<&Value>, written: &Value) -
         _ => described(written),
     };
     format!("must be {kind} (not {got})")
-}
-
-fn parse_axes(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>) -> (Design, Vec<Axis>) {
-    let keys = TrainConfig::keys();
-    let mut known: Vec<&str> = keys.iter().map(String::as_str).filter(|k| *k != "seed").collect();
-    known.push("design");
-    let design = match t.get("design") {
-        None => Design::Grid,
-        Some(Value::String(s)) if s == "grid" => Design::Grid,
-        Some(Value::String(s)) if s == "one-at-a-time" => Design::OneAtATime,
-        Some(_) => {
-            c.at(
-                Some("sweep"),
-                "design",
-                "sweep.design",
-                "must be \"grid\" (Cartesian product) or \"one-at-a-time\" (baseline plus each axis varied alone)",
-            );
-            Design::Grid
-        }
-    };
-    let mut axes = Vec::new();
-    for (key, value) in t {
-        if key == "design" {
-            continue;
-        }
-        if key == "seed" {
-            c.at(
-                Some("sweep"),
-                key,
-                "sweep.seed",
-                "seeds cannot be swept: use `repeats` for more seeds per configuration",
-            );
-            continue;
-        }
-        if !known.contains(&key.as_str()) {
-            c.at(Some("sweep"), key, format!("sweep.{key}"), format!("unknown key{}", suggest(key, &known)));
-            continue;
-        }
-        let Value::Array(values) = value else {
-            c.at(
-                Some("sweep"),
-                key,
-                format!("sweep.{key}"),
-                format!("an axis is a list of values, e.g. {key} = [{value}, …]; a single value belongs in [train]"),
-            );
-            continue;
-        };
-        if values.is_empty() {
-            c.at(Some("sweep"), key, format!("sweep.{key}"), "empty axis: give at least one value, or remove the key");
-            continue;
-        }
-        if values.len() > MAX_RUNS {
-            c.at(
-                Some("sweep"),
-                key,
-                format!("sweep.{key}"),
-                format!("has {} values, more than the {} runs a sweep may plan", values.len(), MAX_RUNS),
-            );
-            continue;
-        }
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (i, v) in values.iter().enumerate() {
-            let label = format!("sweep.{key}[{i}]");
-            if let Some(base) = baseline {
-                match with_value(base, key, v) {
-                    Ok(cfg) => {
-                        let combined = cfg.combination_problems();
-                        for (k, msg) in cfg.problems() {
-                            if k == key && !combined.iter().any(|(_, m)| *m == msg) {
-                                c.at(Some("sweep"), key, label.clone(), msg);
-                            }
-                        }
-                    }
-                    Err(msg) => {
-                        let hint = if key == "hidden" {
-                            " (each value is a list of layer widths: hidden = [[16], [64], [32, 32]])"
-                        } else {
-                            ""
-                        };
-                        c.at(Some("sweep"), key, label.clone(), format!("{msg}{hint}"));
-                    }
-                }
-            }
-            let text = format_value(v);
-            if !seen.insert(text.clone()) {
-                c.at(
-                    Some("sweep"),
-                    key,
-                    label,
-                    format!("duplicate value {text}: each value of an axis must be distinct"),
-                );
-            }
-        }
-        axes.push(Axis { key: key.clone(), values: values.clone() });
-    }
-    (design, axes)
 }
 
 #[cfg(test)]

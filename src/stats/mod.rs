@@ -12,6 +12,7 @@
 //! | which axes of a grid matter | [`anova::anova_main_effects`] |
 //! | methods over several datasets | [`ranks::friedman`], [`ranks::critical_difference`] |
 //! | k-fold splits shared by all configurations | [`folds::fold_of_row`] |
+//! | quasi-random points of a sweep design | [`sobol::point`] (unscrambled, as SciPy's `qmc.Sobol`) |
 //!
 //! The tests pin every test statistic, p-value and interval against SciPy / statsmodels values
 //! computed by `tests/fixtures/stats_reference.py` (`reference.rs`, the snippet beside each number);
@@ -24,6 +25,7 @@ pub mod bootstrap;
 pub mod folds;
 pub mod mcnemar;
 pub mod ranks;
+pub mod sobol;
 pub mod wilcoxon;
 
 #[cfg(test)]

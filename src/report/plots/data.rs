@@ -447,7 +447,7 @@ pub fn read_plan(path: &Path) -> Result<Option<Plan>> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SweepSpec {
     pub name: Option<String>,
-    /// `grid` or `one-at-a-time`.
+    /// `grid`, `one-at-a-time`, or another design (`spec::design`).
     pub design: Option<String>,
     /// Each axis's values in the order the sweep lists them, formatted like `plan.csv`.
     pub axes: Vec<(String, Vec<String>)>,
@@ -467,6 +467,8 @@ pub fn read_sweep_spec(path: &Path) -> SweepSpec {
     let axes = sweep
         .into_iter()
         .flatten()
+        // `zip`, `[[sweep.point]]` and `[[sweep.block]]` are lists too, but not axes.
+        .filter(|(k, _)| !["zip", "point", "block"].contains(&k.as_str()))
         .filter_map(|(k, v)| Some((k.clone(), v.as_array()?.iter().map(format_value).collect())))
         .collect();
     SweepSpec { name, design, axes }
