@@ -109,6 +109,61 @@ fn read_dataset(dir: &Path, metric: &str) -> Result<Dataset> {
     Ok(Dataset { name: dataset_name(&stored.train_file, &stored.name), dir: dir.to_path_buf(), accuracy })
 }
 
+/// The datasets of one results directory: those of a multi-dataset sweep (`[datasets]`), each
+/// from the rows of summary.csv led by its name, else the directory's one dataset.
+fn read_datasets(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
+    use crate::results::layout::SWEEP_FILE;
+    let stored = dir.join(SWEEP_FILE);
+    let file = dir.join("summary.csv");
+    for path in [&stored, &file] {
+        crate::results::rundir::check_no_symlink_below(dir, path)?;
+    }
+    let sweep = match crate::spec::load_stored_sweep(&stored) {
+        Ok(sweep) if !sweep.datasets.is_empty() => sweep,
+        _ => return Ok(vec![read_dataset(dir, metric)?]),
+    };
+    let plan = crate::spec::expand(&sweep)?;
+    let stale = |why: String| {
+        InputError::message(format!(
+            "{}: {why}; run `pinniped summarize {}` to rebuild it",
+            file.display(),
+            dir.display()
+        ))
+    };
+    let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
+        .map_err(|e| InputError::message(format!("{}: cannot read it ({e})", file.display())))?;
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
+    let head = reader.headers().map_err(|e| stale(e.to_string()))?.clone();
+    let column = format!("{metric}_mean");
+    let value = head.iter().position(|h| h == column);
+    let (Some(0), Some(value)) = (head.iter().position(|h| h == "dataset"), value) else {
+        return Err(stale(format!("no `dataset` column first, or no `{column}` column")).into());
+    };
+    let rows: Vec<csv::StringRecord> =
+        reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
+    let mut out = Vec::new();
+    for (d, name) in plan.datasets.iter().enumerate() {
+        let ids: Vec<&str> =
+            plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
+        let values: Vec<Option<f64>> = rows
+            .iter()
+            .filter(|r| r.get(0) == Some(name.as_str()))
+            .map(|r| r.get(value).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite()))
+            .collect();
+        if values.len() != ids.len() {
+            return Err(stale(format!(
+                "dataset {name} has {} rows for the sweep's {} configurations",
+                values.len(),
+                ids.len()
+            ))
+            .into());
+        }
+        let accuracy = ids.iter().map(|id| id.to_string()).zip(values).collect();
+        out.push(Dataset { name: name.clone(), dir: dir.to_path_buf(), accuracy });
+    }
+    Ok(out)
+}
+
 /// Ranks the configurations every dataset has a value for.
 ///
 /// # Errors
@@ -377,7 +432,8 @@ pub fn rank_cmd(a: RankOptions) -> Result<()> {
             InputError::message(format!("{} directories: at most {MAX_DATASETS} are ranked", a.dirs.len())).into()
         );
     }
-    let datasets = a.dirs.iter().map(|d| read_dataset(d, metric)).collect::<Result<Vec<_>>>()?;
+    // A directory of a multi-dataset sweep brings all its datasets.
+    let datasets = a.dirs.iter().map(|d| read_datasets(d, metric)).collect::<Result<Vec<_>>>()?.concat();
     let r = rank(&datasets, a.reference.as_deref(), a.alpha, a.test)?;
     prepare_out(&a.out)?;
     write_atomic(&a.out.join(RANKS_FILE), ranks_csv(&r).as_bytes())?;
