@@ -435,7 +435,10 @@ mod tests {
                 None => RunRecord { state: Some(State::Failed), ..Default::default() },
             })
             .collect();
-        (Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs, datasets: vec![] }, Records::new(records))
+        (
+            Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs, datasets: vec![] },
+            Records::new(records),
+        )
     }
 
     fn rows(csv: &str) -> Vec<Vec<String>> {

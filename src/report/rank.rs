@@ -139,12 +139,10 @@ fn read_datasets(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
     let (Some(0), Some(value)) = (head.iter().position(|h| h == "dataset"), value) else {
         return Err(stale(format!("no `dataset` column first, or no `{column}` column")).into());
     };
-    let rows: Vec<csv::StringRecord> =
-        reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
     let mut out = Vec::new();
     for (d, name) in plan.datasets.iter().enumerate() {
-        let ids: Vec<&str> =
-            plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
+        let ids: Vec<&str> = plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
         let values: Vec<Option<f64>> = rows
             .iter()
             .filter(|r| r.get(0) == Some(name.as_str()))

@@ -312,13 +312,8 @@ impl Records {
 }
 
 /// The files [`Records::write`] writes, in the order of [`Records::summary_texts`].
-pub const SUMMARY_FILES: [&str; 5] = [
-    "summary.csv",
-    COMPARISONS_FILE,
-    SELECTION_FILE,
-    super::importance::IMPORTANCE_FILE,
-    super::runs_table::RUNS_FILE,
-];
+pub const SUMMARY_FILES: [&str; 5] =
+    ["summary.csv", COMPARISONS_FILE, SELECTION_FILE, super::importance::IMPORTANCE_FILE, super::runs_table::RUNS_FILE];
 
 /// `text` (a CSV table) with a first column `dataset` holding `name`; the header line is kept
 /// only when `header` (the first dataset's), so that the datasets' tables stack into one.

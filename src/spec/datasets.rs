@@ -89,7 +89,10 @@ pub(super) fn parse(c: &mut Collector, shared: &Table, datasets: &Value, files: 
             None,
             "datasets",
             "datasets",
-            format!("{} datasets, more than the {MAX_DATASETS} one sweep may hold; split it into sweeps", entries.len()),
+            format!(
+                "{} datasets, more than the {MAX_DATASETS} one sweep may hold; split it into sweeps",
+                entries.len()
+            ),
         );
         return None;
     }
@@ -142,7 +145,9 @@ pub(super) fn parse(c: &mut Collector, shared: &Table, datasets: &Value, files: 
             place.report(
                 c,
                 if entry.contains_key("name") { "name" } else { "" },
-                format!("dataset `{name}` is named twice: each dataset needs its own name (its runs' ids start with it)"),
+                format!(
+                    "dataset `{name}` is named twice: each dataset needs its own name (its runs' ids start with it)"
+                ),
             );
             continue;
         }
@@ -238,7 +243,8 @@ pub fn stored_tables(datasets: &[Dataset]) -> (Table, Vec<Value>) {
         Ok(Value::Table(t)) => t,
         _ => unreachable!("DataConfig serialises to a table"),
     };
-    let shared: Table = table(&datasets[0].data).into_iter().filter(|(k, _)| SHARED_KEYS.contains(&k.as_str())).collect();
+    let shared: Table =
+        table(&datasets[0].data).into_iter().filter(|(k, _)| SHARED_KEYS.contains(&k.as_str())).collect();
     let entries = datasets
         .iter()
         .map(|d| {

@@ -66,13 +66,17 @@ impl Plan {
     /// runs and configurations in `self`: what the per-dataset summaries are computed from.
     pub fn dataset_part(&self, d: usize) -> (Plan, Vec<usize>, Vec<usize>) {
         let configs: Vec<usize> = (0..self.configs.len()).filter(|&c| self.configs[c].dataset == Some(d)).collect();
-        let runs: Vec<usize> = (0..self.runs.len()).filter(|&r| self.configs[self.runs[r].config].dataset == Some(d)).collect();
+        let runs: Vec<usize> =
+            (0..self.runs.len()).filter(|&r| self.configs[self.runs[r].config].dataset == Some(d)).collect();
         let first = configs.first().copied().unwrap_or(0);
         let part = Plan {
             design: self.design,
             axes: self.axes.clone(),
             configs: configs.iter().map(|&c| Config { dataset: None, ..self.configs[c].clone() }).collect(),
-            runs: runs.iter().map(|&r| PlannedRun { config: self.runs[r].config - first, ..self.runs[r].clone() }).collect(),
+            runs: runs
+                .iter()
+                .map(|&r| PlannedRun { config: self.runs[r].config - first, ..self.runs[r].clone() })
+                .collect(),
             datasets: Vec::new(),
         };
         (part, runs, configs)
