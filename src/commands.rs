@@ -3,7 +3,7 @@
 use crate::cli::*;
 use crate::exec::rundir::{read_status, State};
 use crate::exec::sweep::{self, run_dir, Counts, RunOptions};
-use crate::exec::trainer::{FakeTrainer, MlpTrainer, RunSpec, Trainer};
+use crate::exec::trainer::{DatasetsTrainer, FakeTrainer, MlpTrainer, RunSpec, Trainer};
 use crate::features::{Pipeline, Prepared};
 use crate::output::count;
 use crate::report::comparisons::{self, Protocol};
@@ -62,25 +62,76 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Loads and prepares the data every planned configuration needs.
-fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Prepared, InputError> {
-    let mut pipelines: Vec<Pipeline> = plan.configs.iter().map(|c| Pipeline::of(&c.train)).collect();
+/// A sweep's data, validated: one dataset's, loaded and featurised; or, with `[datasets]`,
+/// every dataset's digest and pipelines (each dataset was loaded, checked and let go; it is
+/// loaded again while its runs train, see `DatasetsTrainer`).
+enum Loaded {
+    One(Prepared),
+    Many { digest: String, pipelines: Vec<Vec<Pipeline>> },
+}
+
+impl Loaded {
+    /// What `data.sha256` holds (per dataset for several).
+    fn digest(&self) -> &str {
+        match self {
+            Loaded::One(p) => &p.digest,
+            Loaded::Many { digest, .. } => digest,
+        }
+    }
+}
+
+/// Loads and prepares the data every planned configuration needs; with `[datasets]`, checks
+/// every dataset before anything runs (each problem of each dataset reported together).
+fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Loaded, InputError> {
+    if sweep.datasets.is_empty() {
+        let configs: Vec<&crate::spec::Config> = plan.configs.iter().collect();
+        return prepare_one(sweep, &sweep.data, &configs, "").map(|(p, _)| Loaded::One(p));
+    }
+    let mut problems = Vec::new();
+    let mut digests = Vec::new();
+    let mut pipelines = Vec::new();
+    for (d, dataset) in sweep.datasets.iter().enumerate() {
+        let configs: Vec<&crate::spec::Config> = plan.configs.iter().filter(|c| c.dataset == Some(d)).collect();
+        match prepare_one(sweep, &dataset.data, &configs, &format!("dataset {}: ", dataset.name)) {
+            // Only its digest is kept: memory must not grow with the number of datasets.
+            Ok((prepared, p)) => {
+                digests.push((dataset.name.clone(), prepared.digest.clone()));
+                pipelines.push(p);
+            }
+            Err(e) => problems.extend(e.0),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError(problems));
+    }
+    Ok(Loaded::Many { digest: sweep::datasets_digest(&digests), pipelines })
+}
+
+/// One dataset's data for `configs`, checked (memory, folds, training rows), with the pipelines
+/// it was featurised for; `label` leads the keys of its problems.
+fn prepare_one(
+    sweep: &SweepFile,
+    data: &crate::spec::DataConfig,
+    configs: &[&crate::spec::Config],
+    label: &str,
+) -> Result<(Prepared, Vec<Pipeline>), InputError> {
+    let mut pipelines: Vec<Pipeline> = configs.iter().map(|c| Pipeline::of(&c.train)).collect();
     pipelines.dedup();
-    let prepared = Prepared::load(&sweep.data, &pipelines)?;
-    let configs = plan.configs.iter().map(|c| (format!("configuration {}", c.id), &c.train));
-    prepared.check_memory(&sweep.path, &sweep.data, configs)?;
+    let prepared = Prepared::load(data, &pipelines)?;
+    let labelled = configs.iter().map(|c| (format!("{label}configuration {}", c.id), &c.train));
+    prepared.check_memory(&sweep.path, data, labelled)?;
     let rows = prepared.dataset.train.rows;
-    check_folds(&sweep.path, &sweep.data, rows)?;
-    let (train_rows, _) = sweep.data.split(&(0..rows).collect::<Vec<_>>());
+    check_folds(&sweep.path, data, rows)?;
+    let (train_rows, _) = data.split(&(0..rows).collect::<Vec<_>>());
     if train_rows.is_empty() {
         return Err(InputError::one(
             &sweep.path,
             None,
-            Some("data"),
+            Some(&format!("{label}data")),
             format!("the validation reserve leaves no training rows out of {rows}; reserve fewer"),
         ));
     }
-    Ok(prepared)
+    Ok((prepared, pipelines))
 }
 
 /// k-fold needs a row per fold: known only once the training file is read.
@@ -152,11 +203,11 @@ fn run(a: RunArgs, test: &TestMode) -> Result<u8> {
     check_out_dir(&root)?;
     let prepared = prepare(&sweep, &plan)?;
     if !a.force {
-        sweep::check_compatible(&root, &sweep, &prepared.digest)?;
+        sweep::check_compatible(&root, &sweep, prepared.digest())?;
     }
-    sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
+    sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
     crate::exec::rundir::remove_temp_files(&root)?;
-    let mut todo = sweep::pending(&root, &sweep, &plan, &prepared.digest, a.force);
+    let mut todo = sweep::pending(&root, &sweep, &plan, prepared.digest(), a.force);
     if let Some(shard) = a.exec.shard {
         todo.retain(|&i| shard.contains(i));
     }
@@ -164,7 +215,7 @@ fn run(a: RunArgs, test: &TestMode) -> Result<u8> {
         outln!(
             "sweep {}: {} × {} = {} ({} already finished) → {}",
             sweep.name,
-            count(plan.configs.len(), "configuration"),
+            configurations_text(&plan),
             repeats_text(&sweep),
             runs_and_share(&plan, a.exec.shard),
             in_shard(&plan, a.exec.shard).len() - todo.len(),
@@ -175,6 +226,14 @@ fn run(a: RunArgs, test: &TestMode) -> Result<u8> {
         }
     }
     train_runs(&root, &sweep, &plan, &prepared, &todo, &a.exec, test, a.force, a.fail_fast)
+}
+
+/// "15 configurations", or with datasets "8 datasets × 15 configurations".
+fn configurations_text(plan: &Plan) -> String {
+    match plan.datasets.len() {
+        0 => count(plan.configs.len(), "configuration"),
+        n => format!("{} × {}", count(n, "dataset"), count(plan.configs.len() / n, "configuration")),
+    }
 }
 
 /// "3 repeats", or with k-fold "3 repeats × 5 folds": the runs of one configuration.
@@ -191,7 +250,7 @@ fn train_runs(
     root: &Path,
     sweep: &SweepFile,
     plan: &Plan,
-    prepared: &Prepared,
+    prepared: &Loaded,
     todo: &[usize],
     exec: &ExecArgs,
     test: &TestMode,
@@ -199,13 +258,20 @@ fn train_runs(
     fail_fast: bool,
 ) -> Result<u8> {
     let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
-    let real = MlpTrainer { data: prepared };
+    let real: Box<dyn Trainer + '_> = match prepared {
+        Loaded::One(data) => Box::new(MlpTrainer { data }),
+        Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
+            datasets: &sweep.datasets,
+            pipelines: pipelines.clone(),
+            cache: Default::default(),
+        }),
+    };
     let fake = fake_trainer(test);
     let trainer: &dyn Trainer = match &fake {
         Some(f) => f,
-        None => &real,
+        None => real.as_ref(),
     };
-    let (counts, records) = sweep::execute(root, sweep, plan, &prepared.digest, todo, trainer, &opts)?;
+    let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
     Ok(report_end(root, plan, &records, &counts, exec.quiet))
 }
@@ -215,9 +281,13 @@ fn train_runs(
 fn finish(root: &Path, plan: &Plan, records: &summary::Records, protocol: &Protocol, quiet: bool) -> Result<()> {
     records.write(root, plan, protocol)?;
     // The plots draw the records the summary was just written from, not a second reading.
-    let results = crate::report::plots::sweep::SweepResults::from_records(plan, records);
-    if let Err(e) = crate::report::plots::sweep::plot_sweep_with(root, &results) {
-        errln!("warning: sweep plots: {e:#}");
+    // Per-axis curves averaged over datasets would mean nothing: a multi-dataset sweep is
+    // compared across its datasets by `pinniped rank`.
+    if plan.datasets.is_empty() {
+        let results = crate::report::plots::sweep::SweepResults::from_records(plan, records);
+        if let Err(e) = crate::report::plots::sweep::plot_sweep_with(root, &results) {
+            errln!("warning: sweep plots: {e:#}");
+        }
     }
     let report = crate::report::html::write_report(root)?;
     if !quiet {
@@ -237,7 +307,7 @@ fn print_plan(sweep: &SweepFile, plan: &Plan, shard: Option<Shard>) {
         "sweep {} ({}): {} × {} = {}",
         sweep.name,
         sweep.design.word(),
-        count(plan.configs.len(), "configuration"),
+        configurations_text(plan),
         repeats_text(sweep),
         runs_and_share(plan, shard)
     );
@@ -294,23 +364,16 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
             n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
         };
         outln!("summary: {}{partial}", root.join("summary.csv").display());
-        if let Some(best) = records.best_by_validation(plan) {
-            let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
-            outln!(
-                "best by validation{of_finished}: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
-                plan.configs[best.config].id,
-                mean_spread_ci(Some(best.valid.0), best.valid.1, best.valid_ci),
-                mean_spread_ci(best.test.0, best.test.1, best.test_ci),
-                best.done
-            );
-            let whole = comparisons::whole_procedure(records, plan);
-            if whole.n > 0 {
-                outln!(
-                    "whole procedure{of_finished} (best on each repeat's validation): test acc {}  (n={})",
-                    mean_spread_ci(whole.test_mean, None, whole.test_ci),
-                    whole.n
-                );
+        let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
+        if plan.datasets.is_empty() {
+            best_lines(plan, records, of_finished, "");
+        } else {
+            // Selection by validation happens within each dataset.
+            for (d, name) in plan.datasets.iter().enumerate() {
+                let (part, part_records) = records.dataset_part(plan, d);
+                best_lines(&part, &part_records, of_finished, &format!("{name}: "));
             }
+            outln!("rank the configurations across the datasets: pinniped rank {}", root.display());
         }
         if all.failed > 0 {
             outln!(
@@ -325,6 +388,27 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
         exit::RUNS_FAILED
     } else {
         exit::OK
+    }
+}
+
+/// The "best by validation" and "whole procedure" lines of one dataset's configurations.
+fn best_lines(plan: &Plan, records: &summary::Records, of_finished: &str, lead: &str) {
+    if let Some(best) = records.best_by_validation(plan) {
+        outln!(
+            "{lead}best by validation{of_finished}: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
+            plan.configs[best.config].id,
+            mean_spread_ci(Some(best.valid.0), best.valid.1, best.valid_ci),
+            mean_spread_ci(best.test.0, best.test.1, best.test_ci),
+            best.done
+        );
+        let whole = comparisons::whole_procedure(records, plan);
+        if whole.n > 0 {
+            outln!(
+                "{lead}whole procedure{of_finished} (best on each repeat's validation): test acc {}  (n={})",
+                mean_spread_ci(whole.test_mean, None, whole.test_ci),
+                whole.n
+            );
+        }
     }
 }
 
@@ -492,7 +576,7 @@ fn rerun(a: RerunArgs, test: &TestMode) -> Result<u8> {
     check_stored_data(&a.dir, &sweep, "rerun")?;
     let prepared = prepare(&sweep, &plan)?;
     // Retraining on other bytes would mix two datasets in one summary.
-    if let Err(change) = sweep::check_data_digest(&a.dir, &prepared.digest) {
+    if let Err(change) = sweep::check_data_digest(&a.dir, prepared.digest()) {
         if !a.force {
             return Err(InputError::one(
                 &a.dir,
@@ -515,7 +599,13 @@ fn rerun(a: RerunArgs, test: &TestMode) -> Result<u8> {
 /// The data files of a stored sweep must still be where it says (`what` needs them).
 fn check_stored_data(dir: &Path, sweep: &SweepFile, what: &str) -> Result<(), InputError> {
     // The stored paths are absolute: a file missing there has moved or gone.
-    let missing = sweep.data.file_problems();
+    let missing: Vec<(String, String)> = if sweep.datasets.is_empty() {
+        sweep.data.file_problems().into_iter().map(|(k, m)| (format!("data.{k}"), m)).collect()
+    } else {
+        (sweep.datasets.iter().enumerate())
+            .flat_map(|(i, d)| d.data.file_problems().into_iter().map(move |(k, m)| (format!("datasets[{i}].{k}"), m)))
+            .collect()
+    };
     if missing.is_empty() {
         return Ok(());
     }
@@ -524,7 +614,7 @@ fn check_stored_data(dir: &Path, sweep: &SweepFile, what: &str) -> Result<(), In
         .map(|(key, m)| crate::spec::Problem {
             file: dir.join(sweep::SWEEP_FILE),
             line: None,
-            key: Some(format!("data.{key}")),
+            key: Some(key),
             message: format!(
                 "{m}: {what} needs the data the runs were trained on. If it moved, give its new path in \
                  the sweep file and run `pinniped run FILE` once: it stores the new path, then {what} works"
@@ -573,6 +663,16 @@ fn refit(a: RefitArgs, test: &TestMode) -> Result<u8> {
     use crate::exec::refit::{self, Refit};
     let (sweep, plan) = open_results(&a.dir)?;
     let stored = a.dir.join(sweep::SWEEP_FILE);
+    if !sweep.datasets.is_empty() {
+        return Err(InputError::one(
+            &stored,
+            None,
+            Some("datasets"),
+            "refit trains one dataset's configuration; this sweep has several datasets: run a sweep of the \
+             dataset alone (its [[datasets]] entry as [data]) and refit that",
+        )
+        .into());
+    }
     let config = refit_config(&a.dir, &plan, a.config.as_deref())?;
     let id = &plan.configs[config].id;
     if sweep.data.test.is_none() {
@@ -705,8 +805,8 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
     // Validate the data and lay out the results directory now, so that errors show
     // here rather than in N task logs, and `status` works while the array runs.
     let prepared = prepare(&sweep, &plan)?;
-    sweep::check_compatible(&root, &sweep, &prepared.digest)?;
-    sweep::write_sweep_files(&root, &sweep, &plan, &prepared.digest)?;
+    sweep::check_compatible(&root, &sweep, prepared.digest())?;
+    sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
     summary::write(&root, &plan, &Protocol::of(&sweep))?;
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;
     outln!(

@@ -47,7 +47,13 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
     doc.insert("seed".into(), Value::Integer(sweep.seed as i64));
     doc.insert("repeats".into(), Value::Integer(sweep.repeats as i64));
     doc.insert("pairing".into(), Value::String(sweep.pairing.word().into()));
-    doc.insert("data".into(), Value::try_from(&sweep.data).expect("serialises"));
+    if sweep.datasets.is_empty() {
+        doc.insert("data".into(), Value::try_from(&sweep.data).expect("serialises"));
+    } else {
+        let (shared, entries) = crate::spec::datasets::stored_tables(&sweep.datasets);
+        doc.insert("data".into(), Value::Table(shared));
+        doc.insert("datasets".into(), Value::Array(entries));
+    }
     let mut train = match Value::try_from(&sweep.baseline) {
         Ok(Value::Table(t)) => t,
         _ => unreachable!(),
@@ -107,12 +113,24 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     // Data is compared by its bytes (the digest below), so data that moved resumes;
     // without a stored digest (an old directory) the paths are all there is.
     let old_digest = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)).ok();
-    let same_data = match &old_digest {
-        Some(_) => old.data.without_paths() == sweep.data.without_paths(),
-        None => old.data == sweep.data,
+    let same = |a: &crate::spec::DataConfig, b: &crate::spec::DataConfig| match &old_digest {
+        Some(_) => a.without_paths() == b.without_paths(),
+        None => a == b,
     };
-    if !same_data {
-        changes.push("the [data] table".to_string());
+    match (old.datasets.is_empty(), sweep.datasets.is_empty()) {
+        (true, true) if !same(&old.data, &sweep.data) => changes.push("the [data] table".to_string()),
+        (true, true) => {}
+        (false, false) => {
+            // A dataset added (or left out) changes nothing of the others': only the common ones must agree.
+            for d in &sweep.datasets {
+                if let Some(o) = old.datasets.iter().find(|o| o.name == d.name) {
+                    if !same(&o.data, &d.data) {
+                        changes.push(format!("the data options of dataset {}", d.name));
+                    }
+                }
+            }
+        }
+        _ => changes.push("[data] → [datasets] (one dataset or several)".to_string()),
     }
     let (Ok(toml::Value::Table(a)), Ok(toml::Value::Table(b))) =
         (toml::Value::try_from(&old.baseline), toml::Value::try_from(&sweep.baseline))
@@ -165,9 +183,43 @@ pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
 /// Whether the data read now has the bytes the directory's runs were trained on
 /// (`Err`: what changed). A directory without a stored digest has nothing to compare.
 pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
-    match crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
-        Ok(old) if old.trim() != digest => Err("the contents of the data files".to_string()),
-        _ => Ok(()),
+    let old = match crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
+        Ok(old) => old,
+        Err(_) => return Ok(()),
+    };
+    let (old_sets, new_sets) = (dataset_digests(&old), dataset_digests(digest));
+    if old_sets.is_empty() || new_sets.is_empty() {
+        return if old.trim() != digest { Err("the contents of the data files".to_string()) } else { Ok(()) };
+    }
+    // Per dataset: adding one leaves the others' runs as they are.
+    let changed: Vec<&str> = new_sets
+        .iter()
+        .filter(|(name, d)| old_sets.iter().any(|(n, o)| n == name && o != d))
+        .map(|(name, _)| *name)
+        .collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the contents of the data files of {}", changed.join(", ")))
+    }
+}
+
+/// `data.sha256` of a multi-dataset sweep: one `<digest>  <dataset>` line per dataset (as
+/// `sha256sum` lists files), each the digest of that dataset's files.
+pub fn datasets_digest(named: &[(String, String)]) -> String {
+    named.iter().map(|(name, digest)| format!("{digest}  {name}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The (dataset, digest) pairs of a [`datasets_digest`]; empty for a single dataset's digest.
+pub fn dataset_digests(text: &str) -> Vec<(&str, &str)> {
+    text.lines().filter_map(|l| l.trim().split_once("  ").map(|(d, n)| (n, d))).collect()
+}
+
+/// The digest of the data run `index` trains on: its dataset's in a multi-dataset sweep.
+fn run_digest<'d>(plan: &Plan, index: usize, digest: &'d str) -> &'d str {
+    match plan.dataset_of(plan.runs[index].config) {
+        Some(name) => dataset_digests(digest).into_iter().find(|(n, _)| *n == name).map_or(digest, |(_, d)| d),
+        None => digest,
     }
 }
 
@@ -278,9 +330,14 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     let mut header: Vec<String> =
         ["index", "id", "config", "repeat", "seed", "repetition", "fold", "split_seed"].map(String::from).to_vec();
     header.extend(plan.axes.iter().cloned());
+    let multi = !plan.datasets.is_empty();
+    if multi {
+        header.insert(0, "dataset".into());
+    }
     w.write_record(&header)?;
     for r in &plan.runs {
-        let mut row = vec![
+        let mut row: Vec<String> = plan.dataset_of(r.config).map(String::from).into_iter().collect();
+        row.extend([
             r.index.to_string(),
             r.id.clone(),
             plan.configs[r.config].id.clone(),
@@ -289,7 +346,7 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
             r.repetition.to_string(),
             r.fold.map_or(String::new(), |f| f.to_string()),
             r.split_seed.to_string(),
-        ];
+        ]);
         row.extend(plan.configs[r.config].axis_values.iter().cloned());
         w.write_record(&row)?;
     }
@@ -322,14 +379,18 @@ pub fn artifacts_note(plan: &Plan) -> Option<String> {
 /// Run `index`'s spec; the artifact switches left unset are decided by the sweep's size.
 pub fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
     let run = &plan.runs[index];
-    RunSpec::new(
+    let dataset = plan.configs[run.config].dataset;
+    let data = dataset.map_or(&sweep.data, |d| &sweep.datasets[d].data);
+    let mut spec = RunSpec::new(
         run.id.clone(),
         run.seed,
         run.split(),
         plan.configs[run.config].train.clone().resolve_artifacts(plan.runs.len()),
-        sweep.data.clone(),
-        digest,
-    )
+        data.clone(),
+        run_digest(plan, index, digest),
+    );
+    spec.dataset = dataset;
+    spec
 }
 
 /// Which runs need training: unfinished ones, and (with `force`) finished ones whose
@@ -364,6 +425,12 @@ pub fn execute(
     // Read every run once; afterwards only the run that just finished is re-read.
     let mut records = Records::read(root, plan);
     let protocol = Protocol::of(sweep);
+    // A dataset's runs one after another (plan order): its data is loaded only while they run.
+    let mut todo = todo.to_vec();
+    if !plan.datasets.is_empty() {
+        todo.sort_unstable();
+    }
+    let todo = &todo[..];
     let job = |index: usize| (run_dir(root, &plan.runs[index].id), spec_for(sweep, plan, index, digest));
     let mut counts = train_pool(root, todo, &job, trainer, opts, lock_mode, &mut |index, status| match status {
         None => {

@@ -31,6 +31,8 @@ pub struct RunSpec {
     pub data: DataConfig,
     /// Hash of (train, data options, data digest, seed, split): decides whether a finished run is stale.
     pub config_hash: String,
+    /// Index of the run's dataset in a multi-dataset sweep (`SweepFile::datasets`).
+    pub dataset: Option<usize>,
 }
 
 impl RunSpec {
@@ -53,7 +55,7 @@ impl RunSpec {
         if !split.is_own(seed) {
             config_hash = hash_text(&format!("{config_hash}\n{}", split_toml(&split)));
         }
-        RunSpec { id, seed, split, train, data, config_hash }
+        RunSpec { id, seed, split, train, data, config_hash, dataset: None }
     }
 
     /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
@@ -164,6 +166,63 @@ impl Trainer for MlpTrainer<'_> {
             DType::F32 => train_as::<f32>(self.data, spec, dir, progress),
             DType::F64 => train_as::<f64>(self.data, spec, dir, progress),
         }
+    }
+}
+
+/// The real trainer of a multi-dataset sweep: a dataset's data is loaded (and featurised) when
+/// the first of its runs starts, and let go when a run of another dataset starts. The pool takes
+/// runs in plan order, dataset by dataset, so memory holds the data of one dataset (and, while
+/// the last runs of the one before finish, theirs), however many datasets the sweep has.
+pub struct DatasetsTrainer<'s> {
+    pub datasets: &'s [crate::spec::datasets::Dataset],
+    /// The feature pipelines each dataset's configurations need.
+    pub pipelines: Vec<Vec<Pipeline>>,
+    pub cache: DatasetCache<Prepared>,
+}
+
+impl Trainer for DatasetsTrainer<'_> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+        let d = spec.dataset.ok_or_else(|| anyhow::anyhow!("run {} has no dataset", spec.id))?;
+        let data = self.cache.get(d, || {
+            Prepared::load(&self.datasets[d].data, &self.pipelines[d]).map_err(|e| anyhow::anyhow!("{e}"))
+        })?;
+        MlpTrainer { data: &data }.train(spec, dir, progress)
+    }
+}
+
+/// Holds the data of one dataset at a time (see [`DatasetsTrainer`]): asking for another
+/// dataset lets the held one go first (runs still training on it keep their own handle), and
+/// concurrent asks for the same dataset load it once.
+pub struct DatasetCache<T> {
+    held: std::sync::Mutex<Option<(usize, std::sync::Arc<T>)>>,
+    loads: std::sync::atomic::AtomicUsize,
+}
+
+impl<T> Default for DatasetCache<T> {
+    fn default() -> Self {
+        DatasetCache { held: std::sync::Mutex::new(None), loads: Default::default() }
+    }
+}
+
+impl<T> DatasetCache<T> {
+    pub fn get(&self, dataset: usize, load: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<std::sync::Arc<T>> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((d, data)) = held.as_ref() {
+            if *d == dataset {
+                return Ok(data.clone());
+            }
+        }
+        // Before loading the next one: never two datasets held by the cache.
+        *held = None;
+        let data = std::sync::Arc::new(load()?);
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *held = Some((dataset, data.clone()));
+        Ok(data)
+    }
+
+    /// How many times a dataset was loaded.
+    pub fn loads(&self) -> usize {
+        self.loads.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -445,5 +504,54 @@ pub fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions
         valid_row: (0..FAKE_VALID_ROWS).map(|i| 4 * i).collect(),
         valid,
         test: Some(test),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatasetCache;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    /// Stands for a loaded dataset: counts how many are alive at once.
+    struct Loaded;
+    impl Loaded {
+        fn new() -> Self {
+            let live = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
+            PEAK.fetch_max(live, Ordering::SeqCst);
+            Loaded
+        }
+    }
+    impl Drop for Loaded {
+        fn drop(&mut self) {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_cache_holds_one_dataset_and_loads_each_once_in_plan_order() {
+        let cache = DatasetCache::default();
+        // Runs in plan order, dataset by dataset, as the pool takes them (three runs each).
+        for d in [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3] {
+            let data = cache.get(d, || Ok(Loaded::new())).unwrap();
+            drop(data); // the run ended
+        }
+        assert_eq!(cache.loads(), 4, "each dataset loaded once");
+        assert_eq!(PEAK.load(Ordering::SeqCst), 1, "never two datasets alive at once");
+        drop(cache);
+        assert_eq!(LIVE.load(Ordering::SeqCst), 0, "the last one goes with the cache");
+    }
+
+    #[test]
+    fn a_run_still_training_keeps_its_dataset_until_it_ends() {
+        let cache = DatasetCache::default();
+        let first = cache.get(0, || Ok(vec![1u8; 16])).unwrap();
+        let second = cache.get(1, || Ok(vec![2u8; 16])).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&first), 1, "the cache let dataset 0 go; only its run holds it");
+        assert_eq!(std::sync::Arc::strong_count(&second), 2);
+        let again = cache.get(0, || Ok(vec![3u8; 16])).unwrap();
+        assert_eq!((again[0], cache.loads()), (3, 3), "asked again after another: loaded again");
     }
 }

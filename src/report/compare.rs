@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use super::stats::{mean_std, welch, welch_interval};
 use crate::spec::sweep::Pairing;
+use crate::spec::InputError;
 use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t};
 
@@ -170,6 +171,16 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
     // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
     crate::exec::sweep::check_no_symlinked_files(root)?;
     let sweep = crate::spec::load_stored_sweep(stored)?;
+    if !sweep.datasets.is_empty() {
+        return Err(InputError::message(format!(
+            "{} holds a sweep over {} datasets; compare matches the configurations of two one-dataset sweeps: \
+             rank the configurations across the datasets with `pinniped rank {}`",
+            root.display(),
+            sweep.datasets.len(),
+            root.display()
+        ))
+        .into());
+    }
     let plan = crate::spec::expand(&sweep)?;
     crate::exec::sweep::check_no_symlinks(root, &plan)?;
     let malformed = |line: u64, message: String| CompareError::Malformed { path: summary.path.clone(), line, message };

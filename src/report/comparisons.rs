@@ -356,10 +356,16 @@ mod tests {
     /// A plan of `configs` (ids) × `repeats`, and records whose final (valid, test) accuracy
     /// is `accs[config][repeat − 1]` (`None`: the run failed).
     fn sweep(ids: &[&str], accs: &[Vec<Option<(f64, f64)>>]) -> (Plan, Records) {
-        let mut plan = Plan { design: Design::OneAtATime, axes: vec![], configs: vec![], runs: vec![] };
+        let mut plan =
+            Plan { design: Design::OneAtATime, axes: vec![], configs: vec![], runs: vec![], datasets: vec![] };
         let mut records = Vec::new();
         for (c, id) in ids.iter().enumerate() {
-            plan.configs.push(Config { id: id.to_string(), axis_values: vec![], train: TrainConfig::default() });
+            plan.configs.push(Config {
+                id: id.to_string(),
+                axis_values: vec![],
+                train: TrainConfig::default(),
+                dataset: None,
+            });
             for (r, acc) in accs[c].iter().enumerate() {
                 let index = plan.runs.len();
                 let run_id = format!("{id}/rep-{}", r + 1);

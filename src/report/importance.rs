@@ -446,6 +446,7 @@ mod tests {
                 id: id.to_string(),
                 axis_values: values.iter().map(|v| v.to_string()).collect(),
                 train: Default::default(),
+                dataset: None,
             })
             .collect();
         let runs = (0..configs.len() * reps)
@@ -469,7 +470,10 @@ mod tests {
                 None => RunRecord { state: Some(State::Failed), ..Default::default() },
             })
             .collect();
-        (Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs }, Records::new(records))
+        (
+            Plan { design, axes: axes.iter().map(|a| a.to_string()).collect(), configs, runs, datasets: vec![] },
+            Records::new(records),
+        )
     }
 
     fn rows(csv: &str) -> Vec<Vec<String>> {

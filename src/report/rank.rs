@@ -139,9 +139,71 @@ pub fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
     }
 }
 
-/// The datasets of one results directory (one today: multi-dataset sweeps will give several).
+/// The datasets of one results directory: those of a multi-dataset sweep (`[datasets]`), each
+/// from the rows of summary.csv led by its name, else the directory's one dataset.
 pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
-    Ok(vec![read_dataset(dir, metric)?])
+    use crate::results::layout::SWEEP_FILE;
+    let stored = dir.join(SWEEP_FILE);
+    let file = dir.join("summary.csv");
+    for path in [&stored, &file] {
+        crate::results::rundir::check_no_symlink_below(dir, path)?;
+    }
+    let sweep = match crate::spec::load_stored_sweep(&stored) {
+        Ok(sweep) if !sweep.datasets.is_empty() => sweep,
+        _ => return Ok(vec![read_dataset(dir, metric)?]),
+    };
+    let plan = crate::spec::expand(&sweep)?;
+    let stale = |why: String| {
+        InputError::message(format!(
+            "{}: {why}; run `pinniped summarize {}` to rebuild it",
+            file.display(),
+            dir.display()
+        ))
+    };
+    let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
+        .map_err(|e| InputError::message(format!("{}: cannot read it ({e})", file.display())))?;
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
+    let head = reader.headers().map_err(|e| stale(e.to_string()))?.clone();
+    let column = format!("{metric}_mean");
+    let at = |name: &str| head.iter().position(|h| h == name);
+    let (Some(0), Some(value), Some(valid), Some(test)) =
+        (at("dataset"), at(&column), at(&format!("{VALID_METRIC}_mean")), at(&format!("{TEST_METRIC}_mean")))
+    else {
+        return Err(stale(format!("no `dataset` column first, or no `{column}` column")).into());
+    };
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
+    let mut out = Vec::new();
+    for (d, name) in plan.datasets.iter().enumerate() {
+        let ids: Vec<&str> = plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
+        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| r.get(0) == Some(name.as_str())).collect();
+        let number =
+            |r: &csv::StringRecord, i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite());
+        let values: Vec<Option<f64>> = mine.iter().map(|r| number(r, value)).collect();
+        if values.len() != ids.len() {
+            return Err(stale(format!(
+                "dataset {name} has {} rows for the sweep's {} configurations",
+                values.len(),
+                ids.len()
+            ))
+            .into());
+        }
+        let accuracy = ids.iter().map(|id| id.to_string()).zip(values).collect();
+        // Selection by validation, as `selected_by_validation` does for a one-dataset directory.
+        let selected = (metric == TEST_METRIC)
+            .then(|| {
+                let best = mine.iter().zip(&ids).filter_map(|(r, id)| number(r, valid).map(|v| (*r, *id, v))).fold(
+                    None,
+                    |best: Option<(&csv::StringRecord, &str, f64)>, x| match best {
+                        Some((_, _, b)) if b.total_cmp(&x.2).is_ge() => best,
+                        _ => Some(x),
+                    },
+                )?;
+                Some(Selected { config: best.1.to_string(), accuracy: number(best.0, test) })
+            })
+            .flatten();
+        out.push(Dataset { name: name.clone(), dir: dir.to_path_buf(), accuracy, selected });
+    }
+    Ok(out)
 }
 
 /// Selection by validation over `rows` (configurations `ids`): see [`Selected`].

@@ -259,19 +259,49 @@ impl Records {
     /// summary during a sweep and `summarize` both come here, so they are the same bytes.
     /// The statistics are computed once and shared by the files.
     pub fn write(&self, root: &Path, plan: &Plan, protocol: &Protocol) -> std::io::Result<()> {
+        for (file, text) in SUMMARY_FILES.iter().zip(self.summary_texts(plan, protocol)) {
+            write_atomic(&root.join(file), text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The texts of [`SUMMARY_FILES`]. A multi-dataset sweep's are computed dataset by dataset
+    /// (its comparisons, selection and importance are within a dataset) and put one after
+    /// another, each row led by a `dataset` column.
+    pub fn summary_texts(&self, plan: &Plan, protocol: &Protocol) -> [String; 5] {
+        if plan.datasets.is_empty() {
+            return self.texts_of(plan, protocol);
+        }
+        let mut out: [String; 5] = Default::default();
+        for (d, name) in plan.datasets.iter().enumerate() {
+            let (part, records) = self.dataset_part(plan, d);
+            for (all, text) in out.iter_mut().zip(records.texts_of(&part, protocol)) {
+                all.push_str(&with_dataset_column(&text, name, d == 0));
+            }
+        }
+        out
+    }
+
+    /// Dataset `d`'s plan (`Plan::dataset_part`) and records.
+    pub fn dataset_part(&self, plan: &Plan, d: usize) -> (Plan, Records) {
+        let (part, runs, configs) = plan.dataset_part(d);
+        let records = Records {
+            runs: runs.iter().map(|&r| self.runs[r].clone()).collect(),
+            ensembles: configs.iter().map(|&c| self.ensembles.get(c).cloned().flatten()).collect(),
+        };
+        (part, records)
+    }
+
+    fn texts_of(&self, plan: &Plan, protocol: &Protocol) -> [String; 5] {
         let (stats, done) = (self.config_stats(plan), self.done_values(plan));
-        write_atomic(&root.join("summary.csv"), summary_text(plan, &stats, self).as_bytes())?;
         let compared = comparisons::comparisons_of(plan, &done, &stats, protocol);
-        write_atomic(
-            &root.join(COMPARISONS_FILE),
-            comparisons::comparisons_text(plan, &compared, &stats, self).as_bytes(),
-        )?;
-        write_atomic(&root.join(SELECTION_FILE), comparisons::selection_text(plan, &done).as_bytes())?;
-        write_atomic(
-            &root.join(super::importance::IMPORTANCE_FILE),
-            super::importance::importance_csv(self, plan).as_bytes(),
-        )?;
-        write_atomic(&root.join(super::runs_table::RUNS_FILE), super::runs_table::runs_csv(self, plan).as_bytes())
+        [
+            summary_text(plan, &stats, self),
+            comparisons::comparisons_text(plan, &compared, &stats, self),
+            comparisons::selection_text(plan, &done),
+            super::importance::importance_csv(self, plan),
+            super::runs_table::runs_csv(self, plan),
+        ]
     }
 
     /// The configuration with the best mean final validation accuracy: selection by
@@ -279,6 +309,27 @@ impl Records {
     pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
         Best::of(&self.config_stats(plan))
     }
+}
+
+/// The files [`Records::write`] writes, in the order of [`Records::summary_texts`].
+pub const SUMMARY_FILES: [&str; 5] =
+    ["summary.csv", COMPARISONS_FILE, SELECTION_FILE, super::importance::IMPORTANCE_FILE, super::runs_table::RUNS_FILE];
+
+/// `text` (a CSV table) with a first column `dataset` holding `name`; the header line is kept
+/// only when `header` (the first dataset's), so that the datasets' tables stack into one.
+pub fn with_dataset_column(text: &str, name: &str, header: bool) -> String {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for (i, row) in reader.records().enumerate() {
+        // Our own text, just written: it parses.
+        let row = row.expect("pinniped's CSV");
+        if i == 0 && !header {
+            continue;
+        }
+        let first = if i == 0 { "dataset" } else { name };
+        w.write_record(std::iter::once(first).chain(row.iter())).expect("in memory");
+    }
+    String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8 fields")
 }
 
 /// The text of summary.csv from the configurations' statistics.

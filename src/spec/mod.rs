@@ -2,6 +2,7 @@
 //! of runs with stable ids and seeds.
 
 pub mod config;
+pub mod datasets;
 pub mod design;
 pub mod options;
 pub mod plan;

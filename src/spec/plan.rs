@@ -17,6 +17,8 @@ pub struct Config {
     /// The value of every axis for this configuration, in axis order (summary columns).
     pub axis_values: Vec<String>,
     pub train: TrainConfig,
+    /// Index into `Plan::datasets` (multi-dataset sweeps: each configuration once per dataset).
+    pub dataset: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -28,8 +30,8 @@ pub struct PlannedRun {
     /// than `none`, runs of different configurations with equal `repeat` share their split).
     /// A holdout's `repeat` is its repetition; k-fold's is `(repetition - 1) × folds + fold`.
     pub repeat: usize,
-    /// `<config id>/rep-<repetition>` (holdout) or `<config id>/rep-<repetition>-fold-<fold>`:
-    /// also the run's directory under `runs/`.
+    /// `<config id>/rep-<repetition>` (holdout) or `<config id>/rep-<repetition>-fold-<fold>`,
+    /// prefixed by `<dataset>/` in a multi-dataset sweep: also the run's directory under `runs/`.
     pub id: String,
     /// Seed of the initial weights and dropout.
     pub seed: u64,
@@ -54,6 +56,37 @@ pub struct Plan {
     pub axes: Vec<String>,
     pub configs: Vec<Config>,
     pub runs: Vec<PlannedRun>,
+    /// The datasets' names (`[datasets]`), the outermost axis: configurations and runs are in
+    /// dataset order. Empty for a sweep of one `[data]` table.
+    pub datasets: Vec<String>,
+}
+
+impl Plan {
+    /// Dataset `d`'s part of a multi-dataset plan, as a plan of its own (its configurations
+    /// re-indexed from 0, its runs keeping their ids and plan indices), with the positions of its
+    /// runs and configurations in `self`: what the per-dataset summaries are computed from.
+    pub fn dataset_part(&self, d: usize) -> (Plan, Vec<usize>, Vec<usize>) {
+        let configs: Vec<usize> = (0..self.configs.len()).filter(|&c| self.configs[c].dataset == Some(d)).collect();
+        let runs: Vec<usize> =
+            (0..self.runs.len()).filter(|&r| self.configs[self.runs[r].config].dataset == Some(d)).collect();
+        let first = configs.first().copied().unwrap_or(0);
+        let part = Plan {
+            design: self.design,
+            axes: self.axes.clone(),
+            configs: configs.iter().map(|&c| Config { dataset: None, ..self.configs[c].clone() }).collect(),
+            runs: runs
+                .iter()
+                .map(|&r| PlannedRun { config: self.runs[r].config - first, ..self.runs[r].clone() })
+                .collect(),
+            datasets: Vec::new(),
+        };
+        (part, runs, configs)
+    }
+
+    /// The dataset name of configuration `config` (None: a single-dataset sweep).
+    pub fn dataset_of(&self, config: usize) -> Option<&str> {
+        self.configs[config].dataset.map(|d| self.datasets[d].as_str())
+    }
 }
 
 /// Every `[train]` key of `config` with its value as [`format_value`] writes it: the
@@ -100,6 +133,14 @@ pub fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
     let digest = Sha256::digest(format!("pinniped/seed/v1\0{sweep_seed}\0{config_id}\0{repeat}").as_bytes());
     // 63 bits: TOML integers are signed, and config.toml must hold the seed.
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
+}
+
+/// The seed a multi-dataset sweep's derivations start from on dataset `name`, in place of the
+/// sweep's seed: datasets draw from their own streams, while within a dataset seeds, splits and
+/// pairing are derived exactly as in a sweep of that dataset alone; from names only, so adding a
+/// dataset changes no other dataset's seeds.
+pub fn derive_dataset_seed(sweep_seed: u64, name: &str) -> u64 {
+    hashed_seed(&format!("pinniped/dataset/v1\0{sweep_seed}\0{name}"))
 }
 
 /// Seed of the split shared by every configuration's runs of one repetition (pairing
@@ -149,6 +190,8 @@ pub use super::config::limits::MAX_RUNS;
 fn check_plan_size(sweep: &SweepFile) -> Result<(), InputError> {
     let configs = sweep.space.size();
     let folds = sweep.data.folds();
+    let datasets = sweep.datasets.len().max(1);
+    let configs = configs.and_then(|c| c.checked_mul(datasets));
     let runs = configs.and_then(|c| c.checked_mul(sweep.repeats)).and_then(|r| r.checked_mul(folds.unwrap_or(1)));
     if runs.is_some_and(|r| r <= MAX_RUNS) {
         return Ok(());
@@ -251,31 +294,43 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
         }
         let axis_values = axes.iter().map(|key| format_value(&value_of(&train, key))).collect();
         by_id.insert(id.clone(), configs.len());
-        configs.push(Config { id, axis_values, train });
+        configs.push(Config { id, axis_values, train, dataset: None });
     }
     if !problems.is_empty() {
         return Err(InputError(problems));
     }
+    // Datasets are the outermost axis: every configuration once per dataset, dataset by dataset,
+    // so that a dataset's runs are scheduled together (its data is loaded only while they run).
+    if !sweep.datasets.is_empty() {
+        configs = (0..sweep.datasets.len())
+            .flat_map(|d| configs.iter().map(move |c| Config { dataset: Some(d), ..c.clone() }))
+            .collect();
+    }
+    let datasets: Vec<String> = sweep.datasets.iter().map(|d| d.name.clone()).collect();
 
     let mut runs = Vec::new();
     for (ci, config) in configs.iter().enumerate() {
+        let (base_seed, prefix) = match config.dataset {
+            Some(d) => (derive_dataset_seed(sweep.seed, &datasets[d]), format!("{}/", datasets[d])),
+            None => (sweep.seed, String::new()),
+        };
         for (repetition, fold, repeat, suffix) in run_slots(sweep.repeats, sweep.data.folds()) {
             // Every seed comes from names, never from positions in the plan: adding a
-            // configuration changes no existing id or seed.
+            // configuration (or a dataset) changes no existing id or seed.
             let seed = match sweep.pairing {
-                Pairing::All => derive_shared_seed(sweep.seed, repeat),
-                Pairing::Split | Pairing::None => derive_seed(sweep.seed, &config.id, repeat),
+                Pairing::All => derive_shared_seed(base_seed, repeat),
+                Pairing::Split | Pairing::None => derive_seed(base_seed, &config.id, repeat),
             };
             let split_seed = match (sweep.pairing, fold) {
                 (Pairing::None, None) => seed,
-                (Pairing::None, Some(_)) => derive_own_partition_seed(sweep.seed, &config.id, repetition),
-                (Pairing::Split | Pairing::All, _) => derive_split_seed(sweep.seed, repetition),
+                (Pairing::None, Some(_)) => derive_own_partition_seed(base_seed, &config.id, repetition),
+                (Pairing::Split | Pairing::All, _) => derive_split_seed(base_seed, repetition),
             };
             runs.push(PlannedRun {
                 index: runs.len(),
                 config: ci,
                 repeat,
-                id: format!("{}/{suffix}", config.id),
+                id: format!("{prefix}{}/{suffix}", config.id),
                 seed,
                 repetition,
                 fold,
@@ -283,7 +338,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
             });
         }
     }
-    Ok(Plan { design: sweep.design, axes, configs, runs })
+    Ok(Plan { design: sweep.design, axes, configs, runs, datasets })
 }
 
 #[cfg(test)]

@@ -117,18 +117,31 @@ impl<'a> Collector<'a> {
 /// the table header itself when `key` is empty. A text scan is enough here: sweep
 /// files are small and keys are bare words.
 pub fn locate(source: &str, table: Option<&str>, key: &str) -> Option<usize> {
+    locate_entry(source, table, None, key)
+}
+
+/// [`locate`] inside the `entry`-th (0-based) `[[table]]` of an array of tables; `None`: any
+/// `[table]` (the first match).
+pub fn locate_entry(source: &str, table: Option<&str>, entry: Option<usize>, key: &str) -> Option<usize> {
     let mut current: Option<String> = None;
+    // Headers of `table` seen so far: the entry the lines below belong to.
+    let mut seen = 0usize;
+    let mut in_entry = entry.is_none();
     for (i, raw) in source.lines().enumerate() {
         let line = raw.trim();
         if let Some(rest) = line.strip_prefix('[') {
             let name = rest.trim_start_matches('[').split(']').next().unwrap_or("").trim();
             current = Some(name.trim_matches('"').to_string());
-            if key.is_empty() && table == Some(name) {
-                return Some(i + 1);
+            if table == Some(name) {
+                in_entry = entry.is_none_or(|n| n == seen);
+                seen += 1;
+                if key.is_empty() && in_entry {
+                    return Some(i + 1);
+                }
             }
             continue;
         }
-        if current.as_deref() != table || key.is_empty() {
+        if current.as_deref() != table || key.is_empty() || !in_entry {
             continue;
         }
         if let Some(rest) = line.strip_prefix(key).or_else(|| line.strip_prefix(&format!("\"{key}\""))) {

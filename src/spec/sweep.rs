@@ -53,7 +53,11 @@ pub struct SweepFile {
     /// file, `none` for a stored sweep made before the key existed). A sweep that does not
     /// say it resumes a results directory with the directory's scheme.
     pub pairing_stated: bool,
+    /// The data of every run; with `[datasets]`, the first dataset's (the resampling keys, which
+    /// every dataset shares, are what the rest of a sweep reads from it).
     pub data: DataConfig,
+    /// `[datasets]` / `[[datasets]]`: the datasets, the outermost axis (empty: one dataset, `[data]`).
+    pub datasets: Vec<super::datasets::Dataset>,
     /// The `[train]` table as written, on top of the defaults.
     pub baseline: TrainConfig,
     pub design: Design,
@@ -74,8 +78,8 @@ pub struct RunFile {
 
 const SPLIT_KEYS: &[&str] = &["seed", "repetition", "fold"];
 
-const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "pairing", "data", "train", "sweep"];
-const DATA_KEYS: &[&str] = &[
+const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "pairing", "data", "datasets", "train", "sweep"];
+pub(super) const DATA_KEYS: &[&str] = &[
     "train",
     "test",
     "format",
@@ -126,7 +130,7 @@ fn parse_toml(path: &Path, source: &str) -> Result<Table, InputError> {
 /// them; the copy stored in a results directory is read without them (`status`,
 /// `summarize` and `report` never read the data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DataFiles {
+pub(super) enum DataFiles {
     MustExist,
     MayBeAbsent,
 }
@@ -228,15 +232,28 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
             Pairing::Split
         }
     };
-    let data = match table.get("data") {
-        Some(Value::Table(t)) => parse_data(&mut c, t, files),
-        Some(_) => {
+    let (data, datasets) = match (table.get("data"), table.get("datasets")) {
+        (Some(d), Some(sets)) if !matches!(d, Value::Table(_)) => {
             c.at(None, "data", "data", "must be a table: [data]");
-            None
+            super::datasets::parse(&mut c, &Table::new(), sets, files);
+            (None, Vec::new())
         }
-        None => {
-            c.general(None, "missing [data] table with at least `train = \"path/to/TRAIN.tsv.gz\"`");
-            None
+        (data, Some(sets)) => {
+            let shared = data.and_then(Value::as_table).cloned().unwrap_or_default();
+            let datasets = super::datasets::parse(&mut c, &shared, sets, files);
+            (datasets.as_ref().map(|d| d[0].data.clone()), datasets.unwrap_or_default())
+        }
+        (Some(Value::Table(t)), None) => (parse_data(&mut c, t, files), Vec::new()),
+        (Some(_), None) => {
+            c.at(None, "data", "data", "must be a table: [data]");
+            (None, Vec::new())
+        }
+        (None, None) => {
+            c.general(
+                None,
+                "missing [data] table with at least `train = \"path/to/TRAIN.tsv.gz\"` (or [[datasets]] entries)",
+            );
+            (None, Vec::new())
         }
     };
     let empty = Table::new();
@@ -292,6 +309,7 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         pairing,
         pairing_stated: table.contains_key("pairing"),
         data: data.expect("checked"),
+        datasets,
         baseline: baseline.expect("checked"),
         design,
         axes,
@@ -419,25 +437,63 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConfig> {
+    parse_data_at(c, t, files, &|_| Place::data())
+}
+
+/// Where a data key was written: its table (with `[[datasets]]`, which entry) and the label
+/// a problem is shown with (`data`, `datasets[2]`).
+#[derive(Clone, Debug)]
+pub(super) struct Place {
+    pub table: &'static str,
+    pub entry: Option<usize>,
+    pub label: String,
+}
+
+impl Place {
+    pub fn data() -> Self {
+        Place { table: "data", entry: None, label: "data".into() }
+    }
+
+    pub fn report(&self, c: &mut Collector, key: &str, message: impl Into<String>) {
+        // A key pinniped filled in (a folder's file names) is shown at its table's header.
+        let line = super::problems::locate_entry(c.source, Some(self.table), self.entry, key)
+            .or_else(|| super::problems::locate_entry(c.source, Some(self.table), self.entry, ""));
+        let label = if key.is_empty() { self.label.clone() } else { format!("{}.{key}", self.label) };
+        c.problems.push(super::problems::Problem {
+            file: c.file.to_path_buf(),
+            line,
+            key: Some(label),
+            message: message.into(),
+        });
+    }
+}
+
+/// A `[data]` table (or a dataset's, merged with the shared `[data]` keys): `place_of(key)`
+/// says where each key was written, so that a problem names that line.
+pub(super) fn parse_data_at(
+    c: &mut Collector,
+    t: &Table,
+    files: DataFiles,
+    place_of: &dyn Fn(&str) -> Place,
+) -> Option<DataConfig> {
     let before = c.problems.len();
     for key in t.keys() {
         if key == "fold" {
-            c.at(
-                Some("data"),
+            place_of(key).report(
+                c,
                 key,
-                "data.fold",
                 "a sweep trains every fold of resample = \"kfold\" (set their number with folds); one run's fold \
                  goes in its own [split] table (as a run's config.toml records it)",
             );
         } else if !DATA_KEYS.contains(&key.as_str()) {
-            c.at(Some("data"), key, format!("data.{key}"), format!("unknown key{}", suggest(key, DATA_KEYS)));
+            place_of(key).report(c, key, format!("unknown key{}", suggest(key, DATA_KEYS)));
         }
     }
     if !t.contains_key("train") {
-        c.at(
-            Some("data"),
+        let place = place_of("train");
+        Place { label: format!("{}.train", place.label), ..place }.report(
+            c,
             "",
-            "data.train",
             "missing: the training file, e.g. train = \"data/phoneme/Phoneme_TRAIN.tsv.gz\"",
         );
     }
@@ -451,7 +507,7 @@ fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConf
         let mut probe = base.clone();
         probe.insert(key.clone(), value.clone());
         if let Err(e) = Value::Table(probe).try_into::<DataConfig>() {
-            c.at(Some("data"), key, format!("data.{key}"), type_message(&e, None, value));
+            place_of(key).report(c, key, type_message(&e, None, value));
         }
     }
     if c.problems.len() > before {
@@ -469,7 +525,7 @@ fn parse_data(c: &mut Collector, t: &Table, files: DataFiles) -> Option<DataConf
         );
     }
     for (key, msg) in problems {
-        c.at(Some("data"), key, format!("data.{key}"), msg);
+        place_of(key).report(c, key, msg);
     }
     (c.problems.len() == before).then_some(data)
 }
