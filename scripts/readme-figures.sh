@@ -2,7 +2,7 @@
 # Every figure README.md quotes, regenerated from the code as it is today: runs the experiments the
 # README describes into a temporary directory and prints the README's tables (Markdown, paste-ready),
 # its "best by validation" lines, divergence epochs, run counts and timings.
-#   scripts/readme-figures.sh            paper.toml (f32), its learning-rate axis in f64, beyond.toml, random.toml
+#   scripts/readme-figures.sh            paper.toml (f32), its learning-rate axis in f64, beyond.toml, random.toml, archive.toml + rank
 #   scripts/readme-figures.sh --paper    only the paper's figures (skips beyond.toml, ~20 s)
 # Needs python3 (standard library only) for the tables. Timings depend on the machine and its load:
 # the README's are from 2 quiet cores. The first-build time is not measured here (it needs an empty
@@ -45,6 +45,12 @@ if [ "${1:-}" != "--paper" ]; then
   # The selected configuration refitted on all training rows (`pinniped refit`), as the README shows.
   "$P" refit --jobs "$JOBS" "$TMP/beyond/beyond" >"$TMP/refit.log" 2>&1 || { cat "$TMP/refit.log" >&2; exit 1; }
   random_s=$(run random experiments/random.toml)
+  # The archive sweep and its two rankings (README "Over the archive"), printed as pinniped prints them.
+  archive_s=$(run archive experiments/archive.toml)
+  echo "experiments/archive.toml: $archive_s s wall"
+  "$P" rank "$TMP/archive/archive" --out "$TMP/archive-rank"
+  "$P" rank "$TMP/archive/archive" --reference data/published/fawaz2019.csv --out "$TMP/archive-vs-published"
+  cat "$TMP/archive-rank/ranks.csv" "$TMP/archive-vs-published/ranks.csv"
 else beyond_s=; random_s=; fi
 
 python3 - "$TMP" "$paper_s" "$f64_s" "$beyond_s" "$random_s" <<'PY'
