@@ -171,9 +171,12 @@ fn a_two_dataset_sweep_end_to_end_summaries_rank_and_resume() {
     // rank on the one directory: two datasets, three configurations.
     let rank_out = dir.path().join("rank");
     let ranked = pinniped().arg("rank").arg(&root).arg("--out").arg(&rank_out).assert().success();
-    assert!(String::from_utf8_lossy(&ranked.get_output().stdout).contains("3 configurations over 2 datasets"));
+    assert!(
+        String::from_utf8_lossy(&ranked.get_output().stdout).contains("4 entries over 2 datasets"),
+        "3 configurations and `selected`"
+    );
     let ranks = std::fs::read_to_string(rank_out.join("ranks.csv")).unwrap();
-    assert!(ranks.starts_with("config,average_rank,cliques,GunPoint,ItalyPowerDemand\n"), "{ranks}");
+    assert!(ranks.starts_with("config,kind,average_rank,cliques,GunPoint,ItalyPowerDemand\n"), "{ranks}");
     // The accuracies ranked are summary.csv's means, dataset by dataset.
     let mean_of = |dataset: &str, hidden: &str| {
         let mut r = csv::Reader::from_reader(summary.as_bytes());
@@ -183,6 +186,21 @@ fn a_two_dataset_sweep_end_to_end_summaries_rank_and_resume() {
     };
     let row = ranks.lines().find(|l| l.starts_with("hidden=8,")).unwrap();
     assert!(row.ends_with(&format!(",{},{}", mean_of("GunPoint", "8"), mean_of("ItalyPowerDemand", "8"))), "{row}");
+    // `selected` is, per dataset, the test mean of the configuration best by validation there.
+    let selected_of = |dataset: &str| {
+        let mut r = csv::Reader::from_reader(summary.as_bytes());
+        let head = r.headers().unwrap().clone();
+        let at = |name: &str| head.iter().position(|h| h == name).unwrap();
+        let (valid, test) = (at("final_valid_acc_mean"), at("final_test_acc_mean"));
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).filter(|x| &x[0] == dataset).collect();
+        let best = rows.iter().fold(None, |best: Option<&csv::StringRecord>, x| match best {
+            Some(b) if b[valid].parse::<f64>().unwrap() >= x[valid].parse::<f64>().unwrap() => best,
+            _ => Some(x),
+        });
+        best.unwrap()[test].to_string()
+    };
+    let row = ranks.lines().find(|l| l.starts_with("selected,selected,")).unwrap();
+    assert!(row.ends_with(&format!(",{},{}", selected_of("GunPoint"), selected_of("ItalyPowerDemand"))), "{row}");
     // compare and refit say what to do instead.
     let err = pinniped().arg("compare").arg(&root).arg(&root).assert().code(2);
     assert!(String::from_utf8_lossy(&err.get_output().stderr).contains("pinniped rank"));
