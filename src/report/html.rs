@@ -266,15 +266,21 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
     }
     let key = head.iter().position(|h| h == "final_valid_acc_mean");
     let value = |row: &Vec<String>| key.and_then(|k| row.get(k)?.trim().parse::<f64>().ok()).filter(|v| v.is_finite());
-    let best = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| value(r).map(|v| (i, v)))
-        .fold(None, |b: Option<(usize, f64)>, (i, v)| match b {
-            Some((_, bv)) if bv >= v => b,
-            _ => Some((i, v)),
-        })
-        .map(|(i, _)| i);
+    // The selected row: per dataset where summary.csv has a `dataset` column (selection by
+    // validation happens per dataset), else over the whole table. Ties: the first.
+    let group =
+        |row: &Vec<String>| if head.first().is_some_and(|h| h == "dataset") { row[0].clone() } else { String::new() };
+    let mut best_of: Vec<(String, usize, f64)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let Some(v) = value(r) else { continue };
+        let g = group(r);
+        match best_of.iter_mut().find(|(bg, _, _)| *bg == g) {
+            Some(b) if b.2 >= v => {}
+            Some(b) => *b = (g, i, v),
+            None => best_of.push((g, i, v)),
+        }
+    }
+    let best: Vec<usize> = best_of.iter().map(|(_, i, _)| *i).collect();
 
     html.push_str(
         "<p>Metric columns: mean ± std over each configuration's done runs (<code>n</code>), \
@@ -286,7 +292,7 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
     }
     html.push_str("</tr></thead>\n<tbody>\n");
     for (r, row) in rows.iter().enumerate() {
-        let class = if Some(r) == best { " class=\"best\"" } else { "" };
+        let class = if best.contains(&r) { " class=\"best\"" } else { "" };
         let _ = write!(html, "<tr{class}>");
         for (_, i, std, ci) in &cols {
             let cell = |j: usize| row.get(j).map_or("", String::as_str);
@@ -309,11 +315,11 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table></div>\n");
-    if best.is_some() {
+    if !best.is_empty() {
         html.push_str(
             "<p>The highlighted row is the configuration selected by validation accuracy \
-             (highest <code>final_valid_acc_mean</code>); test accuracy is reported for it, \
-             never used to choose.</p>\n",
+             (highest <code>final_valid_acc_mean</code>; one per dataset); test accuracy is reported \
+             for it, never used to choose.</p>\n",
         );
     } else {
         html.push_str("<p>No configuration has a validation accuracy to select by.</p>\n");
@@ -471,7 +477,14 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         .into_iter()
         .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG && f != super::rank::CD_FILE)
         .collect();
-    if plots.is_empty() {
+    let several_datasets = read_table(&sweep_dir.join("summary.csv"))
+        .ok()
+        .flatten()
+        .is_some_and(|(head, _)| head.first().is_some_and(|h| h == "dataset"));
+    if plots.is_empty() && several_datasets {
+        // Curves averaged over datasets would mean nothing: the ranks above compare them.
+        html.push_str("<p>No per-axis sweep plots for a sweep over several datasets: see the ranks above.</p>\n");
+    } else if plots.is_empty() {
         html.push_str("<p>No sweep plots yet.</p>\n");
     }
     for p in &plots {
@@ -729,6 +742,24 @@ mod tests {
         assert!(html.contains("Datasets left out (no published row): Coffee."), "{html}");
         assert!(html.contains("<code>fawaz2019.csv</code>"));
         assert_eq!(links(&html), ["plots/cd-diagram.png"]);
+    }
+
+    #[test]
+    fn with_several_datasets_each_dataset_highlights_its_own_selected_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        std::fs::write(
+            &path,
+            "dataset,hidden,final_valid_acc_mean,final_valid_acc_std\n\
+             A,8,0.5,0.1\nA,16,0.7,0.1\nB,8,0.4,0.1\nB,16,0.3,0.1\nB,32,0.4,0.1\n",
+        )
+        .unwrap();
+        let mut html = String::new();
+        summary_table(&path, &mut html).unwrap();
+        let rows: Vec<&str> = html.split("<tr").skip(2).collect();
+        let marked: Vec<bool> = rows.iter().map(|r| r.starts_with(" class=\"best\"")).collect();
+        // A: 16 (0.7); B: 8 (0.4, the first of a tie), not 32.
+        assert_eq!(marked, [false, true, true, false, false], "{html}");
     }
 
     #[test]
