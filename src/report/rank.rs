@@ -191,14 +191,9 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
         // Selection by validation, as `selected_by_validation` does for a one-dataset directory.
         let selected = (metric == TEST_METRIC)
             .then(|| {
-                let best = mine.iter().zip(&ids).filter_map(|(r, id)| number(r, valid).map(|v| (*r, *id, v))).fold(
-                    None,
-                    |best: Option<(&csv::StringRecord, &str, f64)>, x| match best {
-                        Some((_, _, b)) if b.total_cmp(&x.2).is_ge() => best,
-                        _ => Some(x),
-                    },
-                )?;
-                Some(Selected { config: best.1.to_string(), accuracy: number(best.0, test) })
+                let (r, id) =
+                    first_best(mine.iter().zip(&ids).filter_map(|(r, id)| Some(((*r, *id), number(r, valid)?))))?;
+                Some(Selected { config: id.to_string(), accuracy: number(r, test) })
             })
             .flatten();
         out.push(Dataset { name: name.clone(), dir: dir.to_path_buf(), accuracy, selected });
@@ -209,14 +204,19 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
 /// Selection by validation over `rows` (configurations `ids`): see [`Selected`].
 pub fn selected_by_validation(rows: &[SummaryRow], ids: &[String]) -> Option<Selected> {
     let valid = |r: &SummaryRow| r.metric(VALID_METRIC).and_then(|m| m.mean);
-    let (best, _) = rows.iter().zip(ids).filter_map(|(r, id)| valid(r).map(|v| ((r, id), v))).fold(
-        None,
-        |best: Option<((&SummaryRow, &String), f64)>, (x, v)| match best {
+    let (row, id) = first_best(rows.iter().zip(ids).filter_map(|(r, id)| Some(((r, id), valid(r)?))))?;
+    Some(Selected { config: id.clone(), accuracy: row.metric(TEST_METRIC).and_then(|m| m.mean) })
+}
+
+/// The item of the highest score, the first of a tie (plan order decides, as summary.csv's
+/// "best by validation" does); `None` for no items.
+fn first_best<T>(scored: impl Iterator<Item = (T, f64)>) -> Option<T> {
+    scored
+        .fold(None, |best: Option<(T, f64)>, (x, v)| match best {
             Some((_, b)) if b.total_cmp(&v).is_ge() => best,
             _ => Some((x, v)),
-        },
-    )?;
-    Some(Selected { config: best.1.clone(), accuracy: best.0.metric(TEST_METRIC).and_then(|m| m.mean) })
+        })
+        .map(|(x, _)| x)
 }
 
 /// Reads one results directory's configurations and their mean `metric`.
