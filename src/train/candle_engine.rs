@@ -278,6 +278,8 @@ impl<T: Real> CandleGram<T> {
     /// whose first-layer deltas are `delta`.
     fn step(&mut self, range: &Range<usize>, delta: &Tensor, c: &OptimConfig) -> anyhow::Result<()> {
         self.steps += 1;
+        // Detached for the same reason as the optimiser's gradients (`CandleOptimizer::step`).
+        let delta = &delta.detach();
         let rows = self.positions.narrow(0, range.start, range.len())?;
         if c.momentum == 0.0 && c.weight_decay == 0.0 {
             // Both rules: W ← W − lr·Xᵀ·D, so only the batch's rows of A move.
@@ -363,7 +365,10 @@ impl candle_nn::Optimizer for CandleOptimizer {
         let c = self.config;
         for (k, var) in self.vars.iter().enumerate() {
             let Some(g) = grads.get(var.as_tensor()) else { continue };
-            let p = var.as_tensor();
+            // Detached: the variable and its gradient (which refers to this step's forward
+            // graph) are tracked, and optimiser state computed from them would chain every
+            // step's graph to the last one (a batch-1 run overflowed the stack dropping it).
+            let (p, g) = (&var.as_tensor().detach(), g.detach());
             // The same operations, in the same order, as `train::optim`.
             let g = (g + (p * c.weight_decay)?)?;
             let next = match c.kind {
@@ -544,5 +549,62 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
 
     fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
         self.net.to_mlp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_nn::Optimizer as _;
+
+    /// Every optimiser's state after a step is a plain tensor: kept tracked, it would hold
+    /// the previous step's graph, and a long run's chain overflowed the stack when dropped.
+    #[test]
+    fn optimiser_state_holds_no_graph_from_one_step_to_the_next() {
+        for (kind, rule, momentum) in [
+            (OptimizerKind::Sgd, MomentumRule::Damped, 0.0),
+            (OptimizerKind::Sgd, MomentumRule::Damped, 0.9),
+            (OptimizerKind::Sgd, MomentumRule::Classic, 0.9),
+            (OptimizerKind::Adam, MomentumRule::Damped, 0.0),
+        ] {
+            let var = Var::from_slice(&[1.0f64, -2.0, 0.5], 3, &Device::Cpu).unwrap();
+            let config = OptimConfig { kind, rule, lr: 0.1, momentum, weight_decay: 0.01 };
+            let mut opt = CandleOptimizer::new(vec![var.clone()], config).unwrap();
+            for _ in 0..3 {
+                let loss = var.as_tensor().sqr().unwrap().sum_all().unwrap();
+                opt.step(&loss.backward().unwrap()).unwrap();
+            }
+            let state = opt.first.iter().chain(&opt.second);
+            for t in state {
+                assert!(!t.track_op(), "{kind:?} {rule:?} m={momentum}: the state keeps a graph");
+            }
+            assert!(var.as_tensor().is_variable());
+        }
+    }
+
+    #[test]
+    fn gram_state_holds_no_graph_from_one_step_to_the_next() {
+        let dev = &Device::Cpu;
+        let w0 = Tensor::from_slice(&[0.1f64, 0.2, 0.3, -0.1, 0.0, 0.4], (2, 3), dev).unwrap();
+        let x =
+            Tensor::from_slice(&[1.0f64, 0.0, 2.0, 0.5, 1.5, -1.0, 0.0, 1.0, 1.0, 2.0, 0.0, 1.0], (4, 3), dev).unwrap();
+        for momentum in [0.0, 0.9] {
+            let mut gram = CandleGram::<f64>::new(&w0, &[x.clone()]).unwrap();
+            gram.gather_epoch(&[2, 0, 3, 1]).unwrap();
+            let config = OptimConfig {
+                kind: OptimizerKind::Sgd,
+                rule: MomentumRule::Damped,
+                lr: 0.1,
+                momentum,
+                weight_decay: 0.0,
+            };
+            for start in [0, 2] {
+                // A gradient as backward returns it: tracked, referring to a forward graph.
+                let z = Var::from_tensor(&gram.batch(&(start..start + 2)).unwrap()).unwrap();
+                let delta = (z.as_tensor() * 2.0).unwrap();
+                gram.step(&(start..start + 2), &delta, &config).unwrap();
+            }
+            assert!(!gram.a.track_op() && !gram.va.track_op(), "m={momentum}: the Gram state keeps a graph");
+        }
     }
 }
