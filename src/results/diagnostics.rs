@@ -41,8 +41,10 @@ pub fn is_table_name(name: &str) -> bool {
 
 /// Writes `csv` (the table's text) as `dir/<stem>.csv.gz`, atomically. The gzip header
 /// carries no name and no time, so the same table is the same bytes on every run.
+/// Level 1: on a paper run's weights table it is 6× faster than the default level 6 for
+/// 8% more bytes (measured with gzip -1/-6); level 6 had cost 8% of the whole run.
 pub fn write_table(dir: &Path, stem: &str, csv: &str) -> io::Result<()> {
-    let mut gz: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).write(Vec::new(), Compression::default());
+    let mut gz: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).write(Vec::new(), Compression::fast());
     gz.write_all(csv.as_bytes())?;
     write_atomic(&dir.join(file_name(stem)), &gz.finish()?)
 }
