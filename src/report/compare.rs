@@ -46,6 +46,9 @@ pub enum CompareError {
     UnknownMetric(String),
     #[error("--ignore {0}: not a [train] key or an axis of either summary{1}")]
     UnknownKey(String, String),
+    /// The sweep stored beside summary.csv (or its run directories) is refused as input.
+    #[error(transparent)]
+    Input(#[from] InputError),
 }
 
 /// Mean and sample std of one metric over a configuration's done runs; `None` when
@@ -139,7 +142,7 @@ impl Summary {
 /// # Errors
 /// A missing path, a directory without summary.csv (the message says to run
 /// `pinniped summarize`), an unreadable file, or malformed content (file and line named).
-pub fn read_summary(path: &Path) -> Result<Summary> {
+pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
     let file = if path.is_dir() {
         let file = path.join("summary.csv");
         if !file.is_file() {
@@ -166,7 +169,7 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
 
 /// From the sweep stored beside summary.csv and its plan: each row's full configuration
 /// (seeds aside), its done runs, and how the runs were made ([`StoredSweep`]).
-fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> {
+fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), CompareError> {
     use crate::spec::plan::resolved_values;
     // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
     crate::exec::sweep::check_no_symlinked_files(root)?;
@@ -566,7 +569,7 @@ pub struct Comparison {
 /// # Errors
 /// `metric` is not one of [`METRICS`], or an `ignore` key is neither a `[train]` key
 /// nor an axis of either summary.
-pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Result<Comparison> {
+pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Result<Comparison, CompareError> {
     let mi =
         METRICS.iter().position(|m| *m == metric).ok_or_else(|| CompareError::UnknownMetric(metric.to_string()))?;
     let mut known_keys = crate::spec::TrainConfig::keys();
