@@ -471,9 +471,16 @@ fn a_bad_flag_value_is_refused_in_the_words_of_the_same_key_in_a_sweep_file() {
     ];
     for (i, (flags, line, key)) in cases.iter().enumerate() {
         let out = tmp.path().join(format!("out{i}"));
-        let by_flag =
-            pinniped().args(["train", "--train"]).arg(train_tsv()).args(*flags).arg("--out").arg(&out).output().unwrap();
-        let sweep = write(tmp.path(), &format!("s{i}.toml"), &format!("name = \"s\"\nrepeats = 1\n{data}[train]\n{line}\n"));
+        let by_flag = pinniped()
+            .args(["train", "--train"])
+            .arg(train_tsv())
+            .args(*flags)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let sweep =
+            write(tmp.path(), &format!("s{i}.toml"), &format!("name = \"s\"\nrepeats = 1\n{data}[train]\n{line}\n"));
         let by_file = pinniped().args(["run", "--out"]).arg(&out).arg(&sweep).output().unwrap();
         // The message after the place and key.
         let said = |o: &std::process::Output, lead: &str| -> String {
@@ -482,7 +489,8 @@ fn a_bad_flag_value_is_refused_in_the_words_of_the_same_key_in_a_sweep_file() {
             let at = stderr.find(lead).unwrap_or_else(|| panic!("{flags:?}: no `{lead}` in {stderr}"));
             stderr[at + lead.len()..].lines().next().unwrap().to_string()
         };
-        let (flag_says, file_says) = (said(&by_flag, &format!("--flags: {key}: ")), said(&by_file, &format!("train.{key}: ")));
+        let (flag_says, file_says) =
+            (said(&by_flag, &format!("--flags: {key}: ")), said(&by_file, &format!("train.{key}: ")));
         assert_eq!(flag_says, file_says, "{flags:?} and `{line}` are refused in the same words");
         assert!(!out.exists(), "{flags:?}: nothing is written");
     }

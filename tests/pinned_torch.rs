@@ -248,7 +248,11 @@ impl Case {
             candle_nn::Optimizer::step(&mut opt, &store).unwrap();
             let after = candle.to_mlp().unwrap();
             for l in 0..net.weights.len() {
-                assert_all_close(&format!("candle: after step {s}: weights[{l}]"), &after.weights()[l], step.weights[l]);
+                assert_all_close(
+                    &format!("candle: after step {s}: weights[{l}]"),
+                    &after.weights()[l],
+                    step.weights[l],
+                );
                 assert_all_close(&format!("candle: after step {s}: biases[{l}]"), &after.biases()[l], step.biases[l]);
             }
         }

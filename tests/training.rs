@@ -192,8 +192,10 @@ fn gram_method_follows_the_direct_method() {
         let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
         let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
         for l in 0..a.mlp.layers() {
-            for (p, q) in
-                a.mlp.weights()[l].iter().zip(&b.mlp.weights()[l]).chain(a.mlp.biases()[l].iter().zip(&b.mlp.biases()[l]))
+            for (p, q) in a.mlp.weights()[l]
+                .iter()
+                .zip(&b.mlp.weights()[l])
+                .chain(a.mlp.biases()[l].iter().zip(&b.mlp.biases()[l]))
             {
                 assert!((p - q).abs() <= 1e-9 * (1.0 + p.abs()), "{what}: layer {l}: {p} vs {q}");
             }

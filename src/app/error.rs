@@ -51,7 +51,9 @@ impl fmt::Display for AppError {
         match self {
             AppError::Input(e) => write!(f, "{e}"),
             // Bounded like every input problem: the data's own text is echoed in it.
-            AppError::Data { error, expected } => write!(f, "{}", bounded(&format!("{error}; {expected}"), MESSAGE_CHARS)),
+            AppError::Data { error, expected } => {
+                write!(f, "{}", bounded(&format!("{error}; {expected}"), MESSAGE_CHARS))
+            }
             AppError::Compare(e) => write!(f, "{e}"),
             // The whole chain: "cannot write X: No space left on device".
             AppError::Runtime(e) => write!(f, "{e:#}"),

@@ -73,7 +73,8 @@ pub fn eval(a: EvalArgs) -> Result<u8, AppError> {
             w.write_record(std::iter::once(meta.classes[r].clone()).chain(row.iter().map(u32::to_string)))?;
         }
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::results::atomic::write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::results::atomic::write_atomic(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(exit::OK)
 }

@@ -2,9 +2,9 @@
 //! their spread and interval, the paper's confusion layout.
 
 use super::settings::Exec;
-use crate::results::rundir::State;
 use crate::exec::sweep::Counts;
 use crate::output::count;
+use crate::results::rundir::State;
 use crate::spec::problems::echo;
 use crate::spec::{Plan, SweepFile};
 
@@ -120,10 +120,7 @@ mod tests {
     fn tables_align_numbers_right_and_words_left() {
         let header = ["index".to_string(), "id".into()];
         let rows = vec![vec!["7".to_string(), "hidden=4/rep-1".into()], vec!["12".into(), "h/r".into()]];
-        assert_eq!(
-            aligned_table(&header, &rows, &[true, false]),
-            "index  id\n    7  hidden=4/rep-1\n   12  h/r\n"
-        );
+        assert_eq!(aligned_table(&header, &rows, &[true, false]), "index  id\n    7  hidden=4/rep-1\n   12  h/r\n");
     }
 
     #[test]

@@ -7,9 +7,9 @@ use super::render::runs_and_share;
 use super::results_dir::{check_stored_data, open_results};
 use super::run::{train_runs, Batch};
 use super::settings::{Exec, Test};
-use crate::results::rundir::{read_status, State};
 use crate::exec::sweep::{self, run_dir};
 use crate::output::count;
+use crate::results::rundir::{read_status, State};
 use crate::spec::problems::{closest, echo};
 use crate::spec::InputError;
 

@@ -3,9 +3,9 @@
 use super::error::{exit, AppError};
 use super::render::all_counts;
 use super::results_dir::open_results;
-use crate::results::rundir::{read_status, State};
 use crate::exec::sweep::run_dir;
 use crate::output::count;
+use crate::results::rundir::{read_status, State};
 use std::path::Path;
 
 pub fn status(dir: &Path) -> Result<u8, AppError> {
