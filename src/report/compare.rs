@@ -146,13 +146,13 @@ pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
     let file = if path.is_dir() {
         let file = path.join("summary.csv");
         if !file.is_file() {
-            return Err(CompareError::NoSummary(path.to_path_buf()).into());
+            return Err(CompareError::NoSummary(path.to_path_buf()));
         }
         file
     } else if path.exists() {
         path.to_path_buf()
     } else {
-        return Err(CompareError::NotFound(path.to_path_buf()).into());
+        return Err(CompareError::NotFound(path.to_path_buf()));
     };
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
@@ -198,7 +198,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), 
         columns.push(k.ok_or_else(|| malformed(1, format!("`{axis}` is not an axis of the stored sweep: {stale}")))?);
     }
     if let Some(missing) = plan.axes.iter().find(|a| !summary.axes.contains(a)) {
-        return Err(malformed(1, format!("no column for the sweep's axis `{missing}`: {stale}")).into());
+        return Err(malformed(1, format!("no column for the sweep's axis `{missing}`: {stale}")));
     }
     let mut configs = Vec::new();
     let mut runs = Vec::new();
@@ -577,7 +577,7 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
     for key in ignore {
         if !known_keys.contains(key) {
             let keys: Vec<&str> = known_keys.iter().map(String::as_str).collect();
-            return Err(CompareError::UnknownKey(key.clone(), crate::spec::problems::suggest(key, &keys)).into());
+            return Err(CompareError::UnknownKey(key.clone(), crate::spec::problems::suggest(key, &keys)));
         }
     }
     let (ka, kb): (Vec<_>, Vec<_>) =
