@@ -2,13 +2,36 @@
 //!
 //! Data flows one way: sweep file → [`spec`] (validated plan of runs) → [`exec`]
 //! (a pool of workers, each: [`data`] → [`features`] → [`train`] → run files) →
-//! events → reporter → [`report`] (summary, comparisons).
+//! events → reporter → [`report`] (summary, comparisons). [`app`] is the command line
+//! on top of it all.
+//!
+//! # The facade
+//!
+//! The binary is the product; the library is what it and the test suite are built from.
+//! What a library user is meant to call, each validated as the binary validates it:
+//!
+//! - **A whole command**, exactly as `pinniped …` runs it: parse an [`app::args::Cli`] (clap's
+//!   `Cli::try_parse_from`) and call [`app::dispatch`]; it returns the exit code or an
+//!   [`app::AppError`] whose `exit_code()` the binary would exit with.
+//! - **Sweep files**: [`spec::load_sweep`] / [`spec::parse_sweep`] (TOML → [`spec::SweepFile`],
+//!   every problem an [`spec::InputError`] naming file, line and key), then [`spec::expand`]
+//!   (→ [`spec::Plan`]: every run's id, seed, split and [`spec::TrainConfig`]).
+//! - **Data**: [`data::read_table`] and [`data::load_dataset`] (UCR, ARFF, aeon .ts, gzip),
+//!   [`features::Prepared::load`] (a dataset and its feature pipelines, as a sweep loads them).
+//! - **Training one network**: [`train::fit`] over a [`train::RunData`], through the model seam
+//!   [`train::engine::Model`] (native or candle engine); [`train::checkpoint::load`] reads a
+//!   checkpoint back.
+//! - **Results**: [`report::compare::read_summary`] (a results directory's summary.csv with the
+//!   stored sweep), [`results::predictions`] (a run's predictions.npz), and the statistics in
+//!   [`stats`] (pinned against SciPy).
+//!
+//! Everything else is public for the binary, the integration tests and the benches, and may
+//! change with the layout it serves.
 
 // First: its print macros are used by every module below.
 #[macro_use]
 pub mod output;
-pub mod cli;
-pub mod commands;
+pub mod app;
 pub mod data;
 pub mod exec;
 pub mod features;

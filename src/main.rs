@@ -1,10 +1,7 @@
 use clap::Parser;
-use pinniped::cli::Cli;
-use pinniped::commands::{dispatch, exit};
-use pinniped::data::DataError;
+use pinniped::app::args::Cli;
+use pinniped::app::{dispatch, exit};
 use pinniped::errln;
-use pinniped::report::compare::CompareError;
-use pinniped::spec::InputError;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -29,11 +26,8 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let input = e.downcast_ref::<InputError>().is_some()
-                || e.downcast_ref::<DataError>().is_some()
-                || e.downcast_ref::<CompareError>().is_some();
-            print_bounded(&format!("error: {e:#}"));
-            ExitCode::from(if input { exit::INPUT } else { exit::RUNS_FAILED })
+            print_bounded(&format!("error: {e}"));
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -456,7 +456,7 @@ fn compare_two_sweeps() {
 #[test]
 fn help_documents_every_command_and_option() {
     use clap::CommandFactory;
-    let cli = pinniped::cli::Cli::command();
+    let cli = pinniped::app::args::Cli::command();
     let top = pinniped().arg("--help").assert().success().get_output().stdout.clone();
     let top = String::from_utf8_lossy(&top);
     let mut problems = Vec::new();

@@ -34,8 +34,8 @@ fn compare(what: &str, a: &[f64], b: &[f64]) -> Option<String> {
 
 fn compare_mlps(what: &str, a: &Mlp<f64>, b: &Mlp<f64>) -> Option<String> {
     (0..a.layers()).find_map(|l| {
-        compare(&format!("{what} weights[{l}]"), &a.weights[l], &b.weights[l])
-            .or_else(|| compare(&format!("{what} biases[{l}]"), &a.biases[l], &b.biases[l]))
+        compare(&format!("{what} weights[{l}]"), &a.weights()[l], &b.weights()[l])
+            .or_else(|| compare(&format!("{what} biases[{l}]"), &a.biases()[l], &b.biases()[l]))
     })
 }
 

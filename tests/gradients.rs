@@ -19,13 +19,13 @@ fn random_mlp(dims: &[usize], act: Activation, rng: &mut ChaCha8Rng) -> Mlp<f64>
 fn candle_grads(mlp: &Mlp<f64>, x: &[f64], y: &[u32], rows: usize, loss: Loss) -> (f64, Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let dev = Device::Cpu;
     let mut vars = Vec::new();
-    let mut a = Tensor::from_slice(x, (rows, mlp.dims[0]), &dev).unwrap();
+    let mut a = Tensor::from_slice(x, (rows, mlp.dims()[0]), &dev).unwrap();
     for l in 0..mlp.layers() {
-        let w = Var::from_slice(&mlp.weights[l], (mlp.dims[l], mlp.dims[l + 1]), &dev).unwrap();
-        let b = Var::from_slice(&mlp.biases[l], mlp.dims[l + 1], &dev).unwrap();
+        let w = Var::from_slice(&mlp.weights()[l], (mlp.dims()[l], mlp.dims()[l + 1]), &dev).unwrap();
+        let b = Var::from_slice(&mlp.biases()[l], mlp.dims()[l + 1], &dev).unwrap();
         a = a.matmul(w.as_tensor()).unwrap().broadcast_add(b.as_tensor()).unwrap();
         if l + 1 < mlp.layers() {
-            a = match mlp.activation {
+            a = match mlp.activation() {
                 Activation::Sigmoid => candle_nn::ops::sigmoid(&a).unwrap(),
                 Activation::Tanh => a.tanh().unwrap(),
                 Activation::Relu => a.relu().unwrap(),
@@ -104,10 +104,10 @@ fn fused_sgd_step_equals_gradients_then_update() {
                 Optimizer::new(OptimizerKind::Sgd, 0.05, 0.0, rule, 0.0, &b).step(&mut b, &g);
                 assert_eq!(la, lb);
                 for l in 0..a.layers() {
-                    close(&a.weights[l], &b.weights[l], "weights");
-                    close(&a.biases[l], &b.biases[l], "biases");
+                    close(&a.weights()[l], &b.weights()[l], "weights");
+                    close(&a.biases()[l], &b.biases()[l], "biases");
                 }
-                assert_ne!(a.weights, mlp.weights, "the step changed something");
+                assert_ne!(a.weights(), mlp.weights(), "the step changed something");
             }
         }
     }

@@ -19,8 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["results"],
     &["report"],
     &["exec"],
-    &["cli"],
-    &["commands"],
+    &["app"],
     &["main"],
 ];
 

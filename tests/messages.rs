@@ -452,3 +452,46 @@ fn usage_errors_echo_what_was_typed_bounded_and_escaped() {
         assert!(!stderr.contains('\u{1b}'), "{name}: control characters escaped");
     }
 }
+
+/// `pinniped train`'s flags go through the validator of sweep files: a bad value is refused
+/// in the words the same key gets in a sweep file's `[train]` (only the place differs:
+/// `--flags` for a flag, file:line for a file), with exit code 2 and nothing written.
+#[test]
+fn a_bad_flag_value_is_refused_in_the_words_of_the_same_key_in_a_sweep_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_table(false);
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--learning-rate", "-1"], "learning_rate = -1.0", "learning_rate"),
+        (&["--learning-rate", "0"], "learning_rate = 0.0", "learning_rate"),
+        (&["--set", "learning_rate=\"fast\""], "learning_rate = \"fast\"", "learning_rate"),
+        (&["--momentum", "1.5"], "momentum = 1.5", "momentum"),
+        (&["--batch-size", "0"], "batch_size = 0", "batch_size"),
+        (&["--activation", "softmax"], "activation = \"softmax\"", "activation"),
+        (&["--set", "weight_decay=-1.0"], "weight_decay = -1.0", "weight_decay"),
+    ];
+    for (i, (flags, line, key)) in cases.iter().enumerate() {
+        let out = tmp.path().join(format!("out{i}"));
+        let by_flag = pinniped()
+            .args(["train", "--train"])
+            .arg(train_tsv())
+            .args(*flags)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let sweep =
+            write(tmp.path(), &format!("s{i}.toml"), &format!("name = \"s\"\nrepeats = 1\n{data}[train]\n{line}\n"));
+        let by_file = pinniped().args(["run", "--out"]).arg(&out).arg(&sweep).output().unwrap();
+        // The message after the place and key.
+        let said = |o: &std::process::Output, lead: &str| -> String {
+            let stderr = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{flags:?}: {stderr}");
+            let at = stderr.find(lead).unwrap_or_else(|| panic!("{flags:?}: no `{lead}` in {stderr}"));
+            stderr[at + lead.len()..].lines().next().unwrap().to_string()
+        };
+        let (flag_says, file_says) =
+            (said(&by_flag, &format!("--flags: {key}: ")), said(&by_file, &format!("train.{key}: ")));
+        assert_eq!(flag_says, file_says, "{flags:?} and `{line}` are refused in the same words");
+        assert!(!out.exists(), "{flags:?}: nothing is written");
+    }
+}

@@ -213,11 +213,11 @@ impl Case {
                 assert_all_close(&format!("step {s}: grads.b[{l}]"), &grads.b[l], step.grad_b[l]);
             }
             opt.step(&mut mlp, &grads);
-            assert_eq!(mlp.weights.len(), layers, "step {s}: number of weight matrices");
-            assert_eq!(mlp.biases.len(), layers, "step {s}: number of bias vectors");
+            assert_eq!(mlp.weights().len(), layers, "step {s}: number of weight matrices");
+            assert_eq!(mlp.biases().len(), layers, "step {s}: number of bias vectors");
             for l in 0..layers {
-                assert_all_close(&format!("after step {s}: weights[{l}]"), &mlp.weights[l], step.weights[l]);
-                assert_all_close(&format!("after step {s}: biases[{l}]"), &mlp.biases[l], step.biases[l]);
+                assert_all_close(&format!("after step {s}: weights[{l}]"), &mlp.weights()[l], step.weights[l]);
+                assert_all_close(&format!("after step {s}: biases[{l}]"), &mlp.biases()[l], step.biases[l]);
             }
         }
         mlp
@@ -248,8 +248,12 @@ impl Case {
             candle_nn::Optimizer::step(&mut opt, &store).unwrap();
             let after = candle.to_mlp().unwrap();
             for l in 0..net.weights.len() {
-                assert_all_close(&format!("candle: after step {s}: weights[{l}]"), &after.weights[l], step.weights[l]);
-                assert_all_close(&format!("candle: after step {s}: biases[{l}]"), &after.biases[l], step.biases[l]);
+                assert_all_close(
+                    &format!("candle: after step {s}: weights[{l}]"),
+                    &after.weights()[l],
+                    step.weights[l],
+                );
+                assert_all_close(&format!("candle: after step {s}: biases[{l}]"), &after.biases()[l], step.biases[l]);
             }
         }
     }
@@ -276,8 +280,8 @@ fn assert_all_close(what: &str, actual: &[f64], expected: &[f64]) {
 
 fn assert_params_exact(mlp: &Mlp<f64>, net: &Net) {
     for l in 0..net.weights.len() {
-        assert_eq!(&mlp.weights[l][..], net.weights[l], "weights[{l}] moved");
-        assert_eq!(&mlp.biases[l][..], net.biases[l], "biases[{l}] moved");
+        assert_eq!(&mlp.weights()[l][..], net.weights[l], "weights[{l}] moved");
+        assert_eq!(&mlp.biases()[l][..], net.biases[l], "biases[{l}] moved");
     }
 }
 

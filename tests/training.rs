@@ -192,8 +192,10 @@ fn gram_method_follows_the_direct_method() {
         let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
         let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
         for l in 0..a.mlp.layers() {
-            for (p, q) in
-                a.mlp.weights[l].iter().zip(&b.mlp.weights[l]).chain(a.mlp.biases[l].iter().zip(&b.mlp.biases[l]))
+            for (p, q) in a.mlp.weights()[l]
+                .iter()
+                .zip(&b.mlp.weights()[l])
+                .chain(a.mlp.biases()[l].iter().zip(&b.mlp.biases()[l]))
             {
                 assert!((p - q).abs() <= 1e-9 * (1.0 + p.abs()), "{what}: layer {l}: {p} vs {q}");
             }
@@ -202,8 +204,8 @@ fn gram_method_follows_the_direct_method() {
             |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.acc))).collect::<Vec<_>>();
         assert_eq!(accs(&a), accs(&b), "{what}");
         assert_ne!(
-            a.mlp.weights[0],
-            run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights[0]
+            a.mlp.weights()[0],
+            run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights()[0]
         );
     }
 }

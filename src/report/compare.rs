@@ -46,6 +46,9 @@ pub enum CompareError {
     UnknownMetric(String),
     #[error("--ignore {0}: not a [train] key or an axis of either summary{1}")]
     UnknownKey(String, String),
+    /// The sweep stored beside summary.csv (or its run directories) is refused as input.
+    #[error(transparent)]
+    Input(#[from] InputError),
 }
 
 /// Mean and sample std of one metric over a configuration's done runs; `None` when
@@ -139,17 +142,17 @@ impl Summary {
 /// # Errors
 /// A missing path, a directory without summary.csv (the message says to run
 /// `pinniped summarize`), an unreadable file, or malformed content (file and line named).
-pub fn read_summary(path: &Path) -> Result<Summary> {
+pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
     let file = if path.is_dir() {
         let file = path.join("summary.csv");
         if !file.is_file() {
-            return Err(CompareError::NoSummary(path.to_path_buf()).into());
+            return Err(CompareError::NoSummary(path.to_path_buf()));
         }
         file
     } else if path.exists() {
         path.to_path_buf()
     } else {
-        return Err(CompareError::NotFound(path.to_path_buf()).into());
+        return Err(CompareError::NotFound(path.to_path_buf()));
     };
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| CompareError::Io { path: file.clone(), message: e.to_string() })?;
@@ -166,7 +169,7 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
 
 /// From the sweep stored beside summary.csv and its plan: each row's full configuration
 /// (seeds aside), its done runs, and how the runs were made ([`StoredSweep`]).
-fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> {
+fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), CompareError> {
     use crate::spec::plan::resolved_values;
     // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
     crate::exec::sweep::check_no_symlinked_files(root)?;
@@ -195,7 +198,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<()> 
         columns.push(k.ok_or_else(|| malformed(1, format!("`{axis}` is not an axis of the stored sweep: {stale}")))?);
     }
     if let Some(missing) = plan.axes.iter().find(|a| !summary.axes.contains(a)) {
-        return Err(malformed(1, format!("no column for the sweep's axis `{missing}`: {stale}")).into());
+        return Err(malformed(1, format!("no column for the sweep's axis `{missing}`: {stale}")));
     }
     let mut configs = Vec::new();
     let mut runs = Vec::new();
@@ -566,7 +569,7 @@ pub struct Comparison {
 /// # Errors
 /// `metric` is not one of [`METRICS`], or an `ignore` key is neither a `[train]` key
 /// nor an axis of either summary.
-pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Result<Comparison> {
+pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Result<Comparison, CompareError> {
     let mi =
         METRICS.iter().position(|m| *m == metric).ok_or_else(|| CompareError::UnknownMetric(metric.to_string()))?;
     let mut known_keys = crate::spec::TrainConfig::keys();
@@ -574,7 +577,7 @@ pub fn compare(a: &Summary, b: &Summary, metric: &str, ignore: &[String]) -> Res
     for key in ignore {
         if !known_keys.contains(key) {
             let keys: Vec<&str> = known_keys.iter().map(String::as_str).collect();
-            return Err(CompareError::UnknownKey(key.clone(), crate::spec::problems::suggest(key, &keys)).into());
+            return Err(CompareError::UnknownKey(key.clone(), crate::spec::problems::suggest(key, &keys)));
         }
     }
     let (ka, kb): (Vec<_>, Vec<_>) =

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::compare::{read_summary, Summary, SummaryRow};
+use super::compare::{read_summary, CompareError, Summary, SummaryRow};
 use super::published::Published;
 use crate::results::atomic::write_atomic;
 use crate::spec::InputError;
@@ -34,6 +34,22 @@ pub const RANKS_FILE: &str = "ranks.csv";
 pub const WINS_FILE: &str = "wins.csv";
 pub const FRIEDMAN_FILE: &str = "friedman.csv";
 pub const CD_FILE: &str = "cd-diagram.png";
+
+/// Why `pinniped rank` stopped: its input (flags, directories, summaries) is refused, or
+/// writing or drawing its files failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RankError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A directory's summary.csv, read as `compare` reads it.
+    #[error(transparent)]
+    Summary(#[from] CompareError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The critical-difference diagram could not be drawn.
+    #[error(transparent)]
+    Draw(anyhow::Error),
+}
 
 /// At most this many datasets (directories) are ranked together.
 pub const MAX_DATASETS: usize = 10_000;
@@ -141,7 +157,7 @@ pub fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
 
 /// The datasets of one results directory: those of a multi-dataset sweep (`[datasets]`), each
 /// from the rows of summary.csv led by its name, else the directory's one dataset.
-pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>> {
+pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> {
     use crate::results::layout::SWEEP_FILE;
     let stored = dir.join(SWEEP_FILE);
     let file = dir.join("summary.csv");
@@ -220,7 +236,7 @@ fn first_best<T>(scored: impl Iterator<Item = (T, f64)>) -> Option<T> {
 }
 
 /// Reads one results directory's configurations and their mean `metric`.
-fn read_dataset(dir: &Path, metric: &str) -> Result<Dataset> {
+fn read_dataset(dir: &Path, metric: &str) -> Result<Dataset, RankError> {
     let summary: Summary = read_summary(dir)?;
     let Some(stored) = &summary.stored else {
         return Err(InputError::message(format!(
@@ -584,8 +600,8 @@ pub fn plot_ranking(path: &Path, r: &Ranking) -> Result<super::plots::cd::Layout
 
 /// Makes `dir` ready for rank's files: created if absent; an existing one must be empty or an
 /// earlier `pinniped rank` output (its marker a plain file with pinniped's text).
-fn prepare_out(dir: &Path) -> Result<()> {
-    let refuse = |why: String| -> anyhow::Error {
+fn prepare_out(dir: &Path) -> Result<(), RankError> {
+    let refuse = |why: String| -> RankError {
         InputError::message(format!("--out {}: {why}; give a new or empty directory with --out", dir.display())).into()
     };
     match fs::symlink_metadata(dir) {
@@ -622,7 +638,7 @@ pub struct RankOptions {
     pub out: PathBuf,
 }
 
-pub fn rank_cmd(a: RankOptions) -> Result<()> {
+pub fn rank_cmd(a: RankOptions) -> Result<(), RankError> {
     let metric = a.metric;
     if a.dirs.len() > MAX_DATASETS {
         return Err(
@@ -646,7 +662,7 @@ pub fn rank_cmd(a: RankOptions) -> Result<()> {
     write_atomic(&a.out.join(RANKS_FILE), ranks_csv(&r).as_bytes())?;
     write_atomic(&a.out.join(WINS_FILE), wins_csv(&r).as_bytes())?;
     write_atomic(&a.out.join(FRIEDMAN_FILE), friedman_csv(&r).as_bytes())?;
-    plot_ranking(&a.out.join(CD_FILE), &r)?;
+    plot_ranking(&a.out.join(CD_FILE), &r).map_err(RankError::Draw)?;
     crate::out!("{}", render_table(&r, a.alpha));
     crate::outln!("wrote {}", a.out.display());
     Ok(())

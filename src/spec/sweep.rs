@@ -533,23 +533,36 @@ pub(super) fn parse_data_at(
 /// Applies `[train]` keys to the defaults; every problem is reported with its key.
 fn parse_train(c: &mut Collector, t: &Table) -> Option<TrainConfig> {
     let before = c.problems.len();
-    let keys = TrainConfig::keys();
-    let known: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let mut config = TrainConfig::default();
-    for (key, value) in t {
-        if !known.contains(&key.as_str()) {
-            c.at(Some("train"), key, format!("train.{key}"), format!("unknown key{}", suggest(key, &known)));
+    let (config, problems) = apply_train_keys(TrainConfig::default(), t.iter().map(|(k, v)| (k.as_str(), v)));
+    let whole = config.problems().into_iter().map(|(key, msg)| (key.to_string(), msg));
+    for (key, msg) in problems.into_iter().chain(whole) {
+        c.at(Some("train"), &key, format!("train.{key}"), msg);
+    }
+    (c.problems.len() == before).then_some(config)
+}
+
+/// `[train]` keys applied in order on top of `config`, each checked as a sweep file's
+/// `[train]` table checks it: a key that is not one (with the closest that is), or a value
+/// that does not fit its key, as (key, message). The one validator of `[train]` tables and of
+/// `pinniped train`'s flags; [`TrainConfig::problems`] then checks the result as a whole.
+pub fn apply_train_keys<'a>(
+    mut config: TrainConfig,
+    keys: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> (TrainConfig, Vec<(String, String)>) {
+    let known = TrainConfig::keys();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let mut problems = Vec::new();
+    for (key, value) in keys {
+        if !known.contains(&key) {
+            problems.push((key.to_string(), format!("unknown key{}", suggest(key, &known))));
             continue;
         }
         match with_value(&config, key, value) {
             Ok(next) => config = next,
-            Err(msg) => c.at(Some("train"), key, format!("train.{key}"), msg),
+            Err(msg) => problems.push((key.to_string(), msg)),
         }
     }
-    for (key, msg) in config.problems() {
-        c.at(Some("train"), key, format!("train.{key}"), msg);
-    }
-    (c.problems.len() == before).then_some(config)
+    (config, problems)
 }
 
 /// `config` with `key` set to `value`, or why the value does not fit the key.

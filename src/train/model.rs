@@ -11,14 +11,17 @@ use super::real::Real;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+/// A network's parameters. Its shapes are fixed by [`Mlp::from_parts`] (which checks them)
+/// or by initialisation; outside the crate they are read through [`Mlp::dims`],
+/// [`Mlp::weights`] and [`Mlp::biases`], so that no caller can break them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp<T> {
     /// Layer widths including input and output: `[1024, 64, 39]`.
-    pub dims: Vec<usize>,
-    pub activation: Activation,
+    pub(crate) dims: Vec<usize>,
+    pub(crate) activation: Activation,
     /// `weights[l][i * out + j]`: from input `i` to output `j` of layer `l`.
-    pub weights: Vec<Vec<T>>,
-    pub biases: Vec<Vec<T>>,
+    pub(crate) weights: Vec<Vec<T>>,
+    pub(crate) biases: Vec<Vec<T>>,
 }
 
 /// Gradients, shaped like the parameters.
@@ -56,6 +59,21 @@ impl<T: Real> Mlp<T> {
 
     pub fn layers(&self) -> usize {
         self.dims.len() - 1
+    }
+    /// Layer widths including input and output: `[1024, 64, 39]`.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+    /// `weights()[l][i * out + j]`: from input `i` to output `j` of layer `l` (`[in × out]`).
+    pub fn weights(&self) -> &[Vec<T>] {
+        &self.weights
+    }
+    /// `biases()[l][j]`: of output `j` of layer `l`.
+    pub fn biases(&self) -> &[Vec<T>] {
+        &self.biases
     }
     pub fn inputs(&self) -> usize {
         self.dims[0]

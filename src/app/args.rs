@@ -1,5 +1,6 @@
-//! The command line: clap derive definitions only (what users type); `commands`
-//! turns them into work.
+//! The command line as typed (ripgrep's low-level args): clap derive definitions and
+//! the value types of their flags (`Shard`, counts, numbers). `settings` resolves them
+//! once; each subcommand's file turns them into work.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -82,7 +83,7 @@ pub struct Cli {
 }
 
 /// The test suite's hidden options (as hyperfine configures its mock executor): synthetic
-/// runs instead of networks, and injected faults. Read once by the command layer and passed
+/// runs instead of networks, and injected faults. Read once by `settings` and passed
 /// down; never shown in help. Global, so they are written after the subcommand like its own
 /// flags (`pinniped run --fake-trainer …`).
 #[derive(Args, Debug, Clone, Default)]

@@ -1,0 +1,208 @@
+//! `pinniped run FILE`: expand a sweep, train its pending runs, summarise. Also the
+//! steps `rerun` and `report` share: training a batch of runs and what follows it
+//! (summary, plots, report.html, the closing lines).
+
+use super::args::RunArgs;
+use super::error::{exit, AppError};
+use super::prepare::{prepare, Loaded};
+use super::render::{aligned_table, all_counts, configurations_text, mean_spread_ci, repeats_text, runs_and_share};
+use super::results_dir::{check_claimable, check_out_dir, with_stored_pairing};
+use super::settings::{Exec, Test};
+use crate::exec::sweep::{self, Counts, RunOptions};
+use crate::exec::trainer::{DatasetsTrainer, MlpTrainer, Trainer};
+use crate::output::count;
+use crate::report::comparisons::{self, Protocol};
+use crate::report::summary;
+use crate::spec::{expand, load_sweep, Plan, SweepFile};
+use std::path::Path;
+
+pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
+    let exec = Exec::of(&a.exec);
+    let root = |sweep: &SweepFile| a.out.join(&sweep.name);
+    let sweep = load_sweep(&a.file)?;
+    let sweep = with_stored_pairing(&root(&sweep), sweep, exec.quiet);
+    let plan = expand(&sweep)?;
+    if a.dry_run {
+        print_plan(&sweep, &plan, &exec);
+        return Ok(exit::OK);
+    }
+    let root = root(&sweep);
+    check_out_dir(&root)?;
+    let prepared = prepare(&sweep, &plan)?;
+    if !a.force {
+        sweep::check_compatible(&root, &sweep, prepared.digest())?;
+    }
+    check_claimable(&root, &plan)?;
+    sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
+    crate::results::rundir::remove_temp_files(&root)?;
+    let mut todo = sweep::pending(&root, &sweep, &plan, prepared.digest(), a.force);
+    todo.retain(|&i| exec.has(i));
+    if !exec.quiet {
+        outln!(
+            "sweep {}: {} × {} = {} ({} already finished) → {}",
+            sweep.name,
+            configurations_text(&plan),
+            repeats_text(&sweep),
+            runs_and_share(&plan, &exec),
+            exec.in_shard(&plan).len() - todo.len(),
+            root.display()
+        );
+        if let Some(note) = sweep::artifacts_note(&plan) {
+            outln!("{note}");
+        }
+    }
+    let batch = Batch { retrain: a.force, fail_fast: a.fail_fast };
+    train_runs(&root, &sweep, &plan, &prepared, &todo, &exec, test, batch)
+}
+
+/// How a batch of runs treats finished runs and failures.
+pub(super) struct Batch {
+    /// Train the given runs even if they have a status (rerun, --force).
+    pub retrain: bool,
+    /// Stop starting new runs after the first failure.
+    pub fail_fast: bool,
+}
+
+/// Trains the plan's runs `todo` into `root`, then summary, plots and report.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_runs(
+    root: &Path,
+    sweep: &SweepFile,
+    plan: &Plan,
+    prepared: &Loaded,
+    todo: &[usize],
+    exec: &Exec,
+    test: &Test,
+    batch: Batch,
+) -> Result<u8, AppError> {
+    let opts = RunOptions { jobs: exec.jobs, retrain: batch.retrain, fail_fast: batch.fail_fast, quiet: exec.quiet };
+    let real: Box<dyn Trainer + '_> = match prepared {
+        Loaded::One(data) => Box::new(MlpTrainer { data }),
+        Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
+            datasets: &sweep.datasets,
+            pipelines: pipelines.clone(),
+            cache: Default::default(),
+        }),
+    };
+    check_claimable(root, plan)?;
+    let trainer = test.trainer(real.as_ref());
+    let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
+    finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
+    Ok(report_end(root, plan, &records, &counts, exec.quiet))
+}
+
+/// After a batch of runs: the summary, the sweep's plots and `report.html`.
+/// Pictures are a convenience: failing to draw one is a warning, not a failure.
+pub(super) fn finish(
+    root: &Path,
+    plan: &Plan,
+    records: &summary::Records,
+    protocol: &Protocol,
+    quiet: bool,
+) -> Result<(), AppError> {
+    records.write(root, plan, protocol)?;
+    // The plots draw the records the summary was just written from, not a second reading.
+    // Per-axis curves averaged over datasets would mean nothing: a multi-dataset sweep is
+    // compared across its datasets by `pinniped rank`.
+    if plan.datasets.is_empty() {
+        let results = crate::report::plots::sweep::SweepResults::from_records(plan, records);
+        if let Err(e) = crate::report::plots::sweep::plot_sweep_with(root, &results) {
+            errln!("warning: sweep plots: {e:#}");
+        }
+    }
+    let report = crate::report::html::write_report(root)?;
+    if !quiet {
+        outln!("report: {}", report.display());
+    }
+    Ok(())
+}
+
+fn print_plan(sweep: &SweepFile, plan: &Plan, exec: &Exec) {
+    outln!(
+        "sweep {} ({}): {} × {} = {}",
+        sweep.name,
+        sweep.design.word(),
+        configurations_text(plan),
+        repeats_text(sweep),
+        runs_and_share(plan, exec)
+    );
+    let mut header = vec!["index".to_string(), "id".into(), "seed".into()];
+    header.extend(plan.axes.iter().cloned());
+    let rows: Vec<Vec<String>> = exec
+        .in_shard(plan)
+        .into_iter()
+        .map(|i| {
+            let r = &plan.runs[i];
+            let mut row = vec![r.index.to_string(), r.id.clone(), r.seed.to_string()];
+            row.extend(plan.configs[r.config].axis_values.iter().cloned());
+            row
+        })
+        .collect();
+    out!("{}", aligned_table(&header, &rows, &[true, false, true]));
+}
+
+/// The closing lines of a batch, and its exit code: 1 when any run of the plan failed.
+fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Counts, quiet: bool) -> u8 {
+    let all = all_counts(records.runs.iter().map(|r| r.state));
+    if !quiet {
+        let mut extra = String::new();
+        if counts.skipped > 0 {
+            extra.push_str(&format!(", {} not started (--fail-fast)", counts.skipped));
+        }
+        if counts.elsewhere > 0 {
+            extra.push_str(&format!(", {} left to another process", counts.elsewhere));
+        }
+        outln!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
+        // Another shard's runs, or runs not started: the summary is not the sweep's yet.
+        let partial = match all.skipped {
+            0 => String::new(),
+            n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
+        };
+        outln!("summary: {}{partial}", root.join("summary.csv").display());
+        let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
+        if plan.datasets.is_empty() {
+            best_lines(plan, records, of_finished, "");
+        } else {
+            // Selection by validation happens within each dataset.
+            for (d, name) in plan.datasets.iter().enumerate() {
+                let (part, part_records) = records.dataset_part(plan, d);
+                best_lines(&part, &part_records, of_finished, &format!("{name}: "));
+            }
+            outln!("rank the configurations across the datasets: pinniped rank {}", root.display());
+        }
+        if all.failed > 0 {
+            outln!(
+                "{} failed: see `pinniped status {}`, retry with `pinniped rerun {} --failed`",
+                count(all.failed, "run"),
+                root.display(),
+                root.display()
+            );
+        }
+    }
+    if all.failed > 0 {
+        exit::RUNS_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// The "best by validation" and "whole procedure" lines of one dataset's configurations.
+fn best_lines(plan: &Plan, records: &summary::Records, of_finished: &str, lead: &str) {
+    if let Some(best) = records.best_by_validation(plan) {
+        outln!(
+            "{lead}best by validation{of_finished}: {}  valid acc {}  → test acc {}  (n={}; chosen on validation, never on test)",
+            plan.configs[best.config].id,
+            mean_spread_ci(Some(best.valid.0), best.valid.1, best.valid_ci),
+            mean_spread_ci(best.test.0, best.test.1, best.test_ci),
+            best.done
+        );
+        let whole = comparisons::whole_procedure(records, plan);
+        if whole.n > 0 {
+            outln!(
+                "{lead}whole procedure{of_finished} (best on each repeat's validation): test acc {}  (n={})",
+                mean_spread_ci(whole.test_mean, None, whole.test_ci),
+                whole.n
+            );
+        }
+    }
+}
