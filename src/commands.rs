@@ -289,7 +289,7 @@ fn finish(root: &Path, plan: &Plan, records: &summary::Records, protocol: &Proto
             errln!("warning: sweep plots: {e:#}");
         }
     }
-    let report = crate::report::html::write_report(root)?;
+    let report = crate::report::html::write_report(root, &records.selected_rows(plan))?;
     if !quiet {
         outln!("report: {}", report.display());
     }
@@ -1041,9 +1041,9 @@ fn train(a: TrainArgs) -> Result<u8> {
         status.state.word(),
         status.epoch,
         status.seconds,
-        f(rec.final_accs[0]),
-        f(rec.final_accs[1]),
-        f(rec.final_accs[2])
+        f(rec.final_accs.train),
+        f(rec.final_accs.valid),
+        f(rec.final_accs.test)
     );
     if !status.message.is_empty() {
         outln!("{}", status.message);
