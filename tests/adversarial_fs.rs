@@ -91,7 +91,7 @@ fn a_symlinked_stored_file_is_refused_by_every_command_before_it_is_read() {
         ("run", &["run", "--fake-trainer"]),
         ("slurm", &["slurm", "--tasks", "2"]),
     ];
-    for stored in pinniped::exec::sweep::ROOT_FILES {
+    for stored in pinniped::results::layout::ROOT_FILES {
         for (name, args) in commands {
             let case = format!("{stored} under {name}");
             let tmp = tempfile::tempdir().unwrap();

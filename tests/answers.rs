@@ -456,7 +456,11 @@ fn kept_model_is_shown_everywhere(name: &str, selection: &str) {
             // The sweep plot's point for this configuration's batch_size value: the same number.
             let value = &row[col("batch_size")];
             let point = points.iter().find(|p| p.axis == "batch_size" && p.value == *value).unwrap();
-            assert_eq!(point.accs[k].map(|p| p.mean), Some(summary), "plot vs summary, {set}, batch_size={value}");
+            assert_eq!(
+                point.accs[pinniped::data::split::Split::ALL[k]].map(|p| p.mean),
+                Some(summary),
+                "plot vs summary, {set}, batch_size={value}"
+            );
         }
     }
 

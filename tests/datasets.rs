@@ -168,6 +168,25 @@ fn a_two_dataset_sweep_end_to_end_summaries_rank_and_resume() {
     pinniped().arg("report").arg(&root).assert().success();
     let html = std::fs::read_to_string(root.join("report.html")).unwrap();
     assert!(html.contains("runs/GunPoint/baseline/rep-1/"), "report links the runs");
+    // The highlighted rows: per dataset, the summary's highest mean validation accuracy (ties: the first).
+    let mut reader = csv::Reader::from_reader(summary.as_bytes());
+    let head = reader.headers().unwrap().clone();
+    let valid = head.iter().position(|h| h == "final_valid_acc_mean").unwrap();
+    let mut best: Vec<(String, usize, f64)> = Vec::new();
+    for (i, row) in reader.records().map(|r| r.unwrap()).enumerate() {
+        let v: f64 = row[valid].parse().unwrap();
+        match best.iter_mut().find(|b| b.0 == row[0]) {
+            Some(b) if b.2 >= v => {}
+            Some(b) => *b = (row[0].to_string(), i, v),
+            None => best.push((row[0].to_string(), i, v)),
+        }
+    }
+    let table = html.split("<h2>Summary</h2>").nth(1).unwrap().split("</table>").next().unwrap();
+    let marked: Vec<usize> = (table.split("<tr").skip(2).enumerate())
+        .filter(|(_, r)| r.starts_with(" class=\"best\""))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marked, best.iter().map(|b| b.1).collect::<Vec<_>>(), "one selected row per dataset");
     // rank on the one directory: two datasets, three configurations.
     let rank_out = dir.path().join("rank");
     let ranked = pinniped().arg("rank").arg(&root).arg("--out").arg(&rank_out).assert().success();

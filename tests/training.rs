@@ -72,13 +72,13 @@ fn early_stopping_returns_the_best_epochs_weights() {
     assert!(!sel.refit);
     let last = f.history.metrics.last().unwrap().epoch;
     assert_eq!(last, sel.epoch + 5, "stops `patience` epochs after the best");
-    let best_valid = f.history.metrics.iter().map(|m| m.sets[1].unwrap().acc).fold(f64::MIN, f64::max);
-    let first_best = f.history.metrics.iter().find(|m| m.sets[1].unwrap().acc == best_valid).unwrap().epoch;
+    let best_valid = f.history.metrics.iter().map(|m| m.sets.valid.unwrap().acc).fold(f64::MIN, f64::max);
+    let first_best = f.history.metrics.iter().find(|m| m.sets.valid.unwrap().acc == best_valid).unwrap().epoch;
     assert_eq!(sel.epoch, first_best);
     let at_best = &seen.iter().find(|(e, _)| *e == sel.epoch).unwrap().1;
     assert_eq!(&f.mlp, at_best, "the returned weights are the best epoch's");
     assert_ne!(&f.mlp, &seen.last().unwrap().1);
-    assert_eq!(sel.accs[1], Some(best_valid));
+    assert_eq!(sel.accs.valid, Some(best_valid));
 }
 
 #[test]
@@ -112,15 +112,15 @@ fn refit_trains_on_training_and_validation_rows() {
     let base = TrainConfig { shuffle: false, epochs: 60, batch_size: 1, learning_rate: 0.05, ..cfg() };
     let (plain, _) = run(&base, &data_cfg(Some(2)), &data);
     assert!(plain.valid_rows.iter().all(|&r| r % 2 == 0));
-    let plain_test = plain.history.metrics.last().unwrap().sets[2].unwrap().acc;
+    let plain_test = plain.history.metrics.last().unwrap().sets.test.unwrap().acc;
     assert_eq!(plain_test, 0.0, "class 2 was never trained on");
     let (refit, _) = run(&TrainConfig { refit: true, ..base }, &data_cfg(Some(2)), &data);
     let sel = refit.selected.expect("refit selects a model");
     assert!(sel.refit);
-    let best = plain.history.metrics.iter().map(|m| m.sets[1].unwrap().acc).fold(f64::MIN, f64::max);
-    assert_eq!(sel.accs[1], Some(best), "valid accuracy is the first phase's best");
+    let best = plain.history.metrics.iter().map(|m| m.sets.valid.unwrap().acc).fold(f64::MIN, f64::max);
+    assert_eq!(sel.accs.valid, Some(best), "valid accuracy is the first phase's best");
     assert!(sel.epoch >= 1);
-    assert_eq!(sel.accs[2], Some(1.0), "the refit model learned class 2 from the validation rows");
+    assert_eq!(sel.accs.test, Some(1.0), "the refit model learned class 2 from the validation rows");
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn standardisation_is_fitted_on_training_rows_only() {
     let (b, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x2, train_y: &y, test: Some((&tx2, &ty)) });
     assert_eq!(a.train_rows, b.train_rows);
     assert_eq!(a.mlp, b.mlp, "training depends on the training rows alone");
-    let train_acc = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets[0].unwrap().acc).collect::<Vec<_>>();
+    let train_acc = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.train.unwrap().acc).collect::<Vec<_>>();
     assert_eq!(train_acc(&a), train_acc(&b));
     // And it does something: without it, the same data trains differently.
     let (raw, _) = run(&cfg(), &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });

@@ -110,7 +110,7 @@ pub(super) fn finish(
             errln!("warning: sweep plots: {e:#}");
         }
     }
-    let report = crate::report::html::write_report(root)?;
+    let report = crate::report::html::write_report(root, &records.selected_rows(plan))?;
     if !quiet {
         outln!("report: {}", report.display());
     }

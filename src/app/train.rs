@@ -185,9 +185,9 @@ pub fn train(a: TrainArgs) -> Result<u8, AppError> {
         status.state.word(),
         status.epoch,
         status.seconds,
-        f(rec.final_accs[0]),
-        f(rec.final_accs[1]),
-        f(rec.final_accs[2])
+        f(rec.final_accs.train),
+        f(rec.final_accs.valid),
+        f(rec.final_accs.test)
     );
     if !status.message.is_empty() {
         outln!("{}", status.message);

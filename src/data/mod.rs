@@ -10,6 +10,7 @@ mod arff;
 mod labels;
 pub mod preprocess;
 mod source;
+pub mod split;
 pub mod ts;
 mod ucr;
 

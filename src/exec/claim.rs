@@ -128,11 +128,7 @@ impl Drop for Claim {
     }
 }
 
-pub fn lock_path(run_dir: &Path) -> PathBuf {
-    let mut name = run_dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".lock");
-    run_dir.with_file_name(name)
-}
+pub use crate::results::layout::lock_path;
 
 /// `Ok(Some(claim))` when this process now owns the run below the results directory
 /// `root`, `Ok(None)` when another live process does. Never creates or locks anything

@@ -15,16 +15,13 @@ use super::sweep;
 use super::trainer::RunSpec;
 use crate::report::ensemble::runs_ensemble;
 use crate::report::stats::mean_std;
-use crate::report::summary::{read_run, LEVEL, TEST};
+use crate::report::summary::{read_run, LEVEL};
 use crate::spec::plan::derive_refit_seed;
 use crate::spec::{DataConfig, InputError, Plan, Split, SweepFile, TrainConfig};
 use crate::stats::{t_interval, MeanCi};
 use std::path::{Path, PathBuf};
 
-/// The directory of every refit, inside the results directory.
-pub const REFIT_DIR: &str = "refit";
-/// The refit's results, inside the results directory.
-pub const REFIT_FILE: &str = "refit.csv";
+pub use crate::results::layout::{REFIT_DIR, REFIT_FILE};
 /// The most runs one refit may train (`--repeats`).
 pub const MAX_REFIT_RUNS: usize = 1000;
 
@@ -135,7 +132,7 @@ impl Refit {
             format!(
                 "holds a refit of another configuration ({}){}; its results would no longer match. \
                  Pass --force to retrain the refit runs that differ",
-                changes(&dir.join("config.toml"), &self.specs[first]),
+                changes(&dir.join(crate::results::layout::CONFIG_FILE), &self.specs[first]),
                 match stale.len() {
                     1 => String::new(),
                     n => format!(" (and {} more refit runs)", n - 1),
@@ -160,7 +157,7 @@ impl Refit {
         let records: Vec<_> = (0..self.specs.len()).map(|i| read_run(&self.dir(root, i))).collect();
         let done: Vec<usize> = (0..self.specs.len()).filter(|&i| records[i].state == Some(State::Done)).collect();
         let test: Vec<f64> =
-            done.iter().filter_map(|&i| records[i].final_accs[TEST]).filter(|v| v.is_finite()).collect();
+            done.iter().filter_map(|&i| records[i].final_accs.test).filter(|v| v.is_finite()).collect();
         let (mean, std) = mean_std(&test);
         let ensemble = if self.specs.first().is_some_and(|s| s.train.predictions) {
             runs_ensemble(done.iter().map(|&i| self.dir(root, i))).ok().flatten().and_then(|e| e.accuracy())

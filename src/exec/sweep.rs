@@ -10,12 +10,15 @@ use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
 use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
+use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{InputError, Pairing, Plan, Problem, SweepFile};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub use crate::results::layout::{run_dir, DATA_DIGEST_FILE, SWEEP_FILE};
+pub use crate::results::layout::{
+    check_no_symlinked_files, check_no_symlinks, check_paths, run_dir, DATA_DIGEST_FILE, ROOT_FILES, SWEEP_FILE,
+};
 
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -43,6 +46,7 @@ pub struct Counts {
 pub fn resolved_toml(sweep: &SweepFile) -> String {
     use toml::{Table, Value};
     let mut doc = Table::new();
+    doc.insert(SCHEMA_KEY.into(), Value::Integer(RESULTS_SCHEMA.into()));
     doc.insert("name".into(), Value::String(sweep.name.clone()));
     doc.insert("seed".into(), Value::Integer(sweep.seed as i64));
     doc.insert("repeats".into(), Value::Integer(sweep.repeats as i64));
@@ -234,90 +238,6 @@ pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, 
     }
 }
 
-/// The directories pinniped creates directly inside a results directory.
-const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm", super::refit::REFIT_DIR];
-/// The files pinniped writes directly inside a results directory and reads back: a
-/// symlink there would make it read (or report on) a file outside.
-pub const ROOT_FILES: &[&str] = &[
-    SWEEP_FILE,
-    DATA_DIGEST_FILE,
-    "plan.csv",
-    "summary.csv",
-    crate::report::comparisons::COMPARISONS_FILE,
-    crate::report::comparisons::SELECTION_FILE,
-    "report.html",
-    crate::report::importance::IMPORTANCE_FILE,
-    crate::report::runs_table::RUNS_FILE,
-    super::refit::REFIT_FILE,
-];
-
-/// Refuses a symlink at one of [`ROOT_FILES`] (exit 2, naming it) before it is read.
-pub fn check_no_symlinked_files(root: &Path) -> Result<(), InputError> {
-    let problems: Vec<Problem> = ROOT_FILES
-        .iter()
-        .filter_map(|f| {
-            let path = root.join(f);
-            rundir::check_no_symlink_below(root, &path).and_then(|_| rundir::check_kind(&path, false)).err()
-        })
-        .map(|e| Problem { file: PathBuf::new(), line: None, key: None, message: e.to_string() })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(InputError(problems))
-    }
-}
-
-/// Refuses a results directory with a symlink where pinniped writes (`runs/`, a run
-/// directory or one of its parents, a run's lock file, `plots/`, `slurm/`): following
-/// it would delete or write files outside the results directory. Checked before
-/// anything is written.
-pub fn check_no_symlinks(root: &Path, plan: &Plan) -> Result<(), InputError> {
-    check_no_symlinked_files(root)?;
-    // `--out` or `<out>/<name>` being a file: say so rather than fail on what lies below.
-    for dir in root.ancestors().take(2) {
-        if dir.exists() && !dir.is_dir() {
-            return Err(InputError::one(
-                dir,
-                None,
-                None,
-                "is a file, not a directory: give another --out (or another sweep name)",
-            ));
-        }
-    }
-    // (path, whether pinniped keeps a directory there)
-    let dirs = ROOT_DIRS.iter().map(|d| (root.join(d), true));
-    let runs = plan.runs.iter().flat_map(|r| {
-        let dir = run_dir(root, &r.id);
-        [(claim::lock_path(&dir), false), (dir, true)]
-    });
-    check_paths(root, dirs.chain(runs))
-}
-
-/// Refuses a symlink at or above any of `paths` below `root`, or something other than what
-/// pinniped keeps there (`true`: a directory, `false`: a file); absent is fine. Reports each
-/// problem once, at most 20.
-pub fn check_paths(root: &Path, paths: impl Iterator<Item = (PathBuf, bool)>) -> Result<(), InputError> {
-    let mut problems: Vec<Problem> = Vec::new();
-    for (dir, want_dir) in paths {
-        if let Err(e) = rundir::check_no_symlink_below(root, &dir).and_then(|_| rundir::check_kind(&dir, want_dir)) {
-            let message = e.to_string();
-            // A symlinked `runs/` would otherwise be reported once per run.
-            if !problems.iter().any(|p| p.message == message) {
-                problems.push(Problem { file: PathBuf::new(), line: None, key: None, message });
-            }
-        }
-        if problems.len() >= 20 {
-            break;
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(InputError(problems))
-    }
-}
-
 /// Writes the sweep-level files (resolved sweep, data digest, plan).
 pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> anyhow::Result<()> {
     check_no_symlinks(root, plan)?;
@@ -325,33 +245,7 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
     std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
     write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
-    // Ids contain commas (`batch_size=40,momentum=0.5/rep-1`): quote properly.
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> =
-        ["index", "id", "config", "repeat", "seed", "repetition", "fold", "split_seed"].map(String::from).to_vec();
-    header.extend(plan.axes.iter().cloned());
-    let multi = !plan.datasets.is_empty();
-    if multi {
-        header.insert(0, "dataset".into());
-    }
-    w.write_record(&header)?;
-    for r in &plan.runs {
-        let mut row: Vec<String> = plan.dataset_of(r.config).map(String::from).into_iter().collect();
-        row.extend([
-            r.index.to_string(),
-            r.id.clone(),
-            plan.configs[r.config].id.clone(),
-            r.repeat.to_string(),
-            r.seed.to_string(),
-            r.repetition.to_string(),
-            r.fold.map_or(String::new(), |f| f.to_string()),
-            r.split_seed.to_string(),
-        ]);
-        row.extend(plan.configs[r.config].axis_values.iter().cloned());
-        w.write_record(&row)?;
-    }
-    let s = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    write_atomic(&root.join("plan.csv"), &s)?;
+    crate::results::plan::write(root, plan)?;
     Ok(())
 }
 
@@ -560,9 +454,9 @@ pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
             let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
             format!(
                 "done      {id}  train {}  valid {}  test {}  ({:.1}s)",
-                f(last[0]),
-                f(last[1]),
-                f(last[2]),
+                f(last.train),
+                f(last.valid),
+                f(last.test),
                 status.seconds
             )
         }

@@ -5,18 +5,19 @@
 
 use super::atomic::write_atomic;
 use super::rundir::{write_status, SelectedModel, State, Status};
+use crate::data::split::PerSplit;
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
-use crate::results::diagnostics::{self, ACTIVATIONS, WEIGHTS};
+use crate::results::layout::{CONFIG_FILE, MODEL_FILE};
 use crate::results::predictions::{self, Predictions, SetPredictions};
+use crate::results::{metrics, node_tables};
+use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
-use crate::train::fit::SETS;
 use crate::train::strategy::Cadence;
-use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real};
+use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -75,6 +76,7 @@ impl RunSpec {
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
     pub fn to_toml(&self) -> String {
         let mut doc = toml::Table::new();
+        doc.insert(SCHEMA_KEY.into(), toml::Value::Integer(RESULTS_SCHEMA.into()));
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
         doc.insert("train".into(), toml::Value::try_from(self.recorded_train()).expect("train serialises"));
         if !self.split.is_own(self.seed) {
@@ -236,7 +238,7 @@ fn train_as<T: Real>(
     let cfg = &spec.train;
     let keep = spec.artifacts();
     let run_data = data.run_data(Pipeline::of(cfg));
-    write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
+    write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
     let meta = |epoch: usize| CheckpointMeta {
         seed: spec.seed,
         config_hash: spec.config_hash.clone(),
@@ -257,7 +259,7 @@ fn train_as<T: Real>(
     let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(cfg.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
-        progress(m.epoch, m.sets[1].map(|s| s.acc));
+        progress(m.epoch, m.sets.valid.map(|s| s.acc));
         if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
@@ -278,7 +280,7 @@ fn train_as<T: Real>(
     let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
     if keep.checkpoints {
         let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
-        write_atomic(&dir.join("model.safetensors"), &bytes)?;
+        write_atomic(&dir.join(MODEL_FILE), &bytes)?;
     }
     if let Some(p) = &result.predictions {
         predictions::write(dir, p)?;
@@ -292,9 +294,9 @@ fn train_as<T: Real>(
     let selected = result.selected.as_ref().map(|s| SelectedModel {
         epoch: s.epoch,
         refit: s.refit,
-        train_acc: s.accs[0],
-        valid_acc: s.accs[1],
-        test_acc: s.accs[2],
+        train_acc: s.accs.train,
+        valid_acc: s.accs.valid,
+        test_acc: s.accs.test,
     });
     let status = Status {
         state,
@@ -308,89 +310,13 @@ fn train_as<T: Real>(
     Ok(status)
 }
 
-use crate::report::csv_number as num;
-
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
-
-pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
-    let mut s = String::from(METRICS_HEADER);
-    s.push('\n');
-    for m in rows {
-        let _ = write!(s, "{}", m.epoch);
-        for set in &m.sets {
-            match set {
-                Some(v) => {
-                    let _ = write!(s, ",{},{}", num(v.loss), num(v.acc));
-                }
-                None => s.push_str(",,"),
-            }
-        }
-        let _ = writeln!(s, ",{:.4}", m.seconds);
-    }
-    s
-}
-
-/// `metrics.csv`, and with `diagnostics` the per-node tables (gzip CSV, `results::diagnostics`).
+/// `metrics.csv`, and with `diagnostics` the per-node tables (gzip CSV, `results::node_tables`).
 fn write_history(dir: &Path, h: &History, classes: &[String], with_tables: bool) -> anyhow::Result<()> {
-    write_atomic(&dir.join("metrics.csv"), metrics_csv(&h.metrics).as_bytes())?;
-    if !with_tables {
-        return Ok(());
-    }
-
-    let mut s = String::from("epoch,layer,node,dnorm,dtheta\n");
-    for (epoch, layer, node, dnorm, dtheta) in &h.weight_changes {
-        let _ = writeln!(s, "{epoch},{layer},{node},{},{}", num(*dnorm), num(*dtheta));
-    }
-    diagnostics::write_table(dir, WEIGHTS, &s)?;
-
-    let mut s = String::from("epoch,layer,node");
-    if let Some((_, _, hist)) = h.histograms.first() {
-        for name in hist.column_names() {
-            let _ = write!(s, ",{name}");
-        }
-    }
-    s.push('\n');
-    for (epoch, layer, hist) in &h.histograms {
-        for (node, counts) in hist.counts.chunks_exact(hist.columns()).enumerate() {
-            let _ = write!(s, "{epoch},{layer},{node}");
-            for c in counts {
-                let _ = write!(s, ",{c}");
-            }
-            s.push('\n');
-        }
-    }
-    diagnostics::write_table(dir, ACTIVATIONS, &s)?;
-
-    for (k, set) in SETS.iter().enumerate() {
-        let mut s = String::from("epoch,actual");
-        for c in classes {
-            let _ = write!(s, ",{}", csv_field(c));
-        }
-        s.push('\n');
-        let mut any = false;
-        for (epoch, _, m) in h.confusions.iter().filter(|(_, j, _)| *j == k) {
-            any = true;
-            for (a, row) in m.chunks_exact(classes.len()).enumerate() {
-                let _ = write!(s, "{epoch},{}", csv_field(&classes[a]));
-                for c in row {
-                    let _ = write!(s, ",{c}");
-                }
-                s.push('\n');
-            }
-        }
-        if any {
-            diagnostics::write_table(dir, &diagnostics::confusion_stem(set), &s)?;
-        }
+    metrics::write(dir, &h.metrics)?;
+    if with_tables {
+        node_tables::write_tables(dir, h, classes)?;
     }
     Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// Synthetic runs for tests (`--fake-trainer` and the other hidden test-mode options):
@@ -422,7 +348,7 @@ impl Trainer for FakeTrainer {
         if let Some(pattern) = self.fail.as_deref().filter(|p| !p.is_empty() && spec.id.contains(p)) {
             anyhow::bail!("injected failure (--fake-fail {pattern})");
         }
-        write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
+        write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
         let mut rng = crate::train::fit::stream_rng(spec.seed, 99);
         // Folds of one partition are different validation sets: each gets its own stream.
         let fold = spec.split.fold.unwrap_or(0) as u64;
@@ -447,23 +373,24 @@ impl Trainer for FakeTrainer {
             let base = 1.0 - 0.9 * (-(epoch as f64) / tau).exp();
             let mut set = |scale: f64, effect: f64| {
                 let noise: f64 = rand::Rng::random::<f64>(&mut rng) * 0.02;
-                Some(crate::train::SetMetrics {
+                Some(SetMetrics {
                     loss: 1.0 - base * scale + noise,
                     acc: (base * scale + noise + effect).clamp(0.0, 1.0),
                 })
             };
-            let sets = [set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect)];
-            rows.push(EpochMetrics { epoch, sets, seconds: 0.0 });
-            progress(epoch, rows.last().unwrap().sets[1].map(|s| s.acc));
+            // Drawn in this order (train, valid, test): the fake's curves depend on it.
+            let (train, valid, test) = (set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect));
+            rows.push(EpochMetrics { epoch, sets: PerSplit { train, valid, test }, seconds: 0.0 });
+            progress(epoch, rows.last().unwrap().sets.valid.map(|s| s.acc));
         }
-        write_atomic(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes())?;
+        metrics::write(dir, &rows)?;
         let (state, message, epoch) = match diverge_at {
             Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
             None => (State::Done, String::new(), cfg.epochs),
         };
         if let (State::Done, true, Some(last)) = (state, cfg.predictions, rows.last()) {
-            let accuracy = |k: usize| last.sets[k].map_or(0.0, |m| m.acc);
-            predictions::write(dir, &fake_predictions(spec.seed, accuracy(1), accuracy(2)))?;
+            let accuracy = |m: Option<SetMetrics>| m.map_or(0.0, |m| m.acc);
+            predictions::write(dir, &fake_predictions(spec.seed, accuracy(last.sets.valid), accuracy(last.sets.test)))?;
         }
         let status =
             Status { state, message, epoch, seconds: 0.0, config_hash: spec.config_hash.clone(), selected: None };

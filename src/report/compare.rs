@@ -9,7 +9,7 @@
 //! Otherwise the runs' values are compared **unpaired** (Welch's t-test), and the
 //! output says why. p-values are also given Holm-adjusted across the compared rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -22,11 +22,9 @@ use crate::spec::InputError;
 use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t};
 
+use crate::results::summary_file;
 /// Metrics a summary.csv carries, in column order; each has `<metric>_mean,<metric>_std`.
-pub use super::summary::METRICS;
-
-/// Config label used when a sweep has no axis columns (a single configuration).
-const NO_AXES: &str = "(no axes)";
+pub use crate::results::summary_file::{config_label, MeanStd, SummaryRow, METRICS};
 
 /// Confidence level of the intervals of the differences.
 const LEVEL: f64 = 0.95;
@@ -49,34 +47,6 @@ pub enum CompareError {
     /// The sweep stored beside summary.csv (or its run directories) is refused as input.
     #[error(transparent)]
     Input(#[from] InputError),
-}
-
-/// Mean and sample std of one metric over a configuration's done runs; `None` when
-/// summary.csv left the cell empty (undefined).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct MeanStd {
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
-}
-
-/// One configuration (row) of a summary.csv.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
-    /// Axis values as written, parallel to [`Summary::axes`].
-    pub values: Vec<String>,
-    /// `done`: the number of runs the means are taken over (n for the t-test).
-    pub n: usize,
-    /// Per-metric statistics, parallel to [`METRICS`].
-    pub metrics: [MeanStd; METRICS.len()],
-    /// The line of summary.csv it was read from (for error messages).
-    pub line: u64,
-}
-
-impl SummaryRow {
-    /// Statistics of `metric`, or `None` for a name not in [`METRICS`].
-    pub fn metric(&self, metric: &str) -> Option<MeanStd> {
-        METRICS.iter().position(|m| *m == metric).map(|i| self.metrics[i])
-    }
 }
 
 /// A parsed summary.csv.
@@ -144,7 +114,7 @@ impl Summary {
 /// `pinniped summarize`), an unreadable file, or malformed content (file and line named).
 pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
     let file = if path.is_dir() {
-        let file = path.join("summary.csv");
+        let file = path.join(crate::results::layout::SUMMARY_FILE);
         if !file.is_file() {
             return Err(CompareError::NoSummary(path.to_path_buf()));
         }
@@ -172,7 +142,7 @@ pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
 fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), CompareError> {
     use crate::spec::plan::resolved_values;
     // Nothing pinniped reads here (sweep.toml, run directories) may lead outside the results directory.
-    crate::exec::sweep::check_no_symlinked_files(root)?;
+    crate::results::layout::check_no_symlinked_files(root)?;
     let sweep = crate::spec::load_stored_sweep(stored)?;
     if !sweep.datasets.is_empty() {
         return Err(InputError::message(format!(
@@ -185,7 +155,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), 
         .into());
     }
     let plan = crate::spec::expand(&sweep)?;
-    crate::exec::sweep::check_no_symlinks(root, &plan)?;
+    crate::results::layout::check_no_symlinks(root, &plan)?;
     let malformed = |line: u64, message: String| CompareError::Malformed { path: summary.path.clone(), line, message };
     let stale = format!(
         "summary.csv and {} disagree; run `pinniped summarize {}` to rebuild it",
@@ -259,77 +229,20 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), 
     Ok(())
 }
 
-/// Parse summary.csv content; `path` is only used in error messages and the result.
+/// Parse summary.csv content (`results::summary_file`); `path` is only used in error messages
+/// and the result.
 fn parse_summary(path: &Path, bytes: &[u8]) -> Result<Summary, CompareError> {
-    let malformed = |line: u64, message: String| CompareError::Malformed { path: path.to_path_buf(), line, message };
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(1, csv::Position::line);
-        let message = match e.kind() {
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                format!("{len} fields, but the header has {expected_len}")
-            }
-            csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
-            _ => e.to_string(),
-        };
-        malformed(line, message)
-    };
-
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
-    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(str::to_string).collect();
-    if header.iter().all(String::is_empty) {
-        return Err(malformed(1, "empty file; expected a summary.csv header".into()));
-    }
-    // Axes are whatever precedes `runs`; the fixed columns are looked up by name after it.
-    let runs =
-        header.iter().position(|h| h == "runs").ok_or_else(|| malformed(1, "header has no `runs` column".into()))?;
-    let axes = header[..runs].to_vec();
-    for (i, axis) in axes.iter().enumerate() {
-        if axes[..i].contains(axis) {
-            return Err(malformed(1, format!("axis column `{axis}` appears twice")));
-        }
-    }
-    let column = |name: &str| {
-        header[runs..]
-            .iter()
-            .position(|h| h == name)
-            .map(|i| i + runs)
-            .ok_or_else(|| malformed(1, format!("header has no `{name}` column")))
-    };
-    let done_col = column("done")?;
-    let mut metric_cols = [(0, 0); METRICS.len()];
-    for (cols, metric) in metric_cols.iter_mut().zip(METRICS) {
-        *cols = (column(&format!("{metric}_mean"))?, column(&format!("{metric}_std"))?);
-    }
-
-    let mut rows = Vec::new();
-    let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_err)?;
-        let line = record.position().map_or(0, csv::Position::line);
-        let values: Vec<String> = record.iter().take(runs).map(str::to_string).collect();
-        let done = &record[done_col];
-        let n = done.parse().map_err(|_| malformed(line, format!("`done` is `{done}`, not a count")))?;
-        let number = |col: usize| -> Result<Option<f64>, CompareError> {
-            let cell = &record[col];
-            if cell.is_empty() {
-                return Ok(None);
-            }
-            let x: f64 =
-                cell.parse().map_err(|_| malformed(line, format!("`{}` is `{cell}`, not a number", header[col])))?;
-            // A NaN written by a buggy producer means "undefined" just like an empty cell.
-            Ok(x.is_finite().then_some(x))
-        };
-        let mut metrics = [MeanStd::default(); METRICS.len()];
-        for (stat, &(mean_col, std_col)) in metrics.iter_mut().zip(&metric_cols) {
-            *stat = MeanStd { mean: number(mean_col)?, std: number(std_col)? };
-        }
-        if let Some(first) = seen.insert(values.clone(), line) {
-            let config = config_label(axes.iter().zip(&values));
-            return Err(malformed(line, format!("configuration `{config}` already appears on line {first}")));
-        }
-        rows.push(SummaryRow { values, n, metrics, line });
-    }
-    Ok(Summary { path: path.to_path_buf(), axes, rows, configs: None, data_digest: None, stored: None })
+    let table = summary_file::parse(bytes).map_err(|summary_file::Malformed { line, message }| {
+        CompareError::Malformed { path: path.to_path_buf(), line, message }
+    })?;
+    Ok(Summary {
+        path: path.to_path_buf(),
+        axes: table.axes,
+        rows: table.rows,
+        configs: None,
+        data_digest: None,
+        stored: None,
+    })
 }
 
 /// One side of a compared configuration.
@@ -723,16 +636,6 @@ fn same_value(x: &str, y: &str) -> bool {
             (x.parse::<f64>(), y.parse::<f64>()),
             (Ok(u), Ok(v)) if u == v
         )
-}
-
-/// `axis=value` pairs sorted by axis name, so a label does not depend on column order.
-fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
-    let mut pairs: Vec<_> = pairs.collect();
-    if pairs.is_empty() {
-        return NO_AXES.to_string();
-    }
-    pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Four decimals: enough to tell accuracies apart without drowning the table.

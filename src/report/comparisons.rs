@@ -24,8 +24,7 @@ use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t, prob_a_beats_b, t_interval, MeanCi};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const COMPARISONS_FILE: &str = "comparisons.csv";
-pub const SELECTION_FILE: &str = "selection.csv";
+pub use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
 /// A configuration whose Holm-adjusted p against the best is at least this is not
 /// distinguishable from it.
 pub const ALPHA: f64 = 0.05;
@@ -383,7 +382,7 @@ mod tests {
                 records.push(match acc {
                     Some((v, t)) => RunRecord {
                         state: Some(State::Done),
-                        final_accs: [Some(0.9), Some(*v), Some(*t)],
+                        final_accs: crate::data::split::PerSplit { train: Some(0.9), valid: Some(*v), test: Some(*t) },
                         ..Default::default()
                     },
                     None => RunRecord { state: Some(State::Failed), ..Default::default() },

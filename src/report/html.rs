@@ -1,8 +1,10 @@
 //! `report.html`: one static page per sweep (no JavaScript, inline CSS, relative
 //! links) that opens offline from the sweep folder, e.g. straight off a cluster.
 
-use super::plots::data::{read_plan, read_sweep_spec};
+use super::plots::data::read_sweep_spec;
 use super::summary::read_run;
+use crate::results::layout::{PLAN_FILE, REPORT_FILE, SUMMARY_FILE};
+use crate::results::plan::read_plan;
 use crate::results::rundir::State;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -173,7 +175,7 @@ pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut S
 fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
     use super::rank::{datasets_in, plot_ranking, rank, TEST_METRIC};
     // Reading every run again is only worth it where there is something to rank.
-    let summary = read_table(&sweep_dir.join("summary.csv")).ok().flatten();
+    let summary = read_table(&sweep_dir.join(SUMMARY_FILE)).ok().flatten();
     if !summary.is_some_and(|(head, _)| head.iter().any(|h| h == "dataset")) {
         return Ok(());
     }
@@ -238,9 +240,9 @@ fn interval(low: &str, high: &str, decimals: usize) -> Option<String> {
 }
 
 /// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
-/// pairs merged into `mean ± std` with the 95% interval below, the best
-/// `final_valid_acc_mean` row marked.
-fn summary_table(path: &Path, html: &mut String) -> Result<()> {
+/// pairs merged into `mean ± std` with the 95% interval below, the `selected` rows (0-based,
+/// below the header: `Records::selected_rows`, the summary's own choice) marked.
+fn summary_table(path: &Path, selected: &[usize], html: &mut String) -> Result<()> {
     let Some((head, rows)) = read_table(path)? else {
         html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
         return Ok(());
@@ -264,23 +266,7 @@ fn summary_table(path: &Path, html: &mut String) -> Result<()> {
             cols.push((h.clone(), i, None, None));
         }
     }
-    let key = head.iter().position(|h| h == "final_valid_acc_mean");
-    let value = |row: &Vec<String>| key.and_then(|k| row.get(k)?.trim().parse::<f64>().ok()).filter(|v| v.is_finite());
-    // The selected row: per dataset where summary.csv has a `dataset` column (selection by
-    // validation happens per dataset), else over the whole table. Ties: the first.
-    let group =
-        |row: &Vec<String>| if head.first().is_some_and(|h| h == "dataset") { row[0].clone() } else { String::new() };
-    let mut best_of: Vec<(String, usize, f64)> = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let Some(v) = value(r) else { continue };
-        let g = group(r);
-        match best_of.iter_mut().find(|(bg, _, _)| *bg == g) {
-            Some(b) if b.2 >= v => {}
-            Some(b) => *b = (g, i, v),
-            None => best_of.push((g, i, v)),
-        }
-    }
-    let best: Vec<usize> = best_of.iter().map(|(_, i, _)| *i).collect();
+    let best: Vec<usize> = selected.iter().copied().filter(|&r| r < rows.len()).collect();
 
     html.push_str(
         "<p>Metric columns: mean ± std over each configuration's done runs (<code>n</code>), \
@@ -434,11 +420,13 @@ fn selection_table(path: &Path, html: &mut String) -> Result<()> {
 
 /// Writes `sweep_dir/report.html` and returns its path. It shows what is there: draw
 /// the plots first (`plot_sweep`, and `plot_run` per run) to have them on the page.
-pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
+/// `selected`: the summary.csv rows of the configurations selected by validation
+/// (`Records::selected_rows`), highlighted.
+pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
     if !sweep_dir.is_dir() {
         bail!("{} is not a sweep directory", sweep_dir.display());
     }
-    let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
+    let spec = read_sweep_spec(sweep_dir);
     let name = spec
         .name
         .clone()
@@ -463,7 +451,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     }
 
     html.push_str("<h2>Summary</h2>\n");
-    summary_table(&sweep_dir.join("summary.csv"), &mut html)?;
+    summary_table(&sweep_dir.join(SUMMARY_FILE), selected, &mut html)?;
     html.push_str("<h2>Comparisons</h2>\n");
     comparisons_table(&sweep_dir.join(super::comparisons::COMPARISONS_FILE), &mut html)?;
     html.push_str("<h2>The whole procedure</h2>\n");
@@ -477,7 +465,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
         .into_iter()
         .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG && f != super::rank::CD_FILE)
         .collect();
-    let several_datasets = read_table(&sweep_dir.join("summary.csv"))
+    let several_datasets = read_table(&sweep_dir.join(SUMMARY_FILE))
         .ok()
         .flatten()
         .is_some_and(|(head, _)| head.first().is_some_and(|h| h == "dataset"));
@@ -498,7 +486,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     }
 
     html.push_str("<h2>Runs</h2>\n");
-    let plan = read_plan(&sweep_dir.join("plan.csv"))?;
+    let plan = read_plan(&sweep_dir.join(PLAN_FILE))?;
     let ids: Vec<String> = plan.map(|p| p.runs.into_iter().map(|r| r.id).collect()).unwrap_or_default();
     if ids.is_empty() {
         html.push_str("<p>No <code>plan.csv</code>: no runs to list.</p>\n");
@@ -523,7 +511,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
             let accs: Vec<String> = record
                 .final_accs
                 .iter()
-                .map(|a| {
+                .map(|(_, a)| {
                     let text =
                         a.filter(|_| record.state == Some(State::Done)).map_or("–".into(), |a| format!("{a:.4}"));
                     format!("<td class=\"num\">{text}</td>")
@@ -550,7 +538,7 @@ pub fn write_report(sweep_dir: &Path) -> Result<PathBuf> {
     }
     html.push_str("</body>\n</html>\n");
 
-    let out = sweep_dir.join("report.html");
+    let out = sweep_dir.join(REPORT_FILE);
     // Atomic: a symlink planted at report.html is replaced, never written through.
     crate::results::atomic::write_atomic(&out, html.as_bytes())?;
     Ok(out)
@@ -628,7 +616,8 @@ mod tests {
         write_sweep(sweep, name);
         plot_sweep(sweep).unwrap();
         plot_run(&sweep.join("runs/baseline/rep-1")).unwrap();
-        let path = write_report(sweep).unwrap();
+        // The fixture's best final_valid_acc_mean is its third row (momentum 0.9: 0.7).
+        let path = write_report(sweep, &[2]).unwrap();
         assert_eq!(path, sweep.join("report.html"));
         let html = std::fs::read_to_string(&path).unwrap();
 
@@ -678,7 +667,7 @@ mod tests {
              n,,2,2\nmean,,0.65,0.4\nci_low,,,-0.87\nci_high,,,1.67\n",
         )
         .unwrap();
-        let html = std::fs::read_to_string(write_report(sweep).unwrap()).unwrap();
+        let html = std::fs::read_to_string(write_report(sweep, &[]).unwrap()).unwrap();
         check_balanced(&html);
         assert!(!html.contains("<b>,c=1"), "unescaped id");
         assert!(html.contains("<td>a=&lt;b&gt;,c=1</td>"), "the id, escaped, in both tables");
@@ -691,11 +680,11 @@ mod tests {
     #[test]
     fn report_of_a_bare_directory_says_what_is_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
+        let html = std::fs::read_to_string(write_report(dir.path(), &[]).unwrap()).unwrap();
         check_balanced(&html);
         assert!(html.contains("No <code>summary.csv</code> yet."));
         assert!(links(&html).is_empty());
-        assert!(write_report(&dir.path().join("absent")).is_err());
+        assert!(write_report(&dir.path().join("absent"), &[]).is_err());
     }
 
     #[test]
@@ -745,7 +734,7 @@ mod tests {
     }
 
     #[test]
-    fn with_several_datasets_each_dataset_highlights_its_own_selected_row() {
+    fn the_selected_rows_given_are_the_highlighted_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("summary.csv");
         std::fs::write(
@@ -755,10 +744,10 @@ mod tests {
         )
         .unwrap();
         let mut html = String::new();
-        summary_table(&path, &mut html).unwrap();
+        // The rows `Records::selected_rows` gives (A: 16; B: 8), whatever the text says.
+        summary_table(&path, &[1, 2], &mut html).unwrap();
         let rows: Vec<&str> = html.split("<tr").skip(2).collect();
         let marked: Vec<bool> = rows.iter().map(|r| r.starts_with(" class=\"best\"")).collect();
-        // A: 16 (0.7); B: 8 (0.4, the first of a tie), not 32.
         assert_eq!(marked, [false, true, true, false, false], "{html}");
     }
 
@@ -766,7 +755,7 @@ mod tests {
     fn a_one_dataset_report_has_no_rank_section() {
         let dir = tempfile::tempdir().unwrap();
         write_sweep(dir.path(), "s");
-        let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
+        let html = std::fs::read_to_string(write_report(dir.path(), &[]).unwrap()).unwrap();
         assert!(!html.contains("Ranks across datasets"));
         assert!(!dir.path().join("plots/cd-diagram.png").exists());
     }

@@ -27,7 +27,7 @@ use crate::stats::anova::{anova_main_effects, AnovaError, Effect, Observation};
 use anyhow::Context;
 use std::path::Path;
 
-pub const IMPORTANCE_FILE: &str = "importance.csv";
+pub use crate::results::layout::IMPORTANCE_FILE;
 
 /// Header of a grid's `importance.csv`.
 pub const GRID_COLUMNS: [&str; 8] = ["term", "levels", "sum_sq", "df", "share", "F", "p", "note"];
@@ -52,7 +52,7 @@ fn scores(records: &Records, plan: &Plan) -> Vec<Option<f64>> {
         .iter()
         .map(|run| {
             let rec = records.runs.get(run.index)?;
-            rec.final_accs[1].filter(|v| v.is_finite() && rec.state == Some(State::Done))
+            rec.final_accs.valid.filter(|v| v.is_finite() && rec.state == Some(State::Done))
         })
         .collect()
 }
@@ -428,6 +428,7 @@ pub fn html_section(sweep_dir: &Path, html: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::split::PerSplit;
     use crate::report::summary::RunRecord;
     use crate::spec::{Config, PlannedRun};
 
@@ -464,9 +465,11 @@ mod tests {
         let records = scores
             .iter()
             .map(|s| match s {
-                Some(v) => {
-                    RunRecord { state: Some(State::Done), final_accs: [None, Some(*v), None], ..Default::default() }
-                }
+                Some(v) => RunRecord {
+                    state: Some(State::Done),
+                    final_accs: PerSplit { valid: Some(*v), ..Default::default() },
+                    ..Default::default()
+                },
                 None => RunRecord { state: Some(State::Failed), ..Default::default() },
             })
             .collect();

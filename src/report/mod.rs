@@ -13,17 +13,8 @@ pub mod runs_table;
 pub mod stats;
 pub mod summary;
 
-/// A float as every CSV pinniped writes it: the shortest text that parses back to the
-/// same value, in exponent form for very large or small magnitudes (a diverged loss is
-/// `8.742122469506462e48`, not 49 digits).
-pub fn csv_number(v: f64) -> String {
-    let magnitude = v.abs();
-    if v.is_finite() && v != 0.0 && !(1e-5..1e16).contains(&magnitude) {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
-    }
-}
+/// Every CSV number pinniped writes (`results::csv_number`).
+pub use crate::results::csv_number;
 
 #[cfg(test)]
 mod tests {

@@ -160,7 +160,7 @@ pub fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
 pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> {
     use crate::results::layout::SWEEP_FILE;
     let stored = dir.join(SWEEP_FILE);
-    let file = dir.join("summary.csv");
+    let file = dir.join(crate::results::layout::SUMMARY_FILE);
     for path in [&stored, &file] {
         crate::results::rundir::check_no_symlink_below(dir, path)?;
     }

@@ -13,7 +13,7 @@ use super::summary::Records;
 use crate::results::rundir::State;
 use crate::spec::Plan;
 
-pub const RUNS_FILE: &str = "runs.csv";
+pub use crate::results::layout::RUNS_FILE;
 
 /// The columns before the axes.
 pub const PLAN_COLUMNS: [&str; 8] = ["index", "id", "config", "repeat", "repetition", "fold", "seed", "split_seed"];
@@ -58,9 +58,9 @@ pub fn runs_csv(records: &Records, plan: &Plan) -> String {
             rec.state.map_or("pending", State::word).to_string(),
             rec.epoch.filter(|_| rec.state.is_some()).map_or(String::new(), |e| e.to_string()),
             number(rec.seconds.filter(|_| rec.state.is_some())),
-            result(rec.final_accs[0]),
-            result(rec.final_accs[1]),
-            result(rec.final_accs[2]),
+            result(rec.final_accs.train),
+            result(rec.final_accs.valid),
+            result(rec.final_accs.test),
             result(rec.best_valid),
             result(rec.best_epoch),
             result(rec.test_at_best),

@@ -7,8 +7,11 @@
 use super::comparisons::{self, Protocol, COMPARISONS_FILE, SELECTION_FILE};
 use super::ensemble::{config_summary, EnsembleSummary};
 use super::stats::mean_std;
+use crate::data::split::PerSplit;
 use crate::results::atomic::write_atomic;
-use crate::results::layout::run_dir;
+use crate::results::layout::METRICS_FILE;
+use crate::results::layout::{run_dir, SUMMARY_FILE};
+use crate::results::metrics::read_metrics;
 use crate::results::rundir::{read_status, State};
 use crate::spec::Plan;
 use crate::stats::{t_interval, MeanCi};
@@ -16,15 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub const METRICS: [&str; 7] = [
-    "final_train_acc",
-    "final_valid_acc",
-    "final_test_acc",
-    "best_valid_acc",
-    "test_acc_at_best_valid",
-    "best_epoch",
-    "seconds",
-];
+pub use crate::results::summary_file::{ACC_METRICS, METRICS};
 
 /// One run's result, read from its directory: the single reading that summary.csv,
 /// the sweep plots, report.html and `pinniped train` all use.
@@ -36,7 +31,7 @@ pub struct RunRecord {
     pub epoch: Option<usize>,
     /// Train, valid, test accuracy of the model the run returns: the selected model's
     /// under early stopping or refit, else the last epoch's.
-    pub final_accs: [Option<f64>; 3],
+    pub final_accs: PerSplit<Option<f64>>,
     pub best_valid: Option<f64>,
     pub test_at_best: Option<f64>,
     pub best_epoch: Option<f64>,
@@ -47,9 +42,9 @@ impl RunRecord {
     /// The metric values in `METRICS` order.
     pub fn metrics(&self) -> [Option<f64>; 7] {
         [
-            self.final_accs[0],
-            self.final_accs[1],
-            self.final_accs[2],
+            self.final_accs.train,
+            self.final_accs.valid,
+            self.final_accs.test,
             self.best_valid,
             self.test_at_best,
             self.best_epoch,
@@ -58,6 +53,8 @@ impl RunRecord {
     }
 }
 
+/// One run's record from its `status.json` and `metrics.csv` (a missing or unreadable
+/// `metrics.csv` leaves the accuracies unknown).
 pub fn read_run(dir: &Path) -> RunRecord {
     let mut rec = RunRecord::default();
     let status = read_status(dir);
@@ -67,40 +64,20 @@ pub fn read_run(dir: &Path) -> RunRecord {
         rec.epoch = Some(status.epoch);
         rec.seconds = Some(status.seconds);
     }
-    let Ok(mut reader) = crate::fsx::open_own(&dir.join("metrics.csv")).map(csv::Reader::from_reader) else {
-        return rec;
-    };
-    let Ok(header) = reader.headers().cloned() else { return rec };
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (Some(ep), Some(tr), Some(va), Some(te)) = (col("epoch"), col("train_acc"), col("valid_acc"), col("test_acc"))
-    else {
-        return rec;
-    };
-    let mut best: Option<(f64, f64, Option<f64>)> = None;
-    for row in reader.records().flatten() {
-        let get = |i: usize| row.get(i).and_then(|v| v.parse::<f64>().ok());
-        rec.final_accs = [get(tr), get(va), get(te)];
-        if let (Some(v), Some(e)) = (get(va), get(ep)) {
-            // The first epoch that reaches the best validation accuracy.
-            if best.is_none_or(|(b, _, _)| v > b) {
-                best = Some((v, e, get(te)));
-            }
-        }
-    }
-    if let Some((v, e, t)) = best {
+    let Some(metrics) = read_metrics(&dir.join(METRICS_FILE)).ok().flatten() else { return rec };
+    rec.final_accs = metrics.last_accs();
+    if let Some((v, epoch, test)) = metrics.best_valid() {
         rec.best_valid = Some(v);
-        rec.best_epoch = Some(e);
-        rec.test_at_best = t;
+        rec.best_epoch = Some(epoch as f64);
+        rec.test_at_best = test;
     }
     // Early stopping or refit: the run's result is the selected model, not the last epoch.
     if let Some(s) = status.and_then(|s| s.selected) {
-        rec.final_accs = [s.train_acc, s.valid_acc, s.test_acc];
+        rec.final_accs = PerSplit { train: s.train_acc, valid: s.valid_acc, test: s.test_acc };
     }
     rec
 }
 
-/// The accuracy metrics (the first five of [`METRICS`]): summary.csv gives each a 95% t interval.
-pub const ACC_METRICS: usize = 5;
 /// Index in [`METRICS`] of `final_valid_acc` (selection) and `final_test_acc` (what it yields).
 pub const VALID: usize = 1;
 pub const TEST: usize = 2;
@@ -309,11 +286,29 @@ impl Records {
     pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
         Best::of(&self.config_stats(plan))
     }
+
+    /// The rows of summary.csv (0-based, below the header) of the configurations selected
+    /// by validation ([`Records::best_by_validation`]): one per dataset of a multi-dataset
+    /// sweep, whose summary stacks the datasets' tables in plan order. `report.html`
+    /// highlights these, so it shows the summary's own choice, not one re-read from text.
+    pub fn selected_rows(&self, plan: &Plan) -> Vec<usize> {
+        if plan.datasets.is_empty() {
+            return self.best_by_validation(plan).map(|b| b.config).into_iter().collect();
+        }
+        let mut rows = Vec::new();
+        let mut offset = 0;
+        for d in 0..plan.datasets.len() {
+            let (part, records) = self.dataset_part(plan, d);
+            rows.extend(records.best_by_validation(&part).map(|b| offset + b.config));
+            offset += part.configs.len();
+        }
+        rows
+    }
 }
 
 /// The files [`Records::write`] writes, in the order of [`Records::summary_texts`].
 pub const SUMMARY_FILES: [&str; 5] =
-    ["summary.csv", COMPARISONS_FILE, SELECTION_FILE, super::importance::IMPORTANCE_FILE, super::runs_table::RUNS_FILE];
+    [SUMMARY_FILE, COMPARISONS_FILE, SELECTION_FILE, super::importance::IMPORTANCE_FILE, super::runs_table::RUNS_FILE];
 
 /// `text` (a CSV table) with a first column `dataset` holding `name`; the header line is kept
 /// only when `header` (the first dataset's), so that the datasets' tables stack into one.
@@ -334,18 +329,8 @@ pub fn with_dataset_column(text: &str, name: &str, header: bool) -> String {
 
 /// The text of summary.csv from the configurations' statistics.
 fn summary_text(plan: &Plan, stats: &[ConfigStats], records: &Records) -> String {
-    let mut s = String::new();
-    for a in &plan.axes {
-        let _ = write!(s, "{a},");
-    }
-    s.push_str("runs,done,failed,diverged,n");
-    for (k, m) in METRICS.iter().enumerate() {
-        let _ = write!(s, ",{m}_mean,{m}_std");
-        if k < ACC_METRICS {
-            let _ = write!(s, ",{m}_ci_low,{m}_ci_high");
-        }
-    }
-    s.push_str(",ensemble_test_acc,ensemble_test_ci_low,ensemble_test_ci_high\n");
+    let mut s = crate::results::summary_file::header(&plan.axes);
+    s.push('\n');
     let fmt = |v: Option<f64>| v.map_or(String::new(), super::csv_number);
     for (i, (config, c)) in plan.configs.iter().zip(stats).enumerate() {
         for v in &config.axis_values {

@@ -35,7 +35,9 @@ pub fn file_name(stem: &str) -> String {
 pub fn is_table_name(name: &str) -> bool {
     let stem = name.strip_suffix(".csv.gz").or_else(|| name.strip_suffix(".csv"));
     stem.is_some_and(|s| {
-        s == WEIGHTS || s == ACTIVATIONS || ["train", "valid", "test"].iter().any(|set| s == confusion_stem(set))
+        s == WEIGHTS
+            || s == ACTIVATIONS
+            || crate::data::split::Split::ALL.iter().any(|set| s == confusion_stem(set.name()))
     })
 }
 

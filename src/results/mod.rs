@@ -1,9 +1,32 @@
 //! The files of a results directory, each with one owner: its name, schema, writer and
-//! reader: so far the layout (paths), atomic writes, run directories and their status, the
-//! per-run diagnostics tables (gzip CSV) and the per-run predictions; the other files move here with the architecture issue (12).
+//! reader. [`layout`] names every file and checks the paths to them (the schema version every
+//! file belongs to is `spec::schema`'s); [`atomic`] writes; [`rundir`] is a run's directory and
+//! `status.json`; [`run_config`] a run's `config.toml`;
+//! [`plan`] is `plan.csv`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
+//! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`;
+//! [`summary_file`] `summary.csv`'s columns and reader; [`table`] the CSV reading rules they
+//! share. The summaries' statistics are computed in `report` from the records these readers give.
 
 pub mod atomic;
 pub mod diagnostics;
 pub mod layout;
+pub mod metrics;
+pub mod node_tables;
+pub mod plan;
 pub mod predictions;
+pub mod run_config;
 pub mod rundir;
+pub mod summary_file;
+pub mod table;
+
+/// A float as every CSV pinniped writes it: the shortest text that parses back to the
+/// same value, in exponent form for very large or small magnitudes (a diverged loss is
+/// `8.742122469506462e48`, not 49 digits).
+pub fn csv_number(v: f64) -> String {
+    let magnitude = v.abs();
+    if v.is_finite() && v != 0.0 && !(1e-5..1e16).contains(&magnitude) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}

@@ -2,6 +2,8 @@
 //! whether it is finished, stale or half-written.
 
 use super::atomic::{temp_file_owner, write_atomic};
+use super::layout::{CONFIG_FILE, METRICS_FILE, MODEL_FILE};
+use crate::spec::schema::RESULTS_SCHEMA;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
@@ -54,15 +56,48 @@ pub struct SelectedModel {
     pub test_acc: Option<f64>,
 }
 
-pub const STATUS_FILE: &str = "status.json";
+pub use super::layout::STATUS_FILE;
 
+/// `status.json` as stored: the results schema first (`spec::schema`), then the status.
+#[derive(Serialize)]
+struct StoredStatus<'a> {
+    schema: u32,
+    #[serde(flatten)]
+    status: &'a Status,
+}
+
+/// `status.json` as read: without `schema` (written before the key existed) it is schema 1.
+#[derive(Deserialize)]
+struct ReadStatus {
+    #[serde(default = "schema_one")]
+    schema: u64,
+    #[serde(flatten)]
+    status: Status,
+}
+
+fn schema_one() -> u64 {
+    1
+}
+
+/// The run's status; `None` when the run has not finished (no readable `status.json`). A
+/// status of a later schema than this pinniped reads is none it can trust either; its
+/// directory's `sweep.toml` (of the same schema) is refused before any run is looked at.
 pub fn read_status(dir: &Path) -> Option<Status> {
     let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
-    serde_json::from_str(&text).ok()
+    let stored: ReadStatus = serde_json::from_str(&text).ok()?;
+    (stored.schema <= u64::from(RESULTS_SCHEMA)).then_some(stored.status)
+}
+
+/// The schema a run's `status.json` says (1 without the key); `None` when it is absent or
+/// unreadable.
+pub fn status_schema(dir: &Path) -> Option<u64> {
+    let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
+    serde_json::from_str::<ReadStatus>(&text).ok().map(|s| s.schema)
 }
 
 pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
-    let json = serde_json::to_string_pretty(status).expect("status serialises");
+    let stored = StoredStatus { schema: RESULTS_SCHEMA, status };
+    let json = serde_json::to_string_pretty(&stored).expect("status serialises");
     write_atomic(&dir.join(STATUS_FILE), format!("{json}\n").as_bytes())
 }
 
@@ -78,12 +113,7 @@ pub const TRAIN_MARKER_TEXT: &str =
 fn is_run_file(name: &str) -> bool {
     matches!(
         name,
-        STATUS_FILE
-            | TRAIN_MARKER
-            | "config.toml"
-            | "metrics.csv"
-            | "model.safetensors"
-            | super::predictions::PREDICTIONS_FILE
+        STATUS_FILE | TRAIN_MARKER | CONFIG_FILE | METRICS_FILE | MODEL_FILE | super::predictions::PREDICTIONS_FILE
     ) || super::diagnostics::is_table_name(name)
         || temp_file_owner(name).is_some()
 }
@@ -234,11 +264,11 @@ pub fn check_train_out(dir: &Path) -> Result<(), String> {
     if names.is_empty() || is_train_output(dir) {
         return Ok(());
     }
-    let why = if dir.join("sweep.toml").is_file() || dir.join("runs").is_dir() {
+    let why = if dir.join(super::layout::SWEEP_FILE).is_file() || dir.join("runs").is_dir() {
         "holds a sweep's results".to_string()
     } else if fs::symlink_metadata(dir.join(TRAIN_MARKER)).is_ok() {
         format!("has a `{TRAIN_MARKER}` that pinniped did not write (not its text, or not a plain file)")
-    } else if dir.join(STATUS_FILE).is_file() && dir.join("config.toml").is_file() {
+    } else if dir.join(STATUS_FILE).is_file() && dir.join(CONFIG_FILE).is_file() {
         format!(
             "holds a run without pinniped's `{TRAIN_MARKER}` marker (a sweep's run, or made by an older pinniped; \
              delete it yourself if you no longer need it)"

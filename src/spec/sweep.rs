@@ -78,7 +78,7 @@ pub struct RunFile {
 
 const SPLIT_KEYS: &[&str] = &["seed", "repetition", "fold"];
 
-const TOP_KEYS: &[&str] = &["name", "seed", "repeats", "pairing", "data", "datasets", "train", "sweep"];
+const TOP_KEYS: &[&str] = &["schema", "name", "seed", "repeats", "pairing", "data", "datasets", "train", "sweep"];
 pub(super) const DATA_KEYS: &[&str] = &[
     "train",
     "test",
@@ -165,6 +165,8 @@ pub fn resolve_data_path(file: &Path, written: &Path) -> PathBuf {
 
 fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFile, InputError> {
     let table = parse_toml(path, source)?;
+    // A later schema's other keys may mean anything: refused before they are read.
+    super::schema::check_toml(path, source, &table)?;
     let mut c = Collector::new(path, source);
     for key in table.keys() {
         if key == "split" {
@@ -320,6 +322,7 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
 /// `pinniped train FILE`: a `[data]` and a `[train]` table, nothing else.
 pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> {
     let table = parse_toml(path, source)?;
+    super::schema::check_toml(path, source, &table)?;
     // A sweep file given to `train` is a mix-up of commands, not a file of unknown keys.
     let sweep_keys: Vec<&str> =
         ["name", "seed", "repeats", "sweep"].into_iter().filter(|k| table.contains_key(*k)).collect();
@@ -339,7 +342,7 @@ pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> 
     }
     let mut c = Collector::new(path, source);
     for key in table.keys() {
-        if !["data", "train", "split"].contains(&key.as_str()) {
+        if !["schema", "data", "train", "split"].contains(&key.as_str()) {
             c.at(None, key, key.clone(), format!("unknown key{}", suggest(key, &["data", "train", "split"])));
         }
     }

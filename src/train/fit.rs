@@ -11,6 +11,7 @@ use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
 use super::strategy::{Best, Cadence, EarlyStopping};
+use crate::data::split::{self as data_split, PerSplit};
 use crate::features::spectral::{standardize_apply, standardize_fit};
 use crate::features::RunData;
 use crate::spec::config::{DataConfig, TrainConfig};
@@ -18,9 +19,6 @@ use crate::spec::Split;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
-
-/// The evaluation sets, in the column order of `metrics.csv`.
-pub const SETS: [&str; 3] = ["train", "valid", "test"];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SetMetrics {
@@ -33,8 +31,8 @@ pub struct SetMetrics {
 pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
-    /// train, valid, test; `None` when the set is empty or not evaluated this epoch.
-    pub sets: [Option<SetMetrics>; 3],
+    /// Per split; `None` when the set is empty or not evaluated this epoch.
+    pub sets: PerSplit<Option<SetMetrics>>,
     /// Wall seconds since the run started.
     pub seconds: f64,
 }
@@ -42,12 +40,38 @@ pub struct EpochMetrics {
 #[derive(Clone, Debug, Default)]
 pub struct History {
     pub metrics: Vec<EpochMetrics>,
-    /// (epoch, layer, node, ‖Δw‖, Δθ)
-    pub weight_changes: Vec<(usize, usize, usize, f64, f64)>,
-    /// (epoch, hidden layer, histogram of that epoch's training passes)
-    pub histograms: Vec<(usize, usize, Histogram)>,
-    /// (epoch, set index, counts[actual * classes + predicted])
-    pub confusions: Vec<(usize, usize, Vec<u32>)>,
+    pub weight_changes: Vec<WeightChange>,
+    pub histograms: Vec<LayerHistogram>,
+    pub confusions: Vec<EpochConfusion>,
+}
+
+/// How much one node's incoming weights moved in one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightChange {
+    pub epoch: usize,
+    pub layer: usize,
+    pub node: usize,
+    /// ‖Δw‖
+    pub dnorm: f64,
+    /// The angle Δθ between the weights before and after.
+    pub dtheta: f64,
+}
+
+/// One hidden layer's activation histogram over one epoch's training passes.
+#[derive(Clone, Debug)]
+pub struct LayerHistogram {
+    pub epoch: usize,
+    pub layer: usize,
+    pub histogram: Histogram,
+}
+
+/// One split's confusion matrix after one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochConfusion {
+    pub epoch: usize,
+    pub split: data_split::Split,
+    /// `counts[actual * classes + predicted]`
+    pub counts: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +88,7 @@ pub struct Selected {
     /// Accuracy of the returned model on train, valid, test. After a refit, train is
     /// measured on training + validation rows and valid is the first phase's score at
     /// `epoch` (the refit model has seen those rows).
-    pub accs: [Option<f64>; 3],
+    pub accs: PerSplit<Option<f64>>,
     pub refit: bool,
 }
 
@@ -233,13 +257,13 @@ pub fn fit<T: Real>(
         })
     };
     // A returned model's accuracies, and the class scores behind them, by the native forward pass.
-    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<([Option<f64>; 3], SetScores<T>), AllocError> {
+    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<(PerSplit<Option<f64>>, SetScores<T>), AllocError> {
         let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
-        let (mut accs, mut scores) = ([None; 3], [None, None, None]);
+        let (mut accs, mut scores) = (PerSplit::default(), [None, None, None]);
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
                 let out = ws.forward(mlp, &s.x, s.rows());
-                accs[k] = Some(phase.evaluate(out, s, None).acc);
+                accs[data_split::Split::ALL[k]] = Some(phase.evaluate(out, s, None).acc);
                 if want && k > 0 {
                     scores[k] = Some(copy_scores(out)?);
                 }
@@ -288,7 +312,7 @@ pub fn fit<T: Real>(
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _, _) => {
             let (a, scores) = kept(&refitted, &refit_sets)?;
-            let selected = Selected { epoch: best.epoch, accs: [a[0], best.valid_acc, a[2]], refit: true };
+            let selected = Selected { epoch: best.epoch, accs: PerSplit { valid: best.valid_acc, ..a }, refit: true };
             // Validation rows by the selected model (the refitted one has trained on them).
             let p =
                 predictions(of(captured.best_valid.as_ref(), sets.get(1))?, of(scores[2].as_ref(), refit_sets.get(2))?);
@@ -417,16 +441,18 @@ impl Phase<'_> {
                 continue;
             }
 
-            let mut metrics = EpochMetrics { epoch, sets: [None; 3], seconds: 0.0 };
+            let mut metrics = EpochMetrics { epoch, sets: PerSplit::default(), seconds: 0.0 };
             let mut confusions: [Option<Vec<u32>>; 3] = Default::default();
             // Train and validation first: they decide whether this epoch is the phase's last
             // (early stopping, divergence), and the last epoch always gets the test set and
             // confusion matrices, whatever `test_every` and `confusion_every` say.
             let mut ends = last;
             for (k, set) in sets.iter().enumerate() {
+                let split = data_split::Split::ALL[k];
                 if k == 2 {
-                    let stops = stopping.would_stop(epoch, metrics.sets[1]);
-                    let bad = metrics.sets.iter().flatten().any(|m| !m.loss.is_finite()) || !model.mlp().is_finite();
+                    let stops = stopping.would_stop(epoch, metrics.sets.valid);
+                    let bad = metrics.sets.iter().filter_map(|(_, m)| *m).any(|m| !m.loss.is_finite())
+                        || !model.mlp().is_finite();
                     ends = ends || stops || bad;
                 }
                 if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
@@ -438,7 +464,7 @@ impl Phase<'_> {
                 };
                 let mut conf = Vec::new();
                 let m = self.evaluate(out, set, Some(&mut conf));
-                metrics.sets[k] = Some(m);
+                metrics.sets[split] = Some(m);
                 confusions[k] = Some(conf);
                 if keep_best_valid && k == 1 && stopping.improves(m) {
                     improved_valid = Some(or_fail!(copy_scores(out)));
@@ -448,9 +474,9 @@ impl Phase<'_> {
                 }
             }
             if confusion_cadence.due_or_last(epoch, ends) {
-                for (k, c) in confusions.into_iter().enumerate() {
-                    if let Some(c) = c {
-                        history.confusions.push((epoch, k, c));
+                for (split, c) in data_split::Split::ALL.into_iter().zip(confusions) {
+                    if let Some(counts) = c {
+                        history.confusions.push(EpochConfusion { epoch, split, counts });
                     }
                 }
             }
@@ -458,8 +484,8 @@ impl Phase<'_> {
             if let Some(before) = before {
                 record_diagnostics(history, epoch, &before, model.mlp(), &hists);
             }
-            let bad = metrics.sets.iter().flatten().find(|m| !m.loss.is_finite()).map(|m| m.loss);
-            let valid = metrics.sets[1];
+            let bad = metrics.sets.iter().filter_map(|(_, m)| *m).find(|m| !m.loss.is_finite()).map(|m| m.loss);
+            let valid = metrics.sets.valid;
             history.metrics.push(metrics);
             if let Some(loss) = bad.or_else(|| (!model.mlp().is_finite()).then_some(f64::NAN)) {
                 return PhaseEnd::Diverged(model.mlp().clone(), epoch, format!("evaluation loss became {loss}"));
@@ -507,11 +533,11 @@ fn record_diagnostics<T: Real>(
 ) {
     for (l, nodes) in weight_change(before, after).into_iter().enumerate() {
         for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
-            history.weight_changes.push((epoch, l, node, dnorm, dtheta));
+            history.weight_changes.push(WeightChange { epoch, layer: l, node, dnorm, dtheta });
         }
     }
     for (l, h) in hists.iter().enumerate() {
-        history.histograms.push((epoch, l, h.clone()));
+        history.histograms.push(LayerHistogram { epoch, layer: l, histogram: h.clone() });
     }
 }
 

@@ -21,7 +21,10 @@ pub use crate::memory;
 pub use crate::spec::options;
 
 pub use crate::features::RunData;
-pub use fit::{fit, EpochMetrics, EpochView, Fit, History, Outcome, Selected, SetMetrics};
+pub use fit::{
+    fit, EpochConfusion, EpochMetrics, EpochView, Fit, History, LayerHistogram, Outcome, Selected, SetMetrics,
+    WeightChange,
+};
 pub use model::{Grads, Input, Mlp, Workspace};
 pub use optim::Optimizer;
 pub use options::{

@@ -3,8 +3,8 @@
 //! view (§2.3) of weight changes, activation histograms and confusion matrices.
 
 use super::colormap::{hot, Mapping, Scale};
-use super::data::Grid;
 use super::{draw_title, font, save_png, tick_text, Area, Canvas};
+use crate::results::node_tables::Grid;
 use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

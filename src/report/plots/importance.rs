@@ -93,7 +93,7 @@ fn p_text(p: f64) -> String {
 /// Draws `plots/importance.png` from `importance.csv`; `None` when there is nothing to draw.
 pub fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
     let Some((bars, y_desc, subtitle)) = importance_bars(sweep_dir)? else { return Ok(None) };
-    let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
+    let spec = read_sweep_spec(sweep_dir);
     let name = spec.name.unwrap_or_default();
     let out = sweep_dir.join("plots");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

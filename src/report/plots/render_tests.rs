@@ -1,12 +1,15 @@
 //! Tests that decode the PNGs and check what they show, not just that they exist.
 
 use super::colormap::{hot, Scale};
-use super::data::{read_confusion, read_metrics, read_plan, Grid, Metrics, Set};
 use super::fixture::{write_run, write_sweep, RunShape};
 use super::heatmap::MISSING;
 use super::run::{confusion_layout, draw_confusion, draw_error, set_color};
 use super::sweep::{SweepResults, FAILED_MARK};
 use super::{plot_run, plot_sweep, PALETTE};
+use crate::data::split::Split;
+use crate::results::metrics::{read_metrics, Metrics};
+use crate::results::node_tables::{read_confusion, Grid};
+use crate::results::plan::read_plan;
 use image::{Rgb, RgbImage};
 use plotters::style::RGBColor;
 use std::collections::HashSet;
@@ -45,7 +48,7 @@ fn confusion_cells_have_the_colour_map_extremes() {
     std::fs::write(&csv, "epoch,actual,a,b,c\n3,a,5,0,1\n3,b,0,10,0\n3,c,2,0,7\n").unwrap();
     let confusion = read_confusion(&csv).unwrap().unwrap();
     let png = dir.path().join("confusion-test.png");
-    assert!(draw_confusion(&png, Set::Test, "h=8", &confusion).unwrap());
+    assert!(draw_confusion(&png, Split::Test, "h=8", &confusion).unwrap());
     let img = load(&png);
     let layout = confusion_layout(3);
     let at = |r: usize, c: usize| {
@@ -87,7 +90,7 @@ fn error_curves_land_where_the_data_says() {
     let png = dir.path().join("error.png");
     let frame = draw_error(&png, "t", &metrics).unwrap().expect("drawn");
     let img = load(&png);
-    let (train, valid, test) = (set_color(Set::Train), set_color(Set::Valid), set_color(Set::Test));
+    let (train, valid, test) = (set_color(Split::Train), set_color(Split::Valid), set_color(Split::Test));
     for e in [10.0, 25.0, 40.0] {
         assert!(count_near(&img, frame.px(e, 0.25), 3, train) > 0, "train line at epoch {e}");
         assert!(count_near(&img, frame.px(e, 0.9), 3, test) > 0, "test line at epoch {e}");
@@ -255,8 +258,8 @@ fn a_single_epoch_and_no_hidden_layer_still_plot() {
     let metrics: Metrics = read_metrics(&run.join("metrics.csv")).unwrap().unwrap();
     let frame = draw_error(&run.join("plots/error.png"), "t", &metrics).unwrap().unwrap();
     let img = load(&run.join("plots/error.png"));
-    let train_err = 1.0 - metrics.final_acc(Set::Train).unwrap();
-    assert!(count_near(&img, frame.px(1.0, train_err), 3, set_color(Set::Train)) > 4);
+    let train_err = 1.0 - metrics.final_acc(Split::Train).unwrap();
+    assert!(count_near(&img, frame.px(1.0, train_err), 3, set_color(Split::Train)) > 4);
 }
 
 #[test]
@@ -276,7 +279,7 @@ fn activation_sums_and_last_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("activations.csv");
     std::fs::write(&csv, "epoch,layer,node,0.0000,0.5000,over_1\n1,0,0,1,2,3\n2,0,0,10,20,30\n2,0,1,0,0,1\n").unwrap();
-    let acts = super::data::read_activations(&csv).unwrap().unwrap();
+    let acts = crate::results::node_tables::read_activations(&csv).unwrap().unwrap();
     let l = &acts.layers[0];
     assert_eq!((l.epochs, l.last_epoch), (2, 2));
     assert_eq!(l.total, Grid { rows: 2, cols: 3, data: vec![11.0, 22.0, 33.0, 0.0, 0.0, 1.0] });
@@ -314,7 +317,7 @@ fn sweep_plots_show_one_colour_per_value() {
     assert!(has(PALETTE[0]) && has(PALETTE[1]) && !has(PALETTE[2]));
     // Final accuracies use the set colours.
     let img = load(&dir.path().join("plots/axis-batch_size-final.png"));
-    for set in Set::ALL {
+    for set in Split::ALL {
         assert!(img.pixels().any(|p| *p == rgb(set_color(set))), "{set:?}");
     }
 }
@@ -399,7 +402,7 @@ fn last_row(run: &Path) -> [f64; 3] {
     [last[2], last[4], last[6]]
 }
 
-fn panel(drawn: &[super::sweep::Drawn], file: &str, set: Set) -> (RgbImage, super::run::LineFrame) {
+fn panel(drawn: &[super::sweep::Drawn], file: &str, set: Split) -> (RgbImage, super::run::LineFrame) {
     let (path, frames) = drawn.iter().find(|(p, _)| p.ends_with(file)).unwrap_or_else(|| panic!("{file} drawn"));
     let frame = frames.iter().find(|(s, _)| *s == set).unwrap_or_else(|| panic!("{file}: a {set:?} panel")).1;
     (load(path), frame)
@@ -414,10 +417,10 @@ fn sweep_final_plot_draws_the_kept_models_means_and_their_t_intervals() {
     let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
     let points = super::sweep::final_points(dir.path()).unwrap();
     let point = points.iter().find(|p| p.axis == "batch_size" && p.value == "40").unwrap();
-    for set in Set::ALL {
-        let k = set.index();
+    for set in Split::ALL {
+        let k = set as usize;
         let runs = [kept[k], other[k]];
-        let stat = point.accs[k].unwrap();
+        let stat = point.accs[set].unwrap();
         assert_eq!(stat.mean, (kept[k] + other[k]) / 2.0, "{set:?}: the kept model's result, not the last row's");
         assert_eq!(stat.n, 2);
         assert_eq!(stat.ci, crate::stats::t_interval(&runs, 0.95), "{set:?}: the 95% t-interval of the runs");
@@ -441,8 +444,8 @@ fn sweep_final_plot_bars_span_the_runs_t_interval() {
     // momentum = 0.0 is the baseline's two runs, close together: an interval inside [0, 1].
     let runs = ["baseline/rep-1", "baseline/rep-2"].map(|id| last_row(&dir.path().join("runs").join(id)));
     let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
-    for set in Set::ALL {
-        let values = runs.map(|r| r[set.index()]);
+    for set in Split::ALL {
+        let values = runs.map(|r| r[set as usize]);
         let ci = crate::stats::t_interval(&values, 0.95).unwrap();
         assert!(ci.low > 0.0 && ci.high < 1.0, "{set:?}: the case needs an interval inside [0, 1]: {ci:?}");
         let (img, frame) = panel(&drawn, "axis-momentum-final.png", set);
@@ -465,10 +468,9 @@ fn sweep_plots_fit_the_y_axis_to_the_data() {
     sweep_with_kept_models(dir.path());
     let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
     let points = super::sweep::final_points(dir.path()).unwrap();
-    for set in Set::ALL {
+    for set in Split::ALL {
         let (_, frame) = panel(&drawn, "axis-momentum-final.png", set);
-        let stats: Vec<_> =
-            points.iter().filter(|p| p.axis == "momentum").filter_map(|p| p.accs[set.index()]).collect();
+        let stats: Vec<_> = points.iter().filter(|p| p.axis == "momentum").filter_map(|p| p.accs[set]).collect();
         let lo = stats.iter().map(|s| s.ci.map_or(s.mean, |c| c.low.max(0.0))).fold(f64::INFINITY, f64::min);
         let hi = stats.iter().map(|s| s.ci.map_or(s.mean, |c| c.high.min(1.0))).fold(f64::NEG_INFINITY, f64::max);
         let (span, axis) = (hi - lo, frame.y.1 - frame.y.0);
@@ -476,7 +478,7 @@ fn sweep_plots_fit_the_y_axis_to_the_data() {
         assert!(axis < span * 1.25, "{set:?}: the axis {:?} fits [{lo}, {hi}], not [0, 1]", frame.y);
     }
     // The error panels, too: the fixture's errors (with their bands) never reach 0 or 1.
-    let (_, frame) = panel(&drawn, "axis-momentum-error.png", Set::Valid);
+    let (_, frame) = panel(&drawn, "axis-momentum-error.png", Split::Valid);
     assert!(frame.y.0 > 0.0 && frame.y.1 < 1.0, "{:?}", frame.y);
 }
 
@@ -510,7 +512,7 @@ fn diverged_and_failed_runs_are_marked_where_their_value_is() {
     sweep_with_kept_models(dir.path());
     let drawn = super::sweep::draw_sweep(dir.path(), &SweepResults::read(dir.path()).unwrap()).unwrap();
     // momentum values in sweep order: 0.0 (all done), 0.9 (rep-2 diverged in epoch 7).
-    for set in Set::ALL {
+    for set in Split::ALL {
         let (img, frame) = panel(&drawn, "axis-momentum-final.png", set);
         let at_axis = |i: f64| {
             let (x, y) = frame.px(i, frame.y.0);
@@ -539,12 +541,12 @@ fn an_ensemble_accuracy_given_for_a_configuration_is_drawn_on_the_test_panel() {
     sweep_with_kept_models(dir.path());
     let mut results = SweepResults::read(dir.path()).unwrap();
     let without = super::sweep::draw_sweep(dir.path(), &results).unwrap();
-    let (img, _) = panel(&without, "axis-batch_size-final.png", Set::Test);
+    let (img, _) = panel(&without, "axis-batch_size-final.png", Split::Test);
     let black = |img: &RgbImage, at: (i32, i32)| count_near(img, at, 3, RGBColor(0, 0, 0));
     results.ensemble_test_acc.insert("batch_size=40".into(), Some(0.7));
     results.ensemble_test_acc.insert("baseline".into(), None);
     let with = super::sweep::draw_sweep(dir.path(), &results).unwrap();
-    let (img2, frame) = panel(&with, "axis-batch_size-final.png", Set::Test);
+    let (img2, frame) = panel(&with, "axis-batch_size-final.png", Split::Test);
     let at = frame.px(0.22, 0.7);
     assert!(black(&img2, at) > 20, "a diamond at batch_size = 40's ensemble accuracy");
     assert_eq!(black(&img, at), 0, "no diamond without an ensemble accuracy");
@@ -552,7 +554,7 @@ fn an_ensemble_accuracy_given_for_a_configuration_is_drawn_on_the_test_panel() {
     let of = |axis: &str, v: &str| points.iter().find(|p| p.axis == axis && p.value == v).unwrap().ensemble_test_acc;
     assert_eq!(of("batch_size", "40"), Some(0.7));
     assert_eq!(of("batch_size", "160"), None, "the baseline's is not known");
-    let (img, frame) = panel(&with, "axis-batch_size-final.png", Set::Valid);
+    let (img, frame) = panel(&with, "axis-batch_size-final.png", Split::Valid);
     assert_eq!(black(&img, frame.px(0.22, 0.7)), 0, "only the test panel shows it");
 }
 
@@ -616,10 +618,12 @@ fn a_done_run_without_metrics_counts_as_done_as_in_the_summary() {
     // The test result is whatever the summary's reading of each run gives, averaged.
     let tests: Vec<f64> = ["rep-1", "rep-2"]
         .iter()
-        .filter_map(|r| crate::report::summary::read_run(&dir.path().join("runs/batch_size=40").join(r)).final_accs[2])
+        .filter_map(|r| {
+            crate::report::summary::read_run(&dir.path().join("runs/batch_size=40").join(r)).final_accs.test
+        })
         .collect();
     assert_eq!(
-        point.accs[Set::Test.index()].map(|s| (s.mean, s.n)),
+        point.accs[Split::Test].map(|s| (s.mean, s.n)),
         Some((tests.iter().sum::<f64>() / tests.len() as f64, tests.len()))
     );
 }

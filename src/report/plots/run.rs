@@ -2,13 +2,16 @@
 //! weight changes and activation histograms, written to `<run>/plots/`.
 
 use super::colormap::Scale;
-use super::data::{
-    read_activations, read_confusions, read_metrics, read_weights, run_title, Activations, Confusion, LayerWeights,
-    Metrics, Set,
-};
+use super::data::run_title;
 use super::heatmap::{category_ticks, numeric_category_ticks, Heatmap, HeatmapLayout, Rect, Tick, HEATMAP_SIZE};
 use super::{draw_title, error_axes, finite_segments, fitted_range, legend, save_png, tick_text, Canvas, PALETTE};
+use crate::data::split::Split;
 use crate::results::diagnostics::{confusion_stem, table_path, ACTIVATIONS, WEIGHTS};
+use crate::results::layout::METRICS_FILE;
+use crate::results::metrics::{read_metrics, Metrics};
+use crate::results::node_tables::{
+    read_activations, read_confusions, read_weights, Activations, Confusion, LayerWeights,
+};
 use anyhow::{bail, Context, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -18,8 +21,8 @@ use std::path::{Path, PathBuf};
 pub const LINE_SIZE: (u32, u32) = (800, 600);
 
 /// Colour of each set's line (train, validation, test): matplotlib's first three.
-pub fn set_color(set: Set) -> RGBColor {
-    PALETTE[set.index()]
+pub fn set_color(set: Split) -> RGBColor {
+    PALETTE[set as usize]
 }
 
 /// Draws every plot the files in `run_dir` allow into `run_dir/plots/` and returns the
@@ -31,11 +34,11 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let out = run_dir.join("plots");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let params = run_title(&run_dir.join("config.toml"))
+    let params = run_title(run_dir)
         .unwrap_or_else(|| run_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
     let mut written = Vec::new();
 
-    if let Some(metrics) = read_metrics(&run_dir.join("metrics.csv"))? {
+    if let Some(metrics) = read_metrics(&run_dir.join(METRICS_FILE))? {
         let path = out.join("error.png");
         if draw_error(&path, &format!("Classification error\n{params}"), &metrics)?.is_some() {
             written.push(path);
@@ -44,15 +47,15 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
 
     // The diagnostics tables: `<stem>.csv.gz`, or the plain `.csv` of an older directory.
     let table = |stem: &str| table_path(run_dir, stem);
-    for set in Set::ALL {
-        let Some(input) = table(&confusion_stem(set.word())) else { continue };
+    for set in Split::ALL {
+        let Some(input) = table(&confusion_stem(set.name())) else { continue };
         let all = read_confusions(&input)?;
         // The last recorded epoch, and each earlier one (`confusion_every`) beside it.
         for (k, confusion) in all.iter().enumerate() {
             let path = if k + 1 == all.len() {
-                out.join(format!("confusion-{}.png", set.word()))
+                out.join(format!("confusion-{}.png", set.name()))
             } else {
-                out.join(format!("confusion-{}-epoch-{:04}.png", set.word(), confusion.epoch))
+                out.join(format!("confusion-{}-epoch-{:04}.png", set.name(), confusion.epoch))
             };
             if draw_confusion(&path, set, &params, confusion)? {
                 written.push(path);
@@ -124,7 +127,7 @@ pub(crate) fn epoch_label(x: &f64) -> String {
 /// `error.png`: 1 − accuracy per set over epochs; `None` (nothing written) when no set
 /// has a single finite value.
 pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<LineFrame>> {
-    let curves: Vec<(Set, Segments)> = Set::ALL
+    let curves: Vec<(Split, Segments)> = Split::ALL
         .into_iter()
         .map(|s| (s, finite_segments(metrics.acc(s).map(|(e, a)| (e as f64, 1.0 - a)))))
         .filter(|(_, segs)| !segs.is_empty())
@@ -173,7 +176,7 @@ pub fn confusion_layout(classes: usize) -> HeatmapLayout {
 }
 
 /// `confusion-<set>.png`: counts of the last recorded epoch; false when empty.
-pub fn draw_confusion(path: &Path, set: Set, params: &str, c: &Confusion) -> Result<bool> {
+pub fn draw_confusion(path: &Path, set: Split, params: &str, c: &Confusion) -> Result<bool> {
     let n = c.labels.len();
     if n == 0 {
         return Ok(false);

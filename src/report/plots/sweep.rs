@@ -3,14 +3,18 @@
 //! numbers as summary.csv) with 95% confidence intervals, each on a y-axis fitted to the
 //! data, legends outside the plot areas, and diverged or failed runs marked.
 
-use super::data::{read_metrics, read_plan, read_sweep_spec, Metrics, Plan, PlannedRun, Set};
+use super::data::read_sweep_spec;
 use super::legend::{self, Entry, Mark};
 use super::run::{epoch_range, set_color, LineFrame};
 use super::{draw_title, error_axes, finite_segments, fitted_range, font, save_png, Canvas, PALETTE};
+use crate::data::split::{PerSplit, Split};
 use crate::report::summary::{read_run, Records, RunRecord};
+use crate::results::layout::{run_dir, METRICS_FILE};
+use crate::results::metrics::{read_metrics, Metrics};
+use crate::results::plan::{read_in as read_plan_of, PlanRow, PlanTable};
 use crate::results::rundir::State;
 use crate::stats::{t_interval, MeanCi};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::{BTreeMap, HashMap};
@@ -53,8 +57,8 @@ impl SweepResults {
         Ok(Self::read_plan(sweep_dir, &read_plan_of(sweep_dir)?))
     }
 
-    fn read_plan(sweep_dir: &Path, plan: &Plan) -> Self {
-        let runs = plan.runs.iter().map(|r| (r.id.clone(), read_run(&sweep_dir.join("runs").join(&r.id)))).collect();
+    fn read_plan(sweep_dir: &Path, plan: &PlanTable) -> Self {
+        let runs = plan.runs.iter().map(|r| (r.id.clone(), read_run(&run_dir(sweep_dir, &r.id)))).collect();
         Self { runs, ensemble_test_acc: HashMap::new() }
     }
 }
@@ -93,7 +97,7 @@ struct ErrorPoint {
 /// accuracies under early stopping or refit, not necessarily the last row's).
 struct DoneRun {
     metrics: Metrics,
-    result: [Option<f64>; 3],
+    result: PerSplit<Option<f64>>,
 }
 
 /// The runs behind one value of one axis.
@@ -134,7 +138,7 @@ impl Group {
 
     /// The mean error curve of `set` over the done runs, per epoch
     /// that has values; the band is the 95% interval of the mean (none for one run).
-    fn error_curve(&self, set: Set) -> Vec<ErrorPoint> {
+    fn error_curve(&self, set: Split) -> Vec<ErrorPoint> {
         let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
         for run in &self.done {
             for (e, a) in run.metrics.acc(set).filter(|(_, a)| a.is_finite()) {
@@ -151,8 +155,8 @@ impl Group {
             .collect()
     }
 
-    fn final_acc(&self, set: Set) -> Option<SetStat> {
-        let results = self.done.iter().filter_map(|run| run.result[set.index()].filter(|a| a.is_finite()));
+    fn final_acc(&self, set: Split) -> Option<SetStat> {
+        let results = self.done.iter().filter_map(|run| run.result[set].filter(|a| a.is_finite()));
         SetStat::of(&results.collect::<Vec<_>>())
     }
 }
@@ -175,13 +179,13 @@ fn order_values(found: Vec<String>, listed: Option<&Vec<String>>) -> Vec<String>
 /// designs keep the runs whose other axes sit at the baseline; grids keep all
 /// (marginalising over the other axes).
 pub fn axis_members<'p>(
-    plan: &'p Plan,
+    plan: &'p PlanTable,
     a: usize,
     one_at_a_time: bool,
     listed: Option<&Vec<String>>,
-) -> Vec<(String, Vec<&'p PlannedRun>)> {
+) -> Vec<(String, Vec<&'p PlanRow>)> {
     let baseline = plan.baseline();
-    let belongs = |r: &PlannedRun| {
+    let belongs = |r: &PlanRow| {
         !one_at_a_time
             || baseline.is_some_and(|b| r.values.iter().zip(b).enumerate().all(|(i, (v, bv))| i == a || v == bv))
     };
@@ -214,16 +218,8 @@ struct SweepGroups {
     axes: Vec<(String, Vec<Group>)>,
 }
 
-fn read_plan_of(sweep_dir: &Path) -> Result<Plan> {
-    let plan_path = sweep_dir.join("plan.csv");
-    match read_plan(&plan_path)? {
-        Some(plan) => Ok(plan),
-        None => bail!("{}: not found or empty; is {} a sweep directory?", plan_path.display(), sweep_dir.display()),
-    }
-}
-
-fn sweep_groups(sweep_dir: &Path, plan: &Plan, results: &SweepResults) -> Result<SweepGroups> {
-    let spec = read_sweep_spec(&sweep_dir.join("sweep.toml"));
+fn sweep_groups(sweep_dir: &Path, plan: &PlanTable, results: &SweepResults) -> Result<SweepGroups> {
+    let spec = read_sweep_spec(sweep_dir);
     let name = spec
         .name
         .clone()
@@ -235,7 +231,7 @@ fn sweep_groups(sweep_dir: &Path, plan: &Plan, results: &SweepResults) -> Result
     for run in &plan.runs {
         let Some(record) = results.runs.get(&run.id).filter(|r| r.state == Some(State::Done)) else { continue };
         // Without a metrics.csv it has no curves, but still its result (as in summary.csv).
-        let metrics = read_metrics(&sweep_dir.join("runs").join(&run.id).join("metrics.csv"))?.unwrap_or_default();
+        let metrics = read_metrics(&run_dir(sweep_dir, &run.id).join(METRICS_FILE))?.unwrap_or_default();
         done.insert(&run.id, Rc::new(DoneRun { metrics, result: record.final_accs }));
     }
     let mut axes = Vec::new();
@@ -250,7 +246,7 @@ fn sweep_groups(sweep_dir: &Path, plan: &Plan, results: &SweepResults) -> Result
     Ok(SweepGroups { name, one_at_a_time, axes })
 }
 
-fn group(value: String, members: &[&PlannedRun], done: &HashMap<&str, Rc<DoneRun>>, results: &SweepResults) -> Group {
+fn group(value: String, members: &[&PlanRow], done: &HashMap<&str, Rc<DoneRun>>, results: &SweepResults) -> Group {
     let mut g = Group { value, done: Vec::new(), diverged: Vec::new(), failed: 0, missing: 0, ensemble: None };
     for run in members {
         let record = results.runs.get(&run.id);
@@ -279,8 +275,8 @@ pub struct FinalPoint {
     pub axis: String,
     pub value: String,
     /// Over the done runs' train, valid and test results (the numbers summary.csv
-    /// averages: the kept model's), by `Set::index`.
-    pub accs: [Option<SetStat>; 3],
+    /// averages: the kept model's), by `Split::index`.
+    pub accs: PerSplit<Option<SetStat>>,
     /// The test accuracy of the ensemble of repeats, when given (drawn as a diamond).
     pub ensemble_test_acc: Option<f64>,
     pub done: usize,
@@ -294,7 +290,7 @@ impl FinalPoint {
         Self {
             axis: axis.to_owned(),
             value: g.value.clone(),
-            accs: Set::ALL.map(|s| g.final_acc(s)),
+            accs: PerSplit::from_fn(|s| g.final_acc(s)),
             ensemble_test_acc: g.ensemble,
             done: g.done.len(),
             diverged: g.diverged.len(),
@@ -333,7 +329,7 @@ pub fn plot_sweep_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<P
 }
 
 /// One written picture and where each of its panels' data landed.
-pub(crate) type Drawn = (PathBuf, Vec<(Set, LineFrame)>);
+pub(crate) type Drawn = (PathBuf, Vec<(Split, LineFrame)>);
 
 /// Draws every sweep picture; each path comes with its panels' frames (tests map data
 /// to pixels with them).
@@ -372,10 +368,10 @@ pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec
 /// The sets that have a value in any of `series`, each with a panel.
 /// When no set has one but runs diverged or failed, one validation panel still shows
 /// their marks: a sweep whose every run diverged gets a picture that says so.
-fn sets_with_values(has: impl Fn(Set) -> bool, any_failed: bool) -> Vec<Set> {
-    let sets: Vec<Set> = Set::ALL.into_iter().filter(|s| has(*s)).collect();
+fn sets_with_values(has: impl Fn(Split) -> bool, any_failed: bool) -> Vec<Split> {
+    let sets: Vec<Split> = Split::ALL.into_iter().filter(|s| has(*s)).collect();
     if sets.is_empty() && any_failed {
-        vec![Set::Valid]
+        vec![Split::Valid]
     } else {
         sets
     }
@@ -383,13 +379,13 @@ fn sets_with_values(has: impl Fn(Set) -> bool, any_failed: bool) -> Vec<Set> {
 
 /// `axis-<key>-error.png`: one panel per evaluated set; returns each panel's frame, or
 /// `None` (nothing written) when no run has a finite accuracy.
-fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<Option<Vec<(Set, LineFrame)>>> {
-    let curves: Vec<Vec<Vec<ErrorPoint>>> =
-        Set::ALL.iter().map(|s| groups.iter().map(|g| g.error_curve(*s)).collect()).collect();
+fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Result<Option<Vec<(Split, LineFrame)>>> {
+    let curves: PerSplit<Vec<Vec<ErrorPoint>>> =
+        PerSplit::from_fn(|s| groups.iter().map(|g| g.error_curve(s)).collect());
     let any_diverged = groups.iter().any(|g| !g.diverged.is_empty());
-    let sets = sets_with_values(|s| curves[s.index()].iter().any(|c| !c.is_empty()), any_diverged);
+    let sets = sets_with_values(|s| curves[s].iter().any(|c| !c.is_empty()), any_diverged);
     let diverged_epochs = groups.iter().flat_map(|g| g.diverged.iter().map(|e| *e as f64));
-    let epochs = curves.iter().flatten().flatten().map(|p| p.epoch).chain(diverged_epochs);
+    let epochs = curves.iter().flat_map(|(_, c)| c).flatten().map(|p| p.epoch).chain(diverged_epochs);
     let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), e| (a.min(e), b.max(e)));
     if sets.is_empty() {
         return Ok(None);
@@ -429,7 +425,7 @@ fn draw_axis_error(path: &Path, title: &str, key: &str, groups: &[Group]) -> Res
     }
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
-        let set_curves = &curves[set.index()];
+        let set_curves = &curves[*set];
         let y = fitted_range(set_curves.iter().flatten().flat_map(|p| [p.mean, p.low, p.high])).unwrap_or((0.0, 1.0));
         let mut chart =
             error_axes(panel, Some(set.label()), x, y, "Classification error", (10, 40, 52)).with_context(ctx)?;
@@ -478,9 +474,9 @@ fn draw_axis_final(
     title: &str,
     key: &str,
     points: &[FinalPoint],
-) -> Result<Option<Vec<(Set, LineFrame)>>> {
+) -> Result<Option<Vec<(Split, LineFrame)>>> {
     let any_failed = points.iter().any(|p| p.diverged + p.failed > 0);
-    let sets = sets_with_values(|s| points.iter().any(|p| p.accs[s.index()].is_some()), any_failed);
+    let sets = sets_with_values(|s| points.iter().any(|p| p.accs[s].is_some()), any_failed);
     if sets.is_empty() {
         return Ok(None);
     }
@@ -518,9 +514,9 @@ fn draw_axis_final(
     let label = |x: &f64| super::category_at(*x, n).map_or_else(String::new, |i| points[i].value.clone());
     let mut frames = Vec::new();
     for (panel, set) in body.split_evenly((1, sets.len())).iter().zip(&sets) {
-        let s = set.index();
+        let s = *set;
         let color = set_color(*set);
-        let ensemble = |p: &FinalPoint| if *set == Set::Test { p.ensemble_test_acc } else { None };
+        let ensemble = |p: &FinalPoint| if *set == Split::Test { p.ensemble_test_acc } else { None };
         let values = points.iter().flat_map(|p| {
             let (lo, hi) = p.accs[s].map_or((f64::NAN, f64::NAN), |st| st.bounds());
             [p.accs[s].map_or(f64::NAN, |st| st.mean), lo, hi, ensemble(p).unwrap_or(f64::NAN)]
@@ -599,13 +595,13 @@ fn draw_axis_final(
 mod tests {
     use super::*;
 
-    fn plan() -> Plan {
-        let run = |id: &str, config: &str, v: [&str; 2]| PlannedRun {
+    fn plan() -> PlanTable {
+        let run = |id: &str, config: &str, v: [&str; 2]| PlanRow {
             id: id.into(),
             config: config.into(),
             values: v.iter().map(|s| s.to_string()).collect(),
         };
-        Plan {
+        PlanTable {
             axes: vec!["a".into(), "b".into()],
             runs: vec![
                 run("baseline/rep-1", "baseline", ["1", "x"]),
@@ -620,7 +616,7 @@ mod tests {
     #[test]
     fn one_at_a_time_holds_other_axes_at_baseline() {
         let p = plan();
-        let ids = |g: Vec<(String, Vec<&PlannedRun>)>| {
+        let ids = |g: Vec<(String, Vec<&PlanRow>)>| {
             g.into_iter().map(|(v, rs)| (v, rs.iter().map(|r| r.id.clone()).collect::<Vec<_>>())).collect::<Vec<_>>()
         };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
