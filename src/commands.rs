@@ -1024,12 +1024,16 @@ fn train(a: TrainArgs) -> Result<u8> {
         &dir.join(crate::exec::rundir::TRAIN_MARKER),
         crate::exec::rundir::TRAIN_MARKER_TEXT.as_bytes(),
     )?;
-    let split = split.unwrap_or(crate::spec::Split::own(cfg.seed));
-    let spec = RunSpec::new("train".into(), cfg.seed, split, cfg.clone(), data, &prepared.digest);
+    let split = split.unwrap_or(crate::spec::Split::own(cfg.schedule.seed));
+    let spec = RunSpec::new("train".into(), cfg.schedule.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
-        if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
-            errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
+        if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.schedule.epochs) {
+            errln!(
+                "epoch {epoch:>4}/{}  valid acc {}",
+                cfg.schedule.epochs,
+                valid.map_or("-".into(), |v| format!("{v:.4}"))
+            );
         }
     };
     let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;
@@ -1060,9 +1064,7 @@ fn eval(a: EvalArgs) -> Result<u8> {
     let cfg: crate::spec::TrainConfig = toml::from_str(&meta.config)
         .map_err(|e| InputError::one(&a.model, None, None, format!("the checkpoint's config does not parse: {e}")))?;
     let format = match a.format.as_deref() {
-        Some(f) => {
-            Some(f.parse::<crate::data::Format>().map_err(|e| InputError::one(&a.data, None, None, e.to_string()))?)
-        }
+        Some(f) => Some(f.parse::<crate::data::Format>().map_err(|e| InputError::one(&a.data, None, None, e))?),
         None => None,
     };
     // The training file's policies, fitting to the length its series were brought to.

@@ -7,6 +7,7 @@ pub mod design;
 pub mod options;
 pub mod plan;
 pub mod problems;
+pub mod reading;
 pub mod sweep;
 
 pub use config::{Artifacts, DataConfig, Resample, TrainConfig};
