@@ -158,7 +158,8 @@ fn run_target(target: &str, input: &[u8], scratch: &Path) -> Result<String, Stri
                 // `.ts` data that reads is also pushed through the filling and resampling
                 // policies, which the plain table read does not apply.
                 Ok(_) if target == "ts" => {
-                    use pinniped::data::ts::{read, LengthPolicy, MissingPolicy, TargetLength};
+                    use pinniped::data::ts::read;
+                    use pinniped::data::{LengthPolicy, MissingPolicy, TargetLength};
                     match read(&path).and_then(|d| {
                         d.to_table(MissingPolicy::Interpolate, LengthPolicy::Resample, TargetLength::Exactly(16))
                     }) {

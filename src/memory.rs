@@ -115,33 +115,35 @@ fn mul(parts: &[usize]) -> u64 {
 /// The memory one run of `cfg` on data of `shape` needs at its peak, from the buffers
 /// `fit` allocates (an estimate: small per-epoch vectors are left out).
 pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
-    let t = match cfg.dtype {
+    let t = match cfg.model.dtype {
         DType::F32 => 4,
         DType::F64 => 8,
     };
     let mut dims = vec![shape.cols];
-    dims.extend(&cfg.hidden);
+    dims.extend(&cfg.model.hidden);
     dims.push(shape.classes);
     let weights: u64 = dims.windows(2).map(|d| mul(&[d[0], d[1]])).fold(0, u64::saturating_add);
     let params = weights.saturating_add(dims[1..].iter().map(|&d| d as u64).sum());
     // The model, the gradients of two workspaces, the optimiser's first moment (always) and
     // second (Adam), a copy for early stopping or the refit, and the f64 snapshot.
-    let copies = 4 + u64::from(cfg.optimizer == OptimizerKind::Adam) + u64::from(cfg.patience > 0 || cfg.refit);
+    let copies = 4
+        + u64::from(cfg.optimiser.optimizer == OptimizerKind::Adam)
+        + u64::from(cfg.schedule.patience > 0 || cfg.schedule.refit);
     let model = params.saturating_mul(copies * t).saturating_add(weights.saturating_mul(8));
 
     let all_rows = shape.train_rows + shape.valid_rows + shape.test_rows;
-    let batch = cfg.batch_size.min(shape.train_rows);
+    let batch = cfg.optimiser.batch_size.min(shape.train_rows);
     let eval_rows = shape.train_rows.max(shape.valid_rows).max(shape.test_rows);
     let outputs: usize = dims[1..].iter().sum();
     let widest = dims[1..].iter().copied().max().unwrap_or(0);
-    let hidden: usize = cfg.hidden.iter().sum();
-    let dropout = if cfg.dropout > 0.0 { mul(&[2, batch, hidden]) } else { 0 };
+    let hidden: usize = cfg.model.hidden.iter().sum();
+    let dropout = if cfg.model.dropout > 0.0 { mul(&[2, batch, hidden]) } else { 0 };
     let per_pass = |rows: usize| mul(&[rows, outputs]).saturating_add(mul(&[2, rows, widest]));
     let mut workspaces = per_pass(batch).saturating_add(per_pass(eval_rows)).saturating_add(dropout).saturating_mul(t);
-    let gram = match cfg.method {
+    let gram = match cfg.model.method {
         Method::Gram => true,
         Method::Direct => false,
-        Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * shape.train_rows <= shape.cols,
+        Method::Auto => cfg.optimiser.optimizer == OptimizerKind::Sgd && 2 * shape.train_rows <= shape.cols,
     };
     if gram {
         let first = dims[1];
@@ -157,11 +159,11 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
     // Per recorded epoch: histograms (8 bytes a count), weight changes (a 40-byte tuple per
     // node), confusion matrices on the epochs that record them. The history is copied once
     // into the result and written as CSV text (about as large again).
-    let epochs = cfg.epochs;
-    let columns = cfg.histogram_bins + 1;
+    let epochs = cfg.schedule.epochs;
+    let columns = cfg.outputs.histogram_bins + 1;
     let per_epoch = mul(&[hidden, columns, 8]).saturating_add(mul(&[outputs, 40]));
     // confusion_every = 0: the last epoch only.
-    let confusion_epochs = epochs.checked_div(cfg.confusion_every).map_or(1, |n| n + 1);
+    let confusion_epochs = epochs.checked_div(cfg.outputs.confusion_every).map_or(1, |n| n + 1);
     let confusions = mul(&[confusion_epochs, 3, shape.classes, shape.classes, 4]);
     let diagnostics = per_epoch.saturating_mul(epochs as u64).saturating_add(confusions).saturating_mul(3);
 
@@ -222,18 +224,21 @@ mod tests {
 
     #[test]
     fn estimate_counts_the_model_from_its_layer_widths() {
-        let cfg = TrainConfig { hidden: vec![64], method: Method::Direct, ..TrainConfig::default() };
+        let mut cfg = TrainConfig::default();
+        (cfg.model.hidden, cfg.model.method) = (vec![64], Method::Direct);
         let e = estimate(&cfg, &shape());
         // 1024·64 + 64·39 weights, 64 + 39 biases; four f32 copies plus an f64 snapshot.
         let (weights, params) = (1024 * 64 + 64 * 39, 1024 * 64 + 64 * 39 + 64 + 39);
         assert_eq!(e.model, params * 4 * 4 + weights * 8);
-        let bigger = estimate(&TrainConfig { hidden: vec![128], ..cfg.clone() }, &shape());
+        cfg.model.hidden = vec![128];
+        let bigger = estimate(&cfg, &shape());
         assert!(bigger.model > e.model && bigger.workspaces > e.workspaces);
     }
 
     #[test]
     fn huge_sizes_saturate_and_are_refused_with_the_estimate() {
-        let cfg = TrainConfig { hidden: vec![1 << 20; 64], ..TrainConfig::default() };
+        let mut cfg = TrainConfig::default();
+        cfg.model.hidden = vec![1 << 20; 64];
         let e = estimate(&cfg, &shape());
         let why = over_limit(&e, 8 << 30).expect("far over 8 GiB");
         assert!(why.contains("8.0 GiB") && why.contains("hidden"), "{why}");
@@ -244,7 +249,8 @@ mod tests {
 
     #[test]
     fn long_diagnostics_count_every_epoch() {
-        let cfg = TrainConfig { histogram_bins: 10_000, epochs: 1_000_000, ..TrainConfig::default() };
+        let mut cfg = TrainConfig::default();
+        (cfg.outputs.histogram_bins, cfg.schedule.epochs) = (10_000, 1_000_000);
         let e = estimate(&cfg, &shape());
         assert!(e.diagnostics > 64 * 10_000 * 8 * 1_000_000, "{e:?}");
         let why = over_limit(&e, 8 << 30).unwrap();

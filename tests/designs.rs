@@ -49,9 +49,11 @@ fn random_toml_is_32_sobol_points_through_their_distributions() {
             assert_eq!(config.axis_values[d], want, "point {i}, {}", plan.axes[d]);
         }
         let t = &config.train;
-        assert!((1e-4..=1e-2).contains(&t.learning_rate) && (1e-5..=1e-1).contains(&t.weight_decay));
-        assert!((8..=64).contains(&t.batch_size) && (0.0..=0.6).contains(&t.dropout));
-        assert!([64, 128, 256, 512].contains(&t.hidden[0]) && t.hidden.len() == 1);
+        assert!(
+            (1e-4..=1e-2).contains(&t.optimiser.learning_rate) && (1e-5..=1e-1).contains(&t.optimiser.weight_decay)
+        );
+        assert!((8..=64).contains(&t.optimiser.batch_size) && (0.0..=0.6).contains(&t.model.dropout));
+        assert!([64, 128, 256, 512].contains(&t.model.hidden[0]) && t.model.hidden.len() == 1);
     }
     // Each hidden width is drawn (8 times each: the first 32 points stratify every dimension by 4
     // but for the skipped origin and the 33rd point that replaces it).
@@ -77,8 +79,8 @@ fn raising_samples_keeps_every_id_and_seed_of_random_and_sobol() {
         }
         // Values that must be integers or members of a set are drawn as such.
         for (i, c) in grown.configs.iter().enumerate() {
-            assert_eq!(value(&grown, i, "batch_size"), c.train.batch_size.to_string());
-            assert!((8..=64).contains(&c.train.batch_size));
+            assert_eq!(value(&grown, i, "batch_size"), c.train.optimiser.batch_size.to_string());
+            assert!((8..=64).contains(&c.train.optimiser.batch_size));
             assert!(["relu", "tanh"].contains(&value(&grown, i, "activation")), "{}", c.id);
         }
     }
@@ -109,9 +111,13 @@ fn lhs_hits_each_stratum_once_and_refuses_to_be_extended() {
     let tmp = tempfile::tempdir().unwrap();
     let keys = "learning_rate = { log_uniform = [1e-4, 1e-1] }\nmomentum = { uniform = [0.0, 0.9] }";
     let plan = plan_of(tmp.path(), &format!("design = \"lhs\"\nsamples = 10\n{keys}"));
-    let mut lr_strata: Vec<usize> =
-        plan.configs.iter().map(|c| ((c.train.learning_rate.log10() + 4.0) / 3.0 * 10.0).floor() as usize).collect();
-    let mut m_strata: Vec<usize> = plan.configs.iter().map(|c| (c.train.momentum / 0.9 * 10.0) as usize).collect();
+    let mut lr_strata: Vec<usize> = plan
+        .configs
+        .iter()
+        .map(|c| ((c.train.optimiser.learning_rate.log10() + 4.0) / 3.0 * 10.0).floor() as usize)
+        .collect();
+    let mut m_strata: Vec<usize> =
+        plan.configs.iter().map(|c| (c.train.optimiser.momentum / 0.9 * 10.0) as usize).collect();
     lr_strata.sort_unstable();
     m_strata.sort_unstable();
     assert_eq!(lr_strata, (0..10).collect::<Vec<_>>());

@@ -8,6 +8,7 @@
 mod common;
 
 use candle_core::{DType, Device, Module, Tensor};
+use pinniped::spec::config::OptimiserConfig;
 use pinniped::spec::{DataConfig, Split, TrainConfig};
 use pinniped::train::candle_engine::CandleMlp;
 use pinniped::train::engine::{self, Setup};
@@ -16,6 +17,12 @@ use pinniped::train::init::initialise;
 use pinniped::train::{
     fit, Activation, Engine, EpochView, Fit, Init, Loss, Method, Mlp, MomentumRule, OptimizerKind, RunData,
 };
+
+/// `c` changed by `change`.
+fn with(mut c: TrainConfig, change: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
+    change(&mut c);
+    c
+}
 
 /// |a − b| ≤ TOL · max(1, |b|): both engines compute in f64, in different orders.
 const TOL: f64 = 1e-10;
@@ -50,14 +57,18 @@ fn random_data(rows: usize, cols: usize, classes: u32, seed: u64) -> (Vec<f64>, 
 
 /// The optimiser settings each case is trained under, by name.
 fn rules() -> Vec<(&'static str, TrainConfig)> {
-    let sgd = |momentum, rule, weight_decay, method| TrainConfig {
-        optimizer: OptimizerKind::Sgd,
-        learning_rate: 0.1,
-        momentum,
-        momentum_rule: rule,
-        weight_decay,
-        method,
-        ..TrainConfig::default()
+    let sgd = |momentum, momentum_rule, weight_decay, method| {
+        with(TrainConfig::default(), |c| {
+            c.optimiser = OptimiserConfig {
+                optimizer: OptimizerKind::Sgd,
+                learning_rate: 0.1,
+                momentum,
+                momentum_rule,
+                weight_decay,
+                ..OptimiserConfig::default()
+            };
+            c.model.method = method;
+        })
     };
     vec![
         ("plain sgd (fused)", sgd(0.0, MomentumRule::Damped, 0.0, Method::Direct)),
@@ -66,12 +77,14 @@ fn rules() -> Vec<(&'static str, TrainConfig)> {
         ("damped momentum, gram method", sgd(0.5, MomentumRule::Damped, 0.0, Method::Gram)),
         (
             "adam + decay",
-            TrainConfig {
-                optimizer: OptimizerKind::Adam,
-                learning_rate: 0.01,
-                weight_decay: 0.01,
-                ..TrainConfig::default()
-            },
+            with(TrainConfig::default(), |c| {
+                c.optimiser = OptimiserConfig {
+                    optimizer: OptimizerKind::Adam,
+                    learning_rate: 0.01,
+                    weight_decay: 0.01,
+                    ..OptimiserConfig::default()
+                }
+            }),
         ),
     ]
 }
@@ -107,12 +120,14 @@ fn engines_agree_per_step_for_every_loss_activation_and_optimiser_rule() {
                     for dropout in [0.0, 0.3] {
                         cases += 1;
                         let name = format!("{dims:?} × {loss} × {act} × {rule} × dropout {dropout}");
-                        let cfg = TrainConfig { loss, activation: act, dropout, ..base.clone() };
+                        let cfg = with(base.clone(), |c| {
+                            (c.optimiser.loss, c.model.activation, c.model.dropout) = (loss, act, dropout)
+                        });
                         let mlp = initialise::<f64>(dims, act, Init::Pytorch, &mut stream_rng(9, 0)).unwrap();
                         let native =
-                            trajectory(&TrainConfig { engine: Engine::Native, ..cfg.clone() }, &mlp, &x, &y, 4);
+                            trajectory(&with(cfg.clone(), |c| c.model.engine = Engine::Native), &mlp, &x, &y, 4);
                         let candle =
-                            trajectory(&TrainConfig { engine: Engine::Candle, ..cfg.clone() }, &mlp, &x, &y, 4);
+                            trajectory(&with(cfg.clone(), |c| c.model.engine = Engine::Candle), &mlp, &x, &y, 4);
                         let mut before = mlp.clone();
                         for (s, ((ln, mn), (lc, mc))) in native.iter().zip(&candle).enumerate() {
                             let mut problem = (!close(*lc, *ln)).then(|| format!("step {s}: loss {lc} vs {ln}"));
@@ -182,17 +197,13 @@ fn fit_as<T: pinniped::train::Real>(cfg: &TrainConfig, data: &RunData) -> Fit<T>
 }
 
 fn short_run(engine: Engine) -> TrainConfig {
-    TrainConfig {
-        engine,
-        hidden: vec![7],
-        epochs: 12,
-        batch_size: 5,
-        learning_rate: 0.05,
-        minmax: false,
-        normalize: false,
-        plots: Some(false),
-        ..TrainConfig::default()
-    }
+    with(TrainConfig::default(), |c| {
+        (c.model.engine, c.model.hidden) = (engine, vec![7]);
+        (c.optimiser.batch_size, c.optimiser.learning_rate) = (5, 0.05);
+        (c.pipeline.minmax, c.pipeline.normalize) = (false, false);
+        c.schedule.epochs = 12;
+        c.outputs.plots = Some(false);
+    })
 }
 
 #[test]
@@ -204,29 +215,24 @@ fn engines_make_the_same_predictions_after_a_short_run() {
         ("sgd, mse-sum, sigmoid", short_run(Engine::Auto)),
         (
             "adam, cross-entropy, relu, dropout",
-            TrainConfig {
-                optimizer: OptimizerKind::Adam,
-                loss: Loss::CrossEntropy,
-                activation: Activation::Relu,
-                dropout: 0.2,
-                learning_rate: 0.01,
-                ..short_run(Engine::Auto)
-            },
+            with(short_run(Engine::Auto), |c| {
+                (c.optimiser.optimizer, c.optimiser.loss, c.optimiser.learning_rate) =
+                    (OptimizerKind::Adam, Loss::CrossEntropy, 0.01);
+                (c.model.activation, c.model.dropout) = (Activation::Relu, 0.2);
+            }),
         ),
         (
             "classic momentum, tanh, early stopping",
-            TrainConfig {
-                momentum: 0.9,
-                momentum_rule: MomentumRule::Classic,
-                activation: Activation::Tanh,
-                learning_rate: 0.005,
-                patience: 4,
-                ..short_run(Engine::Auto)
-            },
+            with(short_run(Engine::Auto), |c| {
+                (c.optimiser.momentum, c.optimiser.momentum_rule, c.optimiser.learning_rate) =
+                    (0.9, MomentumRule::Classic, 0.005);
+                c.model.activation = Activation::Tanh;
+                c.schedule.patience = 4;
+            }),
         ),
     ];
     for (name, c) in configs {
-        let cfg = |engine| TrainConfig { engine, ..c.clone() };
+        let cfg = |engine| with(c.clone(), |c| c.model.engine = engine);
         let native = fit_as::<f64>(&cfg(Engine::Native), &data);
         let candle = fit_as::<f64>(&cfg(Engine::Candle), &data);
         assert_eq!(native.history.metrics.len(), candle.history.metrics.len(), "{name}: epochs trained");
@@ -249,7 +255,8 @@ fn engines_make_the_same_predictions_after_a_short_run() {
 fn candle_engine_is_bit_identical_across_repeats_and_threads() {
     let (x, y) = blobs(48, 4, 0);
     let data = RunData { cols: 8, classes: 4, train_x: &x, train_y: &y, test: None };
-    let cfg = TrainConfig { dropout: 0.2, optimizer: OptimizerKind::Adam, ..short_run(Engine::Candle) };
+    let cfg =
+        with(short_run(Engine::Candle), |c| (c.model.dropout, c.optimiser.optimizer) = (0.2, OptimizerKind::Adam));
     let alone = fit_as::<f32>(&cfg, &data);
     // Two more runs side by side on their own threads (as `--jobs 2` runs them).
     let (a, b) = std::thread::scope(|s| {
@@ -353,7 +360,7 @@ fn device_cuda_without_the_cuda_feature_is_refused_before_anything_is_written() 
 fn auto_hashes_like_the_engine_it_chooses_and_like_runs_from_before_the_key() {
     use pinniped::exec::trainer::config_hash;
     let data = data_cfg();
-    let hash = |engine| config_hash(&TrainConfig { engine, ..TrainConfig::default() }, &data, "digest", 1);
+    let hash = |engine| config_hash(&with(TrainConfig::default(), |c| c.model.engine = engine), &data, "digest", 1);
     assert_eq!(hash(Engine::Auto), hash(Engine::Native), "auto runs native on the CPU: the same run");
     assert_ne!(hash(Engine::Candle), hash(Engine::Native), "another engine is another run");
     // Without the engine and device keys (nor the later predictions), as pinniped wrote

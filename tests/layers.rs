@@ -26,17 +26,12 @@ const LAYERS: &[&[&str]] = &[
 /// Layers inside one top-level module, lowest first (submodules not named may use
 /// and be used by any of them).
 const SUBLAYERS: &[(&str, &[&[&str]])] =
-    &[("spec", &[&["problems"], &["options"], &["config"], &["design"], &["sweep"], &["plan"]])];
+    &[("spec", &[&["problems"], &["options", "reading"], &["config"], &["design"], &["sweep"], &["plan"]])];
 
 /// Known upward references that are still to be moved: (file, module it reaches up
 /// to, why). Each is temporary, tracked by issue 12 §2; the test fails when one is no
 /// longer needed, so that the list only shrinks.
-const EXCEPTIONS: &[(&str, &str, &str)] = &[(
-    "src/spec/config.rs",
-    "data",
-    "issue 12 §2/§3: DataConfig validates through data::Format and builds data::SeriesPolicy; \
-         those types move into spec with the typed configuration",
-)];
+const EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
 #[derive(Debug, PartialEq)]
 struct Violation {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use pinniped::features::spectral::{self, Kind, SpectralParams};
+use pinniped::features::spectral::{self, SpectralParams};
 use pinniped::features::{Pipeline, Prepared};
 use pinniped::spec::options::Features;
 use pinniped::spec::DataConfig;
@@ -21,12 +21,7 @@ fn data(name: &str, extra: &str) -> DataConfig {
 }
 
 /// Every spectral kind, with frames that fit a 32-sample channel at all three multi-log-mel scales.
-const KINDS: [(Features, Kind); 4] = [
-    (Features::Spectrum, Kind::Spectrum),
-    (Features::LogSpectrum, Kind::LogSpectrum),
-    (Features::LogMel, Kind::LogMel),
-    (Features::MultiLogMel, Kind::MultiLogMel),
-];
+const KINDS: [Features; 4] = [Features::Spectrum, Features::LogSpectrum, Features::LogMel, Features::MultiLogMel];
 const PARAMS: SpectralParams = SpectralParams { frame: 16, hop: 8, mel_bands: 3, sample_rate: 8_000.0 };
 
 fn pipeline(features: Features) -> Pipeline {
@@ -36,13 +31,13 @@ fn pipeline(features: Features) -> Pipeline {
 /// Checks, row by row and bit for bit, that the prepared features of each split are the
 /// concatenation of each channel's own single-series transform.
 fn check_per_channel(cfg: &DataConfig, channels: usize, length: usize) {
-    let pipelines: Vec<Pipeline> = KINDS.iter().map(|&(f, _)| pipeline(f)).collect();
+    let pipelines: Vec<Pipeline> = KINDS.iter().map(|&f| pipeline(f)).collect();
     let prepared = Prepared::load(cfg, &pipelines).unwrap();
     let dataset = &prepared.dataset;
     assert_eq!((dataset.channels(), dataset.series_length, dataset.cols), (channels, length, channels * length));
-    for (features, kind) in KINDS {
+    for kind in KINDS {
         let one = spectral::output_width(kind, length, &PARAMS).unwrap();
-        let run = prepared.run_data(pipeline(features));
+        let run = prepared.run_data(pipeline(kind));
         assert_eq!(run.cols, channels * one, "{kind:?}");
         let test = dataset.test.as_ref().unwrap();
         for (raw, got) in [(&dataset.train.x, run.train_x), (&test.x, run.test.unwrap().0)] {
@@ -71,12 +66,12 @@ fn japanese_vowels_features_are_per_channel_after_padding() {
 #[test]
 fn univariate_features_are_the_single_series_transform() {
     let cfg = data("GunPoint", "");
-    let pipelines: Vec<Pipeline> = KINDS.iter().map(|&(f, _)| pipeline(f)).collect();
+    let pipelines: Vec<Pipeline> = KINDS.iter().map(|&f| pipeline(f)).collect();
     let prepared = Prepared::load(&cfg, &pipelines).unwrap();
     assert_eq!(prepared.dataset.channels(), 1);
     let cols = prepared.dataset.cols;
-    for (features, kind) in KINDS {
-        let run = prepared.run_data(pipeline(features));
+    for kind in KINDS {
+        let run = prepared.run_data(pipeline(kind));
         assert_eq!(
             run.train_x,
             spectral::transform(kind, &prepared.dataset.train.x, cols, &PARAMS).unwrap(),

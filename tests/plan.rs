@@ -37,7 +37,13 @@ fn paper_toml_is_the_papers_design() {
     // The baseline is the paper's.
     let b = &plan.configs[0].train;
     assert_eq!(
-        (b.hidden.as_slice(), b.learning_rate, b.batch_size, b.momentum, b.epochs),
+        (
+            b.model.hidden.as_slice(),
+            b.optimiser.learning_rate,
+            b.optimiser.batch_size,
+            b.optimiser.momentum,
+            b.schedule.epochs
+        ),
         (&[64][..], 0.001, 160, 0.0, 256)
     );
     // Every seed distinct.

@@ -220,7 +220,7 @@ fn fake_runs_write_predictions_and_each_configuration_gets_the_ensemble_of_its_d
     let mut ensembles = 0;
     for (c, config) in plan.configs.iter().enumerate() {
         let runs: Vec<_> = plan.runs.iter().filter(|r| r.config == c).collect();
-        let diverged = config.train.learning_rate >= 0.1;
+        let diverged = config.train.optimiser.learning_rate >= 0.1;
         let mut members = Vec::new();
         for run in &runs {
             let path = root.join("runs").join(&run.id).join(PREDICTIONS_FILE);
@@ -273,7 +273,7 @@ fn a_corrupt_member_file_is_an_error_naming_it_and_an_empty_summary_cell() {
     let tmp = tempfile::tempdir().unwrap();
     let root = fake_sweep(tmp.path(), "fake", "", "1");
     let (plan, records) = open(&root);
-    let c = plan.configs.iter().position(|c| c.train.learning_rate < 0.1).unwrap();
+    let c = plan.configs.iter().position(|c| c.train.optimiser.learning_rate < 0.1).unwrap();
     let run = plan.runs.iter().find(|r| r.config == c).unwrap();
     let path = root.join("runs").join(&run.id).join(PREDICTIONS_FILE);
     let bytes = fs::read(&path).unwrap();
@@ -291,7 +291,11 @@ fn predictions_on_hashes_like_runs_from_before_the_key_and_off_is_another_run() 
     use pinniped::exec::trainer::config_hash;
     use pinniped::spec::{DataConfig, TrainConfig};
     let data: DataConfig = toml::from_str("train = \"t.tsv\"\nreserve_every = 4").unwrap();
-    let hash = |predictions| config_hash(&TrainConfig { predictions, ..TrainConfig::default() }, &data, "d", 1);
+    let hash = |predictions| {
+        let mut train = TrainConfig::default();
+        train.outputs.predictions = predictions;
+        config_hash(&train, &data, "d", 1)
+    };
     let Ok(toml::Value::Table(mut old)) = toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) else {
         unreachable!()
     };

@@ -2,6 +2,7 @@
 //! the best epoch's weights, refit trains on train + validation rows, standardisation
 //! is fitted on training rows only, dropout is seeded.
 
+use pinniped::spec::config::OptimiserConfig;
 use pinniped::spec::{DataConfig, Split, TrainConfig};
 use pinniped::train::{fit, EpochView, Fit, Loss, Mlp, OptimizerKind, RunData};
 
@@ -23,17 +24,24 @@ fn data_cfg(every: Option<usize>) -> DataConfig {
 }
 
 fn cfg() -> TrainConfig {
-    TrainConfig {
-        hidden: vec![6],
-        loss: Loss::CrossEntropy,
-        optimizer: OptimizerKind::Adam,
-        learning_rate: 0.05,
-        batch_size: 8,
-        epochs: 40,
-        minmax: false,
-        normalize: false,
-        ..TrainConfig::default()
-    }
+    with(TrainConfig::default(), |c| {
+        c.model.hidden = vec![6];
+        c.optimiser = OptimiserConfig {
+            loss: Loss::CrossEntropy,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 0.05,
+            batch_size: 8,
+            ..OptimiserConfig::default()
+        };
+        c.schedule.epochs = 40;
+        (c.pipeline.minmax, c.pipeline.normalize) = (false, false);
+    })
+}
+
+/// `c` changed by `change`.
+fn with(mut c: TrainConfig, change: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
+    change(&mut c);
+    c
 }
 
 /// `n` rows of 4 features; class k has a bump on feature k (and noise).
@@ -66,7 +74,7 @@ fn early_stopping_returns_the_best_epochs_weights() {
     let (x, y) = blobs(60, 3, 0);
     let (tx, ty) = blobs(30, 3, 1);
     let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
-    let c = TrainConfig { patience: 5, epochs: 200, ..cfg() };
+    let c = with(cfg(), |c| (c.schedule.patience, c.schedule.epochs) = (5, 200));
     let (f, seen) = run(&c, &data_cfg(Some(3)), &data);
     let sel = f.selected.clone().expect("early stopping selects a model");
     assert!(!sel.refit);
@@ -109,12 +117,15 @@ fn refit_trains_on_training_and_validation_rows() {
     let ty = vec![2, 2];
     let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     // Batch 1: even a single refit epoch (if validation peaks at once) has 40 steps.
-    let base = TrainConfig { shuffle: false, epochs: 60, batch_size: 1, learning_rate: 0.05, ..cfg() };
+    let base = with(cfg(), |c| {
+        (c.schedule.shuffle, c.schedule.epochs) = (false, 60);
+        (c.optimiser.batch_size, c.optimiser.learning_rate) = (1, 0.05);
+    });
     let (plain, _) = run(&base, &data_cfg(Some(2)), &data);
     assert!(plain.valid_rows.iter().all(|&r| r % 2 == 0));
     let plain_test = plain.history.metrics.last().unwrap().sets.test.unwrap().acc;
     assert_eq!(plain_test, 0.0, "class 2 was never trained on");
-    let (refit, _) = run(&TrainConfig { refit: true, ..base }, &data_cfg(Some(2)), &data);
+    let (refit, _) = run(&with(base, |c| c.schedule.refit = true), &data_cfg(Some(2)), &data);
     let sel = refit.selected.expect("refit selects a model");
     assert!(sel.refit);
     let best = plain.history.metrics.iter().map(|m| m.sets.valid.unwrap().acc).fold(f64::MIN, f64::max);
@@ -127,7 +138,7 @@ fn refit_trains_on_training_and_validation_rows() {
 fn standardisation_is_fitted_on_training_rows_only() {
     let (x, y) = blobs(40, 3, 0);
     let (tx, ty) = blobs(20, 3, 2);
-    let c = TrainConfig { standardize: true, ..cfg() };
+    let c = with(cfg(), |c| c.pipeline.standardize = true);
     let d = data_cfg(Some(4));
     let (a, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
     // Wildly different validation rows and test set: if their statistics leaked into the
@@ -153,7 +164,7 @@ fn standardisation_is_fitted_on_training_rows_only() {
 fn dropout_is_seeded_and_changes_training() {
     let (x, y) = blobs(40, 3, 0);
     let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
-    let c = TrainConfig { dropout: 0.3, ..cfg() };
+    let c = with(cfg(), |c| c.model.dropout = 0.3);
     let (a, _) = run(&c, &data_cfg(Some(4)), &data);
     let (b, _) = run(&c, &data_cfg(Some(4)), &data);
     assert_eq!(a.mlp, b.mlp);
@@ -175,19 +186,19 @@ fn gram_method_follows_the_direct_method() {
         (0.5, MomentumRule::Classic, 0.0, 0.0),
         (0.9, MomentumRule::Classic, 0.05, 0.3),
     ] {
-        let direct = TrainConfig {
-            method: Method::Direct,
-            optimizer: OptimizerKind::Sgd,
-            learning_rate: 0.05,
-            momentum,
-            momentum_rule: rule,
-            weight_decay: wd,
-            dropout,
-            hidden: vec![5, 4],
-            epochs: 15,
-            ..cfg()
-        };
-        let gram = TrainConfig { method: Method::Gram, ..direct.clone() };
+        let direct = with(cfg(), |c| {
+            (c.model.method, c.model.dropout, c.model.hidden) = (Method::Direct, dropout, vec![5, 4]);
+            c.optimiser = OptimiserConfig {
+                optimizer: OptimizerKind::Sgd,
+                learning_rate: 0.05,
+                momentum,
+                momentum_rule: rule,
+                weight_decay: wd,
+                ..c.optimiser.clone()
+            };
+            c.schedule.epochs = 15;
+        });
+        let gram = with(direct.clone(), |c| c.model.method = Method::Gram);
         let (a, _) = run(&direct, &data_cfg(Some(4)), &data);
         let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
         let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
@@ -205,7 +216,7 @@ fn gram_method_follows_the_direct_method() {
         assert_eq!(accs(&a), accs(&b), "{what}");
         assert_ne!(
             a.mlp.weights()[0],
-            run(&TrainConfig { epochs: 1, ..direct }, &data_cfg(Some(4)), &data).0.mlp.weights()[0]
+            run(&with(direct, |c| c.schedule.epochs = 1), &data_cfg(Some(4)), &data).0.mlp.weights()[0]
         );
     }
 }
@@ -215,7 +226,7 @@ fn a_kfold_run_validates_on_its_fold_and_still_refits() {
     let (x, y) = blobs(60, 3, 0);
     let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
     let d = DataConfig { resample: Some(pinniped::spec::Resample::Kfold), folds: Some(3), ..data_cfg(None) };
-    let c = TrainConfig { refit: true, epochs: 20, ..cfg() };
+    let c = with(cfg(), |c| (c.schedule.refit, c.schedule.epochs) = (true, 20));
     let mut hook = |_: EpochView<'_, f64>| Ok(());
     let mut valid_of_folds = Vec::new();
     for fold in 1..=3 {

@@ -10,8 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{pinniped, repo, write};
-use pinniped::data::ts::{self, LengthPolicy, MissingPolicy, TargetLength, TsData};
+use pinniped::data::ts::{self, TsData};
 use pinniped::data::{load_dataset, read_table, DataError, Format};
+use pinniped::data::{LengthPolicy, MissingPolicy, TargetLength};
 use proptest::prelude::*;
 
 fn aeon(name: &str) -> PathBuf {

@@ -86,9 +86,10 @@ pub fn eval(a: EvalArgs) -> Result<u8, AppError> {
 fn predict<T: Real>(cfg: &TrainConfig, mlp: Mlp<T>, x: &[f64]) -> anyhow::Result<Vec<usize>> {
     let classes = mlp.classes();
     let x: Vec<T> = x.iter().map(|&v| T::of(v)).collect();
-    let cfg = TrainConfig { method: Method::Direct, device: Device::Cpu, ..cfg.clone() };
+    let mut cfg = cfg.clone();
+    (cfg.model.method, cfg.model.device) = (Method::Direct, Device::Cpu);
     // Scoring draws nothing; the engine still wants its dropout stream.
-    let dropout_rng = crate::stats::stream_rng(cfg.seed, 0);
+    let dropout_rng = crate::stats::stream_rng(cfg.schedule.seed, 0);
     let mut model = engine::build(Setup { cfg: &cfg, mlp, sets: vec![&x], batch: 1, dropout_rng, record: false })?;
     Ok(argmax_rows(model.scores(0)?, classes).collect())
 }

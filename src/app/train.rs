@@ -168,12 +168,16 @@ pub fn train(a: TrainArgs) -> Result<u8, AppError> {
         &dir.join(crate::results::rundir::TRAIN_MARKER),
         crate::results::rundir::TRAIN_MARKER_TEXT.as_bytes(),
     )?;
-    let split = split.unwrap_or(crate::spec::Split::own(cfg.seed));
-    let spec = RunSpec::new("train".into(), cfg.seed, split, cfg.clone(), data, &prepared.digest);
+    let split = split.unwrap_or(crate::spec::Split::own(cfg.schedule.seed));
+    let spec = RunSpec::new("train".into(), cfg.schedule.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
     let mut progress = |epoch: usize, valid: Option<f64>| {
-        if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
-            errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
+        if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.schedule.epochs) {
+            errln!(
+                "epoch {epoch:>4}/{}  valid acc {}",
+                cfg.schedule.epochs,
+                valid.map_or("-".into(), |v| format!("{v:.4}"))
+            );
         }
     };
     let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;

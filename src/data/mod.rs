@@ -14,88 +14,13 @@ pub mod split;
 pub mod ts;
 mod ucr;
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 pub use labels::class_order;
 pub use preprocess::{minmax_rows, normalize_rows};
-pub use ts::{LengthPolicy, MissingPolicy, TargetLength};
-
-/// How unequal lengths and missing values are handled (the `[data]` keys `length`,
-/// `series_length` and `missing`); the default refuses both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SeriesPolicy {
-    pub length: LengthPolicy,
-    pub missing: MissingPolicy,
-    /// The length to bring every series to; `None`: the longest (pad, resample) or the
-    /// shortest (truncate) of the training file.
-    pub series_length: Option<usize>,
-}
-
-impl SeriesPolicy {
-    /// The length the training file's series are brought to.
-    pub fn target(&self) -> TargetLength {
-        match (self.length, self.series_length) {
-            (LengthPolicy::Error, _) => TargetLength::Longest,
-            (_, Some(n)) => TargetLength::Exactly(n),
-            (LengthPolicy::Truncate, None) => TargetLength::Shortest,
-            _ => TargetLength::Longest,
-        }
-    }
-}
-
-/// The on-disk layout of a data file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// UCR archive text: one series per line, the class label first, then the values,
-    /// separated by tabs, commas or spaces.
-    Ucr,
-    /// Weka ARFF: numeric attributes plus one nominal class attribute.
-    Arff,
-    /// aeon/sktime `.ts`: `@tag` header, then channels separated by `:`, the label last.
-    Ts,
-}
-
-impl Format {
-    /// Guesses from the file name: `.arff` / `.arff.gz` is ARFF, `.ts` / `.ts.gz` is aeon's
-    /// `.ts`, anything else UCR (the UCR archive uses `.tsv`, older copies `.txt` or no
-    /// extension at all).
-    pub fn guess(path: &Path) -> Format {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        if name.ends_with(".arff") || name.ends_with(".arff.gz") {
-            Format::Arff
-        } else if name.ends_with(".ts") || name.ends_with(".ts.gz") {
-            Format::Ts
-        } else {
-            Format::Ucr
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ucr" | "tsv" => Ok(Format::Ucr),
-            "arff" => Ok(Format::Arff),
-            "ts" => Ok(Format::Ts),
-            _ => Err(DataError::UnknownFormat { given: s.to_string() }),
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::Ucr => "ucr",
-            Format::Arff => "arff",
-            Format::Ts => "ts",
-        })
-    }
-}
+// How a file is read is chosen by `[data]` keys, so spec owns these types; data applies them.
+pub use crate::spec::reading::{Format, LengthPolicy, MissingPolicy, SeriesPolicy, TargetLength};
 
 /// Everything that can go wrong reading data. Each message is one line that names the file
 /// (and the line, where there is one), says what is wrong and what to do about it.
@@ -136,9 +61,6 @@ pub enum DataError {
     /// A limit set in the environment that is not a number (the message names it).
     #[error("{0}")]
     Setting(String),
-
-    #[error("unknown data format '{given}' (expected ucr, tsv, arff or ts)")]
-    UnknownFormat { given: String },
 
     /// Several problems in one file: the first [`MAX_REPORTED`], one per line, and how many
     /// more there are.

@@ -32,10 +32,10 @@
 //! case, as in aeon) and an unknown tag is an error (usually a typo).
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use super::source::Lines;
 use super::{bad_value_message, labels, parse_value, BadValue, DataError, Problems, Table};
+use crate::spec::reading::{LengthPolicy, MissingPolicy, TargetLength, MAX_SERIES_LENGTH};
 
 /// The tags of the format, as aeon writes them (matched case-insensitively).
 const TAGS: &[&str] = &[
@@ -53,10 +53,6 @@ const TAGS: &[&str] = &[
 
 /// More channels than this is not a time series a small network can take.
 pub const MAX_CHANNELS: usize = 100_000;
-
-/// The longest series a length policy may produce (a given `series_length` is checked
-/// against it, so that a typo cannot ask for terabytes).
-pub const MAX_SERIES_LENGTH: usize = 1_000_000;
 
 /// The most values one table may hold after a length policy (4 GB of `f64`).
 pub const MAX_TABLE_VALUES: usize = 500_000_000;
@@ -184,89 +180,6 @@ impl TsData {
             TargetLength::Longest => longest,
             TargetLength::Shortest => shortest,
             TargetLength::Exactly(n) => n,
-        }
-    }
-}
-
-/// What to do with series of different lengths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LengthPolicy {
-    /// Refuse unequal lengths.
-    #[default]
-    Error,
-    /// Append zeros up to the target (as aeon's `Padder`); a longer series is an error.
-    Pad,
-    /// Keep the first `target` values; a shorter series is an error.
-    Truncate,
-    /// Linear interpolation at `target` evenly spaced points from the first value to the last
-    /// (as aeon's `Resizer`, `np.interp` over `linspace(0, 1, …)`).
-    Resample,
-}
-
-/// The length [`LengthPolicy`] brings every series to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetLength {
-    Longest,
-    Shortest,
-    /// A given `series_length`.
-    Exactly(usize),
-}
-
-/// What to do with missing values (`?` or `NaN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MissingPolicy {
-    #[default]
-    Error,
-    /// Linear interpolation between the nearest present values; the nearest present value
-    /// before the first and after the last one.
-    Interpolate,
-    Zero,
-}
-
-impl LengthPolicy {
-    /// The `length` value that names this policy.
-    pub fn word(self) -> &'static str {
-        match self {
-            LengthPolicy::Error => "error",
-            LengthPolicy::Pad => "pad",
-            LengthPolicy::Truncate => "truncate",
-            LengthPolicy::Resample => "resample",
-        }
-    }
-}
-
-impl MissingPolicy {
-    /// The `missing` value that names this policy.
-    pub fn word(self) -> &'static str {
-        match self {
-            MissingPolicy::Error => "error",
-            MissingPolicy::Interpolate => "interpolate",
-            MissingPolicy::Zero => "zero",
-        }
-    }
-}
-
-impl FromStr for LengthPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "error" => Ok(LengthPolicy::Error),
-            "pad" => Ok(LengthPolicy::Pad),
-            "truncate" => Ok(LengthPolicy::Truncate),
-            "resample" => Ok(LengthPolicy::Resample),
-            _ => Err(format!("`{s}` is not one of: error, pad, truncate, resample")),
-        }
-    }
-}
-
-impl FromStr for MissingPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "error" => Ok(MissingPolicy::Error),
-            "interpolate" => Ok(MissingPolicy::Interpolate),
-            "zero" => Ok(MissingPolicy::Zero),
-            _ => Err(format!("`{s}` is not one of: error, interpolate, zero")),
         }
     }
 }

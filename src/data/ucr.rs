@@ -5,8 +5,9 @@
 //! separators can be reported instead of silently skipped.
 
 use super::source::Lines;
-use super::ts::{Case, LengthPolicy, MissingPolicy, TargetLength, TsData};
+use super::ts::{Case, TsData};
 use super::{bad_value_message, labels, parse_value, BadValue, DataError, Problems, SeriesPolicy, Table};
+use super::{LengthPolicy, MissingPolicy, TargetLength};
 
 const MISSING_HINT: &str = "fill missing values with missing = \"interpolate\" or \"zero\" in the [data] \
                             table; UCR pads variable-length series with trailing NaN: equalise them with \

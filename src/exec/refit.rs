@@ -16,6 +16,7 @@ use super::trainer::RunSpec;
 use crate::report::ensemble::runs_ensemble;
 use crate::report::stats::mean_std;
 use crate::report::summary::{read_run, LEVEL};
+use crate::spec::config::ScheduleConfig;
 use crate::spec::plan::derive_refit_seed;
 use crate::spec::{DataConfig, InputError, Plan, Split, SweepFile, TrainConfig};
 use crate::stats::{t_interval, MeanCi};
@@ -74,7 +75,8 @@ pub fn all_rows(data: &DataConfig) -> DataConfig {
 /// A configuration's `[train]` as a refit trains it: no early stopping, no refit of its own,
 /// `epochs` epochs.
 pub fn refit_train(train: &TrainConfig, epochs: usize) -> TrainConfig {
-    TrainConfig { patience: 0, refit: false, epochs, ..train.clone() }
+    let schedule = ScheduleConfig { patience: 0, refit: false, epochs, ..train.schedule.clone() };
+    TrainConfig { schedule, ..train.clone() }
 }
 
 /// One configuration's refit: its runs, in order (run k is `specs[k - 1]`).
@@ -159,7 +161,7 @@ impl Refit {
         let test: Vec<f64> =
             done.iter().filter_map(|&i| records[i].final_accs.test).filter(|v| v.is_finite()).collect();
         let (mean, std) = mean_std(&test);
-        let ensemble = if self.specs.first().is_some_and(|s| s.train.predictions) {
+        let ensemble = if self.specs.first().is_some_and(|s| s.train.outputs.predictions) {
             runs_ensemble(done.iter().map(|&i| self.dir(root, i))).ok().flatten().and_then(|e| e.accuracy())
         } else {
             None

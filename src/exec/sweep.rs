@@ -253,12 +253,15 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
 pub fn artifacts_note(plan: &Plan) -> Option<String> {
     let runs = plan.runs.len();
     let train = &plan.configs.first()?.train;
-    let unset: Vec<&str> =
-        [("plots", train.plots), ("diagnostics", train.diagnostics), ("checkpoints", train.checkpoints)]
-            .into_iter()
-            .filter(|(_, switch)| switch.is_none())
-            .map(|(key, _)| key)
-            .collect();
+    let unset: Vec<&str> = [
+        ("plots", train.outputs.plots),
+        ("diagnostics", train.outputs.diagnostics),
+        ("checkpoints", train.outputs.checkpoints),
+    ]
+    .into_iter()
+    .filter(|(_, switch)| switch.is_none())
+    .map(|(key, _)| key)
+    .collect();
     (!crate::spec::Artifacts::default_for(runs) && !unset.is_empty()).then(|| {
         format!(
             "note: {runs} runs (more than {}): each run keeps metrics.csv and predictions.npz but not its {} \
@@ -402,14 +405,18 @@ pub fn train_pool(
                                 let _ = tx.send(Event::Started {
                                     run: index,
                                     id: spec.id.clone(),
-                                    epochs: spec.train.epochs,
+                                    epochs: spec.train.schedule.epochs,
                                 });
                                 let status = unwritten_failure(&spec, &e);
                                 let _ = tx.send(Event::Finished { run: index, status });
                                 continue;
                             }
                         };
-                        let _ = tx.send(Event::Started { run: index, id: spec.id.clone(), epochs: spec.train.epochs });
+                        let _ = tx.send(Event::Started {
+                            run: index,
+                            id: spec.id.clone(),
+                            epochs: spec.train.schedule.epochs,
+                        });
                         let status = run_one(root, &dir, &spec, index, trainer, &tx);
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);

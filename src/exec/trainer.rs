@@ -12,6 +12,7 @@ use crate::report::plots::plot_run;
 use crate::results::layout::{CONFIG_FILE, MODEL_FILE};
 use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::results::{metrics, node_tables};
+use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
@@ -50,7 +51,7 @@ impl RunSpec {
     /// size first (`TrainConfig::resolve_artifacts`), so `config.toml` records what is kept.
     pub fn new(id: String, seed: u64, split: Split, train: TrainConfig, data: DataConfig, data_digest: &str) -> Self {
         let mut train = train.resolve_artifacts(1);
-        train.seed = seed;
+        train.schedule.seed = seed;
         let mut config_hash = config_hash(&train, &data, data_digest, seed);
         // A split of the run's own seed is what every run did before pairing: its hash stays.
         if !split.is_own(seed) {
@@ -64,8 +65,9 @@ impl RunSpec {
     /// `diagnostics` and `checkpoints` appear only when off: kept is what runs did before the
     /// switches existed, so the files of such runs stay byte-identical.
     pub fn recorded_train(&self) -> TrainConfig {
-        let mut train = TrainConfig { engine: self.train.resolved_engine(), seed: self.seed, ..self.train.clone() };
-        for switch in [&mut train.diagnostics, &mut train.checkpoints] {
+        let mut train = self.train.clone();
+        (train.model.engine, train.schedule.seed) = (self.train.resolved_engine(), self.seed);
+        for switch in [&mut train.outputs.diagnostics, &mut train.outputs.checkpoints] {
             if *switch == Some(true) {
                 *switch = None;
             }
@@ -98,11 +100,8 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
     // `pinniped train` run's seed, and must not make a run and its `config.toml` rerun differ.
     // Unset artifact switches keep every file, as every run did before they could be unset
     // (`plots = true` was always in the hash; `diagnostics` and `checkpoints` came later).
-    let resolved = TrainConfig {
-        engine: train.resolved_engine(),
-        seed: TrainConfig::default().seed,
-        ..train.clone().resolve_artifacts(1)
-    };
+    let mut resolved = train.clone().resolve_artifacts(1);
+    (resolved.model.engine, resolved.schedule.seed) = (train.resolved_engine(), ScheduleConfig::default().seed);
     let Ok(toml::Value::Table(mut train)) = toml::Value::try_from(&resolved) else {
         unreachable!("TrainConfig serialises to a table")
     };
@@ -164,7 +163,7 @@ pub struct MlpTrainer<'d> {
 
 impl Trainer for MlpTrainer<'_> {
     fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
-        match spec.train.dtype {
+        match spec.train.model.dtype {
             DType::F32 => train_as::<f32>(self.data, spec, dir, progress),
             DType::F64 => train_as::<f64>(self.data, spec, dir, progress),
         }
@@ -244,10 +243,10 @@ fn train_as<T: Real>(
         config_hash: spec.config_hash.clone(),
         epoch,
         classes: data.classes().to_vec(),
-        activation: cfg.activation,
-        dtype: cfg.dtype,
-        minmax: cfg.minmax,
-        normalize: cfg.normalize,
+        activation: cfg.model.activation,
+        dtype: cfg.model.dtype,
+        minmax: cfg.pipeline.minmax,
+        normalize: cfg.pipeline.normalize,
         raw_cols: data.dataset.cols,
         series: SeriesPolicy {
             series_length: Some(data.dataset.series_length),
@@ -256,7 +255,7 @@ fn train_as<T: Real>(
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
     let checkpoints = dir.join("checkpoints");
-    let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(cfg.plot_every));
+    let (save, redraw) = (Cadence::every(cfg.outputs.save_every), Cadence::every(cfg.outputs.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
         progress(m.epoch, m.sets.valid.map(|s| s.acc));
@@ -266,7 +265,7 @@ fn train_as<T: Real>(
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
         }
         // Live pictures of a long run: the files so far, then the plots from them.
-        if keep.plots && redraw.due(m.epoch) && m.epoch < cfg.epochs {
+        if keep.plots && redraw.due(m.epoch) && m.epoch < cfg.schedule.epochs {
             write_history(dir, v.history, data.classes(), keep.diagnostics)?;
             plot_run(dir)?;
         }
@@ -355,10 +354,10 @@ impl Trainer for FakeTrainer {
         let mut split_rng = crate::train::fit::stream_rng(spec.split.seed, 98 + (fold << 32));
         let split_effect = (rand::Rng::random::<f64>(&mut split_rng) * 2.0 - 1.0) * FAKE_SPLIT_EFFECT;
         let cfg = &spec.train;
-        let tau = 10.0 + cfg.hidden.iter().sum::<usize>() as f64 / 4.0;
-        let diverge_at = (cfg.learning_rate >= 0.1).then_some(cfg.epochs.div_ceil(2));
+        let tau = 10.0 + cfg.model.hidden.iter().sum::<usize>() as f64 / 4.0;
+        let diverge_at = (cfg.optimiser.learning_rate >= 0.1).then_some(cfg.schedule.epochs.div_ceil(2));
         let mut rows = Vec::new();
-        for epoch in 1..=cfg.epochs {
+        for epoch in 1..=cfg.schedule.epochs {
             if Some(epoch) == diverge_at {
                 break;
             }
@@ -386,9 +385,9 @@ impl Trainer for FakeTrainer {
         metrics::write(dir, &rows)?;
         let (state, message, epoch) = match diverge_at {
             Some(e) => (State::Diverged, format!("diverged in epoch {e}: training loss became NaN"), e),
-            None => (State::Done, String::new(), cfg.epochs),
+            None => (State::Done, String::new(), cfg.schedule.epochs),
         };
-        if let (State::Done, true, Some(last)) = (state, cfg.predictions, rows.last()) {
+        if let (State::Done, true, Some(last)) = (state, cfg.outputs.predictions, rows.last()) {
             let accuracy = |m: Option<SetMetrics>| m.map_or(0.0, |m| m.acc);
             predictions::write(dir, &fake_predictions(spec.seed, accuracy(last.sets.valid), accuracy(last.sets.test)))?;
         }

@@ -8,7 +8,7 @@ use crate::memory::{self, Bytes, Shape};
 use crate::spec::options::Features;
 use crate::spec::{DataConfig, InputError, Problem, TrainConfig};
 use sha2::{Digest, Sha256};
-use spectral::{Kind, SpectralError, SpectralParams};
+use spectral::{SpectralError, SpectralParams};
 use std::path::Path;
 
 /// Preprocessed features shared by every run of a sweep.
@@ -33,28 +33,28 @@ impl Pipeline {
     pub fn of(cfg: &TrainConfig) -> Self {
         // Frame parameters only matter to the log-mels: other pipelines ignore them, so
         // runs that differ only there share features.
-        let params = if cfg.features.uses_frames() {
-            SpectralParams { frame: cfg.frame, hop: cfg.hop, mel_bands: cfg.mel_bands, sample_rate: cfg.sample_rate }
+        let params = if cfg.pipeline.features.uses_frames() {
+            SpectralParams {
+                frame: cfg.pipeline.frame,
+                hop: cfg.pipeline.hop,
+                mel_bands: cfg.pipeline.mel_bands,
+                sample_rate: cfg.pipeline.sample_rate,
+            }
         } else {
             SpectralParams::default()
         };
-        Pipeline { minmax: cfg.minmax, normalize: cfg.normalize, features: cfg.features, params }
-    }
-
-    fn kind(self) -> Kind {
-        match self.features {
-            Features::Amplitude => Kind::Amplitude,
-            Features::Spectrum => Kind::Spectrum,
-            Features::LogSpectrum => Kind::LogSpectrum,
-            Features::LogMel => Kind::LogMel,
-            Features::MultiLogMel => Kind::MultiLogMel,
+        Pipeline {
+            minmax: cfg.pipeline.minmax,
+            normalize: cfg.pipeline.normalize,
+            features: cfg.pipeline.features,
+            params,
         }
     }
 
     /// Width of the features computed from rows of `cols` values holding `channels` channels
     /// (1 for a univariate series).
     pub fn output_width(self, cols: usize, channels: usize) -> Result<usize, spectral::SpectralError> {
-        spectral::output_width_channels(self.kind(), cols, channels, &self.params)
+        spectral::output_width_channels(self.features, cols, channels, &self.params)
     }
 
     /// min–max, then per-sample normalisation (both over the whole row), then the transform of
@@ -68,7 +68,7 @@ impl Pipeline {
         }
         match self.features {
             Features::Amplitude => Ok(x),
-            _ => spectral::transform_channels(self.kind(), &x, cols, channels, &self.params),
+            _ => spectral::transform_channels(self.features, &x, cols, channels, &self.params),
         }
     }
 }
@@ -103,16 +103,17 @@ fn hash_file(hasher: &mut Sha256, path: &Path) -> std::io::Result<()> {
 impl Prepared {
     /// Loads the data and computes every pipeline in `pipelines`.
     pub fn load(cfg: &DataConfig, pipelines: &[Pipeline]) -> Result<Self, InputError> {
-        let format = match cfg.format.as_deref() {
-            None => None,
-            Some(f) => Some(f.parse::<data::Format>().map_err(|e| data_error(&cfg.train, e))?),
-        };
         let policy = cfg
             .series_policy()
             .map_err(|(key, e)| InputError::one(&cfg.train, None, Some(&format!("data.{key}")), e))?;
-        let dataset =
-            data::load_dataset_with(&cfg.train, cfg.test.as_deref(), format, cfg.class_attribute.as_deref(), &policy)
-                .map_err(|e| InputError::message(e.to_string()))?;
+        let dataset = data::load_dataset_with(
+            &cfg.train,
+            cfg.test.as_deref(),
+            cfg.format,
+            cfg.class_attribute.as_deref(),
+            &policy,
+        )
+        .map_err(|e| InputError::message(e.to_string()))?;
         let mut hasher = Sha256::new();
         for path in std::iter::once(&cfg.train).chain(cfg.test.as_ref()) {
             hash_file(&mut hasher, path).map_err(|e| data_error(path, format!("cannot read: {e}")))?;

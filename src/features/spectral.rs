@@ -17,66 +17,26 @@
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
-/// Added to |X_k| before `ln` in [`Kind::LogSpectrum`]: small next to the bins of a windowed row
+use crate::spec::options::Features;
+
+/// Added to |X_k| before `ln` in [`Features::LogSpectrum`]: small next to the bins of a windowed row
 /// at the data's amplitude scale, so it barely moves them, yet it keeps an exactly-zero bin (e.g.
 /// the DC of a silent row) at ln 1e-6 ≈ −13.8 instead of −inf.
 pub const LOG_SPECTRUM_EPS: f64 = 1e-6;
 
-/// Added to the mel energies before `ln` in [`Kind::LogMel`], for the same reason as
+/// Added to the mel energies before `ln` in [`Features::LogMel`], for the same reason as
 /// [`LOG_SPECTRUM_EPS`] but on a power scale; it is librosa's `power_to_db` floor (`amin`), which
 /// clamps rather than adds. An empty frame gives ln 1e-10 ≈ −23.0.
 pub const LOG_MEL_EPS: f64 = 1e-10;
 
-/// Which representation of a row the network sees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// The raw samples, unchanged (`cols` values): the paper's input. Its min–max and per-sample
-    /// normalisation are applied by the caller, not here.
-    Amplitude,
-    /// |rfft(hann(cols) · row)|, `cols / 2 + 1` bins.
-    Spectrum,
-    /// `ln(|rfft(hann(cols) · row)| + 1e-6)`: compresses the spectrum's dynamic range.
-    LogSpectrum,
-    /// Short-time log-mel energies, `n_frames × mel_bands` values, frame-major: frames of `frame`
-    /// samples every `hop` samples without padding (`n_frames = 1 + (cols − frame) / hop`), each
-    /// times `np.hanning(frame)`, power spectrum `|X_k|²` (k = 0..=frame/2), mel filterbank,
-    /// `ln(E + 1e-10)` ([`LOG_MEL_EPS`]).
-    ///
-    /// The filterbank is `librosa.filters.mel(sr=sample_rate, n_fft=frame, n_mels=mel_bands, fmin=0,
-    /// fmax=sample_rate/2, htk=True, norm=None)`, built as follows (M = `mel_bands`):
-    ///
-    /// 1. bin frequencies `f_k = k · sample_rate / frame`, k = 0..=frame/2;
-    /// 2. `mel_bands + 2` edges equally spaced in HTK mel (`mel = 2595·log10(1 + f/700)`) from
-    ///    mel(0) = 0 to mel(sample_rate/2) (as `np.linspace`), mapped back to Hz
-    ///    (`f = 700·(10^(mel/2595) − 1)`): `e_0 = 0 < e_1 < … < e_{M+1} = sample_rate/2`;
-    /// 3. filter i (0-based) rises from `e_i` to a peak of 1 at `e_{i+1}` and falls to `e_{i+2}`:
-    ///    `w_ik = max(0, min((f_k − e_i)/(e_{i+1} − e_i), (e_{i+2} − f_k)/(e_{i+2} − e_{i+1})))`.
-    ///
-    /// There is no area normalisation (librosa's `norm="slaney"`): each filter has peak weight 1,
-    /// so wide high filters sum more bins than narrow low ones; the z-score evens that out.
-    ///
-    /// A filter whose weights are all 0 (no bin strictly between `e_i` and `e_{i+2}`: too many
-    /// bands for `frame`'s resolution) is an error ([`SpectralError::EmptyMelFilter`]) where
-    /// librosa only warns: its feature would be the constant ln 1e-10 in every row, a dead input.
-    /// (librosa does not even warn about filter 0 when fmin = 0.)
-    LogMel,
-    /// `LogMel` at three time–frequency resolutions, concatenated per row: frames of `frame / 2`
-    /// samples every `max(hop / 2, 1)`, of `frame` every `hop`, and of `2·frame` every `2·hop`, all
-    /// with `mel_bands` bands ([`multi_scales`]). Short frames resolve time, long ones frequency;
-    /// the network gets both. On Phoneme (frame 256, hop 128, 20 bands: 15 + 7 + 3 frames, 500
-    /// values) it beat the single resolution by 1.5 points of validation accuracy, paired over 20
-    /// splits (experiments/phoneme-cv-candidates.md).
-    MultiLogMel,
-}
-
-/// The three `LogMel` analyses of [`Kind::MultiLogMel`], shortest frames first.
+/// The three `LogMel` analyses of [`Features::MultiLogMel`], shortest frames first.
 pub fn multi_scales(p: &SpectralParams) -> [SpectralParams; 3] {
     let half = SpectralParams { frame: p.frame / 2, hop: (p.hop / 2).max(1), ..*p };
     let twice = SpectralParams { frame: p.frame.saturating_mul(2), hop: p.hop.saturating_mul(2), ..*p };
     [half, *p, twice]
 }
 
-/// Parameters of the short-time analysis; only [`Kind::LogMel`] and [`Kind::MultiLogMel`] read (and validate) them.
+/// Parameters of the short-time analysis; only [`Features::LogMel`] and [`Features::MultiLogMel`] read (and validate) them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SpectralParams {
     /// Samples per short-time frame (also the FFT length); at least 2, at most the row length.
@@ -163,24 +123,24 @@ impl SpectralError {
 }
 
 /// Features per row that [`transform`] produces for rows of `cols` samples.
-pub fn output_width(kind: Kind, cols: usize, p: &SpectralParams) -> Result<usize, SpectralError> {
+pub fn output_width(kind: Features, cols: usize, p: &SpectralParams) -> Result<usize, SpectralError> {
     if cols == 0 {
         return Err(SpectralError::NoColumns);
     }
     Ok(match kind {
-        Kind::Amplitude => cols,
-        Kind::Spectrum | Kind::LogSpectrum => cols / 2 + 1,
-        Kind::LogMel => {
+        Features::Amplitude => cols,
+        Features::Spectrum | Features::LogSpectrum => cols / 2 + 1,
+        Features::LogMel => {
             let (n_frames, _) = mel_layout(cols, p)?;
             n_frames * p.mel_bands
         }
-        Kind::MultiLogMel => {
+        Features::MultiLogMel => {
             // The key's own resolution first, so its errors name the values as written.
-            let own = output_width(Kind::LogMel, cols, p)?;
+            let own = output_width(Features::LogMel, cols, p)?;
             let [half, _, twice] = multi_scales(p);
             let mut width = own;
             for scale in [half, twice] {
-                width += output_width(Kind::LogMel, cols, &scale).map_err(|e| SpectralError::OtherScale {
+                width += output_width(Features::LogMel, cols, &scale).map_err(|e| SpectralError::OtherScale {
                     frame: scale.frame,
                     hop: scale.hop,
                     inner: Box::new(e),
@@ -194,11 +154,45 @@ pub fn output_width(kind: Kind, cols: usize, p: &SpectralParams) -> Result<usize
 /// The `kind` features of every row of the row-major `x` (rows of `cols` samples), as a row-major
 /// matrix `rows × output_width(kind, cols, p)`.
 ///
-/// See [`Kind`] for each representation. Hann windows are numpy's *symmetric* `np.hanning(n)`
+/// The representations (the `features` key, [`Features`]):
+/// - [`Features::Amplitude`]: The raw samples, unchanged (`cols` values): the paper's input. Its min–max and per-sample
+///   normalisation are applied by the caller, not here.
+/// - [`Features::Spectrum`]: |rfft(hann(cols) · row)|, `cols / 2 + 1` bins.
+/// - [`Features::LogSpectrum`]: `ln(|rfft(hann(cols) · row)| + 1e-6)`: compresses the spectrum's dynamic range.
+/// - [`Features::LogMel`]: Short-time log-mel energies, `n_frames × mel_bands` values, frame-major: frames of `frame`
+///   samples every `hop` samples without padding (`n_frames = 1 + (cols − frame) / hop`), each
+///   times `np.hanning(frame)`, power spectrum `|X_k|²` (k = 0..=frame/2), mel filterbank,
+///   `ln(E + 1e-10)` ([`LOG_MEL_EPS`]).
+///
+///   The filterbank is `librosa.filters.mel(sr=sample_rate, n_fft=frame, n_mels=mel_bands, fmin=0,
+///   fmax=sample_rate/2, htk=True, norm=None)`, built as follows (M = `mel_bands`):
+///
+///   1. bin frequencies `f_k = k · sample_rate / frame`, k = 0..=frame/2;
+///   2. `mel_bands + 2` edges equally spaced in HTK mel (`mel = 2595·log10(1 + f/700)`) from
+///      mel(0) = 0 to mel(sample_rate/2) (as `np.linspace`), mapped back to Hz
+///      (`f = 700·(10^(mel/2595) − 1)`): `e_0 = 0 < e_1 < … < e_{M+1} = sample_rate/2`;
+///   3. filter i (0-based) rises from `e_i` to a peak of 1 at `e_{i+1}` and falls to `e_{i+2}`:
+///      `w_ik = max(0, min((f_k − e_i)/(e_{i+1} − e_i), (e_{i+2} − f_k)/(e_{i+2} − e_{i+1})))`.
+///
+///   There is no area normalisation (librosa's `norm="slaney"`): each filter has peak weight 1,
+///   so wide high filters sum more bins than narrow low ones; the z-score evens that out.
+///
+///   A filter whose weights are all 0 (no bin strictly between `e_i` and `e_{i+2}`: too many
+///   bands for `frame`'s resolution) is an error ([`SpectralError::EmptyMelFilter`]) where
+///   librosa only warns: its feature would be the constant ln 1e-10 in every row, a dead input.
+///   (librosa does not even warn about filter 0 when fmin = 0.)
+/// - [`Features::MultiLogMel`]: `LogMel` at three time–frequency resolutions, concatenated per row: frames of `frame / 2`
+///   samples every `max(hop / 2, 1)`, of `frame` every `hop`, and of `2·frame` every `2·hop`, all
+///   with `mel_bands` bands ([`multi_scales`]). Short frames resolve time, long ones frequency;
+///   the network gets both. On Phoneme (frame 256, hop 128, 20 bands: 15 + 7 + 3 frames, 500
+///   values) it beat the single resolution by 1.5 points of validation accuracy, paired over 20
+///   splits (experiments/phoneme-cv-candidates.md).
+///
+/// Hann windows are numpy's *symmetric* `np.hanning(n)`
 /// (`0.5 − 0.5·cos(2πj/(n−1))`), not the periodic one of `scipy.signal.get_window`: the window is
 /// a taper for one analysis, with nothing overlap-added afterwards. FFTs are unnormalised, like
 /// `np.fft.rfft`. `LogMel` drops samples after the last whole frame rather than padding.
-pub fn transform(kind: Kind, x: &[f64], cols: usize, p: &SpectralParams) -> Result<Vec<f64>, SpectralError> {
+pub fn transform(kind: Features, x: &[f64], cols: usize, p: &SpectralParams) -> Result<Vec<f64>, SpectralError> {
     let width = output_width(kind, cols, p)?;
     if !x.len().is_multiple_of(cols) {
         return Err(SpectralError::Ragged { len: x.len(), cols });
@@ -206,19 +200,19 @@ pub fn transform(kind: Kind, x: &[f64], cols: usize, p: &SpectralParams) -> Resu
     let rows = x.len() / cols;
     let mut out = Vec::with_capacity(rows * width);
     match kind {
-        Kind::Amplitude => out.extend_from_slice(x),
-        Kind::Spectrum | Kind::LogSpectrum => {
+        Features::Amplitude => out.extend_from_slice(x),
+        Features::Spectrum | Features::LogSpectrum => {
             let mut fft = WindowedFft::new(cols);
             for row in x.chunks_exact(cols) {
                 let spectrum = fft.run(row);
-                if kind == Kind::Spectrum {
+                if kind == Features::Spectrum {
                     out.extend(spectrum.iter().map(|c| c.norm()));
                 } else {
                     out.extend(spectrum.iter().map(|c| (c.norm() + LOG_SPECTRUM_EPS).ln()));
                 }
             }
         }
-        Kind::LogMel => {
+        Features::LogMel => {
             let filters = mel_filterbank(p.frame, p.mel_bands, p.sample_rate)?;
             let mut fft = WindowedFft::new(p.frame);
             let mut power = vec![0.0; p.frame / 2 + 1];
@@ -233,10 +227,13 @@ pub fn transform(kind: Kind, x: &[f64], cols: usize, p: &SpectralParams) -> Resu
                 }
             }
         }
-        Kind::MultiLogMel => {
+        Features::MultiLogMel => {
             let mut parts = Vec::with_capacity(3);
             for scale in multi_scales(p) {
-                parts.push((transform(Kind::LogMel, x, cols, &scale)?, output_width(Kind::LogMel, cols, &scale)?));
+                parts.push((
+                    transform(Features::LogMel, x, cols, &scale)?,
+                    output_width(Features::LogMel, cols, &scale)?,
+                ));
             }
             for row in 0..rows {
                 for (part, w) in &parts {
@@ -263,7 +260,7 @@ fn channel_length(cols: usize, channels: usize) -> Result<usize, SpectralError> 
 /// Features per row that [`transform_channels`] produces for rows of `channels` channels of
 /// `cols / channels` samples each: `channels` times the width of one channel.
 pub fn output_width_channels(
-    kind: Kind,
+    kind: Features,
     cols: usize,
     channels: usize,
     p: &SpectralParams,
@@ -278,14 +275,14 @@ pub fn output_width_channels(
 /// (`rows × output_width_channels(kind, cols, channels, p)`). With one channel this is
 /// [`transform`] itself, so univariate features are exactly what they always were.
 pub fn transform_channels(
-    kind: Kind,
+    kind: Features,
     x: &[f64],
     cols: usize,
     channels: usize,
     p: &SpectralParams,
 ) -> Result<Vec<f64>, SpectralError> {
     let length = channel_length(cols, channels)?;
-    if channels == 1 || kind == Kind::Amplitude {
+    if channels == 1 || kind == Features::Amplitude {
         // Amplitudes concatenated per channel are the row itself.
         return transform(kind, x, cols, p);
     }
@@ -459,7 +456,7 @@ fn mel_to_hz(mel: f64) -> f64 {
     700.0 * (10f64.powf(mel / 2595.0) - 1.0)
 }
 
-/// The mel filterbank described at [`Kind::LogMel`], one sparse filter per band.
+/// The mel filterbank described at [`Features::LogMel`], one sparse filter per band.
 fn mel_filterbank(frame: usize, mel_bands: usize, sample_rate: f64) -> Result<Vec<MelFilter>, SpectralError> {
     if mel_bands == 0 {
         return Err(SpectralError::ZeroMelBands);
@@ -517,20 +514,20 @@ mod tests {
     #[test]
     fn amplitude_is_identity() {
         let p = SpectralParams::default();
-        assert_eq!(transform(Kind::Amplitude, &X, 32, &p).unwrap(), X.to_vec());
+        assert_eq!(transform(Features::Amplitude, &X, 32, &p).unwrap(), X.to_vec());
     }
 
     #[test]
     fn spectrum_matches_numpy() {
         let p = SpectralParams::default();
-        assert_close(&transform(Kind::Spectrum, &X, 32, &p).unwrap(), &SPECTRUM);
+        assert_close(&transform(Features::Spectrum, &X, 32, &p).unwrap(), &SPECTRUM);
         let odd: Vec<f64> = X.chunks(32).flat_map(|r| &r[..31]).copied().collect();
-        assert_close(&transform(Kind::Spectrum, &odd, 31, &p).unwrap(), &SPECTRUM_ODD);
+        assert_close(&transform(Features::Spectrum, &odd, 31, &p).unwrap(), &SPECTRUM_ODD);
     }
 
     #[test]
     fn log_spectrum_matches_numpy() {
-        assert_close(&transform(Kind::LogSpectrum, &X, 32, &SpectralParams::default()).unwrap(), &LOG_SPECTRUM);
+        assert_close(&transform(Features::LogSpectrum, &X, 32, &SpectralParams::default()).unwrap(), &LOG_SPECTRUM);
     }
 
     #[test]
@@ -540,19 +537,20 @@ mod tests {
 
     #[test]
     fn log_mel_matches_numpy() {
-        assert_close(&transform(Kind::LogMel, &X, 32, &params(16, 8, 4, 16_000.0)).unwrap(), &LOG_MEL_16_8_4);
+        assert_close(&transform(Features::LogMel, &X, 32, &params(16, 8, 4, 16_000.0)).unwrap(), &LOG_MEL_16_8_4);
         // hop 5 leaves 1 sample after the last whole frame: it is dropped, not padded.
-        assert_close(&transform(Kind::LogMel, &X, 32, &params(16, 5, 3, 8_000.0)).unwrap(), &LOG_MEL_16_5_3);
+        assert_close(&transform(Features::LogMel, &X, 32, &params(16, 5, 3, 8_000.0)).unwrap(), &LOG_MEL_16_5_3);
     }
 
     #[test]
     fn multi_log_mel_matches_numpy() {
         let p = params(16, 8, 3, 8_000.0);
-        assert_close(&transform(Kind::MultiLogMel, &X, 32, &p).unwrap(), &MULTI_LOG_MEL_16_8_3);
-        assert_eq!(output_width(Kind::MultiLogMel, 32, &p), Ok(MULTI_LOG_MEL_16_8_3.len() / 2));
+        assert_close(&transform(Features::MultiLogMel, &X, 32, &p).unwrap(), &MULTI_LOG_MEL_16_8_3);
+        assert_eq!(output_width(Features::MultiLogMel, 32, &p), Ok(MULTI_LOG_MEL_16_8_3.len() / 2));
     }
 
-    const ALL_KINDS: [Kind; 5] = [Kind::Amplitude, Kind::Spectrum, Kind::LogSpectrum, Kind::LogMel, Kind::MultiLogMel];
+    const ALL_KINDS: [Features; 5] =
+        [Features::Amplitude, Features::Spectrum, Features::LogSpectrum, Features::LogMel, Features::MultiLogMel];
 
     #[test]
     fn a_two_channel_row_gets_its_channels_features_concatenated() {
@@ -578,12 +576,12 @@ mod tests {
         // features, `f(x.reshape(rows, channels, length)).reshape(rows, -1)`, are then the pinned
         // two-row arrays, in the same order.
         let one_row = |kind, p: &SpectralParams| transform_channels(kind, &X, 64, 2, p).unwrap();
-        assert_close(&one_row(Kind::Spectrum, &SpectralParams::default()), &SPECTRUM);
-        assert_close(&one_row(Kind::LogSpectrum, &SpectralParams::default()), &LOG_SPECTRUM);
-        assert_close(&one_row(Kind::LogMel, &params(16, 8, 4, 16_000.0)), &LOG_MEL_16_8_4);
-        assert_close(&one_row(Kind::MultiLogMel, &params(16, 8, 3, 8_000.0)), &MULTI_LOG_MEL_16_8_3);
+        assert_close(&one_row(Features::Spectrum, &SpectralParams::default()), &SPECTRUM);
+        assert_close(&one_row(Features::LogSpectrum, &SpectralParams::default()), &LOG_SPECTRUM);
+        assert_close(&one_row(Features::LogMel, &params(16, 8, 4, 16_000.0)), &LOG_MEL_16_8_4);
+        assert_close(&one_row(Features::MultiLogMel, &params(16, 8, 3, 8_000.0)), &MULTI_LOG_MEL_16_8_3);
         // Not the transform of the 64-sample row as one series.
-        assert_ne!(transform(Kind::Spectrum, &X, 64, &SpectralParams::default()).unwrap().len(), SPECTRUM.len());
+        assert_ne!(transform(Features::Spectrum, &X, 64, &SpectralParams::default()).unwrap().len(), SPECTRUM.len());
     }
 
     #[test]
@@ -599,14 +597,14 @@ mod tests {
     fn channels_that_do_not_divide_the_row_are_an_error() {
         let p = SpectralParams::default();
         for channels in [0, 3, 5] {
-            let e = transform_channels(Kind::Spectrum, &X, 32, channels, &p).unwrap_err();
+            let e = transform_channels(Features::Spectrum, &X, 32, channels, &p).unwrap_err();
             assert_eq!(e, SpectralError::Channels { cols: 32, channels });
-            assert_eq!(output_width_channels(Kind::Spectrum, 32, channels, &p), Err(e.clone()));
+            assert_eq!(output_width_channels(Features::Spectrum, 32, channels, &p), Err(e.clone()));
             assert_eq!(e.key(), "cols");
         }
         // The frame must fit one channel, not the whole row.
         assert_eq!(
-            transform_channels(Kind::LogMel, &X, 64, 2, &params(33, 8, 3, 8_000.0)),
+            transform_channels(Features::LogMel, &X, 64, 2, &params(33, 8, 3, 8_000.0)),
             Err(SpectralError::FrameTooLong { frame: 33, cols: 32 })
         );
     }
@@ -624,12 +622,12 @@ mod tests {
             assert!(multi_scales(&p).iter().all(|s| s.mel_bands == p.mel_bands && s.sample_rate == p.sample_rate));
         }
         // The Phoneme default of experiments/phoneme-cv-candidates.md: (15 + 7 + 3) frames × 20 bands.
-        assert_eq!(output_width(Kind::MultiLogMel, 1024, &params(256, 128, 20, 16_000.0)), Ok(500));
+        assert_eq!(output_width(Features::MultiLogMel, 1024, &params(256, 128, 20, 16_000.0)), Ok(500));
     }
 
     #[test]
     fn multi_log_mel_errors_name_the_resolution_at_fault() {
-        let multi = |cols, p: SpectralParams| transform(Kind::MultiLogMel, &X[..2 * cols], cols, &p).unwrap_err();
+        let multi = |cols, p: SpectralParams| transform(Features::MultiLogMel, &X[..2 * cols], cols, &p).unwrap_err();
         let other = |frame, hop, inner| SpectralError::OtherScale { frame, hop, inner: Box::new(inner) };
         let cases = [
             // The key's own resolution reports as log-mel does.
@@ -679,27 +677,27 @@ mod tests {
         ];
         for (cols, p) in cases {
             let x = &x[..3 * cols];
-            for kind in [Kind::Amplitude, Kind::Spectrum, Kind::LogSpectrum, Kind::LogMel] {
+            for kind in [Features::Amplitude, Features::Spectrum, Features::LogSpectrum, Features::LogMel] {
                 let width = output_width(kind, cols, &p).unwrap();
                 let out = transform(kind, x, cols, &p).unwrap();
                 assert_eq!(out.len(), 3 * width, "{kind:?} cols {cols} {p:?}");
                 assert!(out.iter().all(|v| v.is_finite()), "{kind:?}");
             }
         }
-        assert_eq!(output_width(Kind::LogMel, 1024, &SpectralParams::default()), Ok(7 * 40));
-        assert_eq!(output_width(Kind::Spectrum, 1024, &SpectralParams::default()), Ok(513));
+        assert_eq!(output_width(Features::LogMel, 1024, &SpectralParams::default()), Ok(7 * 40));
+        assert_eq!(output_width(Features::Spectrum, 1024, &SpectralParams::default()), Ok(513));
     }
 
     #[test]
     fn zero_rows_give_no_features() {
-        for kind in [Kind::Amplitude, Kind::Spectrum, Kind::LogSpectrum, Kind::LogMel] {
+        for kind in [Features::Amplitude, Features::Spectrum, Features::LogSpectrum, Features::LogMel] {
             assert_eq!(transform(kind, &[], 1024, &SpectralParams::default()), Ok(vec![]));
         }
     }
 
     #[test]
     fn bad_parameters_are_errors_naming_the_key() {
-        let log_mel = |cols, p: SpectralParams| transform(Kind::LogMel, &X[..2 * cols], cols, &p).unwrap_err();
+        let log_mel = |cols, p: SpectralParams| transform(Features::LogMel, &X[..2 * cols], cols, &p).unwrap_err();
         let cases = [
             (log_mel(32, params(33, 4, 4, 16_000.0)), SpectralError::FrameTooLong { frame: 33, cols: 32 }),
             (log_mel(32, params(1, 4, 4, 16_000.0)), SpectralError::FrameTooShort { frame: 1 }),
@@ -714,9 +712,9 @@ mod tests {
                 log_mel(32, params(16, 8, 9, 16_000.0)),
                 SpectralError::EmptyMelFilter { mel_bands: 9, frame: 16, band: 0 },
             ),
-            (transform(Kind::Spectrum, &X, 0, &SpectralParams::default()).unwrap_err(), SpectralError::NoColumns),
+            (transform(Features::Spectrum, &X, 0, &SpectralParams::default()).unwrap_err(), SpectralError::NoColumns),
             (
-                transform(Kind::Spectrum, &X, 30, &SpectralParams::default()).unwrap_err(),
+                transform(Features::Spectrum, &X, 30, &SpectralParams::default()).unwrap_err(),
                 SpectralError::Ragged { len: 64, cols: 30 },
             ),
         ];
@@ -724,11 +722,11 @@ mod tests {
             assert_eq!(got, want);
             assert!(got.to_string().contains(&format!("`{}`", got.key())), "{got}");
         }
-        assert!(transform(Kind::LogMel, &X, 32, &params(16, 8, 4, f64::NAN)).is_err());
+        assert!(transform(Features::LogMel, &X, 32, &params(16, 8, 4, f64::NAN)).is_err());
         // The error comes from output_width too, before any data is seen.
-        assert_eq!(output_width(Kind::LogMel, 32, &params(16, 0, 4, 16_000.0)), Err(SpectralError::ZeroHop));
+        assert_eq!(output_width(Features::LogMel, 32, &params(16, 0, 4, 16_000.0)), Err(SpectralError::ZeroHop));
         // Parameters LogMel would reject do not concern the other kinds.
-        assert_eq!(output_width(Kind::Spectrum, 32, &params(0, 0, 0, -1.0)), Ok(17));
+        assert_eq!(output_width(Features::Spectrum, 32, &params(0, 0, 0, -1.0)), Ok(17));
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn config_ensemble(
     config: usize,
     records: &Records,
 ) -> Result<Option<Ensemble>, PredictionsError> {
-    if !plan.configs[config].train.predictions {
+    if !plan.configs[config].train.outputs.predictions {
         return Ok(None);
     }
     let dirs = plan

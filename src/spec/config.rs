@@ -1,9 +1,12 @@
 //! The keys of one run (`[train]`) and of its data (`[data]`), with their defaults.
 //! A sweep axis is any `[train]` key given as a list, so every field here can be swept.
+//! `[train]` is one flat table in files; in code it is [`TrainConfig`]'s typed parts
+//! ([`ModelConfig`], [`OptimiserConfig`], [`PipelineConfig`], [`ScheduleConfig`], [`OutputConfig`]).
 
 use super::options::{
     Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
 };
+use super::reading::{Format, SeriesPolicy};
 use crate::stats::folds::fold_of_row;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -61,26 +64,30 @@ impl Resample {
     }
 }
 
-/// Everything that defines one training run, apart from the data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Everything that defines one training run, apart from the data, in typed parts.
+///
+/// Its TOML form is flat (`[train] learning_rate = 0.01`, every key a possible sweep axis): it
+/// goes through `TrainKeys`, so that unknown keys, type errors and the order of the keys in
+/// `config.toml` (which the config hash is taken over) are exactly those of one flat table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TrainKeys", into = "TrainKeys")]
 pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub optimiser: OptimiserConfig,
+    pub pipeline: PipelineConfig,
+    pub schedule: ScheduleConfig,
+    pub outputs: OutputConfig,
+}
+
+/// The network and what computes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelConfig {
     /// Hidden layer widths; `[]` is a linear model.
     pub hidden: Vec<usize>,
     pub activation: Activation,
-    pub learning_rate: f64,
-    /// Rows per update; larger than the training set means the whole set.
-    pub batch_size: usize,
-    pub momentum: f64,
-    pub momentum_rule: MomentumRule,
-    pub optimizer: OptimizerKind,
-    /// L2 penalty added to the gradient (`wd·p`).
-    pub weight_decay: f64,
-    pub loss: Loss,
+    /// Probability of dropping a hidden unit in training passes (inverted dropout).
+    pub dropout: f64,
     pub init: Init,
-    pub epochs: usize,
-    /// Permute the rows once before reserving validation rows, and every epoch.
-    pub shuffle: bool,
     pub dtype: DType,
     /// `auto`, `direct`, or `gram` (SGD only): the first layer through the training rows' Gram matrix.
     pub method: Method,
@@ -88,6 +95,25 @@ pub struct TrainConfig {
     pub engine: Engine,
     /// `cpu` or `cuda` (candle engine only; `cuda` needs a build with `--features cuda`).
     pub device: Device,
+}
+
+/// The loss and how each batch updates the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimiserConfig {
+    pub optimizer: OptimizerKind,
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub momentum_rule: MomentumRule,
+    /// L2 penalty added to the gradient (`wd·p`).
+    pub weight_decay: f64,
+    pub loss: Loss,
+    /// Rows per update; larger than the training set means the whole set.
+    pub batch_size: usize,
+}
+
+/// What the network sees of a row: scaling, then the input representation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineConfig {
     /// Per-sample min–max scaling to [0, 1] (the paper's `compress`).
     pub minmax: bool,
     /// Per-sample zero mean, unit variance (the paper's LayerNorm head, eps 1e-5).
@@ -102,34 +128,16 @@ pub struct TrainConfig {
     pub mel_bands: usize,
     /// log-mel: nominal sampling rate in Hz (sets the mel scale's frequencies).
     pub sample_rate: f64,
-    /// Evaluate the test set every N epochs (and always at the last); 0 = last epoch only.
-    pub test_every: usize,
-    /// Save `checkpoints/epoch-NNNN.safetensors` every N epochs; 0 = final model only.
-    pub save_every: usize,
-    /// Record confusion matrices every N epochs (and always at the last); 0 = last only.
-    pub confusion_every: usize,
-    /// Draw the run's plots (PNG) at the end, and every `plot_every` epochs if > 0.
-    /// Unset: as [`Artifacts::default_for`] a sweep of its size (`resolve_artifacts`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plots: Option<bool>,
-    /// Redraw the plots every N epochs while training (0: at the end only).
-    pub plot_every: usize,
-    /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
-    /// for ensembles and test-row statistics; `results::predictions`).
-    pub predictions: bool,
-    /// Write the per-node diagnostics (`weights.csv.gz`, `activations.csv.gz`,
-    /// `confusion-<set>.csv.gz`; `results::diagnostics`). Unset: as `plots`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diagnostics: Option<bool>,
-    /// Write `model.safetensors` (and `checkpoints/` with `save_every`). Unset: as `plots`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoints: Option<bool>,
-    /// Bins of the per-node activation histograms.
-    pub histogram_bins: usize,
-    /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
-    pub histogram_relu_max: f64,
-    /// Probability of dropping a hidden unit in training passes (inverted dropout).
-    pub dropout: f64,
+    /// Per-feature z-score, fitted on the training rows only.
+    pub standardize: bool,
+}
+
+/// How long training goes on, in what order, and which epoch's model is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleConfig {
+    pub epochs: usize,
+    /// Permute the rows once before reserving validation rows, and every epoch.
+    pub shuffle: bool,
     /// Stop after this many epochs without a better validation score, keeping the
     /// best epoch's weights; 0 = never stop early.
     pub patience: usize,
@@ -138,32 +146,72 @@ pub struct TrainConfig {
     /// Retrain from scratch on training + validation rows for the best epoch count,
     /// then evaluate the test set with that model.
     pub refit: bool,
-    /// Per-feature z-score, fitted on the training rows only.
-    pub standardize: bool,
     /// Seed of a single `pinniped train` run (sweep runs derive theirs).
     pub seed: u64,
 }
 
-impl Default for TrainConfig {
+/// What a run records, and how often: evaluation cadence and the per-run files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputConfig {
+    /// Evaluate the test set every N epochs (and always at the last); 0 = last epoch only.
+    pub test_every: usize,
+    /// Save `checkpoints/epoch-NNNN.safetensors` every N epochs; 0 = final model only.
+    pub save_every: usize,
+    /// Record confusion matrices every N epochs (and always at the last); 0 = last only.
+    pub confusion_every: usize,
+    /// Draw the run's plots (PNG) at the end, and every `plot_every` epochs if > 0.
+    /// Unset: as [`Artifacts::default_for`] a sweep of its size (`resolve_artifacts`).
+    pub plots: Option<bool>,
+    /// Redraw the plots every N epochs while training (0: at the end only).
+    pub plot_every: usize,
+    /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
+    /// for ensembles and test-row statistics; `results::predictions`).
+    pub predictions: bool,
+    /// Write the per-node diagnostics (`weights.csv.gz`, `activations.csv.gz`,
+    /// `confusion-<set>.csv.gz`; `results::diagnostics`). Unset: as `plots`.
+    pub diagnostics: Option<bool>,
+    /// Write `model.safetensors` (and `checkpoints/` with `save_every`). Unset: as `plots`.
+    pub checkpoints: Option<bool>,
+    /// Bins of the per-node activation histograms.
+    pub histogram_bins: usize,
+    /// Upper end of the ReLU histogram; larger activations go to an overflow bin.
+    pub histogram_relu_max: f64,
+}
+
+// The defaults are the paper's baseline (§3.1), in f32.
+
+impl Default for ModelConfig {
     fn default() -> Self {
-        // The paper's baseline (§3.1), in f32.
-        TrainConfig {
+        ModelConfig {
             hidden: vec![64],
             activation: Activation::Sigmoid,
-            learning_rate: 0.001,
-            batch_size: 160,
-            momentum: 0.0,
-            momentum_rule: MomentumRule::Damped,
-            optimizer: OptimizerKind::Sgd,
-            weight_decay: 0.0,
-            loss: Loss::MseSum,
+            dropout: 0.0,
             init: Init::Paper,
-            epochs: 256,
-            shuffle: true,
             dtype: DType::F32,
             method: Method::Auto,
             engine: Engine::Auto,
             device: Device::Cpu,
+        }
+    }
+}
+
+impl Default for OptimiserConfig {
+    fn default() -> Self {
+        OptimiserConfig {
+            optimizer: OptimizerKind::Sgd,
+            learning_rate: 0.001,
+            momentum: 0.0,
+            momentum_rule: MomentumRule::Damped,
+            weight_decay: 0.0,
+            loss: Loss::MseSum,
+            batch_size: 160,
+        }
+    }
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
             minmax: true,
             normalize: true,
             features: Features::Amplitude,
@@ -171,6 +219,27 @@ impl Default for TrainConfig {
             hop: 128,
             mel_bands: 40,
             sample_rate: 16000.0,
+            standardize: false,
+        }
+    }
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            epochs: 256,
+            shuffle: true,
+            patience: 0,
+            early_stopping: StopOn::ValidAcc,
+            refit: false,
+            seed: 2019,
+        }
+    }
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
             test_every: 1,
             save_every: 0,
             confusion_every: 0,
@@ -181,12 +250,202 @@ impl Default for TrainConfig {
             checkpoints: None,
             histogram_bins: 20,
             histogram_relu_max: 1.0,
-            dropout: 0.0,
-            patience: 0,
-            early_stopping: StopOn::ValidAcc,
-            refit: false,
-            standardize: false,
-            seed: 2019,
+        }
+    }
+}
+
+/// The `[train]` table as written: one flat table whose keys are [`TrainConfig`]'s fields
+/// (documented there). The field order is the order of `config.toml`, and so of the config
+/// hash: reordering these fields changes every run's hash. serde's `flatten` over the typed
+/// parts would reorder the keys and lose `deny_unknown_fields` and the key in type errors.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TrainKeys {
+    hidden: Vec<usize>,
+    activation: Activation,
+    learning_rate: f64,
+    batch_size: usize,
+    momentum: f64,
+    momentum_rule: MomentumRule,
+    optimizer: OptimizerKind,
+    weight_decay: f64,
+    loss: Loss,
+    init: Init,
+    epochs: usize,
+    shuffle: bool,
+    dtype: DType,
+    method: Method,
+    engine: Engine,
+    device: Device,
+    minmax: bool,
+    normalize: bool,
+    features: Features,
+    frame: usize,
+    hop: usize,
+    mel_bands: usize,
+    sample_rate: f64,
+    test_every: usize,
+    save_every: usize,
+    confusion_every: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plots: Option<bool>,
+    plot_every: usize,
+    predictions: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    diagnostics: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoints: Option<bool>,
+    histogram_bins: usize,
+    histogram_relu_max: f64,
+    dropout: f64,
+    patience: usize,
+    early_stopping: StopOn,
+    refit: bool,
+    standardize: bool,
+    seed: u64,
+}
+
+impl Default for TrainKeys {
+    fn default() -> Self {
+        TrainConfig::default().into()
+    }
+}
+
+impl From<TrainKeys> for TrainConfig {
+    fn from(keys: TrainKeys) -> Self {
+        // Destructured whole, so that a key added to one side and not the other does not compile.
+        let TrainKeys {
+            hidden,
+            activation,
+            learning_rate,
+            batch_size,
+            momentum,
+            momentum_rule,
+            optimizer,
+            weight_decay,
+            loss,
+            init,
+            epochs,
+            shuffle,
+            dtype,
+            method,
+            engine,
+            device,
+            minmax,
+            normalize,
+            features,
+            frame,
+            hop,
+            mel_bands,
+            sample_rate,
+            test_every,
+            save_every,
+            confusion_every,
+            plots,
+            plot_every,
+            predictions,
+            diagnostics,
+            checkpoints,
+            histogram_bins,
+            histogram_relu_max,
+            dropout,
+            patience,
+            early_stopping,
+            refit,
+            standardize,
+            seed,
+        } = keys;
+        TrainConfig {
+            model: ModelConfig { hidden, activation, dropout, init, dtype, method, engine, device },
+            optimiser: OptimiserConfig {
+                optimizer,
+                learning_rate,
+                momentum,
+                momentum_rule,
+                weight_decay,
+                loss,
+                batch_size,
+            },
+            pipeline: PipelineConfig { minmax, normalize, features, frame, hop, mel_bands, sample_rate, standardize },
+            schedule: ScheduleConfig { epochs, shuffle, patience, early_stopping, refit, seed },
+            outputs: OutputConfig {
+                test_every,
+                save_every,
+                confusion_every,
+                plots,
+                plot_every,
+                predictions,
+                diagnostics,
+                checkpoints,
+                histogram_bins,
+                histogram_relu_max,
+            },
+        }
+    }
+}
+
+impl From<TrainConfig> for TrainKeys {
+    fn from(config: TrainConfig) -> Self {
+        let TrainConfig {
+            model: ModelConfig { hidden, activation, dropout, init, dtype, method, engine, device },
+            optimiser:
+                OptimiserConfig { optimizer, learning_rate, momentum, momentum_rule, weight_decay, loss, batch_size },
+            pipeline: PipelineConfig { minmax, normalize, features, frame, hop, mel_bands, sample_rate, standardize },
+            schedule: ScheduleConfig { epochs, shuffle, patience, early_stopping, refit, seed },
+            outputs:
+                OutputConfig {
+                    test_every,
+                    save_every,
+                    confusion_every,
+                    plots,
+                    plot_every,
+                    predictions,
+                    diagnostics,
+                    checkpoints,
+                    histogram_bins,
+                    histogram_relu_max,
+                },
+        } = config;
+        TrainKeys {
+            hidden,
+            activation,
+            learning_rate,
+            batch_size,
+            momentum,
+            momentum_rule,
+            optimizer,
+            weight_decay,
+            loss,
+            init,
+            epochs,
+            shuffle,
+            dtype,
+            method,
+            engine,
+            device,
+            minmax,
+            normalize,
+            features,
+            frame,
+            hop,
+            mel_bands,
+            sample_rate,
+            test_every,
+            save_every,
+            confusion_every,
+            plots,
+            plot_every,
+            predictions,
+            diagnostics,
+            checkpoints,
+            histogram_bins,
+            histogram_relu_max,
+            dropout,
+            patience,
+            early_stopping,
+            refit,
+            standardize,
+            seed,
         }
     }
 }
@@ -200,7 +459,7 @@ pub struct DataConfig {
     pub test: Option<PathBuf>,
     /// `ucr`, `arff` or `ts`; guessed from the file name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<Format>,
     /// ARFF: the nominal attribute holding the class (default: the last one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_attribute: Option<String>,
@@ -264,7 +523,7 @@ impl TrainConfig {
     /// a refit), so that `config.toml` and the config hash record what the run writes.
     pub fn resolve_artifacts(mut self, runs: usize) -> Self {
         let default = Artifacts::default_for(runs);
-        for switch in [&mut self.plots, &mut self.diagnostics, &mut self.checkpoints] {
+        for switch in [&mut self.outputs.plots, &mut self.outputs.diagnostics, &mut self.outputs.checkpoints] {
             switch.get_or_insert(default);
         }
         self
@@ -274,10 +533,10 @@ impl TrainConfig {
     pub fn artifacts(&self) -> Artifacts {
         let default = Artifacts::default_for(1);
         Artifacts {
-            plots: self.plots.unwrap_or(default),
-            diagnostics: self.diagnostics.unwrap_or(default),
-            checkpoints: self.checkpoints.unwrap_or(default),
-            predictions: self.predictions,
+            plots: self.outputs.plots.unwrap_or(default),
+            diagnostics: self.outputs.diagnostics.unwrap_or(default),
+            checkpoints: self.outputs.checkpoints.unwrap_or(default),
+            predictions: self.outputs.predictions,
         }
     }
 
@@ -293,37 +552,37 @@ impl TrainConfig {
     /// Problems with values that parse but make no sense, as (key, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            p.push(("learning_rate", format!("must be a finite number > 0, not {}", self.learning_rate)));
+        if !(self.optimiser.learning_rate > 0.0 && self.optimiser.learning_rate.is_finite()) {
+            p.push(("learning_rate", format!("must be a finite number > 0, not {}", self.optimiser.learning_rate)));
         }
-        if !(0.0..=1.0).contains(&self.momentum) {
-            p.push(("momentum", format!("must be within [0, 1], not {}", self.momentum)));
+        if !(0.0..=1.0).contains(&self.optimiser.momentum) {
+            p.push(("momentum", format!("must be within [0, 1], not {}", self.optimiser.momentum)));
         }
         use limits::*;
-        if self.hidden.contains(&0) {
+        if self.model.hidden.contains(&0) {
             p.push(("hidden", "a hidden layer needs at least 1 node (use [] for a linear model)".into()));
         }
-        if self.hidden.len() > MAX_HIDDEN_LAYERS {
+        if self.model.hidden.len() > MAX_HIDDEN_LAYERS {
             p.push((
                 "hidden",
-                format!("must have at most {MAX_HIDDEN_LAYERS} hidden layers, not {}", self.hidden.len()),
+                format!("must have at most {MAX_HIDDEN_LAYERS} hidden layers, not {}", self.model.hidden.len()),
             ));
         }
-        if let Some(w) = self.hidden.iter().find(|&&w| w > MAX_WIDTH) {
+        if let Some(w) = self.model.hidden.iter().find(|&&w| w > MAX_WIDTH) {
             p.push(("hidden", format!("a layer must have at most {MAX_WIDTH} nodes, not {w}")));
         }
         for (key, value, min, max, unit) in [
-            ("batch_size", self.batch_size, 1, MAX_BATCH_SIZE, " rows"),
-            ("epochs", self.epochs, 1, MAX_EPOCHS, ""),
-            ("histogram_bins", self.histogram_bins, 1, MAX_HISTOGRAM_BINS, ""),
-            ("mel_bands", self.mel_bands, 1, MAX_MEL_BANDS, ""),
-            ("test_every", self.test_every, 0, MAX_EVERY, " epochs"),
-            ("save_every", self.save_every, 0, MAX_EVERY, " epochs"),
-            ("confusion_every", self.confusion_every, 0, MAX_EVERY, " epochs"),
-            ("plot_every", self.plot_every, 0, MAX_EVERY, " epochs"),
-            ("patience", self.patience, 0, MAX_EVERY, " epochs"),
-            ("frame", self.frame, 2, MAX_FRAME, " samples"),
-            ("hop", self.hop, 1, MAX_FRAME, " samples"),
+            ("batch_size", self.optimiser.batch_size, 1, MAX_BATCH_SIZE, " rows"),
+            ("epochs", self.schedule.epochs, 1, MAX_EPOCHS, ""),
+            ("histogram_bins", self.outputs.histogram_bins, 1, MAX_HISTOGRAM_BINS, ""),
+            ("mel_bands", self.pipeline.mel_bands, 1, MAX_MEL_BANDS, ""),
+            ("test_every", self.outputs.test_every, 0, MAX_EVERY, " epochs"),
+            ("save_every", self.outputs.save_every, 0, MAX_EVERY, " epochs"),
+            ("confusion_every", self.outputs.confusion_every, 0, MAX_EVERY, " epochs"),
+            ("plot_every", self.outputs.plot_every, 0, MAX_EVERY, " epochs"),
+            ("patience", self.schedule.patience, 0, MAX_EVERY, " epochs"),
+            ("frame", self.pipeline.frame, 2, MAX_FRAME, " samples"),
+            ("hop", self.pipeline.hop, 1, MAX_FRAME, " samples"),
         ] {
             if value > max {
                 p.push((key, format!("must be at most {max}{unit}, not {value}")));
@@ -331,23 +590,23 @@ impl TrainConfig {
                 p.push((key, format!("must be at least {min}")));
             }
         }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            p.push(("weight_decay", format!("must be a finite number >= 0, not {}", self.weight_decay)));
+        if !(self.optimiser.weight_decay >= 0.0 && self.optimiser.weight_decay.is_finite()) {
+            p.push(("weight_decay", format!("must be a finite number >= 0, not {}", self.optimiser.weight_decay)));
         }
-        if !(self.histogram_relu_max > 0.0 && self.histogram_relu_max.is_finite()) {
+        if !(self.outputs.histogram_relu_max > 0.0 && self.outputs.histogram_relu_max.is_finite()) {
             p.push(("histogram_relu_max", "must be a finite number > 0".into()));
         }
-        if self.frame < 2 {
+        if self.pipeline.frame < 2 {
             p.push(("frame", "must be at least 2 samples".into()));
         }
-        if self.hop == 0 {
+        if self.pipeline.hop == 0 {
             p.push(("hop", "must be at least 1 sample (e.g. half the frame)".into()));
         }
-        if !(self.sample_rate > 0.0 && self.sample_rate.is_finite()) {
+        if !(self.pipeline.sample_rate > 0.0 && self.pipeline.sample_rate.is_finite()) {
             p.push(("sample_rate", "must be a finite number of Hz > 0".into()));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            p.push(("dropout", format!("must be within [0, 1), not {}", self.dropout)));
+        if !(0.0..1.0).contains(&self.model.dropout) {
+            p.push(("dropout", format!("must be within [0, 1), not {}", self.model.dropout)));
         }
         p.extend(self.combination_problems());
         p
@@ -355,9 +614,9 @@ impl TrainConfig {
 
     /// The key (`patience` or `refit`) that needs a validation set, if any does.
     pub fn needs_validation(&self) -> Option<&'static str> {
-        if self.refit {
+        if self.schedule.refit {
             Some("refit")
-        } else if self.patience > 0 {
+        } else if self.schedule.patience > 0 {
             Some("patience")
         } else {
             None
@@ -370,36 +629,36 @@ impl TrainConfig {
     pub fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
         let mut ignored = Vec::new();
         let mut because = |keys: &[&'static str], why: String| ignored.extend(keys.iter().map(|&k| (k, why.clone())));
-        if !self.features.uses_frames() {
+        if !self.pipeline.features.uses_frames() {
             because(
                 &["frame", "hop", "mel_bands", "sample_rate"],
                 format!(
                     "features = \"{}\" uses no frames; only \"log-mel\" and \"multi-log-mel\" do",
-                    self.features.word()
+                    self.pipeline.features.word()
                 ),
             );
         }
-        if self.hidden.is_empty() {
+        if self.model.hidden.is_empty() {
             because(
                 &["activation", "dropout", "histogram_bins", "histogram_relu_max"],
                 "hidden = [] is a linear model, with no hidden units to activate, drop or histogram".into(),
             );
-        } else if self.activation != Activation::Relu {
+        } else if self.model.activation != Activation::Relu {
             because(
                 &["histogram_relu_max"],
                 format!(
                     "activation = \"{}\" is bounded; only relu's histogram has an upper end to set",
-                    self.activation.word()
+                    self.model.activation.word()
                 ),
             );
         }
-        if self.optimizer == OptimizerKind::Adam {
+        if self.optimiser.optimizer == OptimizerKind::Adam {
             because(&["momentum", "momentum_rule"], "optimizer = \"adam\" keeps its own moment estimates".into());
             because(&["method"], "optimizer = \"adam\" always trains directly (gram is for sgd only)".into());
-        } else if self.momentum == 0.0 {
+        } else if self.optimiser.momentum == 0.0 {
             because(&["momentum_rule"], "momentum = 0 leaves no velocity to update".into());
         }
-        if self.patience == 0 && !self.refit {
+        if self.schedule.patience == 0 && !self.schedule.refit {
             because(
                 &["early_stopping"],
                 "with patience = 0 and refit = false no validation score picks an epoch".into(),
@@ -408,7 +667,7 @@ impl TrainConfig {
         if data.test.is_none() {
             because(&["test_every"], "[data] has no test file".into());
         }
-        if self.plots == Some(false) {
+        if self.outputs.plots == Some(false) {
             because(&["plot_every"], "plots = false draws nothing".into());
         }
         // Output switches, never sweep axes: set them in [train] for the whole sweep.
@@ -424,19 +683,19 @@ impl TrainConfig {
     /// (a sweep checks them on each expanded configuration, not on axis values alone).
     pub fn combination_problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
-        if self.momentum != 0.0 && self.optimizer == OptimizerKind::Adam {
+        if self.optimiser.momentum != 0.0 && self.optimiser.optimizer == OptimizerKind::Adam {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
         }
-        if self.method == Method::Gram && self.optimizer != OptimizerKind::Sgd {
+        if self.model.method == Method::Gram && self.optimiser.optimizer != OptimizerKind::Sgd {
             p.push((
                 "method",
                 "\"gram\" needs optimizer = \"sgd\" (Adam's updates leave the span of the training rows)".into(),
             ));
         }
-        if self.device == Device::Cuda && self.engine == Engine::Native {
+        if self.model.device == Device::Cuda && self.model.engine == Engine::Native {
             p.push(("device", "\"cuda\" needs engine = \"candle\" (the native engine runs on the CPU only)".into()));
         }
-        if self.device == Device::Cuda && !cfg!(feature = "cuda") {
+        if self.model.device == Device::Cuda && !cfg!(feature = "cuda") {
             p.push(("device", "\"cuda\" needs a pinniped built with `cargo build --release --features cuda`".into()));
         }
         p
@@ -445,8 +704,8 @@ impl TrainConfig {
     /// The engine that trains this configuration: `auto` is native wherever native
     /// covers it (every configuration on the CPU), candle otherwise.
     pub fn resolved_engine(&self) -> Engine {
-        match self.engine {
-            Engine::Auto if self.device == Device::Cpu => Engine::Native,
+        match self.model.engine {
+            Engine::Auto if self.model.device == Device::Cpu => Engine::Native,
             Engine::Auto => Engine::Candle,
             e => e,
         }
@@ -510,11 +769,6 @@ impl DataConfig {
             }
         }
         p.extend(self.resample_problems());
-        if let Some(f) = &self.format {
-            if f.parse::<crate::data::Format>().is_err() {
-                p.push(("format", format!("`{f}` is not one of: ucr, arff, ts")));
-            }
-        }
         if let Err(problem) = self.series_policy() {
             p.push(problem);
         }
@@ -571,8 +825,8 @@ impl DataConfig {
     }
 
     /// The `length`, `series_length` and `missing` keys as a policy, or the first problem.
-    pub fn series_policy(&self) -> Result<crate::data::SeriesPolicy, (&'static str, String)> {
-        use crate::data::{ts::MAX_SERIES_LENGTH, LengthPolicy, MissingPolicy};
+    pub fn series_policy(&self) -> Result<SeriesPolicy, (&'static str, String)> {
+        use super::reading::{LengthPolicy, MissingPolicy, MAX_SERIES_LENGTH};
         let length = match &self.length {
             None => LengthPolicy::Error,
             Some(word) => word.parse().map_err(|e| ("length", e))?,
@@ -594,7 +848,7 @@ impl DataConfig {
                 ));
             }
         }
-        Ok(crate::data::SeriesPolicy { length, missing, series_length: self.series_length })
+        Ok(SeriesPolicy { length, missing, series_length: self.series_length })
     }
 
     pub fn file_problems(&self) -> Vec<(&'static str, String)> {
@@ -741,6 +995,117 @@ mod tests {
             folds: None,
             stratify: None,
         }
+    }
+
+    /// Every `[train]` key set off its default, in the order `config.toml` writes them.
+    const EVERY_KEY: &str = r#"hidden = [3, 2]
+activation = "relu"
+learning_rate = 0.5
+batch_size = 7
+momentum = 0.25
+momentum_rule = "classic"
+optimizer = "adam"
+weight_decay = 0.125
+loss = "cross-entropy"
+init = "pytorch"
+epochs = 9
+shuffle = false
+dtype = "f64"
+method = "direct"
+engine = "candle"
+device = "cuda"
+minmax = false
+normalize = false
+features = "log-mel"
+frame = 64
+hop = 32
+mel_bands = 12
+sample_rate = 8000.0
+test_every = 2
+save_every = 3
+confusion_every = 4
+plots = false
+plot_every = 5
+predictions = false
+diagnostics = true
+checkpoints = false
+histogram_bins = 6
+histogram_relu_max = 2.5
+dropout = 0.375
+patience = 8
+early_stopping = "valid-loss"
+refit = true
+standardize = true
+seed = 11
+"#;
+
+    #[test]
+    fn each_flat_key_is_one_typed_field_and_is_written_back_in_its_place() {
+        let typed = TrainConfig {
+            model: ModelConfig {
+                hidden: vec![3, 2],
+                activation: Activation::Relu,
+                dropout: 0.375,
+                init: Init::Pytorch,
+                dtype: DType::F64,
+                method: Method::Direct,
+                engine: Engine::Candle,
+                device: Device::Cuda,
+            },
+            optimiser: OptimiserConfig {
+                optimizer: OptimizerKind::Adam,
+                learning_rate: 0.5,
+                momentum: 0.25,
+                momentum_rule: MomentumRule::Classic,
+                weight_decay: 0.125,
+                loss: Loss::CrossEntropy,
+                batch_size: 7,
+            },
+            pipeline: PipelineConfig {
+                minmax: false,
+                normalize: false,
+                features: Features::LogMel,
+                frame: 64,
+                hop: 32,
+                mel_bands: 12,
+                sample_rate: 8000.0,
+                standardize: true,
+            },
+            schedule: ScheduleConfig {
+                epochs: 9,
+                shuffle: false,
+                patience: 8,
+                early_stopping: StopOn::ValidLoss,
+                refit: true,
+                seed: 11,
+            },
+            outputs: OutputConfig {
+                test_every: 2,
+                save_every: 3,
+                confusion_every: 4,
+                plots: Some(false),
+                plot_every: 5,
+                predictions: false,
+                diagnostics: Some(true),
+                checkpoints: Some(false),
+                histogram_bins: 6,
+                histogram_relu_max: 2.5,
+            },
+        };
+        assert_eq!(toml::from_str::<TrainConfig>(EVERY_KEY).unwrap(), typed);
+        // The order is that of every config.toml written so far, and so of every config hash.
+        assert_eq!(toml::to_string(&typed).unwrap(), EVERY_KEY);
+        let keys: Vec<&str> = EVERY_KEY.lines().map(|l| l.split(" = ").next().unwrap()).collect();
+        assert_eq!(TrainConfig::keys(), keys);
+    }
+
+    #[test]
+    fn the_flat_table_refuses_unknown_keys_and_names_the_key_of_a_wrong_type() {
+        let unknown = toml::from_str::<TrainConfig>("learning_rat = 0.1").unwrap_err().to_string();
+        assert!(unknown.contains("unknown field `learning_rat`, expected one of `hidden`"), "{unknown}");
+        let wrong = toml::from_str::<TrainConfig>("hop = \"x\"").unwrap_err();
+        assert_eq!(wrong.message().trim(), "invalid type: string \"x\", expected usize");
+        assert!(wrong.to_string().contains("hop"), "{wrong}");
     }
 
     #[test]

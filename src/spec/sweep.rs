@@ -93,6 +93,9 @@ pub(super) const DATA_KEYS: &[&str] = &[
     "folds",
     "stratify",
 ];
+/// `[data]` keys whose value no other key's check reads: a wrong one is reported beside the
+/// other keys' problems rather than instead of them.
+const INDEPENDENT_DATA_KEYS: &[&str] = &["format"];
 
 pub fn read_source(path: &Path) -> Result<String, InputError> {
     crate::fsx::read_text(path, crate::fsx::MAX_TEXT_BYTES)
@@ -358,7 +361,7 @@ pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> 
     let train = parse_train(&mut c, train);
     let split = match table.get("split") {
         None => None,
-        Some(Value::Table(t)) => parse_split(&mut c, t, data.as_ref(), train.as_ref().map_or(0, |t| t.seed)),
+        Some(Value::Table(t)) => parse_split(&mut c, t, data.as_ref(), train.as_ref().map_or(0, |t| t.schedule.seed)),
         Some(_) => {
             c.at(None, "split", "split", "must be a table: [split]");
             None
@@ -503,6 +506,9 @@ pub(super) fn parse_data_at(
     // Type-check key by key so that each wrong value gets its own message.
     let mut base = Table::new();
     base.insert("train".into(), Value::String("-".into()));
+    let clean_before_types = c.problems.len() == before;
+    let mut checked = t.clone();
+    let mut only_independent = true;
     for (key, value) in t {
         if !DATA_KEYS.contains(&key.as_str()) {
             continue;
@@ -511,12 +517,16 @@ pub(super) fn parse_data_at(
         probe.insert(key.clone(), value.clone());
         if let Err(e) = Value::Table(probe).try_into::<DataConfig>() {
             place_of(key).report(c, key, type_message(&e, None, value));
+            checked.remove(key);
+            only_independent &= INDEPENDENT_DATA_KEYS.contains(&key.as_str());
         }
     }
-    if c.problems.len() > before {
+    // A wrong value of a key that no other key's check reads still leaves the others
+    // checked; any other problem stops here, as the checks below would only echo it.
+    if !(clean_before_types && only_independent) {
         return None;
     }
-    let mut data: DataConfig = Value::Table(t.clone()).try_into().ok()?;
+    let mut data: DataConfig = Value::Table(checked).try_into().ok()?;
     data.train = resolve_data_path(c.file, &data.train);
     data.test = data.test.map(|p| resolve_data_path(c.file, &p));
     let mut problems = data.value_problems();

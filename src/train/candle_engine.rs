@@ -443,13 +443,13 @@ impl<'a, T: Real> CandleEngine<'a, T> {
     pub fn new(s: Setup<'a, T>) -> anyhow::Result<Self> {
         use candle_nn::Optimizer as _;
         let cfg = s.cfg;
-        let net = CandleMlp::new(&s.mlp, &device(cfg.device)?)?;
+        let net = CandleMlp::new(&s.mlp, &device(cfg.model.device)?)?;
         let config = OptimConfig {
-            kind: cfg.optimizer,
-            lr: cfg.learning_rate,
-            momentum: cfg.momentum,
-            rule: cfg.momentum_rule,
-            weight_decay: cfg.weight_decay,
+            kind: cfg.optimiser.optimizer,
+            lr: cfg.optimiser.learning_rate,
+            momentum: cfg.optimiser.momentum,
+            rule: cfg.optimiser.momentum_rule,
+            weight_decay: cfg.optimiser.weight_decay,
         };
         let opt = CandleOptimizer::new(net.vars(), config)?;
         let cols = s.mlp.inputs();
@@ -462,12 +462,12 @@ impl<'a, T: Real> CandleEngine<'a, T> {
         } else {
             None
         };
-        let dropout =
-            (cfg.dropout > 0.0 && s.mlp.layers() > 1).then_some(Dropout { p: cfg.dropout, rng: s.dropout_rng });
+        let dropout = (cfg.model.dropout > 0.0 && s.mlp.layers() > 1)
+            .then_some(Dropout { p: cfg.model.dropout, rng: s.dropout_rng });
         Ok(CandleEngine {
             net,
             opt,
-            loss: cfg.loss,
+            loss: cfg.optimiser.loss,
             dropout,
             record: s.record,
             hidden: Vec::new(),

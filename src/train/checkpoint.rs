@@ -210,11 +210,11 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
         toml::from_str(&meta.config).map_err(|e| format!("its embedded [train] config does not parse: {e}"))?;
     // Keys stored both on their own and inside the embedded config must agree.
     let agree = [
-        ("seed", cfg.seed.to_string(), meta.seed.to_string()),
-        ("activation", cfg.activation.word().to_string(), meta.activation.word().to_string()),
-        ("dtype", cfg.dtype.word().to_string(), meta.dtype.word().to_string()),
-        ("minmax", cfg.minmax.to_string(), meta.minmax.to_string()),
-        ("normalize", cfg.normalize.to_string(), meta.normalize.to_string()),
+        ("seed", cfg.schedule.seed.to_string(), meta.seed.to_string()),
+        ("activation", cfg.model.activation.word().to_string(), meta.activation.word().to_string()),
+        ("dtype", cfg.model.dtype.word().to_string(), meta.dtype.word().to_string()),
+        ("minmax", cfg.pipeline.minmax.to_string(), meta.minmax.to_string()),
+        ("normalize", cfg.pipeline.normalize.to_string(), meta.normalize.to_string()),
     ];
     for (key, in_config, in_meta) in agree {
         if in_config != in_meta {
@@ -282,7 +282,7 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
             "`layers.0.weight` takes {} inputs but its features ({}) give {width} values from series of {} \
              (raw_cols)",
             dims[0],
-            cfg.features.word(),
+            cfg.pipeline.features.word(),
             meta.raw_cols
         ));
     }
@@ -297,10 +297,10 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
     if mean != std {
         return Err("it has only one of `standardize.mean` and `standardize.std`".into());
     }
-    if mean != cfg.standardize {
+    if mean != cfg.pipeline.standardize {
         return Err(format!(
             "its config says standardize = {} but it {} standardisation statistics",
-            cfg.standardize,
+            cfg.pipeline.standardize,
             if mean { "has" } else { "has no" }
         ));
     }

@@ -58,11 +58,11 @@ pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T
 /// Whether a phase computes the first layer through the Gram matrix of its training
 /// rows (`train::gram`): asked for, or `auto` where it is valid (SGD) and cheaper.
 pub fn uses_gram(cfg: &TrainConfig, n_train: usize, inputs: usize) -> bool {
-    match cfg.method {
+    match cfg.model.method {
         Method::Gram => true,
         Method::Direct => false,
         // Gram pays off while the training rows are fewer than the inputs (160 vs 1024 for Phoneme).
-        Method::Auto => cfg.optimizer == OptimizerKind::Sgd && 2 * n_train <= inputs,
+        Method::Auto => cfg.optimiser.optimizer == OptimizerKind::Sgd && 2 * n_train <= inputs,
     }
 }
 
@@ -92,14 +92,14 @@ impl<'a, T: Real> Native<'a, T> {
         let n_train = s.sets[0].len() / cols;
         let most_rows = s.sets.iter().map(|x| x.len() / cols).max().unwrap_or(0);
         let mut ws = Workspace::try_new(&mlp, s.batch)?;
-        ws.enable_dropout(&mlp, cfg.dropout, s.dropout_rng)?;
+        ws.enable_dropout(&mlp, cfg.model.dropout, s.dropout_rng)?;
         let eval_ws = Workspace::try_new(&mlp, most_rows)?;
         let opt = Optimizer::try_new(
-            cfg.optimizer,
-            cfg.learning_rate,
-            cfg.momentum,
-            cfg.momentum_rule,
-            cfg.weight_decay,
+            cfg.optimiser.optimizer,
+            cfg.optimiser.learning_rate,
+            cfg.optimiser.momentum,
+            cfg.optimiser.momentum_rule,
+            cfg.optimiser.weight_decay,
             &mlp,
         )?;
         let gram = uses_gram(cfg, n_train, cols).then(|| Gram::new(&mlp.weights[0], &s.sets, cols, mlp.dims[1]));
@@ -110,8 +110,10 @@ impl<'a, T: Real> Native<'a, T> {
             T::zero(),
             "the Gram method's products",
         )?;
-        let plain_sgd =
-            gram.is_none() && cfg.optimizer == OptimizerKind::Sgd && cfg.momentum == 0.0 && cfg.weight_decay == 0.0;
+        let plain_sgd = gram.is_none()
+            && cfg.optimiser.optimizer == OptimizerKind::Sgd
+            && cfg.optimiser.momentum == 0.0
+            && cfg.optimiser.weight_decay == 0.0;
         Ok(Native { cfg, mlp, sets: s.sets, ws, eval_ws, opt, gram, first, plain_sgd, positions: Vec::new() })
     }
 }
@@ -130,11 +132,11 @@ impl<T: Real> Model<T> for Native<'_, T> {
         let (cfg, rows) = (self.cfg, y.len());
         let loss = if let Some(g) = self.gram.as_ref() {
             g.batch(range.clone(), &mut self.first);
-            self.ws.forward_backward_input(&self.mlp, Input::FirstLayer(&self.first), y, rows, cfg.loss)
+            self.ws.forward_backward_input(&self.mlp, Input::FirstLayer(&self.first), y, rows, cfg.optimiser.loss)
         } else if self.plain_sgd {
-            self.ws.sgd_step_fused(&mut self.mlp, x, y, rows, cfg.loss, cfg.learning_rate)
+            self.ws.sgd_step_fused(&mut self.mlp, x, y, rows, cfg.optimiser.loss, cfg.optimiser.learning_rate)
         } else {
-            self.ws.forward_backward(&self.mlp, x, y, rows, cfg.loss)
+            self.ws.forward_backward(&self.mlp, x, y, rows, cfg.optimiser.loss)
         };
         // A diverged batch leaves the parameters as they were before it.
         if !loss.is_finite() {
@@ -145,7 +147,14 @@ impl<T: Real> Model<T> for Native<'_, T> {
         }
         if let Some(g) = self.gram.as_mut() {
             let delta = self.ws.first_delta(rows, self.mlp.dims[1]);
-            g.step(&self.positions[range], delta, cfg.learning_rate, cfg.momentum, cfg.momentum_rule, cfg.weight_decay);
+            g.step(
+                &self.positions[range],
+                delta,
+                cfg.optimiser.learning_rate,
+                cfg.optimiser.momentum,
+                cfg.optimiser.momentum_rule,
+                cfg.optimiser.weight_decay,
+            );
         }
         Ok(loss)
     }

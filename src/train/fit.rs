@@ -179,7 +179,7 @@ fn build_sets<T: Real>(
 ) -> Result<(Vec<Set<T>>, Option<Standardization>), AllocError> {
     let cols = data.cols;
     let train_x = gather(data.train_x, cols, train)?;
-    let z = cfg.standardize.then(|| standardize_fit(&train_x, cols));
+    let z = cfg.pipeline.standardize.then(|| standardize_fit(&train_x, cols));
     let labels = |rows: &[usize]| rows.iter().map(|&r| data.train_y[r]).collect::<Vec<_>>();
     let mut sets = vec![
         Set::new(&train_x, labels(train), z.as_ref())?,
@@ -204,24 +204,32 @@ pub fn fit<T: Real>(
 ) -> anyhow::Result<Fit<T>> {
     let start = Instant::now();
     let mut dims = vec![data.cols];
-    dims.extend(&cfg.hidden);
+    dims.extend(&cfg.model.hidden);
     dims.push(data.classes);
 
     let mut shuffler = stream_rng(split.seed, SHUFFLE_STREAM);
     let mut order: Vec<usize> = (0..data.train_y.len()).collect();
-    if cfg.shuffle {
+    if cfg.schedule.shuffle {
         shuffle(&mut order, &mut shuffler);
     }
     let (train_rows, valid_rows) = data_cfg.split_rows(&order, data.train_y, split).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
-    let init = || initialise::<T>(&dims, cfg.activation, cfg.init, &mut stream_rng(seed, INIT_STREAM));
+    let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
-    let stop = (cfg.patience > 0 && !valid_rows.is_empty()).then_some(cfg.patience);
+    let stop = (cfg.schedule.patience > 0 && !valid_rows.is_empty()).then_some(cfg.schedule.patience);
     let mut history = History::default();
-    let run =
-        phase.run(init()?, &sets, cfg.epochs, stop, shuffler, stream_rng(seed, DROPOUT_STREAM), &mut history, hook);
+    let run = phase.run(
+        init()?,
+        &sets,
+        cfg.schedule.epochs,
+        stop,
+        shuffler,
+        stream_rng(seed, DROPOUT_STREAM),
+        &mut history,
+        hook,
+    );
     let fit = |mlp, standardization, outcome, selected, predictions| Fit {
         mlp,
         standardization,
@@ -241,7 +249,7 @@ pub fn fit<T: Real>(
     };
     // Predictions come from the scores each reported accuracy comes from, so that their
     // accuracy is the run's, to the last bit.
-    let want = cfg.predictions;
+    let want = cfg.outputs.predictions;
     let of = |scores: Option<&Vec<T>>, set: Option<&Set<T>>| -> Result<Option<SetPredictions>, AllocError> {
         match (scores, set) {
             (Some(out), Some(set)) if want => Ok(Some(SetPredictions::from_scores(out, &set.y, data.classes)?)),
@@ -271,7 +279,7 @@ pub fn fit<T: Real>(
         }
         Ok((accs, scores))
     };
-    if !cfg.refit {
+    if !cfg.schedule.refit {
         let (selected, [_, valid, test]) = match stop {
             // Early stopping: the best epoch's model, scored again.
             Some(_) => {
@@ -363,7 +371,7 @@ impl Phase<'_> {
     /// Loss and accuracy of the class scores `out` on `set`.
     fn evaluate<T: Real>(&self, out: &[T], set: &Set<T>, conf: Option<&mut Vec<u32>>) -> SetMetrics {
         let rows = set.rows();
-        let loss = loss_sum(self.cfg.loss, out, &set.y, self.classes) / rows as f64;
+        let loss = loss_sum(self.cfg.optimiser.loss, out, &set.y, self.classes) / rows as f64;
         let predicted: Vec<usize> = argmax_rows(out, self.classes).collect();
         let hits = predicted.iter().zip(&set.y).filter(|(p, y)| **p == **y as usize).count();
         if let Some(c) = conf {
@@ -389,7 +397,7 @@ impl Phase<'_> {
         let cfg = self.cfg;
         let train = &sets[0];
         let n_train = train.rows();
-        let batch = cfg.batch_size.min(n_train);
+        let batch = cfg.optimiser.batch_size.min(n_train);
         // A buffer the machine refuses fails this run only.
         macro_rules! or_fail {
             ($e:expr) => {
@@ -404,30 +412,38 @@ impl Phase<'_> {
         let mut model = or_fail!(engine::build(setup));
         let mut batches = or_fail!(Batches::new(model.mlp().inputs(), n_train, batch));
         let mut hists: Vec<Histogram> = or_fail!(cfg
+            .model
             .hidden
             .iter()
-            .map(|&w| Histogram::try_new(cfg.activation, cfg.histogram_bins, cfg.histogram_relu_max, w))
+            .map(|&w| Histogram::try_new(
+                cfg.model.activation,
+                cfg.outputs.histogram_bins,
+                cfg.outputs.histogram_relu_max,
+                w
+            ))
             .collect::<Result<Vec<_>, _>>());
-        let (test_cadence, confusion_cadence) = (Cadence::every(cfg.test_every), Cadence::every(cfg.confusion_every));
-        let mut stopping = EarlyStopping::new(cfg.early_stopping, patience, epochs);
+        let (test_cadence, confusion_cadence) =
+            (Cadence::every(cfg.outputs.test_every), Cadence::every(cfg.outputs.confusion_every));
+        let mut stopping = EarlyStopping::new(cfg.schedule.early_stopping, patience, epochs);
         let mut best_mlp: Option<Mlp<T>> = None;
         // What `fit` makes the predictions from (see there): the best epoch's validation
         // scores for a refit, the last epoch's scores when the last epoch's model is returned.
-        let capture = self.record && cfg.predictions;
-        let (keep_best_valid, keep_last) = (capture && cfg.refit, capture && !cfg.refit && patience.is_none());
+        let capture = self.record && cfg.outputs.predictions;
+        let (keep_best_valid, keep_last) =
+            (capture && cfg.schedule.refit, capture && !cfg.schedule.refit && patience.is_none());
         let mut captured = Captured { best_valid: None, last: [None, None, None] };
         let mut improved_valid: Option<Vec<T>> = None;
 
         for epoch in 1..=epochs {
             let last = epoch == epochs;
-            if cfg.shuffle {
+            if cfg.schedule.shuffle {
                 batches.shuffle(&mut shuffler);
             }
             batches.gather(train);
             let before = if self.record { Some(or_fail!(snapshot(model.mlp()))) } else { None };
             hists.iter_mut().for_each(Histogram::clear);
             let counting = if self.record { Some(&mut hists) } else { None };
-            match batches.train(model.as_mut(), counting, &cfg.hidden) {
+            match batches.train(model.as_mut(), counting, &cfg.model.hidden) {
                 Ok(None) => {}
                 Ok(Some(loss)) => {
                     return match model.into_mlp() {
