@@ -34,6 +34,11 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     if let Some(pattern) = &test.inject_write_error {
         crate::results::atomic::inject_write_errors(pattern.clone());
     }
+    if let Command::Run(RunArgs { exec, .. }) | Command::Rerun(RerunArgs { exec, .. }) = &cli.command {
+        if exec.message_format == MessageFormat::Json {
+            crate::output::reserve_stdout_for_machines();
+        }
+    }
     match cli.command {
         Command::Run(a) => run(a, test),
         Command::Train(a) => train(a),
@@ -46,6 +51,26 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Report(a) => report_cmd(&a.dir),
         Command::Refit(a) => refit(a, test),
         Command::Rank(a) => rank(a),
+        Command::Watch(a) => watch(a),
+    }
+}
+
+/// Frames of `report::watch` until every run has ended (one with `--once`); on a terminal
+/// each frame replaces the last, elsewhere frames follow one another.
+fn watch(a: WatchArgs) -> Result<u8> {
+    let (sweep, plan) = open_results(&a.dir)?;
+    let mut watcher = crate::report::watch::Watcher::new(&a.dir, &sweep.name, &plan);
+    let redraw = !a.once && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let frame = watcher.frame(std::time::SystemTime::now())?;
+        out!("{}{}", if redraw { "\x1b[H\x1b[2J" } else { "" }, frame.text);
+        if a.once || frame.ended {
+            return Ok(exit::OK);
+        }
+        if !redraw {
+            outln!();
+        }
+        std::thread::sleep(std::time::Duration::from_secs_f64(a.interval));
     }
 }
 
@@ -257,7 +282,9 @@ fn train_runs(
     retrain: bool,
     fail_fast: bool,
 ) -> Result<u8> {
-    let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
+    let shard = exec.shard.map(|s| (s.k, s.n));
+    let jobs = exec.jobs.unwrap_or_else(default_jobs);
+    let opts = RunOptions { jobs, retrain, fail_fast, quiet: exec.quiet, shard, ..Default::default() };
     let real: Box<dyn Trainer + '_> = match prepared {
         Loaded::One(data) => Box::new(MlpTrainer { data }),
         Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
@@ -735,8 +762,12 @@ fn refit(a: RefitArgs, test: &TestMode) -> Result<u8> {
             refit_dir.display()
         );
     }
-    let opts =
-        RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: a.force, fail_fast: false, quiet: a.quiet };
+    let opts = RunOptions {
+        jobs: a.jobs.unwrap_or_else(default_jobs),
+        retrain: a.force,
+        quiet: a.quiet,
+        ..Default::default()
+    };
     let real = MlpTrainer { data: &prepared };
     let fake = fake_trainer(test);
     let trainer: &dyn Trainer = match &fake {
@@ -1027,7 +1058,8 @@ fn train(a: TrainArgs) -> Result<u8> {
     let split = split.unwrap_or(crate::spec::Split::own(cfg.seed));
     let spec = RunSpec::new("train".into(), cfg.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
-    let mut progress = |epoch: usize, valid: Option<f64>| {
+    let mut progress = |m: &crate::train::EpochMetrics| {
+        let (epoch, valid) = (m.epoch, m.sets[1].map(|s| s.acc));
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.epochs) {
             errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
         }

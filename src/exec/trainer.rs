@@ -146,8 +146,8 @@ fn split_toml(split: &Split) -> String {
     toml::to_string(&split_table(split)).expect("serialises")
 }
 
-/// Called after each epoch with (epoch, validation accuracy).
-pub type Progress<'a> = dyn FnMut(usize, Option<f64>) + 'a;
+/// Called after each epoch with its metrics (the event log records losses and accuracies).
+pub type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
 
 pub trait Trainer: Sync {
     /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
@@ -257,7 +257,7 @@ fn train_as<T: Real>(
     let (save, redraw) = (Cadence::every(cfg.save_every), Cadence::every(cfg.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
-        progress(m.epoch, m.sets[1].map(|s| s.acc));
+        progress(m);
         if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
@@ -454,7 +454,7 @@ impl Trainer for FakeTrainer {
             };
             let sets = [set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect)];
             rows.push(EpochMetrics { epoch, sets, seconds: 0.0 });
-            progress(epoch, rows.last().unwrap().sets[1].map(|s| s.acc));
+            progress(rows.last().unwrap());
         }
         write_atomic(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes())?;
         let (state, message, epoch) = match diverge_at {

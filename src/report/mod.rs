@@ -12,6 +12,7 @@ pub mod rank;
 pub mod runs_table;
 pub mod stats;
 pub mod summary;
+pub mod watch;
 
 /// A float as every CSV pinniped writes it: the shortest text that parses back to the
 /// same value, in exponent form for very large or small magnitudes (a diverged loss is
