@@ -139,7 +139,7 @@ fn cut(s: &mut String) {
 /// Whether epoch `epoch` of a run of `epochs` gets an `epoch` line (see [`EPOCH_LINES_PER_RUN`]).
 pub fn epoch_logged(epoch: usize, epochs: usize) -> bool {
     let every = epochs.div_ceil(EPOCH_LINES_PER_RUN).max(1);
-    epoch % every == 0 || epoch >= epochs
+    epoch.is_multiple_of(every) || epoch >= epochs
 }
 
 /// `events.jsonl` opened for appending.
