@@ -12,6 +12,24 @@ use std::sync::Mutex;
 
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 static STDERR_GONE: AtomicBool = AtomicBool::new(false);
+/// `--message-format json`: stdout carries only the machine-readable stream
+/// ([`write_machine_line`]); everything [`outln!`] and [`out!`] print goes to stderr.
+static STDOUT_FOR_MACHINES: AtomicBool = AtomicBool::new(false);
+
+/// From now on stdout carries only [`write_machine_line`]'s lines (set once by the command
+/// layer, before anything is printed).
+pub fn reserve_stdout_for_machines() {
+    STDOUT_FOR_MACHINES.store(true, Ordering::Relaxed);
+}
+
+pub fn stdout_is_for_machines() -> bool {
+    STDOUT_FOR_MACHINES.load(Ordering::Relaxed)
+}
+
+/// One line (newline included) of the machine-readable stream on stdout.
+pub fn write_machine_line(line: &str) {
+    write_to(&STDOUT_GONE, std::io::stdout().lock(), format_args!("{line}"))
+}
 
 /// What Ctrl-C prints: the sweep's finished runs are kept, the rest train next time.
 pub const INTERRUPTED: &str = "interrupted; run the same command again to resume";
@@ -40,6 +58,9 @@ fn write_to(gone: &AtomicBool, mut w: impl Write, args: fmt::Arguments) {
 
 #[doc(hidden)]
 pub fn write_stdout(args: fmt::Arguments) {
+    if stdout_is_for_machines() {
+        return write_stderr(args);
+    }
     write_to(&STDOUT_GONE, std::io::stdout().lock(), args)
 }
 

@@ -11,8 +11,14 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+/// Every file's bytes, but the event log's: a log of what happened (times, pids, the killed
+/// attempts' lines), not a result.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    files(dir).into_iter().map(|f| (f.clone(), fs::read(dir.join(&f)).unwrap())).collect()
+    files(dir)
+        .into_iter()
+        .filter(|f| f != "events.jsonl")
+        .map(|f| (f.clone(), fs::read(dir.join(&f)).unwrap()))
+        .collect()
 }
 
 fn sweep(dir: &Path, name: &str, epochs: usize, axes: &str) -> std::path::PathBuf {

@@ -150,6 +150,10 @@ pub enum Command {
     /// the one selected by validation and published results: average ranks, Friedman,
     /// Wilcoxon–Holm cliques; ranks.csv, wins.csv, friedman.csv, cd-diagram.png.
     Rank(RankArgs),
+    /// Follow a sweep from its files alone (also on a login node while a Slurm array trains):
+    /// counts by state, throughput, ETA, the best configurations by validation with their 95%
+    /// intervals; refreshes every --interval seconds until every run has ended.
+    Watch(WatchArgs),
     /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards.
     // A negative count is a value to refuse in words, not an unknown flag.
     #[command(allow_negative_numbers = true)]
@@ -220,6 +224,35 @@ pub struct ExecArgs {
     /// results directory (a run is claimed before it trains).
     #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<Shard>,
+    /// human: progress and results for people; json: the events of events.jsonl on stdout, one
+    /// JSON object a line (human text goes to stderr).
+    #[arg(long, value_enum, default_value = "human")]
+    pub message_format: MessageFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// A sweep's results directory: <out>/<name>.
+    pub dir: PathBuf,
+    /// Seconds between frames (0.1 to 3600).
+    #[arg(long, default_value_t = 2.0, value_parser = interval)]
+    pub interval: f64,
+    /// Print one frame and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+fn interval(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if (0.1..=3600.0).contains(&s) => Ok(s),
+        _ => Err("must be a number of seconds from 0.1 to 3600, e.g. 2".into()),
+    }
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,7 @@ mod slurm;
 mod status;
 mod summarize;
 mod train;
+mod watch;
 
 pub use error::{exit, AppError};
 
@@ -30,6 +31,11 @@ use settings::Test;
 /// of its runs failed), or why it stopped.
 pub fn dispatch(cli: Cli) -> Result<u8, AppError> {
     let test = Test::resolve(&cli.test_mode);
+    if let Command::Run(args::RunArgs { exec, .. }) | Command::Rerun(args::RerunArgs { exec, .. }) = &cli.command {
+        if exec.message_format == args::MessageFormat::Json {
+            crate::output::reserve_stdout_for_machines();
+        }
+    }
     match cli.command {
         Command::Run(a) => run::run(a, &test),
         Command::Train(a) => train::train(a),
@@ -42,5 +48,6 @@ pub fn dispatch(cli: Cli) -> Result<u8, AppError> {
         Command::Report(a) => report::report(&a.dir),
         Command::Refit(a) => refit::refit(a, &test),
         Command::Rank(a) => rank::rank(a),
+        Command::Watch(a) => watch::watch(a),
     }
 }

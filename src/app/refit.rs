@@ -126,7 +126,7 @@ pub fn refit(a: RefitArgs, test: &Test) -> Result<u8, AppError> {
             refit_dir.display()
         );
     }
-    let opts = RunOptions { jobs: jobs_or_cores(a.jobs), retrain: a.force, fail_fast: false, quiet: a.quiet };
+    let opts = RunOptions { jobs: jobs_or_cores(a.jobs), retrain: a.force, quiet: a.quiet, ..Default::default() };
     let real = MlpTrainer { data: &prepared };
     let trainer = test.trainer(&real);
     // A bad PINNIPED_LOCK is an input error, found before the lock probe.

@@ -75,7 +75,14 @@ pub(super) fn train_runs(
     test: &Test,
     batch: Batch,
 ) -> Result<u8, AppError> {
-    let opts = RunOptions { jobs: exec.jobs, retrain: batch.retrain, fail_fast: batch.fail_fast, quiet: exec.quiet };
+    let opts = RunOptions {
+        jobs: exec.jobs,
+        retrain: batch.retrain,
+        fail_fast: batch.fail_fast,
+        quiet: exec.quiet,
+        shard: exec.shard.map(|s| (s.k, s.n)),
+        ..Default::default()
+    };
     let real: Box<dyn Trainer + '_> = match prepared {
         Loaded::One(data) => Box::new(MlpTrainer { data }),
         Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {

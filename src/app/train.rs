@@ -171,7 +171,8 @@ pub fn train(a: TrainArgs) -> Result<u8, AppError> {
     let split = split.unwrap_or(crate::spec::Split::own(cfg.schedule.seed));
     let spec = RunSpec::new("train".into(), cfg.schedule.seed, split, cfg.clone(), data, &prepared.digest);
     let quiet = a.quiet;
-    let mut progress = |epoch: usize, valid: Option<f64>| {
+    let mut progress = |m: &crate::train::EpochMetrics| {
+        let (epoch, valid) = (m.epoch, m.sets.valid.map(|s| s.acc));
         if !quiet && (epoch.is_multiple_of(16) || epoch == cfg.schedule.epochs) {
             errln!(
                 "epoch {epoch:>4}/{}  valid acc {}",

@@ -1,10 +1,14 @@
-//! Workers report what happens as events; one reporter owns the terminal and the
-//! summary file. Training code never takes a lock.
+//! Workers report what happens as events; one reporter owns the terminal, the summary
+//! file and the event log (`events.jsonl`, and with `--message-format json` the same lines
+//! on stdout). Training code never takes a lock.
 
 use super::rundir::Status;
+use crate::results::events::{self as log, EventLog, Line};
+use crate::train::fit::EpochMetrics;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub enum Event {
@@ -15,8 +19,7 @@ pub enum Event {
     },
     Epoch {
         run: usize,
-        epoch: usize,
-        valid_acc: Option<f64>,
+        metrics: EpochMetrics,
     },
     Finished {
         run: usize,
@@ -25,7 +28,93 @@ pub enum Event {
     /// Claimed or finished by another process.
     Skipped {
         run: usize,
+        id: String,
     },
+}
+
+/// Where a batch of runs logs its events besides the terminal.
+#[derive(Clone, Debug, Default)]
+pub struct EventsOut {
+    /// The results directory whose `events.jsonl` gets every event (sweeps; refits: none).
+    pub log_in: Option<PathBuf>,
+    /// The `plan` line written before the first run's.
+    pub plan: Option<log::Event>,
+}
+
+/// Writes the events as lines of `events.jsonl` and, with `--message-format json`, on
+/// stdout. Runs on the reporting thread only: one writer per process.
+pub struct Recorder {
+    log: Option<EventLog>,
+    json: bool,
+    /// Id and epochs of each run started and not yet finished.
+    runs: HashMap<usize, (String, usize)>,
+}
+
+impl Recorder {
+    /// Opens the log (a failure is one warning: the runs matter more than their log).
+    pub fn new(out: &EventsOut) -> Self {
+        let log = out
+            .log_in
+            .as_ref()
+            .and_then(|root| EventLog::open(root).map_err(|e| errln!("warning: no event log: {e}")).ok());
+        let mut recorder = Recorder { log, json: crate::output::stdout_is_for_machines(), runs: HashMap::new() };
+        if let Some(plan) = &out.plan {
+            recorder.emit(plan.clone());
+        }
+        recorder
+    }
+
+    pub fn record(&mut self, event: &Event) {
+        let line = match event {
+            Event::Started { run, id, epochs } => {
+                self.runs.insert(*run, (id.clone(), *epochs));
+                log::Event::Started { run: id.clone(), epochs: *epochs }
+            }
+            Event::Epoch { run, metrics: m } => {
+                let Some((id, epochs)) = self.runs.get(run) else { return };
+                if !log::epoch_logged(m.epoch, *epochs) {
+                    return;
+                }
+                let (train, valid) = (m.sets.train, m.sets.valid);
+                log::Event::Epoch {
+                    run: id.clone(),
+                    epoch: m.epoch,
+                    train_loss: train.map(|s| s.loss),
+                    train_acc: train.map(|s| s.acc),
+                    valid_loss: valid.map(|s| s.loss),
+                    valid_acc: valid.map(|s| s.acc),
+                }
+            }
+            Event::Finished { run, status } => {
+                let Some((id, _)) = self.runs.remove(run) else { return };
+                log::Event::Finished {
+                    run: id,
+                    state: status.state.word().into(),
+                    epoch: status.epoch,
+                    seconds: status.seconds,
+                    message: status.message.clone(),
+                }
+            }
+            Event::Skipped { id, .. } => log::Event::Skipped { run: id.clone() },
+        };
+        self.emit(line);
+    }
+
+    fn emit(&mut self, event: log::Event) {
+        if self.log.is_none() && !self.json {
+            return;
+        }
+        let line = Line::now(event).to_json();
+        if let Some(file) = &mut self.log {
+            if let Err(e) = file.append(&line) {
+                errln!("warning: the event log stops here: {e}");
+                self.log = None;
+            }
+        }
+        if self.json {
+            crate::output::write_machine_line(&line);
+        }
+    }
 }
 
 /// Where progress goes: bars on a terminal, one plain line per event elsewhere
@@ -42,7 +131,8 @@ impl Progress {
         if quiet {
             return Progress::Quiet;
         }
-        if !std::io::stdout().is_terminal() {
+        // With `--message-format json` stdout is the event stream: plain lines go to stderr.
+        if !std::io::stdout().is_terminal() || crate::output::stdout_is_for_machines() {
             return Progress::Plain { total, done: 0 };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
@@ -67,11 +157,11 @@ impl Progress {
         }
     }
 
-    pub fn epoch(&mut self, run: usize, epoch: usize, valid_acc: Option<f64>) {
+    pub fn epoch(&mut self, run: usize, metrics: &EpochMetrics) {
         if let Progress::Bars { lines, .. } = self {
             if let Some(bar) = lines.get(&run) {
-                bar.set_position(epoch as u64);
-                if let Some(a) = valid_acc {
+                bar.set_position(metrics.epoch as u64);
+                if let Some(a) = metrics.sets.valid.map(|s| s.acc) {
                     bar.set_message(format!("valid acc {a:.3}"));
                 }
             }

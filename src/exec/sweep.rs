@@ -5,7 +5,7 @@
 
 use super::atomic::write_atomic;
 use super::claim;
-use super::events::{Event, Progress};
+use super::events::{Event, EventsOut, Progress, Recorder};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
 use crate::report::comparisons::Protocol;
@@ -27,6 +27,11 @@ pub struct RunOptions {
     pub retrain: bool,
     pub fail_fast: bool,
     pub quiet: bool,
+    /// Where the events are logged (`events.jsonl`; stdout with `--message-format json`):
+    /// [`execute`] fills it in for a sweep.
+    pub events: EventsOut,
+    /// This process's shard `(K, N)`, recorded in the `plan` event.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// How a batch of runs went.
@@ -328,6 +333,20 @@ pub fn execute(
         todo.sort_unstable();
     }
     let todo = &todo[..];
+    let opts = &RunOptions {
+        events: EventsOut {
+            // An invocation with nothing to train leaves the log as it was.
+            log_in: (!todo.is_empty()).then(|| root.to_path_buf()),
+            plan: Some(crate::results::events::Event::Plan {
+                sweep: sweep.name.clone(),
+                runs: plan.runs.len(),
+                configurations: plan.configs.len(),
+                shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
+                todo: todo.len(),
+            }),
+        },
+        ..opts.clone()
+    };
     let job = |index: usize| (run_dir(root, &plan.runs[index].id), spec_for(sweep, plan, index, digest));
     let mut counts = train_pool(root, todo, &job, trainer, opts, lock_mode, &mut |index, status| match status {
         None => {
@@ -377,6 +396,7 @@ pub fn train_pool(
     let stop = AtomicBool::new(false);
     let mut counts = Counts::default();
     let mut progress = Progress::new(todo.len(), opts.quiet);
+    let mut recorder = Recorder::new(&opts.events);
 
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -397,7 +417,7 @@ pub fn train_pool(
                         let claim = match claim::try_claim(root, &dir, lock_mode) {
                             Ok(Some(c)) if read_status(&dir).is_none() || opts.retrain => Some(c),
                             Ok(_) => {
-                                let _ = tx.send(Event::Skipped { run: index });
+                                let _ = tx.send(Event::Skipped { run: index, id: spec.id.clone() });
                                 continue;
                             }
                             Err(e) => {
@@ -430,10 +450,11 @@ pub fn train_pool(
         });
 
         for event in rx {
+            recorder.record(&event);
             match event {
                 Event::Started { run, id, epochs } => progress.started(run, &id, epochs),
-                Event::Epoch { run, epoch, valid_acc } => progress.epoch(run, epoch, valid_acc),
-                Event::Skipped { run } => {
+                Event::Epoch { run, metrics } => progress.epoch(run, &metrics),
+                Event::Skipped { run, .. } => {
                     counts.elsewhere += 1;
                     let line = ended(run, None);
                     progress.finished(run, &line);
@@ -482,8 +503,8 @@ fn run_one(
     trainer: &dyn Trainer,
     tx: &crossbeam_channel::Sender<Event>,
 ) -> Status {
-    let mut progress = |epoch: usize, valid_acc: Option<f64>| {
-        let _ = tx.send(Event::Epoch { run: index, epoch, valid_acc });
+    let mut progress = |metrics: &crate::train::EpochMetrics| {
+        let _ = tx.send(Event::Epoch { run: index, metrics: metrics.clone() });
     };
     let outcome =
         rundir::reset(root, dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {

@@ -147,8 +147,8 @@ fn split_toml(split: &Split) -> String {
     toml::to_string(&split_table(split)).expect("serialises")
 }
 
-/// Called after each epoch with (epoch, validation accuracy).
-pub type Progress<'a> = dyn FnMut(usize, Option<f64>) + 'a;
+/// Called after each epoch with its metrics (the event log records losses and accuracies).
+pub type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
 
 pub trait Trainer: Sync {
     /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
@@ -258,7 +258,7 @@ fn train_as<T: Real>(
     let (save, redraw) = (Cadence::every(cfg.outputs.save_every), Cadence::every(cfg.outputs.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
-        progress(m.epoch, m.sets.valid.map(|s| s.acc));
+        progress(m);
         if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
@@ -380,7 +380,7 @@ impl Trainer for FakeTrainer {
             // Drawn in this order (train, valid, test): the fake's curves depend on it.
             let (train, valid, test) = (set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect));
             rows.push(EpochMetrics { epoch, sets: PerSplit { train, valid, test }, seconds: 0.0 });
-            progress(epoch, rows.last().unwrap().sets.valid.map(|s| s.acc));
+            progress(rows.last().unwrap());
         }
         metrics::write(dir, &rows)?;
         let (state, message, epoch) = match diverge_at {

@@ -12,6 +12,7 @@ pub mod rank;
 pub mod runs_table;
 pub mod stats;
 pub mod summary;
+pub mod watch;
 
 /// Every CSV number pinniped writes (`results::csv_number`).
 pub use crate::results::csv_number;

@@ -46,6 +46,7 @@ pub const ROOT_FILES: &[&str] = &[
     SWEEP_FILE,
     DATA_DIGEST_FILE,
     PLAN_FILE,
+    super::events::EVENTS_FILE,
     SUMMARY_FILE,
     COMPARISONS_FILE,
     SELECTION_FILE,

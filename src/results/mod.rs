@@ -3,12 +3,13 @@
 //! file belongs to is `spec::schema`'s); [`atomic`] writes; [`rundir`] is a run's directory and
 //! `status.json`; [`run_config`] a run's `config.toml`;
 //! [`plan`] is `plan.csv`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
-//! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`;
+//! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`; [`events`] the event log (`events.jsonl`);
 //! [`summary_file`] `summary.csv`'s columns and reader; [`table`] the CSV reading rules they
 //! share. The summaries' statistics are computed in `report` from the records these readers give.
 
 pub mod atomic;
 pub mod diagnostics;
+pub mod events;
 pub mod layout;
 pub mod metrics;
 pub mod node_tables;
