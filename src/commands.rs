@@ -27,6 +27,8 @@ pub mod exit {
     pub const INPUT: u8 = 2;
     /// Interrupted (Ctrl-C): finished runs are kept, the same command resumes.
     pub const INTERRUPTED: u8 = crate::output::EXIT_INTERRUPTED;
+    /// SIGUSR1: running runs saved their state and stopped; the same command resumes them.
+    pub const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
@@ -56,6 +58,11 @@ fn fake_trainer(test: &TestMode) -> Option<FakeTrainer> {
         fail: test.fake_fail.clone(),
         kill_at: test.fake_kill_at.clone(),
     })
+}
+
+/// The faults the hidden test-mode options inject into real training.
+fn faults(test: &TestMode) -> crate::exec::trainer::Faults {
+    crate::exec::trainer::Faults { kill_at: test.fake_kill_at.clone(), signal_at: test.fake_signal_at.clone() }
 }
 
 fn default_jobs() -> usize {
@@ -259,11 +266,12 @@ fn train_runs(
 ) -> Result<u8> {
     let opts = RunOptions { jobs: exec.jobs.unwrap_or_else(default_jobs), retrain, fail_fast, quiet: exec.quiet };
     let real: Box<dyn Trainer + '_> = match prepared {
-        Loaded::One(data) => Box::new(MlpTrainer { data }),
+        Loaded::One(data) => Box::new(MlpTrainer { data, faults: faults(test) }),
         Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
             datasets: &sweep.datasets,
             pipelines: pipelines.clone(),
             cache: Default::default(),
+            faults: faults(test),
         }),
     };
     let fake = fake_trainer(test);
@@ -273,7 +281,18 @@ fn train_runs(
     };
     let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
-    Ok(report_end(root, plan, &records, &counts, exec.quiet))
+    let code = report_end(root, plan, &records, &counts, exec.quiet);
+    Ok(suspended_or(code))
+}
+
+/// After SIGUSR1, [`exit::SUSPENDED`] (unless runs failed): the job is requeued and resumes.
+fn suspended_or(code: u8) -> u8 {
+    if crate::output::suspend_requested() && code == exit::OK {
+        errln!("suspended: the running runs saved their state; run the same command again to resume them");
+        exit::SUSPENDED
+    } else {
+        code
+    }
 }
 
 /// After a batch of runs: the summary, the sweep's plots and `report.html`.
@@ -351,8 +370,12 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
     let all = all_counts(records.runs.iter().map(|r| r.state));
     if !quiet {
         let mut extra = String::new();
+        if counts.suspended > 0 {
+            extra.push_str(&format!(", {} suspended with their state saved (SIGUSR1)", counts.suspended));
+        }
         if counts.skipped > 0 {
-            extra.push_str(&format!(", {} not started (--fail-fast)", counts.skipped));
+            let why = if crate::output::suspend_requested() { "SIGUSR1" } else { "--fail-fast" };
+            extra.push_str(&format!(", {} not started ({why})", counts.skipped));
         }
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));
@@ -737,7 +760,7 @@ fn refit(a: RefitArgs, test: &TestMode) -> Result<u8> {
     }
     let opts =
         RunOptions { jobs: a.jobs.unwrap_or_else(default_jobs), retrain: a.force, fail_fast: false, quiet: a.quiet };
-    let real = MlpTrainer { data: &prepared };
+    let real = MlpTrainer { data: &prepared, faults: faults(test) };
     let fake = fake_trainer(test);
     let trainer: &dyn Trainer = match &fake {
         Some(f) => f,
@@ -773,7 +796,7 @@ fn refit(a: RefitArgs, test: &TestMode) -> Result<u8> {
             );
         }
     }
-    Ok(if outcome.failed > 0 { exit::RUNS_FAILED } else { exit::OK })
+    Ok(suspended_or(if outcome.failed > 0 { exit::RUNS_FAILED } else { exit::OK }))
 }
 
 fn slurm(a: SlurmArgs) -> Result<u8> {
@@ -798,6 +821,7 @@ fn slurm(a: SlurmArgs) -> Result<u8> {
         time: a.time,
         cpus_per_task: a.cpus_per_task,
         only_failed: a.only_failed,
+        requeue: a.requeue.then_some(a.warn_seconds),
     };
     let root = a.out.join(&sweep.name);
     check_out_dir(&root)?;
@@ -1032,7 +1056,7 @@ fn train(a: TrainArgs) -> Result<u8> {
             errln!("epoch {epoch:>4}/{}  valid acc {}", cfg.epochs, valid.map_or("-".into(), |v| format!("{v:.4}")));
         }
     };
-    let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;
+    let status = MlpTrainer::new(&prepared).train(&spec, dir, &mut progress)?;
     let rec = summary::read_run(dir);
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
     outln!(

@@ -26,6 +26,11 @@ pub enum Event {
     Skipped {
         run: usize,
     },
+    /// Stopped by SIGUSR1 with its state saved; `line` says so.
+    Suspended {
+        run: usize,
+        line: String,
+    },
 }
 
 /// Where progress goes: bars on a terminal, one plain line per event elsewhere

@@ -55,6 +55,8 @@ pub struct SelectedModel {
 }
 
 pub const STATUS_FILE: &str = "status.json";
+/// A running run's whole training state (`train::state`), removed when the run finishes.
+pub const STATE_FILE: &str = "state.bin";
 
 pub fn read_status(dir: &Path) -> Option<Status> {
     let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
@@ -79,6 +81,7 @@ fn is_run_file(name: &str) -> bool {
     matches!(
         name,
         STATUS_FILE
+            | STATE_FILE
             | TRAIN_MARKER
             | "config.toml"
             | "metrics.csv"

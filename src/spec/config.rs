@@ -34,6 +34,10 @@ pub mod limits {
     pub const MAX_FOLDS: usize = 100;
 }
 
+/// `state_every` when not given: a killed run loses at most this many epochs, and the
+/// state (about the size of the weights, three times with Adam) is written that rarely.
+pub const DEFAULT_STATE_EVERY: usize = 10;
+
 /// Folds of `resample = "kfold"` when `folds` is not given.
 pub const DEFAULT_FOLDS: usize = 5;
 
@@ -114,6 +118,11 @@ pub struct TrainConfig {
     pub plots: Option<bool>,
     /// Redraw the plots every N epochs while training (0: at the end only).
     pub plot_every: usize,
+    /// Save the run's whole training state (`runs/<id>/state.bin`) every N epochs, so that a
+    /// killed run resumes from it (0: never). Unset: [`DEFAULT_STATE_EVERY`]. Changes nothing
+    /// a run trains, so it is not in the config hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_every: Option<usize>,
     /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
     /// for ensembles and test-row statistics; `results::predictions`).
     pub predictions: bool,
@@ -176,6 +185,7 @@ impl Default for TrainConfig {
             confusion_every: 0,
             plots: None,
             plot_every: 0,
+            state_every: None,
             predictions: true,
             diagnostics: None,
             checkpoints: None,
@@ -281,10 +291,16 @@ impl TrainConfig {
         }
     }
 
+    /// Every how many epochs a run saves its training state (0: never).
+    pub fn state_every(&self) -> usize {
+        self.state_every.unwrap_or(DEFAULT_STATE_EVERY)
+    }
+
     /// Every key `[train]` accepts, in declaration order.
     pub fn keys() -> Vec<String> {
         // The artifact switches are unset by default, and unset keys are not written.
-        match toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) {
+        let all = TrainConfig { state_every: Some(DEFAULT_STATE_EVERY), ..TrainConfig::default().resolve_artifacts(1) };
+        match toml::Value::try_from(all) {
             Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
             _ => unreachable!("TrainConfig serialises to a table"),
         }
@@ -321,6 +337,7 @@ impl TrainConfig {
             ("save_every", self.save_every, 0, MAX_EVERY, " epochs"),
             ("confusion_every", self.confusion_every, 0, MAX_EVERY, " epochs"),
             ("plot_every", self.plot_every, 0, MAX_EVERY, " epochs"),
+            ("state_every", self.state_every(), 0, MAX_EVERY, " epochs"),
             ("patience", self.patience, 0, MAX_EVERY, " epochs"),
             ("frame", self.frame, 2, MAX_FRAME, " samples"),
             ("hop", self.hop, 1, MAX_FRAME, " samples"),
