@@ -1,6 +1,7 @@
-//! Faults: SIGKILL at ten moments then resume, a disk that fills up (injected, and a
-//! real 800 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
-//! and no partial file is ever left where a result belongs.
+//! Faults: SIGKILL at ten moments then resume (of the sweep, and of real training inside
+//! runs, from their saved states), SIGUSR1 (save and exit 75), damaged or foreign states,
+//! a disk that fills up (injected, and a real 800 KiB tmpfs), diverging runs. Finished work
+//! is never lost, resume is exact, and no partial file is ever left where a result belongs.
 
 mod common;
 
@@ -294,8 +295,9 @@ fn sigusr1_saves_the_running_runs_state_exits_75_and_the_same_command_resumes_ex
     let (clean, stopped) = (tmp.path().join("clean"), tmp.path().join("stopped"));
     pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
     let runs = epochs_of(&clean.join("u"));
-    // Epoch 6 of the refit run with Adam: between two states (4 and 8).
-    let (id, _) = &runs[3];
+    // Epoch 6 of the candle run with dropout (14 epochs): between two states (4 and 8).
+    let (id, epochs) = &runs[2];
+    assert_eq!(*epochs, 14);
     let out = pinniped()
         .args(["run", "-q", "--jobs", "1", "--out"])
         .arg(&stopped)
@@ -308,7 +310,7 @@ fn sigusr1_saves_the_running_runs_state_exits_75_and_the_same_command_resumes_ex
     assert!(stderr.contains("SIGUSR1: saving"), "{stderr}");
     let dir = stopped.join("u/runs").join(id);
     assert!(dir.join("state.bin").is_file() && !dir.join("status.json").exists());
-    for (later, _) in &runs[4..] {
+    for (later, _) in &runs[3..] {
         assert!(!stopped.join("u/runs").join(later).exists(), "no run starts after the signal: {later}");
     }
     let again = pinniped().args(["run", "--jobs", "1", "--out"]).arg(&stopped).arg(&file).assert().success();
@@ -345,16 +347,16 @@ fn a_damaged_or_foreign_state_is_refused_and_the_run_restarts_from_scratch() {
     invoke(Some((0, 6)));
     let foreign = fs::read(state(0)).unwrap();
     fs::write(state(0), &foreign[..foreign.len() - 7]).unwrap();
-    refused(&invoke(Some((1, 9))), 0, "checksum does not match (truncated or corrupt)");
+    refused(&invoke(Some((2, 9))), 0, "checksum does not match (truncated or corrupt)");
 
-    let mut bytes = fs::read(state(1)).unwrap();
+    let mut bytes = fs::read(state(2)).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x10;
-    fs::write(state(1), &bytes).unwrap();
-    refused(&invoke(Some((2, 5))), 1, "checksum does not match");
+    fs::write(state(2), &bytes).unwrap();
+    refused(&invoke(Some((4, 5))), 2, "checksum does not match");
 
-    // A sound state of another configuration (run 0's, same network and dtype as run 2's).
-    fs::write(state(2), &foreign).unwrap();
-    refused(&invoke(None), 2, "config hash");
+    // A sound state of another configuration (run 0's: the same network and dtype as run 4's).
+    fs::write(state(4), &foreign).unwrap();
+    refused(&invoke(None), 4, "config hash");
     assert_eq!(runs_of(&clean.join("d")), runs_of(&out.join("d")), "every run file, byte for byte");
 }
