@@ -14,6 +14,9 @@ pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 pub const MAX_TABLE_BYTES: u64 = 1 << 30;
 /// Checkpoints: a model at the size bounds of `[train]` fits.
 pub const MAX_CHECKPOINT_BYTES: u64 = 64 << 30;
+/// A run's training state (`state.bin`): up to four copies of the largest model (weights,
+/// best weights, Adam's two moments) and the run's history.
+pub const MAX_STATE_BYTES: u64 = 5 * MAX_CHECKPOINT_BYTES;
 
 /// Opens `path` for reading if it is a regular file (after following symlinks). The type is
 /// checked on the opened handle, not on the name, so nothing can swap the file in between;

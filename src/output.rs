@@ -37,6 +37,23 @@ pub const INTERRUPTED: &str = "interrupted; run the same command again to resume
 /// Exit code after SIGINT (128 + 2, the shell convention).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Exit code after SIGUSR1 (Slurm's warning before a time limit, `pinniped slurm --requeue`):
+/// every running run saved its state and stopped; the same command resumes them exactly.
+/// 75 is `EX_TEMPFAIL` of sysexits.h: "try again later".
+pub const EXIT_SUSPENDED: u8 = 75;
+
+static SUSPEND: AtomicBool = AtomicBool::new(false);
+
+/// Set once SIGUSR1 arrives: running runs save their state after the epoch in progress and
+/// stop, and no run starts.
+pub fn suspend_flag() -> &'static AtomicBool {
+    &SUSPEND
+}
+
+pub fn suspend_requested() -> bool {
+    SUSPEND.load(Ordering::SeqCst)
+}
+
 /// "1 run", "3 runs": the one place where counted nouns get their plural.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -99,14 +116,22 @@ pub(crate) fn show_bars(bars: Option<indicatif::MultiProgress>) {
 
 /// Ctrl-C (and SIGTERM, as Slurm sends at a time limit): clear the bars, say how
 /// to resume, exit 130 (143). Exiting mid-run corrupts nothing: every file is
-/// written atomically, a run without `status.json` is unfinished and trains again.
+/// written atomically, a run without `status.json` is unfinished and trains again
+/// (from its last saved state). SIGUSR1 only sets [`suspend_flag`]: the sweep saves
+/// and stops by itself, and exits [`EXIT_SUSPENDED`].
 pub fn handle_interrupts() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1]) else {
         return; // the default action (exit by signal) is still safe
     };
     std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
+        for signal in signals.forever() {
+            if signal == SIGUSR1 {
+                if !SUSPEND.swap(true, Ordering::SeqCst) {
+                    errln!("SIGUSR1: saving the running runs' state after their current epoch, then exiting");
+                }
+                continue;
+            }
             if let Ok(mut bars) = BARS.lock() {
                 if let Some(multi) = bars.take() {
                     let _ = multi.clear();

@@ -1,6 +1,7 @@
-//! Faults: SIGKILL at ten moments then resume, a disk that fills up (injected, and a
-//! real 800 KiB tmpfs), diverging runs. Finished work is never lost, resume is exact,
-//! and no partial file is ever left where a result belongs.
+//! Faults: SIGKILL at ten moments then resume (of the sweep, and of real training inside
+//! runs, from their saved states), SIGUSR1 (save and exit 75), damaged or foreign states,
+//! a disk that fills up (injected, and a real 800 KiB tmpfs), diverging runs. Finished work
+//! is never lost, resume is exact, and no partial file is ever left where a result belongs.
 
 mod common;
 
@@ -182,4 +183,186 @@ fn diverged_runs_are_counted_but_never_averaged() {
     }
     let metrics = fs::read_to_string(out.join("div/runs/learning_rate=0.1/rep-1/metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 5, "the 4 epochs before the divergence are kept");
+}
+
+/// A real sweep whose runs save their state every 4 epochs: both engines, f32 and f64, SGD
+/// with momentum (the Gram method) and Adam, dropout, early stopping and refit.
+fn resumable_sweep(dir: &Path, name: &str) -> std::path::PathBuf {
+    let point = |keys: &str| format!("[[sweep.point]]\n{}\n", keys.replace(", ", "\n"));
+    let points = [
+        point("engine = \"native\", momentum = 0.9, method = \"gram\""),
+        point("engine = \"native\", dtype = \"f64\", optimizer = \"adam\", dropout = 0.2, patience = 4"),
+        point("engine = \"candle\", momentum = 0.5, momentum_rule = \"classic\", dropout = 0.2"),
+        point("engine = \"candle\", dtype = \"f64\", optimizer = \"adam\", refit = true, patience = 3"),
+        point("engine = \"native\", refit = true, momentum = 0.9, dropout = 0.1"),
+    ];
+    write(
+        dir,
+        &format!("{name}.toml"),
+        &format!(
+            "name = \"{name}\"\nseed = 5\nrepeats = 1\n{}\n[train]\nhidden = [8]\nepochs = 14\nbatch_size = 30\n\
+             learning_rate = 0.01\nstate_every = 4\nsave_every = 3\nconfusion_every = 2\nplots = true\n\
+             diagnostics = true\ncheckpoints = true\n[sweep]\ndesign = \"list\"\n{}",
+            data_table(true),
+            points.concat()
+        ),
+    )
+}
+
+/// A run directory's files, wall-clock fields left out: `seconds` of `status.json` and the
+/// last column of `metrics.csv`. Everything else, byte for byte.
+fn run_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = snapshot(dir);
+    for (name, bytes) in all.iter_mut() {
+        if name.ends_with("metrics.csv") {
+            *bytes = metrics_without_time(&dir.join(name)).into_bytes();
+        } else if name.ends_with("status.json") {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            *bytes =
+                text.lines().filter(|l| !l.trim_start().starts_with("\"seconds\"")).collect::<String>().into_bytes();
+        }
+    }
+    all
+}
+
+fn runs_of(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    run_files(&root.join("runs"))
+}
+
+/// The plan's run ids and how many epochs each trained (from an uninterrupted sweep).
+fn epochs_of(root: &Path) -> Vec<(String, usize)> {
+    let plan = fs::read_to_string(root.join("plan.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(plan.as_bytes());
+    let id = reader.headers().unwrap().iter().position(|h| h == "id").unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let run = r.unwrap()[id].to_string();
+            let rows =
+                fs::read_to_string(root.join("runs").join(&run).join("metrics.csv")).unwrap().lines().count() - 1;
+            (run, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_real_trainer_killed_at_ten_moments_inside_runs_resumes_to_identical_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = resumable_sweep(tmp.path(), "r");
+    let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
+    let runs = epochs_of(&clean.join("r"));
+    assert!(files(&clean.join("r/runs")).iter().all(|f| !f.ends_with("state.bin")), "a finished run keeps no state");
+
+    // Ten (run, epoch) points from a fixed xorshift stream, in plan order, each inside its run
+    // (before its last epoch); state_every = 4, so most fall between two states.
+    let mut state = 0x2545f4914f6cdd1du64;
+    let mut points = Vec::new();
+    while points.len() < 10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let r = (state % runs.len() as u64) as usize;
+        let epoch = 1 + ((state >> 16) % (runs[r].1 as u64 - 1)) as usize;
+        if !points.contains(&(r, epoch)) {
+            points.push((r, epoch));
+        }
+    }
+    points.sort();
+    let mut resumed = 0;
+    for (r, epoch) in points {
+        let out = pinniped()
+            .args(["run", "-q", "--jobs", "1", "--out"])
+            .arg(&killed)
+            .arg(&file)
+            .args(["--fake-kill-at", &format!("{}@{epoch}", runs[r].0)])
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(9), "killed in {} at epoch {epoch}", runs[r].0);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        resumed += stderr.matches("resuming ").count();
+        let dir = killed.join("r/runs").join(&runs[r].0);
+        assert!(!dir.join("status.json").exists(), "a killed run is unfinished");
+        assert_eq!(dir.join("state.bin").exists(), epoch > 4, "state after epoch {}", epoch / 4 * 4);
+    }
+    let last = pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&killed).arg(&file).assert().success();
+    let stderr = String::from_utf8_lossy(&last.get_output().stderr).to_string();
+    resumed += stderr.matches("resuming ").count();
+    assert!(resumed >= 5, "most kills came after a state was saved ({resumed} resumes)");
+    assert_eq!(runs_of(&clean.join("r")), runs_of(&killed.join("r")), "every run file, byte for byte");
+    assert!(files(&killed.join("r")).iter().all(|f| !f.ends_with("state.bin") && !f.contains(".tmp-")));
+}
+
+#[test]
+fn sigusr1_saves_the_running_runs_state_exits_75_and_the_same_command_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = resumable_sweep(tmp.path(), "u");
+    let (clean, stopped) = (tmp.path().join("clean"), tmp.path().join("stopped"));
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
+    let runs = epochs_of(&clean.join("u"));
+    // Epoch 6 of the candle run with dropout (14 epochs): between two states (4 and 8).
+    let (id, epochs) = &runs[2];
+    assert_eq!(*epochs, 14);
+    let out = pinniped()
+        .args(["run", "-q", "--jobs", "1", "--out"])
+        .arg(&stopped)
+        .arg(&file)
+        .args(["--fake-signal-at", &format!("{id}@6")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("SIGUSR1: saving"), "{stderr}");
+    let dir = stopped.join("u/runs").join(id);
+    assert!(dir.join("state.bin").is_file() && !dir.join("status.json").exists());
+    for (later, _) in &runs[3..] {
+        assert!(!stopped.join("u/runs").join(later).exists(), "no run starts after the signal: {later}");
+    }
+    let again = pinniped().args(["run", "--jobs", "1", "--out"]).arg(&stopped).arg(&file).assert().success();
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+    assert!(stderr.contains(&format!("resuming {id} from epoch 6")), "{stderr}");
+    assert_eq!(runs_of(&clean.join("u")), runs_of(&stopped.join("u")));
+}
+
+#[test]
+fn a_damaged_or_foreign_state_is_refused_and_the_run_restarts_from_scratch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = resumable_sweep(tmp.path(), "d");
+    let (clean, out) = (tmp.path().join("clean"), tmp.path().join("out"));
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
+    let runs = epochs_of(&clean.join("d"));
+    // One invocation, killed in `run` at `epoch` (or finishing, without): its stderr.
+    let invoke = |kill: Option<(usize, usize)>| {
+        let mut cmd = pinniped();
+        cmd.args(["run", "-q", "--jobs", "1", "--out"]).arg(&out).arg(&file);
+        if let Some((r, epoch)) = kill {
+            cmd.args(["--fake-kill-at", &format!("{}@{epoch}", runs[r].0)]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.success(), kill.is_none());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let state = |r: usize| out.join("d/runs").join(&runs[r].0).join("state.bin");
+    let refused = |stderr: &str, r: usize, why: &str| {
+        let line = stderr.lines().find(|l| l.contains("not resumed")).unwrap_or_else(|| panic!("{stderr}"));
+        assert!(line.contains(why) && line.contains(&format!("run {} starts from scratch", runs[r].0)), "{line}");
+        assert!(!stderr.contains(&format!("resuming {}", runs[r].0)), "{stderr}");
+    };
+
+    invoke(Some((0, 6)));
+    let foreign = fs::read(state(0)).unwrap();
+    fs::write(state(0), &foreign[..foreign.len() - 7]).unwrap();
+    refused(&invoke(Some((2, 9))), 0, "checksum does not match (truncated or corrupt)");
+
+    let mut bytes = fs::read(state(2)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    fs::write(state(2), &bytes).unwrap();
+    refused(&invoke(Some((4, 5))), 2, "checksum does not match");
+
+    // A sound state of another configuration (run 0's: the same network and dtype as run 4's).
+    fs::write(state(4), &foreign).unwrap();
+    refused(&invoke(None), 4, "config hash");
+    assert_eq!(runs_of(&clean.join("d")), runs_of(&out.join("d")), "every run file, byte for byte");
 }

@@ -73,7 +73,8 @@ fn number(text: &str) -> Result<f64, String> {
                   one configuration (`train`) or a whole sweep (`run`), and writes per-run metrics, checkpoints \
                   and a mean ± std summary over repeats.\n\nExit codes: 0 every run finished (diverged runs are \
                   results), 1 some runs failed, 2 usage or input error, 130 interrupted (Ctrl-C; 143 for SIGTERM): \
-                  finished runs are kept and the same command resumes the rest."
+                  finished runs are kept and the same command resumes the rest; 75 suspended by SIGUSR1 \
+                  (`slurm --requeue`): the running runs saved their training state and resume exactly."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -97,10 +98,15 @@ pub struct TestMode {
     /// Testing aid: with --fake-trainer, fail every run whose id contains PATTERN.
     #[arg(long, hide = true, global = true, value_name = "PATTERN")]
     pub fake_fail: Option<String>,
-    /// Testing aid: with --fake-trainer, the process SIGKILLs itself when the run whose id is
-    /// RUN reaches EPOCH (a kill at a chosen point, not after a guessed sleep).
+    /// Testing aid: the process SIGKILLs itself when the run whose id is RUN reaches EPOCH
+    /// (a kill at a chosen point, not after a guessed sleep), with --fake-trainer or real
+    /// training (after that epoch, before its state is saved; `RUN#refit@EPOCH`: before the
+    /// refit's state of that epoch is saved).
     #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
     pub fake_kill_at: Option<(String, usize)>,
+    /// Testing aid: real training sends the process SIGUSR1 after EPOCH of the run RUN.
+    #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
+    pub fake_signal_at: Option<(String, usize)>,
     /// Testing aid: every atomic write to a path containing PATTERN fails as on a full disk.
     #[arg(long, hide = true, global = true, value_name = "PATTERN")]
     pub inject_write_error: Option<String>,
@@ -188,6 +194,13 @@ pub struct SlurmArgs {
     /// Submit with sbatch (array, then the merge job after it) and print the job ids.
     #[arg(long)]
     pub submit: bool,
+    /// Ask Slurm for SIGUSR1 --warn-seconds before the time limit: the running runs save their
+    /// training state, pinniped exits 75 and the task requeues itself and resumes them exactly.
+    #[arg(long)]
+    pub requeue: bool,
+    /// With --requeue: how many seconds before the time limit the warning comes.
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = at_least_one(65535), requires = "requeue")]
+    pub warn_seconds: usize,
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,8 @@ pub mod exit {
     pub const INPUT: u8 = 2;
     /// Interrupted (Ctrl-C): finished runs are kept, the same command resumes.
     pub const INTERRUPTED: u8 = crate::output::EXIT_INTERRUPTED;
+    /// SIGUSR1: running runs saved their state and stopped; the same command resumes them.
+    pub const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
 }
 
 #[derive(Debug)]

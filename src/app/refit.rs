@@ -127,7 +127,7 @@ pub fn refit(a: RefitArgs, test: &Test) -> Result<u8, AppError> {
         );
     }
     let opts = RunOptions { jobs: jobs_or_cores(a.jobs), retrain: a.force, quiet: a.quiet, ..Default::default() };
-    let real = MlpTrainer { data: &prepared };
+    let real = MlpTrainer { data: &prepared, faults: test.faults.clone() };
     let trainer = test.trainer(&real);
     // A bad PINNIPED_LOCK is an input error, found before the lock probe.
     crate::exec::claim::lock_setting()?;
@@ -161,5 +161,5 @@ pub fn refit(a: RefitArgs, test: &Test) -> Result<u8, AppError> {
             );
         }
     }
-    Ok(if outcome.failed > 0 { exit::RUNS_FAILED } else { exit::OK })
+    Ok(super::run::suspended_or(if outcome.failed > 0 { exit::RUNS_FAILED } else { exit::OK }))
 }

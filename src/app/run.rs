@@ -84,18 +84,30 @@ pub(super) fn train_runs(
         ..Default::default()
     };
     let real: Box<dyn Trainer + '_> = match prepared {
-        Loaded::One(data) => Box::new(MlpTrainer { data }),
+        Loaded::One(data) => Box::new(MlpTrainer { data, faults: test.faults.clone() }),
         Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
             datasets: &sweep.datasets,
             pipelines: pipelines.clone(),
             cache: Default::default(),
+            faults: test.faults.clone(),
         }),
     };
     check_claimable(root, plan)?;
     let trainer = test.trainer(real.as_ref());
     let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
-    Ok(report_end(root, plan, &records, &counts, exec.quiet))
+    let code = report_end(root, plan, &records, &counts, exec.quiet);
+    Ok(suspended_or(code))
+}
+
+/// After SIGUSR1, [`exit::SUSPENDED`] (unless runs failed): the job is requeued and resumes.
+pub(super) fn suspended_or(code: u8) -> u8 {
+    if crate::output::suspend_requested() && code == exit::OK {
+        errln!("suspended: the running runs saved their state; run the same command again to resume them");
+        exit::SUSPENDED
+    } else {
+        code
+    }
 }
 
 /// After a batch of runs: the summary, the sweep's plots and `report.html`.
@@ -153,8 +165,12 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
     let all = all_counts(records.runs.iter().map(|r| r.state));
     if !quiet {
         let mut extra = String::new();
+        if counts.suspended > 0 {
+            extra.push_str(&format!(", {} suspended with their state saved (SIGUSR1)", counts.suspended));
+        }
         if counts.skipped > 0 {
-            extra.push_str(&format!(", {} not started (--fail-fast)", counts.skipped));
+            let why = if crate::output::suspend_requested() { "SIGUSR1" } else { "--fail-fast" };
+            extra.push_str(&format!(", {} not started ({why})", counts.skipped));
         }
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));

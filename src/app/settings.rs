@@ -41,6 +41,8 @@ pub fn jobs_or_cores(jobs: Option<usize>) -> usize {
 /// The hidden test mode, resolved: the synthetic trainer that replaces networks, if asked for.
 pub struct Test {
     pub fake_trainer: Option<FakeTrainer>,
+    /// The faults the hidden test-mode options inject into real training.
+    pub faults: crate::exec::trainer::Faults,
 }
 
 impl Test {
@@ -55,7 +57,9 @@ impl Test {
             fail: t.fake_fail.clone(),
             kill_at: t.fake_kill_at.clone(),
         });
-        Test { fake_trainer }
+        let faults =
+            crate::exec::trainer::Faults { kill_at: t.fake_kill_at.clone(), signal_at: t.fake_signal_at.clone() };
+        Test { fake_trainer, faults }
     }
 
     /// The trainer runs use: `real`, unless the test mode replaces it.

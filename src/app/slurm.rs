@@ -33,6 +33,7 @@ pub fn slurm(a: SlurmArgs) -> Result<u8, AppError> {
         time: a.time,
         cpus_per_task: a.cpus_per_task,
         only_failed: a.only_failed,
+        requeue: a.requeue.then_some(a.warn_seconds),
     };
     let root = a.out.join(&sweep.name);
     check_out_dir(&root)?;

@@ -181,7 +181,7 @@ pub fn train(a: TrainArgs) -> Result<u8, AppError> {
             );
         }
     };
-    let status = MlpTrainer { data: &prepared }.train(&spec, dir, &mut progress)?;
+    let status = MlpTrainer::new(&prepared).train(&spec, dir, &mut progress)?;
     let rec = summary::read_run(dir);
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
     outln!(

@@ -30,6 +30,11 @@ pub enum Event {
         run: usize,
         id: String,
     },
+    /// Stopped by SIGUSR1 with its state saved; `line` says so.
+    Suspended {
+        run: usize,
+        line: String,
+    },
 }
 
 /// Where a batch of runs logs its events besides the terminal.
@@ -84,6 +89,12 @@ impl Recorder {
                     valid_loss: valid.map(|s| s.loss),
                     valid_acc: valid.map(|s| s.acc),
                 }
+            }
+            // Not ended: the run resumes from its saved state in a later invocation, which logs
+            // `started` again.
+            Event::Suspended { run, .. } => {
+                self.runs.remove(run);
+                return;
             }
             Event::Finished { run, status } => {
                 let Some((id, _)) = self.runs.remove(run) else { return };

@@ -18,7 +18,14 @@ pub struct SlurmOptions {
     pub cpus_per_task: usize,
     /// Tasks rerun failed and unfinished runs instead of running the sweep.
     pub only_failed: bool,
+    /// `--requeue`: ask for SIGUSR1 this many seconds before the time limit; pinniped saves
+    /// its running runs' state and exits [`crate::output::EXIT_SUSPENDED`], and the task
+    /// requeues itself (`scontrol requeue`) to resume them.
+    pub requeue: Option<usize>,
 }
+
+/// `--signal=B:USR1@SECS` takes at most 65535 seconds (Slurm's limit).
+pub const MAX_WARN_SECONDS: usize = 65535;
 
 /// Refuses values that would break the scripts: a newline ends the `#SBATCH` block
 /// (later directives are silently ignored), other control characters corrupt it.
@@ -107,6 +114,11 @@ pub fn write_scripts(
     }
     directive(format!("--cpus-per-task={}", o.cpus_per_task));
     let common = head;
+    let mut requeue_head = String::new();
+    if let Some(secs) = o.requeue {
+        // `B:` sends the warning to this batch script (which passes it on), not to every step.
+        requeue_head = format!("#SBATCH --requeue\n#SBATCH --signal=B:USR1@{secs}\n");
+    }
 
     let throttle = o.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
     let work = if o.only_failed {
@@ -125,8 +137,12 @@ pub fn write_scripts(
             o.tasks
         )
     };
+    let run = match o.requeue {
+        None => format!("exec {work}\n"),
+        Some(secs) => requeue_body(&work, secs),
+    };
     let array = format!(
-        "{common}#SBATCH --array=0-{}{throttle}\n#SBATCH --output={}\n\n# One shard of the sweep per array task; runs are claimed before they train,\n# so tasks can share the results directory. Exit code 1 = some runs failed.\ncd {}\nexport RAYON_NUM_THREADS=1\nexec {work}\n",
+        "{common}#SBATCH --array=0-{}{throttle}\n#SBATCH --output={}\n{requeue_head}\n# One shard of the sweep per array task; runs are claimed before they train,\n# so tasks can share the results directory. Exit code 1 = some runs failed.\ncd {}\nexport RAYON_NUM_THREADS=1\n{run}",
         o.tasks - 1,
         sh(&dir.join("task-%a.out").display().to_string()),
         sh(&cwd.display().to_string()),
@@ -144,6 +160,29 @@ pub fn write_scripts(
     write_atomic(&scripts.array, array.as_bytes())?;
     write_atomic(&scripts.merge, merge.as_bytes())?;
     Ok(scripts)
+}
+
+/// The task's work under `--requeue`: pinniped in the background so that the script can pass
+/// Slurm's warning on; exit code 75 (its runs' state saved) requeues the task.
+fn requeue_body(work: &str, secs: usize) -> String {
+    let code = crate::output::EXIT_SUSPENDED;
+    [
+        format!("# --requeue: {secs} s before the time limit Slurm sends SIGUSR1 to this script, which passes it"),
+        format!("# on; pinniped saves every running run's state after its current epoch and exits {code}; the"),
+        "# task is then requeued and resumes those runs exactly where they stopped.".into(),
+        "warned=0".into(),
+        "trap 'warned=1; kill -USR1 \"$pid\" 2>/dev/null' USR1".into(),
+        format!("{work} &"),
+        "pid=$!".into(),
+        "wait \"$pid\"; rc=$?".into(),
+        "# The trap interrupts `wait`: wait again for pinniped's own exit code.".into(),
+        "if [ \"$warned\" = 1 ]; then wait \"$pid\"; rc=$?; fi".into(),
+        format!("if [ \"$rc\" = {code} ]; then"),
+        "  scontrol requeue \"$SLURM_JOB_ID\"".into(),
+        "fi".into(),
+        "exit \"$rc\"\n".into(),
+    ]
+    .join("\n")
 }
 
 /// `sbatch --parsable` → the job id.
@@ -167,4 +206,96 @@ pub fn submit(scripts: &Scripts) -> anyhow::Result<(String, String)> {
     let array = sbatch(&[], &scripts.array)?;
     let merge = sbatch(&[&format!("--dependency=afterany:{array}"), "--kill-on-invalid-dep=yes"], &scripts.merge)?;
     Ok((array, merge))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(requeue: Option<usize>) -> SlurmOptions {
+        SlurmOptions {
+            tasks: 4,
+            max_parallel: None,
+            partition: None,
+            time: Some("1:00:00".into()),
+            cpus_per_task: 2,
+            only_failed: false,
+            requeue,
+        }
+    }
+
+    fn array_script(requeue: Option<usize>) -> String {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out/s");
+        let scripts =
+            write_scripts(&root, "s", &tmp.path().join("s.toml"), &tmp.path().join("out"), &options(requeue)).unwrap();
+        std::fs::read_to_string(scripts.array).unwrap()
+    }
+
+    #[test]
+    fn requeue_asks_for_the_warning_and_requeues_on_the_suspended_exit_code() {
+        let plain = array_script(None);
+        assert!(!plain.contains("--requeue") && !plain.contains("--signal") && !plain.contains("scontrol"));
+        assert!(plain.contains("\nexec '"), "without --requeue pinniped replaces the shell:\n{plain}");
+
+        let script = array_script(Some(120));
+        let directives: Vec<&str> = script.lines().filter(|l| l.starts_with("#SBATCH")).collect();
+        assert!(directives.contains(&"#SBATCH --requeue"), "{script}");
+        assert!(directives.contains(&"#SBATCH --signal=B:USR1@120"), "{script}");
+        // Directives after the first command are ignored by sbatch: all of them come first.
+        let first_command = script.lines().position(|l| l.starts_with("cd ")).unwrap();
+        assert!(script.lines().skip(first_command).all(|l| !l.starts_with("#SBATCH")), "{script}");
+        for line in [
+            "trap 'warned=1; kill -USR1 \"$pid\" 2>/dev/null' USR1",
+            "pid=$!",
+            "if [ \"$warned\" = 1 ]; then wait \"$pid\"; rc=$?; fi",
+            "if [ \"$rc\" = 75 ]; then",
+            "  scontrol requeue \"$SLURM_JOB_ID\"",
+            "exit \"$rc\"",
+        ] {
+            assert!(script.lines().any(|l| l == line), "missing `{line}` in:\n{script}");
+        }
+        assert!(
+            script.contains(" run '")
+                && script.contains("--shard \"$SLURM_ARRAY_TASK_ID/4\" --jobs")
+                && script.contains(" &\n")
+        );
+        assert!(!script.contains("\nexec "), "pinniped runs in the background so that the trap can pass USR1 on");
+    }
+
+    /// The script's shell logic on its own: a stand-in for pinniped that exits 75 on SIGUSR1
+    /// (as pinniped does), `scontrol` a stub that records its arguments.
+    #[test]
+    fn the_requeue_script_passes_the_warning_on_and_requeues_the_task() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = tmp.path().join("requeued");
+        std::fs::write(bin.join("scontrol"), format!("#!/bin/sh\necho \"$@\" > {}\n", log.display())).unwrap();
+        let ready = tmp.path().join("ready");
+        let work = format!("sh -c 'trap \"exit 75\" USR1; touch {}; while :; do sleep 0.05; done'", ready.display());
+        let script = format!("{}\n", requeue_body(&work, 60));
+        std::fs::write(tmp.path().join("task.sh"), &script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("scontrol"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = std::process::Command::new("bash")
+            .arg(tmp.path().join("task.sh"))
+            .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+            .env("SLURM_JOB_ID", "4242")
+            .spawn()
+            .unwrap();
+        // Until the stand-in runs (both traps set), then Slurm's warning to the script alone.
+        for _ in 0..6000 {
+            if ready.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(ready.exists(), "the stand-in never started");
+        // SAFETY: a signal to the child we spawned.
+        unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(75), "the script exits with pinniped's code");
+        assert_eq!(std::fs::read_to_string(&log).unwrap().trim(), "requeue 4242");
+    }
 }

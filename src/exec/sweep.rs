@@ -44,6 +44,8 @@ pub struct Counts {
     pub skipped: usize,
     /// Left alone: another process held or had finished them.
     pub elsewhere: usize,
+    /// Stopped by SIGUSR1 with their training state saved (see `output::EXIT_SUSPENDED`).
+    pub suspended: usize,
 }
 
 /// The resolved sweep as TOML: defaults filled in, so the directory documents
@@ -368,7 +370,7 @@ pub fn execute(
     if let Err(e) = records.write(root, plan, &protocol) {
         errln!("warning: could not update the summary: {e:#}");
     }
-    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere;
+    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere - counts.suspended;
     Ok((counts, records))
 }
 
@@ -407,7 +409,8 @@ pub fn train_pool(
                     let (next, stop) = (&next, &stop);
                     s.spawn(move |_| loop {
                         let k = next.fetch_add(1, Ordering::SeqCst);
-                        if k >= todo.len() || stop.load(Ordering::SeqCst) {
+                        // After SIGUSR1 no run starts: the job is about to be requeued.
+                        if k >= todo.len() || stop.load(Ordering::SeqCst) || crate::output::suspend_requested() {
                             break;
                         }
                         let index = todo[k];
@@ -437,7 +440,11 @@ pub fn train_pool(
                             id: spec.id.clone(),
                             epochs: spec.train.schedule.epochs,
                         });
-                        let status = run_one(root, &dir, &spec, index, trainer, &tx);
+                        let Some(status) = run_one(root, &dir, &spec, index, trainer, &tx) else {
+                            let line = format!("suspended {}  (state saved; the same command resumes it)", spec.id);
+                            let _ = tx.send(Event::Suspended { run: index, line });
+                            continue;
+                        };
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -454,6 +461,10 @@ pub fn train_pool(
             match event {
                 Event::Started { run, id, epochs } => progress.started(run, &id, epochs),
                 Event::Epoch { run, metrics } => progress.epoch(run, &metrics),
+                Event::Suspended { run, line } => {
+                    counts.suspended += 1;
+                    progress.finished(run, &line);
+                }
                 Event::Skipped { run, .. } => {
                     counts.elsewhere += 1;
                     let line = ended(run, None);
@@ -493,8 +504,10 @@ pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
     }
 }
 
-/// One run from a clean directory; never panics, never returns an error: whatever
-/// goes wrong becomes a `failed` status with the reason.
+/// One run from a clean directory, or from the training state a killed run left (its files
+/// are then kept: the resumed run rewrites them to the same bytes); never panics, never
+/// returns an error: whatever goes wrong becomes a `failed` status with the reason. `None`:
+/// suspended (SIGUSR1) with its state saved, and no status.
 fn run_one(
     root: &Path,
     dir: &Path,
@@ -502,22 +515,25 @@ fn run_one(
     index: usize,
     trainer: &dyn Trainer,
     tx: &crossbeam_channel::Sender<Event>,
-) -> Status {
+) -> Option<Status> {
     let mut progress = |metrics: &crate::train::EpochMetrics| {
         let _ = tx.send(Event::Epoch { run: index, metrics: metrics.clone() });
     };
-    let outcome =
-        rundir::reset(root, dir).with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
-                .unwrap_or_else(|p| {
-                    let what =
-                        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                    Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
-                })
-        });
+    // A killed run (no status) with a saved state resumes in place; anything else starts clean.
+    let resumable = std::fs::symlink_metadata(dir.join(rundir::STATE_FILE)).is_ok() && read_status(dir).is_none();
+    let prepare = || if resumable { rundir::check_no_symlink_below(root, dir) } else { rundir::reset(root, dir) };
+    let outcome = prepare().with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
+            .unwrap_or_else(|p| {
+                let what =
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
+            })
+    });
     match outcome {
-        Ok(status) => status,
-        Err(e) => failed_status(root, dir, spec, format!("{e:#}")),
+        Ok(status) => Some(status),
+        Err(e) if matches!(e.downcast_ref(), Some(crate::train::fit::ResumeError::Suspended(_))) => None,
+        Err(e) => Some(failed_status(root, dir, spec, format!("{e:#}"))),
     }
 }
 

@@ -4,7 +4,7 @@
 //! without training anything.
 
 use super::atomic::write_atomic;
-use super::rundir::{write_status, SelectedModel, State, Status};
+use super::rundir::{write_status, SelectedModel, State, Status, STATE_FILE};
 use crate::data::split::PerSplit;
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
@@ -16,8 +16,10 @@ use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
+use crate::train::fit::{fit_resumable, Resume, ResumeError};
+use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
-use crate::train::{fit, DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
+use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
@@ -119,6 +121,8 @@ pub fn config_hash(train: &TrainConfig, data: &DataConfig, data_digest: &str, se
             train.remove(key);
         }
     }
+    // How often the training state is saved changes nothing the run trains.
+    train.remove("state_every");
     let text = format!(
         "{}\n{}\n{data_digest}\n{seed}",
         toml::to_string(&train).expect("serialises"),
@@ -159,13 +163,53 @@ pub trait Trainer: Sync {
 /// The real thing.
 pub struct MlpTrainer<'d> {
     pub data: &'d Prepared,
+    pub faults: Faults,
+}
+
+impl<'d> MlpTrainer<'d> {
+    pub fn new(data: &'d Prepared) -> Self {
+        MlpTrainer { data, faults: Faults::default() }
+    }
+}
+
+/// Faults the test suite injects into real training (hidden options `--fake-kill-at`,
+/// `--fake-signal-at`), at a chosen run and epoch rather than after a guessed sleep.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// (run id, epoch): the process SIGKILLs itself after that epoch of that run (before its
+    /// state, if one is due, is saved).
+    pub kill_at: Option<(String, usize)>,
+    /// (run id, epoch): the process sends itself SIGUSR1 after that epoch of that run.
+    pub signal_at: Option<(String, usize)>,
+}
+
+impl Faults {
+    fn after_epoch(&self, id: &str, epoch: usize) {
+        let at = |point: &Option<(String, usize)>| point.as_ref().is_some_and(|(r, e)| r == id && *e == epoch);
+        if at(&self.kill_at) {
+            // SAFETY: kill(2) on our own pid has no memory effects.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        }
+        if at(&self.signal_at) {
+            // SAFETY: as above; the handler only sets a flag.
+            unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
+            // The handler's thread sets the flag: wait for it, so that the run stops at this
+            // very epoch (as a test expects), not at whichever one sees the flag first.
+            for _ in 0..10_000 {
+                if crate::output::suspend_requested() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
 }
 
 impl Trainer for MlpTrainer<'_> {
     fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
         match spec.train.model.dtype {
-            DType::F32 => train_as::<f32>(self.data, spec, dir, progress),
-            DType::F64 => train_as::<f64>(self.data, spec, dir, progress),
+            DType::F32 => train_as::<f32>(self.data, spec, dir, progress, &self.faults),
+            DType::F64 => train_as::<f64>(self.data, spec, dir, progress, &self.faults),
         }
     }
 }
@@ -179,6 +223,7 @@ pub struct DatasetsTrainer<'s> {
     /// The feature pipelines each dataset's configurations need.
     pub pipelines: Vec<Vec<Pipeline>>,
     pub cache: DatasetCache<Prepared>,
+    pub faults: Faults,
 }
 
 impl Trainer for DatasetsTrainer<'_> {
@@ -187,7 +232,7 @@ impl Trainer for DatasetsTrainer<'_> {
         let data = self.cache.get(d, || {
             Prepared::load(&self.datasets[d].data, &self.pipelines[d]).map_err(|e| anyhow::anyhow!("{e}"))
         })?;
-        MlpTrainer { data: &data }.train(spec, dir, progress)
+        MlpTrainer { data: &data, faults: self.faults.clone() }.train(spec, dir, progress)
     }
 }
 
@@ -227,16 +272,54 @@ impl<T> DatasetCache<T> {
     }
 }
 
+/// The state a killed run left in `dir`, if any and if it fits the run. A state that does not
+/// (another configuration, a damaged file) is refused with a warning and the run's files are
+/// cleared: it starts from scratch, never from a wrong state.
+fn saved_state<T: Real>(spec: &RunSpec, dir: &Path, dims: &[usize]) -> anyhow::Result<Option<FitState<T>>> {
+    let path = dir.join(STATE_FILE);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    let state = crate::fsx::read_own(&path, crate::fsx::MAX_STATE_BYTES)
+        .map_err(|e| format!("cannot read it ({e})"))
+        .and_then(|bytes| FitState::<T>::decode(&bytes, dims, spec.train.model.activation))
+        .and_then(|s| {
+            if s.config_hash == spec.config_hash {
+                Ok(s)
+            } else {
+                Err(format!("it is of config hash {}, the run's is {}", s.config_hash, spec.config_hash))
+            }
+        });
+    match state {
+        Ok(s) => Ok(Some(s)),
+        Err(why) => {
+            refuse_state(spec, dir, &why)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Says why a saved state is not resumed, and clears the run's files for a fresh start.
+fn refuse_state(spec: &RunSpec, dir: &Path, why: &str) -> anyhow::Result<()> {
+    errln!("warning: {} not resumed: {why}; run {} starts from scratch", dir.join(STATE_FILE).display(), spec.id);
+    super::rundir::clear_run_files(dir)?;
+    Ok(())
+}
+
 fn train_as<T: Real>(
     data: &Prepared,
     spec: &RunSpec,
     dir: &Path,
     progress: &mut Progress<'_>,
+    faults: &Faults,
 ) -> anyhow::Result<Status> {
     let start = Instant::now();
     let cfg = &spec.train;
     let keep = spec.artifacts();
     let run_data = data.run_data(Pipeline::of(cfg));
+    let dims: Vec<usize> =
+        std::iter::once(run_data.cols).chain(cfg.model.hidden.iter().copied()).chain([run_data.classes]).collect();
+    let mut from = saved_state::<T>(spec, dir, &dims)?;
     write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
     let meta = |epoch: usize| CheckpointMeta {
         seed: spec.seed,
@@ -259,6 +342,7 @@ fn train_as<T: Real>(
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
         progress(m);
+        faults.after_epoch(&spec.id, m.epoch);
         if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
             let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
@@ -271,7 +355,38 @@ fn train_as<T: Real>(
         }
         Ok(())
     };
-    let result = fit(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook)?;
+    let state_path = dir.join(STATE_FILE);
+    let mut save = |s: &FitState<T>| -> anyhow::Result<()> {
+        if s.phase == PhaseKind::Refit {
+            faults.after_epoch(&format!("{}#refit", spec.id), s.epoch());
+        }
+        write_atomic(&state_path, &s.encode())?;
+        Ok(())
+    };
+    let result = loop {
+        if let Some(s) = &from {
+            let refit = if s.phase == PhaseKind::Refit { " of its refit" } else { "" };
+            errln!("resuming {} from epoch {}{refit}", spec.id, s.epoch());
+        }
+        let resume = Resume {
+            from: from.take(),
+            config_hash: spec.config_hash.clone(),
+            every: cfg.state_every(),
+            suspend: Some(crate::output::suspend_flag()),
+            save: Some(&mut save),
+        };
+        match fit_resumable(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook, resume) {
+            Err(e) => match e.downcast_ref::<ResumeError>() {
+                // Checked before the first epoch: nothing was written yet.
+                Some(ResumeError::Refused(why)) => {
+                    refuse_state(spec, dir, why)?;
+                    write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
+                }
+                _ => return Err(e),
+            },
+            Ok(fit) => break fit,
+        }
+    };
     write_history(dir, &result.history, data.classes(), keep.diagnostics)?;
     if keep.plots {
         plot_run(dir)?;
@@ -305,6 +420,12 @@ fn train_as<T: Real>(
         config_hash: spec.config_hash.clone(),
         selected,
     };
+    // Before the status: a finished run never keeps a state (killed in between, it trains
+    // again from scratch, to the same files).
+    match std::fs::remove_file(&state_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
     write_status(dir, &status)?;
     Ok(status)
 }

@@ -185,7 +185,7 @@ fn read_stored(root: &Path, stored: &Path, summary: &mut Summary) -> Result<(), 
         let mut values = resolved_values(&plan.configs[k].train);
         values.remove("seed"); // each run derives its own
                                // Which files a run keeps changes nothing it trained.
-        for key in ["plots", "plot_every", "diagnostics", "checkpoints", "predictions"] {
+        for key in ["plots", "plot_every", "diagnostics", "checkpoints", "predictions", "state_every"] {
             values.remove(key);
         }
         configs.push(values);

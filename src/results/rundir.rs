@@ -57,6 +57,8 @@ pub struct SelectedModel {
 }
 
 pub use super::layout::STATUS_FILE;
+/// A running run's whole training state (`train::state`), removed when the run finishes.
+pub const STATE_FILE: &str = "state.bin";
 
 /// `status.json` as stored: the results schema first (`spec::schema`), then the status.
 #[derive(Serialize)]
@@ -113,7 +115,13 @@ pub const TRAIN_MARKER_TEXT: &str =
 fn is_run_file(name: &str) -> bool {
     matches!(
         name,
-        STATUS_FILE | TRAIN_MARKER | CONFIG_FILE | METRICS_FILE | MODEL_FILE | super::predictions::PREDICTIONS_FILE
+        STATUS_FILE
+            | STATE_FILE
+            | TRAIN_MARKER
+            | CONFIG_FILE
+            | METRICS_FILE
+            | MODEL_FILE
+            | super::predictions::PREDICTIONS_FILE
     ) || super::diagnostics::is_table_name(name)
         || temp_file_owner(name).is_some()
 }

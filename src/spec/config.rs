@@ -37,6 +37,10 @@ pub mod limits {
     pub const MAX_FOLDS: usize = 100;
 }
 
+/// `state_every` when not given: a killed run loses at most this many epochs, and the
+/// state (about the size of the weights, three times with Adam) is written that rarely.
+pub const DEFAULT_STATE_EVERY: usize = 10;
+
 /// Folds of `resample = "kfold"` when `folds` is not given.
 pub const DEFAULT_FOLDS: usize = 5;
 
@@ -164,6 +168,10 @@ pub struct OutputConfig {
     pub plots: Option<bool>,
     /// Redraw the plots every N epochs while training (0: at the end only).
     pub plot_every: usize,
+    /// Save the run's whole training state (`runs/<id>/state.bin`) every N epochs, so that a
+    /// killed run resumes from it (0: never). Unset: [`DEFAULT_STATE_EVERY`]. Changes nothing
+    /// a run trains, so it is not in the config hash.
+    pub state_every: Option<usize>,
     /// Write `predictions.npz` (the kept model's per-row validation and test predictions,
     /// for ensembles and test-row statistics; `results::predictions`).
     pub predictions: bool,
@@ -245,6 +253,7 @@ impl Default for OutputConfig {
             confusion_every: 0,
             plots: None,
             plot_every: 0,
+            state_every: None,
             predictions: true,
             diagnostics: None,
             checkpoints: None,
@@ -290,6 +299,8 @@ struct TrainKeys {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     plots: Option<bool>,
     plot_every: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_every: Option<usize>,
     predictions: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     diagnostics: Option<bool>,
@@ -343,6 +354,7 @@ impl From<TrainKeys> for TrainConfig {
             confusion_every,
             plots,
             plot_every,
+            state_every,
             predictions,
             diagnostics,
             checkpoints,
@@ -374,6 +386,7 @@ impl From<TrainKeys> for TrainConfig {
                 confusion_every,
                 plots,
                 plot_every,
+                state_every,
                 predictions,
                 diagnostics,
                 checkpoints,
@@ -399,6 +412,7 @@ impl From<TrainConfig> for TrainKeys {
                     confusion_every,
                     plots,
                     plot_every,
+                    state_every,
                     predictions,
                     diagnostics,
                     checkpoints,
@@ -435,6 +449,7 @@ impl From<TrainConfig> for TrainKeys {
             confusion_every,
             plots,
             plot_every,
+            state_every,
             predictions,
             diagnostics,
             checkpoints,
@@ -540,10 +555,17 @@ impl TrainConfig {
         }
     }
 
+    /// Every how many epochs a run saves its training state (0: never).
+    pub fn state_every(&self) -> usize {
+        self.outputs.state_every.unwrap_or(DEFAULT_STATE_EVERY)
+    }
+
     /// Every key `[train]` accepts, in declaration order.
     pub fn keys() -> Vec<String> {
         // The artifact switches are unset by default, and unset keys are not written.
-        match toml::Value::try_from(TrainConfig::default().resolve_artifacts(1)) {
+        let mut all = TrainConfig::default().resolve_artifacts(1);
+        all.outputs.state_every = Some(DEFAULT_STATE_EVERY);
+        match toml::Value::try_from(all) {
             Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
             _ => unreachable!("TrainConfig serialises to a table"),
         }
@@ -580,6 +602,7 @@ impl TrainConfig {
             ("save_every", self.outputs.save_every, 0, MAX_EVERY, " epochs"),
             ("confusion_every", self.outputs.confusion_every, 0, MAX_EVERY, " epochs"),
             ("plot_every", self.outputs.plot_every, 0, MAX_EVERY, " epochs"),
+            ("state_every", self.state_every(), 0, MAX_EVERY, " epochs"),
             ("patience", self.schedule.patience, 0, MAX_EVERY, " epochs"),
             ("frame", self.pipeline.frame, 2, MAX_FRAME, " samples"),
             ("hop", self.pipeline.hop, 1, MAX_FRAME, " samples"),

@@ -15,6 +15,7 @@ use super::engine::{uses_gram, Model, Setup};
 use super::model::{Grads, Mlp};
 use super::options::{Activation, Device as DeviceKind, Loss, MomentumRule, OptimizerKind};
 use super::real::Real;
+use super::state::{EngineState, GramState};
 use anyhow::Context;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
@@ -549,6 +550,69 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
 
     fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
         self.net.to_mlp()
+    }
+
+    fn state(&self) -> anyhow::Result<EngineState<T>> {
+        let flat = |t: &Tensor| -> anyhow::Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
+        let all = |ts: &[Tensor]| ts.iter().map(flat).collect::<anyhow::Result<Vec<_>>>();
+        let gram = match self.gram.as_ref() {
+            Some(g) => Some(GramState { s: g.s, vs: g.vs, a: flat(&g.a)?, va: flat(&g.va)?, steps: g.steps }),
+            None => None,
+        };
+        Ok(EngineState {
+            mlp: self.mlp.clone(),
+            first: all(&self.opt.first)?,
+            second: all(&self.opt.second)?,
+            steps: self.opt.steps,
+            gram,
+            dropout_word: self.dropout.as_ref().map(|d| d.rng.get_word_pos()),
+        })
+    }
+
+    fn restore(&mut self, s: EngineState<T>) -> Result<(), String> {
+        super::engine::same_shape(&self.mlp, &s.mlp)?;
+        let e = |e: candle_core::Error| format!("candle: {e}");
+        let device = self.net.device.clone();
+        // Each moment shaped like its variable (weights in candle's `[out, in]` layout).
+        let shaped = |moments: Vec<Vec<T>>, vars: &[Var]| -> Result<Vec<Tensor>, String> {
+            if moments.len() != vars.len() || moments.iter().zip(vars).any(|(m, v)| m.len() != v.elem_count()) {
+                return Err("its optimiser state has other shapes than the run's optimiser".into());
+            }
+            moments.into_iter().zip(vars).map(|(m, v)| Tensor::from_vec(m, v.shape(), &device).map_err(e)).collect()
+        };
+        let first = shaped(s.first, &self.net.vars)?;
+        let second =
+            if self.opt.second.is_empty() { shaped(s.second, &[])? } else { shaped(s.second, &self.net.vars)? };
+        match (self.gram.as_mut(), s.gram) {
+            (Some(g), Some(state)) => {
+                let shape = g.a.shape().clone();
+                if state.a.len() != shape.elem_count() || state.va.len() != shape.elem_count() {
+                    return Err("its Gram-method coefficients have another shape than the run's".into());
+                }
+                g.a = Tensor::from_vec(state.a, &shape, &device).map_err(e)?;
+                g.va = Tensor::from_vec(state.va, &shape, &device).map_err(e)?;
+                (g.s, g.vs, g.steps) = (state.s, state.vs, state.steps);
+            }
+            (None, None) => {}
+            _ => return Err("it was saved with another method (gram / direct)".into()),
+        }
+        match (self.dropout.as_mut(), s.dropout_word) {
+            (Some(d), Some(w)) => d.rng.set_word_pos(w),
+            (None, None) => {}
+            _ => return Err("its dropout stream does not match the run's dropout".into()),
+        }
+        // The variables take the saved parameters, transposed into candle's layout as at the start.
+        for (l, pair) in self.net.vars.chunks_exact(2).enumerate() {
+            let (fan_in, fan_out) = (s.mlp.dims[l], s.mlp.dims[l + 1]);
+            let w = Tensor::from_slice(&s.mlp.weights[l], (fan_in, fan_out), &device)
+                .and_then(|w| w.t()?.contiguous())
+                .map_err(e)?;
+            pair[0].set(&w).map_err(e)?;
+            pair[1].set(&Tensor::from_slice(&s.mlp.biases[l], fan_out, &device).map_err(e)?).map_err(e)?;
+        }
+        (self.opt.first, self.opt.second, self.opt.steps) = (first, second, s.steps);
+        self.mlp = s.mlp;
+        Ok(())
     }
 }
 

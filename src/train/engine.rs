@@ -11,6 +11,7 @@ use super::model::{Input, Mlp, Workspace};
 use super::optim::Optimizer;
 use super::options::{Engine, Method, OptimizerKind};
 use super::real::Real;
+use super::state::EngineState;
 use crate::spec::config::TrainConfig;
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
@@ -32,6 +33,22 @@ pub trait Model<T: Real> {
     fn mlp(&self) -> &Mlp<T>;
     /// The current parameters, also in the middle of an epoch.
     fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>>;
+    /// Everything training moves (parameters, optimiser and Gram state, the dropout stream's
+    /// position), between epochs: what a resumed run continues from (`train::state`).
+    fn state(&self) -> anyhow::Result<EngineState<T>>;
+    /// Continues from a saved [`Model::state`], on an engine just built for the same run;
+    /// `Err` says why the state does not fit it (and nothing is half restored that matters:
+    /// the caller starts the run afresh).
+    fn restore(&mut self, state: EngineState<T>) -> Result<(), String>;
+}
+
+/// The parameters' shapes agree (a state of another network is refused).
+pub(crate) fn same_shape<T>(a: &Mlp<T>, b: &Mlp<T>) -> Result<(), String> {
+    let lens = |m: &Mlp<T>| (m.dims.clone(), m.weights.iter().chain(&m.biases).map(Vec::len).collect::<Vec<_>>());
+    if lens(a) != lens(b) || a.activation != b.activation {
+        return Err(format!("its network is {:?}, the run's is {:?}", b.dims, a.dims));
+    }
+    Ok(())
 }
 
 /// Everything an engine is built from.
@@ -188,5 +205,30 @@ impl<T: Real> Model<T> for Native<'_, T> {
 
     fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
         Ok(self.mlp)
+    }
+
+    fn state(&self) -> anyhow::Result<EngineState<T>> {
+        let (first, second, steps) = self.opt.state();
+        Ok(EngineState {
+            mlp: self.mlp.clone(),
+            first,
+            second,
+            steps,
+            gram: self.gram.as_ref().map(Gram::state),
+            dropout_word: self.ws.dropout_word(),
+        })
+    }
+
+    fn restore(&mut self, s: EngineState<T>) -> Result<(), String> {
+        same_shape(&self.mlp, &s.mlp)?;
+        match (self.gram.as_mut(), s.gram) {
+            (Some(g), Some(state)) => g.restore(state)?,
+            (None, None) => {}
+            _ => return Err("it was saved with another method (gram / direct)".into()),
+        }
+        self.opt.restore(s.first, s.second, s.steps)?;
+        self.ws.set_dropout_word(s.dropout_word)?;
+        self.mlp = s.mlp;
+        Ok(())
     }
 }

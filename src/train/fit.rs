@@ -10,6 +10,7 @@ use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
+use super::state::{FitState, LoopState, MainEnd, PhaseKind};
 use super::strategy::{Best, Cadence, EarlyStopping};
 use crate::data::split::{self as data_split, PerSplit};
 use crate::features::spectral::{standardize_apply, standardize_fit};
@@ -18,7 +19,8 @@ use crate::spec::config::{DataConfig, TrainConfig};
 use crate::spec::Split;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SetMetrics {
@@ -120,6 +122,42 @@ pub struct EpochView<'a, T> {
 /// Called after every epoch (for checkpoints and progress); an error fails the run.
 pub type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
 
+/// Writes a run's training state (`train::state`); an error fails the run.
+pub type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
+
+/// How a run saves and resumes its whole training state.
+pub struct Resume<'r, T> {
+    /// The state to continue from: decoded, of this run's config hash (the caller checks).
+    pub from: Option<FitState<T>>,
+    /// The run's config hash, written into every state.
+    pub config_hash: String,
+    /// Save the state every `every` epochs of a phase (0: never), between epochs.
+    pub every: usize,
+    /// Once set (SIGUSR1, `pinniped slurm --requeue`), the run saves its state at the end of
+    /// the epoch in progress and stops with [`ResumeError::Suspended`].
+    pub suspend: Option<&'r AtomicBool>,
+    pub save: Option<&'r mut SaveState<'r, T>>,
+}
+
+impl<T> Resume<'_, T> {
+    /// Neither saves nor resumes.
+    pub fn none() -> Self {
+        Resume { from: None, config_hash: String::new(), every: 0, suspend: None, save: None }
+    }
+}
+
+/// How a resumable run ends other than with a [`Fit`].
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// The saved state does not fit the run (another network, method, dropout, epochs):
+    /// the caller starts the run afresh.
+    #[error("the saved state does not fit the run: {0}")]
+    Refused(String),
+    /// Asked to stop (see [`Resume::suspend`]): the state after this epoch is saved.
+    #[error("suspended after epoch {0}, its state saved")]
+    Suspended(usize),
+}
+
 // Defined in `stats` (the bootstrap draws from it too), which lies below `train`.
 pub use crate::stats::stream_rng;
 const INIT_STREAM: u64 = 0;
@@ -202,7 +240,31 @@ pub fn fit<T: Real>(
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
 ) -> anyhow::Result<Fit<T>> {
-    let start = Instant::now();
+    fit_resumable(cfg, data_cfg, seed, split, data, hook, Resume::none())
+}
+
+/// [`fit`], saving its training state as `resume` says and continuing from `resume.from`:
+/// a resumed run ends bit for bit as the uninterrupted one (its history, model, predictions),
+/// apart from the wall seconds.
+pub fn fit_resumable<T: Real>(
+    cfg: &TrainConfig,
+    data_cfg: &DataConfig,
+    seed: u64,
+    split: &Split,
+    data: &RunData,
+    hook: &mut EpochHook<'_, T>,
+    mut resume: Resume<'_, T>,
+) -> anyhow::Result<Fit<T>> {
+    // A resumed run's clock continues from the seconds it had trained.
+    let trained = resume.from.as_ref().map_or(0.0, |f| f.seconds);
+    let now = Instant::now();
+    let start = now.checked_sub(Duration::from_secs_f64(trained.clamp(0.0, 1e9))).unwrap_or(now);
+    let from = resume.from.take();
+    if let Some(f) = &from {
+        if f.phase == PhaseKind::Refit && !cfg.schedule.refit {
+            return Err(ResumeError::Refused("it was saved while refitting, the run does not refit".into()).into());
+        }
+    }
     let mut dims = vec![data.cols];
     dims.extend(&cfg.model.hidden);
     dims.push(data.classes);
@@ -219,17 +281,45 @@ pub fn fit<T: Real>(
     let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.schedule.patience > 0 && !valid_rows.is_empty()).then_some(cfg.schedule.patience);
-    let mut history = History::default();
-    let run = phase.run(
-        init()?,
-        &sets,
-        cfg.schedule.epochs,
-        stop,
-        shuffler,
-        stream_rng(seed, DROPOUT_STREAM),
-        &mut history,
-        hook,
-    );
+    let (config_hash, every, suspend) = (resume.config_hash.clone(), resume.every, resume.suspend);
+    let mut save_state = resume.save.take();
+    let (mut history, main_from, refit_from, main_end) = match from {
+        None => (History::default(), None, None, None),
+        Some(f) => match f.phase {
+            PhaseKind::Main => (f.history, Some(f.current), None, None),
+            PhaseKind::Refit => (f.history, None, Some(f.current), f.main),
+        },
+    };
+    let saving = Saving { every: Cadence::every(every), suspend };
+    let run = match main_end {
+        // The main phase had ended: only its outcome is needed (the refit trains afresh).
+        Some(end) => PhaseEnd::Done(None, end.best, Captured { best_valid: end.best_valid, last: [None, None, None] }),
+        None => {
+            let mut save_main = |current: LoopState<T>, history: &History| -> anyhow::Result<()> {
+                let Some(save) = save_state.as_deref_mut() else { return Ok(()) };
+                save(&FitState {
+                    config_hash: config_hash.clone(),
+                    phase: PhaseKind::Main,
+                    seconds: start.elapsed().as_secs_f64(),
+                    main: None,
+                    history: history.clone(),
+                    current,
+                })
+            };
+            let resumed = Resumed { from: main_from, saving, save: &mut save_main };
+            phase.run(
+                init()?,
+                &sets,
+                cfg.schedule.epochs,
+                stop,
+                shuffler,
+                stream_rng(seed, DROPOUT_STREAM),
+                &mut history,
+                hook,
+                resumed,
+            )
+        }
+    };
     let fit = |mlp, standardization, outcome, selected, predictions| Fit {
         mlp,
         standardization,
@@ -247,6 +337,8 @@ pub fn fit<T: Real>(
         PhaseEnd::Failed(e) => return Err(e),
         PhaseEnd::Done(mlp, best, captured) => (mlp, best, captured),
     };
+    // Resuming a refit leaves no main-phase model, and none is needed: a refit returns its own.
+    let main_model = |mlp: Option<Mlp<T>>| mlp.ok_or_else(|| anyhow::anyhow!("internal: no main-phase model"));
     // Predictions come from the scores each reported accuracy comes from, so that their
     // accuracy is the run's, to the last bit.
     let want = cfg.outputs.predictions;
@@ -280,6 +372,7 @@ pub fn fit<T: Real>(
         Ok((accs, scores))
     };
     if !cfg.schedule.refit {
+        let mlp = main_model(mlp)?;
         let (selected, [_, valid, test]) = match stop {
             // Early stopping: the best epoch's model, scored again.
             Some(_) => {
@@ -299,6 +392,18 @@ pub fn fit<T: Real>(
     let quiet = Phase { record: false, standardization: refit_z.as_ref(), ..phase };
     let mut scratch = History::default();
     let mut no_hook = |_: EpochView<'_, T>| Ok(());
+    let main_end = MainEnd { best, best_valid: captured.best_valid.clone() };
+    let mut save_refit = |current: LoopState<T>, _: &History| -> anyhow::Result<()> {
+        let Some(save) = save_state.as_deref_mut() else { return Ok(()) };
+        save(&FitState {
+            config_hash: config_hash.clone(),
+            phase: PhaseKind::Refit,
+            seconds: start.elapsed().as_secs_f64(),
+            main: Some(main_end.clone()),
+            history: history.clone(),
+            current,
+        })
+    };
     let end = quiet.run(
         init()?,
         &refit_sets,
@@ -308,6 +413,7 @@ pub fn fit<T: Real>(
         stream_rng(seed, REFIT_DROPOUT_STREAM),
         &mut scratch,
         &mut no_hook,
+        Resumed { from: refit_from, saving, save: &mut save_refit },
     );
     match end {
         PhaseEnd::Diverged(mlp, epoch, reason) => Ok(fit(
@@ -319,6 +425,7 @@ pub fn fit<T: Real>(
         )),
         PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _, _) => {
+            let refitted = main_model(refitted)?;
             let (a, scores) = kept(&refitted, &refit_sets)?;
             let selected = Selected { epoch: best.epoch, accs: PerSplit { valid: best.valid_acc, ..a }, refit: true };
             // Validation rows by the selected model (the refitted one has trained on them).
@@ -349,11 +456,25 @@ struct Captured<T> {
 
 enum PhaseEnd<T> {
     /// The model to return (the best epoch's when stopping early), the best epoch and the
-    /// scores kept for predictions.
-    Done(Mlp<T>, Best, Captured<T>),
+    /// scores kept for predictions. No model when a resumed refit skipped the main phase.
+    Done(Option<Mlp<T>>, Best, Captured<T>),
     Diverged(Mlp<T>, usize, String),
     /// The epoch hook failed (a checkpoint could not be written): the run fails.
     Failed(anyhow::Error),
+}
+
+/// When a phase saves its state.
+#[derive(Clone, Copy)]
+struct Saving<'a> {
+    every: Cadence,
+    suspend: Option<&'a AtomicBool>,
+}
+
+/// A phase's state to continue from, and where its states go.
+struct Resumed<'a, 's, T> {
+    from: Option<LoopState<T>>,
+    saving: Saving<'a>,
+    save: &'s mut dyn FnMut(LoopState<T>, &History) -> anyhow::Result<()>,
 }
 
 /// How one training phase behaves.
@@ -393,6 +514,7 @@ impl Phase<'_> {
         dropout_rng: ChaCha8Rng,
         history: &mut History,
         hook: &mut EpochHook<'_, T>,
+        resumed: Resumed<'_, '_, T>,
     ) -> PhaseEnd<T> {
         let cfg = self.cfg;
         let train = &sets[0];
@@ -433,8 +555,57 @@ impl Phase<'_> {
             (capture && cfg.schedule.refit, capture && !cfg.schedule.refit && patience.is_none());
         let mut captured = Captured { best_valid: None, last: [None, None, None] };
         let mut improved_valid: Option<Vec<T>> = None;
+        let refuse = |why: String| PhaseEnd::Failed(ResumeError::Refused(why).into());
+        let mut first_epoch = 1;
+        if let Some(from) = resumed.from {
+            if from.epoch >= epochs {
+                return refuse(format!("it is of epoch {} of a phase of {epochs} epochs", from.epoch));
+            }
+            let permutation = {
+                let mut seen = vec![false; n_train];
+                from.positions.len() == n_train
+                    && from.positions.iter().all(|&p| p < n_train && !std::mem::replace(&mut seen[p], true))
+            };
+            if !permutation {
+                return refuse(format!("its order of the training rows is not one of the run's {n_train} rows"));
+            }
+            if let Err(why) = model.restore(from.engine) {
+                return refuse(why);
+            }
+            shuffler.set_word_pos(from.shuffle_word);
+            batches.positions = from.positions;
+            stopping.restore(from.best, from.best_score);
+            best_mlp = from.best_mlp;
+            captured.best_valid = from.best_valid;
+            first_epoch = from.epoch + 1;
+        }
+        let save = resumed.save;
+        let Saving { every: state_cadence, suspend } = resumed.saving;
+        // Between epochs, after everything of this one: the state a resumed run starts from.
+        macro_rules! between_epochs {
+            ($epoch:expr, $last:expr) => {
+                let suspended = suspend.is_some_and(|s| s.load(Ordering::SeqCst));
+                if !$last && (suspended || state_cadence.due($epoch)) {
+                    let (best, best_score) = stopping.saved();
+                    let state = LoopState {
+                        epoch: $epoch,
+                        engine: or_fail!(model.state()),
+                        shuffle_word: shuffler.get_word_pos(),
+                        positions: batches.positions.clone(),
+                        best,
+                        best_score,
+                        best_mlp: best_mlp.clone(),
+                        best_valid: captured.best_valid.clone(),
+                    };
+                    or_fail!(save(state, &*history));
+                    if suspended {
+                        return PhaseEnd::Failed(ResumeError::Suspended($epoch).into());
+                    }
+                }
+            };
+        }
 
-        for epoch in 1..=epochs {
+        for epoch in first_epoch..=epochs {
             let last = epoch == epochs;
             if cfg.schedule.shuffle {
                 batches.shuffle(&mut shuffler);
@@ -454,6 +625,7 @@ impl Phase<'_> {
                 Err(e) => return PhaseEnd::Failed(e),
             }
             if !self.record {
+                between_epochs!(epoch, last);
                 continue;
             }
 
@@ -527,12 +699,13 @@ impl Phase<'_> {
                     break;
                 }
             }
+            between_epochs!(epoch, last);
         }
         let best = stopping.best();
         match best_mlp {
-            Some(mlp) => PhaseEnd::Done(mlp, best, captured),
+            Some(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
             None => match model.into_mlp() {
-                Ok(mlp) => PhaseEnd::Done(mlp, best, captured),
+                Ok(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
                 Err(e) => PhaseEnd::Failed(e),
             },
         }

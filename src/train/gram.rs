@@ -15,6 +15,7 @@
 use super::linalg::{gemm_into, matmul, Mat};
 use super::options::MomentumRule;
 use super::real::Real;
+use super::state::GramState;
 
 pub struct Gram<T> {
     inputs: usize,
@@ -141,6 +142,20 @@ impl<T: Real> Gram<T> {
         };
         self.s -= step * self.vs;
         self.a.iter_mut().zip(&self.va).for_each(|(a, &v)| *a -= step * v);
+    }
+
+    /// What moves during training, for a run's state (`train::state`).
+    pub fn state(&self) -> GramState<T> {
+        GramState { s: self.s, vs: self.vs, a: self.a.clone(), va: self.va.clone(), steps: self.steps }
+    }
+
+    /// Continues from a saved [`Gram::state`]; `Err` when its shapes are not this run's.
+    pub fn restore(&mut self, g: GramState<T>) -> Result<(), String> {
+        if g.a.len() != self.a.len() || g.va.len() != self.va.len() {
+            return Err("its Gram-method coefficients have another shape than the run's".into());
+        }
+        (self.s, self.vs, self.a, self.va, self.steps) = (g.s, g.vs, g.a, g.va, g.steps);
+        Ok(())
     }
 
     /// The weights themselves, `s·W₁(0) + Xᵀ_train·A`, for diagnostics and checkpoints.

@@ -13,6 +13,7 @@ pub mod model;
 pub mod optim;
 pub mod predictions;
 pub mod real;
+pub mod state;
 pub mod strategy;
 
 /// Memory bounds are shared with the data readers, below `train`.

@@ -167,6 +167,21 @@ impl<T: Real> Workspace<T> {
         Ok(())
     }
 
+    /// The dropout stream's position (in 32-bit words), when training drops units.
+    pub fn dropout_word(&self) -> Option<u128> {
+        self.dropout.as_ref().map(|d| d.rng.get_word_pos())
+    }
+
+    /// Moves the dropout stream to a saved [`Workspace::dropout_word`].
+    pub fn set_dropout_word(&mut self, word: Option<u128>) -> Result<(), String> {
+        match (self.dropout.as_mut(), word) {
+            (Some(d), Some(w)) => d.rng.set_word_pos(w),
+            (None, None) => {}
+            _ => return Err("its dropout stream does not match the run's dropout".into()),
+        }
+        Ok(())
+    }
+
     /// Activations of hidden layer `l` in the last forward pass (before dropout).
     pub fn hidden(&self, l: usize, rows: usize, width: usize) -> &[T] {
         match &self.dropout {

@@ -65,6 +65,21 @@ impl<T: Real> Optimizer<T> {
         self
     }
 
+    /// Moments (first, second) and step count, for a run's state (`train::state`).
+    pub fn state(&self) -> (Vec<Vec<T>>, Vec<Vec<T>>, u64) {
+        (self.first.clone(), self.second.clone(), self.steps)
+    }
+
+    /// Continues from a saved [`Optimizer::state`]; `Err` when its shapes are not this optimiser's.
+    pub fn restore(&mut self, first: Vec<Vec<T>>, second: Vec<Vec<T>>, steps: u64) -> Result<(), String> {
+        let shapes = |v: &[Vec<T>]| v.iter().map(Vec::len).collect::<Vec<_>>();
+        if shapes(&first) != shapes(&self.first) || shapes(&second) != shapes(&self.second) {
+            return Err("its optimiser state has other shapes than the run's optimiser".into());
+        }
+        (self.first, self.second, self.steps) = (first, second, steps);
+        Ok(())
+    }
+
     pub fn step(&mut self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
         self.steps += 1;
         let wd = T::of(self.weight_decay);

@@ -100,6 +100,16 @@ impl EarlyStopping {
         self.patience.is_some_and(|p| self.waited(epoch) >= p)
     }
 
+    /// What a run's saved state keeps of it: the best epoch and its score.
+    pub fn saved(&self) -> (Option<Best>, f64) {
+        (self.best, self.best_score)
+    }
+
+    /// Continues from [`EarlyStopping::saved`].
+    pub fn restore(&mut self, best: Option<Best>, best_score: f64) {
+        (self.best, self.best_score) = (best, best_score);
+    }
+
     /// The best epoch so far (the phase's last epoch, with no score, before any).
     pub fn best(&self) -> Best {
         self.best.unwrap_or(Best { epoch: self.fallback_epoch, valid_acc: None })

@@ -1,0 +1,486 @@
+//! A run's full training state at an epoch boundary, and its file format (`state.bin`):
+//! what a killed run resumes from, to the last bit. It holds the engine's parameters and
+//! optimiser state (momentum buffers, Adam moments and step, the Gram method's
+//! coefficients), every random stream's position (shuffles, dropout), the shuffled order
+//! the next epoch starts from, early stopping (best epoch, score, weights), the phase (main
+//! or refit) and the history so far (metrics, diagnostics, confusion matrices), from which
+//! the run's files are rewritten.
+//!
+//! Format: `pinniped-state/1\n`, the body (little-endian integers, every float as its
+//! `f64` bits, so `f32` and `f64` values come back exactly), then the SHA-256 of the
+//! body: a truncated or corrupt file is refused before anything of it is used. Lengths
+//! are checked against the bytes left, so a damaged length cannot allocate.
+
+use super::diagnostics::Histogram;
+use super::fit::{EpochConfusion, EpochMetrics, History, LayerHistogram, SetMetrics, WeightChange};
+use super::model::Mlp;
+use super::options::Activation;
+use super::real::Real;
+use super::strategy::Best;
+use crate::data::split::{PerSplit, Split};
+use sha2::{Digest, Sha256};
+
+/// The file's first bytes (and its format version).
+const MAGIC: &[u8] = b"pinniped-state/1\n";
+
+/// The Gram method's state (`train::gram`): `W₁ = s·W₁(0) + Xᵀ·A`, velocity `vs`, `va`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GramState<T> {
+    pub s: T,
+    pub vs: T,
+    pub a: Vec<T>,
+    pub va: Vec<T>,
+    pub steps: u64,
+}
+
+/// What an engine needs to continue exactly where it was, at an epoch boundary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineState<T> {
+    pub mlp: Mlp<T>,
+    /// SGD velocity or Adam's first moment per parameter tensor (w0, b0, w1, …), in the
+    /// engine's own layout; Adam's second moment.
+    pub first: Vec<Vec<T>>,
+    pub second: Vec<Vec<T>>,
+    pub steps: u64,
+    pub gram: Option<GramState<T>>,
+    /// Position (in 32-bit words) of the dropout stream, when the engine drops units.
+    pub dropout_word: Option<u128>,
+}
+
+/// Which phase a state was saved in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhaseKind {
+    Main,
+    /// Retraining on training + validation rows (`refit = true`), after the main phase.
+    Refit,
+}
+
+/// One phase's loop, after its `epoch`-th epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopState<T> {
+    pub epoch: usize,
+    pub engine: EngineState<T>,
+    pub shuffle_word: u128,
+    /// The order of the training rows the next epoch's shuffle starts from.
+    pub positions: Vec<usize>,
+    pub best: Option<Best>,
+    pub best_score: f64,
+    /// The best epoch's weights (early stopping with a patience).
+    pub best_mlp: Option<Mlp<T>>,
+    /// The best epoch's validation scores (kept for a refit's predictions).
+    pub best_valid: Option<Vec<T>>,
+}
+
+/// What the main phase handed to the refit (saved with a refit's state).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MainEnd<T> {
+    pub best: Best,
+    pub best_valid: Option<Vec<T>>,
+}
+
+/// A run's whole training state.
+#[derive(Clone, Debug)]
+pub struct FitState<T> {
+    /// The run's config hash: a state of another configuration is never resumed.
+    pub config_hash: String,
+    pub phase: PhaseKind,
+    /// Wall seconds the run had trained when saved (its metrics' clock continues from there).
+    pub seconds: f64,
+    pub main: Option<MainEnd<T>>,
+    pub history: History,
+    pub current: LoopState<T>,
+}
+
+impl<T: Real> FitState<T> {
+    /// The epoch a resumed run continues after, as the user counts it ("from epoch N"):
+    /// the main phase's epochs, or for a refit the refit's.
+    pub fn epoch(&self) -> usize {
+        self.current.epoch
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc(Vec::new());
+        e.str(T::NAME);
+        e.str(&self.config_hash);
+        e.u64(matches!(self.phase, PhaseKind::Refit) as u64);
+        e.f64(self.seconds);
+        e.opt(self.main.as_ref(), |e, m| {
+            e.best(&m.best);
+            e.opt(m.best_valid.as_ref(), |e, v| e.reals(v));
+        });
+        e.history(&self.history);
+        let c = &self.current;
+        e.usize(c.epoch);
+        e.engine(&c.engine);
+        e.u128(c.shuffle_word);
+        e.usize(c.positions.len());
+        c.positions.iter().for_each(|&p| e.usize(p));
+        e.opt(c.best.as_ref(), Enc::best);
+        e.f64(c.best_score);
+        e.opt(c.best_mlp.as_ref(), Enc::mlp);
+        e.opt(c.best_valid.as_ref(), |e, v| e.reals(v));
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&e.0);
+        out.extend_from_slice(&Sha256::digest(&e.0));
+        out
+    }
+
+    /// Reads a state written by [`FitState::encode`]; `dims` and `activation` are the run's
+    /// network (every parameter tensor's length is checked against them). Any mismatch or
+    /// damage is an `Err` saying what, never a wrong state.
+    pub fn decode(bytes: &[u8], dims: &[usize], activation: Activation) -> Result<Self, String> {
+        let body = bytes.strip_prefix(MAGIC).ok_or("not a pinniped state file (or another format version)")?;
+        if body.len() < 32 {
+            return Err("truncated".into());
+        }
+        let (body, sum) = body.split_at(body.len() - 32);
+        if Sha256::digest(body).as_slice() != sum {
+            return Err("its checksum does not match (truncated or corrupt)".into());
+        }
+        let mut d = Dec { b: body, at: 0, dims, activation };
+        let dtype = d.str()?;
+        if dtype != T::NAME {
+            return Err(format!("it holds {dtype} values, the run trains in {}", T::NAME));
+        }
+        let config_hash = d.str()?;
+        let phase = match d.u64()? {
+            0 => PhaseKind::Main,
+            1 => PhaseKind::Refit,
+            p => return Err(format!("unknown phase {p}")),
+        };
+        let seconds = d.f64()?;
+        let main = d.opt(|d| Ok(MainEnd { best: d.best()?, best_valid: d.opt(Dec::reals)? }))?;
+        let history = d.history()?;
+        let epoch = d.usize()?;
+        let engine = d.engine()?;
+        let shuffle_word = d.u128()?;
+        let n = d.len(8)?;
+        let positions = (0..n).map(|_| d.usize()).collect::<Result<Vec<_>, _>>()?;
+        let best = d.opt(Dec::best)?;
+        let best_score = d.f64()?;
+        let best_mlp = d.opt(Dec::mlp)?;
+        let best_valid = d.opt(Dec::reals)?;
+        if d.at != body.len() {
+            return Err("it has bytes after its end".into());
+        }
+        if (phase == PhaseKind::Refit) != main.is_some() {
+            return Err("its phase and contents disagree".into());
+        }
+        let current = LoopState { epoch, engine, shuffle_word, positions, best, best_score, best_mlp, best_valid };
+        Ok(FitState { config_hash, phase, seconds, main, history, current })
+    }
+}
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u128(&mut self, v: u128) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn usize(&mut self, v: usize) {
+        self.u64(v as u64);
+    }
+    fn f64(&mut self, v: f64) {
+        self.u64(v.to_bits());
+    }
+    fn str(&mut self, s: &str) {
+        self.usize(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn reals<T: Real>(&mut self, v: &[T]) {
+        self.usize(v.len());
+        v.iter().for_each(|x| self.f64(x.f64()));
+    }
+    fn opt<V>(&mut self, v: Option<V>, f: impl FnOnce(&mut Self, V)) {
+        self.u64(v.is_some() as u64);
+        if let Some(v) = v {
+            f(self, v);
+        }
+    }
+    fn best(&mut self, b: &Best) {
+        self.usize(b.epoch);
+        self.opt(b.valid_acc, Enc::f64);
+    }
+    fn mlp<T: Real>(&mut self, m: &Mlp<T>) {
+        for (w, b) in m.weights.iter().zip(&m.biases) {
+            self.reals(w);
+            self.reals(b);
+        }
+    }
+    fn engine<T: Real>(&mut self, s: &EngineState<T>) {
+        self.mlp(&s.mlp);
+        for moments in [&s.first, &s.second] {
+            self.usize(moments.len());
+            moments.iter().for_each(|m| self.reals(m));
+        }
+        self.u64(s.steps);
+        self.opt(s.gram.as_ref(), |e, g| {
+            e.f64(g.s.f64());
+            e.f64(g.vs.f64());
+            e.reals(&g.a);
+            e.reals(&g.va);
+            e.u64(g.steps);
+        });
+        self.opt(s.dropout_word, Enc::u128);
+    }
+    fn history(&mut self, h: &History) {
+        self.usize(h.metrics.len());
+        for m in &h.metrics {
+            self.usize(m.epoch);
+            for (_, s) in m.sets.iter() {
+                self.opt(s.as_ref(), |e, s| {
+                    e.f64(s.loss);
+                    e.f64(s.acc);
+                });
+            }
+            self.f64(m.seconds);
+        }
+        self.usize(h.weight_changes.len());
+        for w in &h.weight_changes {
+            [w.epoch, w.layer, w.node].into_iter().for_each(|v| self.usize(v));
+            self.f64(w.dnorm);
+            self.f64(w.dtheta);
+        }
+        self.usize(h.histograms.len());
+        for LayerHistogram { epoch, layer, histogram: hist } in &h.histograms {
+            self.usize(*epoch);
+            self.usize(*layer);
+            self.f64(hist.lo);
+            self.f64(hist.hi);
+            self.usize(hist.bins);
+            self.u64(hist.overflow as u64);
+            self.usize(hist.nodes);
+            self.usize(hist.counts.len());
+            hist.counts.iter().for_each(|&c| self.u64(c));
+        }
+        self.usize(h.confusions.len());
+        for EpochConfusion { epoch, split, counts } in &h.confusions {
+            self.usize(*epoch);
+            self.usize(Split::ALL.iter().position(|s| s == split).expect("one of ALL"));
+            self.usize(counts.len());
+            counts.iter().for_each(|&c| self.u64(c as u64));
+        }
+    }
+}
+
+struct Dec<'a> {
+    b: &'a [u8],
+    at: usize,
+    dims: &'a [usize],
+    activation: Activation,
+}
+
+impl Dec<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or("it ends early")?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn u128(&mut self) -> Result<u128, String> {
+        Ok(u128::from_le_bytes(self.take(16)?.try_into().expect("16 bytes")))
+    }
+    fn usize(&mut self) -> Result<usize, String> {
+        usize::try_from(self.u64()?).map_err(|_| "a count too large for this machine".to_string())
+    }
+    fn f64(&mut self) -> Result<f64, String> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    fn flag(&mut self) -> Result<bool, String> {
+        match self.u64()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(format!("a flag of {v}")),
+        }
+    }
+    /// A count of items of at least `size` bytes each: never more than the bytes left hold.
+    fn len(&mut self, size: usize) -> Result<usize, String> {
+        let n = self.usize()?;
+        if n.saturating_mul(size) > self.b.len() - self.at {
+            return Err("a length beyond its end".into());
+        }
+        Ok(n)
+    }
+    fn str(&mut self) -> Result<String, String> {
+        let n = self.len(1)?;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "a text that is not UTF-8".to_string())
+    }
+    fn reals<T: Real>(&mut self) -> Result<Vec<T>, String> {
+        let n = self.len(8)?;
+        (0..n).map(|_| Ok(T::of(self.f64()?))).collect()
+    }
+    /// A vector of exactly `n` values.
+    fn reals_of<T: Real>(&mut self, n: usize, what: &str) -> Result<Vec<T>, String> {
+        let v = self.reals()?;
+        if v.len() != n {
+            return Err(format!("{what} has {} values, the run's network needs {n}", v.len()));
+        }
+        Ok(v)
+    }
+    fn opt<V>(&mut self, f: impl FnOnce(&mut Self) -> Result<V, String>) -> Result<Option<V>, String> {
+        Ok(if self.flag()? { Some(f(self)?) } else { None })
+    }
+    fn best(&mut self) -> Result<Best, String> {
+        Ok(Best { epoch: self.usize()?, valid_acc: self.opt(Dec::f64)? })
+    }
+    fn mlp<T: Real>(&mut self) -> Result<Mlp<T>, String> {
+        let (mut weights, mut biases) = (Vec::new(), Vec::new());
+        for l in 0..self.dims.len() - 1 {
+            weights.push(self.reals_of(self.dims[l] * self.dims[l + 1], &format!("layer {l}'s weights"))?);
+            biases.push(self.reals_of(self.dims[l + 1], &format!("layer {l}'s biases"))?);
+        }
+        Ok(Mlp::from_parts(self.dims, self.activation, weights, biases))
+    }
+    fn engine<T: Real>(&mut self) -> Result<EngineState<T>, String> {
+        let mlp = self.mlp()?;
+        let mut moments = || -> Result<Vec<Vec<T>>, String> {
+            let n = self.len(8)?;
+            (0..n).map(|_| self.reals()).collect()
+        };
+        let (first, second) = (moments()?, moments()?);
+        let steps = self.u64()?;
+        let gram = self.opt(|d| {
+            Ok(GramState { s: T::of(d.f64()?), vs: T::of(d.f64()?), a: d.reals()?, va: d.reals()?, steps: d.u64()? })
+        })?;
+        let dropout_word = self.opt(Dec::u128)?;
+        Ok(EngineState { mlp, first, second, steps, gram, dropout_word })
+    }
+    fn history(&mut self) -> Result<History, String> {
+        let mut h = History::default();
+        for _ in 0..self.len(8)? {
+            let epoch = self.usize()?;
+            let mut sets = [None; 3];
+            for s in &mut sets {
+                *s = self.opt(|d| Ok(SetMetrics { loss: d.f64()?, acc: d.f64()? }))?;
+            }
+            let [train, valid, test] = sets;
+            h.metrics.push(EpochMetrics { epoch, sets: PerSplit { train, valid, test }, seconds: self.f64()? });
+        }
+        for _ in 0..self.len(40)? {
+            let (epoch, layer, node) = (self.usize()?, self.usize()?, self.usize()?);
+            h.weight_changes.push(WeightChange { epoch, layer, node, dnorm: self.f64()?, dtheta: self.f64()? });
+        }
+        for _ in 0..self.len(64)? {
+            let (epoch, layer) = (self.usize()?, self.usize()?);
+            let (lo, hi, bins, overflow, nodes) =
+                (self.f64()?, self.f64()?, self.usize()?, self.flag()?, self.usize()?);
+            let n = self.len(8)?;
+            let counts = (0..n).map(|_| self.u64()).collect::<Result<Vec<_>, _>>()?;
+            let histogram = Histogram { lo, hi, bins, overflow, nodes, counts };
+            h.histograms.push(LayerHistogram { epoch, layer, histogram });
+        }
+        for _ in 0..self.len(24)? {
+            let (epoch, set) = (self.usize()?, self.usize()?);
+            let n = self.len(8)?;
+            let counts = (0..n)
+                .map(|_| u32::try_from(self.u64()?).map_err(|_| "a confusion count beyond u32".to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let split = *Split::ALL.get(set).ok_or_else(|| format!("split {set} is not one of 0, 1, 2"))?;
+            h.confusions.push(EpochConfusion { epoch, split, counts });
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<T: Real>() -> FitState<T> {
+        let dims = [3, 2, 2];
+        let mlp = |k: f64| {
+            Mlp::from_parts(
+                &dims,
+                Activation::Tanh,
+                vec![
+                    (0..6).map(|i| T::of(k + i as f64 / 7.0)).collect(),
+                    (0..4).map(|i| T::of(-k * i as f64)).collect(),
+                ],
+                vec![vec![T::of(0.1), T::of(0.2)], vec![T::of(k), T::of(1e-30)]],
+            )
+        };
+        let mut history = History::default();
+        history.metrics.push(EpochMetrics {
+            epoch: 1,
+            sets: [Some(SetMetrics { loss: 0.5, acc: 1.0 / 3.0 }), None, Some(SetMetrics { loss: f64::NAN, acc: 0.0 })],
+            seconds: 0.25,
+        });
+        history.weight_changes.push((1, 0, 1, 0.125, f64::INFINITY));
+        history.histograms.push((
+            1,
+            0,
+            Histogram { lo: 0.0, hi: 1.0, bins: 2, overflow: true, nodes: 1, counts: vec![1, 2, 3] },
+        ));
+        history.confusions.push((1, 2, vec![4, 0, 1, 7]));
+        FitState {
+            config_hash: "0123abcd".into(),
+            phase: PhaseKind::Refit,
+            seconds: 1.5,
+            main: Some(MainEnd { best: Best { epoch: 3, valid_acc: Some(0.75) }, best_valid: Some(vec![T::of(0.3)]) }),
+            history,
+            current: LoopState {
+                epoch: 2,
+                engine: EngineState {
+                    mlp: mlp(0.1),
+                    first: vec![vec![T::of(1.0 / 3.0); 6], vec![T::zero(); 2]],
+                    second: vec![],
+                    steps: 17,
+                    gram: Some(GramState {
+                        s: T::of(0.99),
+                        vs: T::of(-0.01),
+                        a: vec![T::of(2.0); 4],
+                        va: vec![],
+                        steps: 17,
+                    }),
+                    dropout_word: Some(u128::MAX >> 60),
+                },
+                shuffle_word: 12345,
+                positions: vec![2, 0, 1],
+                best: Some(Best { epoch: 1, valid_acc: None }),
+                best_score: f64::NEG_INFINITY,
+                best_mlp: Some(mlp(-2.0)),
+                best_valid: None,
+            },
+        }
+    }
+
+    /// NaN ≠ NaN: compare the encodings, which hold every value's bits.
+    fn round_trips<T: Real>() {
+        let s = sample::<T>();
+        let bytes = s.encode();
+        let back = FitState::<T>::decode(&bytes, &[3, 2, 2], Activation::Tanh).unwrap();
+        assert_eq!(back.encode(), bytes);
+        assert_eq!(back.current, s.current);
+        assert_eq!(back.main, s.main);
+        assert!(back.history.metrics[0].sets[2].unwrap().loss.is_nan());
+    }
+
+    #[test]
+    fn a_state_round_trips_bit_for_bit_in_both_dtypes() {
+        round_trips::<f32>();
+        round_trips::<f64>();
+    }
+
+    #[test]
+    fn damaged_or_mismatched_states_are_refused_with_the_reason() {
+        let bytes = sample::<f32>().encode();
+        let decode = |b: &[u8]| FitState::<f32>::decode(b, &[3, 2, 2], Activation::Tanh).unwrap_err();
+        for cut in [0, 10, MAGIC.len() + 5, bytes.len() / 2, bytes.len() - 1] {
+            let e = decode(&bytes[..cut]);
+            assert!(e.contains("truncated") || e.contains("not a pinniped state"), "cut at {cut}: {e}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[MAGIC.len() + 40] ^= 1;
+        assert!(decode(&flipped).contains("checksum"));
+        let e = FitState::<f64>::decode(&bytes, &[3, 2, 2], Activation::Tanh).unwrap_err();
+        assert!(e.contains("holds f32 values"), "{e}");
+        let e = FitState::<f32>::decode(&bytes, &[3, 4, 2], Activation::Tanh).unwrap_err();
+        assert!(e.contains("layer 0's weights has 6 values, the run's network needs 12"), "{e}");
+    }
+}
