@@ -49,7 +49,7 @@ fn outcome<T: Real>(f: &Fit<T>) -> String {
 
 /// A state's bytes with its wall seconds zeroed (the one thing a resumed run may change).
 fn without_time<T: Real>(bytes: &[u8], dims: &[usize], cfg: &TrainConfig) -> Vec<u8> {
-    let mut s = FitState::<T>::decode(bytes, dims, cfg.activation).unwrap();
+    let mut s = FitState::<T>::decode(bytes, dims, cfg.model.activation).unwrap();
     s.seconds = 0.0;
     s.history.metrics.iter_mut().for_each(|m| m.seconds = 0.0);
     s.encode()
@@ -68,55 +68,61 @@ fn run<T: Real>(cfg: &TrainConfig, data: &RunData, every: usize, from: Option<Fi
     (fit, states)
 }
 
+fn with(mut c: TrainConfig, change: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
+    change(&mut c);
+    c
+}
+
 fn cases() -> Vec<(&'static str, TrainConfig)> {
-    let base = TrainConfig {
-        hidden: vec![6, 5],
-        epochs: 11,
-        batch_size: 7,
-        learning_rate: 0.05,
-        minmax: false,
-        normalize: false,
-        plots: Some(false),
-        test_every: 2,
-        confusion_every: 3,
-        ..TrainConfig::default()
+    let base = with(TrainConfig::default(), |c| {
+        c.model.hidden = vec![6, 5];
+        c.schedule.epochs = 11;
+        (c.optimiser.batch_size, c.optimiser.learning_rate) = (7, 0.05);
+        (c.pipeline.minmax, c.pipeline.normalize) = (false, false);
+        (c.outputs.plots, c.outputs.test_every, c.outputs.confusion_every) = (Some(false), 2, 3);
+    });
+    let sgd = |rule, momentum| {
+        with(base.clone(), |c| {
+            (c.optimiser.momentum, c.optimiser.momentum_rule, c.optimiser.weight_decay) = (momentum, rule, 1e-3)
+        })
     };
-    let sgd = |rule, momentum| TrainConfig { momentum, momentum_rule: rule, weight_decay: 1e-3, ..base.clone() };
     vec![
         ("native sgd damped momentum", sgd(MomentumRule::Damped, 0.9)),
         (
             "native sgd classic momentum gram",
-            TrainConfig { method: Method::Gram, hidden: vec![6], ..sgd(MomentumRule::Classic, 0.5) },
+            with(sgd(MomentumRule::Classic, 0.5), |c| (c.model.method, c.model.hidden) = (Method::Gram, vec![6])),
         ),
         (
             "native adam dropout",
-            TrainConfig { optimizer: OptimizerKind::Adam, dropout: 0.3, learning_rate: 0.01, ..base.clone() },
+            with(base.clone(), |c| {
+                (c.optimiser.optimizer, c.model.dropout, c.optimiser.learning_rate) = (OptimizerKind::Adam, 0.3, 0.01)
+            }),
         ),
-        ("native early stopping", TrainConfig { patience: 2, epochs: 30, ..sgd(MomentumRule::Damped, 0.5) }),
-        ("native refit dropout", TrainConfig { refit: true, dropout: 0.2, ..sgd(MomentumRule::Damped, 0.9) }),
+        (
+            "native early stopping",
+            with(sgd(MomentumRule::Damped, 0.5), |c| (c.schedule.patience, c.schedule.epochs) = (2, 30)),
+        ),
+        (
+            "native refit dropout",
+            with(sgd(MomentumRule::Damped, 0.9), |c| (c.schedule.refit, c.model.dropout) = (true, 0.2)),
+        ),
         (
             "candle sgd classic dropout",
-            TrainConfig { engine: Engine::Candle, dropout: 0.25, ..sgd(MomentumRule::Classic, 0.9) },
+            with(sgd(MomentumRule::Classic, 0.9), |c| (c.model.engine, c.model.dropout) = (Engine::Candle, 0.25)),
         ),
         (
             "candle adam early stopping refit",
-            TrainConfig {
-                engine: Engine::Candle,
-                optimizer: OptimizerKind::Adam,
-                learning_rate: 0.01,
-                patience: 3,
-                refit: true,
-                ..base.clone()
-            },
+            with(base.clone(), |c| {
+                (c.model.engine, c.optimiser.optimizer, c.optimiser.learning_rate) =
+                    (Engine::Candle, OptimizerKind::Adam, 0.01);
+                (c.schedule.patience, c.schedule.refit) = (3, true);
+            }),
         ),
         (
             "candle gram",
-            TrainConfig {
-                engine: Engine::Candle,
-                method: Method::Gram,
-                hidden: vec![6],
-                ..sgd(MomentumRule::Damped, 0.9)
-            },
+            with(sgd(MomentumRule::Damped, 0.9), |c| {
+                (c.model.engine, c.model.method, c.model.hidden) = (Engine::Candle, Method::Gram, vec![6])
+            }),
         ),
     ]
 }
@@ -126,17 +132,17 @@ fn every_state_resumes_exactly<T: Real>() {
     let (tx, ty) = blobs(24, 3, 6);
     let data = RunData { cols: 8, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     for (name, mut cfg) in cases() {
-        cfg.standardize = name.contains("refit");
+        cfg.pipeline.standardize = name.contains("refit");
         let (clean, states) = run::<T>(&cfg, &data, 2, None);
         let (plain, none) = run::<T>(&cfg, &data, 0, None);
         assert!(none.is_empty(), "{name}: every = 0 saves nothing");
         assert_eq!(outcome(&plain), outcome(&clean), "{name}: saving changes nothing");
         assert!(!states.is_empty(), "{name}: no state saved");
-        let dims: Vec<usize> = [8].into_iter().chain(cfg.hidden.iter().copied()).chain([3]).collect();
+        let dims: Vec<usize> = [8].into_iter().chain(cfg.model.hidden.iter().copied()).chain([3]).collect();
         let timeless = |v: &[Vec<u8>]| v.iter().map(|b| without_time::<T>(b, &dims, &cfg)).collect::<Vec<_>>();
         let mut refits = 0;
         for (k, bytes) in states.iter().enumerate() {
-            let state = FitState::<T>::decode(bytes, &dims, cfg.activation).unwrap();
+            let state = FitState::<T>::decode(bytes, &dims, cfg.model.activation).unwrap();
             refits += (state.phase == PhaseKind::Refit) as usize;
             let (resumed, again) = run::<T>(&cfg, &data, 2, Some(state));
             assert_eq!(outcome(&resumed), outcome(&clean), "{name} ({}): resumed from state {k}", T::NAME);
@@ -168,7 +174,7 @@ fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
     let cfg = cases().remove(0).1;
     let (_, states) = run::<f64>(&cfg, &data, 3, None);
     let dims = [8, 6, 5, 3];
-    let state = || FitState::<f64>::decode(&states[0], &dims, cfg.activation).unwrap();
+    let state = || FitState::<f64>::decode(&states[0], &dims, cfg.model.activation).unwrap();
     let refused = |cfg: &TrainConfig, s: FitState<f64>| {
         let mut hook = |_: EpochView<'_, f64>| Ok(());
         let resume = Resume { from: Some(s), ..Resume::none() };
@@ -179,15 +185,15 @@ fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
         }
     };
     // Adam's moments are not SGD's momentum: another optimiser state.
-    let adam = TrainConfig { optimizer: OptimizerKind::Adam, ..cfg.clone() };
+    let adam = with(cfg.clone(), |c| c.optimiser.optimizer = OptimizerKind::Adam);
     assert!(refused(&adam, state()).contains("optimiser state"));
     // Fewer epochs than the state has trained.
-    assert!(refused(&TrainConfig { epochs: 3, ..cfg.clone() }, state()).contains("epoch 3 of a phase of 3"));
-    let with_dropout = TrainConfig { dropout: 0.5, ..cfg.clone() };
+    assert!(refused(&with(cfg.clone(), |c| c.schedule.epochs = 3), state()).contains("epoch 3 of a phase of 3"));
+    let with_dropout = with(cfg.clone(), |c| c.model.dropout = 0.5);
     assert!(refused(&with_dropout, state()).contains("dropout"));
     let mut bad_order = state();
     bad_order.current.positions[0] = bad_order.current.positions[1];
     assert!(refused(&cfg, bad_order).contains("order of the training rows"));
-    let gram = TrainConfig { method: Method::Gram, hidden: vec![6, 5], ..cfg.clone() };
+    let gram = with(cfg.clone(), |c| (c.model.method, c.model.hidden) = (Method::Gram, vec![6, 5]));
     assert!(refused(&gram, state()).contains("another method"));
 }

@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 
 use super::source::Lines;
 use super::{bad_value_message, labels, parse_value, BadValue, DataError, Problems, Table};
-use crate::spec::reading::{LengthPolicy, MissingPolicy, TargetLength, MAX_SERIES_LENGTH};
+pub use crate::spec::reading::MAX_SERIES_LENGTH;
+use crate::spec::reading::{LengthPolicy, MissingPolicy, TargetLength};
 
 /// The tags of the format, as aeon writes them (matched case-insensitively).
 const TAGS: &[&str] = &[

@@ -1049,6 +1049,7 @@ save_every = 3
 confusion_every = 4
 plots = false
 plot_every = 5
+state_every = 7
 predictions = false
 diagnostics = true
 checkpoints = false
@@ -1108,6 +1109,7 @@ seed = 11
                 confusion_every: 4,
                 plots: Some(false),
                 plot_every: 5,
+                state_every: Some(7),
                 predictions: false,
                 diagnostics: Some(true),
                 checkpoints: Some(false),

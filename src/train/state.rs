@@ -408,16 +408,17 @@ mod tests {
         let mut history = History::default();
         history.metrics.push(EpochMetrics {
             epoch: 1,
-            sets: [Some(SetMetrics { loss: 0.5, acc: 1.0 / 3.0 }), None, Some(SetMetrics { loss: f64::NAN, acc: 0.0 })],
+            sets: PerSplit {
+                train: Some(SetMetrics { loss: 0.5, acc: 1.0 / 3.0 }),
+                valid: None,
+                test: Some(SetMetrics { loss: f64::NAN, acc: 0.0 }),
+            },
             seconds: 0.25,
         });
-        history.weight_changes.push((1, 0, 1, 0.125, f64::INFINITY));
-        history.histograms.push((
-            1,
-            0,
-            Histogram { lo: 0.0, hi: 1.0, bins: 2, overflow: true, nodes: 1, counts: vec![1, 2, 3] },
-        ));
-        history.confusions.push((1, 2, vec![4, 0, 1, 7]));
+        history.weight_changes.push(WeightChange { epoch: 1, layer: 0, node: 1, dnorm: 0.125, dtheta: f64::INFINITY });
+        let histogram = Histogram { lo: 0.0, hi: 1.0, bins: 2, overflow: true, nodes: 1, counts: vec![1, 2, 3] };
+        history.histograms.push(LayerHistogram { epoch: 1, layer: 0, histogram });
+        history.confusions.push(EpochConfusion { epoch: 1, split: Split::Test, counts: vec![4, 0, 1, 7] });
         FitState {
             config_hash: "0123abcd".into(),
             phase: PhaseKind::Refit,
@@ -458,7 +459,7 @@ mod tests {
         assert_eq!(back.encode(), bytes);
         assert_eq!(back.current, s.current);
         assert_eq!(back.main, s.main);
-        assert!(back.history.metrics[0].sets[2].unwrap().loss.is_nan());
+        assert!(back.history.metrics[0].sets.test.unwrap().loss.is_nan());
     }
 
     #[test]
