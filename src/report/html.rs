@@ -612,8 +612,10 @@ mod tests {
     fn report_is_balanced_escaped_and_links_only_existing_files() {
         let dir = tempfile::tempdir().unwrap();
         let sweep = dir.path();
-        let name = "<script>alert(1)</script>";
-        write_sweep(sweep, name);
+        // Sweep names are safe directory names; text from the runs reaches the page too.
+        write_sweep(sweep, "escaped");
+        let diverged = sweep.join("runs/momentum=0.9/rep-2/status.json");
+        std::fs::write(&diverged, "{\"state\": \"diverged\", \"message\": \"<script>alert(1)</script>\"}\n").unwrap();
         plot_sweep(sweep).unwrap();
         plot_run(&sweep.join("runs/baseline/rep-1")).unwrap();
         // The fixture's best final_valid_acc_mean is its third row (momentum 0.9: 0.7).

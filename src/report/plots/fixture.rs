@@ -111,7 +111,7 @@ pub fn write_sweep(dir: &Path, name: &str) {
         dir,
         "sweep.toml",
         &format!(
-            "name = \"{toml_name}\"\nrepeats = 2\n\n[train]\nbatch_size = 160\nmomentum = 0.0\n\n\
+            "name = \"{toml_name}\"\nrepeats = 2\n\n[data]\ntrain = \"absent/TRAIN.tsv\"\n\n[train]\nbatch_size = 160\nmomentum = 0.0\n\n\
              [sweep]\ndesign = \"one-at-a-time\"\nbatch_size = [40, 160]\nmomentum = [0.0, 0.9]\n"
         ),
     );
