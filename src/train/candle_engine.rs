@@ -653,7 +653,7 @@ mod tests {
         let x =
             Tensor::from_slice(&[1.0f64, 0.0, 2.0, 0.5, 1.5, -1.0, 0.0, 1.0, 1.0, 2.0, 0.0, 1.0], (4, 3), dev).unwrap();
         for momentum in [0.0, 0.9] {
-            let mut gram = CandleGram::<f64>::new(&w0, &[x.clone()]).unwrap();
+            let mut gram = CandleGram::<f64>::new(&w0, std::slice::from_ref(&x)).unwrap();
             gram.gather_epoch(&[2, 0, 3, 1]).unwrap();
             let config = OptimConfig {
                 kind: OptimizerKind::Sgd,
