@@ -55,18 +55,7 @@ pub fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) ->
     s
 }
 
-/// `0.3396 ± 0.0300 [0.2651, 0.4141]`: mean, std and 95% interval, each part only when defined.
-pub fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<crate::stats::MeanCi>) -> String {
-    let Some(mean) = mean else { return "-".into() };
-    let mut s = format!("{mean:.4}");
-    if let Some(std) = std {
-        s += &format!(" ± {std:.4}");
-    }
-    if let Some(ci) = ci {
-        s += &format!(" [{:.4}, {:.4}]", ci.low, ci.high);
-    }
-    s
-}
+pub use crate::report::stats::mean_spread_ci;
 
 /// State counts over the whole plan, from each run's state (`None`: not finished).
 pub fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {

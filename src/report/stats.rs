@@ -72,6 +72,20 @@ pub fn welch_interval(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize, 
     crate::stats::t_interval_from(m1 - m2, se, df, level)
 }
 
+/// `0.8123 ± 0.0100 [0.7900, 0.8300]`: a mean with its spread and interval, each part only
+/// when defined; `-` without a mean. The one text of a result for the terminal (run, refit, watch).
+pub fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<MeanCi>) -> String {
+    let Some(mean) = mean else { return "-".into() };
+    let mut s = format!("{mean:.4}");
+    if let Some(std) = std {
+        s += &format!(" ± {std:.4}");
+    }
+    if let Some(ci) = ci {
+        s += &format!(" [{:.4}, {:.4}]", ci.low, ci.high);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

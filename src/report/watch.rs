@@ -7,12 +7,12 @@
 //! throughput from the `finished` events of the last [`WINDOW`], the best configurations
 //! from the same statistics as summary.csv ([`Records::config_stats`]).
 
+use super::stats::mean_spread_ci;
 use super::summary::{read_run, ConfigStats, Records, RunRecord, TEST, VALID};
 use crate::results::events::{parse_rfc3339, Event, Tail};
 use crate::results::layout::run_dir;
 use crate::results::rundir::State;
 use crate::spec::Plan;
-use crate::stats::MeanCi;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -240,19 +240,6 @@ fn best_lines(plan: &Plan, stats: &[ConfigStats], shown: usize, lead: &str, fini
     s
 }
 
-/// `0.8123 ± 0.0100 [0.7900, 0.8300]`: each part only when defined.
-fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<MeanCi>) -> String {
-    let Some(mean) = mean else { return "-".into() };
-    let mut s = format!("{mean:.4}");
-    if let Some(std) = std {
-        let _ = write!(s, " ± {std:.4}");
-    }
-    if let Some(ci) = ci {
-        let _ = write!(s, " [{:.4}, {:.4}]", ci.low, ci.high);
-    }
-    s
-}
-
 fn running_line(id: &str, live: &Live) -> String {
     match live.epoch {
         Some((epoch, valid)) => format!(
@@ -306,7 +293,7 @@ mod tests {
         let live = Live { epochs: 20, epoch: None };
         assert_eq!(running_line("a", &live), "a  starting (20 epochs)");
         assert_eq!(
-            mean_spread_ci(Some(0.5), Some(0.1), Some(MeanCi { mean: 0.5, low: 0.25, high: 0.75 })),
+            mean_spread_ci(Some(0.5), Some(0.1), Some(crate::stats::MeanCi { mean: 0.5, low: 0.25, high: 0.75 })),
             "0.5000 ± 0.1000 [0.2500, 0.7500]"
         );
         assert_eq!(mean_spread_ci(None, None, None), "-");
