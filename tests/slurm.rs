@@ -1,7 +1,9 @@
 //! Against a real single-node Slurm (`scripts/slurm-local.sh up`; `.ci/run` brings
 //! it up and down): a sweep as a 4-task job array plus a merge job gives the same
-//! results as the same sweep run locally, and a task cancelled with `scancel` leaves
-//! runs that `rerun --failed` completes. Ignored by default: it needs the daemons.
+//! results as the same sweep run locally; a task cancelled with `scancel` leaves
+//! runs that `rerun --failed` completes; a task warned as `--requeue` asks (SIGUSR1)
+//! saves its runs' state, requeues itself and ends with the local run's bytes. Ignored
+//! by default: it needs the daemons.
 //!
 //!     scripts/slurm-local.sh up && cargo test --release --test slurm -- --ignored; scripts/slurm-local.sh down
 
@@ -135,4 +137,61 @@ fn a_cancelled_task_is_completed_by_rerun_failed() {
         "{}",
         String::from_utf8_lossy(&after.stdout)
     );
+}
+
+#[test]
+#[ignore = "needs a running Slurm: scripts/slurm-local.sh up"]
+fn a_warned_task_saves_requeues_itself_and_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    // About 2 s a run, 2 runs a task: task 0 is mid-run when the warning comes.
+    let file = sweep(tmp.path(), "warned", 3000, "direct");
+    let (local, cluster) = (tmp.path().join("local"), tmp.path().join("cluster"));
+    pinniped().args(["run", "-q", "--jobs", "2", "--out"]).arg(&local).arg(&file).assert().success();
+    let out = pinniped()
+        .args(["slurm", "--tasks", "4", "--requeue", "--warn-seconds", "60", "--submit", "--out"])
+        .arg(&cluster)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let (array, merge) = job_ids(&stdout);
+    let dir = cluster.join("warned");
+    // Once task 0 trains (a second after it starts: pinniped is up and its first run is
+    // training), send it what Slurm sends --warn-seconds before the time limit: SIGUSR1 to
+    // the batch script, which passes it on.
+    let start = Instant::now();
+    loop {
+        let q = Command::new("squeue").args(["-h", "-t", "R", "-o", "%i", "-j", &array]).output().unwrap();
+        if String::from_utf8_lossy(&q.stdout).lines().any(|l| l.trim() == format!("{array}_0")) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "task 0 never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    // Until the batch step is up, slurmctld answers "Job can not be altered now, try again later".
+    let signalled = (0..40).any(|_| {
+        let ok = Command::new("scancel").args(["--signal=USR1", "--batch"]).arg(format!("{array}_0")).status().unwrap();
+        ok.success() || {
+            std::thread::sleep(Duration::from_millis(250));
+            false
+        }
+    });
+    assert!(signalled, "scancel --signal=USR1 --batch {array}_0 never succeeded");
+    wait_gone(&[&array, &merge], Duration::from_secs(400));
+
+    let log = fs::read_to_string(dir.join("slurm/task-0.out")).unwrap();
+    assert!(log.contains("resuming "), "task 0 was not requeued and resumed:\n{log}");
+    let merged = fs::read_to_string(dir.join("slurm/merge.out")).unwrap();
+    assert!(merged.contains("8 runs: 8 done"), "merge job output: {merged}");
+    assert_eq!(summary_without_time(&local.join("warned/summary.csv")), summary_without_time(&dir.join("summary.csv")));
+    for f in files(&local.join("warned/runs")) {
+        let (a, b) = (local.join("warned/runs").join(&f), dir.join("runs").join(&f));
+        if f.ends_with("metrics.csv") {
+            assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
+        } else if f.ends_with(".safetensors") || f.ends_with(".gz") || f.ends_with(".npz") {
+            assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{f}");
+        }
+    }
 }
