@@ -307,17 +307,14 @@ pub fn fit_resumable<T: Real>(
                 })
             };
             let resumed = Resumed { from: main_from, saving, save: &mut save_main };
-            phase.run(
-                init()?,
-                &sets,
-                cfg.schedule.epochs,
-                stop,
+            let start = PhaseStart {
+                mlp: init()?,
+                epochs: cfg.schedule.epochs,
+                patience: stop,
                 shuffler,
-                stream_rng(seed, DROPOUT_STREAM),
-                &mut history,
-                hook,
-                resumed,
-            )
+                dropout_rng: stream_rng(seed, DROPOUT_STREAM),
+            };
+            phase.run(start, &sets, &mut history, hook, resumed)
         }
     };
     let fit = |mlp, standardization, outcome, selected, predictions| Fit {
@@ -404,17 +401,15 @@ pub fn fit_resumable<T: Real>(
             current,
         })
     };
-    let end = quiet.run(
-        init()?,
-        &refit_sets,
-        best.epoch,
-        None,
-        stream_rng(split.seed, REFIT_SHUFFLE_STREAM),
-        stream_rng(seed, REFIT_DROPOUT_STREAM),
-        &mut scratch,
-        &mut no_hook,
-        Resumed { from: refit_from, saving, save: &mut save_refit },
-    );
+    let start = PhaseStart {
+        mlp: init()?,
+        epochs: best.epoch,
+        patience: None,
+        shuffler: stream_rng(split.seed, REFIT_SHUFFLE_STREAM),
+        dropout_rng: stream_rng(seed, REFIT_DROPOUT_STREAM),
+    };
+    let resumed = Resumed { from: refit_from, saving, save: &mut save_refit };
+    let end = quiet.run(start, &refit_sets, &mut scratch, &mut no_hook, resumed);
     match end {
         PhaseEnd::Diverged(mlp, epoch, reason) => Ok(fit(
             mlp,
@@ -488,7 +483,7 @@ struct Phase<'c> {
     record: bool,
 }
 
-impl Phase<'_> {
+impl<'c> Phase<'c> {
     /// Loss and accuracy of the class scores `out` on `set`.
     fn evaluate<T: Real>(&self, out: &[T], set: &Set<T>, conf: Option<&mut Vec<u32>>) -> SetMetrics {
         let rows = set.rows();
@@ -501,214 +496,283 @@ impl Phase<'_> {
         SetMetrics { loss, acc: hits as f64 / rows as f64 }
     }
 
-    /// Trains `epochs` epochs (fewer when early stopping ends the phase), recording
+    /// Trains `start.epochs` epochs (fewer when early stopping ends the phase), recording
     /// diagnostics and calling the hook after each epoch when `record` is set.
-    #[allow(clippy::too_many_arguments)]
     fn run<T: Real>(
         &self,
-        mlp: Mlp<T>,
+        start: PhaseStart<T>,
         sets: &[Set<T>],
-        epochs: usize,
-        patience: Option<usize>,
-        mut shuffler: ChaCha8Rng,
-        dropout_rng: ChaCha8Rng,
         history: &mut History,
         hook: &mut EpochHook<'_, T>,
         resumed: Resumed<'_, '_, T>,
     ) -> PhaseEnd<T> {
-        let cfg = self.cfg;
-        let train = &sets[0];
-        let n_train = train.rows();
-        let batch = cfg.optimiser.batch_size.min(n_train);
-        // A buffer the machine refuses fails this run only.
-        macro_rules! or_fail {
-            ($e:expr) => {
-                match $e {
-                    Ok(v) => v,
-                    Err(e) => return PhaseEnd::Failed(e.into()),
-                }
-            };
+        // A buffer the machine refuses, or a hook that fails, fails this run only.
+        self.try_run(start, sets, history, hook, resumed).unwrap_or_else(PhaseEnd::Failed)
+    }
+
+    fn try_run<T: Real>(
+        &self,
+        start: PhaseStart<T>,
+        sets: &[Set<T>],
+        history: &mut History,
+        hook: &mut EpochHook<'_, T>,
+        resumed: Resumed<'_, '_, T>,
+    ) -> anyhow::Result<PhaseEnd<T>> {
+        let epochs = start.epochs;
+        let mut progress = self.begin(start, sets)?;
+        let mut first_epoch = 1;
+        if let Some(from) = resumed.from {
+            let epoch = from.epoch;
+            progress.restore(from, epochs).map_err(ResumeError::Refused)?;
+            first_epoch = epoch + 1;
         }
+        let Saving { every: state_cadence, suspend } = resumed.saving;
+        for epoch in first_epoch..=epochs {
+            let last = epoch == epochs;
+            if let Some(loss) = progress.train_epoch(sets, self.record, &self.cfg.model.hidden)? {
+                let mlp = progress.model.into_mlp()?;
+                return Ok(PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")));
+            }
+            if self.record {
+                match self.record_epoch(&mut progress, sets, epoch, last, history, hook)? {
+                    EpochEnd::Continue => {}
+                    EpochEnd::Stop => break,
+                    EpochEnd::Diverged(end) => return Ok(end),
+                }
+            }
+            // Between epochs, after everything of this one: the state a resumed run starts from.
+            let suspended = suspend.is_some_and(|s| s.load(Ordering::SeqCst));
+            if !last && (suspended || state_cadence.due(epoch)) {
+                (resumed.save)(progress.state(epoch)?, &*history)?;
+                if suspended {
+                    return Err(ResumeError::Suspended(epoch).into());
+                }
+            }
+        }
+        progress.finish()
+    }
+
+    /// The engine, buffers and policies of a phase, before its first epoch.
+    fn begin<'s, T: Real>(&self, start: PhaseStart<T>, sets: &'s [Set<T>]) -> anyhow::Result<Progress<'s, T>>
+    where
+        'c: 's,
+    {
+        let cfg = self.cfg;
+        let n_train = sets[0].rows();
+        let batch = cfg.optimiser.batch_size.min(n_train);
         let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
-        let setup = Setup { cfg, mlp, sets: sets_x, batch, dropout_rng, record: self.record };
-        let mut model = or_fail!(engine::build(setup));
-        let mut batches = or_fail!(Batches::new(model.mlp().inputs(), n_train, batch));
-        let mut hists: Vec<Histogram> = or_fail!(cfg
+        let setup =
+            Setup { cfg, mlp: start.mlp, sets: sets_x, batch, dropout_rng: start.dropout_rng, record: self.record };
+        let model = engine::build(setup)?;
+        let batches = Batches::new(model.mlp().inputs(), n_train, batch)?;
+        let hists = cfg
             .model
             .hidden
             .iter()
-            .map(|&w| Histogram::try_new(
-                cfg.model.activation,
-                cfg.outputs.histogram_bins,
-                cfg.outputs.histogram_relu_max,
-                w
-            ))
-            .collect::<Result<Vec<_>, _>>());
-        let (test_cadence, confusion_cadence) =
-            (Cadence::every(cfg.outputs.test_every), Cadence::every(cfg.outputs.confusion_every));
-        let mut stopping = EarlyStopping::new(cfg.schedule.early_stopping, patience, epochs);
-        let mut best_mlp: Option<Mlp<T>> = None;
+            .map(|&w| {
+                Histogram::try_new(cfg.model.activation, cfg.outputs.histogram_bins, cfg.outputs.histogram_relu_max, w)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // What `fit` makes the predictions from (see there): the best epoch's validation
         // scores for a refit, the last epoch's scores when the last epoch's model is returned.
         let capture = self.record && cfg.outputs.predictions;
-        let (keep_best_valid, keep_last) =
-            (capture && cfg.schedule.refit, capture && !cfg.schedule.refit && patience.is_none());
-        let mut captured = Captured { best_valid: None, last: [None, None, None] };
-        let mut improved_valid: Option<Vec<T>> = None;
-        let refuse = |why: String| PhaseEnd::Failed(ResumeError::Refused(why).into());
-        let mut first_epoch = 1;
-        if let Some(from) = resumed.from {
-            if from.epoch >= epochs {
-                return refuse(format!("it is of epoch {} of a phase of {epochs} epochs", from.epoch));
-            }
-            let permutation = {
-                let mut seen = vec![false; n_train];
-                from.positions.len() == n_train
-                    && from.positions.iter().all(|&p| p < n_train && !std::mem::replace(&mut seen[p], true))
-            };
-            if !permutation {
-                return refuse(format!("its order of the training rows is not one of the run's {n_train} rows"));
-            }
-            if let Err(why) = model.restore(from.engine) {
-                return refuse(why);
-            }
-            shuffler.set_word_pos(from.shuffle_word);
-            batches.positions = from.positions;
-            stopping.restore(from.best, from.best_score);
-            best_mlp = from.best_mlp;
-            captured.best_valid = from.best_valid;
-            first_epoch = from.epoch + 1;
-        }
-        let save = resumed.save;
-        let Saving { every: state_cadence, suspend } = resumed.saving;
-        // Between epochs, after everything of this one: the state a resumed run starts from.
-        macro_rules! between_epochs {
-            ($epoch:expr, $last:expr) => {
-                let suspended = suspend.is_some_and(|s| s.load(Ordering::SeqCst));
-                if !$last && (suspended || state_cadence.due($epoch)) {
-                    let (best, best_score) = stopping.saved();
-                    let state = LoopState {
-                        epoch: $epoch,
-                        engine: or_fail!(model.state()),
-                        shuffle_word: shuffler.get_word_pos(),
-                        positions: batches.positions.clone(),
-                        best,
-                        best_score,
-                        best_mlp: best_mlp.clone(),
-                        best_valid: captured.best_valid.clone(),
-                    };
-                    or_fail!(save(state, &*history));
-                    if suspended {
-                        return PhaseEnd::Failed(ResumeError::Suspended($epoch).into());
-                    }
-                }
-            };
-        }
+        Ok(Progress {
+            model,
+            batches,
+            hists,
+            shuffler: start.shuffler,
+            shuffle: cfg.schedule.shuffle,
+            stopping: EarlyStopping::new(cfg.schedule.early_stopping, start.patience, start.epochs),
+            best_mlp: None,
+            captured: Captured { best_valid: None, last: [None, None, None] },
+            keep_best_valid: capture && cfg.schedule.refit,
+            keep_last: capture && !cfg.schedule.refit && start.patience.is_none(),
+            before: None,
+        })
+    }
 
-        for epoch in first_epoch..=epochs {
-            let last = epoch == epochs;
-            if cfg.schedule.shuffle {
-                batches.shuffle(&mut shuffler);
+    /// After a recorded epoch's training: evaluates the sets, records metrics, confusions and
+    /// diagnostics, calls the hook, and asks early stopping whether the phase goes on.
+    fn record_epoch<T: Real>(
+        &self,
+        progress: &mut Progress<'_, T>,
+        sets: &[Set<T>],
+        epoch: usize,
+        last: bool,
+        history: &mut History,
+        hook: &mut EpochHook<'_, T>,
+    ) -> anyhow::Result<EpochEnd<T>> {
+        let cfg = self.cfg;
+        let (test_cadence, confusion_cadence) =
+            (Cadence::every(cfg.outputs.test_every), Cadence::every(cfg.outputs.confusion_every));
+        let mut metrics = EpochMetrics { epoch, sets: PerSplit::default(), seconds: 0.0 };
+        let mut confusions: [Option<Vec<u32>>; 3] = Default::default();
+        let mut improved_valid: Option<Vec<T>> = None;
+        // Train and validation first: they decide whether this epoch is the phase's last
+        // (early stopping, divergence), and the last epoch always gets the test set and
+        // confusion matrices, whatever `test_every` and `confusion_every` say.
+        let mut ends = last;
+        for (k, set) in sets.iter().enumerate() {
+            let split = data_split::Split::ALL[k];
+            if k == 2 {
+                let stops = progress.stopping.would_stop(epoch, metrics.sets.valid);
+                let bad = metrics.sets.iter().filter_map(|(_, m)| *m).any(|m| !m.loss.is_finite())
+                    || !progress.model.mlp().is_finite();
+                ends = ends || stops || bad;
             }
-            batches.gather(train);
-            let before = if self.record { Some(or_fail!(snapshot(model.mlp()))) } else { None };
-            hists.iter_mut().for_each(Histogram::clear);
-            let counting = if self.record { Some(&mut hists) } else { None };
-            match batches.train(model.as_mut(), counting, &cfg.model.hidden) {
-                Ok(None) => {}
-                Ok(Some(loss)) => {
-                    return match model.into_mlp() {
-                        Ok(mlp) => PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")),
-                        Err(e) => PhaseEnd::Failed(e),
-                    }
-                }
-                Err(e) => return PhaseEnd::Failed(e),
-            }
-            if !self.record {
-                between_epochs!(epoch, last);
+            if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
                 continue;
             }
-
-            let mut metrics = EpochMetrics { epoch, sets: PerSplit::default(), seconds: 0.0 };
-            let mut confusions: [Option<Vec<u32>>; 3] = Default::default();
-            // Train and validation first: they decide whether this epoch is the phase's last
-            // (early stopping, divergence), and the last epoch always gets the test set and
-            // confusion matrices, whatever `test_every` and `confusion_every` say.
-            let mut ends = last;
-            for (k, set) in sets.iter().enumerate() {
-                let split = data_split::Split::ALL[k];
-                if k == 2 {
-                    let stops = stopping.would_stop(epoch, metrics.sets.valid);
-                    let bad = metrics.sets.iter().filter_map(|(_, m)| *m).any(|m| !m.loss.is_finite())
-                        || !model.mlp().is_finite();
-                    ends = ends || stops || bad;
-                }
-                if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
-                    continue;
-                }
-                let out = match model.scores(k) {
-                    Ok(out) => out,
-                    Err(e) => return PhaseEnd::Failed(e),
-                };
-                let mut conf = Vec::new();
-                let m = self.evaluate(out, set, Some(&mut conf));
-                metrics.sets[split] = Some(m);
-                confusions[k] = Some(conf);
-                if keep_best_valid && k == 1 && stopping.improves(m) {
-                    improved_valid = Some(or_fail!(copy_scores(out)));
-                }
-                if keep_last && last && k > 0 {
-                    captured.last[k] = Some(or_fail!(copy_scores(out)));
-                }
+            let out = progress.model.scores(k)?;
+            let mut conf = Vec::new();
+            let m = self.evaluate(out, set, Some(&mut conf));
+            metrics.sets[split] = Some(m);
+            confusions[k] = Some(conf);
+            if progress.keep_best_valid && k == 1 && progress.stopping.improves(m) {
+                improved_valid = Some(copy_scores(out)?);
             }
-            if confusion_cadence.due_or_last(epoch, ends) {
-                for (split, c) in data_split::Split::ALL.into_iter().zip(confusions) {
-                    if let Some(counts) = c {
-                        history.confusions.push(EpochConfusion { epoch, split, counts });
-                    }
-                }
+            if progress.keep_last && last && k > 0 {
+                progress.captured.last[k] = Some(copy_scores(out)?);
             }
-            metrics.seconds = self.start.elapsed().as_secs_f64();
-            if let Some(before) = before {
-                record_diagnostics(history, epoch, &before, model.mlp(), &hists);
-            }
-            let bad = metrics.sets.iter().filter_map(|(_, m)| *m).find(|m| !m.loss.is_finite()).map(|m| m.loss);
-            let valid = metrics.sets.valid;
-            history.metrics.push(metrics);
-            if let Some(loss) = bad.or_else(|| (!model.mlp().is_finite()).then_some(f64::NAN)) {
-                return PhaseEnd::Diverged(model.mlp().clone(), epoch, format!("evaluation loss became {loss}"));
-            }
-            let view = EpochView {
-                metrics: history.metrics.last().expect("just pushed"),
-                history,
-                mlp: model.mlp(),
-                standardization: self.standardization,
-            };
-            if let Err(e) = hook(view) {
-                return PhaseEnd::Failed(e);
-            }
-
-            if let Some(v) = valid {
-                if stopping.observe(epoch, v) {
-                    captured.best_valid = improved_valid.take();
-                    if stopping.keeps_best_model() {
-                        best_mlp = Some(model.mlp().clone());
-                    }
-                }
-                if stopping.should_stop(epoch) {
-                    break;
-                }
-            }
-            between_epochs!(epoch, last);
         }
-        let best = stopping.best();
-        match best_mlp {
-            Some(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
-            None => match model.into_mlp() {
-                Ok(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
-                Err(e) => PhaseEnd::Failed(e),
-            },
+        if confusion_cadence.due_or_last(epoch, ends) {
+            for (split, c) in data_split::Split::ALL.into_iter().zip(confusions) {
+                if let Some(counts) = c {
+                    history.confusions.push(EpochConfusion { epoch, split, counts });
+                }
+            }
         }
+        metrics.seconds = self.start.elapsed().as_secs_f64();
+        if let Some(before) = progress.before.take() {
+            record_diagnostics(history, epoch, &before, progress.model.mlp(), &progress.hists);
+        }
+        let bad = metrics.sets.iter().filter_map(|(_, m)| *m).find(|m| !m.loss.is_finite()).map(|m| m.loss);
+        let valid = metrics.sets.valid;
+        history.metrics.push(metrics);
+        if let Some(loss) = bad.or_else(|| (!progress.model.mlp().is_finite()).then_some(f64::NAN)) {
+            let mlp = progress.model.mlp().clone();
+            return Ok(EpochEnd::Diverged(PhaseEnd::Diverged(mlp, epoch, format!("evaluation loss became {loss}"))));
+        }
+        hook(EpochView {
+            metrics: history.metrics.last().expect("just pushed"),
+            history,
+            mlp: progress.model.mlp(),
+            standardization: self.standardization,
+        })?;
+        if let Some(v) = valid {
+            if progress.stopping.observe(epoch, v) {
+                progress.captured.best_valid = improved_valid.take();
+                if progress.stopping.keeps_best_model() {
+                    progress.best_mlp = Some(progress.model.mlp().clone());
+                }
+            }
+            if progress.stopping.should_stop(epoch) {
+                return Ok(EpochEnd::Stop);
+            }
+        }
+        Ok(EpochEnd::Continue)
+    }
+}
+
+/// What a phase starts from.
+struct PhaseStart<T> {
+    mlp: Mlp<T>,
+    epochs: usize,
+    /// Early stopping's patience; `None` trains every epoch.
+    patience: Option<usize>,
+    /// Every epoch's order of the training rows.
+    shuffler: ChaCha8Rng,
+    dropout_rng: ChaCha8Rng,
+}
+
+/// How a recorded epoch ends the loop, or not.
+enum EpochEnd<T> {
+    Continue,
+    /// Early stopping's patience ran out.
+    Stop,
+    Diverged(PhaseEnd<T>),
+}
+
+/// What a phase carries from one epoch to the next: the engine, the epoch's batches, the
+/// policies' state and the scores kept for predictions. Everything a resumed run restores.
+struct Progress<'s, T: Real> {
+    model: Box<dyn Model<T> + 's>,
+    batches: Batches<T>,
+    hists: Vec<Histogram>,
+    shuffler: ChaCha8Rng,
+    shuffle: bool,
+    stopping: EarlyStopping,
+    /// The best epoch's weights (early stopping with a patience).
+    best_mlp: Option<Mlp<T>>,
+    captured: Captured<T>,
+    /// Keep the best epoch's validation scores (a refit's predictions).
+    keep_best_valid: bool,
+    /// Keep the last epoch's scores (the last epoch's model is returned).
+    keep_last: bool,
+    /// The parameters before the epoch being recorded (its weight changes).
+    before: Option<Vec<Vec<f64>>>,
+}
+
+impl<T: Real> Progress<'_, T> {
+    /// Continues from a saved state; `Err` says why it does not fit this phase.
+    fn restore(&mut self, from: LoopState<T>, epochs: usize) -> Result<(), String> {
+        let n_train = self.batches.positions.len();
+        if from.epoch >= epochs {
+            return Err(format!("it is of epoch {} of a phase of {epochs} epochs", from.epoch));
+        }
+        let permutation = {
+            let mut seen = vec![false; n_train];
+            from.positions.len() == n_train
+                && from.positions.iter().all(|&p| p < n_train && !std::mem::replace(&mut seen[p], true))
+        };
+        if !permutation {
+            return Err(format!("its order of the training rows is not one of the run's {n_train} rows"));
+        }
+        self.model.restore(from.engine)?;
+        self.shuffler.set_word_pos(from.shuffle_word);
+        self.batches.positions = from.positions;
+        self.stopping.restore(from.best, from.best_score);
+        self.best_mlp = from.best_mlp;
+        self.captured.best_valid = from.best_valid;
+        Ok(())
+    }
+
+    /// The state after `epoch`, for a resumed run to continue from.
+    fn state(&self, epoch: usize) -> anyhow::Result<LoopState<T>> {
+        let (best, best_score) = self.stopping.saved();
+        Ok(LoopState {
+            epoch,
+            engine: self.model.state()?,
+            shuffle_word: self.shuffler.get_word_pos(),
+            positions: self.batches.positions.clone(),
+            best,
+            best_score,
+            best_mlp: self.best_mlp.clone(),
+            best_valid: self.captured.best_valid.clone(),
+        })
+    }
+
+    /// Shuffles and trains one epoch; `Some(loss)` when a batch loss is not finite. When
+    /// recording, keeps the parameters before it and counts the hidden activations.
+    fn train_epoch(&mut self, sets: &[Set<T>], record: bool, widths: &[usize]) -> anyhow::Result<Option<f64>> {
+        if self.shuffle {
+            self.batches.shuffle(&mut self.shuffler);
+        }
+        self.batches.gather(&sets[0]);
+        self.before = if record { Some(snapshot(self.model.mlp())?) } else { None };
+        self.hists.iter_mut().for_each(Histogram::clear);
+        let counting = if record { Some(&mut self.hists) } else { None };
+        self.batches.train(self.model.as_mut(), counting, widths)
+    }
+
+    /// The model to return (the best epoch's when stopping early) and the best epoch.
+    fn finish(self) -> anyhow::Result<PhaseEnd<T>> {
+        let best = self.stopping.best();
+        let mlp = match self.best_mlp {
+            Some(mlp) => mlp,
+            None => self.model.into_mlp()?,
+        };
+        Ok(PhaseEnd::Done(Some(mlp), best, self.captured))
     }
 }
 
