@@ -27,9 +27,11 @@ import re, sys
 src, dst, repo = sys.argv[1:]
 t = open(src).read()
 t = t.replace('"../data/', '"%s/data/' % repo)
+head, sweep = t.split("\n[sweep]\n", 1)
 for key, values in [("hidden", "[[4], [16]]"), ("learning_rate", "[0.01, 0.001]"), ("batch_size", "[40, 160]"),
                     ("momentum", "[0.0, 0.9]"), ("activation", '["sigmoid", "tanh"]')]:
-    t = re.sub(r"(?m)^%s = \[.*\]$" % key, "%s = %s" % (key, values), t, count=2 if key != "activation" else 2)
+    sweep = re.sub(r"(?m)^%s = \[.*\]$" % key, "%s = %s" % (key, values), sweep, count=1)
+t = head + "\n[sweep]\n" + sweep
 t = re.sub(r"(?m)^epochs = 256", "epochs = 64", t)
 t = t.replace("rungs = [16, 64, 256]", "rungs = [4, 16, 64]")
 open(dst, "w").write(t)
