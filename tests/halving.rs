@@ -280,6 +280,22 @@ fn bad_prune_tables_are_refused_naming_the_key() {
 }
 
 #[test]
+fn halving_needs_validation_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = sweep_file(tmp.path(), "nv", PRUNE, "", GRID);
+    fs::write(&file, fs::read_to_string(&file).unwrap().replace("reserve_every = 4\n", "")).unwrap();
+    let out = tmp.path().join("out");
+    pinniped()
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("sweep.prune: ranks configurations on validation rows"));
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_changed_prune_table_is_refused_on_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let file = sweep_file(tmp.path(), "h", PRUNE, "", GRID);
