@@ -63,7 +63,7 @@ fn run<T: Real>(cfg: &TrainConfig, data: &RunData, every: usize, from: Option<Fi
         Ok(())
     };
     let mut hook = |_: EpochView<'_, T>| Ok(());
-    let resume = Resume { from, config_hash: "h".into(), every, suspend: None, save: Some(&mut save) };
+    let resume = Resume { from, config_hash: "h".into(), every, suspend: None, pause_at: None, save: Some(&mut save) };
     let fit = fit_resumable::<T>(cfg, &data_cfg(), 11, &Split::own(11), data, &mut hook, resume).unwrap();
     (fit, states)
 }

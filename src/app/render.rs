@@ -65,6 +65,7 @@ pub fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {
             Some(State::Done) => c.done += 1,
             Some(State::Diverged) => c.diverged += 1,
             Some(State::Failed) => c.failed += 1,
+            Some(State::Pruned) => c.pruned += 1,
             None => c.skipped += 1,
         }
     }

@@ -16,6 +16,16 @@ use crate::spec::InputError;
 pub fn rerun(a: RerunArgs, test: &Test) -> Result<u8, AppError> {
     let exec = Exec::of(&a.exec);
     let (sweep, plan) = open_results(&a.dir)?;
+    if sweep.prune.is_some() {
+        return Err(InputError::one(
+            &a.dir.join(sweep::SWEEP_FILE),
+            None,
+            Some("sweep.prune"),
+            "rerun does not apply to a successive-halving sweep (which runs continue is decided from the runs on \
+             disk): `pinniped run FILE` resumes it; a failed run ranks last at its rung",
+        )
+        .into());
+    }
     let todo: Vec<usize> = if a.failed {
         plan.runs
             .iter()

@@ -27,6 +27,19 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
         return Ok(exit::OK);
     }
     let root = root(&sweep);
+    if sweep.prune.is_some() && a.force {
+        return Err(crate::spec::InputError::one(
+            &sweep.path,
+            None,
+            Some("sweep.prune"),
+            "--force does not combine with successive halving (its decisions come from the runs on disk): use \
+             another `name` or `--out` for a fresh sweep",
+        )
+        .into());
+    }
+    if sweep.prune.is_some() {
+        crate::exec::halving::rung_wait()?;
+    }
     check_out_dir(&root)?;
     let prepared = prepare(&sweep, &plan)?;
     if !a.force {
@@ -52,7 +65,72 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
         }
     }
     let batch = Batch { retrain: a.force, fail_fast: a.fail_fast };
-    train_runs(&root, &sweep, &plan, &prepared, &todo, &exec, test, batch)
+    match &sweep.prune {
+        Some(prune) => train_halving(&root, &sweep, &plan, &prepared, prune, &exec, test, batch),
+        None => train_runs(&root, &sweep, &plan, &prepared, &todo, &exec, test, batch),
+    }
+}
+
+/// A successive-halving sweep's rounds for this process's shard, then summary, plots and report.
+/// Exits [`exit::SUSPENDED`] when a rung waits for runs of other shards: the same command,
+/// run again once they have trained, carries on.
+#[allow(clippy::too_many_arguments)]
+fn train_halving(
+    root: &Path,
+    sweep: &SweepFile,
+    plan: &Plan,
+    prepared: &Loaded,
+    prune: &crate::spec::prune::Prune,
+    exec: &Exec,
+    test: &Test,
+    batch: Batch,
+) -> Result<u8, AppError> {
+    let opts = run_options(exec, &batch);
+    let real = real_trainer(sweep, prepared, test);
+    check_claimable(root, plan)?;
+    let trainer = test.trainer(real.as_ref());
+    let mine = |i: usize| exec.has(i);
+    let outcome =
+        crate::exec::halving::execute_halving(root, sweep, plan, prepared.digest(), prune, &mine, trainer, &opts)?;
+    finish(root, plan, &outcome.records, &Protocol::of(sweep), exec.quiet)?;
+    let code = report_end(root, plan, &outcome.records, &outcome.counts, exec.quiet);
+    match outcome.waiting {
+        Some(w) if code == exit::OK => {
+            errln!(
+                "rung {} (epoch {}) waits for {} of other shards or processes (none trained them within \
+                 PINNIPED_RUNG_WAIT): run the same command again once they have trained, or run their shards",
+                w.rung,
+                w.epoch,
+                count(w.runs, "run")
+            );
+            Ok(exit::SUSPENDED)
+        }
+        _ => Ok(suspended_or(code)),
+    }
+}
+
+fn run_options(exec: &Exec, batch: &Batch) -> RunOptions {
+    RunOptions {
+        jobs: exec.jobs,
+        retrain: batch.retrain,
+        fail_fast: batch.fail_fast,
+        quiet: exec.quiet,
+        shard: exec.shard.map(|s| (s.k, s.n)),
+        ..Default::default()
+    }
+}
+
+/// The trainer of the sweep's data: one dataset's, or the datasets' one at a time.
+fn real_trainer<'a>(sweep: &'a SweepFile, prepared: &'a Loaded, test: &Test) -> Box<dyn Trainer + 'a> {
+    match prepared {
+        Loaded::One(data) => Box::new(MlpTrainer { data, faults: test.faults.clone() }),
+        Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
+            datasets: &sweep.datasets,
+            pipelines: pipelines.clone(),
+            cache: Default::default(),
+            faults: test.faults.clone(),
+        }),
+    }
 }
 
 /// How a batch of runs treats finished runs and failures.
@@ -75,23 +153,8 @@ pub(super) fn train_runs(
     test: &Test,
     batch: Batch,
 ) -> Result<u8, AppError> {
-    let opts = RunOptions {
-        jobs: exec.jobs,
-        retrain: batch.retrain,
-        fail_fast: batch.fail_fast,
-        quiet: exec.quiet,
-        shard: exec.shard.map(|s| (s.k, s.n)),
-        ..Default::default()
-    };
-    let real: Box<dyn Trainer + '_> = match prepared {
-        Loaded::One(data) => Box::new(MlpTrainer { data, faults: test.faults.clone() }),
-        Loaded::Many { pipelines, .. } => Box::new(DatasetsTrainer {
-            datasets: &sweep.datasets,
-            pipelines: pipelines.clone(),
-            cache: Default::default(),
-            faults: test.faults.clone(),
-        }),
-    };
+    let opts = run_options(exec, &batch);
+    let real = real_trainer(sweep, prepared, test);
     check_claimable(root, plan)?;
     let trainer = test.trainer(real.as_ref());
     let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
@@ -158,6 +221,35 @@ fn print_plan(sweep: &SweepFile, plan: &Plan, exec: &Exec) {
         })
         .collect();
     out!("{}", aligned_table(&header, &rows, &[true, false, true]));
+    if let Some(prune) = &sweep.prune {
+        outln!("{}", halving_budget_line(prune, plan));
+    }
+}
+
+/// The rungs and the epoch budget of a successive-halving sweep (`--dry-run`): at most (no
+/// early stopping or divergence) against the full sweep's.
+fn halving_budget_line(prune: &crate::spec::prune::Prune, plan: &Plan) -> String {
+    let full: usize = plan.runs.iter().map(|r| plan.configs[r.config].train.schedule.epochs).sum();
+    let epochs = plan.configs.iter().map(|c| c.train.schedule.epochs).max().unwrap_or(0);
+    // Per dataset: each ranks its own configurations.
+    let groups = plan.datasets.len().max(1);
+    let configs = plan.configs.len() / groups;
+    let per_config = plan.runs.len() / plan.configs.len().max(1);
+    let budget = prune.budget(configs, per_config, epochs) * groups;
+    let keep = match prune.keep {
+        crate::spec::prune::Keep::Eta(eta) => format!("the best 1/{eta}"),
+        crate::spec::prune::Keep::Fraction(f) => format!("the best {f}"),
+    };
+    let rungs: Vec<String> =
+        crate::report::halving::decision_rungs(plan, prune).iter().map(|r| r.to_string()).collect();
+    format!(
+        "successive halving: rungs at epochs {} rank on {} and keep {keep}{}: at most {budget} epochs of the full \
+         sweep's {full} ({:.1}%)",
+        if rungs.is_empty() { "(none before the end)".to_string() } else { rungs.join(", ") },
+        prune.metric.word(),
+        if prune.guard.is_some() { " (paired guard)" } else { "" },
+        100.0 * budget as f64 / full.max(1) as f64
+    )
 }
 
 /// The closing lines of a batch, and its exit code: 1 when any run of the plan failed.
@@ -175,7 +267,13 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
         if counts.elsewhere > 0 {
             extra.push_str(&format!(", {} left to another process", counts.elsewhere));
         }
+        if counts.paused > 0 {
+            extra.push_str(&format!(", {} stopped at their rung", counts.paused));
+        }
         outln!("this invocation: {} done, {} diverged, {} failed{extra}", counts.done, counts.diverged, counts.failed);
+        if all.pruned > 0 {
+            outln!("successive halving: {} pruned (rungs.csv says why; never averaged)", count(all.pruned, "run"));
+        }
         // Another shard's runs, or runs not started: the summary is not the sweep's yet.
         let partial = match all.skipped {
             0 => String::new(),

@@ -17,8 +17,9 @@ pub fn status(dir: &Path) -> Result<u8, AppError> {
         .filter(|r| read_status(&run_dir(dir, &r.id)).is_none())
         .filter_map(|r| crate::exec::claim::is_running(&run_dir(dir, &r.id)).map(|h| (r.id.as_str(), h)))
         .collect();
+    let pruned = if c.pruned > 0 { format!(", {} pruned", c.pruned) } else { String::new() };
     outln!(
-        "{}: {}: {} done, {} diverged, {} failed, {} running, {} pending",
+        "{}: {}: {} done, {} diverged, {} failed{pruned}, {} running, {} pending",
         sweep.name,
         count(plan.runs.len(), "run"),
         c.done,
@@ -29,7 +30,8 @@ pub fn status(dir: &Path) -> Result<u8, AppError> {
     );
     for r in &plan.runs {
         if let Some(s) = read_status(&run_dir(dir, &r.id)) {
-            if s.state != State::Done {
+            // Pruned runs are many and alike: `rungs.csv` says why.
+            if s.state != State::Done && s.state != State::Pruned {
                 outln!("  {:<9} {}  {}", s.state.word(), r.id, s.message);
             }
         }

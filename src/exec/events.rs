@@ -30,10 +30,12 @@ pub enum Event {
         run: usize,
         id: String,
     },
-    /// Stopped by SIGUSR1 with its state saved; `line` says so.
+    /// Stopped by SIGUSR1 (or, `paused`, at its successive-halving rung) with its state
+    /// saved; `line` says so.
     Suspended {
         run: usize,
         line: String,
+        paused: bool,
     },
 }
 

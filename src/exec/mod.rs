@@ -3,6 +3,7 @@
 
 pub mod claim;
 pub mod events;
+pub mod halving;
 pub mod refit;
 pub mod slurm;
 pub mod sweep;

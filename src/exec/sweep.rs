@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub events: EventsOut,
     /// This process's shard `(K, N)`, recorded in the `plan` event.
     pub shard: Option<(usize, usize)>,
+    /// Successive halving: the runs stop at this epoch (their rung), state saved.
+    pub pause_at: Option<usize>,
 }
 
 /// How a batch of runs went.
@@ -46,6 +48,10 @@ pub struct Counts {
     pub elsewhere: usize,
     /// Stopped by SIGUSR1 with their training state saved (see `output::EXIT_SUSPENDED`).
     pub suspended: usize,
+    /// Stopped at their rung (successive halving) with their training state saved.
+    pub paused: usize,
+    /// Pruned by successive halving (whole-plan counts only).
+    pub pruned: usize,
 }
 
 /// The resolved sweep as TOML: defaults filled in, so the directory documents
@@ -84,6 +90,10 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
             axes
         }
     };
+    let mut axes = axes;
+    if let Some(prune) = &sweep.prune {
+        axes.insert("prune".into(), Value::Table(prune.to_table()));
+    }
     doc.insert("sweep".into(), Value::Table(axes));
     format!(
         "# The resolved sweep (defaults filled in), written by pinniped from {}\n{}",
@@ -152,6 +162,13 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
         if a.get(k) != Some(v) {
             changes.push(format!("train.{k} {} → {v}", a.get(k).map_or("(unset)".into(), |x| x.to_string())));
         }
+    }
+    // Decisions already taken (and runs pruned) hold only under the table that took them.
+    if old.prune != sweep.prune {
+        let word = |p: &Option<crate::spec::prune::Prune>| {
+            p.as_ref().map_or("none".to_string(), |p| toml::Value::Table(p.to_table()).to_string())
+        };
+        changes.push(format!("[sweep.prune] {} → {}", word(&old.prune), word(&sweep.prune)));
     }
     if let Err(change) = check_data_digest(root, digest) {
         changes.push(change);
@@ -349,7 +366,11 @@ pub fn execute(
         },
         ..opts.clone()
     };
-    let job = |index: usize| (run_dir(root, &plan.runs[index].id), spec_for(sweep, plan, index, digest));
+    let job = |index: usize| {
+        let mut spec = spec_for(sweep, plan, index, digest);
+        spec.pause_at = opts.pause_at;
+        (run_dir(root, &plan.runs[index].id), spec)
+    };
     let mut counts = train_pool(root, todo, &job, trainer, opts, lock_mode, &mut |index, status| match status {
         None => {
             records.reread(root, plan, index);
@@ -370,7 +391,13 @@ pub fn execute(
     if let Err(e) = records.write(root, plan, &protocol) {
         errln!("warning: could not update the summary: {e:#}");
     }
-    counts.skipped = todo.len() - counts.done - counts.diverged - counts.failed - counts.elsewhere - counts.suspended;
+    counts.skipped = todo.len()
+        - counts.done
+        - counts.diverged
+        - counts.failed
+        - counts.elsewhere
+        - counts.suspended
+        - counts.paused;
     Ok((counts, records))
 }
 
@@ -440,10 +467,18 @@ pub fn train_pool(
                             id: spec.id.clone(),
                             epochs: spec.train.schedule.epochs,
                         });
-                        let Some(status) = run_one(root, &dir, &spec, index, trainer, &tx) else {
-                            let line = format!("suspended {}  (state saved; the same command resumes it)", spec.id);
-                            let _ = tx.send(Event::Suspended { run: index, line });
-                            continue;
+                        let status = match run_one(root, &dir, &spec, index, trainer, &tx) {
+                            Ended::Finished(status) => status,
+                            Ended::Suspended => {
+                                let line = format!("suspended {}  (state saved; the same command resumes it)", spec.id);
+                                let _ = tx.send(Event::Suspended { run: index, line, paused: false });
+                                continue;
+                            }
+                            Ended::Paused(epoch) => {
+                                let line = format!("at rung   {}  (epoch {epoch}, state saved)", spec.id);
+                                let _ = tx.send(Event::Suspended { run: index, line, paused: true });
+                                continue;
+                            }
                         };
                         if status.state == State::Failed && opts.fail_fast {
                             stop.store(true, Ordering::SeqCst);
@@ -461,8 +496,12 @@ pub fn train_pool(
             match event {
                 Event::Started { run, id, epochs } => progress.started(run, &id, epochs),
                 Event::Epoch { run, metrics } => progress.epoch(run, &metrics),
-                Event::Suspended { run, line } => {
-                    counts.suspended += 1;
+                Event::Suspended { run, line, paused } => {
+                    if paused {
+                        counts.paused += 1;
+                    } else {
+                        counts.suspended += 1;
+                    }
                     progress.finished(run, &line);
                 }
                 Event::Skipped { run, .. } => {
@@ -475,6 +514,7 @@ pub fn train_pool(
                         State::Done => counts.done += 1,
                         State::Diverged => counts.diverged += 1,
                         State::Failed => counts.failed += 1,
+                        State::Pruned => counts.pruned += 1,
                     }
                     let line = ended(run, Some(&status));
                     progress.finished(run, &line);
@@ -501,13 +541,22 @@ pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
         }
         State::Diverged => format!("diverged  {id}  {}", status.message),
         State::Failed => format!("FAILED    {id}  {}", status.message),
+        State::Pruned => format!("pruned    {id}  {}", status.message),
     }
+}
+
+/// How [`run_one`] left a run.
+enum Ended {
+    Finished(Status),
+    /// Stopped by SIGUSR1 with its state saved, and no status.
+    Suspended,
+    /// At its rung (this epoch) with its state saved, and no status.
+    Paused(usize),
 }
 
 /// One run from a clean directory, or from the training state a killed run left (its files
 /// are then kept: the resumed run rewrites them to the same bytes); never panics, never
-/// returns an error: whatever goes wrong becomes a `failed` status with the reason. `None`:
-/// suspended (SIGUSR1) with its state saved, and no status.
+/// returns an error: whatever goes wrong becomes a `failed` status with the reason.
 fn run_one(
     root: &Path,
     dir: &Path,
@@ -515,7 +564,7 @@ fn run_one(
     index: usize,
     trainer: &dyn Trainer,
     tx: &crossbeam_channel::Sender<Event>,
-) -> Option<Status> {
+) -> Ended {
     let mut progress = |metrics: &crate::train::EpochMetrics| {
         let _ = tx.send(Event::Epoch { run: index, metrics: metrics.clone() });
     };
@@ -530,10 +579,14 @@ fn run_one(
                 Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
             })
     });
+    use crate::train::fit::ResumeError;
     match outcome {
-        Ok(status) => Some(status),
-        Err(e) if matches!(e.downcast_ref(), Some(crate::train::fit::ResumeError::Suspended(_))) => None,
-        Err(e) => Some(failed_status(root, dir, spec, format!("{e:#}"))),
+        Ok(status) => Ended::Finished(status),
+        Err(e) => match e.downcast_ref() {
+            Some(ResumeError::Suspended(_)) => Ended::Suspended,
+            Some(ResumeError::Paused(epoch)) => Ended::Paused(*epoch),
+            _ => Ended::Finished(failed_status(root, dir, spec, format!("{e:#}"))),
+        },
     }
 }
 

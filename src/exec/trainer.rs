@@ -37,6 +37,9 @@ pub struct RunSpec {
     pub config_hash: String,
     /// Index of the run's dataset in a multi-dataset sweep (`SweepFile::datasets`).
     pub dataset: Option<usize>,
+    /// Successive halving: stop after this epoch with the state saved and `metrics.csv` written
+    /// up to it (the rung). Where a run pauses changes nothing it trains: not in the hash.
+    pub pause_at: Option<usize>,
 }
 
 impl RunSpec {
@@ -59,7 +62,7 @@ impl RunSpec {
         if !split.is_own(seed) {
             config_hash = hash_text(&format!("{config_hash}\n{}", split_toml(&split)));
         }
-        RunSpec { id, seed, split, train, data, config_hash, dataset: None }
+        RunSpec { id, seed, split, train, data, config_hash, dataset: None, pause_at: None }
     }
 
     /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
@@ -321,6 +324,11 @@ fn train_as<T: Real>(
         std::iter::once(run_data.cols).chain(cfg.model.hidden.iter().copied()).chain([run_data.classes]).collect();
     let mut from = saved_state::<T>(spec, dir, &dims)?;
     write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
+    // Killed between saving its rung's state and writing its metrics: it is at its rung.
+    if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch())) {
+        metrics::write(dir, &s.history.metrics)?;
+        return Err(ResumeError::Paused(s.epoch()).into());
+    }
     let meta = |epoch: usize| CheckpointMeta {
         seed: spec.seed,
         config_hash: spec.config_hash.clone(),
@@ -361,6 +369,11 @@ fn train_as<T: Real>(
             faults.after_epoch(&format!("{}#refit", spec.id), s.epoch());
         }
         write_atomic(&state_path, &s.encode())?;
+        // At its rung a run leaves the metrics the rung's decision reads (after the state: a
+        // run with its rung's row in metrics.csv can always continue).
+        if s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch()) {
+            metrics::write(dir, &s.history.metrics)?;
+        }
         Ok(())
     };
     let result = loop {
@@ -373,6 +386,7 @@ fn train_as<T: Real>(
             config_hash: spec.config_hash.clone(),
             every: cfg.state_every(),
             suspend: Some(crate::output::suspend_flag()),
+            pause_at: spec.pause_at,
             save: Some(&mut save),
         };
         match fit_resumable(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook, resume) {

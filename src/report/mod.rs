@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod comparisons;
 pub mod ensemble;
+pub mod halving;
 pub mod html;
 pub mod importance;
 pub mod plots;

@@ -212,7 +212,7 @@ impl Records {
                 }
                 Some(State::Diverged) => c.diverged += 1,
                 Some(State::Failed) => c.failed += 1,
-                None => {}
+                Some(State::Pruned) | None => {}
             }
         }
         for (c, done) in out.iter_mut().zip(self.done_values(plan)) {

@@ -115,6 +115,7 @@ impl<'p> Watcher<'p> {
                 Some(State::Done) => counts.done += 1,
                 Some(State::Diverged) => counts.diverged += 1,
                 Some(State::Failed) => counts.failed += 1,
+                Some(State::Pruned) => counts.pruned += 1,
                 None => match self.running.get(&run.id) {
                     Some(live) => running.push((run.id.as_str(), live)),
                     None => counts.pending += 1,
@@ -126,7 +127,7 @@ impl<'p> Watcher<'p> {
         let mut text = String::new();
         let _ = writeln!(text, "{}", counts_line(&self.name, plan.runs.len(), &counts));
         let _ = writeln!(text, "{}", pace_line(rate, counts.running + counts.pending));
-        let finished = counts.done + counts.diverged + counts.failed;
+        let finished = counts.done + counts.diverged + counts.failed + counts.pruned;
         if plan.datasets.is_empty() {
             text += &best_lines(plan, &self.records.config_stats(plan), BEST_SHOWN, "", finished);
         } else {
@@ -160,13 +161,16 @@ struct Counts {
     done: usize,
     diverged: usize,
     failed: usize,
+    /// Pruned by successive halving: shown only when there are some.
+    pruned: usize,
     running: usize,
     pending: usize,
 }
 
 fn counts_line(name: &str, runs: usize, c: &Counts) -> String {
+    let pruned = if c.pruned > 0 { format!(", {} pruned", c.pruned) } else { String::new() };
     format!(
-        "{name}: {}: {} done, {} diverged, {} failed, {} running, {} pending",
+        "{name}: {}: {} done, {} diverged, {} failed{pruned}, {} running, {} pending",
         crate::output::count(runs, "run"),
         c.done,
         c.diverged,
@@ -286,7 +290,7 @@ mod tests {
 
     #[test]
     fn counts_and_running_lines_read_as_the_status_command_does() {
-        let c = Counts { done: 3, diverged: 1, failed: 0, running: 2, pending: 4 };
+        let c = Counts { done: 3, diverged: 1, failed: 0, pruned: 0, running: 2, pending: 4 };
         assert_eq!(counts_line("demo", 10, &c), "demo: 10 runs: 3 done, 1 diverged, 0 failed, 2 running, 4 pending");
         let live = Live { epochs: 20, epoch: Some((12, Some(0.73))) };
         assert_eq!(running_line("hidden=8/rep-1", &live), "hidden=8/rep-1  epoch 12/20  valid acc 0.7300");

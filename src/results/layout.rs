@@ -28,6 +28,8 @@ pub const REPORT_FILE: &str = "report.html";
 pub const REFIT_DIR: &str = "refit";
 /// The refit's results, inside the results directory.
 pub const REFIT_FILE: &str = "refit.csv";
+/// Successive halving's decisions, rung by rung (`results::rungs`).
+pub const RUNGS_FILE: &str = "rungs.csv";
 
 /// A run's `pinniped train` file that reruns it alone.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -54,6 +56,7 @@ pub const ROOT_FILES: &[&str] = &[
     IMPORTANCE_FILE,
     RUNS_FILE,
     REFIT_FILE,
+    RUNGS_FILE,
 ];
 
 /// `runs/<run id>/`: a sweep run's directory.

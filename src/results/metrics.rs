@@ -45,6 +45,8 @@ pub struct MetricsRow {
     pub epoch: usize,
     /// Accuracy per split; `None` where the split was not evaluated.
     pub acc: PerSplit<Option<f64>>,
+    /// Mean loss per split, likewise.
+    pub loss: PerSplit<Option<f64>>,
 }
 
 /// `metrics.csv`: one row per epoch, in file order.
@@ -98,16 +100,20 @@ pub fn read_metrics(path: &Path) -> Result<Option<Metrics>> {
     let col = |name: &str| head.iter().position(|h| h == name);
     let Some(epoch_col) = col("epoch") else { bail!("{}: no `epoch` column", path.display()) };
     let acc_cols = PerSplit::from_fn(|s| col(&format!("{}_acc", s.name())));
+    let loss_cols = PerSplit::from_fn(|s| col(&format!("{}_loss", s.name())));
     let mut rows = Vec::new();
     for rec in records(reader, path) {
         let rec = rec?;
-        let mut acc = PerSplit::default();
+        let (mut acc, mut loss) = (PerSplit::default(), PerSplit::default());
         for split in Split::ALL {
             if let Some(c) = acc_cols[split] {
                 acc[split] = cell(&rec, c, path)?;
             }
+            if let Some(c) = loss_cols[split] {
+                loss[split] = cell(&rec, c, path)?;
+            }
         }
-        rows.push(MetricsRow { epoch: index(&rec, epoch_col, path)?, acc });
+        rows.push(MetricsRow { epoch: index(&rec, epoch_col, path)?, acc, loss });
     }
     Ok((!rows.is_empty()).then_some(Metrics { rows }))
 }

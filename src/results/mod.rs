@@ -2,7 +2,7 @@
 //! reader. [`layout`] names every file and checks the paths to them (the schema version every
 //! file belongs to is `spec::schema`'s); [`atomic`] writes; [`rundir`] is a run's directory and
 //! `status.json`; [`run_config`] a run's `config.toml`;
-//! [`plan`] is `plan.csv`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
+//! [`plan`] is `plan.csv`; [`rungs`] successive halving's `rungs.csv`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
 //! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`; [`events`] the event log (`events.jsonl`);
 //! [`summary_file`] `summary.csv`'s columns and reader; [`table`] the CSV reading rules they
 //! share. The summaries' statistics are computed in `report` from the records these readers give.
@@ -17,6 +17,7 @@ pub mod plan;
 pub mod predictions;
 pub mod run_config;
 pub mod rundir;
+pub mod rungs;
 pub mod summary_file;
 pub mod table;
 

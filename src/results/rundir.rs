@@ -15,6 +15,9 @@ pub enum State {
     Done,
     Diverged,
     Failed,
+    /// Stopped at a successive-halving rung: its configuration ranked below the kept ones
+    /// (`rungs.csv` says why). Final; never averaged.
+    Pruned,
 }
 
 impl State {
@@ -23,6 +26,7 @@ impl State {
             State::Done => "done",
             State::Diverged => "diverged",
             State::Failed => "failed",
+            State::Pruned => "pruned",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod design;
 pub mod options;
 pub mod plan;
 pub mod problems;
+pub mod prune;
 pub mod reading;
 pub mod schema;
 pub mod sweep;

@@ -65,6 +65,8 @@ pub struct SweepFile {
     pub axes: Vec<Axis>,
     /// The whole design (every design, blocks included): what `plan` expands.
     pub space: Space,
+    /// `[sweep.prune]`: successive halving (`None`: every run trains all its epochs).
+    pub prune: Option<super::prune::Prune>,
 }
 
 /// A `pinniped train` file: `[data]`, `[train]` and, in a sweep run's `config.toml`, `[split]`.
@@ -279,7 +281,45 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         );
     }
     let baseline = parse_train(&mut c, train_table);
-    let space = match table.get("sweep") {
+    // `[sweep.prune]` says how the design's runs are scheduled, not which points it has.
+    let mut prune = None;
+    let sweep_table = table.get("sweep").map(|v| match v {
+        Value::Table(t) => {
+            let mut t = t.clone();
+            if let Some(p) = t.remove("prune") {
+                prune = super::prune::parse(&mut c, &p);
+            }
+            Value::Table(t)
+        }
+        other => other.clone(),
+    });
+    if let (Some(_), Some(d)) = (&prune, &data) {
+        if !d.has_validation() {
+            c.at(
+                Some("sweep.prune"),
+                "",
+                "sweep.prune",
+                "ranks configurations on validation rows, and [data] holds none back: add reserve_every = 4 (or \
+                 reserve_fraction, or resample = \"kfold\")",
+            );
+        }
+    }
+    if let (Some(p), Some(b)) = (&prune, &baseline) {
+        if p.rungs.last().is_some_and(|&r| r > b.schedule.epochs) {
+            c.at(
+                Some("sweep.prune"),
+                "rungs",
+                "sweep.prune.rungs",
+                format!(
+                    "the last rung ({}) is beyond train.epochs ({}): rungs are epochs at which runs pause, up to \
+                     epochs",
+                    p.rungs.last().expect("checked"),
+                    b.schedule.epochs
+                ),
+            );
+        }
+    }
+    let space = match sweep_table.as_ref() {
         Some(Value::Table(t)) => super::design::parse_space(&mut c, t, baseline.as_ref(), &with_value),
         Some(_) => {
             c.at(None, "sweep", "sweep", "must be a table: [sweep]");
@@ -319,6 +359,7 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
         design,
         axes,
         space,
+        prune,
     })
 }
 

@@ -136,13 +136,16 @@ pub struct Resume<'r, T> {
     /// Once set (SIGUSR1, `pinniped slurm --requeue`), the run saves its state at the end of
     /// the epoch in progress and stops with [`ResumeError::Suspended`].
     pub suspend: Option<&'r AtomicBool>,
+    /// Successive halving's rung: after this epoch of the main phase (unless it is the last),
+    /// the state is saved and the run stops with [`ResumeError::Paused`].
+    pub pause_at: Option<usize>,
     pub save: Option<&'r mut SaveState<'r, T>>,
 }
 
 impl<T> Resume<'_, T> {
     /// Neither saves nor resumes.
     pub fn none() -> Self {
-        Resume { from: None, config_hash: String::new(), every: 0, suspend: None, save: None }
+        Resume { from: None, config_hash: String::new(), every: 0, suspend: None, pause_at: None, save: None }
     }
 }
 
@@ -156,6 +159,9 @@ pub enum ResumeError {
     /// Asked to stop (see [`Resume::suspend`]): the state after this epoch is saved.
     #[error("suspended after epoch {0}, its state saved")]
     Suspended(usize),
+    /// Reached its rung ([`Resume::pause_at`]): the state after this epoch is saved.
+    #[error("paused at its rung, epoch {0}, its state saved")]
+    Paused(usize),
 }
 
 // Defined in `stats` (the bootstrap draws from it too), which lies below `train`.
@@ -281,7 +287,8 @@ pub fn fit_resumable<T: Real>(
     let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.schedule.patience > 0 && !valid_rows.is_empty()).then_some(cfg.schedule.patience);
-    let (config_hash, every, suspend) = (resume.config_hash.clone(), resume.every, resume.suspend);
+    let (config_hash, every, suspend, pause_at) =
+        (resume.config_hash.clone(), resume.every, resume.suspend, resume.pause_at);
     let mut save_state = resume.save.take();
     let (mut history, main_from, refit_from, main_end) = match from {
         None => (History::default(), None, None, None),
@@ -290,7 +297,7 @@ pub fn fit_resumable<T: Real>(
             PhaseKind::Refit => (f.history, None, Some(f.current), f.main),
         },
     };
-    let saving = Saving { every: Cadence::every(every), suspend };
+    let saving = Saving { every: Cadence::every(every), suspend, pause_at: None };
     let run = match main_end {
         // The main phase had ended: only its outcome is needed (the refit trains afresh).
         Some(end) => PhaseEnd::Done(None, end.best, Captured { best_valid: end.best_valid, last: [None, None, None] }),
@@ -306,7 +313,7 @@ pub fn fit_resumable<T: Real>(
                     current,
                 })
             };
-            let resumed = Resumed { from: main_from, saving, save: &mut save_main };
+            let resumed = Resumed { from: main_from, saving: Saving { pause_at, ..saving }, save: &mut save_main };
             let start = PhaseStart {
                 mlp: init()?,
                 epochs: cfg.schedule.epochs,
@@ -463,6 +470,8 @@ enum PhaseEnd<T> {
 struct Saving<'a> {
     every: Cadence,
     suspend: Option<&'a AtomicBool>,
+    /// The main phase's rung (see [`Resume::pause_at`]); never set for a refit.
+    pause_at: Option<usize>,
 }
 
 /// A phase's state to continue from, and where its states go.
@@ -526,7 +535,7 @@ impl<'c> Phase<'c> {
             progress.restore(from, epochs).map_err(ResumeError::Refused)?;
             first_epoch = epoch + 1;
         }
-        let Saving { every: state_cadence, suspend } = resumed.saving;
+        let Saving { every: state_cadence, suspend, pause_at } = resumed.saving;
         for epoch in first_epoch..=epochs {
             let last = epoch == epochs;
             if let Some(loss) = progress.train_epoch(sets, self.record, &self.cfg.model.hidden)? {
@@ -542,10 +551,14 @@ impl<'c> Phase<'c> {
             }
             // Between epochs, after everything of this one: the state a resumed run starts from.
             let suspended = suspend.is_some_and(|s| s.load(Ordering::SeqCst));
-            if !last && (suspended || state_cadence.due(epoch)) {
+            let paused = pause_at == Some(epoch);
+            if !last && (suspended || paused || state_cadence.due(epoch)) {
                 (resumed.save)(progress.state(epoch)?, &*history)?;
                 if suspended {
                     return Err(ResumeError::Suspended(epoch).into());
+                }
+                if paused {
+                    return Err(ResumeError::Paused(epoch).into());
                 }
             }
         }

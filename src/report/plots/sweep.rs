@@ -254,6 +254,8 @@ fn group(value: String, members: &[&PlanRow], done: &HashMap<&str, Rc<DoneRun>>,
             (Some(d), _) => g.done.push(d.clone()),
             (None, Some(State::Diverged)) => g.diverged.push(record.and_then(|r| r.epoch).unwrap_or(0)),
             (None, Some(State::Failed)) => g.failed += 1,
+            // Pruned at a rung: not a result of the curve's epochs, like one not run.
+            (None, Some(State::Pruned)) => g.missing += 1,
             // `done` runs are all in `done`; anything else has not finished.
             (None, Some(State::Done) | None) => g.missing += 1,
         }
