@@ -4,6 +4,7 @@
 //! variant that says what it means for the user.
 
 use crate::data::DataError;
+use crate::exec::{ExecError, RunError};
 use crate::report::compare::CompareError;
 use crate::report::rank::RankError;
 use crate::spec::problems::{bounded, MESSAGE_CHARS};
@@ -69,6 +70,22 @@ impl From<InputError> for AppError {
     }
 }
 
+impl From<ExecError> for AppError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Input(e) => AppError::Input(e),
+            ExecError::Runtime(e) => AppError::Runtime(e),
+        }
+    }
+}
+
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> Self {
+        // `pinniped train` trains one run: suspended or failed, it did not finish.
+        AppError::Runtime(e.into_anyhow())
+    }
+}
+
 impl From<CompareError> for AppError {
     fn from(e: CompareError) -> Self {
         match e {
@@ -128,6 +145,9 @@ mod tests {
             (RankError::Draw(anyhow::anyhow!("cannot draw")).into(), 1),
             (CompareError::Input(input()).into(), 2),
             (std::io::Error::other("disk full").into(), 1),
+            (ExecError::Input(input()).into(), 2),
+            (RunError::Suspended(4).into(), 1),
+            (ExecError::Runtime(anyhow::anyhow!("cannot lock in r: Input/output error")).into(), 1),
         ]
     }
 

@@ -66,15 +66,6 @@ pub fn check_out_dir(root: &Path) -> Result<(), InputError> {
     }
 }
 
-/// The input checks that `sweep::write_sweep_files` and `sweep::execute` make inside (no
-/// symlinked run directory, a valid `PINNIPED_LOCK`), made here first so that a refusal is
-/// the input error it is (exit 2), not a failure at run time.
-pub fn check_claimable(root: &Path, plan: &Plan) -> Result<(), InputError> {
-    sweep::check_no_symlinks(root, plan)?;
-    crate::exec::claim::lock_setting()?;
-    Ok(())
-}
-
 /// `sweep` with the pairing of the results directory `root` when the file does not say it
 /// (one line says so), so that the directory resumes with the scheme it was made with.
 pub fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepFile {

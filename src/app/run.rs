@@ -6,7 +6,7 @@ use super::args::RunArgs;
 use super::error::{exit, AppError};
 use super::prepare::{prepare, Loaded};
 use super::render::{aligned_table, all_counts, configurations_text, mean_spread_ci, repeats_text, runs_and_share};
-use super::results_dir::{check_claimable, check_out_dir, with_stored_pairing};
+use super::results_dir::{check_out_dir, with_stored_pairing};
 use super::settings::{Exec, Test};
 use crate::exec::sweep::{self, Counts, RunOptions};
 use crate::exec::trainer::{DatasetsTrainer, MlpTrainer, Trainer};
@@ -32,7 +32,6 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
     if !a.force {
         sweep::check_compatible(&root, &sweep, prepared.digest())?;
     }
-    check_claimable(&root, &plan)?;
     sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
     crate::results::rundir::remove_temp_files(&root)?;
     let mut todo = sweep::pending(&root, &sweep, &plan, prepared.digest(), a.force);
@@ -92,7 +91,6 @@ pub(super) fn train_runs(
             faults: test.faults.clone(),
         }),
     };
-    check_claimable(root, plan)?;
     let trainer = test.trainer(real.as_ref());
     let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;

@@ -63,7 +63,7 @@ pub fn lock_setting() -> Result<Option<LockMode>, crate::spec::InputError> {
 
 /// The mode for the results directory `root`: the `PINNIPED_LOCK` setting, else
 /// `flock` unless a probe lock in `root` shows the filesystem lacks it.
-pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
+pub fn lock_mode(root: &Path) -> Result<LockMode, super::ExecError> {
     if let Some(mode) = lock_setting()? {
         return Ok(mode);
     }
@@ -90,7 +90,7 @@ pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
     }
     match err.raw_os_error() {
         Some(libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOLCK) => Ok(LockMode::File),
-        _ => Err(anyhow::anyhow!("cannot lock in {}: {err}", root.display())),
+        _ => Err(anyhow::anyhow!("cannot lock in {}: {err}", root.display()).into()),
     }
 }
 

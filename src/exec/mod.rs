@@ -1,7 +1,9 @@
 //! Executing runs: claims, the `Trainer` trait, the worker pool and its events, refits
-//! and Slurm scripts (the results directory's files belong to `results`).
+//! and Slurm scripts (the results directory's files belong to `results`); [`error`] says why an operation
+//! or a run stopped.
 
 pub mod claim;
+pub mod error;
 pub mod events;
 pub mod refit;
 pub mod slurm;
@@ -10,3 +12,4 @@ pub mod trainer;
 
 // The results directory's files moved to `results` (below `report`); their old paths stay.
 pub use crate::results::{atomic, rundir};
+pub use error::{ExecError, RunError};

@@ -96,7 +96,7 @@ pub fn write_scripts(
     sweep_file: &Path,
     out: &Path,
     o: &SlurmOptions,
-) -> anyhow::Result<Scripts> {
+) -> Result<Scripts, super::ExecError> {
     let dir = abs(&root.join("slurm"));
     let exe = abs(&std::env::current_exe()?);
     let cwd = abs(Path::new("."));

@@ -8,6 +8,7 @@ use super::claim;
 use super::events::{Event, EventsOut, Progress, Recorder};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
+use super::{ExecError, RunError};
 use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
@@ -245,8 +246,9 @@ pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, 
     }
 }
 
-/// Writes the sweep-level files (resolved sweep, data digest, plan).
-pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> anyhow::Result<()> {
+/// Writes the sweep-level files (resolved sweep, data digest, plan). A symlink where pinniped
+/// writes or a bad `PINNIPED_LOCK` is an [`ExecError::Input`], found before anything is written.
+pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> Result<(), ExecError> {
     check_no_symlinks(root, plan)?;
     claim::lock_setting()?;
     std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
@@ -322,7 +324,7 @@ pub fn execute(
     todo: &[usize],
     trainer: &dyn Trainer,
     opts: &RunOptions,
-) -> anyhow::Result<(Counts, Records)> {
+) -> Result<(Counts, Records), ExecError> {
     check_no_symlinks(root, plan)?;
     let lock_mode = claim::lock_mode(root)?;
     remove_stale_locks(root, plan.runs.iter().map(|r| run_dir(root, &r.id)), lock_mode);
@@ -390,9 +392,9 @@ pub fn train_pool(
     opts: &RunOptions,
     lock_mode: claim::LockMode,
     ended: &mut dyn FnMut(usize, Option<&Status>) -> String,
-) -> anyhow::Result<Counts> {
+) -> Result<Counts, ExecError> {
     let jobs = opts.jobs.max(1).min(todo.len().max(1));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(anyhow::Error::from)?;
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -522,18 +524,20 @@ fn run_one(
     // A killed run (no status) with a saved state resumes in place; anything else starts clean.
     let resumable = std::fs::symlink_metadata(dir.join(rundir::STATE_FILE)).is_ok() && read_status(dir).is_none();
     let prepare = || if resumable { rundir::check_no_symlink_below(root, dir) } else { rundir::reset(root, dir) };
-    let outcome = prepare().with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
+    let outcome = match prepare().with_context(|| format!("cannot prepare {}", dir.display())) {
+        Err(e) => Err(RunError::Failed(e)),
+        Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
             .unwrap_or_else(|p| {
+                // A panic's payload is `dyn Any`: its message is a String or a &str.
                 let what =
                     p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
-            })
-    });
+                Err(RunError::Failed(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default())))
+            }),
+    };
     match outcome {
         Ok(status) => Some(status),
-        Err(e) if matches!(e.downcast_ref(), Some(crate::train::fit::ResumeError::Suspended(_))) => None,
-        Err(e) => Some(failed_status(root, dir, spec, format!("{e:#}"))),
+        Err(RunError::Suspended(_)) => None,
+        Err(RunError::Failed(e)) => Some(failed_status(root, dir, spec, format!("{e:#}"))),
     }
 }
 

@@ -4,6 +4,7 @@
 //! without training anything.
 
 use super::atomic::write_atomic;
+use super::error::RunError;
 use super::rundir::{write_status, SelectedModel, State, Status, STATE_FILE};
 use crate::data::split::PerSplit;
 use crate::data::SeriesPolicy;
@@ -16,7 +17,7 @@ use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
-use crate::train::fit::{fit_resumable, Resume, ResumeError};
+use crate::train::fit::{fit_resumable, FitError, Resume, ResumeError};
 use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
 use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
@@ -156,8 +157,9 @@ pub type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
 
 pub trait Trainer: Sync {
     /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
-    /// `status.json` last. An `Err` means the run failed; the caller records it.
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status>;
+    /// `status.json` last. An `Err` means the run failed (the caller records it) or was
+    /// suspended with its state saved.
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError>;
 }
 
 /// The real thing.
@@ -206,7 +208,7 @@ impl Faults {
 }
 
 impl Trainer for MlpTrainer<'_> {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         match spec.train.model.dtype {
             DType::F32 => train_as::<f32>(self.data, spec, dir, progress, &self.faults),
             DType::F64 => train_as::<f64>(self.data, spec, dir, progress, &self.faults),
@@ -227,7 +229,7 @@ pub struct DatasetsTrainer<'s> {
 }
 
 impl Trainer for DatasetsTrainer<'_> {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         let d = spec.dataset.ok_or_else(|| anyhow::anyhow!("run {} has no dataset", spec.id))?;
         let data = self.cache.get(d, || {
             Prepared::load(&self.datasets[d].data, &self.pipelines[d]).map_err(|e| anyhow::anyhow!("{e}"))
@@ -312,7 +314,7 @@ fn train_as<T: Real>(
     dir: &Path,
     progress: &mut Progress<'_>,
     faults: &Faults,
-) -> anyhow::Result<Status> {
+) -> Result<Status, RunError> {
     let start = Instant::now();
     let cfg = &spec.train;
     let keep = spec.artifacts();
@@ -376,14 +378,12 @@ fn train_as<T: Real>(
             save: Some(&mut save),
         };
         match fit_resumable(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook, resume) {
-            Err(e) => match e.downcast_ref::<ResumeError>() {
-                // Checked before the first epoch: nothing was written yet.
-                Some(ResumeError::Refused(why)) => {
-                    refuse_state(spec, dir, why)?;
-                    write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
-                }
-                _ => return Err(e),
-            },
+            // Checked before the first epoch: nothing was written yet.
+            Err(FitError::Resume(ResumeError::Refused(why))) => {
+                refuse_state(spec, dir, &why)?;
+                write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
+            }
+            Err(e) => return Err(e.into()),
             Ok(fit) => break fit,
         }
     };
@@ -464,9 +464,9 @@ pub struct FakeTrainer {
 pub const FAKE_SPLIT_EFFECT: f64 = 0.05;
 
 impl Trainer for FakeTrainer {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         if let Some(pattern) = self.fail.as_deref().filter(|p| !p.is_empty() && spec.id.contains(p)) {
-            anyhow::bail!("injected failure (--fake-fail {pattern})");
+            return Err(anyhow::anyhow!("injected failure (--fake-fail {pattern})").into());
         }
         write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
         let mut rng = crate::train::fit::stream_rng(spec.seed, 99);

@@ -158,6 +158,42 @@ pub enum ResumeError {
     Suspended(usize),
 }
 
+/// Why [`fit_resumable`] returned no [`Fit`]: it stopped as `resume` allows (a refused state,
+/// a suspension), which the caller handles, or it failed, which fails the run.
+#[derive(Debug)]
+pub enum FitError {
+    Resume(ResumeError),
+    Failed(anyhow::Error),
+}
+
+impl FitError {
+    /// As one error for callers that only report it (a refused state or a suspension included).
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            FitError::Resume(r) => r.into(),
+            FitError::Failed(e) => e,
+        }
+    }
+}
+
+impl From<ResumeError> for FitError {
+    fn from(e: ResumeError) -> Self {
+        FitError::Resume(e)
+    }
+}
+
+impl From<anyhow::Error> for FitError {
+    fn from(e: anyhow::Error) -> Self {
+        FitError::Failed(e)
+    }
+}
+
+impl From<crate::memory::AllocError> for FitError {
+    fn from(e: crate::memory::AllocError) -> Self {
+        FitError::Failed(e.into())
+    }
+}
+
 // Defined in `stats` (the bootstrap draws from it too), which lies below `train`.
 pub use crate::stats::stream_rng;
 const INIT_STREAM: u64 = 0;
@@ -240,7 +276,7 @@ pub fn fit<T: Real>(
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
 ) -> anyhow::Result<Fit<T>> {
-    fit_resumable(cfg, data_cfg, seed, split, data, hook, Resume::none())
+    fit_resumable(cfg, data_cfg, seed, split, data, hook, Resume::none()).map_err(FitError::into_anyhow)
 }
 
 /// [`fit`], saving its training state as `resume` says and continuing from `resume.from`:
@@ -254,7 +290,7 @@ pub fn fit_resumable<T: Real>(
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
     mut resume: Resume<'_, T>,
-) -> anyhow::Result<Fit<T>> {
+) -> Result<Fit<T>, FitError> {
     // A resumed run's clock continues from the seconds it had trained.
     let trained = resume.from.as_ref().map_or(0.0, |f| f.seconds);
     let now = Instant::now();
@@ -275,7 +311,9 @@ pub fn fit_resumable<T: Real>(
         shuffle(&mut order, &mut shuffler);
     }
     let (train_rows, valid_rows) = data_cfg.split_rows(&order, data.train_y, split).map_err(anyhow::Error::msg)?;
-    anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
+    if train_rows.is_empty() {
+        return Err(anyhow::anyhow!("the split leaves no training rows").into());
+    }
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
     let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
@@ -459,8 +497,9 @@ enum PhaseEnd<T> {
     /// scores kept for predictions. No model when a resumed refit skipped the main phase.
     Done(Option<Mlp<T>>, Best, Captured<T>),
     Diverged(Mlp<T>, usize, String),
-    /// The epoch hook failed (a checkpoint could not be written): the run fails.
-    Failed(anyhow::Error),
+    /// The epoch hook failed (a checkpoint could not be written): the run fails; or the
+    /// phase stopped as its `Resumed` allows (a refused state, a suspension).
+    Failed(FitError),
 }
 
 /// When a phase saves its state.
@@ -525,7 +564,7 @@ impl Phase<'_> {
             ($e:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(e) => return PhaseEnd::Failed(e.into()),
+                    Err(e) => return PhaseEnd::Failed(anyhow::Error::from(e).into()),
                 }
             };
         }
@@ -619,10 +658,10 @@ impl Phase<'_> {
                 Ok(Some(loss)) => {
                     return match model.into_mlp() {
                         Ok(mlp) => PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")),
-                        Err(e) => PhaseEnd::Failed(e),
+                        Err(e) => PhaseEnd::Failed(e.into()),
                     }
                 }
-                Err(e) => return PhaseEnd::Failed(e),
+                Err(e) => return PhaseEnd::Failed(e.into()),
             }
             if !self.record {
                 between_epochs!(epoch, last);
@@ -648,7 +687,7 @@ impl Phase<'_> {
                 }
                 let out = match model.scores(k) {
                     Ok(out) => out,
-                    Err(e) => return PhaseEnd::Failed(e),
+                    Err(e) => return PhaseEnd::Failed(e.into()),
                 };
                 let mut conf = Vec::new();
                 let m = self.evaluate(out, set, Some(&mut conf));
@@ -685,7 +724,7 @@ impl Phase<'_> {
                 standardization: self.standardization,
             };
             if let Err(e) = hook(view) {
-                return PhaseEnd::Failed(e);
+                return PhaseEnd::Failed(e.into());
             }
 
             if let Some(v) = valid {
@@ -706,7 +745,7 @@ impl Phase<'_> {
             Some(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
             None => match model.into_mlp() {
                 Ok(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
-                Err(e) => PhaseEnd::Failed(e),
+                Err(e) => PhaseEnd::Failed(e.into()),
             },
         }
     }
