@@ -47,7 +47,7 @@ pub fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Loaded, InputError> {
     if !problems.is_empty() {
         return Err(InputError(problems));
     }
-    Ok(Loaded::Many { digest: crate::exec::sweep::datasets_digest(&digests), pipelines })
+    Ok(Loaded::Many { digest: crate::results::data_digest::of_datasets(&digests), pipelines })
 }
 
 /// One dataset's data for `configs`, checked (memory, folds, training rows), with the pipelines

@@ -23,7 +23,7 @@ fn refit_config(dir: &Path, plan: &Plan, wanted: Option<&str>) -> Result<usize, 
             let ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
             plan.configs.iter().position(|c| c.id == id).ok_or_else(|| {
                 InputError::one(
-                    &dir.join("plan.csv"),
+                    &dir.join(crate::results::layout::PLAN_FILE),
                     None,
                     Some("--config"),
                     format!(

@@ -179,7 +179,7 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
             0 => String::new(),
             n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
         };
-        outln!("summary: {}{partial}", root.join("summary.csv").display());
+        outln!("summary: {}{partial}", root.join(crate::results::layout::SUMMARY_FILE).display());
         let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
         if plan.datasets.is_empty() {
             best_lines(plan, records, of_finished, "");

@@ -11,6 +11,7 @@ use super::trainer::{RunSpec, Trainer};
 use super::{ExecError, RunError};
 use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
+use crate::results::data_digest;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{InputError, Pairing, Plan, Problem, SweepFile};
 use anyhow::Context;
@@ -124,7 +125,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     }
     // Data is compared by its bytes (the digest below), so data that moved resumes;
     // without a stored digest (an old directory) the paths are all there is.
-    let old_digest = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)).ok();
+    let old_digest = data_digest::read(root);
     let same = |a: &crate::spec::DataConfig, b: &crate::spec::DataConfig| match &old_digest {
         Some(_) => a.without_paths() == b.without_paths(),
         None => a == b,
@@ -195,11 +196,8 @@ pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
 /// Whether the data read now has the bytes the directory's runs were trained on
 /// (`Err`: what changed). A directory without a stored digest has nothing to compare.
 pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
-    let old = match crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
-        Ok(old) => old,
-        Err(_) => return Ok(()),
-    };
-    let (old_sets, new_sets) = (dataset_digests(&old), dataset_digests(digest));
+    let Some(old) = data_digest::read(root) else { return Ok(()) };
+    let (old_sets, new_sets) = (data_digest::per_dataset(&old), data_digest::per_dataset(digest));
     if old_sets.is_empty() || new_sets.is_empty() {
         return if old.trim() != digest { Err("the contents of the data files".to_string()) } else { Ok(()) };
     }
@@ -216,21 +214,10 @@ pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
     }
 }
 
-/// `data.sha256` of a multi-dataset sweep: one `<digest>  <dataset>` line per dataset (as
-/// `sha256sum` lists files), each the digest of that dataset's files.
-pub fn datasets_digest(named: &[(String, String)]) -> String {
-    named.iter().map(|(name, digest)| format!("{digest}  {name}")).collect::<Vec<_>>().join("\n")
-}
-
-/// The (dataset, digest) pairs of a [`datasets_digest`]; empty for a single dataset's digest.
-pub fn dataset_digests(text: &str) -> Vec<(&str, &str)> {
-    text.lines().filter_map(|l| l.trim().split_once("  ").map(|(d, n)| (n, d))).collect()
-}
-
 /// The digest of the data run `index` trains on: its dataset's in a multi-dataset sweep.
 fn run_digest<'d>(plan: &Plan, index: usize, digest: &'d str) -> &'d str {
     match plan.dataset_of(plan.runs[index].config) {
-        Some(name) => dataset_digests(digest).into_iter().find(|(n, _)| *n == name).map_or(digest, |(_, d)| d),
+        Some(name) => data_digest::per_dataset(digest).into_iter().find(|(n, _)| *n == name).map_or(digest, |(_, d)| d),
         None => digest,
     }
 }
@@ -251,9 +238,10 @@ pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, 
 pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> Result<(), ExecError> {
     check_no_symlinks(root, plan)?;
     claim::lock_setting()?;
-    std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
+    std::fs::create_dir_all(root.join(crate::results::layout::RUNS_DIR))
+        .with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
-    write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
+    data_digest::write(root, digest)?;
     crate::results::plan::write(root, plan)?;
     Ok(())
 }

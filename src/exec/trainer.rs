@@ -10,7 +10,7 @@ use crate::data::split::PerSplit;
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
-use crate::results::layout::{CONFIG_FILE, MODEL_FILE};
+use crate::results::layout::{CHECKPOINTS_DIR, CONFIG_FILE, MODEL_FILE};
 use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::results::{metrics, node_tables};
 use crate::spec::config::ScheduleConfig;
@@ -339,7 +339,7 @@ fn train_as<T: Real>(
         },
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
-    let checkpoints = dir.join("checkpoints");
+    let checkpoints = dir.join(CHECKPOINTS_DIR);
     let (save, redraw) = (Cadence::every(cfg.outputs.save_every), Cadence::every(cfg.outputs.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;

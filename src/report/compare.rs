@@ -132,8 +132,7 @@ pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
         let root = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         read_stored(root, &stored, &mut summary)?;
     }
-    let digest = file.with_file_name(crate::results::layout::DATA_DIGEST_FILE);
-    summary.data_digest = crate::fsx::read_text(&digest, crate::fsx::MAX_TEXT_BYTES).ok().map(|d| d.trim().to_string());
+    summary.data_digest = crate::results::data_digest::read(file.parent().unwrap_or(Path::new("")));
     Ok(summary)
 }
 

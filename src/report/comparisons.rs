@@ -28,8 +28,9 @@ pub use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
 /// A configuration whose Holm-adjusted p against the best is at least this is not
 /// distinguishable from it.
 pub const ALPHA: f64 = 0.05;
-/// The two metrics compared, as (column prefix, index in `summary::METRICS`).
-const COMPARED: [(&str, usize); 2] = [("valid", VALID), ("test", TEST)];
+/// The two metrics compared, as indices in `summary::METRICS`, in the order of their column
+/// prefixes (`results::comparisons_file::COMPARED_SETS`).
+const COMPARED: [usize; 2] = [VALID, TEST];
 
 /// How a sweep's runs relate across configurations: what decides the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,7 +172,7 @@ pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], p
         (0..plan.configs.len())
             .map(|c| {
                 let r = reference.filter(|&r| r != c)?;
-                Some(COMPARED.map(|(_, k)| difference(&done[c].0[k], &done[r].0[k], protocol)))
+                Some(COMPARED.map(|k| difference(&done[c].0[k], &done[r].0[k], protocol)))
             })
             .collect()
     };
@@ -213,18 +214,9 @@ fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     String::from_utf8(w.into_inner().expect("in memory")).expect("CSV of UTF-8 fields")
 }
 
-/// The header of comparisons.csv.
+/// The header of comparisons.csv (`results::comparisons_file` owns its columns).
 pub fn comparisons_header() -> Vec<String> {
-    let mut h: Vec<String> =
-        ["config", "reference", "pairing", "test", "n", "reference_n"].iter().map(|s| s.to_string()).collect();
-    for (m, _) in COMPARED {
-        for col in ["pairs", "diff", "diff_ci_low", "diff_ci_high", "p", "p_holm", "wilcoxon_p", "p_a_beats_b"] {
-            h.push(format!("{m}_{col}"));
-        }
-    }
-    h.push("indistinguishable_from_best".into());
-    h.extend(["ensemble_test_diff".into(), "ensemble_mcnemar_p".into()]);
-    h
+    crate::results::comparisons_file::header()
 }
 
 /// The text of comparisons.csv: one row per configuration, plan order.
@@ -329,18 +321,19 @@ pub fn selection_csv(records: &Records, plan: &Plan) -> String {
 /// [`selection_csv`] from the records' values.
 pub fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
     let s = whole_procedure_of(done);
-    let header = ["repeat", "config", "final_valid_acc", "final_test_acc"].map(String::from).to_vec();
+    let header = crate::results::comparisons_file::SELECTION_HEADER.map(String::from).to_vec();
     let picks = s
         .picks
         .iter()
         .map(|p| vec![p.repeat.to_string(), plan.configs[p.config].id.clone(), csv_number(p.valid), num(p.test)]);
     let valids: Vec<f64> = s.picks.iter().map(|p| p.valid).collect();
     let stat = |name: &str, valid: String, test: String| vec![name.to_string(), String::new(), valid, test];
+    let [n, mean, ci_low, ci_high] = crate::results::comparisons_file::SELECTION_STATS;
     let tail = [
-        stat("n", valids.len().to_string(), s.n.to_string()),
-        stat("mean", num(mean_std(&valids).0), num(s.test_mean)),
-        stat("ci_low", String::new(), num(s.test_ci.map(|ci| ci.low))),
-        stat("ci_high", String::new(), num(s.test_ci.map(|ci| ci.high))),
+        stat(n, valids.len().to_string(), s.n.to_string()),
+        stat(mean, num(mean_std(&valids).0), num(s.test_mean)),
+        stat(ci_low, String::new(), num(s.test_ci.map(|ci| ci.low))),
+        stat(ci_high, String::new(), num(s.test_ci.map(|ci| ci.high))),
     ];
     csv_text(std::iter::once(header).chain(picks).chain(tail))
 }

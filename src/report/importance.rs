@@ -414,7 +414,7 @@ pub fn html_section(sweep_dir: &Path, html: &mut String) {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table></div>\n");
-    let figure = format!("plots/{}", super::plots::importance::IMPORTANCE_PNG);
+    let figure = format!("{}/{}", crate::results::layout::PLOTS_DIR, super::plots::importance::IMPORTANCE_PNG);
     if sweep_dir.join(&figure).is_file() {
         let _ = writeln!(
             html,

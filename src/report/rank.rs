@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::compare::{read_summary, CompareError, Summary, SummaryRow};
+use super::compare::{read_summary, CompareError, Summary, SummaryRow, METRICS};
 use super::published::Published;
 use crate::results::atomic::write_atomic;
 use crate::spec::InputError;
@@ -178,23 +178,19 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> 
     };
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| InputError::message(format!("{}: cannot read it ({e})", file.display())))?;
-    let mut reader = csv::Reader::from_reader(&bytes[..]);
-    let head = reader.headers().map_err(|e| stale(e.to_string()))?.clone();
+    let table = crate::results::summary_file::parse(&bytes).map_err(
+        |crate::results::summary_file::Malformed { line, message }| stale(format!("line {line}: {message}")),
+    )?;
     let column = format!("{metric}_mean");
-    let at = |name: &str| head.iter().position(|h| h == name);
-    let (Some(0), Some(value), Some(valid), Some(test)) =
-        (at("dataset"), at(&column), at(&format!("{VALID_METRIC}_mean")), at(&format!("{TEST_METRIC}_mean")))
-    else {
+    let mean = |r: &SummaryRow, metric: &str| r.metric(metric).and_then(|m| m.mean);
+    if table.axes.first().map(String::as_str) != Some("dataset") || !METRICS.contains(&metric) {
         return Err(stale(format!("no `dataset` column first, or no `{column}` column")).into());
-    };
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
+    }
     let mut out = Vec::new();
     for (d, name) in plan.datasets.iter().enumerate() {
         let ids: Vec<&str> = plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
-        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| r.get(0) == Some(name.as_str())).collect();
-        let number =
-            |r: &csv::StringRecord, i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite());
-        let values: Vec<Option<f64>> = mine.iter().map(|r| number(r, value)).collect();
+        let mine: Vec<&SummaryRow> = table.rows.iter().filter(|r| r.values[0] == *name).collect();
+        let values: Vec<Option<f64>> = mine.iter().map(|r| mean(r, metric)).collect();
         if values.len() != ids.len() {
             return Err(stale(format!(
                 "dataset {name} has {} rows for the sweep's {} configurations",
@@ -208,8 +204,8 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> 
         let selected = (metric == TEST_METRIC)
             .then(|| {
                 let (r, id) =
-                    first_best(mine.iter().zip(&ids).filter_map(|(r, id)| Some(((*r, *id), number(r, valid)?))))?;
-                Some(Selected { config: id.to_string(), accuracy: number(r, test) })
+                    first_best(mine.iter().zip(&ids).filter_map(|(r, id)| Some(((*r, *id), mean(r, VALID_METRIC)?))))?;
+                Some(Selected { config: id.to_string(), accuracy: mean(r, TEST_METRIC) })
             })
             .flatten();
         out.push(Dataset { name: name.clone(), dir: dir.to_path_buf(), accuracy, selected });
@@ -745,7 +741,7 @@ mod tests {
             let at = |m: &str| crate::report::compare::METRICS.iter().position(|x| *x == m).unwrap();
             metrics[at(VALID_METRIC)] = MeanStd { mean: valid, std: None };
             metrics[at(TEST_METRIC)] = MeanStd { mean: Some(test), std: None };
-            SummaryRow { values: vec![], n: 1, metrics, line: 2 }
+            SummaryRow { values: vec![], n: 1, metrics, line: 2, more: Default::default() }
         };
         let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
         let rows = [row(Some(0.5), 0.9), row(Some(0.7), 0.1), row(None, 1.0), row(Some(0.7), 0.8)];

@@ -38,8 +38,15 @@ pub const MODEL_FILE: &str = "model.safetensors";
 /// A run's state, written last (`results::rundir`).
 pub const STATUS_FILE: &str = "status.json";
 
+/// The run directories, inside the results directory (`runs/<run id>/`).
+pub const RUNS_DIR: &str = "runs";
+/// The pictures: the sweep's inside the results directory, a run's inside its directory.
+pub const PLOTS_DIR: &str = "plots";
+/// A run's checkpoints (`epoch-NNNN.safetensors`), inside its directory.
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+
 /// The directories pinniped creates directly inside a results directory.
-pub const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm", REFIT_DIR];
+pub const ROOT_DIRS: &[&str] = &[RUNS_DIR, PLOTS_DIR, "slurm", REFIT_DIR];
 /// The files pinniped writes directly inside a results directory and reads back: a
 /// symlink there would make it read (or report on) a file outside.
 pub const ROOT_FILES: &[&str] = &[
@@ -58,7 +65,7 @@ pub const ROOT_FILES: &[&str] = &[
 
 /// `runs/<run id>/`: a sweep run's directory.
 pub fn run_dir(root: &Path, run_id: &str) -> PathBuf {
-    root.join("runs").join(run_id)
+    root.join(RUNS_DIR).join(run_id)
 }
 
 /// The lock file beside a run directory (`runs/<id>.lock`) that claims it (`exec::claim`).

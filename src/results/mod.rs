@@ -2,12 +2,14 @@
 //! reader. [`layout`] names every file and checks the paths to them (the schema version every
 //! file belongs to is `spec::schema`'s); [`atomic`] writes; [`rundir`] is a run's directory and
 //! `status.json`; [`run_config`] a run's `config.toml`;
-//! [`plan`] is `plan.csv`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
+//! [`plan`] is `plan.csv`; [`data_digest`] `data.sha256`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
 //! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`; [`events`] the event log (`events.jsonl`);
-//! [`summary_file`] `summary.csv`'s columns and reader; [`table`] the CSV reading rules they
-//! share. The summaries' statistics are computed in `report` from the records these readers give.
+//! [`summary_file`] `summary.csv`'s columns and reader; [`comparisons_file`] those of
+//! `comparisons.csv` and `selection.csv`; [`table`] the CSV reading rules they share. The summaries' statistics are computed in `report` from the records these readers give.
 
 pub mod atomic;
+pub mod comparisons_file;
+pub mod data_digest;
 pub mod diagnostics;
 pub mod events;
 pub mod layout;

@@ -95,7 +95,7 @@ pub fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
     let Some((bars, y_desc, subtitle)) = importance_bars(sweep_dir)? else { return Ok(None) };
     let spec = read_sweep_spec(sweep_dir);
     let name = spec.name.unwrap_or_default();
-    let out = sweep_dir.join("plots");
+    let out = sweep_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(IMPORTANCE_PNG);
     let ctx = || format!("drawing {}", path.display());

@@ -32,7 +32,7 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     if !run_dir.is_dir() {
         bail!("{} is not a run directory", run_dir.display());
     }
-    let out = run_dir.join("plots");
+    let out = run_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let params = run_title(run_dir)
         .unwrap_or_else(|| run_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));

@@ -336,7 +336,7 @@ pub(crate) type Drawn = (PathBuf, Vec<(Split, LineFrame)>);
 pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<Drawn>> {
     let plan = read_plan_of(sweep_dir)?;
     let SweepGroups { name, one_at_a_time, axes } = sweep_groups(sweep_dir, &plan, results)?;
-    let out = sweep_dir.join("plots");
+    let out = sweep_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();
     for (key, groups) in &axes {
