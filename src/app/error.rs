@@ -14,15 +14,15 @@ use std::fmt;
 /// Documented exit codes (README "Exit codes", `pinniped --help`).
 pub mod exit {
     /// Every run finished (diverged runs are results too).
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// Some runs failed, or an operation failed at run time (I/O).
-    pub const RUNS_FAILED: u8 = 1;
+    pub(crate) const RUNS_FAILED: u8 = 1;
     /// Usage or input error: nothing was run or written.
     pub const INPUT: u8 = 2;
     /// Interrupted (Ctrl-C): finished runs are kept, the same command resumes.
     pub const INTERRUPTED: u8 = crate::output::EXIT_INTERRUPTED;
     /// SIGUSR1: running runs saved their state and stopped; the same command resumes them.
-    pub const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
+    pub(crate) const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
 }
 
 #[derive(Debug)]

@@ -59,7 +59,7 @@ pub(super) struct Batch {
     /// Train the given runs even if they have a status (rerun, --force).
     pub retrain: bool,
     /// Stop starting new runs after the first failure.
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 }
 
 /// Trains the plan's runs `todo` into `root`, then summary, plots and report.

@@ -7,7 +7,7 @@ use crate::spec::InputError;
 use crate::train::fit::{FitError, ResumeError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     /// The results directory or a setting is wrong (a symlink where pinniped writes, a bad
     /// `PINNIPED_LOCK`, a value a Slurm script cannot hold): nothing was written.
     #[error(transparent)]

@@ -2,7 +2,7 @@
 //! and Slurm scripts (the results directory's files belong to `results`); [`error`] says why an operation
 //! or a run stopped.
 
-pub mod claim;
+pub(crate) mod claim;
 pub mod error;
 pub mod events;
 pub mod refit;
@@ -11,5 +11,5 @@ pub mod sweep;
 pub mod trainer;
 
 // The results directory's files moved to `results` (below `report`); their old paths stay.
-pub use crate::results::{atomic, rundir};
-pub use error::{ExecError, RunError};
+pub(crate) use crate::results::{atomic, rundir};
+pub(crate) use error::{ExecError, RunError};

@@ -23,12 +23,12 @@ pub use crate::results::layout::{
 };
 
 #[derive(Clone, Debug, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub jobs: usize,
     /// Train the given runs even if they have a status (rerun, --force).
     pub retrain: bool,
-    pub fail_fast: bool,
-    pub quiet: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) quiet: bool,
     /// Where the events are logged (`events.jsonl`; stdout with `--message-format json`):
     /// [`execute`] fills it in for a sweep.
     pub events: EventsOut,
@@ -38,7 +38,7 @@ pub struct RunOptions {
 
 /// How a batch of runs went.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub done: usize,
     pub diverged: usize,
     pub failed: usize,
@@ -47,12 +47,12 @@ pub struct Counts {
     /// Left alone: another process held or had finished them.
     pub elsewhere: usize,
     /// Stopped by SIGUSR1 with their training state saved (see `output::EXIT_SUSPENDED`).
-    pub suspended: usize,
+    pub(crate) suspended: usize,
 }
 
 /// The resolved sweep as TOML: defaults filled in, so the directory documents
 /// exactly what ran, and `summarize`/`rerun` can rebuild the plan from it.
-pub fn resolved_toml(sweep: &SweepFile) -> String {
+pub(crate) fn resolved_toml(sweep: &SweepFile) -> String {
     use toml::{Table, Value};
     let mut doc = Table::new();
     doc.insert(SCHEMA_KEY.into(), Value::Integer(RESULTS_SCHEMA.into()));
@@ -96,7 +96,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 
 /// Refuses to reuse a results directory whose runs were made with another seed,
 /// data or baseline: their results would silently mix with the new ones.
-pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
+pub(crate) fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     check_no_symlinked_files(root)?;
     let stored_path = root.join(SWEEP_FILE);
     let source = match crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) {
@@ -180,7 +180,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
 /// A sweep file that does not say `pairing` resumes a results directory with the scheme its
 /// runs were made with (a stored sweep without the key: `none`), never a mix. Returns the
 /// scheme taken from the directory when it differs from the file's default.
-pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
+pub(crate) fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
     if sweep.pairing_stated || check_no_symlinked_files(root).is_err() {
         return None;
     }
@@ -195,7 +195,7 @@ pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
 
 /// Whether the data read now has the bytes the directory's runs were trained on
 /// (`Err`: what changed). A directory without a stored digest has nothing to compare.
-pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
+pub(crate) fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
     let Some(old) = data_digest::read(root) else { return Ok(()) };
     let (old_sets, new_sets) = (data_digest::per_dataset(&old), data_digest::per_dataset(digest));
     if old_sets.is_empty() || new_sets.is_empty() {
@@ -225,7 +225,7 @@ fn run_digest<'d>(plan: &Plan, index: usize, digest: &'d str) -> &'d str {
 /// A process killed between writing a run's `status.json` and removing its lock file
 /// leaves the lock of a finished run, which nobody claims again: claim it (only if no
 /// live process holds it) and let the claim's drop remove it.
-pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, mode: claim::LockMode) {
+pub(crate) fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, mode: claim::LockMode) {
     for dir in dirs {
         if claim::lock_path(&dir).is_file() && read_status(&dir).is_some() {
             let _ = claim::try_claim(root, &dir, mode);
@@ -235,7 +235,7 @@ pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, 
 
 /// Writes the sweep-level files (resolved sweep, data digest, plan). A symlink where pinniped
 /// writes or a bad `PINNIPED_LOCK` is an [`ExecError::Input`], found before anything is written.
-pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> Result<(), ExecError> {
+pub(crate) fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> Result<(), ExecError> {
     check_no_symlinks(root, plan)?;
     claim::lock_setting()?;
     std::fs::create_dir_all(root.join(crate::results::layout::RUNS_DIR))
@@ -247,7 +247,7 @@ pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &s
 }
 
 /// What a large sweep leaves out because `[train]` does not say (printed when it starts).
-pub fn artifacts_note(plan: &Plan) -> Option<String> {
+pub(crate) fn artifacts_note(plan: &Plan) -> Option<String> {
     let runs = plan.runs.len();
     let train = &plan.configs.first()?.train;
     let unset: Vec<&str> = [
@@ -271,7 +271,7 @@ pub fn artifacts_note(plan: &Plan) -> Option<String> {
 }
 
 /// Run `index`'s spec; the artifact switches left unset are decided by the sweep's size.
-pub fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
+pub(crate) fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
     let run = &plan.runs[index];
     let dataset = plan.configs[run.config].dataset;
     let data = dataset.map_or(&sweep.data, |d| &sweep.datasets[d].data);
@@ -304,7 +304,7 @@ pub fn pending(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str, force:
 /// Trains the runs `todo` (plan indices) on a pool of `opts.jobs` threads, one run
 /// per thread, and rewrites `summary.csv` after every finished run. Returns this
 /// invocation's counts and the records of every planned run, as on disk at the end.
-pub fn execute(
+pub(crate) fn execute(
     root: &Path,
     sweep: &SweepFile,
     plan: &Plan,
@@ -372,7 +372,7 @@ pub type Job<'a> = dyn Fn(usize) -> (PathBuf, RunSpec) + Sync + 'a;
 /// finished meanwhile is left to it) and written from a clean directory. `ended` runs on
 /// the reporting thread as each run ends (`None`: left to another process) and returns the
 /// line to print. The counts' `skipped` is left to the caller.
-pub fn train_pool(
+pub(crate) fn train_pool(
     root: &Path,
     todo: &[usize],
     job: &Job<'_>,
@@ -476,7 +476,7 @@ pub fn train_pool(
     Ok(counts)
 }
 
-pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
+pub(crate) fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
     match status.state {
         State::Done => {
             let last = record.final_accs;

@@ -42,7 +42,7 @@ pub struct RunSpec {
 
 impl RunSpec {
     /// The files this run writes (`train`'s artifact switches, resolved by [`RunSpec::new`]).
-    pub fn artifacts(&self) -> crate::spec::Artifacts {
+    pub(crate) fn artifacts(&self) -> crate::spec::Artifacts {
         self.train.artifacts()
     }
 }
@@ -67,7 +67,7 @@ impl RunSpec {
     /// "auto"` replaced by the engine it chose, and the run's own seed, not the sweep's default.
     /// `diagnostics` and `checkpoints` appear only when off: kept is what runs did before the
     /// switches existed, so the files of such runs stay byte-identical.
-    pub fn recorded_train(&self) -> TrainConfig {
+    pub(crate) fn recorded_train(&self) -> TrainConfig {
         let mut train = self.train.clone();
         (train.model.engine, train.schedule.seed) = (self.train.resolved_engine(), self.seed);
         for switch in [&mut train.outputs.diagnostics, &mut train.outputs.checkpoints] {
@@ -79,7 +79,7 @@ impl RunSpec {
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
-    pub fn to_toml(&self) -> String {
+    pub(crate) fn to_toml(&self) -> String {
         let mut doc = toml::Table::new();
         doc.insert(SCHEMA_KEY.into(), toml::Value::Integer(RESULTS_SCHEMA.into()));
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
@@ -153,7 +153,7 @@ fn split_toml(split: &Split) -> String {
 }
 
 /// Called after each epoch with its metrics (the event log records losses and accuracies).
-pub type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
+pub(crate) type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
 
 pub trait Trainer: Sync {
     /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
@@ -163,7 +163,7 @@ pub trait Trainer: Sync {
 }
 
 /// The real thing.
-pub struct MlpTrainer<'d> {
+pub(crate) struct MlpTrainer<'d> {
     pub data: &'d Prepared,
     pub faults: Faults,
 }
@@ -180,9 +180,9 @@ impl<'d> MlpTrainer<'d> {
 pub struct Faults {
     /// (run id, epoch): the process SIGKILLs itself after that epoch of that run (before its
     /// state, if one is due, is saved).
-    pub kill_at: Option<(String, usize)>,
+    pub(crate) kill_at: Option<(String, usize)>,
     /// (run id, epoch): the process sends itself SIGUSR1 after that epoch of that run.
-    pub signal_at: Option<(String, usize)>,
+    pub(crate) signal_at: Option<(String, usize)>,
 }
 
 impl Faults {
@@ -220,11 +220,11 @@ impl Trainer for MlpTrainer<'_> {
 /// the first of its runs starts, and let go when a run of another dataset starts. The pool takes
 /// runs in plan order, dataset by dataset, so memory holds the data of one dataset (and, while
 /// the last runs of the one before finish, theirs), however many datasets the sweep has.
-pub struct DatasetsTrainer<'s> {
+pub(crate) struct DatasetsTrainer<'s> {
     pub datasets: &'s [crate::spec::datasets::Dataset],
     /// The feature pipelines each dataset's configurations need.
     pub pipelines: Vec<Vec<Pipeline>>,
-    pub cache: DatasetCache<Prepared>,
+    pub(crate) cache: DatasetCache<Prepared>,
     pub faults: Faults,
 }
 
@@ -451,17 +451,17 @@ fn write_history(dir: &Path, h: &History, classes: &[String], with_tables: bool)
 /// would: the same for every configuration on the same split, so that tests can show what
 /// pairing cancels.
 #[derive(Debug, Clone, Default)]
-pub struct FakeTrainer {
+pub(crate) struct FakeTrainer {
     /// Slept once per epoch, so that tests can catch a sweep mid-run.
     pub delay: std::time::Duration,
     /// Runs whose id contains this fail before training.
     pub fail: Option<String>,
     /// (run id, epoch): the whole process is SIGKILLed when that run reaches that epoch.
-    pub kill_at: Option<(String, usize)>,
+    pub(crate) kill_at: Option<(String, usize)>,
 }
 
 /// Half the range of the fake trainer's split effect.
-pub const FAKE_SPLIT_EFFECT: f64 = 0.05;
+pub(crate) const FAKE_SPLIT_EFFECT: f64 = 0.05;
 
 impl Trainer for FakeTrainer {
     fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
@@ -520,14 +520,14 @@ impl Trainer for FakeTrainer {
 }
 
 /// Rows and classes of the fake trainer's synthetic validation and test sets.
-pub const FAKE_VALID_ROWS: usize = 20;
-pub const FAKE_TEST_ROWS: usize = 60;
-pub const FAKE_CLASSES: usize = 3;
+pub(crate) const FAKE_VALID_ROWS: usize = 20;
+pub(crate) const FAKE_TEST_ROWS: usize = 60;
+pub(crate) const FAKE_CLASSES: usize = 3;
 
 /// Deterministic predictions for the fake trainer: the same labelled sets for every run
 /// (row i has class i mod 3; validation rows 0, 4, 8, …), each row right with probability
 /// about its set's fake accuracy, probabilities from the seed that favour the predicted class.
-pub fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions {
+pub(crate) fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions {
     let mut rng = crate::train::fit::stream_rng(seed, 98);
     let mut set = |rows: usize, acc: f64| {
         let label: Vec<u32> = (0..rows).map(|i| (i % FAKE_CLASSES) as u32).collect();

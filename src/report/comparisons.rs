@@ -24,10 +24,10 @@ use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t, prob_a_beats_b, t_interval, MeanCi};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
+pub(crate) use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
 /// A configuration whose Holm-adjusted p against the best is at least this is not
 /// distinguishable from it.
-pub const ALPHA: f64 = 0.05;
+pub(crate) const ALPHA: f64 = 0.05;
 /// The two metrics compared, as indices in `summary::METRICS`, in the order of their column
 /// prefixes (`results::comparisons_file::COMPARED_SETS`).
 const COMPARED: [usize; 2] = [VALID, TEST];
@@ -48,7 +48,7 @@ impl Protocol {
         Protocol { design: sweep.design, paired: sweep.pairing != Pairing::None, folds: sweep.data.folds() }
     }
 
-    pub fn pairing_word(&self) -> &'static str {
+    pub(crate) fn pairing_word(&self) -> &'static str {
         if self.paired {
             "paired"
         } else {
@@ -57,7 +57,7 @@ impl Protocol {
     }
 
     /// The t-test the comparisons use.
-    pub fn test_name(&self) -> &'static str {
+    pub(crate) fn test_name(&self) -> &'static str {
         match (self.paired, self.folds) {
             (false, _) => "Welch t",
             (true, None) => "paired t",
@@ -161,7 +161,12 @@ pub fn comparisons(records: &Records, plan: &Plan, protocol: &Protocol) -> Compa
 }
 
 /// [`comparisons`] from the records' values and statistics (computed once per summary write).
-pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], protocol: &Protocol) -> Comparisons {
+pub(crate) fn comparisons_of(
+    plan: &Plan,
+    done: &[DoneValues],
+    stats: &[ConfigStats],
+    protocol: &Protocol,
+) -> Comparisons {
     let best = Best::of(stats).map(|b| b.config);
     let baseline = plan.configs.iter().position(|c| c.id == "baseline");
     let reference = match protocol.design {
@@ -215,7 +220,7 @@ fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
 }
 
 /// The header of comparisons.csv (`results::comparisons_file` owns its columns).
-pub fn comparisons_header() -> Vec<String> {
+pub(crate) fn comparisons_header() -> Vec<String> {
     crate::results::comparisons_file::header()
 }
 
@@ -225,7 +230,7 @@ pub fn comparisons_csv(records: &Records, plan: &Plan, protocol: &Protocol) -> S
 }
 
 /// The text of comparisons.csv from computed comparisons.
-pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], records: &Records) -> String {
+pub(crate) fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], records: &Records) -> String {
     let protocol = &c.protocol;
     let id = |i: Option<usize>| i.map_or_else(String::new, |i| plan.configs[i].id.clone());
     let rows = c.rows.iter().map(|row| {
@@ -265,7 +270,7 @@ pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], rec
 
 /// One repeat's choice.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pick {
+pub(crate) struct Pick {
     pub repeat: usize,
     pub config: usize,
     pub valid: f64,
@@ -275,19 +280,19 @@ pub struct Pick {
 
 /// The whole-procedure estimate.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Repeat order; a repeat where no configuration has a done run is absent.
     pub picks: Vec<Pick>,
     /// Mean of the picks' test accuracies and its [`LEVEL`] t interval (`None` below two).
-    pub test_mean: Option<f64>,
-    pub test_ci: Option<MeanCi>,
+    pub(crate) test_mean: Option<f64>,
+    pub(crate) test_ci: Option<MeanCi>,
     /// The picks with a test accuracy.
     pub n: usize,
 }
 
 /// Per repeat, the configuration best on that repeat's final validation accuracy (ties: the
 /// lower configuration index) with its test accuracy; then their mean and CI.
-pub fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
+pub(crate) fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
     whole_procedure_of(&records.done_values(plan))
 }
 
@@ -319,7 +324,7 @@ pub fn selection_csv(records: &Records, plan: &Plan) -> String {
 }
 
 /// [`selection_csv`] from the records' values.
-pub fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
+pub(crate) fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
     let s = whole_procedure_of(done);
     let header = crate::results::comparisons_file::SELECTION_HEADER.map(String::from).to_vec();
     let picks = s

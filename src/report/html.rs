@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -31,7 +31,7 @@ pub fn escape(s: &str) -> String {
 
 /// Percent-encodes a relative path for `href`/`src` (`/` kept as the separator), so
 /// ids with `#`, `?`, `%` or spaces still point at their files.
-pub fn url_path(path: &str) -> String {
+pub(crate) fn url_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/,=+".contains(&b) {
@@ -89,7 +89,7 @@ const SELECTED_SHOWN: usize = 50;
 /// kind, cliques and wins/ties/losses, the Friedman test, the configuration selected on each
 /// dataset, what was left out, and the critical-difference diagram at `cd_png` (a path relative
 /// to the page) when drawn.
-pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut String) {
+pub(crate) fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut String) {
     use super::rank::Kind;
     let against = &r.configs[r.against];
     let _ = writeln!(
@@ -408,7 +408,7 @@ fn selection_table(path: &Path, html: &mut String) -> Result<()> {
 /// the plots first (`plot_sweep`, and `plot_run` per run) to have them on the page.
 /// `selected`: the summary.csv rows of the configurations selected by validation
 /// (`Records::selected_rows`), highlighted.
-pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
+pub(crate) fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
     if !sweep_dir.is_dir() {
         bail!("{} is not a sweep directory", sweep_dir.display());
     }
@@ -532,7 +532,8 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
 mod tests {
     use super::*;
     use crate::report::plots::fixture::write_sweep;
-    use crate::report::plots::{plot_run, plot_sweep};
+    use crate::report::plots::plot_run;
+    use crate::report::plots::sweep::plot_sweep;
 
     /// Every opened tag is closed, in order (void tags excepted); returns the tags seen.
     fn check_balanced(html: &str) -> Vec<String> {

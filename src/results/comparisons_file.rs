@@ -8,9 +8,9 @@ use anyhow::{bail, Result};
 use std::path::Path;
 
 /// The two metrics compared, as column prefixes (final validation and test accuracy).
-pub const COMPARED_SETS: [&str; 2] = ["valid", "test"];
+pub(crate) const COMPARED_SETS: [&str; 2] = ["valid", "test"];
 /// The columns of each compared metric, after its prefix.
-pub const SET_COLUMNS: [&str; 8] =
+pub(crate) const SET_COLUMNS: [&str; 8] =
     ["pairs", "diff", "diff_ci_low", "diff_ci_high", "p", "p_holm", "wilcoxon_p", "p_a_beats_b"];
 
 /// The header of comparisons.csv.
@@ -29,11 +29,11 @@ pub fn header() -> Vec<String> {
 
 /// One compared metric of a configuration against the reference.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SetComparison {
+pub(crate) struct SetComparison {
     pub pairs: Option<usize>,
     pub diff: Option<f64>,
-    pub diff_ci_low: Option<f64>,
-    pub diff_ci_high: Option<f64>,
+    pub(crate) diff_ci_low: Option<f64>,
+    pub(crate) diff_ci_high: Option<f64>,
     pub p: Option<f64>,
     pub p_holm: Option<f64>,
     pub wilcoxon_p: Option<f64>,
@@ -42,20 +42,20 @@ pub struct SetComparison {
 
 /// One row of comparisons.csv: a configuration against the reference.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ComparisonRow {
+pub(crate) struct ComparisonRow {
     pub config: String,
     pub reference: String,
     /// How the runs pair (`paired`, `unpaired`) and the test that follows from it.
     pub pairing: String,
     pub test: String,
     pub n: Option<usize>,
-    pub reference_n: Option<usize>,
+    pub(crate) reference_n: Option<usize>,
     /// Per metric of [`COMPARED_SETS`].
     pub sets: [SetComparison; 2],
     /// `best`, `yes`, `no` or empty: like the best by validation.
     pub indistinguishable_from_best: String,
-    pub ensemble_test_diff: Option<f64>,
-    pub ensemble_mcnemar_p: Option<f64>,
+    pub(crate) ensemble_test_diff: Option<f64>,
+    pub(crate) ensemble_mcnemar_p: Option<f64>,
 }
 
 /// A CSV file's header, with a lookup by column name.
@@ -84,7 +84,7 @@ fn count(rec: &csv::StringRecord, col: Option<usize>, path: &Path) -> Result<Opt
 }
 
 /// Reads comparisons.csv; `None` when it is absent or empty (not written yet).
-pub fn read_comparisons(path: &Path) -> Result<Option<Vec<ComparisonRow>>> {
+pub(crate) fn read_comparisons(path: &Path) -> Result<Option<Vec<ComparisonRow>>> {
     let Some(mut reader) = table::open(path)? else { return Ok(None) };
     let columns = Columns(table::headers(&mut reader, path)?);
     let mut rows = Vec::new();
@@ -122,14 +122,14 @@ pub fn read_comparisons(path: &Path) -> Result<Option<Vec<ComparisonRow>>> {
 }
 
 /// The header of selection.csv.
-pub const SELECTION_HEADER: [&str; 4] = ["repeat", "config", "final_valid_acc", "final_test_acc"];
+pub(crate) const SELECTION_HEADER: [&str; 4] = ["repeat", "config", "final_valid_acc", "final_test_acc"];
 
 /// The rows after the repeats' choices in selection.csv, in order (`config` left empty).
-pub const SELECTION_STATS: [&str; 4] = ["n", "mean", "ci_low", "ci_high"];
+pub(crate) const SELECTION_STATS: [&str; 4] = ["n", "mean", "ci_low", "ci_high"];
 
 /// One repeat's choice by validation.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PickRow {
+pub(crate) struct PickRow {
     pub repeat: usize,
     pub config: String,
     pub valid: Option<f64>,
@@ -139,16 +139,16 @@ pub struct PickRow {
 /// selection.csv as read: the repeats' choices and, over them, the test accuracies' count,
 /// mean and 95% t interval.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SelectionTable {
+pub(crate) struct SelectionTable {
     pub picks: Vec<PickRow>,
     /// The choices with a test accuracy.
     pub n: Option<usize>,
-    pub test_mean: Option<f64>,
-    pub test_ci: (Option<f64>, Option<f64>),
+    pub(crate) test_mean: Option<f64>,
+    pub(crate) test_ci: (Option<f64>, Option<f64>),
 }
 
 /// Reads selection.csv; `None` when it is absent or empty (not written yet).
-pub fn read_selection(path: &Path) -> Result<Option<SelectionTable>> {
+pub(crate) fn read_selection(path: &Path) -> Result<Option<SelectionTable>> {
     let Some(mut reader) = table::open(path)? else { return Ok(None) };
     let columns = Columns(table::headers(&mut reader, path)?);
     let [repeat, config, valid, test] = SELECTION_HEADER.map(|name| columns.at(name));

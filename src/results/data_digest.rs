@@ -7,7 +7,7 @@ use super::layout::DATA_DIGEST_FILE;
 use std::path::Path;
 
 /// The digest of a multi-dataset sweep from each dataset's (name, digest).
-pub fn of_datasets(named: &[(String, String)]) -> String {
+pub(crate) fn of_datasets(named: &[(String, String)]) -> String {
     named.iter().map(|(name, digest)| format!("{digest}  {name}")).collect::<Vec<_>>().join("\n")
 }
 

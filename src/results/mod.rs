@@ -7,25 +7,25 @@
 //! [`summary_file`] `summary.csv`'s columns and reader; [`comparisons_file`] those of
 //! `comparisons.csv` and `selection.csv`; [`table`] the CSV reading rules they share. The summaries' statistics are computed in `report` from the records these readers give.
 
-pub mod atomic;
-pub mod comparisons_file;
-pub mod data_digest;
+pub(crate) mod atomic;
+pub(crate) mod comparisons_file;
+pub(crate) mod data_digest;
 pub mod diagnostics;
 pub mod events;
 pub mod layout;
 pub mod metrics;
-pub mod node_tables;
+pub(crate) mod node_tables;
 pub mod plan;
 pub mod predictions;
-pub mod run_config;
-pub mod rundir;
-pub mod summary_file;
+pub(crate) mod run_config;
+pub(crate) mod rundir;
+pub(crate) mod summary_file;
 pub mod table;
 
 /// A float as every CSV pinniped writes it: the shortest text that parses back to the
 /// same value, in exponent form for very large or small magnitudes (a diverged loss is
 /// `8.742122469506462e48`, not 49 digits).
-pub fn csv_number(v: f64) -> String {
+pub(crate) fn csv_number(v: f64) -> String {
     let magnitude = v.abs();
     if v.is_finite() && v != 0.0 && !(1e-5..1e16).contains(&magnitude) {
         format!("{v:e}")

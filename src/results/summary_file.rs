@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 /// The per-run metrics summary.csv summarises, in column order.
-pub const METRICS: [&str; 7] = [
+pub(crate) const METRICS: [&str; 7] = [
     "final_train_acc",
     "final_valid_acc",
     "final_test_acc",
@@ -17,10 +17,10 @@ pub const METRICS: [&str; 7] = [
 ];
 
 /// The accuracy metrics (the first five of [`METRICS`]): summary.csv gives each a 95% t interval.
-pub const ACC_METRICS: usize = 5;
+pub(crate) const ACC_METRICS: usize = 5;
 
 /// Config label used when a sweep has no axis columns (a single configuration).
-pub const NO_AXES: &str = "(no axes)";
+pub(crate) const NO_AXES: &str = "(no axes)";
 
 /// The header line of summary.csv (without its newline) for a sweep over `axes`.
 pub fn header(axes: &[String]) -> String {
@@ -52,7 +52,7 @@ pub struct Malformed {
 
 /// A summary.csv as read: its axis columns and rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SummaryTable {
+pub(crate) struct SummaryTable {
     /// Axis column names, in file order; possibly empty.
     pub axes: Vec<String>,
     pub rows: Vec<SummaryRow>,
@@ -98,10 +98,10 @@ pub struct RowDetails {
 }
 
 /// The count columns after the axes, in file order.
-pub const COUNT_COLUMNS: [&str; 5] = ["runs", "done", "failed", "diverged", "n"];
+pub(crate) const COUNT_COLUMNS: [&str; 5] = ["runs", "done", "failed", "diverged", "n"];
 
 /// The ensemble's columns, last in the file.
-pub const ENSEMBLE_COLUMNS: [&str; 3] = ["ensemble_test_acc", "ensemble_test_ci_low", "ensemble_test_ci_high"];
+pub(crate) const ENSEMBLE_COLUMNS: [&str; 3] = ["ensemble_test_acc", "ensemble_test_ci_low", "ensemble_test_ci_high"];
 
 impl SummaryRow {
     /// Statistics of `metric`, or `None` for a name not in [`METRICS`].
@@ -219,7 +219,7 @@ pub fn parse(bytes: &[u8]) -> Result<SummaryTable, Malformed> {
 }
 
 /// `axis=value` pairs sorted by axis name, so a label does not depend on column order.
-pub fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
+pub(crate) fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
     let mut pairs: Vec<_> = pairs.collect();
     if pairs.is_empty() {
         return NO_AXES.to_string();

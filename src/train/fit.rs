@@ -43,8 +43,8 @@ pub struct EpochMetrics {
 pub struct History {
     pub metrics: Vec<EpochMetrics>,
     pub weight_changes: Vec<WeightChange>,
-    pub histograms: Vec<LayerHistogram>,
-    pub confusions: Vec<EpochConfusion>,
+    pub(crate) histograms: Vec<LayerHistogram>,
+    pub(crate) confusions: Vec<EpochConfusion>,
 }
 
 /// How much one node's incoming weights moved in one epoch.
@@ -64,7 +64,7 @@ pub struct WeightChange {
 pub struct LayerHistogram {
     pub epoch: usize,
     pub layer: usize,
-    pub histogram: Histogram,
+    pub(crate) histogram: Histogram,
 }
 
 /// One split's confusion matrix after one epoch.
@@ -120,10 +120,10 @@ pub struct EpochView<'a, T> {
 }
 
 /// Called after every epoch (for checkpoints and progress); an error fails the run.
-pub type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
+pub(crate) type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
 
 /// Writes a run's training state (`train::state`); an error fails the run.
-pub type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
+pub(crate) type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
 
 /// How a run saves and resumes its whole training state.
 pub struct Resume<'r, T> {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Shape of a synthetic run.
 #[derive(Clone, Debug)]
-pub struct RunShape {
+pub(crate) struct RunShape {
     pub epochs: usize,
     pub hidden: Vec<usize>,
     pub classes: usize,
@@ -13,7 +13,7 @@ pub struct RunShape {
     pub test_every: usize,
     pub confusion_every: usize,
     /// Accuracy offset, so runs of a sweep differ.
-    pub skill: f64,
+    pub(crate) skill: f64,
 }
 
 impl Default for RunShape {
@@ -28,7 +28,7 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 /// Writes every file a finished run has, with state `state`.
-pub fn write_run(dir: &Path, shape: &RunShape, state: &str) {
+pub(crate) fn write_run(dir: &Path, shape: &RunShape, state: &str) {
     let RunShape { epochs, ref hidden, classes, test_every, confusion_every, skill } = *shape;
     let h = hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ");
     write(
@@ -105,7 +105,7 @@ pub fn write_run(dir: &Path, shape: &RunShape, state: &str) {
 
 /// A one-at-a-time sweep over `batch_size` ∈ {40, 160} and `momentum` ∈ {0.0, 0.9}
 /// (baseline 160, 0.0), 2 repeats, named `name`; `momentum=0.9/rep-2` diverged.
-pub fn write_sweep(dir: &Path, name: &str) {
+pub(crate) fn write_sweep(dir: &Path, name: &str) {
     let toml_name = name.replace('\\', "\\\\").replace('"', "\\\"");
     write(
         dir,
@@ -137,7 +137,7 @@ pub fn write_sweep(dir: &Path, name: &str) {
 
 /// A summary.csv over `axes`: per row its axis values and mean final validation accuracy
 /// (std 0.02), 2 of 2 runs done, final train accuracy 0.8 ± 0.01, every other cell empty.
-pub fn summary_text(axes: &[&str], rows: &[(&[&str], f64)]) -> String {
+pub(crate) fn summary_text(axes: &[&str], rows: &[(&[&str], f64)]) -> String {
     use crate::results::summary_file::{header, ACC_METRICS, METRICS};
     let axes: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
     let mut text = header(&axes);
