@@ -11,33 +11,33 @@ use std::path::Path;
 /// Sweep and run files, stored TOML and JSON: far larger than any real one.
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 /// CSV tables pinniped reads back (summaries, metrics of long runs).
-pub const MAX_TABLE_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_TABLE_BYTES: u64 = 1 << 30;
 /// Checkpoints: a model at the size bounds of `[train]` fits.
-pub const MAX_CHECKPOINT_BYTES: u64 = 64 << 30;
+pub(crate) const MAX_CHECKPOINT_BYTES: u64 = 64 << 30;
 /// A run's training state (`state.bin`): up to four copies of the largest model (weights,
 /// best weights, Adam's two moments) and the run's history.
-pub const MAX_STATE_BYTES: u64 = 5 * MAX_CHECKPOINT_BYTES;
+pub(crate) const MAX_STATE_BYTES: u64 = 5 * MAX_CHECKPOINT_BYTES;
 
 /// Opens `path` for reading if it is a regular file (after following symlinks). The type is
 /// checked on the opened handle, not on the name, so nothing can swap the file in between;
 /// the open is non-blocking, so a FIFO without a writer fails here instead of hanging.
-pub fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     open_checked(path, false)
 }
 
 /// [`open_regular`] for a file pinniped wrote inside a results directory: a symlink
 /// planted there is refused, not followed (its target may be anything of the user's).
-pub fn open_own(path: &Path) -> io::Result<File> {
+pub(crate) fn open_own(path: &Path) -> io::Result<File> {
     open_checked(path, true)
 }
 
 /// [`read_text`] through [`open_own`].
-pub fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
+pub(crate) fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
     text(read_from(open_own(path)?, limit)?)
 }
 
 /// [`read_bounded`] through [`open_own`].
-pub fn read_own(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_own(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     read_from(open_own(path)?, limit)
 }
 
@@ -72,7 +72,7 @@ fn open_checked(path: &Path, no_follow: bool) -> io::Result<File> {
 }
 
 /// The whole file, refusing one larger than `limit` bytes before reading it.
-pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     read_from(open_regular(path)?, limit)
 }
 
@@ -91,7 +91,7 @@ fn read_from(file: File, limit: u64) -> io::Result<Vec<u8>> {
 }
 
 /// [`read_bounded`] as UTF-8 text.
-pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+pub(crate) fn read_text(path: &Path, limit: u64) -> io::Result<String> {
     text(read_bounded(path, limit)?)
 }
 

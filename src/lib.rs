@@ -25,8 +25,14 @@
 //!   stored sweep), [`results::predictions`] (a run's predictions.npz), and the statistics in
 //!   [`stats`] (pinned against SciPy).
 //!
-//! Everything else is public for the binary, the integration tests and the benches, and may
-//! change with the layout it serves.
+//! Public for the integration tests (and the examples) only, not an interface to build on:
+//! [`exec`] (the trainers, the pool and its events), most of [`results`] (the files' names and
+//! readers the tests read back: `layout`, `metrics`, `plan`, `events`, `diagnostics`, `table`),
+//! [`report`] beyond `compare` (summary, comparisons, html, rank, plots, …), [`memory`],
+//! [`fsx`], [`output`] (its print macros are exported), and the submodules of [`spec`],
+//! [`data`], [`train`] and [`stats`] beyond the facade. Every other item is `pub(crate)`:
+//! `scripts/public-surface.py` lists the `pub` items and finds those no test, example or
+//! `main.rs` names (issue 12 §7).
 
 // First: its print macros are used by every module below.
 #[macro_use]

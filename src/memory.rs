@@ -7,7 +7,7 @@ use crate::spec::TrainConfig;
 use std::fmt;
 
 /// Overrides the per-run memory bound (bytes); the default is the machine's memory.
-pub const MAX_RUN_MEMORY_VAR: &str = "PINNIPED_MAX_RUN_MEMORY";
+pub(crate) const MAX_RUN_MEMORY_VAR: &str = "PINNIPED_MAX_RUN_MEMORY";
 
 /// The bound without a setting where the machine's memory cannot be read.
 const FALLBACK_LIMIT: u64 = 16 << 30;
@@ -25,14 +25,14 @@ pub struct AllocError {
 }
 
 /// `len` copies of `value`, or an [`AllocError`] instead of aborting the process.
-pub fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>, AllocError> {
+pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>, AllocError> {
     let mut v = try_with_capacity(len, what)?;
     v.resize(len, value);
     Ok(v)
 }
 
 /// An empty vector with room for `len` elements, or an [`AllocError`].
-pub fn try_with_capacity<T>(len: usize, what: &'static str) -> Result<Vec<T>, AllocError> {
+pub(crate) fn try_with_capacity<T>(len: usize, what: &'static str) -> Result<Vec<T>, AllocError> {
     let mut v = Vec::new();
     v.try_reserve_exact(len)
         .map_err(|_| AllocError { bytes: (len as u64).saturating_mul(std::mem::size_of::<T>() as u64), what })?;
@@ -68,7 +68,7 @@ pub struct Shape {
     pub classes: usize,
     pub train_rows: usize,
     pub valid_rows: usize,
-    pub test_rows: usize,
+    pub(crate) test_rows: usize,
 }
 
 /// The estimated peak memory of one run, by part (bytes).
@@ -77,7 +77,7 @@ pub struct Estimate {
     /// Weights, gradients, optimiser state, snapshots and copies of the model.
     pub model: u64,
     /// Forward/backward buffers of the training and evaluation passes (and the Gram method).
-    pub workspaces: u64,
+    pub(crate) workspaces: u64,
     /// The run's own copies of the train, valid and test rows.
     pub sets: u64,
     /// Histograms, weight changes and confusion matrices over all epochs, and their CSV text.
@@ -172,13 +172,13 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
 
 /// The per-run memory bound: `PINNIPED_MAX_RUN_MEMORY` if set, else the machine's memory.
 /// `Err` names the setting when it is not a number.
-pub fn run_memory_limit() -> Result<u64, String> {
+pub(crate) fn run_memory_limit() -> Result<u64, String> {
     Ok(bytes_setting(MAX_RUN_MEMORY_VAR)?.unwrap_or_else(|| physical_memory().unwrap_or(FALLBACK_LIMIT)))
 }
 
 /// A size limit from the environment variable `name`: `None` when unset, `Err` (a message
 /// naming the variable) when it is not a positive whole number of bytes.
-pub fn bytes_setting(name: &str) -> Result<Option<u64>, String> {
+pub(crate) fn bytes_setting(name: &str) -> Result<Option<u64>, String> {
     let Some(raw) = std::env::var_os(name) else { return Ok(None) };
     let text = raw.to_string_lossy();
     match text.trim().parse::<u64>() {
@@ -199,7 +199,7 @@ fn physical_memory() -> Option<u64> {
 }
 
 /// Why `estimate` does not fit under `limit`, or `None` when it does.
-pub fn over_limit(estimate: &Estimate, limit: u64) -> Option<String> {
+pub(crate) fn over_limit(estimate: &Estimate, limit: u64) -> Option<String> {
     let total = estimate.total();
     if total <= limit {
         return None;

@@ -18,16 +18,16 @@ static STDOUT_FOR_MACHINES: AtomicBool = AtomicBool::new(false);
 
 /// From now on stdout carries only [`write_machine_line`]'s lines (set once by the command
 /// layer, before anything is printed).
-pub fn reserve_stdout_for_machines() {
+pub(crate) fn reserve_stdout_for_machines() {
     STDOUT_FOR_MACHINES.store(true, Ordering::Relaxed);
 }
 
-pub fn stdout_is_for_machines() -> bool {
+pub(crate) fn stdout_is_for_machines() -> bool {
     STDOUT_FOR_MACHINES.load(Ordering::Relaxed)
 }
 
 /// One line (newline included) of the machine-readable stream on stdout.
-pub fn write_machine_line(line: &str) {
+pub(crate) fn write_machine_line(line: &str) {
     write_to(&STDOUT_GONE, std::io::stdout().lock(), format_args!("{line}"))
 }
 
@@ -40,17 +40,17 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code after SIGUSR1 (Slurm's warning before a time limit, `pinniped slurm --requeue`):
 /// every running run saved its state and stopped; the same command resumes them exactly.
 /// 75 is `EX_TEMPFAIL` of sysexits.h: "try again later".
-pub const EXIT_SUSPENDED: u8 = 75;
+pub(crate) const EXIT_SUSPENDED: u8 = 75;
 
 static SUSPEND: AtomicBool = AtomicBool::new(false);
 
 /// Set once SIGUSR1 arrives: running runs save their state after the epoch in progress and
 /// stop, and no run starts.
-pub fn suspend_flag() -> &'static AtomicBool {
+pub(crate) fn suspend_flag() -> &'static AtomicBool {
     &SUSPEND
 }
 
-pub fn suspend_requested() -> bool {
+pub(crate) fn suspend_requested() -> bool {
     SUSPEND.load(Ordering::SeqCst)
 }
 

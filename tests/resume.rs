@@ -6,7 +6,7 @@
 //! (The process-level kills, SIGUSR1 and refused states are in `faults.rs`.)
 
 use pinniped::spec::{DataConfig, Split, TrainConfig};
-use pinniped::train::fit::{fit_resumable, stream_rng, Resume, ResumeError};
+use pinniped::train::fit::{fit_resumable, stream_rng, FitError, Resume, ResumeError};
 use pinniped::train::state::{FitState, PhaseKind};
 use pinniped::train::{Engine, EpochView, Fit, Method, MomentumRule, OptimizerKind, Real, RunData};
 
@@ -179,9 +179,9 @@ fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
         let mut hook = |_: EpochView<'_, f64>| Ok(());
         let resume = Resume { from: Some(s), ..Resume::none() };
         let e = fit_resumable::<f64>(cfg, &data_cfg(), 11, &Split::own(11), &data, &mut hook, resume).err().unwrap();
-        match e.downcast_ref::<ResumeError>() {
-            Some(ResumeError::Refused(why)) => why.clone(),
-            _ => panic!("not refused: {e:#}"),
+        match e {
+            FitError::Resume(ResumeError::Refused(why)) => why,
+            e => panic!("not refused: {:#}", e.into_anyhow()),
         }
     };
     // Adam's moments are not SGD's momentum: another optimiser state.

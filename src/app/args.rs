@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Upper bounds of the counts typed on the command line (every count has one).
-pub const MAX_JOBS: u64 = 1024;
-pub const MAX_TASKS: u64 = 100_000;
+pub(crate) const MAX_JOBS: u64 = 1024;
+pub(crate) const MAX_TASKS: u64 = 100_000;
 
 /// `--shard K/N`: the runs whose plan index ≡ K (mod N).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,25 +91,25 @@ pub struct Cli {
 pub struct TestMode {
     /// Testing aid: train with synthetic curves instead of networks (`run`, `rerun`, `refit`).
     #[arg(long, hide = true, global = true)]
-    pub fake_trainer: bool,
+    pub(crate) fake_trainer: bool,
     /// Testing aid: with --fake-trainer, sleep this many milliseconds per synthetic epoch.
     #[arg(long, hide = true, global = true, value_name = "MS", default_value_t = 0)]
-    pub fake_delay_ms: u64,
+    pub(crate) fake_delay_ms: u64,
     /// Testing aid: with --fake-trainer, fail every run whose id contains PATTERN.
     #[arg(long, hide = true, global = true, value_name = "PATTERN")]
-    pub fake_fail: Option<String>,
+    pub(crate) fake_fail: Option<String>,
     /// Testing aid: the process SIGKILLs itself when the run whose id is RUN reaches EPOCH
     /// (a kill at a chosen point, not after a guessed sleep), with --fake-trainer or real
     /// training (after that epoch, before its state is saved; `RUN#refit@EPOCH`: before the
     /// refit's state of that epoch is saved).
     #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
-    pub fake_kill_at: Option<(String, usize)>,
+    pub(crate) fake_kill_at: Option<(String, usize)>,
     /// Testing aid: real training sends the process SIGUSR1 after EPOCH of the run RUN.
     #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
-    pub fake_signal_at: Option<(String, usize)>,
+    pub(crate) fake_signal_at: Option<(String, usize)>,
     /// Testing aid: every atomic write to a path containing PATTERN fails as on a full disk.
     #[arg(long, hide = true, global = true, value_name = "PATTERN")]
-    pub inject_write_error: Option<String>,
+    pub(crate) inject_write_error: Option<String>,
 }
 
 /// `RUN@EPOCH` of `--fake-kill-at`.
@@ -178,7 +178,7 @@ pub struct SlurmArgs {
     pub out: PathBuf,
     /// At most K tasks at once (the array's %K throttle).
     #[arg(long, value_name = "K", value_parser = at_least_one(MAX_TASKS))]
-    pub max_parallel: Option<usize>,
+    pub(crate) max_parallel: Option<usize>,
     /// Slurm partition (queue) for every task (default: the cluster's default partition).
     #[arg(long)]
     pub partition: Option<String>,
@@ -187,20 +187,20 @@ pub struct SlurmArgs {
     pub time: Option<String>,
     /// CPUs per task; each task trains that many runs at once.
     #[arg(long, default_value_t = 1, value_parser = at_least_one(MAX_JOBS))]
-    pub cpus_per_task: usize,
+    pub(crate) cpus_per_task: usize,
     /// The tasks rerun only failed and unfinished runs (after an earlier array).
     #[arg(long)]
-    pub only_failed: bool,
+    pub(crate) only_failed: bool,
     /// Submit with sbatch (array, then the merge job after it) and print the job ids.
     #[arg(long)]
     pub submit: bool,
     /// Ask Slurm for SIGUSR1 --warn-seconds before the time limit: the running runs save their
     /// training state, pinniped exits 75 and the task requeues itself and resumes them exactly.
     #[arg(long)]
-    pub requeue: bool,
+    pub(crate) requeue: bool,
     /// With --requeue: how many seconds before the time limit the warning comes.
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = at_least_one(65535), requires = "requeue")]
-    pub warn_seconds: usize,
+    pub(crate) warn_seconds: usize,
 }
 
 #[derive(Args, Debug)]
@@ -214,10 +214,10 @@ pub struct RunArgs {
     pub exec: ExecArgs,
     /// Print the plan (ids, parameters, seeds; with --shard, that shard's runs) and train nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Stop starting new runs after the first failure.
     #[arg(long)]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
     /// Reuse a results directory made with another seed, data or baseline,
     /// retraining the runs whose configuration changed.
     #[arg(long)]
@@ -232,7 +232,7 @@ pub struct ExecArgs {
     pub jobs: Option<usize>,
     /// No progress output (the summary is still written).
     #[arg(long, short = 'q')]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Only the runs whose plan index ≡ K (mod N), e.g. 0/4; shards can share one
     /// results directory (a run is claimed before it trains).
     #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
@@ -240,11 +240,11 @@ pub struct ExecArgs {
     /// human: progress and results for people; json: the events of events.jsonl on stdout, one
     /// JSON object a line (human text goes to stderr).
     #[arg(long, value_enum, default_value = "human")]
-    pub message_format: MessageFormat,
+    pub(crate) message_format: MessageFormat,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageFormat {
+pub(crate) enum MessageFormat {
     Human,
     Json,
 }
@@ -329,7 +329,7 @@ pub struct TrainArgs {
     pub set: Vec<String>,
     /// No per-epoch output.
     #[arg(long, short = 'q')]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -395,7 +395,7 @@ pub struct RefitArgs {
     pub force: bool,
     /// No progress output (refit.csv is still written).
     #[arg(long, short = 'q')]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 //! variant that says what it means for the user.
 
 use crate::data::DataError;
+use crate::exec::{ExecError, RunError};
 use crate::report::compare::CompareError;
 use crate::report::rank::RankError;
 use crate::spec::problems::{bounded, MESSAGE_CHARS};
@@ -13,15 +14,15 @@ use std::fmt;
 /// Documented exit codes (README "Exit codes", `pinniped --help`).
 pub mod exit {
     /// Every run finished (diverged runs are results too).
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// Some runs failed, or an operation failed at run time (I/O).
-    pub const RUNS_FAILED: u8 = 1;
+    pub(crate) const RUNS_FAILED: u8 = 1;
     /// Usage or input error: nothing was run or written.
     pub const INPUT: u8 = 2;
     /// Interrupted (Ctrl-C): finished runs are kept, the same command resumes.
     pub const INTERRUPTED: u8 = crate::output::EXIT_INTERRUPTED;
     /// SIGUSR1: running runs saved their state and stopped; the same command resumes them.
-    pub const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
+    pub(crate) const SUSPENDED: u8 = crate::output::EXIT_SUSPENDED;
 }
 
 #[derive(Debug)]
@@ -66,6 +67,22 @@ impl fmt::Display for AppError {
 impl From<InputError> for AppError {
     fn from(e: InputError) -> Self {
         AppError::Input(e)
+    }
+}
+
+impl From<ExecError> for AppError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Input(e) => AppError::Input(e),
+            ExecError::Runtime(e) => AppError::Runtime(e),
+        }
+    }
+}
+
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> Self {
+        // `pinniped train` trains one run: suspended or failed, it did not finish.
+        AppError::Runtime(e.into_anyhow())
     }
 }
 
@@ -128,6 +145,9 @@ mod tests {
             (RankError::Draw(anyhow::anyhow!("cannot draw")).into(), 1),
             (CompareError::Input(input()).into(), 2),
             (std::io::Error::other("disk full").into(), 1),
+            (ExecError::Input(input()).into(), 2),
+            (RunError::Suspended(4).into(), 1),
+            (ExecError::Runtime(anyhow::anyhow!("cannot lock in r: Input/output error")).into(), 1),
         ]
     }
 

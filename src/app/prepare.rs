@@ -8,7 +8,7 @@ use std::path::Path;
 /// A sweep's data, validated: one dataset's, loaded and featurised; or, with `[datasets]`,
 /// every dataset's digest and pipelines (each dataset was loaded, checked and let go; it is
 /// loaded again while its runs train, see `DatasetsTrainer`).
-pub enum Loaded {
+pub(crate) enum Loaded {
     One(Prepared),
     Many { digest: String, pipelines: Vec<Vec<Pipeline>> },
 }
@@ -25,7 +25,7 @@ impl Loaded {
 
 /// Loads and prepares the data every planned configuration needs; with `[datasets]`, checks
 /// every dataset before anything runs (each problem of each dataset reported together).
-pub fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Loaded, InputError> {
+pub(crate) fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Loaded, InputError> {
     if sweep.datasets.is_empty() {
         let configs: Vec<&Config> = plan.configs.iter().collect();
         return prepare_one(sweep, &sweep.data, &configs, "").map(|(p, _)| Loaded::One(p));
@@ -47,7 +47,7 @@ pub fn prepare(sweep: &SweepFile, plan: &Plan) -> Result<Loaded, InputError> {
     if !problems.is_empty() {
         return Err(InputError(problems));
     }
-    Ok(Loaded::Many { digest: crate::exec::sweep::datasets_digest(&digests), pipelines })
+    Ok(Loaded::Many { digest: crate::results::data_digest::of_datasets(&digests), pipelines })
 }
 
 /// One dataset's data for `configs`, checked (memory, folds, training rows), with the pipelines
@@ -78,7 +78,7 @@ fn prepare_one(
 }
 
 /// k-fold needs a row per fold: known only once the training file is read.
-pub fn check_folds(file: &Path, data: &DataConfig, rows: usize) -> Result<(), InputError> {
+pub(crate) fn check_folds(file: &Path, data: &DataConfig, rows: usize) -> Result<(), InputError> {
     match data.folds() {
         Some(folds) if folds > rows => Err(InputError::one(
             file,

@@ -23,7 +23,7 @@ fn refit_config(dir: &Path, plan: &Plan, wanted: Option<&str>) -> Result<usize, 
             let ids: Vec<&str> = plan.configs.iter().map(|c| c.id.as_str()).collect();
             plan.configs.iter().position(|c| c.id == id).ok_or_else(|| {
                 InputError::one(
-                    &dir.join("plan.csv"),
+                    &dir.join(crate::results::layout::PLAN_FILE),
                     None,
                     Some("--config"),
                     format!(
@@ -129,8 +129,7 @@ pub fn refit(a: RefitArgs, test: &Test) -> Result<u8, AppError> {
     let opts = RunOptions { jobs: jobs_or_cores(a.jobs), retrain: a.force, quiet: a.quiet, ..Default::default() };
     let real = MlpTrainer { data: &prepared, faults: test.faults.clone() };
     let trainer = test.trainer(&real);
-    // A bad PINNIPED_LOCK is an input error, found before the lock probe.
-    crate::exec::claim::lock_setting()?;
+    // A bad PINNIPED_LOCK is an input error (`ExecError::Input`), found before the lock probe.
     let lock_mode = crate::exec::claim::lock_mode(root)?;
     let dirs: Vec<std::path::PathBuf> = (0..runs).map(|i| plan_refit.dir(root, i)).collect();
     sweep::remove_stale_locks(root, dirs.iter().cloned(), lock_mode);

@@ -9,7 +9,7 @@ use crate::spec::problems::echo;
 use crate::spec::{Plan, SweepFile};
 
 /// "45 runs", or with a shard "45 runs; shard 0/4: 12 of them".
-pub fn runs_and_share(plan: &Plan, exec: &Exec) -> String {
+pub(crate) fn runs_and_share(plan: &Plan, exec: &Exec) -> String {
     let all = count(plan.runs.len(), "run");
     match exec.shard {
         Some(s) => format!("{all}; shard {}/{}: {} of them", s.k, s.n, exec.in_shard(plan).len()),
@@ -18,7 +18,7 @@ pub fn runs_and_share(plan: &Plan, exec: &Exec) -> String {
 }
 
 /// "15 configurations", or with datasets "8 datasets × 15 configurations".
-pub fn configurations_text(plan: &Plan) -> String {
+pub(crate) fn configurations_text(plan: &Plan) -> String {
     match plan.datasets.len() {
         0 => count(plan.configs.len(), "configuration"),
         n => format!("{} × {}", count(n, "dataset"), count(plan.configs.len() / n, "configuration")),
@@ -26,7 +26,7 @@ pub fn configurations_text(plan: &Plan) -> String {
 }
 
 /// "3 repeats", or with k-fold "3 repeats × 5 folds": the runs of one configuration.
-pub fn repeats_text(sweep: &SweepFile) -> String {
+pub(crate) fn repeats_text(sweep: &SweepFile) -> String {
     match sweep.data.folds() {
         Some(k) => format!("{} × {}", count(sweep.repeats, "repeat"), count(k, "fold")),
         None => count(sweep.repeats, "repeat"),
@@ -35,7 +35,7 @@ pub fn repeats_text(sweep: &SweepFile) -> String {
 
 /// Columns as wide as their widest cell or header, two spaces apart; column `c` is
 /// right-aligned (numbers) when `right[c]`, left-aligned otherwise.
-pub fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
+pub(crate) fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
     let width =
         |c: usize| rows.iter().map(|r| r[c].chars().count()).chain([header[c].chars().count()]).max().unwrap_or(0);
     let widths: Vec<usize> = (0..header.len()).map(width).collect();
@@ -55,10 +55,10 @@ pub fn aligned_table(header: &[String], rows: &[Vec<String>], right: &[bool]) ->
     s
 }
 
-pub use crate::report::stats::mean_spread_ci;
+pub(crate) use crate::report::stats::mean_spread_ci;
 
 /// State counts over the whole plan, from each run's state (`None`: not finished).
-pub fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {
+pub(crate) fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {
     let mut c = Counts::default();
     for state in states {
         match state {
@@ -74,7 +74,7 @@ pub fn all_counts(states: impl IntoIterator<Item = Option<State>>) -> Counts {
 
 /// The paper's §2.3 layout: zeros blank, hits `+n`, misses `-n`; rows are the
 /// actual classes, columns the predicted ones, both labelled.
-pub fn sparse_confusion(m: &[u32], labels: &[String]) -> String {
+pub(crate) fn sparse_confusion(m: &[u32], labels: &[String]) -> String {
     let classes = labels.len();
     let labels: Vec<String> = labels.iter().map(|l| echo(l)).collect();
     let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);

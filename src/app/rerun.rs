@@ -41,7 +41,7 @@ pub fn rerun(a: RerunArgs, test: &Test) -> Result<u8, AppError> {
                 Some(r) if !todo.contains(&r.index) => todo.push(r.index),
                 Some(_) => {}
                 None => problems.push(crate::spec::Problem {
-                    file: a.dir.join("plan.csv"),
+                    file: a.dir.join(crate::results::layout::PLAN_FILE),
                     line: None,
                     key: None,
                     message: format!(

@@ -9,7 +9,7 @@ use std::path::Path;
 /// The sweep stored in a results directory, and its plan. Reads nothing but the
 /// directory: the data files need not exist (they may have moved, or live on
 /// another machine).
-pub fn open_results(dir: &Path) -> Result<(SweepFile, Plan), InputError> {
+pub(crate) fn open_results(dir: &Path) -> Result<(SweepFile, Plan), InputError> {
     let path = dir.join(sweep::SWEEP_FILE);
     // Before reading anything: a symlinked sweep.toml would be read from outside.
     sweep::check_no_symlinked_files(dir)?;
@@ -54,7 +54,7 @@ fn not_a_results_dir(dir: &Path) -> String {
 
 /// `--out` and `<out>/<name>` must be directories or not exist yet: a file on the
 /// way is a usage error, found before anything is written.
-pub fn check_out_dir(root: &Path) -> Result<(), InputError> {
+pub(crate) fn check_out_dir(root: &Path) -> Result<(), InputError> {
     match root.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists() && !p.is_dir()) {
         Some(file) => Err(InputError::one(
             file,
@@ -66,18 +66,9 @@ pub fn check_out_dir(root: &Path) -> Result<(), InputError> {
     }
 }
 
-/// The input checks that `sweep::write_sweep_files` and `sweep::execute` make inside (no
-/// symlinked run directory, a valid `PINNIPED_LOCK`), made here first so that a refusal is
-/// the input error it is (exit 2), not a failure at run time.
-pub fn check_claimable(root: &Path, plan: &Plan) -> Result<(), InputError> {
-    sweep::check_no_symlinks(root, plan)?;
-    crate::exec::claim::lock_setting()?;
-    Ok(())
-}
-
 /// `sweep` with the pairing of the results directory `root` when the file does not say it
 /// (one line says so), so that the directory resumes with the scheme it was made with.
-pub fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepFile {
+pub(crate) fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> SweepFile {
     if let Some(stored) = sweep::adopt_pairing(root, &mut sweep) {
         if !quiet {
             outln!(
@@ -92,7 +83,7 @@ pub fn with_stored_pairing(root: &Path, mut sweep: SweepFile, quiet: bool) -> Sw
 }
 
 /// The data files of a stored sweep must still be where it says (`what` needs them).
-pub fn check_stored_data(dir: &Path, sweep: &SweepFile, what: &str) -> Result<(), InputError> {
+pub(crate) fn check_stored_data(dir: &Path, sweep: &SweepFile, what: &str) -> Result<(), InputError> {
     // The stored paths are absolute: a file missing there has moved or gone.
     let missing: Vec<(String, String)> = if sweep.datasets.is_empty() {
         sweep.data.file_problems().into_iter().map(|(k, m)| (format!("data.{k}"), m)).collect()

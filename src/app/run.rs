@@ -6,7 +6,7 @@ use super::args::RunArgs;
 use super::error::{exit, AppError};
 use super::prepare::{prepare, Loaded};
 use super::render::{aligned_table, all_counts, configurations_text, mean_spread_ci, repeats_text, runs_and_share};
-use super::results_dir::{check_claimable, check_out_dir, with_stored_pairing};
+use super::results_dir::{check_out_dir, with_stored_pairing};
 use super::settings::{Exec, Test};
 use crate::exec::sweep::{self, Counts, RunOptions};
 use crate::exec::trainer::{DatasetsTrainer, MlpTrainer, Trainer};
@@ -45,7 +45,6 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
     if !a.force {
         sweep::check_compatible(&root, &sweep, prepared.digest())?;
     }
-    check_claimable(&root, &plan)?;
     sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
     crate::results::rundir::remove_temp_files(&root)?;
     let mut todo = sweep::pending(&root, &sweep, &plan, prepared.digest(), a.force);
@@ -87,7 +86,6 @@ fn train_halving(
 ) -> Result<u8, AppError> {
     let opts = run_options(exec, &batch);
     let real = real_trainer(sweep, prepared, test);
-    check_claimable(root, plan)?;
     let trainer = test.trainer(real.as_ref());
     let mine = |i: usize| exec.has(i);
     let outcome =
@@ -138,7 +136,7 @@ pub(super) struct Batch {
     /// Train the given runs even if they have a status (rerun, --force).
     pub retrain: bool,
     /// Stop starting new runs after the first failure.
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 }
 
 /// Trains the plan's runs `todo` into `root`, then summary, plots and report.
@@ -155,7 +153,6 @@ pub(super) fn train_runs(
 ) -> Result<u8, AppError> {
     let opts = run_options(exec, &batch);
     let real = real_trainer(sweep, prepared, test);
-    check_claimable(root, plan)?;
     let trainer = test.trainer(real.as_ref());
     let (counts, records) = sweep::execute(root, sweep, plan, prepared.digest(), todo, trainer, &opts)?;
     finish(root, plan, &records, &Protocol::of(sweep), exec.quiet)?;
@@ -279,7 +276,7 @@ fn report_end(root: &Path, plan: &Plan, records: &summary::Records, counts: &Cou
             0 => String::new(),
             n => format!(" (covers {} of {}; {n} not finished)", plan.runs.len() - n, count(plan.runs.len(), "run")),
         };
-        outln!("summary: {}{partial}", root.join("summary.csv").display());
+        outln!("summary: {}{partial}", root.join(crate::results::layout::SUMMARY_FILE).display());
         let of_finished = if all.skipped > 0 { " of the finished runs" } else { "" };
         if plan.datasets.is_empty() {
             best_lines(plan, records, of_finished, "");

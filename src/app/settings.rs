@@ -8,13 +8,13 @@ use crate::spec::Plan;
 
 /// How runs execute: `run`, `rerun` and `refit`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Exec {
+pub(crate) struct Exec {
     /// Runs trained at once (`--jobs`, default: the number of cores).
     pub jobs: usize,
     /// Only the runs of this shard (`--shard K/N`).
     pub shard: Option<Shard>,
     /// No progress output.
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 impl Exec {
@@ -28,19 +28,19 @@ impl Exec {
     }
 
     /// The plan indices of this process's runs, in plan order.
-    pub fn in_shard(&self, plan: &Plan) -> Vec<usize> {
+    pub(crate) fn in_shard(&self, plan: &Plan) -> Vec<usize> {
         plan.runs.iter().map(|r| r.index).filter(|&i| self.has(i)).collect()
     }
 }
 
 /// `--jobs`, else one run per core.
-pub fn jobs_or_cores(jobs: Option<usize>) -> usize {
+pub(crate) fn jobs_or_cores(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The hidden test mode, resolved: the synthetic trainer that replaces networks, if asked for.
 pub struct Test {
-    pub fake_trainer: Option<FakeTrainer>,
+    pub(crate) fake_trainer: Option<FakeTrainer>,
     /// The faults the hidden test-mode options inject into real training.
     pub faults: crate::exec::trainer::Faults,
 }
@@ -48,7 +48,7 @@ pub struct Test {
 impl Test {
     /// Resolves `--fake-*` and arms `--inject-write-error` (a switch of `write_atomic` for
     /// the whole process, so set once, here, before any command writes).
-    pub fn resolve(t: &TestMode) -> Self {
+    pub(crate) fn resolve(t: &TestMode) -> Self {
         if let Some(pattern) = &t.inject_write_error {
             crate::results::atomic::inject_write_errors(pattern.clone());
         }

@@ -4,7 +4,7 @@
 use super::args::SlurmArgs;
 use super::error::{exit, AppError};
 use super::prepare::prepare;
-use super::results_dir::{check_claimable, check_out_dir, with_stored_pairing};
+use super::results_dir::{check_out_dir, with_stored_pairing};
 use crate::exec::sweep;
 use crate::output::count;
 use crate::report::comparisons::Protocol;
@@ -42,7 +42,6 @@ pub fn slurm(a: SlurmArgs) -> Result<u8, AppError> {
     // here rather than in N task logs, and `status` works while the array runs.
     let prepared = prepare(&sweep, &plan)?;
     sweep::check_compatible(&root, &sweep, prepared.digest())?;
-    check_claimable(&root, &plan)?;
     sweep::write_sweep_files(&root, &sweep, &plan, prepared.digest())?;
     summary::write(&root, &plan, &Protocol::of(&sweep))?;
     let scripts = write_scripts(&root, &sweep.name, &a.file, &a.out, &opts)?;

@@ -10,7 +10,7 @@ use std::path::Path;
 pub fn summarize(dir: &Path) -> Result<u8, AppError> {
     let (sweep, plan) = open_results(dir)?;
     summary::write(dir, &plan, &Protocol::of(&sweep))?;
-    outln!("{}", dir.join("summary.csv").display());
+    outln!("{}", dir.join(crate::results::layout::SUMMARY_FILE).display());
     if let Some(prune) = &sweep.prune {
         recompute_rungs(dir, &sweep, &plan, prune)?;
     }

@@ -36,7 +36,7 @@ fn keys<'a>(labels: impl Iterator<Item = &'a str> + Clone) -> impl Iterator<Item
 /// value (`1`, `1.0` and `1e0` are one class, named by its first spelling in the file) in
 /// numeric order (so `-1` sorts before `1` and `2` before `10`); otherwise the distinct
 /// texts in lexicographic order.
-pub fn class_order(train: &Table) -> Vec<String> {
+pub(crate) fn class_order(train: &Table) -> Vec<String> {
     if let Some(declared) = &train.declared_classes {
         return declared.clone();
     }

@@ -8,7 +8,7 @@
 
 mod arff;
 mod labels;
-pub mod preprocess;
+pub(crate) mod preprocess;
 mod source;
 pub mod split;
 pub mod ts;
@@ -17,8 +17,8 @@ mod ucr;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use labels::class_order;
-pub use preprocess::{minmax_rows, normalize_rows};
+pub(crate) use labels::class_order;
+pub(crate) use preprocess::{minmax_rows, normalize_rows};
 // How a file is read is chosen by `[data]` keys, so spec owns these types; data applies them.
 pub use crate::spec::reading::{Format, LengthPolicy, MissingPolicy, SeriesPolicy, TargetLength};
 
@@ -174,8 +174,8 @@ pub struct Dataset {
     pub series_length: usize,
     pub train: Split,
     pub test: Option<Split>,
-    pub train_path: PathBuf,
-    pub test_path: Option<PathBuf>,
+    pub(crate) train_path: PathBuf,
+    pub(crate) test_path: Option<PathBuf>,
 }
 
 impl Dataset {
@@ -189,7 +189,7 @@ impl Dataset {
 /// The channels in a row of `cols` values whose series (each channel) have `series_length`
 /// values; 1 where the length is unknown (checkpoints older than the length policies) or does
 /// not divide the row.
-pub fn channels_of(cols: usize, series_length: Option<usize>) -> usize {
+pub(crate) fn channels_of(cols: usize, series_length: Option<usize>) -> usize {
     match series_length {
         Some(n) if n > 0 && cols.is_multiple_of(n) => cols / n,
         _ => 1,
@@ -207,7 +207,7 @@ pub fn read_table(path: &Path, format: Option<Format>, class_attribute: Option<&
 
 /// Reads one file and applies `policy`, bringing its series to `target`. Returns the table and
 /// the length each series (each channel) now has, to fit other files to the same length.
-pub fn read_fitted(
+pub(crate) fn read_fitted(
     path: &Path,
     format: Option<Format>,
     class_attribute: Option<&str>,
@@ -268,7 +268,7 @@ pub fn load_dataset(
 /// Loads a training file and optionally a test file, applying `policy` to both: the test
 /// file's series are brought to the length the training file's were. Class indices follow
 /// [`class_order`] of the training file, and the test file is mapped onto the same classes.
-pub fn load_dataset_with(
+pub(crate) fn load_dataset_with(
     train: &Path,
     test: Option<&Path>,
     format: Option<Format>,
@@ -330,7 +330,7 @@ pub fn load_dataset_with(
 /// Reads a file for evaluation against a saved model: `policy` is the model's (its
 /// `series_length` the training file's fitted length), labels are mapped onto the model's
 /// `classes` and the row width must equal the model's `cols`.
-pub fn load_with_classes(
+pub(crate) fn load_with_classes(
     path: &Path,
     format: Option<Format>,
     class_attribute: Option<&str>,

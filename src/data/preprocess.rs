@@ -9,7 +9,7 @@
 /// # Panics
 /// If `cols` is zero while `x` is not empty, or `x.len()` is not a multiple of `cols`
 /// (a caller bug, never a property of the input data).
-pub fn minmax_rows(x: &mut [f64], cols: usize) {
+pub(crate) fn minmax_rows(x: &mut [f64], cols: usize) {
     for row in rows_mut(x, cols) {
         let (min, max) = row.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let range = max - min;
@@ -30,7 +30,7 @@ pub fn minmax_rows(x: &mut [f64], cols: usize) {
 ///
 /// # Panics
 /// As [`minmax_rows`].
-pub fn normalize_rows(x: &mut [f64], cols: usize, eps: f64) {
+pub(crate) fn normalize_rows(x: &mut [f64], cols: usize, eps: f64) {
     for row in rows_mut(x, cols) {
         let (mean, var) = mean_var(row.iter().copied());
         let denom = (var + eps).sqrt();

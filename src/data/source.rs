@@ -17,18 +17,18 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Bounds on what one data file may hold, so that a corrupt file, a sparse file or a gzip
 /// bomb is one clear error instead of an allocation failure that aborts the process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Bytes in one line (a 1024-value UCR row is about 12 kB).
-    pub line_bytes: usize,
+    pub(crate) line_bytes: usize,
     /// Bytes of the whole file after decompression.
-    pub data_bytes: u64,
+    pub(crate) data_bytes: u64,
     /// Memory the parsed rows may take (values and labels): short rows cost more in memory
     /// than in text, so the text bound alone does not bound them.
-    pub memory_bytes: u64,
+    pub(crate) memory_bytes: u64,
 }
 
-pub const MAX_LINE_BYTES_VAR: &str = "PINNIPED_MAX_LINE_BYTES";
-pub const MAX_DATA_BYTES_VAR: &str = "PINNIPED_MAX_DATA_BYTES";
+pub(crate) const MAX_LINE_BYTES_VAR: &str = "PINNIPED_MAX_LINE_BYTES";
+pub(crate) const MAX_DATA_BYTES_VAR: &str = "PINNIPED_MAX_DATA_BYTES";
 
 impl Default for Limits {
     fn default() -> Self {
@@ -38,7 +38,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The defaults, overridden by `PINNIPED_MAX_LINE_BYTES` / `PINNIPED_MAX_DATA_BYTES`.
-    pub fn from_env() -> Result<Limits, DataError> {
+    pub(crate) fn from_env() -> Result<Limits, DataError> {
         let mut limits = Limits::default();
         if let Some(v) = bytes_setting(MAX_LINE_BYTES_VAR).map_err(DataError::Setting)? {
             limits.line_bytes = usize::try_from(v).unwrap_or(usize::MAX);

@@ -44,7 +44,7 @@ pub struct PerSplit<T> {
 
 impl<T> PerSplit<T> {
     /// The value `f` gives each split.
-    pub fn from_fn(mut f: impl FnMut(Split) -> T) -> Self {
+    pub(crate) fn from_fn(mut f: impl FnMut(Split) -> T) -> Self {
         PerSplit { train: f(Split::Train), valid: f(Split::Valid), test: f(Split::Test) }
     }
 

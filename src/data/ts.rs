@@ -53,10 +53,10 @@ const TAGS: &[&str] = &[
 ];
 
 /// More channels than this is not a time series a small network can take.
-pub const MAX_CHANNELS: usize = 100_000;
+pub(crate) const MAX_CHANNELS: usize = 100_000;
 
 /// The most values one table may hold after a length policy (4 GB of `f64`).
-pub const MAX_TABLE_VALUES: usize = 500_000_000;
+pub(crate) const MAX_TABLE_VALUES: usize = 500_000_000;
 
 /// One case: its channels back to back (`channels × length` values, NaN where missing).
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +175,7 @@ impl TsData {
     }
 
     /// The length every series is brought to.
-    pub fn resolve(&self, target: TargetLength) -> usize {
+    pub(crate) fn resolve(&self, target: TargetLength) -> usize {
         let (shortest, longest) = self.length_range();
         match target {
             TargetLength::Longest => longest,
@@ -186,7 +186,7 @@ impl TsData {
 }
 
 /// Replaces the NaNs of one series according to `policy`; the error says why it cannot.
-pub fn fill_missing(series: &mut [f64], policy: MissingPolicy) -> Result<(), String> {
+pub(crate) fn fill_missing(series: &mut [f64], policy: MissingPolicy) -> Result<(), String> {
     let Some(first) = series.iter().position(|v| v.is_nan()) else {
         return Ok(());
     };
@@ -222,7 +222,7 @@ pub fn fill_missing(series: &mut [f64], policy: MissingPolicy) -> Result<(), Str
 }
 
 /// One complete series brought to `target` values according to `policy`.
-pub fn fit_length(series: &[f64], target: usize, policy: LengthPolicy) -> Result<Vec<f64>, String> {
+pub(crate) fn fit_length(series: &[f64], target: usize, policy: LengthPolicy) -> Result<Vec<f64>, String> {
     let n = series.len();
     if n == target {
         return Ok(series.to_vec());

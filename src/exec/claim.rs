@@ -27,26 +27,26 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
 /// How often a holder refreshes its claim's mtime.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A lock file whose mtime is older than this has no live holder (10 heartbeats).
-pub const STALE_AFTER: Duration = Duration::from_secs(300);
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockMode {
+pub(crate) enum LockMode {
     Flock,
     File,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub heartbeat: Duration,
-    pub stale_after: Duration,
+    pub(crate) stale_after: Duration,
 }
 
-pub const TIMING: Timing = Timing { heartbeat: HEARTBEAT, stale_after: STALE_AFTER };
+pub(crate) const TIMING: Timing = Timing { heartbeat: HEARTBEAT, stale_after: STALE_AFTER };
 
 /// `PINNIPED_LOCK`: `file` or `flock` forces that mode; unset (or empty) detects it.
-pub fn lock_setting() -> Result<Option<LockMode>, crate::spec::InputError> {
+pub(crate) fn lock_setting() -> Result<Option<LockMode>, crate::spec::InputError> {
     match std::env::var("PINNIPED_LOCK").as_deref() {
         Ok("file") => Ok(Some(LockMode::File)),
         Ok("flock") => Ok(Some(LockMode::Flock)),
@@ -63,7 +63,7 @@ pub fn lock_setting() -> Result<Option<LockMode>, crate::spec::InputError> {
 
 /// The mode for the results directory `root`: the `PINNIPED_LOCK` setting, else
 /// `flock` unless a probe lock in `root` shows the filesystem lacks it.
-pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
+pub(crate) fn lock_mode(root: &Path) -> Result<LockMode, super::ExecError> {
     if let Some(mode) = lock_setting()? {
         return Ok(mode);
     }
@@ -90,11 +90,11 @@ pub fn lock_mode(root: &Path) -> anyhow::Result<LockMode> {
     }
     match err.raw_os_error() {
         Some(libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOLCK) => Ok(LockMode::File),
-        _ => Err(anyhow::anyhow!("cannot lock in {}: {err}", root.display())),
+        _ => Err(anyhow::anyhow!("cannot lock in {}: {err}", root.display()).into()),
     }
 }
 
-pub struct Claim {
+pub(crate) struct Claim {
     path: PathBuf,
     // Held for its lock (flock mode); closing it releases the lock.
     file: File,
@@ -128,16 +128,21 @@ impl Drop for Claim {
     }
 }
 
-pub use crate::results::layout::lock_path;
+pub(crate) use crate::results::layout::lock_path;
 
 /// `Ok(Some(claim))` when this process now owns the run below the results directory
 /// `root`, `Ok(None)` when another live process does. Never creates or locks anything
 /// through a symlink below `root`.
-pub fn try_claim(root: &Path, run_dir: &Path, mode: LockMode) -> io::Result<Option<Claim>> {
+pub(crate) fn try_claim(root: &Path, run_dir: &Path, mode: LockMode) -> io::Result<Option<Claim>> {
     try_claim_timed(root, run_dir, mode, TIMING)
 }
 
-pub fn try_claim_timed(root: &Path, run_dir: &Path, mode: LockMode, timing: Timing) -> io::Result<Option<Claim>> {
+pub(crate) fn try_claim_timed(
+    root: &Path,
+    run_dir: &Path,
+    mode: LockMode,
+    timing: Timing,
+) -> io::Result<Option<Claim>> {
     let path = lock_path(run_dir);
     if let Some(parent) = path.parent() {
         super::rundir::create_dir_below(root, parent)?;
@@ -231,11 +236,11 @@ fn take_over_if_stale(path: &Path, timing: Timing) -> io::Result<bool> {
 
 /// Who holds a claim, as its lock file says.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Holder {
+pub(crate) struct Holder {
     pub host: String,
     pub pid: u32,
     /// `SLURM_JOB_ID`, or `SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID` for an array task.
-    pub slurm_job: Option<String>,
+    pub(crate) slurm_job: Option<String>,
 }
 
 impl Holder {
@@ -245,7 +250,7 @@ impl Holder {
     }
 }
 
-pub fn read_holder(path: &Path) -> Option<Holder> {
+pub(crate) fn read_holder(path: &Path) -> Option<Holder> {
     let mut text = String::new();
     File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
     let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_string));
@@ -254,7 +259,7 @@ pub fn read_holder(path: &Path) -> Option<Holder> {
 
 /// Whether the claim at `path` has a live holder: on this host, its process exists;
 /// elsewhere, its heartbeat is recent.
-pub fn holder_alive(path: &Path, timing: Timing) -> bool {
+pub(crate) fn holder_alive(path: &Path, timing: Timing) -> bool {
     let Some(age) = age(path) else { return false };
     match read_holder(path) {
         Some(h) if h.host == hostname() => super::rundir::process_alive(h.pid),
@@ -265,7 +270,7 @@ pub fn holder_alive(path: &Path, timing: Timing) -> bool {
 }
 
 /// The run below `run_dir` is being trained by a live process right now.
-pub fn is_running(run_dir: &Path) -> Option<Holder> {
+pub(crate) fn is_running(run_dir: &Path) -> Option<Holder> {
     let path = lock_path(run_dir);
     if holder_alive(&path, TIMING) {
         read_holder(&path)

@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub enum Event {
+pub(crate) enum Event {
     Started {
         run: usize,
         id: String,
@@ -41,16 +41,16 @@ pub enum Event {
 
 /// Where a batch of runs logs its events besides the terminal.
 #[derive(Clone, Debug, Default)]
-pub struct EventsOut {
+pub(crate) struct EventsOut {
     /// The results directory whose `events.jsonl` gets every event (sweeps; refits: none).
-    pub log_in: Option<PathBuf>,
+    pub(crate) log_in: Option<PathBuf>,
     /// The `plan` line written before the first run's.
     pub plan: Option<log::Event>,
 }
 
 /// Writes the events as lines of `events.jsonl` and, with `--message-format json`, on
 /// stdout. Runs on the reporting thread only: one writer per process.
-pub struct Recorder {
+pub(crate) struct Recorder {
     log: Option<EventLog>,
     json: bool,
     /// Id and epochs of each run started and not yet finished.
@@ -132,7 +132,7 @@ impl Recorder {
 
 /// Where progress goes: bars on a terminal, one plain line per event elsewhere
 /// (CI logs, Slurm output files).
-pub enum Progress {
+pub(crate) enum Progress {
     Bars { multi: MultiProgress, overall: ProgressBar, lines: HashMap<usize, ProgressBar> },
     Plain { total: usize, done: usize },
     Quiet,

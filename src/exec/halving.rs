@@ -7,6 +7,7 @@
 //! whatever `--jobs`, shards, Slurm or a kill and resume did.
 
 use super::claim;
+use super::error::ExecError;
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::sweep::{execute, run_dir, spec_for, Counts, RunOptions};
 use super::trainer::Trainer;
@@ -37,11 +38,11 @@ pub struct Waiting {
 }
 
 /// How a halving sweep went in this process.
-pub struct Outcome {
-    pub counts: Counts,
-    pub records: Records,
+pub(crate) struct Outcome {
+    pub(crate) counts: Counts,
+    pub(crate) records: Records,
     /// `Some`: stopped at a rung that waits for other processes' runs.
-    pub waiting: Option<Waiting>,
+    pub(crate) waiting: Option<Waiting>,
 }
 
 /// `PINNIPED_RUNG_WAIT`, or the default; a value that is not a whole number of seconds up to
@@ -127,7 +128,7 @@ fn add(total: &mut Counts, c: &Counts) {
 
 /// Runs the sweep's halving rounds for the runs `mine` accepts (this process's shard).
 #[allow(clippy::too_many_arguments)]
-pub fn execute_halving(
+pub(crate) fn execute_halving(
     root: &Path,
     sweep: &SweepFile,
     plan: &Plan,
@@ -136,7 +137,7 @@ pub fn execute_halving(
     mine: &dyn Fn(usize) -> bool,
     trainer: &dyn Trainer,
     opts: &RunOptions,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, ExecError> {
     let wait = rung_wait()?;
     let epochs = decision_rungs(plan, prune);
     let mut total = Counts::default();

@@ -22,12 +22,12 @@ use crate::spec::{DataConfig, InputError, Plan, Split, SweepFile, TrainConfig};
 use crate::stats::{t_interval, MeanCi};
 use std::path::{Path, PathBuf};
 
-pub use crate::results::layout::{REFIT_DIR, REFIT_FILE};
+pub(crate) use crate::results::layout::{REFIT_DIR, REFIT_FILE};
 /// The most runs one refit may train (`--repeats`).
-pub const MAX_REFIT_RUNS: usize = 1000;
+pub(crate) const MAX_REFIT_RUNS: usize = 1000;
 
 /// `refit/<config id>/`: the runs of one configuration's refit.
-pub fn config_dir(root: &Path, config_id: &str) -> PathBuf {
+pub(crate) fn config_dir(root: &Path, config_id: &str) -> PathBuf {
     root.join(REFIT_DIR).join(config_id)
 }
 
@@ -38,12 +38,12 @@ pub fn run_dir(root: &Path, config_id: &str, k: usize) -> PathBuf {
 
 /// The epoch a finished run kept: the selected model's under early stopping or refit, else
 /// its last.
-pub fn kept_epoch(status: &Status) -> usize {
+pub(crate) fn kept_epoch(status: &Status) -> usize {
     status.selected.as_ref().map_or(status.epoch, |s| s.epoch)
 }
 
 /// The kept epochs of configuration `config`'s done runs, in plan order.
-pub fn kept_epochs(root: &Path, plan: &Plan, config: usize) -> Vec<usize> {
+pub(crate) fn kept_epochs(root: &Path, plan: &Plan, config: usize) -> Vec<usize> {
     plan.runs
         .iter()
         .filter(|r| r.config == config)
@@ -54,14 +54,14 @@ pub fn kept_epochs(root: &Path, plan: &Plan, config: usize) -> Vec<usize> {
 }
 
 /// The median; for an even count the lower of the two middle values (a value that occurs).
-pub fn lower_median(values: &[usize]) -> Option<usize> {
+pub(crate) fn lower_median(values: &[usize]) -> Option<usize> {
     let mut v = values.to_vec();
     v.sort_unstable();
     v.get(v.len().checked_sub(1)? / 2).copied()
 }
 
 /// The sweep's data with nothing reserved: every training row trains.
-pub fn all_rows(data: &DataConfig) -> DataConfig {
+pub(crate) fn all_rows(data: &DataConfig) -> DataConfig {
     DataConfig {
         reserve_every: None,
         reserve_fraction: None,
@@ -74,16 +74,16 @@ pub fn all_rows(data: &DataConfig) -> DataConfig {
 
 /// A configuration's `[train]` as a refit trains it: no early stopping, no refit of its own,
 /// `epochs` epochs.
-pub fn refit_train(train: &TrainConfig, epochs: usize) -> TrainConfig {
+pub(crate) fn refit_train(train: &TrainConfig, epochs: usize) -> TrainConfig {
     let schedule = ScheduleConfig { patience: 0, refit: false, epochs, ..train.schedule.clone() };
     TrainConfig { schedule, ..train.clone() }
 }
 
 /// One configuration's refit: its runs, in order (run k is `specs[k - 1]`).
 pub struct Refit {
-    pub config_id: String,
+    pub(crate) config_id: String,
     pub epochs: usize,
-    pub specs: Vec<RunSpec>,
+    pub(crate) specs: Vec<RunSpec>,
 }
 
 impl Refit {
@@ -118,7 +118,7 @@ impl Refit {
 
     /// Finished refit runs whose configuration differs from this refit's (another epoch
     /// count, data, or train key): with `force` they retrain, else an error naming what changed.
-    pub fn check_stored(&self, root: &Path, force: bool) -> Result<(), InputError> {
+    pub(crate) fn check_stored(&self, root: &Path, force: bool) -> Result<(), InputError> {
         if force {
             return Ok(());
         }
@@ -208,12 +208,12 @@ pub struct RefitOutcome {
     /// Done runs with a test accuracy: the runs the mean is over.
     pub n: usize,
     pub test: (Option<f64>, Option<f64>),
-    pub test_ci: Option<MeanCi>,
+    pub(crate) test_ci: Option<MeanCi>,
     /// Accuracy of the ensemble of the done runs' test probabilities (`report::ensemble`).
     pub ensemble: Option<f64>,
 }
 
-pub const REFIT_HEADER: &str =
+pub(crate) const REFIT_HEADER: &str =
     "config,epochs,runs,done,test_acc_mean,test_acc_std,test_acc_ci_low,test_acc_ci_high,ensemble_test_acc";
 
 /// The text of `refit.csv`: the header and the row of `refit`.

@@ -10,18 +10,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(Clone, Debug)]
-pub struct SlurmOptions {
+pub(crate) struct SlurmOptions {
     pub tasks: usize,
-    pub max_parallel: Option<usize>,
+    pub(crate) max_parallel: Option<usize>,
     pub partition: Option<String>,
     pub time: Option<String>,
-    pub cpus_per_task: usize,
+    pub(crate) cpus_per_task: usize,
     /// Tasks rerun failed and unfinished runs instead of running the sweep.
-    pub only_failed: bool,
+    pub(crate) only_failed: bool,
     /// `--requeue`: ask for SIGUSR1 this many seconds before the time limit; pinniped saves
     /// its running runs' state and exits [`crate::output::EXIT_SUSPENDED`], and the task
     /// requeues itself (`scontrol requeue`) to resume them.
-    pub requeue: Option<usize>,
+    pub(crate) requeue: Option<usize>,
 }
 
 /// `--signal=B:USR1@SECS` takes at most 65535 seconds (Slurm's limit).
@@ -30,7 +30,7 @@ pub const MAX_WARN_SECONDS: usize = 65535;
 /// Refuses values that would break the scripts: a newline ends the `#SBATCH` block
 /// (later directives are silently ignored), other control characters corrupt it.
 /// Partition and time are also held to Slurm's own syntax. Every problem is listed.
-pub fn check_script_values(o: &SlurmOptions, paths: &[&Path]) -> Result<(), InputError> {
+pub(crate) fn check_script_values(o: &SlurmOptions, paths: &[&Path]) -> Result<(), InputError> {
     let mut problems = Vec::new();
     let mut refuse = |flag: &str, message: String| {
         problems.push(Problem { file: PathBuf::new(), line: None, key: Some(flag.to_string()), message })
@@ -90,13 +90,13 @@ pub struct Scripts {
 }
 
 /// Writes `<root>/slurm/array.sbatch` and `merge.sbatch`.
-pub fn write_scripts(
+pub(crate) fn write_scripts(
     root: &Path,
     sweep_name: &str,
     sweep_file: &Path,
     out: &Path,
     o: &SlurmOptions,
-) -> anyhow::Result<Scripts> {
+) -> Result<Scripts, super::ExecError> {
     let dir = abs(&root.join("slurm"));
     let exe = abs(&std::env::current_exe()?);
     let cwd = abs(Path::new("."));

@@ -8,8 +8,10 @@ use super::claim;
 use super::events::{Event, EventsOut, Progress, Recorder};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::trainer::{RunSpec, Trainer};
+use super::{ExecError, RunError};
 use crate::report::comparisons::Protocol;
 use crate::report::summary::{Records, RunRecord};
+use crate::results::data_digest;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{InputError, Pairing, Plan, Problem, SweepFile};
 use anyhow::Context;
@@ -21,12 +23,12 @@ pub use crate::results::layout::{
 };
 
 #[derive(Clone, Debug, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub jobs: usize,
     /// Train the given runs even if they have a status (rerun, --force).
     pub retrain: bool,
-    pub fail_fast: bool,
-    pub quiet: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) quiet: bool,
     /// Where the events are logged (`events.jsonl`; stdout with `--message-format json`):
     /// [`execute`] fills it in for a sweep.
     pub events: EventsOut,
@@ -38,7 +40,7 @@ pub struct RunOptions {
 
 /// How a batch of runs went.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub done: usize,
     pub diverged: usize,
     pub failed: usize,
@@ -47,16 +49,16 @@ pub struct Counts {
     /// Left alone: another process held or had finished them.
     pub elsewhere: usize,
     /// Stopped by SIGUSR1 with their training state saved (see `output::EXIT_SUSPENDED`).
-    pub suspended: usize,
+    pub(crate) suspended: usize,
     /// Stopped at their rung (successive halving) with their training state saved.
-    pub paused: usize,
+    pub(crate) paused: usize,
     /// Pruned by successive halving (whole-plan counts only).
-    pub pruned: usize,
+    pub(crate) pruned: usize,
 }
 
 /// The resolved sweep as TOML: defaults filled in, so the directory documents
 /// exactly what ran, and `summarize`/`rerun` can rebuild the plan from it.
-pub fn resolved_toml(sweep: &SweepFile) -> String {
+pub(crate) fn resolved_toml(sweep: &SweepFile) -> String {
     use toml::{Table, Value};
     let mut doc = Table::new();
     doc.insert(SCHEMA_KEY.into(), Value::Integer(RESULTS_SCHEMA.into()));
@@ -104,7 +106,7 @@ pub fn resolved_toml(sweep: &SweepFile) -> String {
 
 /// Refuses to reuse a results directory whose runs were made with another seed,
 /// data or baseline: their results would silently mix with the new ones.
-pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
+pub(crate) fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<(), InputError> {
     check_no_symlinked_files(root)?;
     let stored_path = root.join(SWEEP_FILE);
     let source = match crate::fsx::read_text(&stored_path, crate::fsx::MAX_TEXT_BYTES) {
@@ -133,7 +135,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
     }
     // Data is compared by its bytes (the digest below), so data that moved resumes;
     // without a stored digest (an old directory) the paths are all there is.
-    let old_digest = std::fs::read_to_string(root.join(DATA_DIGEST_FILE)).ok();
+    let old_digest = data_digest::read(root);
     let same = |a: &crate::spec::DataConfig, b: &crate::spec::DataConfig| match &old_digest {
         Some(_) => a.without_paths() == b.without_paths(),
         None => a == b,
@@ -195,7 +197,7 @@ pub fn check_compatible(root: &Path, sweep: &SweepFile, digest: &str) -> Result<
 /// A sweep file that does not say `pairing` resumes a results directory with the scheme its
 /// runs were made with (a stored sweep without the key: `none`), never a mix. Returns the
 /// scheme taken from the directory when it differs from the file's default.
-pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
+pub(crate) fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
     if sweep.pairing_stated || check_no_symlinked_files(root).is_err() {
         return None;
     }
@@ -210,12 +212,9 @@ pub fn adopt_pairing(root: &Path, sweep: &mut SweepFile) -> Option<Pairing> {
 
 /// Whether the data read now has the bytes the directory's runs were trained on
 /// (`Err`: what changed). A directory without a stored digest has nothing to compare.
-pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
-    let old = match crate::fsx::read_text(&root.join(DATA_DIGEST_FILE), crate::fsx::MAX_TEXT_BYTES) {
-        Ok(old) => old,
-        Err(_) => return Ok(()),
-    };
-    let (old_sets, new_sets) = (dataset_digests(&old), dataset_digests(digest));
+pub(crate) fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
+    let Some(old) = data_digest::read(root) else { return Ok(()) };
+    let (old_sets, new_sets) = (data_digest::per_dataset(&old), data_digest::per_dataset(digest));
     if old_sets.is_empty() || new_sets.is_empty() {
         return if old.trim() != digest { Err("the contents of the data files".to_string()) } else { Ok(()) };
     }
@@ -232,21 +231,10 @@ pub fn check_data_digest(root: &Path, digest: &str) -> Result<(), String> {
     }
 }
 
-/// `data.sha256` of a multi-dataset sweep: one `<digest>  <dataset>` line per dataset (as
-/// `sha256sum` lists files), each the digest of that dataset's files.
-pub fn datasets_digest(named: &[(String, String)]) -> String {
-    named.iter().map(|(name, digest)| format!("{digest}  {name}")).collect::<Vec<_>>().join("\n")
-}
-
-/// The (dataset, digest) pairs of a [`datasets_digest`]; empty for a single dataset's digest.
-pub fn dataset_digests(text: &str) -> Vec<(&str, &str)> {
-    text.lines().filter_map(|l| l.trim().split_once("  ").map(|(d, n)| (n, d))).collect()
-}
-
 /// The digest of the data run `index` trains on: its dataset's in a multi-dataset sweep.
 fn run_digest<'d>(plan: &Plan, index: usize, digest: &'d str) -> &'d str {
     match plan.dataset_of(plan.runs[index].config) {
-        Some(name) => dataset_digests(digest).into_iter().find(|(n, _)| *n == name).map_or(digest, |(_, d)| d),
+        Some(name) => data_digest::per_dataset(digest).into_iter().find(|(n, _)| *n == name).map_or(digest, |(_, d)| d),
         None => digest,
     }
 }
@@ -254,7 +242,7 @@ fn run_digest<'d>(plan: &Plan, index: usize, digest: &'d str) -> &'d str {
 /// A process killed between writing a run's `status.json` and removing its lock file
 /// leaves the lock of a finished run, which nobody claims again: claim it (only if no
 /// live process holds it) and let the claim's drop remove it.
-pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, mode: claim::LockMode) {
+pub(crate) fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, mode: claim::LockMode) {
     for dir in dirs {
         if claim::lock_path(&dir).is_file() && read_status(&dir).is_some() {
             let _ = claim::try_claim(root, &dir, mode);
@@ -262,19 +250,21 @@ pub fn remove_stale_locks(root: &Path, dirs: impl IntoIterator<Item = PathBuf>, 
     }
 }
 
-/// Writes the sweep-level files (resolved sweep, data digest, plan).
-pub fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> anyhow::Result<()> {
+/// Writes the sweep-level files (resolved sweep, data digest, plan). A symlink where pinniped
+/// writes or a bad `PINNIPED_LOCK` is an [`ExecError::Input`], found before anything is written.
+pub(crate) fn write_sweep_files(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str) -> Result<(), ExecError> {
     check_no_symlinks(root, plan)?;
     claim::lock_setting()?;
-    std::fs::create_dir_all(root.join("runs")).with_context(|| format!("cannot create {}", root.display()))?;
+    std::fs::create_dir_all(root.join(crate::results::layout::RUNS_DIR))
+        .with_context(|| format!("cannot create {}", root.display()))?;
     write_atomic(&root.join(SWEEP_FILE), resolved_toml(sweep).as_bytes())?;
-    write_atomic(&root.join(DATA_DIGEST_FILE), format!("{digest}\n").as_bytes())?;
+    data_digest::write(root, digest)?;
     crate::results::plan::write(root, plan)?;
     Ok(())
 }
 
 /// What a large sweep leaves out because `[train]` does not say (printed when it starts).
-pub fn artifacts_note(plan: &Plan) -> Option<String> {
+pub(crate) fn artifacts_note(plan: &Plan) -> Option<String> {
     let runs = plan.runs.len();
     let train = &plan.configs.first()?.train;
     let unset: Vec<&str> = [
@@ -298,7 +288,7 @@ pub fn artifacts_note(plan: &Plan) -> Option<String> {
 }
 
 /// Run `index`'s spec; the artifact switches left unset are decided by the sweep's size.
-pub fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
+pub(crate) fn spec_for(sweep: &SweepFile, plan: &Plan, index: usize, digest: &str) -> RunSpec {
     let run = &plan.runs[index];
     let dataset = plan.configs[run.config].dataset;
     let data = dataset.map_or(&sweep.data, |d| &sweep.datasets[d].data);
@@ -331,7 +321,7 @@ pub fn pending(root: &Path, sweep: &SweepFile, plan: &Plan, digest: &str, force:
 /// Trains the runs `todo` (plan indices) on a pool of `opts.jobs` threads, one run
 /// per thread, and rewrites `summary.csv` after every finished run. Returns this
 /// invocation's counts and the records of every planned run, as on disk at the end.
-pub fn execute(
+pub(crate) fn execute(
     root: &Path,
     sweep: &SweepFile,
     plan: &Plan,
@@ -339,7 +329,7 @@ pub fn execute(
     todo: &[usize],
     trainer: &dyn Trainer,
     opts: &RunOptions,
-) -> anyhow::Result<(Counts, Records)> {
+) -> Result<(Counts, Records), ExecError> {
     check_no_symlinks(root, plan)?;
     let lock_mode = claim::lock_mode(root)?;
     remove_stale_locks(root, plan.runs.iter().map(|r| run_dir(root, &r.id)), lock_mode);
@@ -409,7 +399,7 @@ pub type Job<'a> = dyn Fn(usize) -> (PathBuf, RunSpec) + Sync + 'a;
 /// finished meanwhile is left to it) and written from a clean directory. `ended` runs on
 /// the reporting thread as each run ends (`None`: left to another process) and returns the
 /// line to print. The counts' `skipped` is left to the caller.
-pub fn train_pool(
+pub(crate) fn train_pool(
     root: &Path,
     todo: &[usize],
     job: &Job<'_>,
@@ -417,9 +407,9 @@ pub fn train_pool(
     opts: &RunOptions,
     lock_mode: claim::LockMode,
     ended: &mut dyn FnMut(usize, Option<&Status>) -> String,
-) -> anyhow::Result<Counts> {
+) -> Result<Counts, ExecError> {
     let jobs = opts.jobs.max(1).min(todo.len().max(1));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(anyhow::Error::from)?;
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -526,7 +516,7 @@ pub fn train_pool(
     Ok(counts)
 }
 
-pub fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
+pub(crate) fn finished_line(id: &str, status: &Status, record: &RunRecord) -> String {
     match status.state {
         State::Done => {
             let last = record.final_accs;
@@ -571,22 +561,21 @@ fn run_one(
     // A killed run (no status) with a saved state resumes in place; anything else starts clean.
     let resumable = std::fs::symlink_metadata(dir.join(rundir::STATE_FILE)).is_ok() && read_status(dir).is_none();
     let prepare = || if resumable { rundir::check_no_symlink_below(root, dir) } else { rundir::reset(root, dir) };
-    let outcome = prepare().with_context(|| format!("cannot prepare {}", dir.display())).and_then(|_| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
+    let outcome = match prepare().with_context(|| format!("cannot prepare {}", dir.display())) {
+        Err(e) => Err(RunError::Failed(e)),
+        Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trainer.train(spec, dir, &mut progress)))
             .unwrap_or_else(|p| {
+                // A panic's payload is `dyn Any`: its message is a String or a &str.
                 let what =
                     p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default()))
-            })
-    });
-    use crate::train::fit::ResumeError;
+                Err(RunError::Failed(anyhow::anyhow!("internal error (panic): {}", what.unwrap_or_default())))
+            }),
+    };
     match outcome {
         Ok(status) => Ended::Finished(status),
-        Err(e) => match e.downcast_ref() {
-            Some(ResumeError::Suspended(_)) => Ended::Suspended,
-            Some(ResumeError::Paused(epoch)) => Ended::Paused(*epoch),
-            _ => Ended::Finished(failed_status(root, dir, spec, format!("{e:#}"))),
-        },
+        Err(RunError::Suspended(_)) => Ended::Suspended,
+        Err(RunError::Paused(epoch)) => Ended::Paused(epoch),
+        Err(RunError::Failed(e)) => Ended::Finished(failed_status(root, dir, spec, format!("{e:#}"))),
     }
 }
 

@@ -4,19 +4,20 @@
 //! without training anything.
 
 use super::atomic::write_atomic;
+use super::error::RunError;
 use super::rundir::{write_status, SelectedModel, State, Status, STATE_FILE};
 use crate::data::split::PerSplit;
 use crate::data::SeriesPolicy;
 use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
-use crate::results::layout::{CONFIG_FILE, MODEL_FILE};
+use crate::results::layout::{CHECKPOINTS_DIR, CONFIG_FILE, MODEL_FILE};
 use crate::results::predictions::{self, Predictions, SetPredictions};
 use crate::results::{metrics, node_tables};
 use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
-use crate::train::fit::{fit_resumable, Resume, ResumeError};
+use crate::train::fit::{fit_resumable, FitError, Resume, ResumeError};
 use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
 use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
@@ -44,7 +45,7 @@ pub struct RunSpec {
 
 impl RunSpec {
     /// The files this run writes (`train`'s artifact switches, resolved by [`RunSpec::new`]).
-    pub fn artifacts(&self) -> crate::spec::Artifacts {
+    pub(crate) fn artifacts(&self) -> crate::spec::Artifacts {
         self.train.artifacts()
     }
 }
@@ -69,7 +70,7 @@ impl RunSpec {
     /// "auto"` replaced by the engine it chose, and the run's own seed, not the sweep's default.
     /// `diagnostics` and `checkpoints` appear only when off: kept is what runs did before the
     /// switches existed, so the files of such runs stay byte-identical.
-    pub fn recorded_train(&self) -> TrainConfig {
+    pub(crate) fn recorded_train(&self) -> TrainConfig {
         let mut train = self.train.clone();
         (train.model.engine, train.schedule.seed) = (self.train.resolved_engine(), self.seed);
         for switch in [&mut train.outputs.diagnostics, &mut train.outputs.checkpoints] {
@@ -81,7 +82,7 @@ impl RunSpec {
     }
 
     /// `config.toml`: a `pinniped train` file that reruns this run alone.
-    pub fn to_toml(&self) -> String {
+    pub(crate) fn to_toml(&self) -> String {
         let mut doc = toml::Table::new();
         doc.insert(SCHEMA_KEY.into(), toml::Value::Integer(RESULTS_SCHEMA.into()));
         doc.insert("data".into(), toml::Value::try_from(&self.data).expect("data serialises"));
@@ -155,16 +156,17 @@ fn split_toml(split: &Split) -> String {
 }
 
 /// Called after each epoch with its metrics (the event log records losses and accuracies).
-pub type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
+pub(crate) type Progress<'a> = dyn FnMut(&EpochMetrics) + 'a;
 
 pub trait Trainer: Sync {
     /// Trains `spec` into the (empty, existing) directory `dir`, writing every file,
-    /// `status.json` last. An `Err` means the run failed; the caller records it.
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status>;
+    /// `status.json` last. An `Err` means the run failed (the caller records it) or was
+    /// suspended with its state saved.
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError>;
 }
 
 /// The real thing.
-pub struct MlpTrainer<'d> {
+pub(crate) struct MlpTrainer<'d> {
     pub data: &'d Prepared,
     pub faults: Faults,
 }
@@ -181,9 +183,9 @@ impl<'d> MlpTrainer<'d> {
 pub struct Faults {
     /// (run id, epoch): the process SIGKILLs itself after that epoch of that run (before its
     /// state, if one is due, is saved).
-    pub kill_at: Option<(String, usize)>,
+    pub(crate) kill_at: Option<(String, usize)>,
     /// (run id, epoch): the process sends itself SIGUSR1 after that epoch of that run.
-    pub signal_at: Option<(String, usize)>,
+    pub(crate) signal_at: Option<(String, usize)>,
 }
 
 impl Faults {
@@ -209,7 +211,7 @@ impl Faults {
 }
 
 impl Trainer for MlpTrainer<'_> {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         match spec.train.model.dtype {
             DType::F32 => train_as::<f32>(self.data, spec, dir, progress, &self.faults),
             DType::F64 => train_as::<f64>(self.data, spec, dir, progress, &self.faults),
@@ -221,16 +223,16 @@ impl Trainer for MlpTrainer<'_> {
 /// the first of its runs starts, and let go when a run of another dataset starts. The pool takes
 /// runs in plan order, dataset by dataset, so memory holds the data of one dataset (and, while
 /// the last runs of the one before finish, theirs), however many datasets the sweep has.
-pub struct DatasetsTrainer<'s> {
+pub(crate) struct DatasetsTrainer<'s> {
     pub datasets: &'s [crate::spec::datasets::Dataset],
     /// The feature pipelines each dataset's configurations need.
     pub pipelines: Vec<Vec<Pipeline>>,
-    pub cache: DatasetCache<Prepared>,
+    pub(crate) cache: DatasetCache<Prepared>,
     pub faults: Faults,
 }
 
 impl Trainer for DatasetsTrainer<'_> {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         let d = spec.dataset.ok_or_else(|| anyhow::anyhow!("run {} has no dataset", spec.id))?;
         let data = self.cache.get(d, || {
             Prepared::load(&self.datasets[d].data, &self.pipelines[d]).map_err(|e| anyhow::anyhow!("{e}"))
@@ -315,7 +317,7 @@ fn train_as<T: Real>(
     dir: &Path,
     progress: &mut Progress<'_>,
     faults: &Faults,
-) -> anyhow::Result<Status> {
+) -> Result<Status, RunError> {
     let start = Instant::now();
     let cfg = &spec.train;
     let keep = spec.artifacts();
@@ -327,7 +329,7 @@ fn train_as<T: Real>(
     // Killed between saving its rung's state and writing its metrics: it is at its rung.
     if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch())) {
         metrics::write(dir, &s.history.metrics)?;
-        return Err(ResumeError::Paused(s.epoch()).into());
+        return Err(RunError::Paused(s.epoch()));
     }
     let meta = |epoch: usize| CheckpointMeta {
         seed: spec.seed,
@@ -345,7 +347,7 @@ fn train_as<T: Real>(
         },
         config: toml::to_string(&spec.recorded_train()).expect("serialises"),
     };
-    let checkpoints = dir.join("checkpoints");
+    let checkpoints = dir.join(CHECKPOINTS_DIR);
     let (save, redraw) = (Cadence::every(cfg.outputs.save_every), Cadence::every(cfg.outputs.plot_every));
     let mut hook = |v: EpochView<'_, T>| -> anyhow::Result<()> {
         let m = v.metrics;
@@ -390,14 +392,12 @@ fn train_as<T: Real>(
             save: Some(&mut save),
         };
         match fit_resumable(cfg, &spec.data, spec.seed, &spec.split, &run_data, &mut hook, resume) {
-            Err(e) => match e.downcast_ref::<ResumeError>() {
-                // Checked before the first epoch: nothing was written yet.
-                Some(ResumeError::Refused(why)) => {
-                    refuse_state(spec, dir, why)?;
-                    write_atomic(&dir.join("config.toml"), spec.to_toml().as_bytes())?;
-                }
-                _ => return Err(e),
-            },
+            // Checked before the first epoch: nothing was written yet.
+            Err(FitError::Resume(ResumeError::Refused(why))) => {
+                refuse_state(spec, dir, &why)?;
+                write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
+            }
+            Err(e) => return Err(e.into()),
             Ok(fit) => break fit,
         }
     };
@@ -465,22 +465,22 @@ fn write_history(dir: &Path, h: &History, classes: &[String], with_tables: bool)
 /// would: the same for every configuration on the same split, so that tests can show what
 /// pairing cancels.
 #[derive(Debug, Clone, Default)]
-pub struct FakeTrainer {
+pub(crate) struct FakeTrainer {
     /// Slept once per epoch, so that tests can catch a sweep mid-run.
     pub delay: std::time::Duration,
     /// Runs whose id contains this fail before training.
     pub fail: Option<String>,
     /// (run id, epoch): the whole process is SIGKILLed when that run reaches that epoch.
-    pub kill_at: Option<(String, usize)>,
+    pub(crate) kill_at: Option<(String, usize)>,
 }
 
 /// Half the range of the fake trainer's split effect.
-pub const FAKE_SPLIT_EFFECT: f64 = 0.05;
+pub(crate) const FAKE_SPLIT_EFFECT: f64 = 0.05;
 
 impl Trainer for FakeTrainer {
-    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> anyhow::Result<Status> {
+    fn train(&self, spec: &RunSpec, dir: &Path, progress: &mut Progress<'_>) -> Result<Status, RunError> {
         if let Some(pattern) = self.fail.as_deref().filter(|p| !p.is_empty() && spec.id.contains(p)) {
-            anyhow::bail!("injected failure (--fake-fail {pattern})");
+            return Err(anyhow::anyhow!("injected failure (--fake-fail {pattern})").into());
         }
         write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
         let mut rng = crate::train::fit::stream_rng(spec.seed, 99);
@@ -534,14 +534,14 @@ impl Trainer for FakeTrainer {
 }
 
 /// Rows and classes of the fake trainer's synthetic validation and test sets.
-pub const FAKE_VALID_ROWS: usize = 20;
-pub const FAKE_TEST_ROWS: usize = 60;
-pub const FAKE_CLASSES: usize = 3;
+pub(crate) const FAKE_VALID_ROWS: usize = 20;
+pub(crate) const FAKE_TEST_ROWS: usize = 60;
+pub(crate) const FAKE_CLASSES: usize = 3;
 
 /// Deterministic predictions for the fake trainer: the same labelled sets for every run
 /// (row i has class i mod 3; validation rows 0, 4, 8, …), each row right with probability
 /// about its set's fake accuracy, probabilities from the seed that favour the predicted class.
-pub fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions {
+pub(crate) fn fake_predictions(seed: u64, valid_acc: f64, test_acc: f64) -> Predictions {
     let mut rng = crate::train::fit::stream_rng(seed, 98);
     let mut set = |rows: usize, acc: f64| {
         let label: Vec<u32> = (0..rows).map(|i| (i % FAKE_CLASSES) as u32).collect();

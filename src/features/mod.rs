@@ -87,7 +87,7 @@ pub struct Prepared {
     variants: Vec<Variant>,
 }
 
-pub fn data_error(path: &Path, e: impl std::fmt::Display) -> InputError {
+pub(crate) fn data_error(path: &Path, e: impl std::fmt::Display) -> InputError {
     InputError::one(path, None, None, e.to_string())
 }
 
@@ -185,7 +185,7 @@ impl Prepared {
     /// Refuses, before anything is written, every configuration whose estimated memory
     /// ([`memory::estimate`]) passes the per-run bound; `configs` are (label, config), an
     /// empty label for a single run.
-    pub fn check_memory<'c>(
+    pub(crate) fn check_memory<'c>(
         &self,
         file: &Path,
         data: &DataConfig,

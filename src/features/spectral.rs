@@ -22,15 +22,15 @@ use crate::spec::options::Features;
 /// Added to |X_k| before `ln` in [`Features::LogSpectrum`]: small next to the bins of a windowed row
 /// at the data's amplitude scale, so it barely moves them, yet it keeps an exactly-zero bin (e.g.
 /// the DC of a silent row) at ln 1e-6 ≈ −13.8 instead of −inf.
-pub const LOG_SPECTRUM_EPS: f64 = 1e-6;
+pub(crate) const LOG_SPECTRUM_EPS: f64 = 1e-6;
 
 /// Added to the mel energies before `ln` in [`Features::LogMel`], for the same reason as
 /// [`LOG_SPECTRUM_EPS`] but on a power scale; it is librosa's `power_to_db` floor (`amin`), which
 /// clamps rather than adds. An empty frame gives ln 1e-10 ≈ −23.0.
-pub const LOG_MEL_EPS: f64 = 1e-10;
+pub(crate) const LOG_MEL_EPS: f64 = 1e-10;
 
 /// The three `LogMel` analyses of [`Features::MultiLogMel`], shortest frames first.
-pub fn multi_scales(p: &SpectralParams) -> [SpectralParams; 3] {
+pub(crate) fn multi_scales(p: &SpectralParams) -> [SpectralParams; 3] {
     let half = SpectralParams { frame: p.frame / 2, hop: (p.hop / 2).max(1), ..*p };
     let twice = SpectralParams { frame: p.frame.saturating_mul(2), hop: p.hop.saturating_mul(2), ..*p };
     [half, *p, twice]
@@ -259,7 +259,7 @@ fn channel_length(cols: usize, channels: usize) -> Result<usize, SpectralError> 
 
 /// Features per row that [`transform_channels`] produces for rows of `channels` channels of
 /// `cols / channels` samples each: `channels` times the width of one channel.
-pub fn output_width_channels(
+pub(crate) fn output_width_channels(
     kind: Features,
     cols: usize,
     channels: usize,
@@ -274,7 +274,7 @@ pub fn output_width_channels(
 /// [`transform`] does a univariate row, and a row's features are channel 0's, then channel 1's, …
 /// (`rows × output_width_channels(kind, cols, channels, p)`). With one channel this is
 /// [`transform`] itself, so univariate features are exactly what they always were.
-pub fn transform_channels(
+pub(crate) fn transform_channels(
     kind: Features,
     x: &[f64],
     cols: usize,
@@ -316,7 +316,7 @@ pub fn transform_channels(
 ///
 /// # Panics
 /// If `cols` is 0 or `x.len()` is not a multiple of `cols`.
-pub fn standardize_fit(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn standardize_fit(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
     assert!(cols > 0 && x.len().is_multiple_of(cols), "standardize_fit: {} values are not rows of {cols}", x.len());
     let rows = x.len() / cols;
     let mut mean = vec![0.0; cols];
@@ -351,7 +351,7 @@ pub fn standardize_fit(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
 ///
 /// # Panics
 /// If `mean` or `std` is not `cols` long, or `x.len()` is not a multiple of `cols`.
-pub fn standardize_apply(x: &mut [f64], cols: usize, mean: &[f64], std: &[f64]) {
+pub(crate) fn standardize_apply(x: &mut [f64], cols: usize, mean: &[f64], std: &[f64]) {
     assert!(
         cols > 0 && x.len().is_multiple_of(cols) && mean.len() == cols && std.len() == cols,
         "standardize_apply: {} values, cols {cols}, {} means, {} stds",

@@ -24,7 +24,7 @@ use crate::stats::{corrected_resampled_t, holm, paired_t};
 
 use crate::results::summary_file;
 /// Metrics a summary.csv carries, in column order; each has `<metric>_mean,<metric>_std`.
-pub use crate::results::summary_file::{config_label, MeanStd, SummaryRow, METRICS};
+pub(crate) use crate::results::summary_file::{config_label, SummaryRow, METRICS};
 
 /// Confidence level of the intervals of the differences.
 const LEVEL: f64 = 0.95;
@@ -61,7 +61,7 @@ pub struct Summary {
     /// beside summary.csv; `None` for a bare summary.csv (then only its axes are known).
     pub configs: Option<Vec<BTreeMap<String, String>>>,
     /// The `data.sha256` stored beside summary.csv, if any.
-    pub data_digest: Option<String>,
+    pub(crate) data_digest: Option<String>,
     /// How the runs were made and each row's done runs, from the results directory;
     /// `None` for a bare summary.csv.
     pub stored: Option<StoredSweep>,
@@ -83,10 +83,10 @@ pub struct StoredSweep {
     /// Per summary row: its done runs.
     pub runs: Vec<Vec<RunValues>>,
     /// Per summary row: its configuration's id in the plan (`baseline`, `batch_size=40`).
-    pub config_ids: Vec<String>,
+    pub(crate) config_ids: Vec<String>,
     /// The sweep's `name` and `[data] train` file: what `pinniped rank` names a dataset by.
     pub name: String,
-    pub train_file: PathBuf,
+    pub(crate) train_file: PathBuf,
 }
 
 /// One done run's metric values (non-finite ones as `None`).
@@ -132,8 +132,7 @@ pub fn read_summary(path: &Path) -> Result<Summary, CompareError> {
         let root = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         read_stored(root, &stored, &mut summary)?;
     }
-    let digest = file.with_file_name(crate::results::layout::DATA_DIGEST_FILE);
-    summary.data_digest = crate::fsx::read_text(&digest, crate::fsx::MAX_TEXT_BYTES).ok().map(|d| d.trim().to_string());
+    summary.data_digest = crate::results::data_digest::read(file.parent().unwrap_or(Path::new("")));
     Ok(summary)
 }
 
@@ -441,7 +440,7 @@ fn test_row(
 
 /// A configuration that was not compared.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OneSided {
+pub(crate) struct OneSided {
     pub config: String,
     pub side: Side,
     /// Why: how it differs from the closest row of the other sweep, or which rows it
@@ -453,12 +452,12 @@ pub struct OneSided {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub metric: String,
-    pub a_path: PathBuf,
-    pub b_path: PathBuf,
+    pub(crate) a_path: PathBuf,
+    pub(crate) b_path: PathBuf,
     /// Pairs of rows with the same configuration, in A's row order.
     pub rows: Vec<MatchedRow>,
-    pub only_a: Vec<OneSided>,
-    pub only_b: Vec<OneSided>,
+    pub(crate) only_a: Vec<OneSided>,
+    pub(crate) only_b: Vec<OneSided>,
     /// How rows were matched and what was not compared: printed first.
     pub notes: Vec<String>,
     /// Paired or unpaired, and why.
@@ -702,7 +701,7 @@ fn fmt_p(p: Option<f64>) -> String {
 }
 
 /// Aligned plain-text table for the terminal.
-pub fn render_table(c: &Comparison) -> String {
+pub(crate) fn render_table(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "A: {}", c.a_path.display());
     let _ = writeln!(out, "B: {}", c.b_path.display());
@@ -746,7 +745,7 @@ pub fn render_table(c: &Comparison) -> String {
 }
 
 /// The columns of [`render_csv`].
-pub const CSV_COLUMNS: [&str; 16] = [
+pub(crate) const CSV_COLUMNS: [&str; 16] = [
     "config",
     "a_mean",
     "a_std",
@@ -769,7 +768,7 @@ pub const CSV_COLUMNS: [&str; 16] = [
 /// the test's `p` and `p_holm`; `wilcoxon_p` and `pairs` when paired; `test` names the test),
 /// then the configurations not compared, with the other side's cells empty and the reason
 /// in `not_compared`, so nothing is lost. Numbers are exact; undefined ones are empty.
-pub fn render_csv(c: &Comparison) -> String {
+pub(crate) fn render_csv(c: &Comparison) -> String {
     fn num(x: Option<f64>) -> String {
         x.map_or_else(String::new, super::csv_number)
     }
@@ -817,7 +816,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// GitHub-flavoured Markdown table, for pasting into issues and reports.
-pub fn render_markdown(c: &Comparison) -> String {
+pub(crate) fn render_markdown(c: &Comparison) -> String {
     let cell = |s: &str| s.replace('|', "\\|");
     let mut out = String::new();
     let _ = writeln!(
@@ -858,6 +857,7 @@ pub fn render_markdown(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::summary_file::MeanStd;
     use std::fs;
 
     /// Write a summary.csv whose `final_test_acc` columns hold the given mean/std

@@ -24,12 +24,13 @@ use crate::stats::wilcoxon::{wilcoxon, Alternative};
 use crate::stats::{corrected_resampled_t, holm, paired_t, prob_a_beats_b, t_interval, MeanCi};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
+pub(crate) use crate::results::layout::{COMPARISONS_FILE, SELECTION_FILE};
 /// A configuration whose Holm-adjusted p against the best is at least this is not
 /// distinguishable from it.
-pub const ALPHA: f64 = 0.05;
-/// The two metrics compared, as (column prefix, index in `summary::METRICS`).
-const COMPARED: [(&str, usize); 2] = [("valid", VALID), ("test", TEST)];
+pub(crate) const ALPHA: f64 = 0.05;
+/// The two metrics compared, as indices in `summary::METRICS`, in the order of their column
+/// prefixes (`results::comparisons_file::COMPARED_SETS`).
+const COMPARED: [usize; 2] = [VALID, TEST];
 
 /// How a sweep's runs relate across configurations: what decides the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +48,7 @@ impl Protocol {
         Protocol { design: sweep.design, paired: sweep.pairing != Pairing::None, folds: sweep.data.folds() }
     }
 
-    pub fn pairing_word(&self) -> &'static str {
+    pub(crate) fn pairing_word(&self) -> &'static str {
         if self.paired {
             "paired"
         } else {
@@ -56,7 +57,7 @@ impl Protocol {
     }
 
     /// The t-test the comparisons use.
-    pub fn test_name(&self) -> &'static str {
+    pub(crate) fn test_name(&self) -> &'static str {
         match (self.paired, self.folds) {
             (false, _) => "Welch t",
             (true, None) => "paired t",
@@ -160,7 +161,12 @@ pub fn comparisons(records: &Records, plan: &Plan, protocol: &Protocol) -> Compa
 }
 
 /// [`comparisons`] from the records' values and statistics (computed once per summary write).
-pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], protocol: &Protocol) -> Comparisons {
+pub(crate) fn comparisons_of(
+    plan: &Plan,
+    done: &[DoneValues],
+    stats: &[ConfigStats],
+    protocol: &Protocol,
+) -> Comparisons {
     let best = Best::of(stats).map(|b| b.config);
     let baseline = plan.configs.iter().position(|c| c.id == "baseline");
     let reference = match protocol.design {
@@ -171,7 +177,7 @@ pub fn comparisons_of(plan: &Plan, done: &[DoneValues], stats: &[ConfigStats], p
         (0..plan.configs.len())
             .map(|c| {
                 let r = reference.filter(|&r| r != c)?;
-                Some(COMPARED.map(|(_, k)| difference(&done[c].0[k], &done[r].0[k], protocol)))
+                Some(COMPARED.map(|k| difference(&done[c].0[k], &done[r].0[k], protocol)))
             })
             .collect()
     };
@@ -213,18 +219,9 @@ fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     String::from_utf8(w.into_inner().expect("in memory")).expect("CSV of UTF-8 fields")
 }
 
-/// The header of comparisons.csv.
-pub fn comparisons_header() -> Vec<String> {
-    let mut h: Vec<String> =
-        ["config", "reference", "pairing", "test", "n", "reference_n"].iter().map(|s| s.to_string()).collect();
-    for (m, _) in COMPARED {
-        for col in ["pairs", "diff", "diff_ci_low", "diff_ci_high", "p", "p_holm", "wilcoxon_p", "p_a_beats_b"] {
-            h.push(format!("{m}_{col}"));
-        }
-    }
-    h.push("indistinguishable_from_best".into());
-    h.extend(["ensemble_test_diff".into(), "ensemble_mcnemar_p".into()]);
-    h
+/// The header of comparisons.csv (`results::comparisons_file` owns its columns).
+pub(crate) fn comparisons_header() -> Vec<String> {
+    crate::results::comparisons_file::header()
 }
 
 /// The text of comparisons.csv: one row per configuration, plan order.
@@ -233,7 +230,7 @@ pub fn comparisons_csv(records: &Records, plan: &Plan, protocol: &Protocol) -> S
 }
 
 /// The text of comparisons.csv from computed comparisons.
-pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], records: &Records) -> String {
+pub(crate) fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], records: &Records) -> String {
     let protocol = &c.protocol;
     let id = |i: Option<usize>| i.map_or_else(String::new, |i| plan.configs[i].id.clone());
     let rows = c.rows.iter().map(|row| {
@@ -273,7 +270,7 @@ pub fn comparisons_text(plan: &Plan, c: &Comparisons, stats: &[ConfigStats], rec
 
 /// One repeat's choice.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pick {
+pub(crate) struct Pick {
     pub repeat: usize,
     pub config: usize,
     pub valid: f64,
@@ -283,19 +280,19 @@ pub struct Pick {
 
 /// The whole-procedure estimate.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Repeat order; a repeat where no configuration has a done run is absent.
     pub picks: Vec<Pick>,
     /// Mean of the picks' test accuracies and its [`LEVEL`] t interval (`None` below two).
-    pub test_mean: Option<f64>,
-    pub test_ci: Option<MeanCi>,
+    pub(crate) test_mean: Option<f64>,
+    pub(crate) test_ci: Option<MeanCi>,
     /// The picks with a test accuracy.
     pub n: usize,
 }
 
 /// Per repeat, the configuration best on that repeat's final validation accuracy (ties: the
 /// lower configuration index) with its test accuracy; then their mean and CI.
-pub fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
+pub(crate) fn whole_procedure(records: &Records, plan: &Plan) -> Selection {
     whole_procedure_of(&records.done_values(plan))
 }
 
@@ -327,20 +324,21 @@ pub fn selection_csv(records: &Records, plan: &Plan) -> String {
 }
 
 /// [`selection_csv`] from the records' values.
-pub fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
+pub(crate) fn selection_text(plan: &Plan, done: &[DoneValues]) -> String {
     let s = whole_procedure_of(done);
-    let header = ["repeat", "config", "final_valid_acc", "final_test_acc"].map(String::from).to_vec();
+    let header = crate::results::comparisons_file::SELECTION_HEADER.map(String::from).to_vec();
     let picks = s
         .picks
         .iter()
         .map(|p| vec![p.repeat.to_string(), plan.configs[p.config].id.clone(), csv_number(p.valid), num(p.test)]);
     let valids: Vec<f64> = s.picks.iter().map(|p| p.valid).collect();
     let stat = |name: &str, valid: String, test: String| vec![name.to_string(), String::new(), valid, test];
+    let [n, mean, ci_low, ci_high] = crate::results::comparisons_file::SELECTION_STATS;
     let tail = [
-        stat("n", valids.len().to_string(), s.n.to_string()),
-        stat("mean", num(mean_std(&valids).0), num(s.test_mean)),
-        stat("ci_low", String::new(), num(s.test_ci.map(|ci| ci.low))),
-        stat("ci_high", String::new(), num(s.test_ci.map(|ci| ci.high))),
+        stat(n, valids.len().to_string(), s.n.to_string()),
+        stat(mean, num(mean_std(&valids).0), num(s.test_mean)),
+        stat(ci_low, String::new(), num(s.test_ci.map(|ci| ci.low))),
+        stat(ci_high, String::new(), num(s.test_ci.map(|ci| ci.high))),
     ];
     csv_text(std::iter::once(header).chain(picks).chain(tail))
 }

@@ -20,9 +20,9 @@ use crate::stats::mcnemar::{mcnemar, McNemar};
 use crate::stats::MeanCi;
 use std::path::Path;
 
-pub const BOOTSTRAP_RESAMPLES: usize = 2000;
-pub const BOOTSTRAP_SEED: u64 = 13;
-pub const LEVEL: f64 = 0.95;
+pub(crate) const BOOTSTRAP_RESAMPLES: usize = 2000;
+pub(crate) const BOOTSTRAP_SEED: u64 = 13;
+pub(crate) const LEVEL: f64 = 0.95;
 
 /// The ensemble of some runs' predictions on the same rows.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,7 @@ impl Ensemble {
     }
 
     /// Percentile bootstrap interval of the accuracy over the test rows (module doc).
-    pub fn accuracy_ci(&self) -> Option<MeanCi> {
+    pub(crate) fn accuracy_ci(&self) -> Option<MeanCi> {
         bootstrap_accuracy_ci(&self.correct(), BOOTSTRAP_RESAMPLES, LEVEL, BOOTSTRAP_SEED)
     }
 }
@@ -74,7 +74,7 @@ impl Ensemble {
 /// Two ensembles on the same test rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnsembleComparison {
-    pub mcnemar: McNemar,
+    pub(crate) mcnemar: McNemar,
     /// accuracy(a) − accuracy(b), with its bootstrap interval over the rows.
     pub difference: MeanCi,
 }
@@ -119,7 +119,9 @@ pub fn config_ensemble(
 /// The test-set ensemble of the runs in `dirs` (in that order): `None` without runs, or when
 /// one has no predictions or no test set (an ensemble of only some of them is never reported);
 /// an error naming the file whose rows or classes differ from the first run's.
-pub fn runs_ensemble(dirs: impl IntoIterator<Item = std::path::PathBuf>) -> Result<Option<Ensemble>, PredictionsError> {
+pub(crate) fn runs_ensemble(
+    dirs: impl IntoIterator<Item = std::path::PathBuf>,
+) -> Result<Option<Ensemble>, PredictionsError> {
     let mut members = Vec::new();
     let mut classes = None;
     let mut first_path = None;
@@ -158,14 +160,14 @@ pub struct EnsembleSummary {
 impl EnsembleSummary {
     /// McNemar's test of this ensemble against `other` on the same test rows; `None` if the
     /// rows differ.
-    pub fn mcnemar(&self, other: &EnsembleSummary) -> Option<McNemar> {
+    pub(crate) fn mcnemar(&self, other: &EnsembleSummary) -> Option<McNemar> {
         mcnemar(&self.correct, &other.correct)
     }
 }
 
 /// [`config_ensemble`] reduced to what the summary keeps; `None` where there is no ensemble or
 /// a predictions file cannot be read (an empty cell: the file's own error names it elsewhere).
-pub fn config_summary(root: &Path, plan: &Plan, config: usize, records: &Records) -> Option<EnsembleSummary> {
+pub(crate) fn config_summary(root: &Path, plan: &Plan, config: usize, records: &Records) -> Option<EnsembleSummary> {
     let e = config_ensemble(root, plan, config, records).ok().flatten()?;
     Some(EnsembleSummary { accuracy: e.accuracy()?, ci: e.accuracy_ci(), correct: e.correct() })
 }

@@ -3,15 +3,18 @@
 
 use super::plots::data::read_sweep_spec;
 use super::summary::read_run;
-use crate::results::layout::{PLAN_FILE, REPORT_FILE, SUMMARY_FILE};
+use crate::results::comparisons_file::{read_comparisons, read_selection, ComparisonRow, COMPARED_SETS};
+use crate::results::csv_number;
+use crate::results::layout::{PLAN_FILE, PLOTS_DIR, REPORT_FILE, RUNS_DIR, SUMMARY_FILE};
 use crate::results::plan::read_plan;
 use crate::results::rundir::State;
-use anyhow::{bail, Context, Result};
+use crate::results::summary_file::{self, SummaryTable, COUNT_COLUMNS, ENSEMBLE_COLUMNS, METRICS};
+use anyhow::{anyhow, bail, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -28,7 +31,7 @@ pub fn escape(s: &str) -> String {
 
 /// Percent-encodes a relative path for `href`/`src` (`/` kept as the separator), so
 /// ids with `#`, `?`, `%` or spaces still point at their files.
-pub fn url_path(path: &str) -> String {
+pub(crate) fn url_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/,=+".contains(&b) {
@@ -86,7 +89,7 @@ const SELECTED_SHOWN: usize = 50;
 /// kind, cliques and wins/ties/losses, the Friedman test, the configuration selected on each
 /// dataset, what was left out, and the critical-difference diagram at `cd_png` (a path relative
 /// to the page) when drawn.
-pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut String) {
+pub(crate) fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut String) {
     use super::rank::Kind;
     let against = &r.configs[r.against];
     let _ = writeln!(
@@ -172,11 +175,10 @@ pub fn rank_section(r: &super::rank::Ranking, cd_png: Option<&str>, html: &mut S
 
 /// The ranks across the datasets of `sweep_dir`, when it holds several (its summary.csv has a
 /// `dataset` column), with the diagram drawn into `plots/`; nothing for a one-dataset sweep.
-fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
+fn ranks_section(sweep_dir: &Path, summary: Option<&SummaryTable>, html: &mut String) -> Result<()> {
     use super::rank::{datasets_in, plot_ranking, rank, TEST_METRIC};
     // Reading every run again is only worth it where there is something to rank.
-    let summary = read_table(&sweep_dir.join(SUMMARY_FILE)).ok().flatten();
-    if !summary.is_some_and(|(head, _)| head.iter().any(|h| h == "dataset")) {
+    if !summary.is_some_and(|t| t.axes.iter().any(|h| h == "dataset")) {
         return Ok(());
     }
     html.push_str("<h2>Ranks across datasets</h2>\n");
@@ -185,9 +187,9 @@ fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
     });
     match ranking {
         Ok(r) => {
-            std::fs::create_dir_all(sweep_dir.join("plots"))?;
-            plot_ranking(&sweep_dir.join("plots").join(super::rank::CD_FILE), &r)?;
-            rank_section(&r, Some(&format!("plots/{}", super::rank::CD_FILE)), html);
+            std::fs::create_dir_all(sweep_dir.join(PLOTS_DIR))?;
+            plot_ranking(&sweep_dir.join(PLOTS_DIR).join(super::rank::CD_FILE), &r)?;
+            rank_section(&r, Some(&format!("{PLOTS_DIR}/{}", super::rank::CD_FILE)), html);
         }
         Err(e) => {
             let _ = writeln!(html, "<p>Not ranked: {}</p>", escape(&e));
@@ -199,12 +201,14 @@ fn ranks_section(sweep_dir: &Path, html: &mut String) -> Result<()> {
 /// aeon's significance level for the rank section (as `pinniped rank`'s default).
 const DEFAULT_ALPHA: f64 = 0.1;
 
-/// Summary cell text: numbers to `decimals` places, empty as a dash.
-fn number(s: &str, decimals: usize) -> String {
-    match s.trim() {
-        "" => "–".into(),
-        t => t.parse::<f64>().map_or_else(|_| t.to_owned(), |v| format!("{v:.decimals$}")),
-    }
+/// A number to `decimals` places, an empty cell as a dash.
+fn number(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// A count as written, an empty cell as nothing.
+fn count(v: Option<usize>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
 }
 
 /// Decimals worth showing for a summary metric.
@@ -216,56 +220,34 @@ fn decimals(metric: &str) -> usize {
     }
 }
 
-/// A CSV file's header and rows.
-type Table = (Vec<String>, Vec<Vec<String>>);
-
-/// A CSV file as its header and rows; `None` when it cannot be read (not written yet).
-fn read_table(path: &Path) -> Result<Option<Table>> {
-    let Ok(text) = crate::fsx::read_text(path, crate::fsx::MAX_TABLE_BYTES) else { return Ok(None) };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let head: Vec<String> =
-        reader.headers().with_context(|| format!("reading {}", path.display()))?.iter().map(str::to_owned).collect();
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
-        .collect::<Result<_, csv::Error>>()
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(Some((head, rows)))
+/// `[low, high]`, or nothing when either end is empty.
+fn interval(low: Option<f64>, high: Option<f64>, decimals: usize) -> Option<String> {
+    Some(format!("[{}, {}]", number(Some(low?), decimals), number(Some(high?), decimals)))
 }
 
-/// `[low, high]` of two cells, or nothing when they are empty.
-fn interval(low: &str, high: &str, decimals: usize) -> Option<String> {
-    (!low.trim().is_empty() && !high.trim().is_empty())
-        .then(|| format!("[{}, {}]", number(low, decimals), number(high, decimals)))
-}
-
-/// The summary table: axis and count columns as they are, `<m>_mean`/`<m>_std`
-/// pairs merged into `mean ± std` with the 95% interval below, the `selected` rows (0-based,
-/// below the header: `Records::selected_rows`, the summary's own choice) marked.
-fn summary_table(path: &Path, selected: &[usize], html: &mut String) -> Result<()> {
-    let Some((head, rows)) = read_table(path)? else {
-        html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
-        return Ok(());
-    };
-    // Columns to show: (header, mean column, optional (std column, decimals), optional CI columns).
-    type Column = (String, usize, Option<(usize, usize)>, Option<(usize, usize)>);
-    let mut cols: Vec<Column> = Vec::new();
-    let find = |name: String| head.iter().position(|x| *x == name);
-    for (i, h) in head.iter().enumerate() {
-        if let Some(metric) = h.strip_suffix("_mean") {
-            let std = find(format!("{metric}_std"));
-            let ci = find(format!("{metric}_ci_low")).zip(find(format!("{metric}_ci_high")));
-            // Spaces let a long metric name wrap in its header, never in its cells.
-            cols.push((metric.replace('_', " "), i, std.map(|s| (s, decimals(metric))), ci));
-        } else if ["_std", "_ci_low", "_ci_high"]
-            .iter()
-            .any(|suffix| h.strip_suffix(suffix).is_some_and(|m| head.contains(&format!("{m}_mean"))))
-        {
-            continue;
-        } else {
-            cols.push((h.clone(), i, None, None));
-        }
+/// The summary.csv of `sweep_dir` (`results::summary_file`'s reader); `None` when it is not
+/// written yet.
+fn read_summary_table(sweep_dir: &Path) -> Result<Option<SummaryTable>> {
+    let path = sweep_dir.join(SUMMARY_FILE);
+    // Unreadable is shown as not written yet: the page is made of what is there.
+    let Ok(text) = crate::fsx::read_text(&path, crate::fsx::MAX_TABLE_BYTES) else { return Ok(None) };
+    if text.is_empty() {
+        return Ok(None);
     }
+    summary_file::parse(text.as_bytes())
+        .map(Some)
+        .map_err(|summary_file::Malformed { line, message }| anyhow!("{}: line {line}: {message}", path.display()))
+}
+
+/// The summary table: axis and count columns as they are, each metric's mean and std merged
+/// into `mean ± std` with the 95% interval below, the `selected` rows (0-based, below the
+/// header: `Records::selected_rows`, the summary's own choice) marked.
+fn summary_table(summary: Option<&SummaryTable>, selected: &[usize], html: &mut String) {
+    let Some(table) = summary else {
+        html.push_str("<p>No <code>summary.csv</code> yet.</p>\n");
+        return;
+    };
+    let rows = &table.rows;
     let best: Vec<usize> = selected.iter().copied().filter(|&r| r < rows.len()).collect();
 
     html.push_str(
@@ -273,30 +255,42 @@ fn summary_table(path: &Path, selected: &[usize], html: &mut String) -> Result<(
          below it the 95% t interval of the mean.</p>\n",
     );
     html.push_str("<div class=\"wide\"><table>\n<thead><tr>");
-    for (h, _, _, _) in &cols {
+    let metrics = METRICS.map(|m| m.replace('_', " "));
+    // Spaces let a long metric name wrap in its header, never in its cells.
+    let headers = (table.axes.iter().map(String::as_str))
+        .chain(COUNT_COLUMNS)
+        .chain(metrics.iter().map(String::as_str))
+        .chain(ENSEMBLE_COLUMNS);
+    for h in headers {
         let _ = write!(html, "<th>{}</th>", escape(h));
     }
     html.push_str("</tr></thead>\n<tbody>\n");
+    let raw = |html: &mut String, text: &str| {
+        let _ = write!(html, "<td>{}</td>", escape(text));
+    };
     for (r, row) in rows.iter().enumerate() {
         let class = if best.contains(&r) { " class=\"best\"" } else { "" };
         let _ = write!(html, "<tr{class}>");
-        for (_, i, std, ci) in &cols {
-            let cell = |j: usize| row.get(j).map_or("", String::as_str);
-            match std {
-                Some((s, d)) => {
-                    let text = match (cell(*i).trim(), cell(*s).trim()) {
-                        ("", "") => "–".to_string(),
-                        (m, sd) => format!("{} ± {}", number(m, *d), number(sd, *d)),
-                    };
-                    let ci = ci
-                        .and_then(|(lo, hi)| interval(cell(lo), cell(hi), *d))
-                        .map_or_else(String::new, |ci| format!("<span class=\"ci\">{}</span>", escape(&ci)));
-                    let _ = write!(html, "<td class=\"num\">{}{ci}</td>", escape(&text));
-                }
-                None => {
-                    let _ = write!(html, "<td>{}</td>", escape(cell(*i)));
-                }
-            }
+        for v in &row.values {
+            raw(html, v);
+        }
+        let m = &row.more;
+        for c in [m.runs, Some(row.n), m.failed, m.diverged, m.n] {
+            raw(html, &count(c));
+        }
+        for (k, (metric, stat)) in METRICS.iter().zip(&row.metrics).enumerate() {
+            let d = decimals(metric);
+            let text = match (stat.mean, stat.std) {
+                (None, None) => "–".to_string(),
+                (mean, std) => format!("{} ± {}", number(mean, d), number(std, d)),
+            };
+            let ci = (m.ci.get(k))
+                .and_then(|&(low, high)| interval(low, high, d))
+                .map_or_else(String::new, |ci| format!("<span class=\"ci\">{}</span>", escape(&ci)));
+            let _ = write!(html, "<td class=\"num\">{}{ci}</td>", escape(&text));
+        }
+        for v in m.ensemble {
+            raw(html, &v.map_or_else(String::new, csv_number));
         }
         html.push_str("</tr>\n");
     }
@@ -310,32 +304,29 @@ fn summary_table(path: &Path, selected: &[usize], html: &mut String) -> Result<(
     } else {
         html.push_str("<p>No configuration has a validation accuracy to select by.</p>\n");
     }
-    Ok(())
 }
 
 /// The comparisons table (comparisons.csv): each configuration against the reference on
 /// validation and test accuracy; rows not distinguishable from the best are shaded.
 fn comparisons_table(path: &Path, html: &mut String) -> Result<()> {
-    let Some((head, rows)) = read_table(path)? else {
+    let Some(rows) = read_comparisons(path)? else {
         html.push_str("<p>No <code>comparisons.csv</code> yet.</p>\n");
         return Ok(());
     };
-    let col = |name: &str| head.iter().position(|h| h == name);
-    let get = |row: &Vec<String>, name: &str| col(name).and_then(|i| row.get(i)).cloned().unwrap_or_default();
     let first = rows.first();
-    let (pairing, test) = first.map_or_else(Default::default, |r| (get(r, "pairing"), get(r, "test")));
+    let text = |f: fn(&ComparisonRow) -> &str| first.map_or("", f);
     let _ = writeln!(
         html,
         "<p>Each configuration against <b>{}</b> ({}; {}): mean difference (configuration − reference) \
          with its 95% interval, two-sided p, Holm-adjusted p across the rows, Wilcoxon signed-rank p \
          (paired only) and P(A &gt; B), the share of repeats the configuration wins. Shaded: not \
          distinguishable from the best by validation (Holm-adjusted p ≥ 0.05 against it).</p>",
-        escape(&first.map_or_else(String::new, |r| get(r, "reference"))),
-        escape(&pairing),
-        escape(&test)
+        escape(text(|r| &r.reference)),
+        escape(text(|r| &r.pairing)),
+        escape(text(|r| &r.test))
     );
     html.push_str("<div class=\"wide\"><table>\n<thead><tr><th>config</th><th>n</th>");
-    for set in ["valid", "test"] {
+    for set in COMPARED_SETS {
         let _ = write!(
             html,
             "<th>{set} pairs</th><th>Δ {set} acc [95% CI]</th><th>{set} p</th><th>{set} Holm p</th>\
@@ -344,32 +335,31 @@ fn comparisons_table(path: &Path, html: &mut String) -> Result<()> {
     }
     html.push_str("<th>like the best</th></tr></thead>\n<tbody>\n");
     for row in &rows {
-        let mark = get(row, "indistinguishable_from_best");
-        let class = match mark.as_str() {
+        let mark = row.indistinguishable_from_best.as_str();
+        let class = match mark {
             "best" => " class=\"best\"",
             "yes" => " class=\"tied\"",
             _ => "",
         };
-        let _ = write!(
-            html,
-            "<tr{class}><td>{}</td><td class=\"num\">{}</td>",
-            escape(&get(row, "config")),
-            escape(&get(row, "n"))
-        );
-        for set in ["valid", "test"] {
-            let g = |c: &str| get(row, &format!("{set}_{c}"));
-            let diff = match (g("diff").trim(), interval(&g("diff_ci_low"), &g("diff_ci_high"), 4)) {
-                ("", _) => "–".to_string(),
+        let _ =
+            write!(html, "<tr{class}><td>{}</td><td class=\"num\">{}</td>", escape(&row.config), escape(&count(row.n)));
+        for set in &row.sets {
+            let diff = match (set.diff, interval(set.diff_ci_low, set.diff_ci_high, 4)) {
+                (None, _) => "–".to_string(),
                 (d, Some(ci)) => format!("{} {ci}", number(d, 4)),
                 (d, None) => number(d, 4),
             };
-            let _ =
-                write!(html, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", escape(&g("pairs")), escape(&diff));
-            for c in ["p", "p_holm", "wilcoxon_p", "p_a_beats_b"] {
-                let _ = write!(html, "<td class=\"num\">{}</td>", escape(&number(&g(c), 4)));
+            let _ = write!(
+                html,
+                "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+                escape(&count(set.pairs)),
+                escape(&diff)
+            );
+            for p in [set.p, set.p_holm, set.wilcoxon_p, set.p_a_beats_b] {
+                let _ = write!(html, "<td class=\"num\">{}</td>", escape(&number(p, 4)));
             }
         }
-        let _ = writeln!(html, "<td>{}</td></tr>", escape(&mark));
+        let _ = writeln!(html, "<td>{}</td></tr>", escape(mark));
     }
     html.push_str("</tbody>\n</table></div>\n");
     Ok(())
@@ -378,40 +368,36 @@ fn comparisons_table(path: &Path, html: &mut String) -> Result<()> {
 /// The whole-procedure estimate (selection.csv): each repeat's choice by validation and
 /// the mean test accuracy of those choices.
 fn selection_table(path: &Path, html: &mut String) -> Result<()> {
-    let Some((head, rows)) = read_table(path)? else {
+    let Some(s) = read_selection(path)? else {
         html.push_str("<p>No <code>selection.csv</code> yet.</p>\n");
         return Ok(());
     };
-    let col = |name: &str| head.iter().position(|h| h == name);
-    let get = |row: &Vec<String>, name: &str| col(name).and_then(|i| row.get(i)).cloned().unwrap_or_default();
-    let stat = |name: &str| rows.iter().find(|r| get(r, "repeat") == name).map(|r| get(r, "final_test_acc"));
-    let picks: Vec<&Vec<String>> = rows.iter().filter(|r| get(r, "repeat").parse::<usize>().is_ok()).collect();
-    let estimate = match (stat("mean"), stat("ci_low"), stat("ci_high")) {
-        (Some(m), Some(lo), Some(hi)) if !m.is_empty() => {
-            let ci = interval(&lo, &hi, 4).map_or_else(String::new, |ci| format!(" {ci}"));
-            format!("test accuracy <b>{}</b>{}", number(&m, 4), escape(&ci))
+    let estimate = match s.test_mean {
+        Some(m) => {
+            let ci = interval(s.test_ci.0, s.test_ci.1, 4).map_or_else(String::new, |ci| format!(" {ci}"));
+            format!("test accuracy <b>{}</b>{}", number(Some(m), 4), escape(&ci))
         }
-        _ => "no test accuracy to estimate".into(),
+        None => "no test accuracy to estimate".into(),
     };
     let _ = writeln!(
         html,
         "<p>What tuning with this sweep yields: on each repeat, the configuration best on that \
          repeat's validation accuracy, and its test accuracy on the same repeat (Bouthillier et al. \
          2021). Over {} repeats: {estimate} (mean and 95% t interval).</p>",
-        stat("n").unwrap_or_default().parse::<usize>().unwrap_or(0)
+        s.n.unwrap_or(0)
     );
     html.push_str(
         "<div class=\"wide\"><table>\n<thead><tr><th>repeat</th><th>chosen</th><th>valid acc</th>\
          <th>test acc</th></tr></thead>\n<tbody>\n",
     );
-    for r in picks {
+    for p in &s.picks {
         let _ = writeln!(
             html,
             "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&get(r, "repeat")),
-            escape(&get(r, "config")),
-            escape(&number(&get(r, "final_valid_acc"), 4)),
-            escape(&number(&get(r, "final_test_acc"), 4))
+            p.repeat,
+            escape(&p.config),
+            escape(&number(p.valid, 4)),
+            escape(&number(p.test, 4))
         );
     }
     html.push_str("</tbody>\n</table></div>\n");
@@ -422,7 +408,7 @@ fn selection_table(path: &Path, html: &mut String) -> Result<()> {
 /// the plots first (`plot_sweep`, and `plot_run` per run) to have them on the page.
 /// `selected`: the summary.csv rows of the configurations selected by validation
 /// (`Records::selected_rows`), highlighted.
-pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
+pub(crate) fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
     if !sweep_dir.is_dir() {
         bail!("{} is not a sweep directory", sweep_dir.display());
     }
@@ -451,24 +437,22 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
     }
 
     html.push_str("<h2>Summary</h2>\n");
-    summary_table(&sweep_dir.join(SUMMARY_FILE), selected, &mut html)?;
+    let summary = read_summary_table(sweep_dir)?;
+    summary_table(summary.as_ref(), selected, &mut html);
     html.push_str("<h2>Comparisons</h2>\n");
     comparisons_table(&sweep_dir.join(super::comparisons::COMPARISONS_FILE), &mut html)?;
     html.push_str("<h2>The whole procedure</h2>\n");
     selection_table(&sweep_dir.join(super::comparisons::SELECTION_FILE), &mut html)?;
     super::importance::html_section(sweep_dir, &mut html);
-    ranks_section(sweep_dir, &mut html)?;
+    ranks_section(sweep_dir, summary.as_ref(), &mut html)?;
 
     html.push_str("<h2>Plots</h2>\n");
     // importance.png and cd-diagram.png have their own sections.
-    let plots: Vec<String> = files_in(&sweep_dir.join("plots"))
+    let plots: Vec<String> = files_in(&sweep_dir.join(PLOTS_DIR))
         .into_iter()
         .filter(|f| f.ends_with(".png") && f != super::plots::importance::IMPORTANCE_PNG && f != super::rank::CD_FILE)
         .collect();
-    let several_datasets = read_table(&sweep_dir.join(SUMMARY_FILE))
-        .ok()
-        .flatten()
-        .is_some_and(|(head, _)| head.first().is_some_and(|h| h == "dataset"));
+    let several_datasets = summary.as_ref().is_some_and(|t| t.axes.first().is_some_and(|h| h == "dataset"));
     if plots.is_empty() && several_datasets {
         // Curves averaged over datasets would mean nothing: the ranks above compare them.
         html.push_str("<p>No per-axis sweep plots for a sweep over several datasets: see the ranks above.</p>\n");
@@ -476,7 +460,7 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
         html.push_str("<p>No sweep plots yet.</p>\n");
     }
     for p in &plots {
-        let src = escape(&url_path(&format!("plots/{p}")));
+        let src = escape(&url_path(&format!("{PLOTS_DIR}/{p}")));
         let _ = writeln!(
             html,
             "<figure><img src=\"{src}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
@@ -496,7 +480,7 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
              <th>train acc</th><th>valid acc</th><th>test acc</th><th>Files</th><th>Plots</th></tr></thead>\n<tbody>\n",
         );
         for id in &ids {
-            let rel = format!("runs/{id}");
+            let rel = format!("{RUNS_DIR}/{id}");
             let dir = sweep_dir.join(&rel);
             let run = if dir.is_dir() { link(&format!("{rel}/"), id) } else { escape(id) };
             // The run's result as summary.csv reads it (the kept model's accuracies).
@@ -518,10 +502,10 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
                 })
                 .collect();
             let files: Vec<String> = files_in(&dir).iter().map(|f| link(&format!("{rel}/{f}"), f)).collect();
-            let plots: Vec<String> = files_in(&dir.join("plots"))
+            let plots: Vec<String> = files_in(&dir.join(PLOTS_DIR))
                 .iter()
                 .filter(|f| f.ends_with(".png"))
-                .map(|f| link(&format!("{rel}/plots/{f}"), f.trim_end_matches(".png")))
+                .map(|f| link(&format!("{rel}/{PLOTS_DIR}/{f}"), f.trim_end_matches(".png")))
                 .collect();
             let _ = writeln!(
                 html,
@@ -548,7 +532,8 @@ pub fn write_report(sweep_dir: &Path, selected: &[usize]) -> Result<PathBuf> {
 mod tests {
     use super::*;
     use crate::report::plots::fixture::write_sweep;
-    use crate::report::plots::{plot_run, plot_sweep};
+    use crate::report::plots::plot_run;
+    use crate::report::plots::sweep::plot_sweep;
 
     /// Every opened tag is closed, in order (void tags excepted); returns the tags seen.
     fn check_balanced(html: &str) -> Vec<String> {
@@ -741,13 +726,22 @@ mod tests {
         let path = dir.path().join("summary.csv");
         std::fs::write(
             &path,
-            "dataset,hidden,final_valid_acc_mean,final_valid_acc_std\n\
-             A,8,0.5,0.1\nA,16,0.7,0.1\nB,8,0.4,0.1\nB,16,0.3,0.1\nB,32,0.4,0.1\n",
+            crate::report::plots::fixture::summary_text(
+                &["dataset", "hidden"],
+                &[
+                    (&["A", "8"], 0.5),
+                    (&["A", "16"], 0.7),
+                    (&["B", "8"], 0.4),
+                    (&["B", "16"], 0.3),
+                    (&["B", "32"], 0.4),
+                ],
+            ),
         )
         .unwrap();
         let mut html = String::new();
         // The rows `Records::selected_rows` gives (A: 16; B: 8), whatever the text says.
-        summary_table(&path, &[1, 2], &mut html).unwrap();
+        let table = summary_file::parse(std::fs::read_to_string(&path).unwrap().as_bytes()).unwrap();
+        summary_table(Some(&table), &[1, 2], &mut html);
         let rows: Vec<&str> = html.split("<tr").skip(2).collect();
         let marked: Vec<bool> = rows.iter().map(|r| r.starts_with(" class=\"best\"")).collect();
         assert_eq!(marked, [false, true, true, false, false], "{html}");

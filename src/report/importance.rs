@@ -27,12 +27,12 @@ use crate::stats::anova::{anova_main_effects, AnovaError, Effect, Observation};
 use anyhow::Context;
 use std::path::Path;
 
-pub use crate::results::layout::IMPORTANCE_FILE;
+pub(crate) use crate::results::layout::IMPORTANCE_FILE;
 
 /// Header of a grid's `importance.csv`.
-pub const GRID_COLUMNS: [&str; 8] = ["term", "levels", "sum_sq", "df", "share", "F", "p", "note"];
+pub(crate) const GRID_COLUMNS: [&str; 8] = ["term", "levels", "sum_sq", "df", "share", "F", "p", "note"];
 /// Header of a one-at-a-time design's `importance.csv`.
-pub const ONE_AT_A_TIME_COLUMNS: [&str; 10] = [
+pub(crate) const ONE_AT_A_TIME_COLUMNS: [&str; 10] = [
     "axis",
     "levels",
     "runs",
@@ -81,7 +81,7 @@ fn axis_levels(plan: &Plan) -> (Vec<Vec<&str>>, Vec<Vec<usize>>) {
 }
 
 /// The text of `importance.csv` (header by design, see the module doc).
-pub fn importance_csv(records: &Records, plan: &Plan) -> String {
+pub(crate) fn importance_csv(records: &Records, plan: &Plan) -> String {
     let scores = scores(records, plan);
     let (header, rows): (&[&str], Vec<Vec<String>>) = match plan.design {
         Design::Grid => (&GRID_COLUMNS, grid_rows(plan, &scores)),
@@ -343,13 +343,13 @@ fn one_axis_row(plan: &Plan, axis: &str, a: usize, members: &[usize], per_config
 
 /// `importance.csv` as written, for the figure and report.html.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ImportanceTable {
+pub(crate) struct ImportanceTable {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
 /// Reads `importance.csv`; `None` when it is absent (a directory made before it existed).
-pub fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
+pub(crate) fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
     let text = match crate::fsx::read_own_text(path, crate::fsx::MAX_TEXT_BYTES) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -367,7 +367,7 @@ pub fn read_importance(path: &Path) -> anyhow::Result<Option<ImportanceTable>> {
 
 /// The report's "Importance" section: what was computed, `importance.csv` as a table (numbers
 /// rounded for reading, the file keeps them exact) and `plots/importance.png` when drawn.
-pub fn html_section(sweep_dir: &Path, html: &mut String) {
+pub(crate) fn html_section(sweep_dir: &Path, html: &mut String) {
     use super::html::{escape, url_path};
     use std::fmt::Write as _;
     html.push_str("<h2>Importance</h2>\n");
@@ -414,7 +414,7 @@ pub fn html_section(sweep_dir: &Path, html: &mut String) {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table></div>\n");
-    let figure = format!("plots/{}", super::plots::importance::IMPORTANCE_PNG);
+    let figure = format!("{}/{}", crate::results::layout::PLOTS_DIR, super::plots::importance::IMPORTANCE_PNG);
     if sweep_dir.join(&figure).is_file() {
         let _ = writeln!(
             html,

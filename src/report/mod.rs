@@ -10,13 +10,13 @@ pub mod importance;
 pub mod plots;
 pub mod published;
 pub mod rank;
-pub mod runs_table;
+pub(crate) mod runs_table;
 pub mod stats;
 pub mod summary;
 pub mod watch;
 
 /// Every CSV number pinniped writes (`results::csv_number`).
-pub use crate::results::csv_number;
+pub(crate) use crate::results::csv_number;
 
 #[cfg(test)]
 mod tests {

@@ -17,11 +17,11 @@ use crate::spec::InputError;
 
 /// At most this many bytes are read from a published-results file (a table of 10,000 datasets
 /// and 1,000 methods is about 60 MB; real ones are a few KB).
-pub const MAX_PUBLISHED_BYTES: u64 = crate::fsx::MAX_TEXT_BYTES;
+pub(crate) const MAX_PUBLISHED_BYTES: u64 = crate::fsx::MAX_TEXT_BYTES;
 /// At most this many method columns.
-pub const MAX_METHODS: usize = 1000;
+pub(crate) const MAX_METHODS: usize = 1000;
 /// At most this many dataset rows (as many as `pinniped rank` ranks directories).
-pub const MAX_ROWS: usize = super::rank::MAX_DATASETS;
+pub(crate) const MAX_ROWS: usize = super::rank::MAX_DATASETS;
 
 /// A parsed published-results file.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ impl Published {
 /// # Errors
 /// An unreadable, oversized or malformed file: one input error naming the file (and the line and
 /// column) and the fix.
-pub fn read_published(path: &Path) -> Result<Published, InputError> {
+pub(crate) fn read_published(path: &Path) -> Result<Published, InputError> {
     let bytes = crate::fsx::read_bounded(path, MAX_PUBLISHED_BYTES).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             ". --reference takes a CSV of published per-dataset accuracies (`dataset,<method>,…`); \
@@ -72,7 +72,7 @@ pub fn read_published(path: &Path) -> Result<Published, InputError> {
 }
 
 /// Parses the text of a published-results file read from `path`.
-pub fn parse_published(path: &Path, bytes: &[u8]) -> Result<Published, InputError> {
+pub(crate) fn parse_published(path: &Path, bytes: &[u8]) -> Result<Published, InputError> {
     let file = path.display();
     let at = |line: u64, column: Option<usize>, message: String| {
         let column = column.map_or(String::new(), |c| format!(", column {c}"));

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::compare::{read_summary, CompareError, Summary, SummaryRow};
+use super::compare::{read_summary, CompareError, Summary, SummaryRow, METRICS};
 use super::published::Published;
 use crate::results::atomic::write_atomic;
 use crate::spec::InputError;
@@ -25,15 +25,15 @@ use crate::stats::ranks::{critical_difference_with, nemenyi_cd, CriticalDifferen
 
 /// The marker `pinniped rank` leaves in its output directory: only such a directory (or an empty
 /// one) is written into.
-pub const RANK_MARKER: &str = ".pinniped-rank";
+pub(crate) const RANK_MARKER: &str = ".pinniped-rank";
 const RANK_MARKER_TEXT: &str =
     "written by `pinniped rank`; its files are replaced by the next `pinniped rank --out` here\n";
 
 /// Files written into `--out`.
-pub const RANKS_FILE: &str = "ranks.csv";
-pub const WINS_FILE: &str = "wins.csv";
-pub const FRIEDMAN_FILE: &str = "friedman.csv";
-pub const CD_FILE: &str = "cd-diagram.png";
+pub(crate) const RANKS_FILE: &str = "ranks.csv";
+pub(crate) const WINS_FILE: &str = "wins.csv";
+pub(crate) const FRIEDMAN_FILE: &str = "friedman.csv";
+pub(crate) const CD_FILE: &str = "cd-diagram.png";
 
 /// Why `pinniped rank` stopped: its input (flags, directories, summaries) is refused, or
 /// writing or drawing its files failed.
@@ -52,15 +52,15 @@ pub enum RankError {
 }
 
 /// At most this many datasets (directories) are ranked together.
-pub const MAX_DATASETS: usize = 10_000;
+pub(crate) const MAX_DATASETS: usize = 10_000;
 /// Dataset names printed in the table's first line.
 const DATASETS_SHOWN: usize = 8;
 
 /// The summary.csv metric whose ranking gains the `selected` entry and published methods.
-pub const TEST_METRIC: &str = "final_test_acc";
+pub(crate) const TEST_METRIC: &str = "final_test_acc";
 const VALID_METRIC: &str = "final_valid_acc";
 /// The name of the entry chosen by validation on each dataset.
-pub const SELECTED: &str = "selected";
+pub(crate) const SELECTED: &str = "selected";
 
 /// One dataset: its name and each configuration's mean accuracy, by configuration id.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,7 @@ pub struct Selected {
 
 /// What a ranked entry is: how the tables and the diagram tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Configuration,
     /// [`SELECTED`]: per dataset, the configuration chosen by validation.
     Selected,
@@ -103,9 +103,9 @@ impl Kind {
 
 /// A configuration left out of the ranking, and the datasets that lack a value for it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LeftOut {
+pub(crate) struct LeftOut {
     pub config: String,
-    pub missing_in: Vec<String>,
+    pub(crate) missing_in: Vec<String>,
 }
 
 /// The ranking of the entries every dataset has a value for.
@@ -115,18 +115,18 @@ pub struct Ranking {
     /// Ranked entries: configuration ids in the first dataset's plan order, then [`SELECTED`],
     /// then the published methods in file order; `kinds` says which is which.
     pub configs: Vec<String>,
-    pub kinds: Vec<Kind>,
+    pub(crate) kinds: Vec<Kind>,
     /// Per dataset, the configuration [`SELECTED`] stands for (`None`: not ranked, or no choice).
     pub selected: Vec<Option<String>>,
     /// The datasets left out because the `--reference` file has no row for them.
-    pub datasets_left_out: Vec<String>,
+    pub(crate) datasets_left_out: Vec<String>,
     /// The `--reference` file's name, when there is one.
     pub published: Option<String>,
     /// `scores[d][m]`: accuracy of configuration m on dataset d.
     pub scores: Vec<Vec<f64>>,
-    pub left_out: Vec<LeftOut>,
+    pub(crate) left_out: Vec<LeftOut>,
     /// Average rank of each configuration (1 = best; ties share the mean rank).
-    pub average_ranks: Vec<f64>,
+    pub(crate) average_ranks: Vec<f64>,
     /// Friedman test, pairwise tests and cliques; `None` when every dataset ties every configuration.
     pub cd: Option<CriticalDifference>,
     /// Configurations from best to worst average rank.
@@ -141,7 +141,7 @@ pub struct Ranking {
 
 /// The dataset a results directory was made on: its `[data] train` file's name without
 /// extensions and a `_TRAIN` suffix (`GunPoint_TRAIN.ts.gz` → `GunPoint`), else the sweep's name.
-pub fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
+pub(crate) fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
     let file = train_file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let mut stem = file.as_str();
     for ext in [".gz", ".tsv", ".ts", ".arff", ".csv", ".txt"] {
@@ -157,7 +157,7 @@ pub fn dataset_name(train_file: &Path, sweep_name: &str) -> String {
 
 /// The datasets of one results directory: those of a multi-dataset sweep (`[datasets]`), each
 /// from the rows of summary.csv led by its name, else the directory's one dataset.
-pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> {
+pub(crate) fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> {
     use crate::results::layout::SWEEP_FILE;
     let stored = dir.join(SWEEP_FILE);
     let file = dir.join(crate::results::layout::SUMMARY_FILE);
@@ -178,23 +178,19 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> 
     };
     let bytes = crate::fsx::read_bounded(&file, crate::fsx::MAX_TABLE_BYTES)
         .map_err(|e| InputError::message(format!("{}: cannot read it ({e})", file.display())))?;
-    let mut reader = csv::Reader::from_reader(&bytes[..]);
-    let head = reader.headers().map_err(|e| stale(e.to_string()))?.clone();
+    let table = crate::results::summary_file::parse(&bytes).map_err(
+        |crate::results::summary_file::Malformed { line, message }| stale(format!("line {line}: {message}")),
+    )?;
     let column = format!("{metric}_mean");
-    let at = |name: &str| head.iter().position(|h| h == name);
-    let (Some(0), Some(value), Some(valid), Some(test)) =
-        (at("dataset"), at(&column), at(&format!("{VALID_METRIC}_mean")), at(&format!("{TEST_METRIC}_mean")))
-    else {
+    let mean = |r: &SummaryRow, metric: &str| r.metric(metric).and_then(|m| m.mean);
+    if table.axes.first().map(String::as_str) != Some("dataset") || !METRICS.contains(&metric) {
         return Err(stale(format!("no `dataset` column first, or no `{column}` column")).into());
-    };
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().map_err(|e| stale(e.to_string()))?;
+    }
     let mut out = Vec::new();
     for (d, name) in plan.datasets.iter().enumerate() {
         let ids: Vec<&str> = plan.configs.iter().filter(|c| c.dataset == Some(d)).map(|c| c.id.as_str()).collect();
-        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| r.get(0) == Some(name.as_str())).collect();
-        let number =
-            |r: &csv::StringRecord, i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite());
-        let values: Vec<Option<f64>> = mine.iter().map(|r| number(r, value)).collect();
+        let mine: Vec<&SummaryRow> = table.rows.iter().filter(|r| r.values[0] == *name).collect();
+        let values: Vec<Option<f64>> = mine.iter().map(|r| mean(r, metric)).collect();
         if values.len() != ids.len() {
             return Err(stale(format!(
                 "dataset {name} has {} rows for the sweep's {} configurations",
@@ -208,8 +204,8 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> 
         let selected = (metric == TEST_METRIC)
             .then(|| {
                 let (r, id) =
-                    first_best(mine.iter().zip(&ids).filter_map(|(r, id)| Some(((*r, *id), number(r, valid)?))))?;
-                Some(Selected { config: id.to_string(), accuracy: number(r, test) })
+                    first_best(mine.iter().zip(&ids).filter_map(|(r, id)| Some(((*r, *id), mean(r, VALID_METRIC)?))))?;
+                Some(Selected { config: id.to_string(), accuracy: mean(r, TEST_METRIC) })
             })
             .flatten();
         out.push(Dataset { name: name.clone(), dir: dir.to_path_buf(), accuracy, selected });
@@ -218,7 +214,7 @@ pub fn datasets_in(dir: &Path, metric: &str) -> Result<Vec<Dataset>, RankError> 
 }
 
 /// Selection by validation over `rows` (configurations `ids`): see [`Selected`].
-pub fn selected_by_validation(rows: &[SummaryRow], ids: &[String]) -> Option<Selected> {
+pub(crate) fn selected_by_validation(rows: &[SummaryRow], ids: &[String]) -> Option<Selected> {
     let valid = |r: &SummaryRow| r.metric(VALID_METRIC).and_then(|m| m.mean);
     let (row, id) = first_best(rows.iter().zip(ids).filter_map(|(r, id)| Some(((r, id), valid(r)?))))?;
     Some(Selected { config: id.clone(), accuracy: row.metric(TEST_METRIC).and_then(|m| m.mean) })
@@ -438,7 +434,7 @@ fn csv_line(cells: &[String]) -> String {
 /// ranks.csv: `config,kind,average_rank,cliques,<dataset>…`, best first; `kind` is
 /// `configuration`, `selected` or `published`; `cliques` lists the (1-based) cliques the entry
 /// belongs to, space-separated.
-pub fn ranks_csv(r: &Ranking) -> String {
+pub(crate) fn ranks_csv(r: &Ranking) -> String {
     let mut head = ["config", "kind", "average_rank", "cliques"].map(String::from).to_vec();
     head.extend(r.datasets.iter().cloned());
     let mut out = csv_line(&head);
@@ -455,7 +451,7 @@ pub fn ranks_csv(r: &Ranking) -> String {
 }
 
 /// wins.csv: `config,against,wins,ties,losses`, best first.
-pub fn wins_csv(r: &Ranking) -> String {
+pub(crate) fn wins_csv(r: &Ranking) -> String {
     let mut out = csv_line(&["config", "against", "wins", "ties", "losses"].map(String::from));
     for &m in &r.order {
         let (w, t, l) = r.wins[m];
@@ -471,7 +467,7 @@ pub fn wins_csv(r: &Ranking) -> String {
 }
 
 /// friedman.csv: the test's statistic, df and p, and the clique of each configuration.
-pub fn friedman_csv(r: &Ranking) -> String {
+pub(crate) fn friedman_csv(r: &Ranking) -> String {
     let head = ["datasets", "configurations", "statistic", "df", "p", "alpha", "test", "critical_difference"];
     let mut out = csv_line(&head.map(String::from));
     let (stat, df, p) = match &r.cd {
@@ -516,7 +512,7 @@ pub fn cliques(r: &Ranking) -> Vec<Vec<usize>> {
 }
 
 /// The short table printed to stdout.
-pub fn render_table(r: &Ranking, alpha: f64) -> String {
+pub(crate) fn render_table(r: &Ranking, alpha: f64) -> String {
     let mut s = String::new();
     let width = r.configs.iter().map(|c| c.chars().count()).max().unwrap_or(6).max(6);
     // A few names are enough to show which datasets (there may be thousands).
@@ -573,7 +569,7 @@ pub fn render_table(r: &Ranking, alpha: f64) -> String {
 }
 
 /// How the diagram draws each entry's name.
-pub fn name_styles(r: &Ranking) -> Vec<super::plots::cd::NameStyle> {
+pub(crate) fn name_styles(r: &Ranking) -> Vec<super::plots::cd::NameStyle> {
     use super::plots::cd::NameStyle;
     r.kinds
         .iter()
@@ -586,7 +582,7 @@ pub fn name_styles(r: &Ranking) -> Vec<super::plots::cd::NameStyle> {
 }
 
 /// Draws `r`'s critical-difference diagram into `path`.
-pub fn plot_ranking(path: &Path, r: &Ranking) -> Result<super::plots::cd::Layout> {
+pub(crate) fn plot_ranking(path: &Path, r: &Ranking) -> Result<super::plots::cd::Layout> {
     super::plots::cd::plot_critical_difference(
         path,
         &r.configs,
@@ -739,13 +735,13 @@ mod tests {
 
     #[test]
     fn selection_by_validation_takes_the_first_best_validation_mean_and_its_test_mean() {
-        use crate::report::compare::MeanStd;
+        use crate::results::summary_file::MeanStd;
         let row = |valid: Option<f64>, test: f64| {
             let mut metrics = [MeanStd::default(); crate::report::compare::METRICS.len()];
             let at = |m: &str| crate::report::compare::METRICS.iter().position(|x| *x == m).unwrap();
             metrics[at(VALID_METRIC)] = MeanStd { mean: valid, std: None };
             metrics[at(TEST_METRIC)] = MeanStd { mean: Some(test), std: None };
-            SummaryRow { values: vec![], n: 1, metrics, line: 2 }
+            SummaryRow { values: vec![], n: 1, metrics, line: 2, more: Default::default() }
         };
         let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
         let rows = [row(Some(0.5), 0.9), row(Some(0.7), 0.1), row(None, 1.0), row(Some(0.7), 0.8)];

@@ -13,12 +13,13 @@ use super::summary::Records;
 use crate::results::rundir::State;
 use crate::spec::Plan;
 
-pub use crate::results::layout::RUNS_FILE;
+pub(crate) use crate::results::layout::RUNS_FILE;
 
 /// The columns before the axes.
-pub const PLAN_COLUMNS: [&str; 8] = ["index", "id", "config", "repeat", "repetition", "fold", "seed", "split_seed"];
+pub(crate) const PLAN_COLUMNS: [&str; 8] =
+    ["index", "id", "config", "repeat", "repetition", "fold", "seed", "split_seed"];
 /// The columns after the axes.
-pub const RESULT_COLUMNS: [&str; 10] = [
+pub(crate) const RESULT_COLUMNS: [&str; 10] = [
     "status",
     "epoch",
     "seconds",
@@ -32,7 +33,7 @@ pub const RESULT_COLUMNS: [&str; 10] = [
 ];
 
 /// The text of `runs.csv`.
-pub fn runs_csv(records: &Records, plan: &Plan) -> String {
+pub(crate) fn runs_csv(records: &Records, plan: &Plan) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = PLAN_COLUMNS.iter().copied().chain(plan.axes.iter().map(String::as_str)).chain(RESULT_COLUMNS);
     // Writing CSV into memory cannot fail.

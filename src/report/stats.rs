@@ -67,14 +67,14 @@ fn welch_se_df(s1: f64, n1: usize, s2: f64, n2: usize) -> Option<(f64, f64)> {
 /// (1+level)/2) · se` (`scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)`).
 /// `None` where [`welch`] is undefined or the level is not in (0, 1); both stds 0 give the
 /// zero-width interval.
-pub fn welch_interval(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize, level: f64) -> Option<MeanCi> {
+pub(crate) fn welch_interval(m1: f64, s1: f64, n1: usize, m2: f64, s2: f64, n2: usize, level: f64) -> Option<MeanCi> {
     let (se, df) = welch_se_df(s1, n1, s2, n2)?;
     crate::stats::t_interval_from(m1 - m2, se, df, level)
 }
 
 /// `0.8123 ± 0.0100 [0.7900, 0.8300]`: a mean with its spread and interval, each part only
 /// when defined; `-` without a mean. The one text of a result for the terminal (run, refit, watch).
-pub fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<MeanCi>) -> String {
+pub(crate) fn mean_spread_ci(mean: Option<f64>, std: Option<f64>, ci: Option<MeanCi>) -> String {
     let Some(mean) = mean else { return "-".into() };
     let mut s = format!("{mean:.4}");
     if let Some(std) = std {

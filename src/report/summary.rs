@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use crate::results::summary_file::{ACC_METRICS, METRICS};
+pub(crate) use crate::results::summary_file::{ACC_METRICS, METRICS};
 
 /// One run's result, read from its directory: the single reading that summary.csv,
 /// the sweep plots, report.html and `pinniped train` all use.
@@ -31,9 +31,9 @@ pub struct RunRecord {
     pub epoch: Option<usize>,
     /// Train, valid, test accuracy of the model the run returns: the selected model's
     /// under early stopping or refit, else the last epoch's.
-    pub final_accs: PerSplit<Option<f64>>,
+    pub(crate) final_accs: PerSplit<Option<f64>>,
     pub best_valid: Option<f64>,
-    pub test_at_best: Option<f64>,
+    pub(crate) test_at_best: Option<f64>,
     pub best_epoch: Option<f64>,
     pub seconds: Option<f64>,
 }
@@ -55,7 +55,7 @@ impl RunRecord {
 
 /// One run's record from its `status.json` and `metrics.csv` (a missing or unreadable
 /// `metrics.csv` leaves the accuracies unknown).
-pub fn read_run(dir: &Path) -> RunRecord {
+pub(crate) fn read_run(dir: &Path) -> RunRecord {
     let mut rec = RunRecord::default();
     let status = read_status(dir);
     if let Some(status) = &status {
@@ -79,10 +79,10 @@ pub fn read_run(dir: &Path) -> RunRecord {
 }
 
 /// Index in [`METRICS`] of `final_valid_acc` (selection) and `final_test_acc` (what it yields).
-pub const VALID: usize = 1;
+pub(crate) const VALID: usize = 1;
 pub const TEST: usize = 2;
 /// The confidence level of every interval in the summary files.
-pub const LEVEL: f64 = 0.95;
+pub(crate) const LEVEL: f64 = 0.95;
 
 /// Per configuration: counts by state and the statistics of its `done` runs.
 pub struct ConfigStats {
@@ -100,7 +100,7 @@ pub struct ConfigStats {
 /// One configuration's `done` runs: per metric, its finite values keyed by the pairing key
 /// `PlannedRun.repeat` (runs of different configurations with equal keys are paired).
 #[derive(Clone, Debug, Default)]
-pub struct DoneValues(pub [BTreeMap<usize, f64>; 7]);
+pub(crate) struct DoneValues(pub [BTreeMap<usize, f64>; 7]);
 
 impl DoneValues {
     /// The values of metric `k` in repeat order.
@@ -148,7 +148,7 @@ impl Records {
 
     /// Re-reads the runs not known to be finished (another process may have finished
     /// them since); runs known to be finished are trusted.
-    pub fn refresh_unfinished(&mut self, root: &Path, plan: &Plan) {
+    pub(crate) fn refresh_unfinished(&mut self, root: &Path, plan: &Plan) {
         let mut changed = std::collections::BTreeSet::new();
         for (rec, run) in self.runs.iter_mut().zip(&plan.runs) {
             if rec.state.is_none() {
@@ -164,7 +164,7 @@ impl Records {
     }
 
     /// Re-reads one run (plan index) from its directory.
-    pub fn reread(&mut self, root: &Path, plan: &Plan, run: usize) -> &RunRecord {
+    pub(crate) fn reread(&mut self, root: &Path, plan: &Plan, run: usize) -> &RunRecord {
         self.runs[run] = read_run(&run_dir(root, &plan.runs[run].id));
         self.update_ensemble(root, plan, plan.runs[run].config);
         &self.runs[run]
@@ -172,7 +172,7 @@ impl Records {
 
     /// Per configuration, the values of its `done` runs: only finished runs enter the
     /// statistics, so a diverged run's NaNs never do.
-    pub fn done_values(&self, plan: &Plan) -> Vec<DoneValues> {
+    pub(crate) fn done_values(&self, plan: &Plan) -> Vec<DoneValues> {
         let mut out: Vec<DoneValues> = plan.configs.iter().map(|_| DoneValues::default()).collect();
         for (run, rec) in plan.runs.iter().zip(&self.runs) {
             if rec.state == Some(State::Done) {
@@ -186,7 +186,7 @@ impl Records {
         out
     }
 
-    pub fn config_stats(&self, plan: &Plan) -> Vec<ConfigStats> {
+    pub(crate) fn config_stats(&self, plan: &Plan) -> Vec<ConfigStats> {
         let mut out: Vec<ConfigStats> = plan
             .configs
             .iter()
@@ -245,7 +245,7 @@ impl Records {
     /// The texts of [`SUMMARY_FILES`]. A multi-dataset sweep's are computed dataset by dataset
     /// (its comparisons, selection and importance are within a dataset) and put one after
     /// another, each row led by a `dataset` column.
-    pub fn summary_texts(&self, plan: &Plan, protocol: &Protocol) -> [String; 5] {
+    pub(crate) fn summary_texts(&self, plan: &Plan, protocol: &Protocol) -> [String; 5] {
         if plan.datasets.is_empty() {
             return self.texts_of(plan, protocol);
         }
@@ -260,7 +260,7 @@ impl Records {
     }
 
     /// Dataset `d`'s plan (`Plan::dataset_part`) and records.
-    pub fn dataset_part(&self, plan: &Plan, d: usize) -> (Plan, Records) {
+    pub(crate) fn dataset_part(&self, plan: &Plan, d: usize) -> (Plan, Records) {
         let (part, runs, configs) = plan.dataset_part(d);
         let records = Records {
             runs: runs.iter().map(|&r| self.runs[r].clone()).collect(),
@@ -283,7 +283,7 @@ impl Records {
 
     /// The configuration with the best mean final validation accuracy: selection by
     /// validation, never by test. Ties go to the lower configuration index.
-    pub fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
+    pub(crate) fn best_by_validation(&self, plan: &Plan) -> Option<Best> {
         Best::of(&self.config_stats(plan))
     }
 
@@ -291,7 +291,7 @@ impl Records {
     /// by validation ([`Records::best_by_validation`]): one per dataset of a multi-dataset
     /// sweep, whose summary stacks the datasets' tables in plan order. `report.html`
     /// highlights these, so it shows the summary's own choice, not one re-read from text.
-    pub fn selected_rows(&self, plan: &Plan) -> Vec<usize> {
+    pub(crate) fn selected_rows(&self, plan: &Plan) -> Vec<usize> {
         if plan.datasets.is_empty() {
             return self.best_by_validation(plan).map(|b| b.config).into_iter().collect();
         }
@@ -312,7 +312,7 @@ pub const SUMMARY_FILES: [&str; 5] =
 
 /// `text` (a CSV table) with a first column `dataset` holding `name`; the header line is kept
 /// only when `header` (the first dataset's), so that the datasets' tables stack into one.
-pub fn with_dataset_column(text: &str, name: &str, header: bool) -> String {
+pub(crate) fn with_dataset_column(text: &str, name: &str, header: bool) -> String {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
     for (i, row) in reader.records().enumerate() {
@@ -361,8 +361,8 @@ pub struct Best {
     pub config: usize,
     pub valid: (f64, Option<f64>),
     pub test: (Option<f64>, Option<f64>),
-    pub valid_ci: Option<MeanCi>,
-    pub test_ci: Option<MeanCi>,
+    pub(crate) valid_ci: Option<MeanCi>,
+    pub(crate) test_ci: Option<MeanCi>,
     pub done: usize,
 }
 

@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// The throughput is the runs finished in this last stretch of time, per minute.
-pub const WINDOW: Duration = Duration::from_secs(10 * 60);
+pub(crate) const WINDOW: Duration = Duration::from_secs(10 * 60);
 /// The most of `events.jsonl` read per frame (the rest is read by the next frames).
-pub const MAX_READ_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_READ_BYTES: u64 = 64 << 20;
 /// Configurations listed under "best by validation" (one per dataset for a multi-dataset sweep).
-pub const BEST_SHOWN: usize = 3;
+pub(crate) const BEST_SHOWN: usize = 3;
 /// Runs listed under "running" (the rest are counted).
-pub const RUNNING_SHOWN: usize = 8;
+pub(crate) const RUNNING_SHOWN: usize = 8;
 /// Datasets listed with their best configuration (the rest are counted).
 const DATASETS_SHOWN: usize = 10;
 
@@ -39,7 +39,7 @@ struct Live {
 
 /// Follows one results directory from frame to frame: finished runs are read once, the
 /// event log from where the last frame stopped.
-pub struct Watcher<'p> {
+pub(crate) struct Watcher<'p> {
     root: PathBuf,
     name: String,
     plan: &'p Plan,
@@ -54,7 +54,7 @@ pub struct Watcher<'p> {
 }
 
 /// One frame, as text, and whether every planned run has ended.
-pub struct Frame {
+pub(crate) struct Frame {
     pub text: String,
     pub ended: bool,
 }

@@ -24,7 +24,7 @@ static INJECTED_WRITE_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::
 
 /// Makes every later [`write_atomic`] to a path containing `pattern` fail with ENOSPC (the
 /// hidden `--inject-write-error` option); the first call wins.
-pub fn inject_write_errors(pattern: String) {
+pub(crate) fn inject_write_errors(pattern: String) {
     let _ = INJECTED_WRITE_ERROR.set(pattern);
 }
 
@@ -51,7 +51,7 @@ fn create_new(tmp: &Path) -> io::Result<File> {
     }
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = create_new(&tmp)?;
@@ -68,7 +68,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// For a temporary file `write_atomic` may leave behind if killed mid-write: the PID
 /// of the process that wrote it.
-pub fn temp_file_owner(name: &str) -> Option<u32> {
+pub(crate) fn temp_file_owner(name: &str) -> Option<u32> {
     if !name.starts_with('.') {
         return None;
     }

@@ -16,12 +16,12 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Per node and epoch: ‖Δw‖ and the angle change of the node's incoming weights.
-pub const WEIGHTS: &str = "weights";
+pub(crate) const WEIGHTS: &str = "weights";
 /// Per hidden node and epoch: the activation histogram's counts.
-pub const ACTIVATIONS: &str = "activations";
+pub(crate) const ACTIVATIONS: &str = "activations";
 
 /// `confusion-<set>`: the stem of a set's confusion matrices.
-pub fn confusion_stem(set: &str) -> String {
+pub(crate) fn confusion_stem(set: &str) -> String {
     format!("confusion-{set}")
 }
 
@@ -32,7 +32,7 @@ pub fn file_name(stem: &str) -> String {
 
 /// Whether `name` (a file directly in a run directory) is a diagnostics table, compressed
 /// or in the plain form of older directories.
-pub fn is_table_name(name: &str) -> bool {
+pub(crate) fn is_table_name(name: &str) -> bool {
     let stem = name.strip_suffix(".csv.gz").or_else(|| name.strip_suffix(".csv"));
     stem.is_some_and(|s| {
         s == WEIGHTS
@@ -45,7 +45,7 @@ pub fn is_table_name(name: &str) -> bool {
 /// carries no name and no time, so the same table is the same bytes on every run.
 /// Level 1: on a paper run's weights table it is 6× faster than the default level 6 for
 /// 8% more bytes (measured with gzip -1/-6); level 6 had cost 8% of the whole run.
-pub fn write_table(dir: &Path, stem: &str, csv: &str) -> io::Result<()> {
+pub(crate) fn write_table(dir: &Path, stem: &str, csv: &str) -> io::Result<()> {
     let mut gz: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).write(Vec::new(), Compression::fast());
     gz.write_all(csv.as_bytes())?;
     write_atomic(&dir.join(file_name(stem)), &gz.finish()?)
@@ -53,7 +53,7 @@ pub fn write_table(dir: &Path, stem: &str, csv: &str) -> io::Result<()> {
 
 /// The file holding table `stem` in `run_dir`: `<stem>.csv.gz`, else the plain
 /// `<stem>.csv` of an older directory; `None` when neither exists.
-pub fn table_path(run_dir: &Path, stem: &str) -> Option<PathBuf> {
+pub(crate) fn table_path(run_dir: &Path, stem: &str) -> Option<PathBuf> {
     [file_name(stem), format!("{stem}.csv")]
         .into_iter()
         .map(|name| run_dir.join(name))
@@ -63,7 +63,7 @@ pub fn table_path(run_dir: &Path, stem: &str) -> Option<PathBuf> {
 /// Opens a table written by pinniped (never through a symlink), decompressing a `.gz`,
 /// and never yielding more than `limit` bytes of text: past it, reading fails naming the
 /// bound (a gzip bomb planted in a results directory cannot exhaust memory).
-pub fn open_table(path: &Path, limit: u64) -> io::Result<Box<dyn Read>> {
+pub(crate) fn open_table(path: &Path, limit: u64) -> io::Result<Box<dyn Read>> {
     let file = crate::fsx::open_own(path)?;
     let gzipped = path.extension().is_some_and(|e| e == "gz");
     let inner: Box<dyn Read> = if gzipped { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };

@@ -13,22 +13,22 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const EVENTS_FILE: &str = "events.jsonl";
+pub(crate) const EVENTS_FILE: &str = "events.jsonl";
 /// The `schema` field of every line; a reader skips lines of another schema.
-pub const SCHEMA: u32 = 1;
+pub(crate) const SCHEMA: u32 = 1;
 /// The longest line written (bytes, newline included).
-pub const MAX_LINE_BYTES: usize = 4096;
+pub(crate) const MAX_LINE_BYTES: usize = 4096;
 /// The longest text field kept in a line (bytes of its JSON form): a failure's message, a
 /// run id, a sweep name.
 const MAX_FIELD_BYTES: usize = 512;
 /// Runs of at most this many epochs log every epoch; longer runs log every
 /// ⌈epochs / this⌉-th epoch and their last, so that a run never writes more than about
 /// this many `epoch` lines, however long it trains.
-pub const EPOCH_LINES_PER_RUN: usize = 100;
+pub(crate) const EPOCH_LINES_PER_RUN: usize = 100;
 
 /// One line of `events.jsonl` (and of `--message-format json` on stdout).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Line {
+pub(crate) struct Line {
     pub schema: u32,
     #[serde(flatten)]
     pub event: Event,
@@ -41,7 +41,7 @@ pub struct Line {
 /// What happened; the `event` field names the kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
-pub enum Event {
+pub(crate) enum Event {
     /// A process starts its part of the sweep.
     Plan {
         sweep: String,
@@ -90,7 +90,7 @@ impl Line {
 
     /// The line's JSON and a newline, at most [`MAX_LINE_BYTES`]: every free-text field (run
     /// id, sweep name, message) is cut to [`MAX_FIELD_BYTES`], and a line has at most four.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut line = self.clone();
         match &mut line.event {
             Event::Plan { sweep, shard, .. } => {
@@ -137,13 +137,13 @@ fn cut(s: &mut String) {
 }
 
 /// Whether epoch `epoch` of a run of `epochs` gets an `epoch` line (see [`EPOCH_LINES_PER_RUN`]).
-pub fn epoch_logged(epoch: usize, epochs: usize) -> bool {
+pub(crate) fn epoch_logged(epoch: usize, epochs: usize) -> bool {
     let every = epochs.div_ceil(EPOCH_LINES_PER_RUN).max(1);
     epoch.is_multiple_of(every) || epoch >= epochs
 }
 
 /// `events.jsonl` opened for appending.
-pub struct EventLog {
+pub(crate) struct EventLog {
     file: File,
 }
 
@@ -178,7 +178,7 @@ impl EventLog {
     }
 
     /// Appends one line in one `write` call.
-    pub fn append(&mut self, json_line: &str) -> io::Result<()> {
+    pub(crate) fn append(&mut self, json_line: &str) -> io::Result<()> {
         let n = self.file.write(json_line.as_bytes())?;
         if n != json_line.len() {
             // A short write (a full disk): the line is torn; readers skip it.
@@ -191,7 +191,7 @@ impl EventLog {
 /// Reads the lines appended to `events.jsonl` since the last call: a reader that follows
 /// a growing file, at most `max_bytes` per call (the rest comes next call).
 #[derive(Debug, Default)]
-pub struct Tail {
+pub(crate) struct Tail {
     offset: u64,
     /// Lines of this schema, in file order.
     pub lines: Vec<Line>,
@@ -202,7 +202,7 @@ pub struct Tail {
 impl Tail {
     /// Reads what was appended to `root/events.jsonl` since the last call (nothing when the
     /// file does not exist yet); a symlink is refused.
-    pub fn poll(&mut self, root: &Path, max_bytes: u64) -> io::Result<()> {
+    pub(crate) fn poll(&mut self, root: &Path, max_bytes: u64) -> io::Result<()> {
         let path = root.join(EVENTS_FILE);
         let mut file = match crate::fsx::open_own(&path) {
             Ok(f) => f,
@@ -234,7 +234,7 @@ impl Tail {
 }
 
 /// `t` as RFC 3339 in UTC with milliseconds: `2026-12-01T15:40:59.123Z`.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);
@@ -249,7 +249,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// The time [`rfc3339`] wrote (UTC, `Z`, optional fraction); `None` for other text.
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;

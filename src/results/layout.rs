@@ -11,37 +11,44 @@ pub const SWEEP_FILE: &str = "sweep.toml";
 /// The digest of the data the runs were trained on (one line per dataset for several).
 pub const DATA_DIGEST_FILE: &str = "data.sha256";
 /// One row per planned run (`results::plan`).
-pub const PLAN_FILE: &str = "plan.csv";
+pub(crate) const PLAN_FILE: &str = "plan.csv";
 /// One row per configuration (`report::summary`).
-pub const SUMMARY_FILE: &str = "summary.csv";
+pub(crate) const SUMMARY_FILE: &str = "summary.csv";
 /// Each configuration against the reference (`report::comparisons`).
-pub const COMPARISONS_FILE: &str = "comparisons.csv";
+pub(crate) const COMPARISONS_FILE: &str = "comparisons.csv";
 /// The whole procedure's selection by validation (`report::comparisons`).
-pub const SELECTION_FILE: &str = "selection.csv";
+pub(crate) const SELECTION_FILE: &str = "selection.csv";
 /// Axis importance (`report::importance`).
-pub const IMPORTANCE_FILE: &str = "importance.csv";
+pub(crate) const IMPORTANCE_FILE: &str = "importance.csv";
 /// One row per run (`report::runs_table`).
-pub const RUNS_FILE: &str = "runs.csv";
+pub(crate) const RUNS_FILE: &str = "runs.csv";
 /// The HTML report (`report::html`).
-pub const REPORT_FILE: &str = "report.html";
+pub(crate) const REPORT_FILE: &str = "report.html";
 /// The directory of every refit, inside the results directory.
-pub const REFIT_DIR: &str = "refit";
+pub(crate) const REFIT_DIR: &str = "refit";
 /// The refit's results, inside the results directory.
-pub const REFIT_FILE: &str = "refit.csv";
+pub(crate) const REFIT_FILE: &str = "refit.csv";
 /// Successive halving's decisions, rung by rung (`results::rungs`).
-pub const RUNGS_FILE: &str = "rungs.csv";
+pub(crate) const RUNGS_FILE: &str = "rungs.csv";
 
 /// A run's `pinniped train` file that reruns it alone.
-pub const CONFIG_FILE: &str = "config.toml";
+pub(crate) const CONFIG_FILE: &str = "config.toml";
 /// A run's per-epoch losses and accuracies (`results::metrics`).
-pub const METRICS_FILE: &str = "metrics.csv";
+pub(crate) const METRICS_FILE: &str = "metrics.csv";
 /// A run's final model.
-pub const MODEL_FILE: &str = "model.safetensors";
+pub(crate) const MODEL_FILE: &str = "model.safetensors";
 /// A run's state, written last (`results::rundir`).
-pub const STATUS_FILE: &str = "status.json";
+pub(crate) const STATUS_FILE: &str = "status.json";
+
+/// The run directories, inside the results directory (`runs/<run id>/`).
+pub(crate) const RUNS_DIR: &str = "runs";
+/// The pictures: the sweep's inside the results directory, a run's inside its directory.
+pub(crate) const PLOTS_DIR: &str = "plots";
+/// A run's checkpoints (`epoch-NNNN.safetensors`), inside its directory.
+pub(crate) const CHECKPOINTS_DIR: &str = "checkpoints";
 
 /// The directories pinniped creates directly inside a results directory.
-pub const ROOT_DIRS: &[&str] = &["runs", "plots", "slurm", REFIT_DIR];
+pub(crate) const ROOT_DIRS: &[&str] = &[RUNS_DIR, PLOTS_DIR, "slurm", REFIT_DIR];
 /// The files pinniped writes directly inside a results directory and reads back: a
 /// symlink there would make it read (or report on) a file outside.
 pub const ROOT_FILES: &[&str] = &[
@@ -61,11 +68,11 @@ pub const ROOT_FILES: &[&str] = &[
 
 /// `runs/<run id>/`: a sweep run's directory.
 pub fn run_dir(root: &Path, run_id: &str) -> PathBuf {
-    root.join("runs").join(run_id)
+    root.join(RUNS_DIR).join(run_id)
 }
 
 /// The lock file beside a run directory (`runs/<id>.lock`) that claims it (`exec::claim`).
-pub fn lock_path(run_dir: &Path) -> PathBuf {
+pub(crate) fn lock_path(run_dir: &Path) -> PathBuf {
     let mut name = run_dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".lock");
     run_dir.with_file_name(name)

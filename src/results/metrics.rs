@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The header pandas code reads; its columns are those of [`metrics_csv`].
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
+pub(crate) const METRICS_HEADER: &str = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,seconds";
 
 /// The text of `metrics.csv` (a split not evaluated in an epoch leaves its two cells empty).
-pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
+pub(crate) fn metrics_csv(rows: &[EpochMetrics]) -> String {
     let mut s = String::from(METRICS_HEADER);
     s.push('\n');
     for m in rows {
@@ -92,7 +92,7 @@ impl Metrics {
 }
 
 /// `metrics.csv` at `path`; `None` when it is absent, empty or has no rows.
-pub fn read_metrics(path: &Path) -> Result<Option<Metrics>> {
+pub(crate) fn read_metrics(path: &Path) -> Result<Option<Metrics>> {
     let Some(mut reader) = open(path)? else {
         return Ok(None);
     };

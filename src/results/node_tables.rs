@@ -14,7 +14,7 @@ use std::path::Path;
 use super::csv_number as num;
 
 /// The text of `weights`: per epoch, layer and node, ‖Δw‖ and Δθ.
-pub fn weights_csv(h: &History) -> String {
+pub(crate) fn weights_csv(h: &History) -> String {
     let mut s = String::from("epoch,layer,node,dnorm,dtheta\n");
     for w in &h.weight_changes {
         let _ = writeln!(s, "{},{},{},{},{}", w.epoch, w.layer, w.node, num(w.dnorm), num(w.dtheta));
@@ -23,7 +23,7 @@ pub fn weights_csv(h: &History) -> String {
 }
 
 /// The text of `activations`: per epoch, hidden layer and node, the histogram's counts.
-pub fn activations_csv(h: &History) -> String {
+pub(crate) fn activations_csv(h: &History) -> String {
     let mut s = String::from("epoch,layer,node");
     if let Some(first) = h.histograms.first() {
         for name in first.histogram.column_names() {
@@ -46,7 +46,7 @@ pub fn activations_csv(h: &History) -> String {
 
 /// The text of `confusion-<split>`: per recorded epoch, one row per actual class;
 /// `None` when the split has no recorded matrix.
-pub fn confusion_csv(h: &History, split: Split, classes: &[String]) -> Option<String> {
+pub(crate) fn confusion_csv(h: &History, split: Split, classes: &[String]) -> Option<String> {
     let mut s = String::from("epoch,actual");
     for c in classes {
         let _ = write!(s, ",{}", field(c));
@@ -67,7 +67,7 @@ pub fn confusion_csv(h: &History, split: Split, classes: &[String]) -> Option<St
 }
 
 /// Every diagnostics table of `h` into `dir` (gzip CSV).
-pub fn write_tables(dir: &Path, h: &History, classes: &[String]) -> std::io::Result<()> {
+pub(crate) fn write_tables(dir: &Path, h: &History, classes: &[String]) -> std::io::Result<()> {
     diagnostics::write_table(dir, WEIGHTS, &weights_csv(h))?;
     diagnostics::write_table(dir, ACTIVATIONS, &activations_csv(h))?;
     for split in Split::ALL {
@@ -80,7 +80,7 @@ pub fn write_tables(dir: &Path, h: &History, classes: &[String]) -> std::io::Res
 
 /// A dense row-major matrix for a heatmap; NaN marks a missing cell.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Grid {
+pub(crate) struct Grid {
     pub rows: usize,
     pub cols: usize,
     pub data: Vec<f64>,
@@ -107,7 +107,7 @@ impl Grid {
 
 /// One layer of `weights.csv` as node × epoch grids.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LayerWeights {
+pub(crate) struct LayerWeights {
     pub layer: usize,
     /// The column epochs, ascending.
     pub epochs: Vec<usize>,
@@ -116,7 +116,7 @@ pub struct LayerWeights {
     pub dtheta: Grid,
 }
 
-pub fn read_weights(path: &Path) -> Result<Vec<LayerWeights>> {
+pub(crate) fn read_weights(path: &Path) -> Result<Vec<LayerWeights>> {
     let Some(mut reader) = open(path)? else {
         return Ok(Vec::new());
     };
@@ -158,11 +158,11 @@ pub fn read_weights(path: &Path) -> Result<Vec<LayerWeights>> {
 
 /// One hidden layer of `activations.csv`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LayerActivations {
+pub(crate) struct LayerActivations {
     pub layer: usize,
     /// Epochs summed into `total`.
     pub epochs: usize,
-    pub last_epoch: usize,
+    pub(crate) last_epoch: usize,
     /// Rows are nodes, columns bins; counts summed over all epochs.
     pub total: Grid,
     /// The same for `last_epoch` alone.
@@ -171,12 +171,12 @@ pub struct LayerActivations {
 
 /// `activations.csv` and its bins' column names (lower edges, maybe `over_<max>`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Activations {
-    pub bins: Vec<String>,
+pub(crate) struct Activations {
+    pub(crate) bins: Vec<String>,
     pub layers: Vec<LayerActivations>,
 }
 
-pub fn read_activations(path: &Path) -> Result<Option<Activations>> {
+pub(crate) fn read_activations(path: &Path) -> Result<Option<Activations>> {
     let Some(mut reader) = open(path)? else {
         return Ok(None);
     };
@@ -226,13 +226,14 @@ pub struct Confusion {
     pub counts: Grid,
 }
 
-/// The confusion matrix of the last recorded epoch.
+/// The confusion matrix of the last recorded epoch (the picture tests check it).
+#[cfg(test)]
 pub fn read_confusion(path: &Path) -> Result<Option<Confusion>> {
     Ok(read_confusions(path)?.pop())
 }
 
 /// Every recorded epoch's confusion matrix, in epoch order.
-pub fn read_confusions(path: &Path) -> Result<Vec<Confusion>> {
+pub(crate) fn read_confusions(path: &Path) -> Result<Vec<Confusion>> {
     let Some(mut reader) = open(path)? else {
         return Ok(Vec::new());
     };

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// The text of `plan.csv`. Ids contain commas (`batch_size=40,momentum=0.5/rep-1`):
 /// fields are quoted as CSV says.
-pub fn plan_csv(plan: &Plan) -> Result<Vec<u8>> {
+pub(crate) fn plan_csv(plan: &Plan) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> =
         ["index", "id", "config", "repeat", "seed", "repetition", "fold", "split_seed"].map(String::from).to_vec();
@@ -48,7 +48,7 @@ pub fn write(root: &Path, plan: &Plan) -> Result<()> {
 
 /// `root/plan.csv`; an error naming it (and asking whether `root` is a sweep directory)
 /// when it is absent or empty.
-pub fn read_in(root: &Path) -> Result<PlanTable> {
+pub(crate) fn read_in(root: &Path) -> Result<PlanTable> {
     let path = root.join(PLAN_FILE);
     match read_plan(&path)? {
         Some(plan) => Ok(plan),
@@ -58,7 +58,7 @@ pub fn read_in(root: &Path) -> Result<PlanTable> {
 
 /// One row of a sweep's `plan.csv`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PlanRow {
+pub(crate) struct PlanRow {
     /// `<config id>/rep-<k>`: the run's directory under `runs/`.
     pub id: String,
     pub config: String,
@@ -69,7 +69,7 @@ pub struct PlanRow {
 /// A sweep's `plan.csv`: the axes (the columns after `seed`, `repetition`, `fold`,
 /// `split_seed`; directories made before pairing have none of the last three) and every planned run.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct PlanTable {
+pub(crate) struct PlanTable {
     pub axes: Vec<String>,
     pub runs: Vec<PlanRow>,
 }
@@ -81,7 +81,7 @@ impl PlanTable {
     }
 }
 
-pub fn read_plan(path: &Path) -> Result<Option<PlanTable>> {
+pub(crate) fn read_plan(path: &Path) -> Result<Option<PlanTable>> {
     let Some(mut reader) = open(path)? else {
         return Ok(None);
     };

@@ -36,7 +36,7 @@ use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 pub const PREDICTIONS_FILE: &str = "predictions.npz";
 
 /// Bound on the file read back: far above any real one (Phoneme's is about 0.1 MB).
-pub const MAX_PREDICTIONS_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_PREDICTIONS_BYTES: u64 = 1 << 30;
 /// Bound on all arrays together once decompressed, so that a small hostile file cannot
 /// inflate into an unbounded allocation.
 const MAX_DECODED_BYTES: u64 = 1 << 30;
@@ -53,7 +53,7 @@ pub use crate::train::predictions::{Predictions, SetPredictions};
 #[error("{}: {reason}", path.display())]
 pub struct PredictionsError {
     pub path: PathBuf,
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// Writes `dir/predictions.npz` atomically.
@@ -117,7 +117,7 @@ pub fn read(path: &Path) -> Result<Predictions, PredictionsError> {
 
 /// [`read`], with `None` when there is no file (a run made with `predictions = false`, or
 /// by a pinniped that did not write them).
-pub fn read_if_present(path: &Path) -> Result<Option<Predictions>, PredictionsError> {
+pub(crate) fn read_if_present(path: &Path) -> Result<Option<Predictions>, PredictionsError> {
     let bytes = match crate::fsx::read_own(path, MAX_PREDICTIONS_BYTES) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The `[train]` table of `run_dir/config.toml` as written; `None` when the file is absent,
 /// unreadable, of a later schema (`spec::schema`) or has no such table.
-pub fn read_train_table(run_dir: &Path) -> Option<toml::Table> {
+pub(crate) fn read_train_table(run_dir: &Path) -> Option<toml::Table> {
     let path = run_dir.join(CONFIG_FILE);
     let text = crate::fsx::read_own_text(&path, crate::fsx::MAX_TEXT_BYTES).ok()?;
     let mut doc: toml::Table = text.parse().ok()?;

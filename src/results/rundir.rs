@@ -60,9 +60,9 @@ pub struct SelectedModel {
     pub test_acc: Option<f64>,
 }
 
-pub use super::layout::STATUS_FILE;
+pub(crate) use super::layout::STATUS_FILE;
 /// A running run's whole training state (`train::state`), removed when the run finishes.
-pub const STATE_FILE: &str = "state.bin";
+pub(crate) const STATE_FILE: &str = "state.bin";
 
 /// `status.json` as stored: the results schema first (`spec::schema`), then the status.
 #[derive(Serialize)]
@@ -88,20 +88,13 @@ fn schema_one() -> u64 {
 /// The run's status; `None` when the run has not finished (no readable `status.json`). A
 /// status of a later schema than this pinniped reads is none it can trust either; its
 /// directory's `sweep.toml` (of the same schema) is refused before any run is looked at.
-pub fn read_status(dir: &Path) -> Option<Status> {
+pub(crate) fn read_status(dir: &Path) -> Option<Status> {
     let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
     let stored: ReadStatus = serde_json::from_str(&text).ok()?;
     (stored.schema <= u64::from(RESULTS_SCHEMA)).then_some(stored.status)
 }
 
-/// The schema a run's `status.json` says (1 without the key); `None` when it is absent or
-/// unreadable.
-pub fn status_schema(dir: &Path) -> Option<u64> {
-    let text = crate::fsx::read_own_text(&dir.join(STATUS_FILE), crate::fsx::MAX_TEXT_BYTES).ok()?;
-    serde_json::from_str::<ReadStatus>(&text).ok().map(|s| s.schema)
-}
-
-pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
+pub(crate) fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
     let stored = StoredStatus { schema: RESULTS_SCHEMA, status };
     let json = serde_json::to_string_pretty(&stored).expect("status serialises");
     write_atomic(&dir.join(STATUS_FILE), format!("{json}\n").as_bytes())
@@ -109,10 +102,10 @@ pub fn write_status(dir: &Path, status: &Status) -> io::Result<()> {
 
 /// Marks a directory as a `pinniped train` output, so that the next `train --out`
 /// may replace it (and nothing else that happens to be non-empty).
-pub const TRAIN_MARKER: &str = ".pinniped-run";
+pub(crate) const TRAIN_MARKER: &str = ".pinniped-run";
 /// The marker's exact content: a file of that name with anything else in it (an empty one
 /// made by `touch`, say) is not pinniped's, so the files beside it are not replaced.
-pub const TRAIN_MARKER_TEXT: &str =
+pub(crate) const TRAIN_MARKER_TEXT: &str =
     "written by `pinniped train`: the next `pinniped train --out` here replaces its files\n";
 
 /// Whether `name` (a file directly in a run directory) is one pinniped writes there.
@@ -150,7 +143,7 @@ fn is_run_subdir_file(subdir: &str, name: &str) -> bool {
 /// symlink. `root` itself may be one (results on a scratch filesystem, say); the
 /// directories pinniped creates inside it may not, so that nothing is ever deleted or
 /// written outside it.
-pub fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
+pub(crate) fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
     let rel = path.strip_prefix(root).map_err(|_| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not inside {}", path.display(), root.display()))
     })?;
@@ -191,7 +184,7 @@ pub fn check_no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
 /// rerun) and creates it if missing. Only the files pinniped writes there are
 /// removed (a symlink among them is removed itself, never followed); anything else
 /// is left where it is. Nothing is created through a symlink below `root`.
-pub fn reset(root: &Path, dir: &Path) -> io::Result<()> {
+pub(crate) fn reset(root: &Path, dir: &Path) -> io::Result<()> {
     check_no_symlink_below(root, dir)?;
     clear_run_files(dir)?;
     create_dir_below(root, dir)
@@ -199,7 +192,7 @@ pub fn reset(root: &Path, dir: &Path) -> io::Result<()> {
 
 /// Refuses something other than what pinniped writes at `path` (a directory where it
 /// writes a file, a file or FIFO where it keeps a directory); absent is fine.
-pub fn check_kind(path: &Path, want_dir: bool) -> io::Result<()> {
+pub(crate) fn check_kind(path: &Path, want_dir: bool) -> io::Result<()> {
     let Ok(meta) = fs::symlink_metadata(path) else { return Ok(()) };
     let (ok, want) = if want_dir { (meta.is_dir(), "a directory") } else { (meta.is_file(), "a plain file") };
     if ok || meta.file_type().is_symlink() {
@@ -215,7 +208,7 @@ pub fn check_kind(path: &Path, want_dir: bool) -> io::Result<()> {
 }
 
 /// Creates `dir` and its missing parents below `root`, refusing symlinks on the way.
-pub fn create_dir_below(root: &Path, dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir_below(root: &Path, dir: &Path) -> io::Result<()> {
     fs::create_dir_all(root)?;
     check_no_symlink_below(root, dir)?;
     fs::create_dir_all(dir)?;
@@ -225,7 +218,7 @@ pub fn create_dir_below(root: &Path, dir: &Path) -> io::Result<()> {
 
 /// Removes pinniped's own files from `dir` (see `is_run_file`), and its
 /// `checkpoints/` and `plots/` subdirectories when nothing else is in them.
-pub fn clear_run_files(dir: &Path) -> io::Result<()> {
+pub(crate) fn clear_run_files(dir: &Path) -> io::Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let entry = entry?;
@@ -253,7 +246,7 @@ pub fn clear_run_files(dir: &Path) -> io::Result<()> {
 
 /// What `pinniped train --out DIR` may do with DIR: use it when missing or empty,
 /// replace an earlier train output file by file, refuse anything else.
-pub fn check_train_out(dir: &Path) -> Result<(), String> {
+pub(crate) fn check_train_out(dir: &Path) -> Result<(), String> {
     let meta = match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("cannot inspect it: {e}")),
@@ -308,7 +301,7 @@ fn is_train_output(dir: &Path) -> bool {
 
 /// Removes temporary files left by killed writers anywhere below `dir`; those of
 /// live processes (another `pinniped run` on the same directory) are left alone.
-pub fn remove_temp_files(dir: &Path) -> io::Result<usize> {
+pub(crate) fn remove_temp_files(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     let Ok(entries) = fs::read_dir(dir) else { return Ok(0) };
     for entry in entries {

@@ -4,7 +4,7 @@
 
 use super::atomic::write_atomic;
 use super::csv_number;
-pub use super::layout::RUNGS_FILE;
+pub(crate) use super::layout::RUNGS_FILE;
 use std::path::Path;
 
 /// One configuration's decision at one rung.

@@ -1,12 +1,12 @@
 //! `summary.csv`: one row per configuration (written by `report::summary` from the runs'
-//! records). Its columns and the reader `compare` and `rank` use: the axes, `runs, done,
-//! failed, diverged, n`, then per metric of [`METRICS`] its mean and std (and for the
-//! accuracies the 95% t interval), then the ensemble's test accuracy.
+//! records). Its columns and the one reader `compare`, `rank` and report.html use: the axes,
+//! `runs, done, failed, diverged, n`, then per metric of [`METRICS`] its mean and std (and
+//! for the accuracies the 95% t interval), then the ensemble's test accuracy.
 
 use std::collections::HashMap;
 
 /// The per-run metrics summary.csv summarises, in column order.
-pub const METRICS: [&str; 7] = [
+pub(crate) const METRICS: [&str; 7] = [
     "final_train_acc",
     "final_valid_acc",
     "final_test_acc",
@@ -17,10 +17,10 @@ pub const METRICS: [&str; 7] = [
 ];
 
 /// The accuracy metrics (the first five of [`METRICS`]): summary.csv gives each a 95% t interval.
-pub const ACC_METRICS: usize = 5;
+pub(crate) const ACC_METRICS: usize = 5;
 
 /// Config label used when a sweep has no axis columns (a single configuration).
-pub const NO_AXES: &str = "(no axes)";
+pub(crate) const NO_AXES: &str = "(no axes)";
 
 /// The header line of summary.csv (without its newline) for a sweep over `axes`.
 pub fn header(axes: &[String]) -> String {
@@ -29,14 +29,17 @@ pub fn header(axes: &[String]) -> String {
         s.push_str(a);
         s.push(',');
     }
-    s.push_str("runs,done,failed,diverged,n");
+    s.push_str(&COUNT_COLUMNS.join(","));
     for (k, m) in METRICS.iter().enumerate() {
         s.push_str(&format!(",{m}_mean,{m}_std"));
         if k < ACC_METRICS {
             s.push_str(&format!(",{m}_ci_low,{m}_ci_high"));
         }
     }
-    s.push_str(",ensemble_test_acc,ensemble_test_ci_low,ensemble_test_ci_high");
+    for c in ENSEMBLE_COLUMNS {
+        s.push(',');
+        s.push_str(c);
+    }
     s
 }
 
@@ -49,7 +52,7 @@ pub struct Malformed {
 
 /// A summary.csv as read: its axis columns and rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SummaryTable {
+pub(crate) struct SummaryTable {
     /// Axis column names, in file order; possibly empty.
     pub axes: Vec<String>,
     pub rows: Vec<SummaryRow>,
@@ -74,7 +77,31 @@ pub struct SummaryRow {
     pub metrics: [MeanStd; METRICS.len()],
     /// The line of summary.csv it was read from (for error messages).
     pub line: u64,
+    /// The other columns pinniped writes (report.html shows them); empty where a file (a
+    /// summary written by hand, say) lacks them.
+    pub more: RowDetails,
 }
+
+/// The `runs, failed, diverged, n` counts, the accuracies' 95% t intervals and the ensemble's
+/// test accuracy of a summary.csv row; `None` for an empty cell or a column the file lacks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowDetails {
+    pub runs: Option<usize>,
+    pub failed: Option<usize>,
+    pub diverged: Option<usize>,
+    /// Done runs with a result: the runs the means are over.
+    pub n: Option<usize>,
+    /// `<metric>_ci_low`, `<metric>_ci_high` of the first [`ACC_METRICS`] metrics.
+    pub ci: [(Option<f64>, Option<f64>); ACC_METRICS],
+    /// `ensemble_test_acc, ensemble_test_ci_low, ensemble_test_ci_high`.
+    pub ensemble: [Option<f64>; 3],
+}
+
+/// The count columns after the axes, in file order.
+pub(crate) const COUNT_COLUMNS: [&str; 5] = ["runs", "done", "failed", "diverged", "n"];
+
+/// The ensemble's columns, last in the file.
+pub(crate) const ENSEMBLE_COLUMNS: [&str; 3] = ["ensemble_test_acc", "ensemble_test_ci_low", "ensemble_test_ci_high"];
 
 impl SummaryRow {
     /// Statistics of `metric`, or `None` for a name not in [`METRICS`].
@@ -125,6 +152,13 @@ pub fn parse(bytes: &[u8]) -> Result<SummaryTable, Malformed> {
     for (cols, metric) in metric_cols.iter_mut().zip(METRICS) {
         *cols = (column(&format!("{metric}_mean"))?, column(&format!("{metric}_std"))?);
     }
+    // Columns a summary may lack (one written by hand, or before they existed).
+    let optional = |name: &str| column(name).ok();
+    let [failed_col, diverged_col, n_col] = ["failed", "diverged", "n"].map(optional);
+    let ci_cols: [(Option<usize>, Option<usize>); ACC_METRICS] = std::array::from_fn(|k| {
+        (optional(&format!("{}_ci_low", METRICS[k])), optional(&format!("{}_ci_high", METRICS[k])))
+    });
+    let ensemble_cols = ENSEMBLE_COLUMNS.map(optional);
 
     let mut rows = Vec::new();
     let mut seen: HashMap<Vec<String>, u64> = HashMap::new();
@@ -148,17 +182,44 @@ pub fn parse(bytes: &[u8]) -> Result<SummaryTable, Malformed> {
         for (stat, &(mean_col, std_col)) in metrics.iter_mut().zip(&metric_cols) {
             *stat = MeanStd { mean: number(mean_col)?, std: number(std_col)? };
         }
+        let maybe_number = |col: Option<usize>| col.map_or(Ok(None), number);
+        let count = |col: Option<usize>| -> Result<Option<usize>, Malformed> {
+            let Some(col) = col else { return Ok(None) };
+            match &record[col] {
+                "" => Ok(None),
+                cell => cell
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| malformed(line, format!("`{}` is `{cell}`, not a count", header[col]))),
+            }
+        };
+        let mut ci = [(None, None); ACC_METRICS];
+        for (interval, &(low, high)) in ci.iter_mut().zip(&ci_cols) {
+            *interval = (maybe_number(low)?, maybe_number(high)?);
+        }
+        let mut ensemble = [None; 3];
+        for (value, &col) in ensemble.iter_mut().zip(&ensemble_cols) {
+            *value = maybe_number(col)?;
+        }
+        let more = RowDetails {
+            runs: count(Some(runs))?,
+            failed: count(failed_col)?,
+            diverged: count(diverged_col)?,
+            n: count(n_col)?,
+            ci,
+            ensemble,
+        };
         if let Some(first) = seen.insert(values.clone(), line) {
             let config = config_label(axes.iter().zip(&values));
             return Err(malformed(line, format!("configuration `{config}` already appears on line {first}")));
         }
-        rows.push(SummaryRow { values, n, metrics, line });
+        rows.push(SummaryRow { values, n, metrics, line, more });
     }
     Ok(SummaryTable { axes, rows })
 }
 
 /// `axis=value` pairs sorted by axis name, so a label does not depend on column order.
-pub fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
+pub(crate) fn config_label<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
     let mut pairs: Vec<_> = pairs.collect();
     if pairs.is_empty() {
         return NO_AXES.to_string();

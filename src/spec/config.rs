@@ -15,36 +15,36 @@ use toml::Value;
 /// Upper bounds of the count and size keys (README, "Limits"): far above any useful value,
 /// low enough that no key alone can ask for an unbounded loop or allocation. Memory is
 /// bounded separately, per configuration, once the data's shape is known.
-pub mod limits {
+pub(crate) mod limits {
     /// Runs one sweep may plan (configurations × repeats × folds): the plan, `plan.csv` and the
     /// summary are held in memory and rewritten whole, so their size needs a bound.
-    pub const MAX_RUNS: usize = 100_000;
-    pub const MAX_HIDDEN_LAYERS: usize = 64;
-    pub const MAX_WIDTH: usize = 1 << 20;
-    pub const MAX_EPOCHS: usize = 1_000_000;
+    pub(crate) const MAX_RUNS: usize = 100_000;
+    pub(crate) const MAX_HIDDEN_LAYERS: usize = 64;
+    pub(crate) const MAX_WIDTH: usize = 1 << 20;
+    pub(crate) const MAX_EPOCHS: usize = 1_000_000;
     /// `batch_size`; anything above the training set's size means the whole set.
-    pub const MAX_BATCH_SIZE: usize = 1 << 30;
+    pub(crate) const MAX_BATCH_SIZE: usize = 1 << 30;
     /// `frame` and `hop`, in samples.
-    pub const MAX_FRAME: usize = 1 << 20;
-    pub const MAX_MEL_BANDS: usize = 4096;
-    pub const MAX_HISTOGRAM_BINS: usize = 10_000;
+    pub(crate) const MAX_FRAME: usize = 1 << 20;
+    pub(crate) const MAX_MEL_BANDS: usize = 4096;
+    pub(crate) const MAX_HISTOGRAM_BINS: usize = 10_000;
     /// `test_every`, `save_every`, `confusion_every`, `plot_every`, `patience`: epochs.
-    pub const MAX_EVERY: usize = MAX_EPOCHS;
+    pub(crate) const MAX_EVERY: usize = MAX_EPOCHS;
     /// `[data] reserve_every`.
-    pub const MAX_RESERVE_EVERY: usize = 1 << 30;
+    pub(crate) const MAX_RESERVE_EVERY: usize = 1 << 30;
     /// `[data] folds`: each fold is a run of every configuration, and more than 100 folds
     /// validate on so few rows that a fold's score says little.
-    pub const MAX_FOLDS: usize = 100;
+    pub(crate) const MAX_FOLDS: usize = 100;
 }
 
 /// `state_every` when not given: off. A state holds the run's history so far, so saving it
 /// every 10 epochs made a paper baseline run (256 epochs) ~40% slower and the paper sweep
 /// 23 s → 35 s; long runs opt in (`state_every = 50`). SIGUSR1 (`slurm --requeue`) saves a
 /// state whatever this is.
-pub const DEFAULT_STATE_EVERY: usize = 0;
+pub(crate) const DEFAULT_STATE_EVERY: usize = 0;
 
 /// Folds of `resample = "kfold"` when `folds` is not given.
-pub const DEFAULT_FOLDS: usize = 5;
+pub(crate) const DEFAULT_FOLDS: usize = 5;
 
 /// How a run's validation rows are chosen (`[data] resample`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -530,7 +530,7 @@ impl Artifacts {
     /// runs: kept up to [`FULL_ARTIFACTS_MAX_RUNS`] runs, left out above (about 1 MB per
     /// run of the paper's grid, of which nobody looks at thousands; `pinniped train
     /// runs/<id>/config.toml` with them set to true retrains any one run bit for bit).
-    pub fn default_for(runs: usize) -> bool {
+    pub(crate) fn default_for(runs: usize) -> bool {
         runs <= FULL_ARTIFACTS_MAX_RUNS
     }
 }
@@ -547,7 +547,7 @@ impl TrainConfig {
     }
 
     /// The files this configuration's runs write (unset switches: as for a single run).
-    pub fn artifacts(&self) -> Artifacts {
+    pub(crate) fn artifacts(&self) -> Artifacts {
         let default = Artifacts::default_for(1);
         Artifacts {
             plots: self.outputs.plots.unwrap_or(default),
@@ -638,7 +638,7 @@ impl TrainConfig {
     }
 
     /// The key (`patience` or `refit`) that needs a validation set, if any does.
-    pub fn needs_validation(&self) -> Option<&'static str> {
+    pub(crate) fn needs_validation(&self) -> Option<&'static str> {
         if self.schedule.refit {
             Some("refit")
         } else if self.schedule.patience > 0 {
@@ -651,7 +651,7 @@ impl TrainConfig {
     /// The keys this configuration ignores, with the reason: changing one of them trains
     /// exactly the same model and writes the same files (`predictions` aside, which only
     /// adds or leaves out a file). `data` matters for `test_every`.
-    pub fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
+    pub(crate) fn ignored_keys(&self, data: &DataConfig) -> Vec<(&'static str, String)> {
         let mut ignored = Vec::new();
         let mut because = |keys: &[&'static str], why: String| ignored.extend(keys.iter().map(|&k| (k, why.clone())));
         if !self.pipeline.features.uses_frames() {
@@ -706,7 +706,7 @@ impl TrainConfig {
 
     /// Problems that come from two keys together, judged on a whole configuration
     /// (a sweep checks them on each expanded configuration, not on axis values alone).
-    pub fn combination_problems(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn combination_problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.optimiser.momentum != 0.0 && self.optimiser.optimizer == OptimizerKind::Adam {
             p.push(("momentum", "has no effect with optimizer = \"adam\": set it to 0".into()));
@@ -728,7 +728,7 @@ impl TrainConfig {
 
     /// The engine that trains this configuration: `auto` is native wherever native
     /// covers it (every configuration on the CPU), candle otherwise.
-    pub fn resolved_engine(&self) -> Engine {
+    pub(crate) fn resolved_engine(&self) -> Engine {
         match self.model.engine {
             Engine::Auto if self.model.device == Device::Cpu => Engine::Native,
             Engine::Auto => Engine::Candle,
@@ -738,7 +738,7 @@ impl TrainConfig {
 }
 
 impl DataConfig {
-    pub fn has_validation(&self) -> bool {
+    pub(crate) fn has_validation(&self) -> bool {
         self.reserve_every.is_some() || self.reserve_fraction.is_some() || self.is_kfold()
     }
 
@@ -746,7 +746,7 @@ impl DataConfig {
         self.resample.unwrap_or(Resample::Holdout)
     }
 
-    pub fn is_kfold(&self) -> bool {
+    pub(crate) fn is_kfold(&self) -> bool {
         self.resample() != Resample::Holdout
     }
 
@@ -774,7 +774,7 @@ impl DataConfig {
         DataConfig { train: PathBuf::new(), test: self.test.as_ref().map(|_| PathBuf::new()), ..self.clone() }
     }
 
-    pub fn value_problems(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn value_problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.reserve_every.is_some() && self.reserve_fraction.is_some() {
             p.push(("reserve_every", "give either reserve_every or reserve_fraction, not both".into()));
@@ -850,7 +850,7 @@ impl DataConfig {
     }
 
     /// The `length`, `series_length` and `missing` keys as a policy, or the first problem.
-    pub fn series_policy(&self) -> Result<SeriesPolicy, (&'static str, String)> {
+    pub(crate) fn series_policy(&self) -> Result<SeriesPolicy, (&'static str, String)> {
         use super::reading::{LengthPolicy, MissingPolicy, MAX_SERIES_LENGTH};
         let length = match &self.length {
             None => LengthPolicy::Error,
@@ -876,7 +876,7 @@ impl DataConfig {
         Ok(SeriesPolicy { length, missing, series_length: self.series_length })
     }
 
-    pub fn file_problems(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn file_problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         for (key, path) in [("train", Some(&self.train)), ("test", self.test.as_ref())] {
             if let Some(path) = path {
@@ -945,7 +945,7 @@ impl DataConfig {
 /// (halves round up), but at most n − 1, so that every class keeps a row to train on (a class
 /// of one row never validates). The reserved rows are the class's last in `order`, as the
 /// unstratified holdout reserves the last rows. Both lists keep the order of `order`.
-pub fn stratified_holdout(order: &[usize], labels: &[u32], fraction: f64) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn stratified_holdout(order: &[usize], labels: &[u32], fraction: f64) -> (Vec<usize>, Vec<usize>) {
     let mut per_class: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
     order.iter().for_each(|&row| *per_class.entry(labels[row]).or_default() += 1);
     // Rows of each class still to be seen before its reserved ones start.
@@ -982,7 +982,7 @@ impl Split {
 
     /// Whether this split trains as [`Split::own`] of `seed` does (a holdout's repetition
     /// number draws nothing).
-    pub fn is_own(&self, seed: u64) -> bool {
+    pub(crate) fn is_own(&self, seed: u64) -> bool {
         self.seed == seed && self.fold.is_none()
     }
 }

@@ -15,19 +15,19 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 /// At most this many datasets in one sweep (each is loaded and validated before anything runs).
-pub const MAX_DATASETS: usize = 1000;
+pub(crate) const MAX_DATASETS: usize = 1000;
 
 /// What a `[[datasets]]` entry may set: its name, its files and how they are read.
-pub const DATASET_KEYS: &[&str] =
+pub(crate) const DATASET_KEYS: &[&str] =
     &["name", "train", "test", "format", "class_attribute", "length", "series_length", "missing"];
 
 /// `[data]` keys shared by every dataset: the validation protocol.
-pub const SHARED_KEYS: &[&str] = &["reserve_every", "reserve_fraction", "resample", "folds", "stratify"];
+pub(crate) const SHARED_KEYS: &[&str] = &["reserve_every", "reserve_fraction", "resample", "folds", "stratify"];
 
 /// The keys of the one-table form, `[datasets] dir = …, names = […], pattern = …`.
 const TABLE_KEYS: &[&str] = &["dir", "names", "pattern"];
 /// The table form's default file-name pattern: the aeon archive's (`GunPoint_TRAIN.ts.gz`).
-pub const DEFAULT_PATTERN: &str = "{name}_{split}.ts.gz";
+pub(crate) const DEFAULT_PATTERN: &str = "{name}_{split}.ts.gz";
 
 /// One dataset of a sweep: its name (a path segment of its run ids) and its data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,7 +38,7 @@ pub struct Dataset {
 
 /// The dataset a training file holds: its name without extensions and a `_TRAIN` suffix
 /// (`GunPoint_TRAIN.ts.gz` → `GunPoint`), as `pinniped rank` names a results directory's.
-pub fn name_of(train_file: &Path) -> String {
+pub(crate) fn name_of(train_file: &Path) -> String {
     let file = train_file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let mut stem = file.as_str();
     for ext in [".gz", ".tsv", ".ts", ".arff", ".csv", ".txt"] {
@@ -238,7 +238,7 @@ fn from_folder(c: &mut Collector, t: &Table) -> Vec<(Table, Place)> {
 
 /// The stored form of the datasets (in a results directory's `sweep.toml`): `[data]` with the
 /// shared keys, and one `[[datasets]]` entry per dataset with its name and per-dataset keys.
-pub fn stored_tables(datasets: &[Dataset]) -> (Table, Vec<Value>) {
+pub(crate) fn stored_tables(datasets: &[Dataset]) -> (Table, Vec<Value>) {
     let table = |d: &DataConfig| match Value::try_from(d) {
         Ok(Value::Table(t)) => t,
         _ => unreachable!("DataConfig serialises to a table"),

@@ -29,9 +29,9 @@ use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
 /// `[[sweep.block]]` tables one sweep may have.
-pub const MAX_BLOCKS: usize = 1000;
+pub(crate) const MAX_BLOCKS: usize = 1000;
 /// Keys one Sobol' design may draw (the direction numbers' dimensions).
-pub const MAX_SOBOL_KEYS: usize = sobol::MAX_DIMS;
+pub(crate) const MAX_SOBOL_KEYS: usize = sobol::MAX_DIMS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Design {
@@ -54,7 +54,7 @@ pub enum Design {
 
 impl Design {
     /// What `design = "..."` may say (blocks are named by their `[[sweep.block]]` tables).
-    pub const WORDS: [&'static str; 6] = ["grid", "one-at-a-time", "random", "sobol", "lhs", "list"];
+    pub(crate) const WORDS: [&'static str; 6] = ["grid", "one-at-a-time", "random", "sobol", "lhs", "list"];
 
     pub fn word(self) -> &'static str {
         match self {
@@ -131,7 +131,7 @@ pub struct Space {
     pub blocks: Vec<Block>,
     /// The `[sweep]` table as written, for the designs that `sweep.toml` stores verbatim (all but
     /// a grid or one-at-a-time design without `zip`, which are stored as before).
-    pub stated: Option<Table>,
+    pub(crate) stated: Option<Table>,
 }
 
 /// One point of the design: the overrides of the baseline, and where it comes from.
@@ -139,11 +139,11 @@ pub struct Space {
 pub struct Point {
     /// "point 3 of the sobol design", "block 2, point 1": for messages.
     pub label: String,
-    pub overrides: Vec<(String, Value)>,
+    pub(crate) overrides: Vec<(String, Value)>,
 }
 
 /// `with_value` of `sweep`: a `[train]` key set to a value, or why it does not fit the key.
-pub type Apply<'a> = &'a dyn Fn(&TrainConfig, &str, &Value) -> Result<TrainConfig, String>;
+pub(crate) type Apply<'a> = &'a dyn Fn(&TrainConfig, &str, &Value) -> Result<TrainConfig, String>;
 
 /// Where a design's table is in the file: the labels and lines of its problems.
 #[derive(Clone, Copy)]
@@ -223,7 +223,7 @@ fn value_problems(base: &TrainConfig, key: &str, value: &Value, apply: Apply) ->
 }
 
 /// Parses the `[sweep]` table.
-pub fn parse_space(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>, apply: Apply) -> Space {
+pub(crate) fn parse_space(c: &mut Collector, t: &Table, baseline: Option<&TrainConfig>, apply: Apply) -> Space {
     let Some(blocks) = t.get("block") else {
         let block = parse_block(c, t, Place::Sweep, baseline, apply);
         let legacy = matches!(&block.body, Body::Axes { zip, .. } if zip.is_empty());
@@ -902,7 +902,13 @@ fn hashed_seed(text: &str) -> u64 {
 }
 
 /// The design's points in [0, 1)^keys, one row per point, one column per key (file order).
-pub fn unit_points(design: Design, samples: usize, params: &[Param], seed: u64, block: Option<usize>) -> Vec<Vec<f64>> {
+pub(crate) fn unit_points(
+    design: Design,
+    samples: usize,
+    params: &[Param],
+    seed: u64,
+    block: Option<usize>,
+) -> Vec<Vec<f64>> {
     let stream = stream_name(block);
     match design {
         Design::Sobol => {
@@ -989,7 +995,7 @@ impl Space {
 
     /// Why results made with the design `old` cannot be resumed with this one, if they cannot:
     /// a Latin hypercube drawn for another `samples` (its strata, so every point, depend on it).
-    pub fn extension_problem(&self, old: &Space) -> Option<String> {
+    pub(crate) fn extension_problem(&self, old: &Space) -> Option<String> {
         for (i, (new, old)) in self.blocks.iter().zip(&old.blocks).enumerate() {
             let (Body::Sampled { samples: n, .. }, Body::Sampled { samples: was, .. }) = (&new.body, &old.body) else {
                 continue;

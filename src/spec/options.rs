@@ -9,7 +9,7 @@ macro_rules! choice {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $($(#[$vm])* #[serde(rename = $word)] $var),+ }
         impl $name {
-            pub const WORDS: &'static [&'static str] = &[$($word),+];
+            pub(crate) const WORDS: &'static [&'static str] = &[$($word),+];
             pub fn word(self) -> &'static str { match self { $($name::$var => $word),+ } }
         }
         impl std::fmt::Display for $name {
@@ -89,7 +89,7 @@ choice!(
 
 impl Features {
     /// Whether `frame`, `hop`, `mel_bands` and `sample_rate` shape these features.
-    pub fn uses_frames(self) -> bool {
+    pub(crate) fn uses_frames(self) -> bool {
         matches!(self, Features::LogMel | Features::MultiLogMel)
     }
 }
@@ -132,14 +132,14 @@ choice!(
 impl Activation {
     /// The range the activation histogram covers. ReLU is unbounded above: its
     /// histogram covers [0, `relu_max`] plus an overflow bin.
-    pub fn histogram_range(self, relu_max: f64) -> (f64, f64) {
+    pub(crate) fn histogram_range(self, relu_max: f64) -> (f64, f64) {
         match self {
             Activation::Sigmoid => (0.0, 1.0),
             Activation::Tanh => (-1.0, 1.0),
             Activation::Relu => (0.0, relu_max),
         }
     }
-    pub fn has_overflow_bin(self) -> bool {
+    pub(crate) fn has_overflow_bin(self) -> bool {
         self == Activation::Relu
     }
 }

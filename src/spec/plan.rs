@@ -65,7 +65,7 @@ impl Plan {
     /// Dataset `d`'s part of a multi-dataset plan, as a plan of its own (its configurations
     /// re-indexed from 0, its runs keeping their ids and plan indices), with the positions of its
     /// runs and configurations in `self`: what the per-dataset summaries are computed from.
-    pub fn dataset_part(&self, d: usize) -> (Plan, Vec<usize>, Vec<usize>) {
+    pub(crate) fn dataset_part(&self, d: usize) -> (Plan, Vec<usize>, Vec<usize>) {
         let configs: Vec<usize> = (0..self.configs.len()).filter(|&c| self.configs[c].dataset == Some(d)).collect();
         let runs: Vec<usize> =
             (0..self.runs.len()).filter(|&r| self.configs[self.runs[r].config].dataset == Some(d)).collect();
@@ -84,14 +84,14 @@ impl Plan {
     }
 
     /// The dataset name of configuration `config` (None: a single-dataset sweep).
-    pub fn dataset_of(&self, config: usize) -> Option<&str> {
+    pub(crate) fn dataset_of(&self, config: usize) -> Option<&str> {
         self.configs[config].dataset.map(|d| self.datasets[d].as_str())
     }
 }
 
 /// Every `[train]` key of `config` with its value as [`format_value`] writes it: the
 /// configuration in full, as `compare` matches it.
-pub fn resolved_values(config: &TrainConfig) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn resolved_values(config: &TrainConfig) -> std::collections::BTreeMap<String, String> {
     match Value::try_from(config) {
         Ok(Value::Table(t)) => t.iter().map(|(k, v)| (k.clone(), format_value(v))).collect(),
         _ => unreachable!("TrainConfig serialises to a table"),
@@ -129,7 +129,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Seed of one run from (sweep seed, configuration id, repeat): independent of the
 /// plan's order, so adding values to an axis changes no existing seed.
-pub fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
+pub(crate) fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
     let digest = Sha256::digest(format!("pinniped/seed/v1\0{sweep_seed}\0{config_id}\0{repeat}").as_bytes());
     // 63 bits: TOML integers are signed, and config.toml must hold the seed.
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
@@ -139,13 +139,13 @@ pub fn derive_seed(sweep_seed: u64, config_id: &str, repeat: usize) -> u64 {
 /// sweep's seed: datasets draw from their own streams, while within a dataset seeds, splits and
 /// pairing are derived exactly as in a sweep of that dataset alone; from names only, so adding a
 /// dataset changes no other dataset's seeds.
-pub fn derive_dataset_seed(sweep_seed: u64, name: &str) -> u64 {
+pub(crate) fn derive_dataset_seed(sweep_seed: u64, name: &str) -> u64 {
     hashed_seed(&format!("pinniped/dataset/v1\0{sweep_seed}\0{name}"))
 }
 
 /// Seed of the split shared by every configuration's runs of one repetition (pairing
 /// `split` and `all`): from (sweep seed, repetition) only.
-pub fn derive_split_seed(sweep_seed: u64, repetition: usize) -> u64 {
+pub(crate) fn derive_split_seed(sweep_seed: u64, repetition: usize) -> u64 {
     hashed_seed(&format!("pinniped/split/v1\0{sweep_seed}\0{repetition}"))
 }
 
@@ -156,14 +156,14 @@ fn derive_own_partition_seed(sweep_seed: u64, config_id: &str, repetition: usize
 }
 
 /// Seed of the initial weights shared by every configuration's run `repeat` (pairing `all`).
-pub fn derive_shared_seed(sweep_seed: u64, repeat: usize) -> u64 {
+pub(crate) fn derive_shared_seed(sweep_seed: u64, repeat: usize) -> u64 {
     hashed_seed(&format!("pinniped/shared-seed/v1\0{sweep_seed}\0{repeat}"))
 }
 
 /// Seed of refit run `k` (1-based) of configuration `config_id` (`pinniped refit`): from
 /// (sweep seed, "refit", configuration id, k) only, never from the sweep's run seeds, so a
 /// refit is reproducible, independent of `--jobs`, and its runs are new draws.
-pub fn derive_refit_seed(sweep_seed: u64, config_id: &str, k: usize) -> u64 {
+pub(crate) fn derive_refit_seed(sweep_seed: u64, config_id: &str, k: usize) -> u64 {
     hashed_seed(&format!("pinniped/seed/v1\0{sweep_seed}\0refit\0{config_id}\0{k}"))
 }
 
@@ -183,7 +183,7 @@ fn run_slots(repeats: usize, folds: Option<usize>) -> impl Iterator<Item = (usiz
     })
 }
 
-pub use super::config::limits::MAX_RUNS;
+pub(crate) use super::config::limits::MAX_RUNS;
 
 /// Refuses a design whose size passes [`MAX_RUNS`], counted from the axis lengths, samples
 /// and points before a single point is built.

@@ -39,7 +39,7 @@ impl fmt::Display for Problem {
 pub struct InputError(pub Vec<Problem>);
 
 /// At most this many problems are printed (a file of 10,000 bad keys is not 10,000 lines).
-pub const PROBLEMS_SHOWN: usize = 50;
+pub(crate) const PROBLEMS_SHOWN: usize = 50;
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,7 +78,7 @@ impl InputError {
 }
 
 /// Collects problems found in one file, locating keys in its text.
-pub struct Collector<'a> {
+pub(crate) struct Collector<'a> {
     pub file: &'a Path,
     pub source: &'a str,
     pub problems: Vec<Problem>,
@@ -100,7 +100,7 @@ impl<'a> Collector<'a> {
         });
     }
 
-    pub fn general(&mut self, line: Option<usize>, message: impl Into<String>) {
+    pub(crate) fn general(&mut self, line: Option<usize>, message: impl Into<String>) {
         self.problems.push(Problem { file: self.file.to_path_buf(), line, key: None, message: message.into() });
     }
 
@@ -116,13 +116,13 @@ impl<'a> Collector<'a> {
 /// 1-based line where `key` is assigned inside `[table]` (or at the top level), or
 /// the table header itself when `key` is empty. A text scan is enough here: sweep
 /// files are small and keys are bare words.
-pub fn locate(source: &str, table: Option<&str>, key: &str) -> Option<usize> {
+pub(crate) fn locate(source: &str, table: Option<&str>, key: &str) -> Option<usize> {
     locate_entry(source, table, None, key)
 }
 
 /// [`locate`] inside the `entry`-th (0-based) `[[table]]` of an array of tables; `None`: any
 /// `[table]` (the first match).
-pub fn locate_entry(source: &str, table: Option<&str>, entry: Option<usize>, key: &str) -> Option<usize> {
+pub(crate) fn locate_entry(source: &str, table: Option<&str>, entry: Option<usize>, key: &str) -> Option<usize> {
     let mut current: Option<String> = None;
     // Headers of `table` seen so far: the entry the lines below belong to.
     let mut seen = 0usize;
@@ -154,13 +154,13 @@ pub fn locate_entry(source: &str, table: Option<&str>, entry: Option<usize>, key
 }
 
 /// Longest echo of a user's word (key, id, value) in a message, in characters.
-pub const ECHO_CHARS: usize = 80;
+pub(crate) const ECHO_CHARS: usize = 80;
 /// Longest echo of a path.
-pub const PATH_CHARS: usize = 240;
+pub(crate) const PATH_CHARS: usize = 240;
 /// Longest line of an error as printed.
 pub const LINE_CHARS: usize = 2000;
 /// Longest line of one problem's message (a safety net for values echoed without `echo`).
-pub const MESSAGE_CHARS: usize = 1000;
+pub(crate) const MESSAGE_CHARS: usize = 1000;
 
 /// `text` as a message shows it: control characters escaped (a newline or an escape
 /// sequence in a key or an id cannot forge lines or recolour the terminal), and at
@@ -186,12 +186,12 @@ pub fn echo(word: &str) -> String {
 }
 
 /// A path the user typed, as messages echo it.
-pub fn echo_path(path: &Path) -> String {
+pub(crate) fn echo_path(path: &Path) -> String {
     bounded(&path.display().to_string(), PATH_CHARS)
 }
 
 /// Up to `n` of `known` that look like `word`, closest first.
-pub fn closest<'k>(word: &str, known: &[&'k str], n: usize) -> Vec<&'k str> {
+pub(crate) fn closest<'k>(word: &str, known: &[&'k str], n: usize) -> Vec<&'k str> {
     let mut scored: Vec<(f64, &str)> = known.iter().map(|k| (strsim::jaro_winkler(word, k), *k)).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(n).map(|(_, k)| k).collect()
@@ -202,7 +202,7 @@ const LIST_ALL: usize = 60;
 
 /// "did you mean `x`?" for the closest known word, when one is close enough; else
 /// the valid words, or the closest few of a long list.
-pub fn suggest(word: &str, known: &[&str]) -> String {
+pub(crate) fn suggest(word: &str, known: &[&str]) -> String {
     let best = known.iter().map(|k| (strsim::jaro_winkler(word, k), *k)).max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
         Some((score, k)) if score > 0.8 => format!("; did you mean `{k}`?"),
@@ -212,7 +212,7 @@ pub fn suggest(word: &str, known: &[&str]) -> String {
 }
 
 /// 1-based (line, column) of a byte offset.
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;

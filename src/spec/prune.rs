@@ -107,7 +107,7 @@ impl Prune {
 const TABLE: &str = "sweep.prune";
 
 /// Parses `[sweep.prune]`, reporting each problem with its key; `None` when any.
-pub fn parse(c: &mut Collector, value: &Value) -> Option<Prune> {
+pub(crate) fn parse(c: &mut Collector, value: &Value) -> Option<Prune> {
     let before = c.problems.len();
     let Value::Table(t) = value else {
         c.at(Some("sweep"), "prune", TABLE, "must be a table: [sweep.prune] with method = \"halving\" and rungs");

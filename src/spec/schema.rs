@@ -13,16 +13,16 @@ use std::path::Path;
 use toml::{Table, Value};
 
 /// The schema this pinniped writes and the newest it reads.
-pub const RESULTS_SCHEMA: u32 = 1;
+pub(crate) const RESULTS_SCHEMA: u32 = 1;
 
 /// The key in the TOML files and in `status.json`.
-pub const SCHEMA_KEY: &str = "schema";
+pub(crate) const SCHEMA_KEY: &str = "schema";
 
 /// The first pinniped version that writes each schema (index: schema − 1).
 const FIRST_WRITTEN_BY: [&str; RESULTS_SCHEMA as usize] = ["0.1.0"];
 
 /// What a file of schema `found` (newer than [`RESULTS_SCHEMA`]) needs.
-pub fn newer_message(found: u64) -> String {
+pub(crate) fn newer_message(found: u64) -> String {
     format!(
         "written by a newer pinniped: results schema {found}, while this pinniped ({}) reads schemas 1 to \
          {RESULTS_SCHEMA} (schema {RESULTS_SCHEMA} is written by pinniped {} and later). Read this directory \
@@ -34,7 +34,7 @@ pub fn newer_message(found: u64) -> String {
 
 /// The schema of a parsed TOML file pinniped stores (`sweep.toml`, `config.toml`): 1 without
 /// the key; an error naming the file and line for a later schema or a value that is not one.
-pub fn check_toml(path: &Path, source: &str, table: &Table) -> Result<u32, InputError> {
+pub(crate) fn check_toml(path: &Path, source: &str, table: &Table) -> Result<u32, InputError> {
     let problem = |message: String| InputError::one(path, locate(source, None, SCHEMA_KEY), Some(SCHEMA_KEY), message);
     match table.get(SCHEMA_KEY) {
         None => Ok(1),

@@ -2,7 +2,8 @@
 //! validated values. Stage one of two; `plan` turns a sweep into runs.
 
 use super::config::{format_value, DataConfig, Resample, Split, TrainConfig};
-pub use super::design::{Axis, Design, Space};
+pub use super::design::Design;
+pub(crate) use super::design::{Axis, Space};
 use super::problems::{line_col, suggest, Collector, InputError};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -21,7 +22,7 @@ pub enum Pairing {
 }
 
 impl Pairing {
-    pub const WORDS: [&'static str; 3] = ["split", "all", "none"];
+    pub(crate) const WORDS: [&'static str; 3] = ["split", "all", "none"];
 
     pub fn word(self) -> &'static str {
         match self {
@@ -31,7 +32,7 @@ impl Pairing {
         }
     }
 
-    pub fn from_word(word: &str) -> Option<Pairing> {
+    pub(crate) fn from_word(word: &str) -> Option<Pairing> {
         match word {
             "split" => Some(Pairing::Split),
             "all" => Some(Pairing::All),
@@ -52,7 +53,7 @@ pub struct SweepFile {
     /// Whether the file says `pairing` (else `pairing` is the default: `split` for a sweep
     /// file, `none` for a stored sweep made before the key existed). A sweep that does not
     /// say it resumes a results directory with the directory's scheme.
-    pub pairing_stated: bool,
+    pub(crate) pairing_stated: bool,
     /// The data of every run; with `[datasets]`, the first dataset's (the resampling keys, which
     /// every dataset shares, are what the rest of a sweep reads from it).
     pub data: DataConfig,
@@ -71,7 +72,7 @@ pub struct SweepFile {
 
 /// A `pinniped train` file: `[data]`, `[train]` and, in a sweep run's `config.toml`, `[split]`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunFile {
+pub(crate) struct RunFile {
     pub data: Option<DataConfig>,
     pub train: TrainConfig,
     /// The run's split; `None`: drawn from the run's seed (`Split::own`).
@@ -99,7 +100,7 @@ pub(super) const DATA_KEYS: &[&str] = &[
 /// other keys' problems rather than instead of them.
 const INDEPENDENT_DATA_KEYS: &[&str] = &["format"];
 
-pub fn read_source(path: &Path) -> Result<String, InputError> {
+pub(crate) fn read_source(path: &Path) -> Result<String, InputError> {
     crate::fsx::read_text(path, crate::fsx::MAX_TEXT_BYTES)
         .map_err(|e| InputError::one(path, None, None, format!("cannot read this file: {e} (check the path)")))
 }
@@ -162,7 +163,7 @@ pub fn parse_stored_sweep(path: &Path, source: &str) -> Result<SweepFile, InputE
 /// A data path as written in the file at `file`: relative paths start at that file's
 /// own directory (not the working directory), and come back absolute, so that what
 /// pinniped stores keeps working after `cd` or after the results directory moves.
-pub fn resolve_data_path(file: &Path, written: &Path) -> PathBuf {
+pub(crate) fn resolve_data_path(file: &Path, written: &Path) -> PathBuf {
     let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let joined = dir.join(written);
     std::path::absolute(&joined).unwrap_or(joined)
@@ -364,7 +365,7 @@ fn parse_sweep_as(path: &Path, source: &str, files: DataFiles) -> Result<SweepFi
 }
 
 /// `pinniped train FILE`: a `[data]` and a `[train]` table, nothing else.
-pub fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> {
+pub(crate) fn parse_run_file(path: &Path, source: &str) -> Result<RunFile, InputError> {
     let table = parse_toml(path, source)?;
     super::schema::check_toml(path, source, &table)?;
     // A sweep file given to `train` is a mix-up of commands, not a file of unknown keys.
@@ -468,7 +469,7 @@ fn parse_split(c: &mut Collector, t: &Table, data: Option<&DataConfig>, run_seed
 }
 
 /// Sweep names become directory names: keep them portable and inside `<out>`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && !name.starts_with('.')
@@ -599,7 +600,7 @@ fn parse_train(c: &mut Collector, t: &Table) -> Option<TrainConfig> {
 /// `[train]` table checks it: a key that is not one (with the closest that is), or a value
 /// that does not fit its key, as (key, message). The one validator of `[train]` tables and of
 /// `pinniped train`'s flags; [`TrainConfig::problems`] then checks the result as a whole.
-pub fn apply_train_keys<'a>(
+pub(crate) fn apply_train_keys<'a>(
     mut config: TrainConfig,
     keys: impl IntoIterator<Item = (&'a str, &'a Value)>,
 ) -> (TrainConfig, Vec<(String, String)>) {
@@ -620,7 +621,7 @@ pub fn apply_train_keys<'a>(
 }
 
 /// `config` with `key` set to `value`, or why the value does not fit the key.
-pub fn with_value(config: &TrainConfig, key: &str, value: &Value) -> Result<TrainConfig, String> {
+pub(crate) fn with_value(config: &TrainConfig, key: &str, value: &Value) -> Result<TrainConfig, String> {
     let Ok(Value::Table(mut table)) = Value::try_from(config) else {
         unreachable!("TrainConfig serialises to a table")
     };

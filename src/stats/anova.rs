@@ -50,7 +50,7 @@ pub struct Anova {
     /// The error the effects are tested against (`f`, `p` are `None`).
     pub residual: Effect,
     /// Every cell has the same number of runs (the analysis is exact, not unweighted means).
-    pub balanced: bool,
+    pub(crate) balanced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

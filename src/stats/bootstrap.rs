@@ -7,7 +7,7 @@ use super::MeanCi;
 use rand::Rng;
 
 /// Upper bound on the number of resamples (a bootstrap interval needs a few thousand at most).
-pub const MAX_RESAMPLES: usize = 100_000;
+pub(crate) const MAX_RESAMPLES: usize = 100_000;
 
 /// ChaCha stream of the bootstrap, distinct from the streams a run uses for training.
 const BOOTSTRAP_STREAM: u64 = 16;
@@ -20,7 +20,7 @@ const BOOTSTRAP_STREAM: u64 = 16;
 /// `None` for no values, non-finite values, a level outside (0, 1), or `resamples` outside
 /// 1..=[`MAX_RESAMPLES`]. Derive `seed` from the sweep seed (and what is compared), never from the
 /// clock, so that a summary is reproducible.
-pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
+pub(crate) fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
     if values.is_empty()
         || !values.iter().all(|v| v.is_finite())
         || !super::is_level(level)
@@ -38,7 +38,7 @@ pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, level: f64, seed: u64
 }
 
 /// Percentile bootstrap CI of an accuracy from per-row correctness (see [`bootstrap_mean_ci`]).
-pub fn bootstrap_accuracy_ci(correct: &[bool], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
+pub(crate) fn bootstrap_accuracy_ci(correct: &[bool], resamples: usize, level: f64, seed: u64) -> Option<MeanCi> {
     let values: Vec<f64> = correct.iter().map(|&c| if c { 1.0 } else { 0.0 }).collect();
     bootstrap_mean_ci(&values, resamples, level, seed)
 }

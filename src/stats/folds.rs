@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FoldError {
+pub(crate) enum FoldError {
     #[error("folds = {0} is too few: k-fold needs at least 2 folds")]
     TooFewFolds(usize),
     #[error("folds = {folds} is more than the {rows} training rows, so some folds would be empty; use at most {rows}")]
@@ -34,7 +34,7 @@ pub enum FoldError {
 /// A class with fewer rows than folds is still dealt out (as scikit-learn does, with a warning
 /// there): its rows land in distinct folds and the other folds have none of it, so those folds
 /// validate without that class. Errors: k < 2, or k greater than the number of rows.
-pub fn fold_of_row(labels: &[u32], k: usize, seed: u64, repetition: usize) -> Result<Vec<usize>, FoldError> {
+pub(crate) fn fold_of_row(labels: &[u32], k: usize, seed: u64, repetition: usize) -> Result<Vec<usize>, FoldError> {
     if k < 2 {
         return Err(FoldError::TooFewFolds(k));
     }

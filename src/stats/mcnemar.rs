@@ -12,14 +12,14 @@
 use statrs::distribution::{Binomial, ChiSquared, ContinuousCDF, DiscreteCDF};
 
 /// Below this many discordant rows the exact binomial test is used.
-pub const EXACT_BELOW: u64 = 25;
+pub(crate) const EXACT_BELOW: u64 = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct McNemar {
+pub(crate) struct McNemar {
     /// Rows A gets right and B wrong.
-    pub only_a: u64,
+    pub(crate) only_a: u64,
     /// Rows B gets right and A wrong.
-    pub only_b: u64,
+    pub(crate) only_b: u64,
     pub statistic: f64,
     pub p: f64,
     /// Whether the exact binomial test was used (else χ² with continuity correction).
@@ -28,7 +28,7 @@ pub struct McNemar {
 
 /// McNemar's test from two classifiers' correctness on the same rows, with the switch rule of the
 /// module doc. `None` for mismatched lengths.
-pub fn mcnemar(a_correct: &[bool], b_correct: &[bool]) -> Option<McNemar> {
+pub(crate) fn mcnemar(a_correct: &[bool], b_correct: &[bool]) -> Option<McNemar> {
     if a_correct.len() != b_correct.len() {
         return None;
     }
@@ -39,7 +39,7 @@ pub fn mcnemar(a_correct: &[bool], b_correct: &[bool]) -> Option<McNemar> {
 
 /// McNemar's test from the discordant counts, exact or χ² with continuity correction as asked.
 /// No discordant rows: the models never disagree, p = 1 either way.
-pub fn mcnemar_counts(only_a: u64, only_b: u64, exact: bool) -> McNemar {
+pub(crate) fn mcnemar_counts(only_a: u64, only_b: u64, exact: bool) -> McNemar {
     let n = only_a + only_b;
     let (statistic, p) = if n == 0 {
         (0.0, 1.0)

@@ -21,9 +21,9 @@
 //! callers write an empty cell rather than a misleading number.
 
 pub mod anova;
-pub mod bootstrap;
+pub(crate) mod bootstrap;
 pub mod folds;
-pub mod mcnemar;
+pub(crate) mod mcnemar;
 pub mod ranks;
 pub mod sobol;
 pub mod wilcoxon;

@@ -14,7 +14,7 @@ pub struct Friedman {
     pub df: f64,
     pub p: f64,
     /// Mean over datasets of each method's rank (1 = highest score, ties share the average rank).
-    pub average_ranks: Vec<f64>,
+    pub(crate) average_ranks: Vec<f64>,
 }
 
 /// Friedman test that all methods rank alike. `None` with fewer than 3 methods (SciPy refuses too),
@@ -154,7 +154,7 @@ fn studentized_range_cdf(q: f64, k: usize) -> f64 {
 /// Nemenyi's critical difference (Demšar 2006) for `k` methods over `n` datasets at `alpha`:
 /// `(q_alpha, q_alpha · sqrt(k (k + 1) / (6 n)))`, q_alpha the (1 − alpha) quantile of the
 /// studentized range of k means (infinite df) over √2. `None` for k < 2, n = 0 or alpha outside (0, 1).
-pub fn nemenyi_cd(alpha: f64, k: usize, n: usize) -> Option<(f64, f64)> {
+pub(crate) fn nemenyi_cd(alpha: f64, k: usize, n: usize) -> Option<(f64, f64)> {
     if k < 2 || n == 0 || !(alpha > 0.0 && alpha < 1.0) || k > 10_000 {
         return None;
     }

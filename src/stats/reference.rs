@@ -10,34 +10,34 @@
 
 // CI_X = [0.61, 0.64, 0.58, 0.66, 0.63, 0.6, 0.65]
 #[rustfmt::skip]
-pub const CI_X: [f64; 7] = [
+pub(crate) const CI_X: [f64; 7] = [
     0.61, 0.64, 0.58, 0.66,
     0.63, 0.6, 0.65,
 ];
 
 // CI_PAIR = [0.5, 0.7]
 #[rustfmt::skip]
-pub const CI_PAIR: [f64; 2] = [
+pub(crate) const CI_PAIR: [f64; 2] = [
     0.5, 0.7,
 ];
 
 // PAIRED_A = [0.71, 0.74, 0.69, 0.77, 0.73, 0.7, 0.75, 0.72]
 #[rustfmt::skip]
-pub const PAIRED_A: [f64; 8] = [
+pub(crate) const PAIRED_A: [f64; 8] = [
     0.71, 0.74, 0.69, 0.77,
     0.73, 0.7, 0.75, 0.72,
 ];
 
 // PAIRED_B = [0.68, 0.73, 0.66, 0.74, 0.72, 0.69, 0.76, 0.7]
 #[rustfmt::skip]
-pub const PAIRED_B: [f64; 8] = [
+pub(crate) const PAIRED_B: [f64; 8] = [
     0.68, 0.73, 0.66, 0.74,
     0.72, 0.69, 0.76, 0.7,
 ];
 
 // NB_A = [0.42, 0.39, 0.44, 0.4, 0.41, 0.43, 0.38, 0.42, 0.45, 0.4]
 #[rustfmt::skip]
-pub const NB_A: [f64; 10] = [
+pub(crate) const NB_A: [f64; 10] = [
     0.42, 0.39, 0.44, 0.4,
     0.41, 0.43, 0.38, 0.42,
     0.45, 0.4,
@@ -45,7 +45,7 @@ pub const NB_A: [f64; 10] = [
 
 // NB_B = [0.4, 0.38, 0.41, 0.41, 0.38, 0.4, 0.37, 0.42, 0.41, 0.39]
 #[rustfmt::skip]
-pub const NB_B: [f64; 10] = [
+pub(crate) const NB_B: [f64; 10] = [
     0.4, 0.38, 0.41, 0.41,
     0.38, 0.4, 0.37, 0.42,
     0.41, 0.39,
@@ -53,7 +53,7 @@ pub const NB_B: [f64; 10] = [
 
 // W_DISTINCT = [1.5, -0.5, 3.0, 2.5, -1.0, 4.0, 3.5, -2.0, 5.0, 4.5]
 #[rustfmt::skip]
-pub const W_DISTINCT: [f64; 10] = [
+pub(crate) const W_DISTINCT: [f64; 10] = [
     1.5, -0.5, 3.0, 2.5,
     -1.0, 4.0, 3.5, -2.0,
     5.0, 4.5,
@@ -61,7 +61,7 @@ pub const W_DISTINCT: [f64; 10] = [
 
 // W_TIES_ZEROS = [1.0, -1.0, 2.0, 0.0, 3.0, 2.0, 0.0, -2.0, 4.0, 3.0]
 #[rustfmt::skip]
-pub const W_TIES_ZEROS: [f64; 10] = [
+pub(crate) const W_TIES_ZEROS: [f64; 10] = [
     1.0, -1.0, 2.0, 0.0,
     3.0, 2.0, 0.0, -2.0,
     4.0, 3.0,
@@ -69,7 +69,7 @@ pub const W_TIES_ZEROS: [f64; 10] = [
 
 // W_TIES = [0.5, 1.0, 1.0, -1.0, 2.0, 2.0, 2.0, -3.0, 4.0, 5.0, 5.0, 6.0]
 #[rustfmt::skip]
-pub const W_TIES: [f64; 12] = [
+pub(crate) const W_TIES: [f64; 12] = [
     0.5, 1.0, 1.0, -1.0,
     2.0, 2.0, 2.0, -3.0,
     4.0, 5.0, 5.0, 6.0,
@@ -78,7 +78,7 @@ pub const W_TIES: [f64; 12] = [
 // W_NORMAL_TIES_ZEROS = [1.0, -1.0, 2.0, 0.0, 3.0, 2.0, 0.0, -2.0, 4.0, 3.0,
 //                        5.0, 1.0, -4.0, 6.0, 0.0, 2.0, 7.0, -1.0, 3.0, 8.0]
 #[rustfmt::skip]
-pub const W_NORMAL_TIES_ZEROS: [f64; 20] = [
+pub(crate) const W_NORMAL_TIES_ZEROS: [f64; 20] = [
     1.0, -1.0, 2.0, 0.0,
     3.0, 2.0, 0.0, -2.0,
     4.0, 3.0, 5.0, 1.0,
@@ -88,7 +88,7 @@ pub const W_NORMAL_TIES_ZEROS: [f64; 20] = [
 
 // W_EXACT_30 = list(np.arange(1.0, 31.0) * np.where(np.arange(30) % 4 == 1, -1.0, 1.0))
 #[rustfmt::skip]
-pub const W_EXACT_30: [f64; 30] = [
+pub(crate) const W_EXACT_30: [f64; 30] = [
     1.0, -2.0, 3.0, 4.0,
     5.0, -6.0, 7.0, 8.0,
     9.0, -10.0, 11.0, 12.0,
@@ -101,7 +101,7 @@ pub const W_EXACT_30: [f64; 30] = [
 
 // W_LARGE_60 = list(np.round(np.random.default_rng(7).normal(0.2, 1.0, 60), 3))
 #[rustfmt::skip]
-pub const W_LARGE_60: [f64; 60] = [
+pub(crate) const W_LARGE_60: [f64; 60] = [
     0.201, 0.499, -0.074, -0.691,
     -0.255, -0.792, 0.26, 1.54,
     -0.292, -0.42, 0.69, 0.557,
@@ -121,7 +121,7 @@ pub const W_LARGE_60: [f64; 60] = [
 
 // HOLM_P = [0.01, 0.04, 0.03, 0.005, 0.2, 0.04, 0.5]
 #[rustfmt::skip]
-pub const HOLM_P: [f64; 7] = [
+pub(crate) const HOLM_P: [f64; 7] = [
     0.01, 0.04, 0.03, 0.005,
     0.2, 0.04, 0.5,
 ];
@@ -130,7 +130,7 @@ pub const HOLM_P: [f64; 7] = [
 //                             [0.7, 0.71, 0.69, 0.6], [0.55, 0.5, 0.52, 0.52], [0.77, 0.74, 0.76, 0.7],
 //                             [0.66, 0.66, 0.64, 0.61]])
 #[rustfmt::skip]
-pub const FRIEDMAN_SCORES: [[f64; 4]; 7] = [
+pub(crate) const FRIEDMAN_SCORES: [[f64; 4]; 7] = [
     [0.81, 0.79, 0.8, 0.7],
     [0.6, 0.62, 0.6, 0.55],
     [0.9, 0.88, 0.85, 0.86],
@@ -143,7 +143,7 @@ pub const FRIEDMAN_SCORES: [[f64; 4]; 7] = [
 // CD_SCORES = np.round(np.array([0.8, 0.79, 0.76, 0.7, 0.69]) + np.random.default_rng(3).normal(0, 0.02, (16, 5))
 //                      + np.random.default_rng(4).normal(0, 0.1, (16, 1)), 3)
 #[rustfmt::skip]
-pub const CD_SCORES: [[f64; 5]; 16] = [
+pub(crate) const CD_SCORES: [[f64; 5]; 16] = [
     [0.776, 0.674, 0.703, 0.623, 0.616],
     [0.778, 0.732, 0.738, 0.665, 0.739],
     [0.971, 0.949, 0.921, 0.853, 0.835],
@@ -165,7 +165,7 @@ pub const CD_SCORES: [[f64; 5]; 16] = [
 // CD_NESTED_SCORES = np.round(np.array([0.8, 0.8, 0.8, 0.7]) + np.random.default_rng(5).normal(0, 0.02, (16, 4))
 //                             + np.random.default_rng(6).normal(0, 0.1, (16, 1)), 3)
 #[rustfmt::skip]
-pub const CD_NESTED_SCORES: [[f64; 4]; 16] = [
+pub(crate) const CD_NESTED_SCORES: [[f64; 4]; 16] = [
     [0.889, 0.879, 0.9, 0.814],
     [1.0, 0.98, 0.967, 0.862],
     [0.56, 0.577, 0.55, 0.42],
@@ -188,7 +188,7 @@ pub const CD_NESTED_SCORES: [[f64; 4]; 16] = [
 // ANOVA3_Y = list(np.round(0.6 + 0.05 * a - 0.02 * b + 0.01 * b * b + 0.03 * c + 0.015 * a * b
 //                          + ((i * 7919) % 101 - 50) / 2000, 6))
 #[rustfmt::skip]
-pub const ANOVA3_Y: [f64; 36] = [
+pub(crate) const ANOVA3_Y: [f64; 36] = [
     0.575, 0.5955, 0.616, 0.616,
     0.6365, 0.6065, 0.587, 0.6075,
     0.5775, 0.628, 0.598, 0.6185,
@@ -203,7 +203,7 @@ pub const ANOVA3_Y: [f64; 36] = [
 // i = np.arange(12); a, b = i // 4, i % 4
 // ANOVA2_Y = list(np.round(0.5 + 0.04 * a + 0.02 * b - 0.01 * a * b + ((i * 613) % 37 - 18) / 1500, 6))
 #[rustfmt::skip]
-pub const ANOVA2_Y: [f64; 12] = [
+pub(crate) const ANOVA2_Y: [f64; 12] = [
     0.488, 0.522, 0.531333, 0.565333,
     0.534667, 0.558667, 0.558, 0.582,
     0.581333, 0.570667, 0.584667, 0.574,
@@ -211,25 +211,25 @@ pub const ANOVA2_Y: [f64; 12] = [
 
 // stats.t.interval(0.95, len(CI_X) - 1, loc=np.mean(CI_X), scale=stats.sem(CI_X))
 #[rustfmt::skip]
-pub const T_INTERVAL_95: [f64; 2] = [
+pub(crate) const T_INTERVAL_95: [f64; 2] = [
     0.5976641064737578, 0.6509073220976709,
 ];
 
 // stats.t.interval(0.8, len(CI_X) - 1, loc=np.mean(CI_X), scale=stats.sem(CI_X))
 #[rustfmt::skip]
-pub const T_INTERVAL_80: [f64; 2] = [
+pub(crate) const T_INTERVAL_80: [f64; 2] = [
     0.6086216384299502, 0.6399497901414785,
 ];
 
 // stats.t.interval(0.99, len(CI_X) - 1, loc=np.mean(CI_X), scale=stats.sem(CI_X))
 #[rustfmt::skip]
-pub const T_INTERVAL_99: [f64; 2] = [
+pub(crate) const T_INTERVAL_99: [f64; 2] = [
     0.5839500991189547, 0.664621329452474,
 ];
 
 // stats.t.interval(0.95, 1, loc=np.mean(CI_PAIR), scale=stats.sem(CI_PAIR))
 #[rustfmt::skip]
-pub const T_INTERVAL_PAIR_95: [f64; 2] = [
+pub(crate) const T_INTERVAL_PAIR_95: [f64; 2] = [
     -0.6706204736174691, 1.870620473617469,
 ];
 
@@ -239,21 +239,21 @@ pub const T_INTERVAL_PAIR_95: [f64; 2] = [
 //     return [r.statistic, r.pvalue, r.df, ci.low, ci.high]
 // ttest_rel_summary(PAIRED_A, PAIRED_B, 0.95)
 #[rustfmt::skip]
-pub const PAIRED_T_95: [f64; 5] = [
+pub(crate) const PAIRED_T_95: [f64; 5] = [
     3.2646068151704988, 0.013776484361543847, 7.0, 0.004479778878784844,
     0.02802022112121513,
 ];
 
 // ttest_rel_summary(PAIRED_A, PAIRED_B, 0.9)
 #[rustfmt::skip]
-pub const PAIRED_T_90: [f64; 5] = [
+pub(crate) const PAIRED_T_90: [f64; 5] = [
     3.2646068151704988, 0.013776484361543847, 7.0, 0.006819491495990539,
     0.02568050850400943,
 ];
 
 // ttest_rel_summary(PAIRED_B, PAIRED_A, 0.95)
 #[rustfmt::skip]
-pub const PAIRED_T_REVERSED: [f64; 5] = [
+pub(crate) const PAIRED_T_REVERSED: [f64; 5] = [
     -3.2646068151704988, 0.013776484361543847, 7.0, -0.02802022112121513,
     -0.004479778878784844,
 ];
@@ -270,14 +270,14 @@ pub const PAIRED_T_REVERSED: [f64; 5] = [
 //     return [t, p, J - 1, np.mean(d) - half, np.mean(d) + half]
 // nadeau_bengio(NB_A, NB_B, n_train=171, n_test=43, level=0.95)
 #[rustfmt::skip]
-pub const NADEAU_BENGIO_95: [f64; 5] = [
+pub(crate) const NADEAU_BENGIO_95: [f64; 5] = [
     1.8299316070334635, 0.10050652458669278, 9.0, -0.004015360147755644,
     0.03801536014775565,
 ];
 
 // ttest_rel_summary(NB_A, NB_B, 0.95)
 #[rustfmt::skip]
-pub const NADEAU_BENGIO_PLAIN: [f64; 5] = [
+pub(crate) const NADEAU_BENGIO_PLAIN: [f64; 5] = [
     3.4306312493811966, 0.007500753487467573, 9.0, 0.005790205366867647,
     0.028209794633132362,
 ];
@@ -287,73 +287,73 @@ pub const NADEAU_BENGIO_PLAIN: [f64; 5] = [
 //     return [r.statistic, r.pvalue]
 // wilcoxon_summary(W_DISTINCT, 'two-sided')
 #[rustfmt::skip]
-pub const W_DISTINCT_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_DISTINCT_TWO_SIDED: [f64; 2] = [
     7.0, 0.037109375,
 ];
 
 // wilcoxon_summary(W_DISTINCT, 'greater')
 #[rustfmt::skip]
-pub const W_DISTINCT_GREATER: [f64; 2] = [
+pub(crate) const W_DISTINCT_GREATER: [f64; 2] = [
     48.0, 0.0185546875,
 ];
 
 // wilcoxon_summary(W_DISTINCT, 'less')
 #[rustfmt::skip]
-pub const W_DISTINCT_LESS: [f64; 2] = [
+pub(crate) const W_DISTINCT_LESS: [f64; 2] = [
     48.0, 0.986328125,
 ];
 
 // wilcoxon_summary(W_TIES_ZEROS, 'two-sided')
 #[rustfmt::skip]
-pub const W_TIES_ZEROS_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_TIES_ZEROS_TWO_SIDED: [f64; 2] = [
     5.5, 0.1015625,
 ];
 
 // wilcoxon_summary(W_TIES_ZEROS, 'greater')
 #[rustfmt::skip]
-pub const W_TIES_ZEROS_GREATER: [f64; 2] = [
+pub(crate) const W_TIES_ZEROS_GREATER: [f64; 2] = [
     30.5, 0.05078125,
 ];
 
 // wilcoxon_summary(W_TIES, 'two-sided')
 #[rustfmt::skip]
-pub const W_TIES_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_TIES_TWO_SIDED: [f64; 2] = [
     11.0, 0.02392578125,
 ];
 
 // wilcoxon_summary(W_NORMAL_TIES_ZEROS, 'two-sided')
 #[rustfmt::skip]
-pub const W_NORMAL_TIES_ZEROS_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_NORMAL_TIES_ZEROS_TWO_SIDED: [f64; 2] = [
     24.0, 0.012631310030706703,
 ];
 
 // wilcoxon_summary(W_NORMAL_TIES_ZEROS, 'less')
 #[rustfmt::skip]
-pub const W_NORMAL_TIES_ZEROS_LESS: [f64; 2] = [
+pub(crate) const W_NORMAL_TIES_ZEROS_LESS: [f64; 2] = [
     129.0, 0.9936843449846466,
 ];
 
 // wilcoxon_summary(W_EXACT_30, 'two-sided')
 #[rustfmt::skip]
-pub const W_EXACT_30_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_EXACT_30_TWO_SIDED: [f64; 2] = [
     128.0, 0.03098480962216854,
 ];
 
 // wilcoxon_summary(W_LARGE_60, 'two-sided')
 #[rustfmt::skip]
-pub const W_LARGE_60_TWO_SIDED: [f64; 2] = [
+pub(crate) const W_LARGE_60_TWO_SIDED: [f64; 2] = [
     907.0, 0.9530374737406601,
 ];
 
 // wilcoxon_summary(W_LARGE_60, 'greater')
 #[rustfmt::skip]
-pub const W_LARGE_60_GREATER: [f64; 2] = [
+pub(crate) const W_LARGE_60_GREATER: [f64; 2] = [
     907.0, 0.52348126312967,
 ];
 
 // multipletests(HOLM_P, method='holm')[1]
 #[rustfmt::skip]
-pub const HOLM_ADJUSTED: [f64; 7] = [
+pub(crate) const HOLM_ADJUSTED: [f64; 7] = [
     0.06, 0.16, 0.15, 0.035,
     0.4, 0.16, 0.5,
 ];
@@ -363,67 +363,67 @@ pub const HOLM_ADJUSTED: [f64; 7] = [
 //     return [r.statistic, r.pvalue]
 // mcnemar_summary(3, 9, exact=True)
 #[rustfmt::skip]
-pub const MCNEMAR_3_9_EXACT: [f64; 2] = [
+pub(crate) const MCNEMAR_3_9_EXACT: [f64; 2] = [
     3.0, 0.14599609375,
 ];
 
 // mcnemar_summary(5, 5, exact=True)
 #[rustfmt::skip]
-pub const MCNEMAR_5_5_EXACT: [f64; 2] = [
+pub(crate) const MCNEMAR_5_5_EXACT: [f64; 2] = [
     5.0, 1.0,
 ];
 
 // mcnemar_summary(0, 7, exact=True)
 #[rustfmt::skip]
-pub const MCNEMAR_0_7_EXACT: [f64; 2] = [
+pub(crate) const MCNEMAR_0_7_EXACT: [f64; 2] = [
     0.0, 0.015625,
 ];
 
 // mcnemar_summary(24, 0, exact=True)
 #[rustfmt::skip]
-pub const MCNEMAR_24_0_EXACT: [f64; 2] = [
+pub(crate) const MCNEMAR_24_0_EXACT: [f64; 2] = [
     0.0, 1.1920928955078125e-07,
 ];
 
 // mcnemar_summary(13, 12, exact=False)
 #[rustfmt::skip]
-pub const MCNEMAR_13_12_CHI2: [f64; 2] = [
+pub(crate) const MCNEMAR_13_12_CHI2: [f64; 2] = [
     0.0, 1.0,
 ];
 
 // mcnemar_summary(10, 25, exact=False)
 #[rustfmt::skip]
-pub const MCNEMAR_10_25_CHI2: [f64; 2] = [
+pub(crate) const MCNEMAR_10_25_CHI2: [f64; 2] = [
     5.6, 0.01796047752607879,
 ];
 
 // mcnemar_summary(40, 20, exact=False)
 #[rustfmt::skip]
-pub const MCNEMAR_40_20_CHI2: [f64; 2] = [
+pub(crate) const MCNEMAR_40_20_CHI2: [f64; 2] = [
     6.016666666666667, 0.014171388254012323,
 ];
 
 // (lambda r: [r.statistic, r.pvalue])(stats.friedmanchisquare(*FRIEDMAN_SCORES.T))
 #[rustfmt::skip]
-pub const FRIEDMAN: [f64; 2] = [
+pub(crate) const FRIEDMAN: [f64; 2] = [
     11.328358208955223, 0.010076585539157275,
 ];
 
 // stats.rankdata(-FRIEDMAN_SCORES, axis=1).mean(axis=0)
 #[rustfmt::skip]
-pub const FRIEDMAN_AVERAGE_RANKS: [f64; 4] = [
+pub(crate) const FRIEDMAN_AVERAGE_RANKS: [f64; 4] = [
     1.4285714285714286, 2.2142857142857144, 2.7142857142857144, 3.642857142857143,
 ];
 
 // (lambda r: [r.statistic, r.pvalue])(stats.friedmanchisquare(*CD_SCORES.T))
 #[rustfmt::skip]
-pub const CD_FRIEDMAN: [f64; 2] = [
+pub(crate) const CD_FRIEDMAN: [f64; 2] = [
     47.48589341692794, 1.2078713498902076e-09,
 ];
 
 // stats.rankdata(-CD_SCORES, axis=1).mean(axis=0)
 #[rustfmt::skip]
-pub const CD_AVERAGE_RANKS: [f64; 5] = [
+pub(crate) const CD_AVERAGE_RANKS: [f64; 5] = [
     1.625, 1.78125, 2.78125, 4.3125,
     4.5,
 ];
@@ -437,7 +437,7 @@ pub const CD_AVERAGE_RANKS: [f64; 5] = [
 //              if j > i else np.nan for j in range(k)] for i in range(k)]
 // cd_p_values(CD_SCORES)
 #[rustfmt::skip]
-pub const CD_P_VALUES: [[f64; 5]; 5] = [
+pub(crate) const CD_P_VALUES: [[f64; 5]; 5] = [
     [f64::NAN, 0.3115435804844199, 0.00026505006634705753, 0.00021840451160574153, 1.52587890625e-05],
     [f64::NAN, f64::NAN, 0.009938979244957081, 0.00021840451160574153, 0.00026505006634705753],
     [f64::NAN, f64::NAN, f64::NAN, 3.0517578125e-05, 0.00026505006634705753],
@@ -470,13 +470,13 @@ pub const CD_P_VALUES: [[f64; 5]; 5] = [
 //     kept = [r for i, r in enumerate(runs) if not any(set(r) <= set(q) for q in runs[:i])]
 //     return kept
 // cd_cliques(CD_SCORES, 0.1)
-pub const CD_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1], &[3, 4]];
+pub(crate) const CD_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1], &[3, 4]];
 
 // cd_cliques(CD_SCORES, 0.01)
-pub const CD_CLIQUES_ALPHA_01: &[&[usize]] = &[&[0, 1], &[1, 2], &[3, 4]];
+pub(crate) const CD_CLIQUES_ALPHA_01: &[&[usize]] = &[&[0, 1], &[1, 2], &[3, 4]];
 
 // cd_cliques(CD_NESTED_SCORES, 0.05)
-pub const CD_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
+pub(crate) const CD_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 
 // def nemenyi_cd(alpha, k, n):
 //     # Demsar (2006): q_alpha is the studentized range quantile (k means, infinite df) over sqrt(2);
@@ -485,19 +485,19 @@ pub const CD_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 //     return [q, q * np.sqrt(k * (k + 1) / (6 * n))]
 // nemenyi_cd(0.1, 5, 16)
 #[rustfmt::skip]
-pub const NEMENYI_5_16_A10: [f64; 2] = [
+pub(crate) const NEMENYI_5_16_A10: [f64; 2] = [
     2.4595157642714183, 1.37491111016081,
 ];
 
 // nemenyi_cd(0.05, 3, 4)
 #[rustfmt::skip]
-pub const NEMENYI_3_4_A05: [f64; 2] = [
+pub(crate) const NEMENYI_3_4_A05: [f64; 2] = [
     2.343700586378409, 1.657246577699061,
 ];
 
 // nemenyi_cd(0.01, 12, 40)
 #[rustfmt::skip]
-pub const NEMENYI_12_40_A01: [f64; 2] = [
+pub(crate) const NEMENYI_12_40_A01: [f64; 2] = [
     3.740733167808629, 3.01587549664825,
 ];
 
@@ -522,13 +522,13 @@ pub const NEMENYI_12_40_A01: [f64; 2] = [
 //     kept = [r for i, r in enumerate(runs) if not any(set(r) <= set(q) for q in runs[:i])]
 //     return kept
 // nemenyi_cliques(CD_SCORES, 0.1)
-pub const NEMENYI_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
+pub(crate) const NEMENYI_CLIQUES_ALPHA_10: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
 
 // nemenyi_cliques(CD_SCORES, 0.05)
-pub const NEMENYI_CLIQUES_ALPHA_05: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
+pub(crate) const NEMENYI_CLIQUES_ALPHA_05: &[&[usize]] = &[&[0, 1, 2], &[3, 4]];
 
 // nemenyi_cliques(CD_NESTED_SCORES, 0.05)
-pub const NEMENYI_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
+pub(crate) const NEMENYI_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 
 // def anova_table(y, levels, formula):
 //     # y in lexicographic order of the levels (last axis fastest), repeats of a cell adjacent.
@@ -540,7 +540,7 @@ pub const NEMENYI_NESTED_CLIQUES: &[&[usize]] = &[&[0, 1, 2]];
 //     return anova_table(y, levels, formula).loc[rows, ["sum_sq", "df", "F", "PR(>F)"]].to_numpy()
 // anova_rows(ANOVA3_Y, [2, 3, 2], 'y ~ C(a) * C(b) * C(c)', ['C(a)', 'C(b)', 'C(c)', 'Residual'])
 #[rustfmt::skip]
-pub const ANOVA3_MAIN: [[f64; 4]; 4] = [
+pub(crate) const ANOVA3_MAIN: [[f64; 4]; 4] = [
     [0.0431946944444451, 1.0, 153.51290784342999, 6.427670383095583e-12],
     [0.0031763472222223004, 2.0, 5.644330914655356, 0.009792929352783532],
     [0.007980444444444696, 1.0, 28.362308109976716, 1.826227820993186e-05],
@@ -557,13 +557,13 @@ pub const ANOVA3_MAIN: [[f64; 4]; 4] = [
 //     return [ss, dof, f, stats.f.sf(f, dof, res["df"])]
 // interaction_lump(ANOVA3_Y, [2, 3, 2], 'y ~ C(a) * C(b) * C(c)')
 #[rustfmt::skip]
-pub const ANOVA3_INTERACTIONS: [f64; 4] = [
+pub(crate) const ANOVA3_INTERACTIONS: [f64; 4] = [
     0.0013009027777778138, 7.0, 0.6604824663465453, 0.7026431654823186,
 ];
 
 // anova_rows(ANOVA2_Y, [3, 4], 'y ~ C(a) + C(b)', ['C(a)', 'C(b)', 'Residual'])
 #[rustfmt::skip]
-pub const ANOVA2_ADDITIVE: [[f64; 4]; 3] = [
+pub(crate) const ANOVA2_ADDITIVE: [[f64; 4]; 3] = [
     [0.005303465259499994, 2.0, 8.378592691625386, 0.018327283973117475],
     [0.002380130074249975, 3.0, 2.5068063325208816, 0.1558423858698806],
     [0.0018989341485000006, 6.0, f64::NAN, f64::NAN],

@@ -6,11 +6,11 @@
 //! `tests/fixtures/sobol_reference.py --directions`).
 
 /// Dimensions the direction table covers.
-pub const MAX_DIMS: usize = 64;
+pub(crate) const MAX_DIMS: usize = 64;
 /// Bits per coordinate (SciPy's default): points are multiples of 2^-30.
-pub const BITS: u32 = 30;
+pub(crate) const BITS: u32 = 30;
 /// Points the sequence has at this precision (indices 0 .. 2^30).
-pub const MAX_POINTS: u64 = 1 << BITS;
+pub(crate) const MAX_POINTS: u64 = 1 << BITS;
 
 /// Per dimension: the primitive polynomial (its bits, leading and constant term included; its
 /// degree is `floor(log2)`), and the initial direction numbers m_1..m_degree.
@@ -112,7 +112,7 @@ fn directions(dim: usize) -> [u32; BITS as usize] {
 }
 
 /// The `dims`-dimensional sequence: its direction numbers, computed once for many points.
-pub struct Sequence {
+pub(crate) struct Sequence {
     directions: Vec<[u32; BITS as usize]>,
 }
 

@@ -423,7 +423,7 @@ impl candle_nn::Optimizer for CandleOptimizer {
 }
 
 /// The epoch loop's view of a candle-trained network.
-pub struct CandleEngine<'a, T> {
+pub(crate) struct CandleEngine<'a, T> {
     net: CandleMlp<T>,
     opt: CandleOptimizer,
     gram: Option<CandleGram<T>>,

@@ -88,7 +88,7 @@ impl CheckpointMeta {
 }
 
 /// Per-feature z-score statistics (mean, std) fitted on the run's training rows.
-pub type Standardization = (Vec<f64>, Vec<f64>);
+pub(crate) type Standardization = (Vec<f64>, Vec<f64>);
 
 /// The checkpoint's bytes (write them with `exec::atomic::write_atomic`).
 pub fn encode<T: Real>(mlp: &Mlp<T>, meta: &CheckpointMeta, z: Option<&Standardization>) -> anyhow::Result<Vec<u8>> {

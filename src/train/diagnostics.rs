@@ -29,7 +29,7 @@ pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Result<Vec<Vec<f64>>, AllocError> {
 
 /// Per layer, per node (output unit): ‖w_now − w_before‖ and the angle between the
 /// two incoming weight vectors (arccos of the clamped cosine; 0 when either is zero).
-pub fn weight_change<T: Real>(before: &[Vec<f64>], mlp: &Mlp<T>) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn weight_change<T: Real>(before: &[Vec<f64>], mlp: &Mlp<T>) -> Vec<Vec<(f64, f64)>> {
     (0..mlp.layers())
         .map(|l| {
             let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
@@ -62,7 +62,7 @@ pub fn weight_change<T: Real>(before: &[Vec<f64>], mlp: &Mlp<T>) -> Vec<Vec<(f64
 pub struct Histogram {
     pub lo: f64,
     pub hi: f64,
-    pub bins: usize,
+    pub(crate) bins: usize,
     /// ReLU only: one more column for activations above `hi`.
     pub overflow: bool,
     pub nodes: usize,
@@ -76,7 +76,12 @@ impl Histogram {
     }
 
     /// [`Histogram::new`], failing instead of aborting when memory runs out.
-    pub fn try_new(activation: Activation, bins: usize, relu_max: f64, nodes: usize) -> Result<Self, AllocError> {
+    pub(crate) fn try_new(
+        activation: Activation,
+        bins: usize,
+        relu_max: f64,
+        nodes: usize,
+    ) -> Result<Self, AllocError> {
         let (lo, hi) = activation.histogram_range(relu_max);
         let overflow = activation.has_overflow_bin();
         let columns = bins + overflow as usize;
@@ -113,7 +118,7 @@ impl Histogram {
     }
 
     /// Label of each column, e.g. `[0.00,0.05)` … and `>1` for the overflow bin.
-    pub fn column_names(&self) -> Vec<String> {
+    pub(crate) fn column_names(&self) -> Vec<String> {
         let w = (self.hi - self.lo) / self.bins as f64;
         let mut names: Vec<String> = (0..self.bins).map(|k| format!("{:.4}", self.lo + k as f64 * w)).collect();
         if self.overflow {

@@ -74,7 +74,7 @@ pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T
 
 /// Whether a phase computes the first layer through the Gram matrix of its training
 /// rows (`train::gram`): asked for, or `auto` where it is valid (SGD) and cheaper.
-pub fn uses_gram(cfg: &TrainConfig, n_train: usize, inputs: usize) -> bool {
+pub(crate) fn uses_gram(cfg: &TrainConfig, n_train: usize, inputs: usize) -> bool {
     match cfg.model.method {
         Method::Gram => true,
         Method::Direct => false,

@@ -43,8 +43,8 @@ pub struct EpochMetrics {
 pub struct History {
     pub metrics: Vec<EpochMetrics>,
     pub weight_changes: Vec<WeightChange>,
-    pub histograms: Vec<LayerHistogram>,
-    pub confusions: Vec<EpochConfusion>,
+    pub(crate) histograms: Vec<LayerHistogram>,
+    pub(crate) confusions: Vec<EpochConfusion>,
 }
 
 /// How much one node's incoming weights moved in one epoch.
@@ -64,7 +64,7 @@ pub struct WeightChange {
 pub struct LayerHistogram {
     pub epoch: usize,
     pub layer: usize,
-    pub histogram: Histogram,
+    pub(crate) histogram: Histogram,
 }
 
 /// One split's confusion matrix after one epoch.
@@ -120,10 +120,10 @@ pub struct EpochView<'a, T> {
 }
 
 /// Called after every epoch (for checkpoints and progress); an error fails the run.
-pub type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
+pub(crate) type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result<()> + 'h;
 
 /// Writes a run's training state (`train::state`); an error fails the run.
-pub type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
+pub(crate) type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
 
 /// How a run saves and resumes its whole training state.
 pub struct Resume<'r, T> {
@@ -162,6 +162,42 @@ pub enum ResumeError {
     /// Reached its rung ([`Resume::pause_at`]): the state after this epoch is saved.
     #[error("paused at its rung, epoch {0}, its state saved")]
     Paused(usize),
+}
+
+/// Why [`fit_resumable`] returned no [`Fit`]: it stopped as `resume` allows (a refused state,
+/// a suspension), which the caller handles, or it failed, which fails the run.
+#[derive(Debug)]
+pub enum FitError {
+    Resume(ResumeError),
+    Failed(anyhow::Error),
+}
+
+impl FitError {
+    /// As one error for callers that only report it (a refused state or a suspension included).
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            FitError::Resume(r) => r.into(),
+            FitError::Failed(e) => e,
+        }
+    }
+}
+
+impl From<ResumeError> for FitError {
+    fn from(e: ResumeError) -> Self {
+        FitError::Resume(e)
+    }
+}
+
+impl From<anyhow::Error> for FitError {
+    fn from(e: anyhow::Error) -> Self {
+        FitError::Failed(e)
+    }
+}
+
+impl From<crate::memory::AllocError> for FitError {
+    fn from(e: crate::memory::AllocError) -> Self {
+        FitError::Failed(e.into())
+    }
 }
 
 // Defined in `stats` (the bootstrap draws from it too), which lies below `train`.
@@ -246,7 +282,7 @@ pub fn fit<T: Real>(
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
 ) -> anyhow::Result<Fit<T>> {
-    fit_resumable(cfg, data_cfg, seed, split, data, hook, Resume::none())
+    fit_resumable(cfg, data_cfg, seed, split, data, hook, Resume::none()).map_err(FitError::into_anyhow)
 }
 
 /// [`fit`], saving its training state as `resume` says and continuing from `resume.from`:
@@ -260,7 +296,7 @@ pub fn fit_resumable<T: Real>(
     data: &RunData,
     hook: &mut EpochHook<'_, T>,
     mut resume: Resume<'_, T>,
-) -> anyhow::Result<Fit<T>> {
+) -> Result<Fit<T>, FitError> {
     // A resumed run's clock continues from the seconds it had trained.
     let trained = resume.from.as_ref().map_or(0.0, |f| f.seconds);
     let now = Instant::now();
@@ -281,7 +317,9 @@ pub fn fit_resumable<T: Real>(
         shuffle(&mut order, &mut shuffler);
     }
     let (train_rows, valid_rows) = data_cfg.split_rows(&order, data.train_y, split).map_err(anyhow::Error::msg)?;
-    anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
+    if train_rows.is_empty() {
+        return Err(anyhow::anyhow!("the split leaves no training rows").into());
+    }
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
     let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
@@ -461,8 +499,9 @@ enum PhaseEnd<T> {
     /// scores kept for predictions. No model when a resumed refit skipped the main phase.
     Done(Option<Mlp<T>>, Best, Captured<T>),
     Diverged(Mlp<T>, usize, String),
-    /// The epoch hook failed (a checkpoint could not be written): the run fails.
-    Failed(anyhow::Error),
+    /// The epoch hook failed (a checkpoint could not be written): the run fails; or the
+    /// phase stopped as its `Resumed` allows (a refused state, a suspension).
+    Failed(FitError),
 }
 
 /// When a phase saves its state.
@@ -526,7 +565,7 @@ impl<'c> Phase<'c> {
         history: &mut History,
         hook: &mut EpochHook<'_, T>,
         resumed: Resumed<'_, '_, T>,
-    ) -> anyhow::Result<PhaseEnd<T>> {
+    ) -> Result<PhaseEnd<T>, FitError> {
         let epochs = start.epochs;
         let mut progress = self.begin(start, sets)?;
         let mut first_epoch = 1;
@@ -562,7 +601,7 @@ impl<'c> Phase<'c> {
                 }
             }
         }
-        progress.finish()
+        Ok(progress.finish()?)
     }
 
     /// The engine, buffers and policies of a phase, before its first epoch.

@@ -71,7 +71,7 @@ impl<T: Real> Gram<T> {
     }
 
     /// This epoch's order of the training rows (`positions[i]` is the i-th row trained on).
-    pub fn gather_epoch(&mut self, positions: &[usize]) {
+    pub(crate) fn gather_epoch(&mut self, positions: &[usize]) {
         let (n, h) = (self.n_train, self.hidden);
         for (dst, &src) in positions.iter().enumerate() {
             self.gram_epoch[dst * n..(dst + 1) * n].copy_from_slice(&self.gram[0][src * n..(src + 1) * n]);
@@ -159,7 +159,7 @@ impl<T: Real> Gram<T> {
     }
 
     /// The weights themselves, `s·W₁(0) + Xᵀ_train·A`, for diagnostics and checkpoints.
-    pub fn materialize(&self, x_train: &[T], w: &mut [T]) {
+    pub(crate) fn materialize(&self, x_train: &[T], w: &mut [T]) {
         for (o, &b) in w.iter_mut().zip(&self.w0) {
             *o = self.s * b;
         }

@@ -8,7 +8,7 @@ use super::real::Real;
 
 /// A row-major matrix operand, possibly read transposed.
 #[derive(Clone, Copy)]
-pub struct Mat<'a, T> {
+pub(crate) struct Mat<'a, T> {
     pub data: &'a [T],
     pub rows: usize,
     pub cols: usize,
@@ -48,7 +48,7 @@ pub fn matmul<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>) {
 }
 
 /// `dst (m×n) = beta·dst + alpha·a·b` with `Some(beta)`, else `dst = alpha·a·b`.
-pub fn gemm_into<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>, beta: Option<T>, alpha: T) {
+pub(crate) fn gemm_into<T: Real>(dst: &mut [T], a: Mat<T>, b: Mat<T>, beta: Option<T>, alpha: T) {
     let accumulate = beta.is_some();
     let beta = beta.unwrap_or(T::zero());
     let (m, k) = a.shape();

@@ -8,7 +8,7 @@ pub mod engine;
 pub mod fit;
 pub mod gram;
 pub mod init;
-pub mod linalg;
+pub(crate) mod linalg;
 pub mod model;
 pub mod optim;
 pub mod predictions;

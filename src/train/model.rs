@@ -37,7 +37,7 @@ impl<T: Real> Grads<T> {
     }
 
     /// [`Grads::zeros_like`], failing instead of aborting when memory runs out.
-    pub fn try_zeros_like(mlp: &Mlp<T>) -> Result<Self, AllocError> {
+    pub(crate) fn try_zeros_like(mlp: &Mlp<T>) -> Result<Self, AllocError> {
         let zeros = |p: &[Vec<T>]| -> Result<Vec<Vec<T>>, AllocError> {
             p.iter().map(|v| try_filled(v.len(), T::zero(), "the gradients")).collect()
         };
@@ -137,7 +137,7 @@ impl<T: Real> Workspace<T> {
     }
 
     /// The workspace, or an [`AllocError`] that fails the run instead of aborting the process.
-    pub fn try_new(mlp: &Mlp<T>, capacity: usize) -> Result<Self, AllocError> {
+    pub(crate) fn try_new(mlp: &Mlp<T>, capacity: usize) -> Result<Self, AllocError> {
         let widest = mlp.dims[1..].iter().copied().max().unwrap_or(0);
         let buf = |width: usize| try_filled(capacity.saturating_mul(width), T::zero(), "the training workspace");
         Ok(Workspace {
@@ -152,7 +152,7 @@ impl<T: Real> Workspace<T> {
 
     /// Training passes from now on drop hidden units with probability `p`, drawing
     /// masks from `rng`; plain `forward` (evaluation) never does.
-    pub fn enable_dropout(&mut self, mlp: &Mlp<T>, p: f64, rng: ChaCha8Rng) -> Result<(), AllocError> {
+    pub(crate) fn enable_dropout(&mut self, mlp: &Mlp<T>, p: f64, rng: ChaCha8Rng) -> Result<(), AllocError> {
         if p <= 0.0 || mlp.layers() < 2 {
             return Ok(());
         }
@@ -168,12 +168,12 @@ impl<T: Real> Workspace<T> {
     }
 
     /// The dropout stream's position (in 32-bit words), when training drops units.
-    pub fn dropout_word(&self) -> Option<u128> {
+    pub(crate) fn dropout_word(&self) -> Option<u128> {
         self.dropout.as_ref().map(|d| d.rng.get_word_pos())
     }
 
     /// Moves the dropout stream to a saved [`Workspace::dropout_word`].
-    pub fn set_dropout_word(&mut self, word: Option<u128>) -> Result<(), String> {
+    pub(crate) fn set_dropout_word(&mut self, word: Option<u128>) -> Result<(), String> {
         match (self.dropout.as_mut(), word) {
             (Some(d), Some(w)) => d.rng.set_word_pos(w),
             (None, None) => {}
@@ -196,12 +196,12 @@ impl<T: Real> Workspace<T> {
     }
 
     /// Evaluation pass from an input given as rows or as the first layer's product.
-    pub fn forward_input(&mut self, mlp: &Mlp<T>, input: Input<'_, T>, rows: usize) -> &[T] {
+    pub(crate) fn forward_input(&mut self, mlp: &Mlp<T>, input: Input<'_, T>, rows: usize) -> &[T] {
         self.pass(mlp, input, rows, false)
     }
 
     /// Δ of the first layer after `forward_backward` (rows × first hidden width).
-    pub fn first_delta(&self, rows: usize, width: usize) -> &[T] {
+    pub(crate) fn first_delta(&self, rows: usize, width: usize) -> &[T] {
         &self.delta[..rows * width]
     }
 
@@ -248,14 +248,21 @@ impl<T: Real> Workspace<T> {
 
     /// Forward, loss and backward for one batch; gradients land in `self.grads`.
     /// Returns the batch loss.
-    pub fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
+    pub(crate) fn forward_backward(&mut self, mlp: &Mlp<T>, x: &[T], y: &[u32], rows: usize, loss: Loss) -> f64 {
         self.forward_backward_input(mlp, Input::Rows(x), y, rows, loss)
     }
 
     /// `forward_backward` from an input given as rows or as the first layer's product;
     /// in the latter case the first layer's weight gradient is left to the caller
     /// (`first_delta` has what it needs).
-    pub fn forward_backward_input(&mut self, mlp: &Mlp<T>, x: Input<'_, T>, y: &[u32], rows: usize, loss: Loss) -> f64 {
+    pub(crate) fn forward_backward_input(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: Input<'_, T>,
+        y: &[u32],
+        rows: usize,
+        loss: Loss,
+    ) -> f64 {
         self.pass(mlp, x, rows, true);
         let value = self.output_delta(mlp, y, rows, loss);
         for l in (0..mlp.layers()).rev() {
@@ -345,7 +352,7 @@ fn add_column_sums<T: Real>(acc: &mut [T], m: &[T], scale: T) {
     }
 }
 
-pub fn activate<T: Real>(a: Activation, z: &mut [T]) {
+pub(crate) fn activate<T: Real>(a: Activation, z: &mut [T]) {
     match a {
         Activation::Sigmoid => z.iter_mut().for_each(|v| *v = T::one() / (T::one() + (-*v).exp())),
         Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
@@ -368,7 +375,7 @@ fn activation_backward<T: Real>(a: Activation, grad: &mut [T], y: &[T]) {
 }
 
 /// The batch loss and `∂loss/∂out` written into `grad`.
-pub fn loss_grad<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize, grad: &mut [T]) -> f64 {
+pub(crate) fn loss_grad<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize, grad: &mut [T]) -> f64 {
     let rows = y.len();
     let mut total = 0.0f64;
     match loss {
@@ -408,7 +415,7 @@ pub fn loss_grad<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize, grad
 }
 
 /// Per-sample loss summed over `out`'s rows (for evaluation: divide by the rows).
-pub fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f64 {
+pub(crate) fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f64 {
     let mut total = 0.0;
     for (o, &label) in out.chunks_exact(classes).zip(y) {
         total += match loss {
@@ -439,7 +446,7 @@ pub fn loss_sum<T: Real>(loss: Loss, out: &[T], y: &[u32], classes: usize) -> f6
 
 /// The softmax of each row of `out` (`rows × classes`), appended to `dst`: class
 /// probabilities from the scores, computed in f64 with the row maximum subtracted.
-pub fn softmax_rows<T: Real>(out: &[T], classes: usize, dst: &mut Vec<f32>) {
+pub(crate) fn softmax_rows<T: Real>(out: &[T], classes: usize, dst: &mut Vec<f32>) {
     for row in out.chunks_exact(classes) {
         let max = row.iter().map(|v| v.f64()).fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = row.iter().map(|v| (v.f64() - max).exp()).sum();

@@ -35,7 +35,7 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// [`Optimizer::new`], failing instead of aborting when memory runs out.
-    pub fn try_new(
+    pub(crate) fn try_new(
         kind: OptimizerKind,
         lr: f64,
         momentum: f64,
@@ -60,7 +60,7 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// Leaves the first layer's weights alone (their update is the caller's).
-    pub fn without_first_weights(mut self) -> Self {
+    pub(crate) fn without_first_weights(mut self) -> Self {
         self.skip_first_weights = true;
         self
     }

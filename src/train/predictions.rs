@@ -16,7 +16,7 @@ pub struct SetPredictions {
 
 impl SetPredictions {
     /// From the model's class scores `out` (`rows × classes`) on rows labelled `labels`.
-    pub fn from_scores<T: Real>(out: &[T], labels: &[u32], classes: usize) -> Result<Self, AllocError> {
+    pub(crate) fn from_scores<T: Real>(out: &[T], labels: &[u32], classes: usize) -> Result<Self, AllocError> {
         let mut prob = try_with_capacity(out.len(), "the run's predictions")?;
         softmax_rows(out, classes, &mut prob);
         let mut predicted = try_with_capacity(labels.len(), "the run's predictions")?;

@@ -44,7 +44,7 @@ pub struct EngineState<T> {
     pub steps: u64,
     pub gram: Option<GramState<T>>,
     /// Position (in 32-bit words) of the dropout stream, when the engine drops units.
-    pub dropout_word: Option<u128>,
+    pub(crate) dropout_word: Option<u128>,
 }
 
 /// Which phase a state was saved in.
@@ -60,13 +60,13 @@ pub enum PhaseKind {
 pub struct LoopState<T> {
     pub epoch: usize,
     pub engine: EngineState<T>,
-    pub shuffle_word: u128,
+    pub(crate) shuffle_word: u128,
     /// The order of the training rows the next epoch's shuffle starts from.
     pub positions: Vec<usize>,
     pub best: Option<Best>,
-    pub best_score: f64,
+    pub(crate) best_score: f64,
     /// The best epoch's weights (early stopping with a patience).
-    pub best_mlp: Option<Mlp<T>>,
+    pub(crate) best_mlp: Option<Mlp<T>>,
     /// The best epoch's validation scores (kept for a refit's predictions).
     pub best_valid: Option<Vec<T>>,
 }

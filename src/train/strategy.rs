@@ -9,7 +9,7 @@ use super::options::StopOn;
 
 /// An `*_every` key: every `n` epochs (`n = 0`: never, or only on the last epoch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cadence {
+pub(crate) struct Cadence {
     every: usize,
 }
 
@@ -19,13 +19,13 @@ impl Cadence {
     }
 
     /// On the multiples of `n`.
-    pub fn due(self, epoch: usize) -> bool {
+    pub(crate) fn due(self, epoch: usize) -> bool {
         self.every > 0 && epoch.is_multiple_of(self.every)
     }
 
     /// On the multiples of `n` and on the phase's last epoch, which always gets the
     /// evaluation (so that the returned model is always scored).
-    pub fn due_or_last(self, epoch: usize, last: bool) -> bool {
+    pub(crate) fn due_or_last(self, epoch: usize, last: bool) -> bool {
         last || self.due(epoch)
     }
 }
@@ -41,7 +41,7 @@ pub struct Best {
 /// loss) and, with a patience, says when to stop and that the best epoch's model is the one
 /// to return. Without a patience it still tracks the best epoch, which a refit trains for.
 #[derive(Clone, Debug)]
-pub struct EarlyStopping {
+pub(crate) struct EarlyStopping {
     on: StopOn,
     patience: Option<usize>,
     best: Option<Best>,
@@ -57,7 +57,7 @@ impl EarlyStopping {
     }
 
     /// Whether the best epoch's model is kept and returned (rather than the last one).
-    pub fn keeps_best_model(&self) -> bool {
+    pub(crate) fn keeps_best_model(&self) -> bool {
         self.patience.is_some()
     }
 
@@ -70,7 +70,7 @@ impl EarlyStopping {
 
     /// Whether `valid` would be a new best: strictly better, so the first epoch reaching
     /// the best score stays the best.
-    pub fn improves(&self, valid: SetMetrics) -> bool {
+    pub(crate) fn improves(&self, valid: SetMetrics) -> bool {
         self.score(valid) > self.best_score
     }
 
@@ -81,12 +81,12 @@ impl EarlyStopping {
 
     /// Whether `epoch` ends the phase if `valid` is its score, asked before it is observed
     /// (the test set and confusion matrices are evaluated on a phase's last epoch).
-    pub fn would_stop(&self, epoch: usize, valid: Option<SetMetrics>) -> bool {
+    pub(crate) fn would_stop(&self, epoch: usize, valid: Option<SetMetrics>) -> bool {
         self.patience.is_some_and(|p| valid.is_some_and(|v| !self.improves(v) && self.waited(epoch) >= p))
     }
 
     /// Records `epoch`'s validation score; true when it is the new best.
-    pub fn observe(&mut self, epoch: usize, valid: SetMetrics) -> bool {
+    pub(crate) fn observe(&mut self, epoch: usize, valid: SetMetrics) -> bool {
         let improves = self.improves(valid);
         if improves {
             self.best_score = self.score(valid);
@@ -96,7 +96,7 @@ impl EarlyStopping {
     }
 
     /// Whether to stop after `epoch` (once observed).
-    pub fn should_stop(&self, epoch: usize) -> bool {
+    pub(crate) fn should_stop(&self, epoch: usize) -> bool {
         self.patience.is_some_and(|p| self.waited(epoch) >= p)
     }
 

@@ -21,8 +21,8 @@ pub const AXIS_Y: i32 = 50;
 /// The markers' colour: used nowhere else in the picture, so a test can find them.
 pub const MARKER: RGBColor = RGBColor(214, 39, 40);
 /// The colours of published methods' names and of the selected entry's name.
-pub const PUBLISHED_NAME: RGBColor = RGBColor(31, 90, 200);
-pub const SELECTED_NAME: RGBColor = RGBColor(0, 140, 60);
+pub(crate) const PUBLISHED_NAME: RGBColor = RGBColor(31, 90, 200);
+pub(crate) const SELECTED_NAME: RGBColor = RGBColor(0, 140, 60);
 /// Height of the legend line, when there is one.
 const LEGEND: i32 = 22;
 const MARKER_RADIUS: i32 = 4;
@@ -62,7 +62,7 @@ pub struct Placed {
     /// Index of the configuration (into the names and ranks given).
     pub config: usize,
     /// Marker centre on the axis.
-    pub marker_x: i32,
+    pub(crate) marker_x: i32,
     /// Row of its name; the name ends at the left margin (`left`) or starts at the right one.
     pub label_y: i32,
     pub left: bool,
@@ -107,7 +107,7 @@ pub fn layout(ranks: &[f64], order: &[usize], cliques: &[Vec<usize>]) -> Layout 
 
 /// Draws the diagram into `path` (PNG, written atomically) and returns its layout; `styles`
 /// says how each name is drawn, `source` names the published methods' file in the legend.
-pub fn plot_critical_difference(
+pub(crate) fn plot_critical_difference(
     path: &Path,
     names: &[String],
     ranks: &[f64],

@@ -30,7 +30,7 @@ pub fn hot(t: f64) -> RGBColor {
 
 /// How a [`Scale`] maps values between its ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mapping {
+pub(crate) enum Mapping {
     Linear,
     /// Equal colour steps per factor of ten: magnitudes spanning decades.
     Log10,
@@ -39,12 +39,12 @@ pub enum Mapping {
 /// Maps values onto [0, 1] for [`hot`]; values beyond the ends take the end colours, and a
 /// degenerate range (all cells equal) maps everything to 0 rather than dividing by zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Scale {
+pub(crate) struct Scale {
     pub min: f64,
     pub max: f64,
-    pub mapping: Mapping,
+    pub(crate) mapping: Mapping,
     /// The ends are the 1st and 99th percentiles rather than the extremes (see [`Scale::robust`]).
-    pub percentile: bool,
+    pub(crate) percentile: bool,
 }
 
 /// Below this ratio between the robust ends of positive values a linear scale shows the
@@ -75,7 +75,7 @@ impl Scale {
     /// 1st and 99th percentiles (nearest rank), and the scale is logarithmic when the
     /// positive values' robust range spans more than two decades. Zeros (and anything
     /// below the low end) take the lowest colour.
-    pub fn robust(values: impl IntoIterator<Item = f64>) -> Self {
+    pub(crate) fn robust(values: impl IntoIterator<Item = f64>) -> Self {
         let mut v: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
         if v.is_empty() {
             return Self::linear(0.0, 1.0);
@@ -125,13 +125,13 @@ impl Scale {
         }
     }
 
-    pub fn color(&self, v: f64) -> RGBColor {
+    pub(crate) fn color(&self, v: f64) -> RGBColor {
         hot(self.unit(v))
     }
 
     /// Colour-bar tick values: round values for a linear scale; powers of ten (with 2× and
     /// 5× when the range spans few decades) for a log one.
-    pub fn ticks(&self) -> Vec<f64> {
+    pub(crate) fn ticks(&self) -> Vec<f64> {
         match self.mapping {
             Mapping::Linear => super::nice_ticks(self.min, self.max, 6),
             Mapping::Log10 => {

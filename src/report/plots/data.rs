@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// What the plots need from a sweep's resolved `sweep.toml`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SweepSpec {
+pub(crate) struct SweepSpec {
     pub name: Option<String>,
     /// `grid`, `one-at-a-time`, or another design (`spec::design`); `None` when the stored
     /// design does not name one.
@@ -42,14 +42,14 @@ impl SweepSpec {
 
 /// The stored `sweep.toml` of `sweep_dir`, or the default (no name, no design) when it is
 /// absent or does not parse: the plots then fall back to the plan's own order and marginalising.
-pub fn read_sweep_spec(sweep_dir: &Path) -> SweepSpec {
+pub(crate) fn read_sweep_spec(sweep_dir: &Path) -> SweepSpec {
     crate::spec::load_stored_sweep(&sweep_dir.join(crate::results::layout::SWEEP_FILE))
         .map(|s| SweepSpec::of(&s))
         .unwrap_or_default()
 }
 
 /// A run's `[train]` as a short title: `h=64 sigmoid lr=0.001 bs=160 m=0.0`.
-pub fn run_title(run_dir: &Path) -> Option<String> {
+pub(crate) fn run_title(run_dir: &Path) -> Option<String> {
     let train = crate::results::run_config::read_train_table(run_dir)?;
     let mut parts = Vec::new();
     for (key, prefix) in

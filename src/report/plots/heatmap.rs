@@ -13,10 +13,10 @@ use std::path::Path;
 /// Pixel rectangle, `x1`/`y1` exclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rect {
-    pub x0: i32,
+    pub(crate) x0: i32,
     pub y0: i32,
-    pub x1: i32,
-    pub y1: i32,
+    pub(crate) x1: i32,
+    pub(crate) y1: i32,
 }
 
 impl Rect {
@@ -38,13 +38,13 @@ pub const MISSING: RGBColor = RGBColor(128, 128, 128);
 
 /// Where a heatmap's plot area, cells and colour bar lie in an image of `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeatmapLayout {
+pub(crate) struct HeatmapLayout {
     pub plot: Rect,
-    pub bar: Rect,
+    pub(crate) bar: Rect,
     pub rows: usize,
     pub cols: usize,
     /// Row 0 at the top (matrices) or at the bottom (nodes, like `pcolormesh`).
-    pub row0_at_top: bool,
+    pub(crate) row0_at_top: bool,
 }
 
 impl HeatmapLayout {
@@ -61,12 +61,12 @@ impl HeatmapLayout {
     }
 
     /// Pixel x of a position measured in columns from the left edge (0.5 = centre of column 0).
-    pub fn x_at(&self, cols: f64) -> i32 {
+    pub(crate) fn x_at(&self, cols: f64) -> i32 {
         self.plot.x0 + (cols * f64::from(self.plot.width()) / self.cols.max(1) as f64).round() as i32
     }
 
     /// Pixel y of a position measured in rows from row 0's outer edge.
-    pub fn y_at(&self, rows: f64) -> i32 {
+    pub(crate) fn y_at(&self, rows: f64) -> i32 {
         let d = (rows * f64::from(self.plot.height()) / self.rows.max(1) as f64).round() as i32;
         if self.row0_at_top {
             self.plot.y0 + d
@@ -91,14 +91,14 @@ impl HeatmapLayout {
 
 /// A tick label at a position measured in cells (0.5 = centre of the first cell).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
+pub(crate) struct Tick {
     pub at: f64,
     pub text: String,
 }
 
 /// Labels for every `k`-th category, `k` the smallest step (1, 2, 5, 10, …) that
 /// keeps labels `min_gap` pixels apart: class labels "where they fit".
-pub fn category_ticks(labels: &[String], cell_px: f64, min_gap: f64) -> Vec<Tick> {
+pub(crate) fn category_ticks(labels: &[String], cell_px: f64, min_gap: f64) -> Vec<Tick> {
     let step = nice_step(min_gap / cell_px.max(1e-9));
     labels
         .iter()
@@ -109,7 +109,7 @@ pub fn category_ticks(labels: &[String], cell_px: f64, min_gap: f64) -> Vec<Tick
 }
 
 /// Labels at categories whose numeric value is a multiple of a nice step (epochs, nodes).
-pub fn numeric_category_ticks(values: &[usize], cell_px: f64, min_gap: f64) -> Vec<Tick> {
+pub(crate) fn numeric_category_ticks(values: &[usize], cell_px: f64, min_gap: f64) -> Vec<Tick> {
     let step = nice_step(min_gap / cell_px.max(1e-9));
     let mut ticks: Vec<Tick> = values
         .iter()
@@ -139,19 +139,19 @@ fn nice_step(min: f64) -> usize {
 }
 
 /// Everything a heatmap shows. `title` may hold a second line after `\n`.
-pub struct Heatmap<'a> {
-    pub title: &'a str,
-    pub x_desc: &'a str,
-    pub y_desc: &'a str,
-    pub bar_desc: &'a str,
+pub(crate) struct Heatmap<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) x_desc: &'a str,
+    pub(crate) y_desc: &'a str,
+    pub(crate) bar_desc: &'a str,
     pub grid: &'a Grid,
-    pub x_ticks: Vec<Tick>,
-    pub y_ticks: Vec<Tick>,
-    pub row0_at_top: bool,
+    pub(crate) x_ticks: Vec<Tick>,
+    pub(crate) y_ticks: Vec<Tick>,
+    pub(crate) row0_at_top: bool,
     pub scale: Scale,
 }
 
-pub const HEATMAP_SIZE: (u32, u32) = (800, 600);
+pub(crate) const HEATMAP_SIZE: (u32, u32) = (800, 600);
 
 impl Heatmap<'_> {
     pub fn layout(&self) -> HeatmapLayout {

@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 
-pub const IMPORTANCE_PNG: &str = "importance.png";
-pub const IMPORTANCE_SIZE: (u32, u32) = (800, 560);
+pub(crate) const IMPORTANCE_PNG: &str = "importance.png";
+pub(crate) const IMPORTANCE_SIZE: (u32, u32) = (800, 560);
 /// Width per bar beyond the default size: room for a bar's label and caption side by side.
 const WIDTH_PER_BAR: u32 = 140;
 
@@ -20,8 +20,8 @@ const WIDTH_PER_BAR: u32 = 140;
 pub struct Bar {
     pub label: String,
     pub value: Option<f64>,
-    pub caption: String,
-    pub color: RGBColor,
+    pub(crate) caption: String,
+    pub(crate) color: RGBColor,
 }
 
 /// What the figure shows, read from `importance.csv`: the bars, the y-axis label and the
@@ -91,11 +91,11 @@ fn p_text(p: f64) -> String {
 }
 
 /// Draws `plots/importance.png` from `importance.csv`; `None` when there is nothing to draw.
-pub fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn plot_importance(sweep_dir: &Path) -> Result<Option<PathBuf>> {
     let Some((bars, y_desc, subtitle)) = importance_bars(sweep_dir)? else { return Ok(None) };
     let spec = read_sweep_spec(sweep_dir);
     let name = spec.name.unwrap_or_default();
-    let out = sweep_dir.join("plots");
+    let out = sweep_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(IMPORTANCE_PNG);
     let ctx = || format!("drawing {}", path.display());

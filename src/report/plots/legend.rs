@@ -17,9 +17,9 @@ pub enum Mark {
     Cross,
 }
 
-pub struct Entry {
+pub(crate) struct Entry {
     pub mark: Mark,
-    pub color: RGBColor,
+    pub(crate) color: RGBColor,
     pub text: String,
 }
 
@@ -57,7 +57,7 @@ pub fn height(area: &Area<'_>, entries: &[Entry], width: u32) -> u32 {
 }
 
 /// The ensemble marker: a filled diamond centred on `at` (pixels).
-pub fn diamond(at: (i32, i32), color: RGBColor) -> Polygon<(i32, i32)> {
+pub(crate) fn diamond(at: (i32, i32), color: RGBColor) -> Polygon<(i32, i32)> {
     let (x, y) = at;
     Polygon::new(vec![(x, y - 7), (x + 7, y), (x, y + 7), (x - 7, y)], color.filled())
 }

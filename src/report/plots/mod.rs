@@ -3,11 +3,11 @@
 //! machine: no system fonts, no fontconfig.
 
 pub mod cd;
-pub mod colormap;
+pub(crate) mod colormap;
 pub mod data;
 #[cfg(test)]
 pub(crate) mod fixture;
-pub mod heatmap;
+pub(crate) mod heatmap;
 pub mod importance;
 mod legend;
 #[cfg(test)]
@@ -17,7 +17,6 @@ pub mod sweep;
 mod text;
 
 pub use run::plot_run;
-pub use sweep::plot_sweep;
 
 use anyhow::{Context, Result};
 use plotters::coord::Shift;
@@ -101,7 +100,7 @@ const MIN_SPAN: f64 = 0.02;
 /// least [`MIN_SPAN`], plus [`MARGIN`] of it on each side, kept within [0, 1] unless the
 /// data touch an end (then the margin goes beyond it, so marks on 0 or 1 stay visible).
 /// `None` without a finite value.
-pub fn fitted_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn fitted_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = values
         .into_iter()
         .filter(|v| v.is_finite())

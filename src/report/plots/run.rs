@@ -18,10 +18,10 @@ use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Size of every line chart of a run.
-pub const LINE_SIZE: (u32, u32) = (800, 600);
+pub(crate) const LINE_SIZE: (u32, u32) = (800, 600);
 
 /// Colour of each set's line (train, validation, test): matplotlib's first three.
-pub fn set_color(set: Split) -> RGBColor {
+pub(crate) fn set_color(set: Split) -> RGBColor {
     PALETTE[set as usize]
 }
 
@@ -32,7 +32,7 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     if !run_dir.is_dir() {
         bail!("{} is not a run directory", run_dir.display());
     }
-    let out = run_dir.join("plots");
+    let out = run_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let params = run_title(run_dir)
         .unwrap_or_else(|| run_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
@@ -126,7 +126,7 @@ pub(crate) fn epoch_label(x: &f64) -> String {
 
 /// `error.png`: 1 − accuracy per set over epochs; `None` (nothing written) when no set
 /// has a single finite value.
-pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<LineFrame>> {
+pub(crate) fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<LineFrame>> {
     let curves: Vec<(Split, Segments)> = Split::ALL
         .into_iter()
         .map(|s| (s, finite_segments(metrics.acc(s).map(|(e, a)| (e as f64, 1.0 - a)))))
@@ -171,12 +171,12 @@ pub fn draw_error(path: &Path, title: &str, metrics: &Metrics) -> Result<Option<
 }
 
 /// The layout of a confusion heatmap of `classes` classes (row 0 = first class, at the top).
-pub fn confusion_layout(classes: usize) -> HeatmapLayout {
+pub(crate) fn confusion_layout(classes: usize) -> HeatmapLayout {
     HeatmapLayout::new(HEATMAP_SIZE, classes, classes, true)
 }
 
 /// `confusion-<set>.png`: counts of the last recorded epoch; false when empty.
-pub fn draw_confusion(path: &Path, set: Split, params: &str, c: &Confusion) -> Result<bool> {
+pub(crate) fn draw_confusion(path: &Path, set: Split, params: &str, c: &Confusion) -> Result<bool> {
     let n = c.labels.len();
     if n == 0 {
         return Ok(false);
@@ -240,7 +240,7 @@ fn draw_weights(out: &Path, params: &str, w: &LayerWeights) -> Result<Vec<PathBu
 /// Tick labels for histogram bins named by their lower edges (`0.0500`), with an
 /// optional overflow bin `over_<max>`: range edges at bin boundaries, `> max` on the
 /// overflow bin.
-pub fn bin_ticks(bins: &[String], cell_px: f64) -> Vec<Tick> {
+pub(crate) fn bin_ticks(bins: &[String], cell_px: f64) -> Vec<Tick> {
     let edges: Vec<f64> = bins.iter().map_while(|b| b.parse::<f64>().ok()).collect();
     let regular = edges.len();
     let width = (regular >= 2).then(|| edges[1] - edges[0]);

@@ -21,14 +21,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-pub const ERROR_SIZE: (u32, u32) = (1500, 560);
-pub const FINAL_SIZE: (u32, u32) = (1500, 560);
+pub(crate) const ERROR_SIZE: (u32, u32) = (1500, 560);
+pub(crate) const FINAL_SIZE: (u32, u32) = (1500, 560);
 
 /// Confidence level of every band and error bar (t-based, `stats::t_interval`).
-pub const LEVEL: f64 = 0.95;
+pub(crate) const LEVEL: f64 = 0.95;
 
 /// The mark of diverged and failed runs: a red cross, distinct from every palette colour.
-pub const FAILED_MARK: RGBColor = RGBColor(200, 0, 0);
+pub(crate) const FAILED_MARK: RGBColor = RGBColor(200, 0, 0);
 
 /// What the sweep plots draw from besides the plan: every run's record (the reading
 /// summary.csv makes, so the plotted results are the kept model's) and, per
@@ -43,7 +43,7 @@ pub struct SweepResults {
 
 impl SweepResults {
     /// The records a sweep holds in memory (`Records` in plan order), without reading disk.
-    pub fn from_records(plan: &crate::spec::Plan, records: &Records) -> Self {
+    pub(crate) fn from_records(plan: &crate::spec::Plan, records: &Records) -> Self {
         let runs = plan.runs.iter().zip(&records.runs).map(|(run, rec)| (run.id.clone(), rec.clone())).collect();
         let ensemble_test_acc = (plan.configs.iter().enumerate())
             .map(|(i, c)| (c.id.clone(), records.ensemble(i).map(|e| e.accuracy)))
@@ -178,7 +178,7 @@ fn order_values(found: Vec<String>, listed: Option<&Vec<String>>) -> Vec<String>
 /// The planned runs behind each value of axis `a`, values in sweep order. One-at-a-time
 /// designs keep the runs whose other axes sit at the baseline; grids keep all
 /// (marginalising over the other axes).
-pub fn axis_members<'p>(
+pub(crate) fn axis_members<'p>(
     plan: &'p PlanTable,
     a: usize,
     one_at_a_time: bool,
@@ -309,7 +309,7 @@ pub fn final_points(sweep_dir: &Path) -> Result<Vec<FinalPoint>> {
 }
 
 /// [`final_points`] from results already in hand.
-pub fn final_points_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<FinalPoint>> {
+pub(crate) fn final_points_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<FinalPoint>> {
     let plan = read_plan_of(sweep_dir)?;
     let sweep = sweep_groups(sweep_dir, &plan, results)?;
     Ok(sweep.axes.iter().flat_map(|(key, groups)| groups.iter().map(|g| FinalPoint::of(key, g))).collect())
@@ -326,7 +326,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// [`plot_sweep`] from results already in hand (a sweep's in-memory records, and the
 /// ensembles' accuracies where they are known).
-pub fn plot_sweep_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_sweep_with(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<PathBuf>> {
     Ok(draw_sweep(sweep_dir, results)?.into_iter().map(|(path, _)| path).collect())
 }
 
@@ -338,7 +338,7 @@ pub(crate) type Drawn = (PathBuf, Vec<(Split, LineFrame)>);
 pub(crate) fn draw_sweep(sweep_dir: &Path, results: &SweepResults) -> Result<Vec<Drawn>> {
     let plan = read_plan_of(sweep_dir)?;
     let SweepGroups { name, one_at_a_time, axes } = sweep_groups(sweep_dir, &plan, results)?;
-    let out = sweep_dir.join("plots");
+    let out = sweep_dir.join(crate::results::layout::PLOTS_DIR);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();
     for (key, groups) in &axes {

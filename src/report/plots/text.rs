@@ -37,7 +37,7 @@ fn layout(text: &str, scale: PxScale) -> (Vec<(ab_glyph::GlyphId, f32)>, f32) {
 }
 
 /// `BitMapBackend` with correct glyph placement; see the module doc.
-pub struct Backend<'a>(pub BitMapBackend<'a>);
+pub(crate) struct Backend<'a>(pub BitMapBackend<'a>);
 
 type Error<'a> = DrawingErrorKind<<BitMapBackend<'a> as DrawingBackend>::ErrorType>;
 
