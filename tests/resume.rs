@@ -43,7 +43,7 @@ fn outcome<T: Real>(f: &Fit<T>) -> String {
     history.metrics.iter_mut().for_each(|m| m.seconds = 0.0);
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        history, f.mlp, f.outcome, f.selected, f.predictions, f.train_rows, f.standardization
+        history, f.net, f.outcome, f.selected, f.predictions, f.train_rows, f.standardization
     )
 }
 
@@ -130,7 +130,7 @@ fn cases() -> Vec<(&'static str, TrainConfig)> {
 fn every_state_resumes_exactly<T: Real>() {
     let (x, y) = blobs(72, 3, 5);
     let (tx, ty) = blobs(24, 3, 6);
-    let data = RunData { cols: 8, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 8, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     for (name, mut cfg) in cases() {
         cfg.pipeline.standardize = name.contains("refit");
         let (clean, states) = run::<T>(&cfg, &data, 2, None);
@@ -170,7 +170,7 @@ fn a_run_resumed_from_any_of_its_states_ends_bit_for_bit_as_the_uninterrupted_on
 #[test]
 fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
     let (x, y) = blobs(72, 3, 5);
-    let data = RunData { cols: 8, classes: 3, train_x: &x, train_y: &y, test: None };
+    let data = RunData { cols: 8, channels: 1, classes: 3, train_x: &x, train_y: &y, test: None };
     let cfg = cases().remove(0).1;
     let (_, states) = run::<f64>(&cfg, &data, 3, None);
     let dims = [8, 6, 5, 3];

@@ -2,12 +2,14 @@
 //! evaluate every set and record the diagnostics; optionally stop early (keeping
 //! the best epoch's weights) and refit on training + validation rows.
 
+use super::candle_conv::scores_of;
 use super::checkpoint::Standardization;
-use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
-use super::engine::{self, Model, Setup};
-use super::init::initialise;
+use super::diagnostics::{confusion, net_weight_change, snapshot, Histogram};
+use super::engine::{self, Model, NetRef};
 use super::memory::{try_filled, try_with_capacity, AllocError};
-use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
+use super::model::{argmax_rows, loss_sum, Workspace};
+use super::net::{Net, NetShape};
+use super::options::Activation;
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
 use super::state::{FitState, LoopState, MainEnd, PhaseKind};
@@ -95,7 +97,8 @@ pub struct Selected {
 }
 
 pub struct Fit<T> {
-    pub mlp: Mlp<T>,
+    /// The returned network.
+    pub net: Net<T>,
     /// The z-score the returned model expects (`standardize = true`).
     pub standardization: Option<(Vec<f64>, Vec<f64>)>,
     pub history: History,
@@ -114,7 +117,7 @@ pub struct EpochView<'a, T> {
     pub metrics: &'a EpochMetrics,
     /// Everything recorded so far, this epoch included.
     pub history: &'a History,
-    pub mlp: &'a Mlp<T>,
+    pub net: NetRef<'a, T>,
     /// The z-score the model's inputs went through (`standardize = true`).
     pub standardization: Option<&'a (Vec<f64>, Vec<f64>)>,
 }
@@ -265,9 +268,7 @@ pub fn fit_resumable<T: Real>(
             return Err(ResumeError::Refused("it was saved while refitting, the run does not refit".into()).into());
         }
     }
-    let mut dims = vec![data.cols];
-    dims.extend(&cfg.model.hidden);
-    dims.push(data.classes);
+    let shape = NetShape::of(cfg, data.cols, data.channels, data.classes).map_err(anyhow::Error::msg)?;
 
     let mut shuffler = stream_rng(split.seed, SHUFFLE_STREAM);
     let mut order: Vec<usize> = (0..data.train_y.len()).collect();
@@ -278,7 +279,7 @@ pub fn fit_resumable<T: Real>(
     anyhow::ensure!(!train_rows.is_empty(), "the split leaves no training rows");
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
-    let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
+    let init = || shape.initialise::<T>(cfg, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.schedule.patience > 0 && !valid_rows.is_empty()).then_some(cfg.schedule.patience);
     let (config_hash, every, suspend) = (resume.config_hash.clone(), resume.every, resume.suspend);
@@ -320,8 +321,8 @@ pub fn fit_resumable<T: Real>(
             )
         }
     };
-    let fit = |mlp, standardization, outcome, selected, predictions| Fit {
-        mlp,
+    let fit = |net, standardization, outcome, selected, predictions| Fit {
+        net,
         standardization,
         history: history.clone(),
         outcome,
@@ -338,7 +339,7 @@ pub fn fit_resumable<T: Real>(
         PhaseEnd::Done(mlp, best, captured) => (mlp, best, captured),
     };
     // Resuming a refit leaves no main-phase model, and none is needed: a refit returns its own.
-    let main_model = |mlp: Option<Mlp<T>>| mlp.ok_or_else(|| anyhow::anyhow!("internal: no main-phase model"));
+    let main_model = |net: Option<Net<T>>| net.ok_or_else(|| anyhow::anyhow!("internal: no main-phase model"));
     // Predictions come from the scores each reported accuracy comes from, so that their
     // accuracy is the run's, to the last bit.
     let want = cfg.outputs.predictions;
@@ -356,13 +357,26 @@ pub fn fit_resumable<T: Real>(
             test: data.test.map(|_| test.unwrap_or_default()),
         })
     };
-    // A returned model's accuracies, and the class scores behind them, by the native forward pass.
-    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<(PerSplit<Option<f64>>, SetScores<T>), AllocError> {
-        let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
+    // A returned model's accuracies, and the class scores behind them, by the native forward
+    // pass (an MLP) or on candle's CPU device in evaluation mode (a conv net, by training batches).
+    let kept = |net: &Net<T>, sets: &[Set<T>]| -> anyhow::Result<(PerSplit<Option<f64>>, SetScores<T>)> {
+        let mut ws = match net {
+            Net::Mlp(mlp) => Some(Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?),
+            Net::Conv(_) => None,
+        };
+        let chunk = cfg.optimiser.batch_size.min(sets[0].rows()).max(1);
         let (mut accs, mut scores) = (PerSplit::default(), [None, None, None]);
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
-                let out = ws.forward(mlp, &s.x, s.rows());
+                let conv_out;
+                let out: &[T] = match (net, ws.as_mut()) {
+                    (Net::Mlp(mlp), Some(ws)) => ws.forward(mlp, &s.x, s.rows()),
+                    (Net::Conv(c), _) => {
+                        conv_out = scores_of(c, &s.x, s.rows(), chunk)?;
+                        &conv_out
+                    }
+                    (Net::Mlp(_), None) => unreachable!("an MLP has its workspace"),
+                };
                 accs[data_split::Split::ALL[k]] = Some(phase.evaluate(out, s, None).acc);
                 if want && k > 0 {
                     scores[k] = Some(copy_scores(out)?);
@@ -372,18 +386,18 @@ pub fn fit_resumable<T: Real>(
         Ok((accs, scores))
     };
     if !cfg.schedule.refit {
-        let mlp = main_model(mlp)?;
+        let net = main_model(mlp)?;
         let (selected, [_, valid, test]) = match stop {
             // Early stopping: the best epoch's model, scored again.
             Some(_) => {
-                let (accs, scores) = kept(&mlp, &sets)?;
+                let (accs, scores) = kept(&net, &sets)?;
                 (Some(Selected { epoch: best.epoch, accs, refit: false }), scores)
             }
             // The last epoch's model: the scores of metrics.csv's last row.
             None => (None, captured.last),
         };
         let p = predictions(of(valid.as_ref(), sets.get(1))?, of(test.as_ref(), sets.get(2))?);
-        return Ok(fit(mlp, z, Outcome::Done, selected, p));
+        return Ok(fit(net, z, Outcome::Done, selected, p));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
@@ -457,8 +471,8 @@ struct Captured<T> {
 enum PhaseEnd<T> {
     /// The model to return (the best epoch's when stopping early), the best epoch and the
     /// scores kept for predictions. No model when a resumed refit skipped the main phase.
-    Done(Option<Mlp<T>>, Best, Captured<T>),
-    Diverged(Mlp<T>, usize, String),
+    Done(Option<Net<T>>, Best, Captured<T>),
+    Diverged(Net<T>, usize, String),
     /// The epoch hook failed (a checkpoint could not be written): the run fails.
     Failed(anyhow::Error),
 }
@@ -506,7 +520,7 @@ impl Phase<'_> {
     #[allow(clippy::too_many_arguments)]
     fn run<T: Real>(
         &self,
-        mlp: Mlp<T>,
+        net: Net<T>,
         sets: &[Set<T>],
         epochs: usize,
         patience: Option<usize>,
@@ -530,24 +544,25 @@ impl Phase<'_> {
             };
         }
         let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
-        let setup = Setup { cfg, mlp, sets: sets_x, batch, dropout_rng, record: self.record };
-        let mut model = or_fail!(engine::build(setup));
-        let mut batches = or_fail!(Batches::new(model.mlp().inputs(), n_train, batch));
-        let mut hists: Vec<Histogram> = or_fail!(cfg
-            .model
-            .hidden
+        let hidden_shapes = net.hidden_shapes();
+        let widths: Vec<usize> = hidden_shapes.iter().map(|&(_, per_row)| per_row).collect();
+        let mut model = or_fail!(engine::build_net(cfg, net, sets_x, batch, dropout_rng, self.record));
+        let mut batches = or_fail!(Batches::new(model.net().inputs(), n_train, batch));
+        // A convolutional network's blocks are ReLU.
+        let activation = if cfg.model.family.is_conv() { Activation::Relu } else { cfg.model.activation };
+        let mut hists: Vec<Histogram> = or_fail!(hidden_shapes
             .iter()
-            .map(|&w| Histogram::try_new(
-                cfg.model.activation,
+            .map(|&(nodes, _)| Histogram::try_new(
+                activation,
                 cfg.outputs.histogram_bins,
                 cfg.outputs.histogram_relu_max,
-                w
+                nodes
             ))
             .collect::<Result<Vec<_>, _>>());
         let (test_cadence, confusion_cadence) =
             (Cadence::every(cfg.outputs.test_every), Cadence::every(cfg.outputs.confusion_every));
         let mut stopping = EarlyStopping::new(cfg.schedule.early_stopping, patience, epochs);
-        let mut best_mlp: Option<Mlp<T>> = None;
+        let mut best_net: Option<Net<T>> = None;
         // What `fit` makes the predictions from (see there): the best epoch's validation
         // scores for a refit, the last epoch's scores when the last epoch's model is returned.
         let capture = self.record && cfg.outputs.predictions;
@@ -575,7 +590,7 @@ impl Phase<'_> {
             shuffler.set_word_pos(from.shuffle_word);
             batches.positions = from.positions;
             stopping.restore(from.best, from.best_score);
-            best_mlp = from.best_mlp;
+            best_net = from.best_net;
             captured.best_valid = from.best_valid;
             first_epoch = from.epoch + 1;
         }
@@ -594,7 +609,7 @@ impl Phase<'_> {
                         positions: batches.positions.clone(),
                         best,
                         best_score,
-                        best_mlp: best_mlp.clone(),
+                        best_net: best_net.clone(),
                         best_valid: captured.best_valid.clone(),
                     };
                     or_fail!(save(state, &*history));
@@ -611,13 +626,13 @@ impl Phase<'_> {
                 batches.shuffle(&mut shuffler);
             }
             batches.gather(train);
-            let before = if self.record { Some(or_fail!(snapshot(model.mlp()))) } else { None };
+            let before = if self.record { Some(or_fail!(snapshot(model.net()))) } else { None };
             hists.iter_mut().for_each(Histogram::clear);
             let counting = if self.record { Some(&mut hists) } else { None };
-            match batches.train(model.as_mut(), counting, &cfg.model.hidden) {
+            match batches.train(model.as_mut(), counting, &widths) {
                 Ok(None) => {}
                 Ok(Some(loss)) => {
-                    return match model.into_mlp() {
+                    return match model.into_net() {
                         Ok(mlp) => PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")),
                         Err(e) => PhaseEnd::Failed(e),
                     }
@@ -640,7 +655,7 @@ impl Phase<'_> {
                 if k == 2 {
                     let stops = stopping.would_stop(epoch, metrics.sets.valid);
                     let bad = metrics.sets.iter().filter_map(|(_, m)| *m).any(|m| !m.loss.is_finite())
-                        || !model.mlp().is_finite();
+                        || !model.net().is_finite();
                     ends = ends || stops || bad;
                 }
                 if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
@@ -670,18 +685,18 @@ impl Phase<'_> {
             }
             metrics.seconds = self.start.elapsed().as_secs_f64();
             if let Some(before) = before {
-                record_diagnostics(history, epoch, &before, model.mlp(), &hists);
+                record_diagnostics(history, epoch, &before, model.net(), &hists);
             }
             let bad = metrics.sets.iter().filter_map(|(_, m)| *m).find(|m| !m.loss.is_finite()).map(|m| m.loss);
             let valid = metrics.sets.valid;
             history.metrics.push(metrics);
-            if let Some(loss) = bad.or_else(|| (!model.mlp().is_finite()).then_some(f64::NAN)) {
-                return PhaseEnd::Diverged(model.mlp().clone(), epoch, format!("evaluation loss became {loss}"));
+            if let Some(loss) = bad.or_else(|| (!model.net().is_finite()).then_some(f64::NAN)) {
+                return PhaseEnd::Diverged(model.net().to_net(), epoch, format!("evaluation loss became {loss}"));
             }
             let view = EpochView {
                 metrics: history.metrics.last().expect("just pushed"),
                 history,
-                mlp: model.mlp(),
+                net: model.net(),
                 standardization: self.standardization,
             };
             if let Err(e) = hook(view) {
@@ -692,7 +707,7 @@ impl Phase<'_> {
                 if stopping.observe(epoch, v) {
                     captured.best_valid = improved_valid.take();
                     if stopping.keeps_best_model() {
-                        best_mlp = Some(model.mlp().clone());
+                        best_net = Some(model.net().to_net());
                     }
                 }
                 if stopping.should_stop(epoch) {
@@ -702,10 +717,10 @@ impl Phase<'_> {
             between_epochs!(epoch, last);
         }
         let best = stopping.best();
-        match best_mlp {
-            Some(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
-            None => match model.into_mlp() {
-                Ok(mlp) => PhaseEnd::Done(Some(mlp), best, captured),
+        match best_net {
+            Some(net) => PhaseEnd::Done(Some(net), best, captured),
+            None => match model.into_net() {
+                Ok(net) => PhaseEnd::Done(Some(net), best, captured),
                 Err(e) => PhaseEnd::Failed(e),
             },
         }
@@ -717,10 +732,10 @@ fn record_diagnostics<T: Real>(
     history: &mut History,
     epoch: usize,
     before: &[Vec<f64>],
-    after: &Mlp<T>,
+    after: NetRef<'_, T>,
     hists: &[Histogram],
 ) {
-    for (l, nodes) in weight_change(before, after).into_iter().enumerate() {
+    for (l, nodes) in net_weight_change(before, after).into_iter().enumerate() {
         for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
             history.weight_changes.push(WeightChange { epoch, layer: l, node, dnorm, dtheta });
         }
