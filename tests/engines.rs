@@ -246,13 +246,13 @@ fn engines_make_the_same_predictions_after_a_short_run() {
         let predict =
             |m: &Mlp<f64>| pinniped::train::model::argmax_rows(&m.forward(&tx, ty.len()), 4).collect::<Vec<_>>();
         assert_eq!(
-            predict(&candle.net.as_mlp().unwrap()),
-            predict(&native.net.as_mlp().unwrap()),
+            predict(candle.net.as_mlp().unwrap()),
+            predict(native.net.as_mlp().unwrap()),
             "{name}: test-set predictions"
         );
         assert_eq!(native.selected, candle.selected, "{name}: selected model");
         assert!(
-            compare_mlps(name, &candle.net.as_mlp().unwrap(), &native.net.as_mlp().unwrap()).is_none(),
+            compare_mlps(name, candle.net.as_mlp().unwrap(), native.net.as_mlp().unwrap()).is_none(),
             "{name}: final weights"
         );
     }

@@ -46,7 +46,7 @@ impl InputLayout {
         }
         match features {
             Features::LogMel => {
-                if mel_bands == 0 || per_group % mel_bands != 0 {
+                if mel_bands == 0 || !per_group.is_multiple_of(mel_bands) {
                     return Err(format!("{per_group} log-mel values per channel are not frames of {mel_bands} bands"));
                 }
                 Ok(InputLayout { groups: channels, length: per_group / mel_bands, bands: mel_bands })
