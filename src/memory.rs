@@ -119,6 +119,9 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
         DType::F32 => 4,
         DType::F64 => 8,
     };
+    if cfg.model.family.is_conv() {
+        return conv_estimate(cfg, shape, t);
+    }
     let mut dims = vec![shape.cols];
     dims.extend(&cfg.model.hidden);
     dims.push(shape.classes);
@@ -167,6 +170,48 @@ pub fn estimate(cfg: &TrainConfig, shape: &Shape) -> Estimate {
     let confusions = mul(&[confusion_epochs, 3, shape.classes, shape.classes, 4]);
     let diagnostics = per_epoch.saturating_mul(epochs as u64).saturating_add(confusions).saturating_mul(3);
 
+    Estimate { model, workspaces, sets, diagnostics }
+}
+
+/// [`estimate`] of a convolutional network (`train::conv`), bounding its time axis and first
+/// layer's inputs by the row's width (a multivariate row has fewer time steps): per
+/// convolution, its output before and after batch norm and ReLU, their gradients and the
+/// unfolded input (`in × k` per time step) of a batch, in training and in evaluation.
+fn conv_estimate(cfg: &TrainConfig, shape: &Shape, t: u64) -> Estimate {
+    let filters = cfg.model.conv_filters();
+    let kernels = cfg.model.conv_kernels();
+    let resnet = cfg.model.family == crate::spec::options::ModelFamily::Resnet;
+    // (inputs, outputs, kernel) of every convolution, shortcuts included.
+    let mut convs = Vec::new();
+    let mut inputs = 1usize;
+    for (b, &out) in filters.iter().enumerate() {
+        if resnet {
+            for (j, &k) in kernels.iter().enumerate() {
+                convs.push((if j == 0 { inputs } else { out }, out, k));
+            }
+            convs.push((inputs, out, 1));
+        } else {
+            convs.push((inputs, out, kernels[b.min(kernels.len() - 1)]));
+        }
+        inputs = out;
+    }
+    let params = convs
+        .iter()
+        .map(|&(i, o, k)| mul(&[o, i, k]).saturating_add(mul(&[4, o])))
+        .fold(mul(&[shape.classes, inputs + 1]), u64::saturating_add);
+    let copies = 5 + u64::from(cfg.optimiser.optimizer == OptimizerKind::Adam);
+    let model = params.saturating_mul(copies * t).saturating_add(params.saturating_mul(8));
+    let batch = cfg.optimiser.batch_size.min(shape.train_rows).max(1);
+    let per_step: u64 =
+        convs.iter().map(|&(i, o, k)| mul(&[8, o]).saturating_add(mul(&[2, i, k]))).fold(0, u64::saturating_add);
+    let workspaces = mul(&[batch, shape.cols]).saturating_mul(per_step).saturating_mul(t);
+    let all_rows = shape.train_rows + shape.valid_rows + shape.test_rows;
+    let sets = mul(&[all_rows, shape.cols, t as usize])
+        .saturating_add(mul(&[shape.train_rows, shape.cols, 8]))
+        .saturating_add(mul(&[shape.train_rows, shape.cols, t as usize]));
+    let nodes: usize = filters.iter().sum::<usize>() + shape.classes;
+    let per_epoch = mul(&[nodes, cfg.outputs.histogram_bins + 1, 8]).saturating_add(mul(&[nodes, 40]));
+    let diagnostics = per_epoch.saturating_mul(cfg.schedule.epochs as u64).saturating_mul(3);
     Estimate { model, workspaces, sets, diagnostics }
 }
 

@@ -101,7 +101,7 @@ fn trajectory(cfg: &TrainConfig, mlp: &Mlp<f64>, x: &[f64], y: &[u32], steps: us
             model.begin_epoch(&positions).unwrap();
             let loss = model.train_batch(0..rows, x, y).unwrap();
             model.end_epoch().unwrap();
-            (loss, model.mlp().clone())
+            (loss, model.net().as_mlp().unwrap().clone())
         })
         .collect()
 }
@@ -210,7 +210,7 @@ fn short_run(engine: Engine) -> TrainConfig {
 fn engines_make_the_same_predictions_after_a_short_run() {
     let (x, y) = blobs(48, 4, 0);
     let (tx, ty) = blobs(40, 4, 1);
-    let data = RunData { cols: 8, classes: 4, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 8, channels: 1, classes: 4, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     let configs = [
         ("sgd, mse-sum, sigmoid", short_run(Engine::Auto)),
         (
@@ -245,16 +245,23 @@ fn engines_make_the_same_predictions_after_a_short_run() {
         }
         let predict =
             |m: &Mlp<f64>| pinniped::train::model::argmax_rows(&m.forward(&tx, ty.len()), 4).collect::<Vec<_>>();
-        assert_eq!(predict(&candle.mlp), predict(&native.mlp), "{name}: test-set predictions");
+        assert_eq!(
+            predict(candle.net.as_mlp().unwrap()),
+            predict(native.net.as_mlp().unwrap()),
+            "{name}: test-set predictions"
+        );
         assert_eq!(native.selected, candle.selected, "{name}: selected model");
-        assert!(compare_mlps(name, &candle.mlp, &native.mlp).is_none(), "{name}: final weights");
+        assert!(
+            compare_mlps(name, candle.net.as_mlp().unwrap(), native.net.as_mlp().unwrap()).is_none(),
+            "{name}: final weights"
+        );
     }
 }
 
 #[test]
 fn candle_engine_is_bit_identical_across_repeats_and_threads() {
     let (x, y) = blobs(48, 4, 0);
-    let data = RunData { cols: 8, classes: 4, train_x: &x, train_y: &y, test: None };
+    let data = RunData { cols: 8, channels: 1, classes: 4, train_x: &x, train_y: &y, test: None };
     let cfg =
         with(short_run(Engine::Candle), |c| (c.model.dropout, c.optimiser.optimizer) = (0.2, OptimizerKind::Adam));
     let alone = fit_as::<f32>(&cfg, &data);
@@ -265,7 +272,7 @@ fn candle_engine_is_bit_identical_across_repeats_and_threads() {
         (a.join().unwrap(), b.join().unwrap())
     });
     for (which, other) in [("a repeat", &a), ("a concurrent repeat", &b)] {
-        assert_eq!(other.mlp, alone.mlp, "{which}: weights");
+        assert_eq!(other.net, alone.net, "{which}: weights");
         assert_eq!(other.history.weight_changes, alone.history.weight_changes, "{which}: weight changes");
         let losses =
             |f: &Fit<f32>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.loss))).collect::<Vec<_>>();
@@ -274,7 +281,7 @@ fn candle_engine_is_bit_identical_across_repeats_and_threads() {
     // Another seed gives another network (the seed reaches the engine).
     let mut hook = |_: EpochView<'_, f32>| Ok(());
     let other_seed = fit::<f32>(&cfg, &data_cfg(), 12, &Split::own(12), &data, &mut hook).unwrap();
-    assert_ne!(other_seed.mlp, alone.mlp);
+    assert_ne!(other_seed.net, alone.net);
 }
 
 #[test]
@@ -415,7 +422,7 @@ fn candle_sweeps_are_bit_identical_whatever_jobs() {
 fn engines_agree_in_f32_up_to_rounding() {
     let (x, y) = blobs(48, 4, 0);
     let (tx, ty) = blobs(40, 4, 1);
-    let data = RunData { cols: 8, classes: 4, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 8, channels: 1, classes: 4, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     let native = fit_as::<f32>(&short_run(Engine::Native), &data);
     let candle = fit_as::<f32>(&short_run(Engine::Candle), &data);
     for (n, k) in native.history.metrics.iter().zip(&candle.history.metrics) {

@@ -8,7 +8,7 @@
 use pinniped::spec::{DataConfig, Split, TrainConfig};
 use pinniped::train::fit::{fit_resumable, stream_rng, FitError, Resume, ResumeError};
 use pinniped::train::state::{FitState, PhaseKind};
-use pinniped::train::{Engine, EpochView, Fit, Method, MomentumRule, OptimizerKind, Real, RunData};
+use pinniped::train::{Engine, EpochView, Fit, Method, MomentumRule, NetShape, OptimizerKind, Real, RunData};
 
 fn data_cfg() -> DataConfig {
     DataConfig {
@@ -43,13 +43,13 @@ fn outcome<T: Real>(f: &Fit<T>) -> String {
     history.metrics.iter_mut().for_each(|m| m.seconds = 0.0);
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        history, f.mlp, f.outcome, f.selected, f.predictions, f.train_rows, f.standardization
+        history, f.net, f.outcome, f.selected, f.predictions, f.train_rows, f.standardization
     )
 }
 
 /// A state's bytes with its wall seconds zeroed (the one thing a resumed run may change).
 fn without_time<T: Real>(bytes: &[u8], dims: &[usize], cfg: &TrainConfig) -> Vec<u8> {
-    let mut s = FitState::<T>::decode(bytes, dims, cfg.model.activation).unwrap();
+    let mut s = FitState::<T>::decode(bytes, &NetShape::Mlp(dims.to_vec()), cfg.model.activation).unwrap();
     s.seconds = 0.0;
     s.history.metrics.iter_mut().for_each(|m| m.seconds = 0.0);
     s.encode()
@@ -130,7 +130,7 @@ fn cases() -> Vec<(&'static str, TrainConfig)> {
 fn every_state_resumes_exactly<T: Real>() {
     let (x, y) = blobs(72, 3, 5);
     let (tx, ty) = blobs(24, 3, 6);
-    let data = RunData { cols: 8, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 8, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     for (name, mut cfg) in cases() {
         cfg.pipeline.standardize = name.contains("refit");
         let (clean, states) = run::<T>(&cfg, &data, 2, None);
@@ -142,7 +142,7 @@ fn every_state_resumes_exactly<T: Real>() {
         let timeless = |v: &[Vec<u8>]| v.iter().map(|b| without_time::<T>(b, &dims, &cfg)).collect::<Vec<_>>();
         let mut refits = 0;
         for (k, bytes) in states.iter().enumerate() {
-            let state = FitState::<T>::decode(bytes, &dims, cfg.model.activation).unwrap();
+            let state = FitState::<T>::decode(bytes, &NetShape::Mlp(dims.to_vec()), cfg.model.activation).unwrap();
             refits += (state.phase == PhaseKind::Refit) as usize;
             let (resumed, again) = run::<T>(&cfg, &data, 2, Some(state));
             assert_eq!(outcome(&resumed), outcome(&clean), "{name} ({}): resumed from state {k}", T::NAME);
@@ -170,11 +170,11 @@ fn a_run_resumed_from_any_of_its_states_ends_bit_for_bit_as_the_uninterrupted_on
 #[test]
 fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
     let (x, y) = blobs(72, 3, 5);
-    let data = RunData { cols: 8, classes: 3, train_x: &x, train_y: &y, test: None };
+    let data = RunData { cols: 8, channels: 1, classes: 3, train_x: &x, train_y: &y, test: None };
     let cfg = cases().remove(0).1;
     let (_, states) = run::<f64>(&cfg, &data, 3, None);
     let dims = [8, 6, 5, 3];
-    let state = || FitState::<f64>::decode(&states[0], &dims, cfg.model.activation).unwrap();
+    let state = || FitState::<f64>::decode(&states[0], &NetShape::Mlp(dims.to_vec()), cfg.model.activation).unwrap();
     let refused = |cfg: &TrainConfig, s: FitState<f64>| {
         let mut hook = |_: EpochView<'_, f64>| Ok(());
         let resume = Resume { from: Some(s), ..Resume::none() };

@@ -4,7 +4,7 @@
 
 use pinniped::spec::config::OptimiserConfig;
 use pinniped::spec::{DataConfig, Split, TrainConfig};
-use pinniped::train::{fit, EpochView, Fit, Loss, Mlp, OptimizerKind, RunData};
+use pinniped::train::{fit, EpochView, Fit, Loss, Net, OptimizerKind, RunData};
 
 fn data_cfg(every: Option<usize>) -> DataConfig {
     DataConfig {
@@ -59,10 +59,10 @@ fn blobs(n: usize, classes: usize, offset: u32) -> (Vec<f64>, Vec<u32>) {
     (x, y)
 }
 
-fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usize, Mlp<f64>)>) {
+fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usize, Net<f64>)>) {
     let mut seen = Vec::new();
     let mut hook = |v: EpochView<'_, f64>| {
-        seen.push((v.metrics.epoch, v.mlp.clone()));
+        seen.push((v.metrics.epoch, v.net.to_net()));
         Ok(())
     };
     let f = fit::<f64>(cfg, d, 5, &Split::own(5), data, &mut hook).unwrap();
@@ -73,7 +73,7 @@ fn run(cfg: &TrainConfig, d: &DataConfig, data: &RunData) -> (Fit<f64>, Vec<(usi
 fn early_stopping_returns_the_best_epochs_weights() {
     let (x, y) = blobs(60, 3, 0);
     let (tx, ty) = blobs(30, 3, 1);
-    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     let c = with(cfg(), |c| (c.schedule.patience, c.schedule.epochs) = (5, 200));
     let (f, seen) = run(&c, &data_cfg(Some(3)), &data);
     let sel = f.selected.clone().expect("early stopping selects a model");
@@ -84,8 +84,8 @@ fn early_stopping_returns_the_best_epochs_weights() {
     let first_best = f.history.metrics.iter().find(|m| m.sets.valid.unwrap().acc == best_valid).unwrap().epoch;
     assert_eq!(sel.epoch, first_best);
     let at_best = &seen.iter().find(|(e, _)| *e == sel.epoch).unwrap().1;
-    assert_eq!(&f.mlp, at_best, "the returned weights are the best epoch's");
-    assert_ne!(&f.mlp, &seen.last().unwrap().1);
+    assert_eq!(&f.net, at_best, "the returned weights are the best epoch's");
+    assert_ne!(&f.net, &seen.last().unwrap().1);
     assert_eq!(sel.accs.valid, Some(best_valid));
 }
 
@@ -115,7 +115,7 @@ fn refit_trains_on_training_and_validation_rows() {
         .collect();
     let tx = vec![0.0, 0.0, 2.5, 0.0, 0.0, 0.0, 2.4, 0.0];
     let ty = vec![2, 2];
-    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     // Batch 1: even a single refit epoch (if validation peaks at once) has 40 steps.
     let base = with(cfg(), |c| {
         (c.schedule.shuffle, c.schedule.epochs) = (false, 60);
@@ -140,7 +140,8 @@ fn standardisation_is_fitted_on_training_rows_only() {
     let (tx, ty) = blobs(20, 3, 2);
     let c = with(cfg(), |c| c.pipeline.standardize = true);
     let d = data_cfg(Some(4));
-    let (a, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
+    let (a, _) =
+        run(&c, &d, &RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
     // Wildly different validation rows and test set: if their statistics leaked into the
     // z-score, the training rows' features and so the whole training would change.
     let mut x2 = x.clone();
@@ -150,26 +151,31 @@ fn standardisation_is_fitted_on_training_rows_only() {
         }
     }
     let tx2: Vec<f64> = tx.iter().map(|v| v * 50.0 - 300.0).collect();
-    let (b, _) = run(&c, &d, &RunData { cols: 4, classes: 3, train_x: &x2, train_y: &y, test: Some((&tx2, &ty)) });
+    let (b, _) =
+        run(&c, &d, &RunData { cols: 4, channels: 1, classes: 3, train_x: &x2, train_y: &y, test: Some((&tx2, &ty)) });
     assert_eq!(a.train_rows, b.train_rows);
-    assert_eq!(a.mlp, b.mlp, "training depends on the training rows alone");
+    assert_eq!(a.net, b.net, "training depends on the training rows alone");
     let train_acc = |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.train.unwrap().acc).collect::<Vec<_>>();
     assert_eq!(train_acc(&a), train_acc(&b));
     // And it does something: without it, the same data trains differently.
-    let (raw, _) = run(&cfg(), &d, &RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) });
-    assert_ne!(raw.mlp, a.mlp);
+    let (raw, _) = run(
+        &cfg(),
+        &d,
+        &RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) },
+    );
+    assert_ne!(raw.net, a.net);
 }
 
 #[test]
 fn dropout_is_seeded_and_changes_training() {
     let (x, y) = blobs(40, 3, 0);
-    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
+    let data = RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: None };
     let c = with(cfg(), |c| c.model.dropout = 0.3);
     let (a, _) = run(&c, &data_cfg(Some(4)), &data);
     let (b, _) = run(&c, &data_cfg(Some(4)), &data);
-    assert_eq!(a.mlp, b.mlp);
+    assert_eq!(a.net, b.net);
     let (none, _) = run(&cfg(), &data_cfg(Some(4)), &data);
-    assert_ne!(a.mlp, none.mlp);
+    assert_ne!(a.net, none.net);
     // Same split and initial weights: dropout has its own random stream.
     assert_eq!(a.train_rows, none.train_rows);
 }
@@ -179,7 +185,7 @@ fn gram_method_follows_the_direct_method() {
     use pinniped::train::{Method, MomentumRule};
     let (x, y) = blobs(48, 3, 0);
     let (tx, ty) = blobs(20, 3, 1);
-    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    let data = RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
     for (momentum, rule, wd, dropout) in [
         (0.0, MomentumRule::Damped, 0.0, 0.0),
         (0.9, MomentumRule::Damped, 0.01, 0.0),
@@ -202,11 +208,11 @@ fn gram_method_follows_the_direct_method() {
         let (a, _) = run(&direct, &data_cfg(Some(4)), &data);
         let (b, _) = run(&gram, &data_cfg(Some(4)), &data);
         let what = format!("m={momentum} {rule} wd={wd} dropout={dropout}");
-        for l in 0..a.mlp.layers() {
-            for (p, q) in a.mlp.weights()[l]
+        for l in 0..a.net.as_mlp().unwrap().layers() {
+            for (p, q) in a.net.as_mlp().unwrap().weights()[l]
                 .iter()
-                .zip(&b.mlp.weights()[l])
-                .chain(a.mlp.biases()[l].iter().zip(&b.mlp.biases()[l]))
+                .zip(&b.net.as_mlp().unwrap().weights()[l])
+                .chain(a.net.as_mlp().unwrap().biases()[l].iter().zip(&b.net.as_mlp().unwrap().biases()[l]))
             {
                 assert!((p - q).abs() <= 1e-9 * (1.0 + p.abs()), "{what}: layer {l}: {p} vs {q}");
             }
@@ -215,8 +221,9 @@ fn gram_method_follows_the_direct_method() {
             |f: &Fit<f64>| f.history.metrics.iter().map(|m| m.sets.map(|s| s.map(|s| s.acc))).collect::<Vec<_>>();
         assert_eq!(accs(&a), accs(&b), "{what}");
         assert_ne!(
-            a.mlp.weights()[0],
-            run(&with(direct, |c| c.schedule.epochs = 1), &data_cfg(Some(4)), &data).0.mlp.weights()[0]
+            a.net.as_mlp().unwrap().weights()[0],
+            run(&with(direct, |c| c.schedule.epochs = 1), &data_cfg(Some(4)), &data).0.net.as_mlp().unwrap().weights()
+                [0]
         );
     }
 }
@@ -224,7 +231,7 @@ fn gram_method_follows_the_direct_method() {
 #[test]
 fn a_kfold_run_validates_on_its_fold_and_still_refits() {
     let (x, y) = blobs(60, 3, 0);
-    let data = RunData { cols: 4, classes: 3, train_x: &x, train_y: &y, test: None };
+    let data = RunData { cols: 4, channels: 1, classes: 3, train_x: &x, train_y: &y, test: None };
     let d = DataConfig { resample: Some(pinniped::spec::Resample::Kfold), folds: Some(3), ..data_cfg(None) };
     let c = with(cfg(), |c| (c.schedule.refit, c.schedule.epochs) = (true, 20));
     let mut hook = |_: EpochView<'_, f64>| Ok(());

@@ -17,9 +17,11 @@ use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
+use crate::train::engine::NetRef;
 use crate::train::fit::{fit_resumable, FitError, Resume, ResumeError};
 use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
+use crate::train::NetShape;
 use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -280,14 +282,14 @@ impl<T> DatasetCache<T> {
 /// The state a killed run left in `dir`, if any and if it fits the run. A state that does not
 /// (another configuration, a damaged file) is refused with a warning and the run's files are
 /// cleared: it starts from scratch, never from a wrong state.
-fn saved_state<T: Real>(spec: &RunSpec, dir: &Path, dims: &[usize]) -> anyhow::Result<Option<FitState<T>>> {
+fn saved_state<T: Real>(spec: &RunSpec, dir: &Path, shape: &NetShape) -> anyhow::Result<Option<FitState<T>>> {
     let path = dir.join(STATE_FILE);
     if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
     let state = crate::fsx::read_own(&path, crate::fsx::MAX_STATE_BYTES)
         .map_err(|e| format!("cannot read it ({e})"))
-        .and_then(|bytes| FitState::<T>::decode(&bytes, dims, spec.train.model.activation))
+        .and_then(|bytes| FitState::<T>::decode(&bytes, shape, spec.train.model.activation))
         .and_then(|s| {
             if s.config_hash == spec.config_hash {
                 Ok(s)
@@ -322,9 +324,8 @@ fn train_as<T: Real>(
     let cfg = &spec.train;
     let keep = spec.artifacts();
     let run_data = data.run_data(Pipeline::of(cfg));
-    let dims: Vec<usize> =
-        std::iter::once(run_data.cols).chain(cfg.model.hidden.iter().copied()).chain([run_data.classes]).collect();
-    let mut from = saved_state::<T>(spec, dir, &dims)?;
+    let shape = NetShape::of(cfg, run_data.cols, run_data.channels, run_data.classes).map_err(anyhow::Error::msg)?;
+    let mut from = saved_state::<T>(spec, dir, &shape)?;
     write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
     // Killed between saving its rung's state and writing its metrics: it is at its rung.
     if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch())) {
@@ -355,7 +356,7 @@ fn train_as<T: Real>(
         faults.after_epoch(&spec.id, m.epoch);
         if keep.checkpoints && save.due(m.epoch) {
             std::fs::create_dir_all(&checkpoints)?;
-            let bytes = checkpoint::encode(v.mlp, &meta(m.epoch), v.standardization)?;
+            let bytes = checkpoint::encode(v.net, &meta(m.epoch), v.standardization)?;
             write_atomic(&checkpoints.join(format!("epoch-{:04}.safetensors", m.epoch)), &bytes)?;
         }
         // Live pictures of a long run: the files so far, then the plots from them.
@@ -407,7 +408,7 @@ fn train_as<T: Real>(
     }
     let last_epoch = result.history.metrics.last().map_or(0, |m| m.epoch);
     if keep.checkpoints {
-        let bytes = checkpoint::encode(&result.mlp, &meta(last_epoch), result.standardization.as_ref())?;
+        let bytes = checkpoint::encode(NetRef::of(&result.net), &meta(last_epoch), result.standardization.as_ref())?;
         write_atomic(&dir.join(MODEL_FILE), &bytes)?;
     }
     if let Some(p) = &result.predictions {

@@ -14,6 +14,8 @@ use std::path::Path;
 /// Preprocessed features shared by every run of a sweep.
 pub struct RunData<'a> {
     pub cols: usize,
+    /// Channels of the series the rows were computed from (1 unless multivariate).
+    pub channels: usize,
     pub classes: usize,
     pub train_x: &'a [f64],
     pub train_y: &'a [u32],
@@ -155,6 +157,7 @@ impl Prepared {
         let v = self.variants.iter().find(|v| v.pipeline == p).expect("pipeline prepared at load");
         RunData {
             cols: v.cols,
+            channels: self.dataset.channels(),
             classes: self.dataset.classes.len(),
             train_x: &v.train,
             train_y: &self.dataset.train.y,

@@ -4,7 +4,7 @@
 //! ([`ModelConfig`], [`OptimiserConfig`], [`PipelineConfig`], [`ScheduleConfig`], [`OutputConfig`]).
 
 use super::options::{
-    Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
+    Activation, DType, Device, Engine, Features, Init, Loss, Method, ModelFamily, MomentumRule, OptimizerKind, StopOn,
 };
 use super::reading::{Format, SeriesPolicy};
 use crate::stats::folds::fold_of_row;
@@ -35,7 +35,19 @@ pub(crate) mod limits {
     /// `[data] folds`: each fold is a run of every configuration, and more than 100 folds
     /// validate on so few rows that a fold's score says little.
     pub(crate) const MAX_FOLDS: usize = 100;
+    /// `blocks` of a convolutional model (conv blocks of an FCN, residual blocks of a ResNet).
+    pub(crate) const MAX_CONV_BLOCKS: usize = 64;
+    /// Each entry of `filters`.
+    pub(crate) const MAX_FILTERS: usize = 4096;
+    /// Each entry of `kernels`, in time steps.
+    pub(crate) const MAX_KERNEL: usize = 1024;
+    /// Convolutions inside one residual block (the length of a ResNet's `kernels`).
+    pub(crate) const MAX_RESIDUAL_CONVS: usize = 16;
 }
+
+/// Wang et al. 2017's kernel sizes: of each FCN block, and of the three convolutions inside
+/// every ResNet block.
+pub const DEFAULT_KERNELS: [usize; 3] = [8, 5, 3];
 
 /// `state_every` when not given: off. A state holds the run's history so far, so saving it
 /// every 10 epochs made a paper baseline run (256 epochs) ~40% slower and the paper sweep
@@ -88,8 +100,15 @@ pub struct TrainConfig {
 /// The network and what computes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelConfig {
-    /// Hidden layer widths; `[]` is a linear model.
+    /// `mlp`, `fcn` or `resnet`.
+    pub family: ModelFamily,
+    /// Hidden layer widths; `[]` is a linear model (MLP only).
     pub hidden: Vec<usize>,
+    /// Convolutional models, as written (unset: Wang et al.'s; see [`ModelConfig::conv_filters`]).
+    pub filters: Option<Vec<usize>>,
+    pub kernels: Option<Vec<usize>>,
+    pub blocks: Option<usize>,
+    pub batch_norm: Option<bool>,
     pub activation: Activation,
     /// Probability of dropping a hidden unit in training passes (inverted dropout).
     pub dropout: f64,
@@ -101,6 +120,91 @@ pub struct ModelConfig {
     pub engine: Engine,
     /// `cpu` or `cuda` (candle engine only; `cuda` needs a build with `--features cuda`).
     pub device: Device,
+}
+
+impl ModelConfig {
+    /// Blocks of a convolutional model: `blocks`, else as many as `filters` lists, else 3.
+    pub fn conv_blocks(&self) -> usize {
+        self.blocks.or_else(|| self.filters.as_ref().filter(|f| f.len() > 1).map(Vec::len)).unwrap_or(3)
+    }
+
+    /// Filters of each block: `filters` (one value for every block, or one per block), else
+    /// Wang et al.'s (FCN 128/256/128, ResNet 64/128/128), the last repeated past three blocks.
+    pub fn conv_filters(&self) -> Vec<usize> {
+        per_block(self.filters.as_deref(), self.family.default_filters(), self.conv_blocks())
+    }
+
+    /// FCN: the kernel of each block (as `filters`); ResNet: the kernels of the convolutions
+    /// inside every residual block (as written). Unset: 8, 5, 3.
+    pub fn conv_kernels(&self) -> Vec<usize> {
+        match self.family {
+            ModelFamily::Resnet => self.kernels.clone().unwrap_or_else(|| DEFAULT_KERNELS.to_vec()),
+            _ => per_block(self.kernels.as_deref(), &DEFAULT_KERNELS, self.conv_blocks()),
+        }
+    }
+
+    /// Batch normalisation after every convolution (default true).
+    pub fn batch_norm(&self) -> bool {
+        self.batch_norm.unwrap_or(true)
+    }
+
+    /// Problems of the convolutional keys, as (key, message).
+    fn conv_problems(&self) -> Vec<(&'static str, String)> {
+        use limits::*;
+        let mut p = Vec::new();
+        let blocks = self.conv_blocks();
+        if !(1..=MAX_CONV_BLOCKS).contains(&blocks) {
+            p.push(("blocks", format!("must be within 1..={MAX_CONV_BLOCKS}, not {blocks}")));
+        }
+        // A ResNet's kernels are those inside every block, not one per block.
+        let per_block_keys: &[(&'static str, &Option<Vec<usize>>)] = match self.family {
+            ModelFamily::Resnet => &[("filters", &self.filters)],
+            _ => &[("filters", &self.filters), ("kernels", &self.kernels)],
+        };
+        for &(key, list) in per_block_keys {
+            if let Some(list) = list {
+                if list.len() != 1 && list.len() != blocks {
+                    p.push((
+                        key,
+                        format!(
+                            "has {} values for {blocks} blocks: give one value for every block, or one per block",
+                            list.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        for (key, list, max) in [("filters", &self.filters, MAX_FILTERS), ("kernels", &self.kernels, MAX_KERNEL)] {
+            if let Some(list) = list {
+                if list.is_empty() {
+                    p.push((key, "needs at least one value".into()));
+                }
+                if let Some(v) = list.iter().find(|&&v| v == 0 || v > max) {
+                    p.push((key, format!("each value must be within 1..={max}, not {v}")));
+                }
+            }
+        }
+        if self.family == ModelFamily::Resnet {
+            let convs = self.conv_kernels().len();
+            if convs > MAX_RESIDUAL_CONVS {
+                p.push((
+                    "kernels",
+                    format!("a residual block holds at most {MAX_RESIDUAL_CONVS} convolutions, not {convs}"),
+                ));
+            }
+        }
+        p
+    }
+}
+
+/// `given` (one value for all, or one per block), else `default` cut to `blocks`, its last
+/// value repeated beyond.
+fn per_block(given: Option<&[usize]>, default: &[usize], blocks: usize) -> Vec<usize> {
+    let list = given.unwrap_or(default);
+    if list.len() == 1 {
+        return vec![list[0]; blocks];
+    }
+    (0..blocks).map(|b| list.get(b).or(list.last()).copied().unwrap_or(1)).collect()
 }
 
 /// The loss and how each batch updates the parameters.
@@ -193,7 +297,12 @@ pub struct OutputConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
+            family: ModelFamily::Mlp,
             hidden: vec![64],
+            filters: None,
+            kernels: None,
+            blocks: None,
+            batch_norm: None,
             activation: Activation::Sigmoid,
             dropout: 0.0,
             init: Init::Paper,
@@ -273,6 +382,18 @@ impl Default for OutputConfig {
 #[serde(default, deny_unknown_fields)]
 struct TrainKeys {
     hidden: Vec<usize>,
+    // The convolutional keys are left out of an MLP's `config.toml`, so that its bytes and
+    // config hash are those from before they existed.
+    #[serde(skip_serializing_if = "ModelFamily::is_mlp")]
+    model: ModelFamily,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filters: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernels: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blocks: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch_norm: Option<bool>,
     activation: Activation,
     learning_rate: f64,
     batch_size: usize,
@@ -329,6 +450,11 @@ impl From<TrainKeys> for TrainConfig {
         // Destructured whole, so that a key added to one side and not the other does not compile.
         let TrainKeys {
             hidden,
+            model,
+            filters,
+            kernels,
+            blocks,
+            batch_norm,
             activation,
             learning_rate,
             batch_size,
@@ -370,7 +496,21 @@ impl From<TrainKeys> for TrainConfig {
             seed,
         } = keys;
         TrainConfig {
-            model: ModelConfig { hidden, activation, dropout, init, dtype, method, engine, device },
+            model: ModelConfig {
+                family: model,
+                hidden,
+                filters,
+                kernels,
+                blocks,
+                batch_norm,
+                activation,
+                dropout,
+                init,
+                dtype,
+                method,
+                engine,
+                device,
+            },
             optimiser: OptimiserConfig {
                 optimizer,
                 learning_rate,
@@ -402,7 +542,22 @@ impl From<TrainKeys> for TrainConfig {
 impl From<TrainConfig> for TrainKeys {
     fn from(config: TrainConfig) -> Self {
         let TrainConfig {
-            model: ModelConfig { hidden, activation, dropout, init, dtype, method, engine, device },
+            model:
+                ModelConfig {
+                    family: model,
+                    hidden,
+                    filters,
+                    kernels,
+                    blocks,
+                    batch_norm,
+                    activation,
+                    dropout,
+                    init,
+                    dtype,
+                    method,
+                    engine,
+                    device,
+                },
             optimiser:
                 OptimiserConfig { optimizer, learning_rate, momentum, momentum_rule, weight_decay, loss, batch_size },
             pipeline: PipelineConfig { minmax, normalize, features, frame, hop, mel_bands, sample_rate, standardize },
@@ -424,6 +579,11 @@ impl From<TrainConfig> for TrainKeys {
         } = config;
         TrainKeys {
             hidden,
+            model,
+            filters,
+            kernels,
+            blocks,
+            batch_norm,
             activation,
             learning_rate,
             batch_size,
@@ -567,6 +727,12 @@ impl TrainConfig {
         // The artifact switches are unset by default, and unset keys are not written.
         let mut all = TrainConfig::default().resolve_artifacts(1);
         all.outputs.state_every = Some(DEFAULT_STATE_EVERY);
+        // Unset (and an MLP) leaves the convolutional keys out of `config.toml`.
+        all.model.family = ModelFamily::Fcn;
+        all.model.filters = Some(ModelFamily::Fcn.default_filters().to_vec());
+        all.model.kernels = Some(DEFAULT_KERNELS.to_vec());
+        all.model.blocks = Some(3);
+        all.model.batch_norm = Some(true);
         match toml::Value::try_from(all) {
             Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
             _ => unreachable!("TrainConfig serialises to a table"),
@@ -633,6 +799,7 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.model.dropout) {
             p.push(("dropout", format!("must be within [0, 1), not {}", self.model.dropout)));
         }
+        p.extend(self.model.conv_problems());
         p.extend(self.combination_problems());
         p
     }
@@ -663,7 +830,24 @@ impl TrainConfig {
                 ),
             );
         }
-        if self.model.hidden.is_empty() {
+        if self.model.family.is_conv() {
+            because(
+                &["hidden", "activation", "dropout", "init", "method"],
+                format!(
+                    "model = \"{}\" is convolutional: its blocks (`filters`, `kernels`, `blocks`) use ReLU, \
+                     PyTorch's initialisation and no dropout",
+                    self.model.family.word()
+                ),
+            );
+        } else {
+            because(
+                &["filters", "kernels", "blocks", "batch_norm"],
+                "model = \"mlp\" has no convolutions (set model = \"fcn\" or \"resnet\")".into(),
+            );
+        }
+        if self.model.family.is_conv() {
+            // Its blocks are ReLU: `histogram_relu_max` sets their histograms' upper end.
+        } else if self.model.hidden.is_empty() {
             because(
                 &["activation", "dropout", "histogram_bins", "histogram_relu_max"],
                 "hidden = [] is a linear model, with no hidden units to activate, drop or histogram".into(),
@@ -720,6 +904,25 @@ impl TrainConfig {
         if self.model.device == Device::Cuda && self.model.engine == Engine::Native {
             p.push(("device", "\"cuda\" needs engine = \"candle\" (the native engine runs on the CPU only)".into()));
         }
+        if self.model.family.is_conv() && self.pipeline.features == Features::MultiLogMel {
+            p.push((
+                "features",
+                format!(
+                    "\"multi-log-mel\" joins three frame rates, which are no one time axis for model = \"{}\": \
+                     use \"log-mel\" (mel bands as channels over frames) or a series",
+                    self.model.family.word()
+                ),
+            ));
+        }
+        if self.model.family.is_conv() && self.model.engine == Engine::Native {
+            p.push((
+                "engine",
+                format!(
+                    "\"native\" trains MLPs only: model = \"{}\" needs engine = \"candle\" (or \"auto\")",
+                    self.model.family.word()
+                ),
+            ));
+        }
         if self.model.device == Device::Cuda && !cfg!(feature = "cuda") {
             p.push(("device", "\"cuda\" needs a pinniped built with `cargo build --release --features cuda`".into()));
         }
@@ -729,6 +932,9 @@ impl TrainConfig {
     /// The engine that trains this configuration: `auto` is native wherever native
     /// covers it (every configuration on the CPU), candle otherwise.
     pub(crate) fn resolved_engine(&self) -> Engine {
+        if self.model.family.is_conv() {
+            return Engine::Candle;
+        }
         match self.model.engine {
             Engine::Auto if self.model.device == Device::Cpu => Engine::Native,
             Engine::Auto => Engine::Candle,
@@ -1077,6 +1283,7 @@ seed = 11
                 method: Method::Direct,
                 engine: Engine::Candle,
                 device: Device::Cuda,
+                ..ModelConfig::default()
             },
             optimiser: OptimiserConfig {
                 optimizer: OptimizerKind::Adam,
@@ -1122,7 +1329,9 @@ seed = 11
         assert_eq!(toml::from_str::<TrainConfig>(EVERY_KEY).unwrap(), typed);
         // The order is that of every config.toml written so far, and so of every config hash.
         assert_eq!(toml::to_string(&typed).unwrap(), EVERY_KEY);
-        let keys: Vec<&str> = EVERY_KEY.lines().map(|l| l.split(" = ").next().unwrap()).collect();
+        let mut keys: Vec<&str> = EVERY_KEY.lines().map(|l| l.split(" = ").next().unwrap()).collect();
+        // The convolutional keys follow `hidden`; an MLP's config.toml leaves them out.
+        keys.splice(1..1, ["model", "filters", "kernels", "blocks", "batch_norm"]);
         assert_eq!(TrainConfig::keys(), keys);
     }
 

@@ -214,6 +214,8 @@ fn value_problems(base: &TrainConfig, key: &str, value: &Value, apply: Apply) ->
         Err(msg) => {
             let hint = if key == "hidden" {
                 " (each value is a list of layer widths: hidden = [[16], [64], [32, 32]])"
+            } else if key == "filters" || key == "kernels" {
+                " (each value is a list, one entry per block: filters = [[64, 128, 128], [32]])"
             } else {
                 ""
             };

@@ -26,6 +26,35 @@ macro_rules! choice {
 }
 
 choice!(
+    /// The network family (`model`): a multilayer perceptron, or one of Wang et al. 2017's
+    /// convolutional networks for time series (candle engine only; `train::conv`).
+    ModelFamily {
+        /// Fully connected layers (`hidden`, `activation`): the paper's network.
+        Mlp = "mlp",
+        /// Fully convolutional network: conv blocks (conv, batch norm, ReLU), global average pooling, linear head.
+        Fcn = "fcn",
+        /// Residual network: residual blocks of three conv units with a shortcut, global average pooling, linear head.
+        Resnet = "resnet",
+    }
+);
+
+impl ModelFamily {
+    pub fn is_mlp(&self) -> bool {
+        *self == ModelFamily::Mlp
+    }
+    pub fn is_conv(self) -> bool {
+        !self.is_mlp()
+    }
+    /// Wang et al.'s filters per block.
+    pub fn default_filters(self) -> &'static [usize] {
+        match self {
+            ModelFamily::Resnet => &[64, 128, 128],
+            _ => &[128, 256, 128],
+        }
+    }
+}
+
+choice!(
     /// Non-linearity applied after every hidden layer (never after the output layer).
     Activation { Sigmoid = "sigmoid", Tanh = "tanh", Relu = "relu" }
 );

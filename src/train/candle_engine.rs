@@ -11,8 +11,9 @@
 //! A new model family is another struct like [`CandleMlp`] (candle-nn modules over a
 //! `VarMap`) plus its config keys; the optimiser, losses and epoch loop are shared.
 
-use super::engine::{uses_gram, Model, Setup};
+use super::engine::{uses_gram, Model, NetRef, Setup};
 use super::model::{Grads, Mlp};
+use super::net::Net;
 use super::options::{Activation, Device as DeviceKind, Loss, MomentumRule, OptimizerKind};
 use super::real::Real;
 use super::state::{EngineState, GramState};
@@ -156,21 +157,7 @@ impl<T: Real> CandleMlp<T> {
 
     /// The batch loss as `loss` defines it (a scalar tensor with a graph).
     pub fn loss(&self, out: &Tensor, y: &[u32], loss: Loss) -> anyhow::Result<Tensor> {
-        let (rows, classes) = out.dims2()?;
-        Ok(match loss {
-            Loss::MseSum | Loss::MseMean => {
-                let onehot: Vec<T> = (0..rows * classes)
-                    .map(|i| if y[i / classes] as usize == i % classes { T::one() } else { T::zero() })
-                    .collect();
-                let sq = out.sub(&Tensor::from_vec(onehot, (rows, classes), &self.device)?)?.sqr()?;
-                if loss == Loss::MseSum {
-                    sq.sum_all()?
-                } else {
-                    sq.mean_all()?
-                }
-            }
-            Loss::CrossEntropy => candle_nn::loss::cross_entropy(out, &Tensor::from_slice(y, rows, &self.device)?)?,
-        })
+        loss_of::<T>(out, y, loss)
     }
 
     /// Loss and gradients (native layout) at the current parameters, without dropout.
@@ -196,6 +183,25 @@ impl<T: Real> CandleMlp<T> {
         }
         Ok(Mlp::from_parts(&self.dims, self.activation, weights, biases))
     }
+}
+
+/// The batch loss of class scores `out` (`rows × classes`) as `loss` defines it, with a graph.
+pub fn loss_of<T: Real>(out: &Tensor, y: &[u32], loss: Loss) -> anyhow::Result<Tensor> {
+    let (rows, classes) = out.dims2()?;
+    Ok(match loss {
+        Loss::MseSum | Loss::MseMean => {
+            let onehot: Vec<T> = (0..rows * classes)
+                .map(|i| if y[i / classes] as usize == i % classes { T::one() } else { T::zero() })
+                .collect();
+            let sq = out.sub(&Tensor::from_vec(onehot, (rows, classes), out.device())?)?.sqr()?;
+            if loss == Loss::MseSum {
+                sq.sum_all()?
+            } else {
+                sq.mean_all()?
+            }
+        }
+        Loss::CrossEntropy => candle_nn::loss::cross_entropy(out, &Tensor::from_slice(y, rows, out.device())?)?,
+    })
 }
 
 /// What enters the first layer: input rows, or the first layer's product `X·W₁ᵀ`
@@ -311,7 +317,7 @@ impl<T: Real> CandleGram<T> {
     }
 }
 
-fn scalar(t: &Tensor) -> anyhow::Result<f64> {
+pub(crate) fn scalar(t: &Tensor) -> anyhow::Result<f64> {
     Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
 }
 
@@ -343,12 +349,26 @@ pub struct OptimConfig {
 
 pub struct CandleOptimizer {
     vars: Vec<Var>,
-    config: OptimConfig,
+    pub(crate) config: OptimConfig,
     /// SGD velocity or Adam's first moment, per variable.
-    first: Vec<Tensor>,
+    pub(crate) first: Vec<Tensor>,
     /// Adam's second moment.
-    second: Vec<Tensor>,
-    steps: u64,
+    pub(crate) second: Vec<Tensor>,
+    pub(crate) steps: u64,
+}
+
+impl OptimConfig {
+    /// The optimiser `cfg` asks for.
+    pub fn of(cfg: &crate::spec::config::TrainConfig) -> Self {
+        let o = &cfg.optimiser;
+        OptimConfig {
+            kind: o.optimizer,
+            lr: o.learning_rate,
+            momentum: o.momentum,
+            rule: o.momentum_rule,
+            weight_decay: o.weight_decay,
+        }
+    }
 }
 
 impl candle_nn::Optimizer for CandleOptimizer {
@@ -445,14 +465,7 @@ impl<'a, T: Real> CandleEngine<'a, T> {
         use candle_nn::Optimizer as _;
         let cfg = s.cfg;
         let net = CandleMlp::new(&s.mlp, &device(cfg.model.device)?)?;
-        let config = OptimConfig {
-            kind: cfg.optimiser.optimizer,
-            lr: cfg.optimiser.learning_rate,
-            momentum: cfg.optimiser.momentum,
-            rule: cfg.optimiser.momentum_rule,
-            weight_decay: cfg.optimiser.weight_decay,
-        };
-        let opt = CandleOptimizer::new(net.vars(), config)?;
+        let opt = CandleOptimizer::new(net.vars(), OptimConfig::of(cfg))?;
         let cols = s.mlp.inputs();
         let mut set_tensors = vec![None; s.sets.len()];
         let gram = if uses_gram(cfg, s.sets[0].len() / cols, cols) {
@@ -544,12 +557,12 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
         Ok(&self.scores)
     }
 
-    fn mlp(&self) -> &Mlp<T> {
-        &self.mlp
+    fn net(&self) -> NetRef<'_, T> {
+        NetRef::Mlp(&self.mlp)
     }
 
-    fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
-        self.net.to_mlp()
+    fn into_net(self: Box<Self>) -> anyhow::Result<Net<T>> {
+        Ok(Net::Mlp(self.net.to_mlp()?))
     }
 
     fn state(&self) -> anyhow::Result<EngineState<T>> {
@@ -560,7 +573,7 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
             None => None,
         };
         Ok(EngineState {
-            mlp: self.mlp.clone(),
+            net: Net::Mlp(self.mlp.clone()),
             first: all(&self.opt.first)?,
             second: all(&self.opt.second)?,
             steps: self.opt.steps,
@@ -570,7 +583,10 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
     }
 
     fn restore(&mut self, s: EngineState<T>) -> Result<(), String> {
-        super::engine::same_shape(&self.mlp, &s.mlp)?;
+        let Net::Mlp(saved) = s.net else {
+            return Err("it is of a convolutional network, the run trains an MLP".into());
+        };
+        super::engine::same_shape(&self.mlp, &saved)?;
         let e = |e: candle_core::Error| format!("candle: {e}");
         let device = self.net.device.clone();
         // Each moment shaped like its variable (weights in candle's `[out, in]` layout).
@@ -603,15 +619,15 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
         }
         // The variables take the saved parameters, transposed into candle's layout as at the start.
         for (l, pair) in self.net.vars.chunks_exact(2).enumerate() {
-            let (fan_in, fan_out) = (s.mlp.dims[l], s.mlp.dims[l + 1]);
-            let w = Tensor::from_slice(&s.mlp.weights[l], (fan_in, fan_out), &device)
+            let (fan_in, fan_out) = (saved.dims[l], saved.dims[l + 1]);
+            let w = Tensor::from_slice(&saved.weights[l], (fan_in, fan_out), &device)
                 .and_then(|w| w.t()?.contiguous())
                 .map_err(e)?;
             pair[0].set(&w).map_err(e)?;
-            pair[1].set(&Tensor::from_slice(&s.mlp.biases[l], fan_out, &device).map_err(e)?).map_err(e)?;
+            pair[1].set(&Tensor::from_slice(&saved.biases[l], fan_out, &device).map_err(e)?).map_err(e)?;
         }
         (self.opt.first, self.opt.second, self.opt.steps) = (first, second, s.steps);
-        self.mlp = s.mlp;
+        self.mlp = saved;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! seed, config hash, epoch, class labels and preprocessing. candle's `VarMap::save`
 //! writes no metadata, so the file is assembled here.
 
+use super::engine::NetRef;
 use super::model::Mlp;
 use super::options::{Activation, DType};
 use super::real::Real;
@@ -13,6 +14,10 @@ use anyhow::{bail, Context};
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// `format` of an MLP's checkpoint, and of a convolutional network's.
+const MLP_FORMAT: &str = "pinniped-mlp/1";
+pub const CONV_FORMAT: &str = "pinniped-conv/1";
 
 /// What a checkpoint says about itself.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +48,7 @@ impl CheckpointMeta {
 
     fn to_map(&self) -> HashMap<String, String> {
         let mut m = HashMap::new();
-        m.insert("format".into(), "pinniped-mlp/1".into());
+        m.insert("format".into(), MLP_FORMAT.into());
         m.insert("seed".into(), self.seed.to_string());
         m.insert("config_hash".into(), self.config_hash.clone());
         m.insert("epoch".into(), self.epoch.to_string());
@@ -64,7 +69,13 @@ impl CheckpointMeta {
 
     fn from_map(m: &HashMap<String, String>) -> anyhow::Result<Self> {
         let get = |k: &str| m.get(k).with_context(|| format!("metadata has no `{k}`: not a pinniped checkpoint"));
-        if get("format")? != "pinniped-mlp/1" {
+        if get("format")? == CONV_FORMAT {
+            bail!(
+                "a convolutional network's checkpoint ({CONV_FORMAT}): `pinniped eval` reads MLP checkpoints only \
+                 (load it with candle's VarBuilder or PyTorch's load_state_dict, see README)"
+            );
+        }
+        if get("format")? != MLP_FORMAT {
             bail!("unknown checkpoint format `{}`", get("format")?);
         }
         Ok(CheckpointMeta {
@@ -90,13 +101,31 @@ impl CheckpointMeta {
 /// Per-feature z-score statistics (mean, std) fitted on the run's training rows.
 pub(crate) type Standardization = (Vec<f64>, Vec<f64>);
 
-/// The checkpoint's bytes (write them with `exec::atomic::write_atomic`).
-pub fn encode<T: Real>(mlp: &Mlp<T>, meta: &CheckpointMeta, z: Option<&Standardization>) -> anyhow::Result<Vec<u8>> {
+/// The checkpoint's bytes (write them with `exec::atomic::write_atomic`). A convolutional
+/// network's tensors keep their names and shapes (`train::conv`: PyTorch's state dict of the
+/// equivalent module); its metadata's `format` is `pinniped-conv/1`.
+pub fn encode<T: Real>(
+    net: NetRef<'_, T>,
+    meta: &CheckpointMeta,
+    z: Option<&Standardization>,
+) -> anyhow::Result<Vec<u8>> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     if let Some((mean, std)) = z {
         tensors.push(("standardize.mean".into(), Tensor::from_slice(mean, mean.len(), &Device::Cpu)?));
         tensors.push(("standardize.std".into(), Tensor::from_slice(std, std.len(), &Device::Cpu)?));
     }
+    let mlp = match net {
+        NetRef::Mlp(mlp) => mlp,
+        NetRef::Conv(c) => {
+            for t in c.params.iter().chain(&c.buffers) {
+                tensors.push((t.name.clone(), Tensor::from_slice(&t.data, t.shape.as_slice(), &Device::Cpu)?));
+            }
+            let mut map = meta.to_map();
+            map.insert("format".into(), CONV_FORMAT.into());
+            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(map))?;
+            return canonical_header(bytes);
+        }
+    };
     for l in 0..mlp.layers() {
         let (fan_in, fan_out) = (mlp.dims[l], mlp.dims[l + 1]);
         let w = Tensor::from_slice(&mlp.weights[l], (fan_in, fan_out), &Device::Cpu)?.t()?.contiguous()?;

@@ -1,6 +1,10 @@
 //! What the paper plots, measured per epoch: confusion matrices, per-node weight
-//! change (norm and angle) and per-node activation histograms.
+//! change (norm and angle) and per-node activation histograms. For a convolutional
+//! network a node is a filter: its weight change is that of its kernel (`in × k` values),
+//! its histogram counts its activations at every time step; the linear head's classes
+//! are the last layer's nodes.
 
+use super::engine::NetRef;
 use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::Mlp;
 use super::options::Activation;
@@ -16,15 +20,50 @@ pub fn confusion(actual: &[u32], predicted: &[usize], classes: usize) -> Vec<u32
 }
 
 /// Copy of every layer's weights in f64, to measure the next epoch's change against.
-pub fn snapshot<T: Real>(mlp: &Mlp<T>) -> Result<Vec<Vec<f64>>, AllocError> {
-    mlp.weights
-        .iter()
+pub fn snapshot<T: Real>(net: NetRef<'_, T>) -> Result<Vec<Vec<f64>>, AllocError> {
+    let weights: Vec<&[T]> = match net {
+        NetRef::Mlp(mlp) => mlp.weights.iter().map(Vec::as_slice).collect(),
+        NetRef::Conv(c) => c.filter_weights().map(|t| t.data.as_slice()).collect(),
+    };
+    weights
+        .into_iter()
         .map(|w| {
             let mut copy = try_with_capacity(w.len(), "the weight snapshot")?;
             copy.extend(w.iter().map(|v| v.f64()));
             Ok(copy)
         })
         .collect()
+}
+
+/// [`weight_change`] of an MLP, or of a conv net's filters (each a row of its weight
+/// tensor, `[out, in·k]`) and head.
+pub fn net_weight_change<T: Real>(before: &[Vec<f64>], net: NetRef<'_, T>) -> Vec<Vec<(f64, f64)>> {
+    let NetRef::Conv(c) = net else {
+        return weight_change(before, net.as_mlp().expect("not a conv net"));
+    };
+    c.filter_weights()
+        .zip(before)
+        .map(|(t, old)| {
+            let fan: usize = t.shape[1..].iter().product();
+            t.data.chunks_exact(fan).zip(old.chunks_exact(fan)).map(|(new, old)| change(old, new)).collect()
+        })
+        .collect()
+}
+
+/// ‖new − old‖ and the angle between them.
+fn change<T: Real>(old: &[f64], new: &[T]) -> (f64, f64) {
+    let mut a = [0.0f64; 4];
+    for (&o, n) in old.iter().zip(new) {
+        let n = n.f64();
+        let d = n - o;
+        a[0] += d * d;
+        a[1] += o * n;
+        a[2] += o * o;
+        a[3] += n * n;
+    }
+    let norms = a[2].sqrt() * a[3].sqrt();
+    let angle = if norms == 0.0 { 0.0 } else { (a[1] / norms).clamp(-1.0, 1.0).acos() };
+    (a[0].sqrt(), angle)
 }
 
 /// Per layer, per node (output unit): ‖w_now − w_before‖ and the angle between the

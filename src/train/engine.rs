@@ -1,13 +1,18 @@
 //! The model seam: what the epoch loop (`fit`) needs from whatever trains the
-//! network. Two engines implement it: [`Native`] (the hand-written fused CPU code:
+//! network. Three engines implement it: [`Native`] (the hand-written fused CPU code:
 //! Gram method, fused SGD) and [`super::candle_engine::CandleEngine`] (candle-nn
-//! layers, autograd, a candle `Device`). Between epochs both expose their parameters
-//! as the native [`Mlp`], which diagnostics, checkpoints and `eval` read.
+//! layers, autograd, a candle `Device`) for MLPs, and
+//! [`super::candle_conv::ConvEngine`] for convolutional networks. Between epochs they
+//! expose their parameters as a [`NetRef`] (the native [`Mlp`], or a
+//! [`super::conv::ConvNet`]'s named tensors), which diagnostics, checkpoints and `eval` read.
 
+use super::candle_conv::ConvEngine;
 use super::candle_engine::CandleEngine;
+use super::conv::ConvNet;
 use super::gram::Gram;
 use super::memory::{try_filled, AllocError};
 use super::model::{Input, Mlp, Workspace};
+use super::net::Net;
 use super::optim::Optimizer;
 use super::options::{Engine, Method, OptimizerKind};
 use super::real::Real;
@@ -30,9 +35,9 @@ pub trait Model<T: Real> {
     /// Linear class scores (`rows × classes`) of evaluation set `k`, without dropout.
     fn scores(&mut self, k: usize) -> anyhow::Result<&[T]>;
     /// The parameters as of the last `end_epoch` (or the start).
-    fn mlp(&self) -> &Mlp<T>;
+    fn net(&self) -> NetRef<'_, T>;
     /// The current parameters, also in the middle of an epoch.
-    fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>>;
+    fn into_net(self: Box<Self>) -> anyhow::Result<Net<T>>;
     /// Everything training moves (parameters, optimiser and Gram state, the dropout stream's
     /// position), between epochs: what a resumed run continues from (`train::state`).
     fn state(&self) -> anyhow::Result<EngineState<T>>;
@@ -40,6 +45,47 @@ pub trait Model<T: Real> {
     /// `Err` says why the state does not fit it (and nothing is half restored that matters:
     /// the caller starts the run afresh).
     fn restore(&mut self, state: EngineState<T>) -> Result<(), String>;
+}
+
+/// A view of an engine's parameters between epochs.
+#[derive(Clone, Copy, Debug)]
+pub enum NetRef<'a, T> {
+    Mlp(&'a Mlp<T>),
+    Conv(&'a ConvNet<T>),
+}
+
+impl<'a, T: Real> NetRef<'a, T> {
+    pub fn of(net: &'a Net<T>) -> Self {
+        match net {
+            Net::Mlp(m) => NetRef::Mlp(m),
+            Net::Conv(c) => NetRef::Conv(c),
+        }
+    }
+    pub fn to_net(self) -> Net<T> {
+        match self {
+            NetRef::Mlp(m) => Net::Mlp(m.clone()),
+            NetRef::Conv(c) => Net::Conv(c.clone()),
+        }
+    }
+    pub fn as_mlp(self) -> Option<&'a Mlp<T>> {
+        match self {
+            NetRef::Mlp(m) => Some(m),
+            NetRef::Conv(_) => None,
+        }
+    }
+    pub fn is_finite(self) -> bool {
+        match self {
+            NetRef::Mlp(m) => m.is_finite(),
+            NetRef::Conv(c) => c.is_finite(),
+        }
+    }
+    /// Values of one input row.
+    pub fn inputs(self) -> usize {
+        match self {
+            NetRef::Mlp(m) => m.inputs(),
+            NetRef::Conv(c) => c.arch.inputs(),
+        }
+    }
 }
 
 /// The parameters' shapes agree (a state of another network is refused).
@@ -64,7 +110,23 @@ pub struct Setup<'a, T> {
     pub record: bool,
 }
 
-/// The engine `cfg` resolves to (see `TrainConfig::resolved_engine`).
+/// The engine that trains `net` (see [`Setup`] for the other arguments): [`build`] for an
+/// MLP, the candle conv engine for a convolutional network.
+pub fn build_net<'a, T: Real>(
+    cfg: &'a TrainConfig,
+    net: Net<T>,
+    sets: Vec<&'a [T]>,
+    batch: usize,
+    dropout_rng: ChaCha8Rng,
+    record: bool,
+) -> anyhow::Result<Box<dyn Model<T> + 'a>> {
+    match net {
+        Net::Mlp(mlp) => build(Setup { cfg, mlp, sets, batch, dropout_rng, record }),
+        Net::Conv(conv) => Ok(Box::new(ConvEngine::new(cfg, conv, sets, batch, record)?)),
+    }
+}
+
+/// The MLP engine `cfg` resolves to (see `TrainConfig::resolved_engine`).
 pub fn build<'a, T: Real>(setup: Setup<'a, T>) -> anyhow::Result<Box<dyn Model<T> + 'a>> {
     Ok(match setup.cfg.resolved_engine() {
         Engine::Candle => Box::new(CandleEngine::new(setup)?),
@@ -199,18 +261,18 @@ impl<T: Real> Model<T> for Native<'_, T> {
         Ok(self.eval_ws.forward_input(&self.mlp, input, rows))
     }
 
-    fn mlp(&self) -> &Mlp<T> {
-        &self.mlp
+    fn net(&self) -> NetRef<'_, T> {
+        NetRef::Mlp(&self.mlp)
     }
 
-    fn into_mlp(self: Box<Self>) -> anyhow::Result<Mlp<T>> {
-        Ok(self.mlp)
+    fn into_net(self: Box<Self>) -> anyhow::Result<Net<T>> {
+        Ok(Net::Mlp(self.mlp))
     }
 
     fn state(&self) -> anyhow::Result<EngineState<T>> {
         let (first, second, steps) = self.opt.state();
         Ok(EngineState {
-            mlp: self.mlp.clone(),
+            net: Net::Mlp(self.mlp.clone()),
             first,
             second,
             steps,
@@ -220,7 +282,10 @@ impl<T: Real> Model<T> for Native<'_, T> {
     }
 
     fn restore(&mut self, s: EngineState<T>) -> Result<(), String> {
-        same_shape(&self.mlp, &s.mlp)?;
+        let Net::Mlp(saved) = s.net else {
+            return Err("it is of a convolutional network, the run trains an MLP".into());
+        };
+        same_shape(&self.mlp, &saved)?;
         match (self.gram.as_mut(), s.gram) {
             (Some(g), Some(state)) => g.restore(state)?,
             (None, None) => {}
@@ -228,7 +293,7 @@ impl<T: Real> Model<T> for Native<'_, T> {
         }
         self.opt.restore(s.first, s.second, s.steps)?;
         self.ws.set_dropout_word(s.dropout_word)?;
-        self.mlp = s.mlp;
+        self.mlp = saved;
         Ok(())
     }
 }

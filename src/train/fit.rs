@@ -2,12 +2,14 @@
 //! evaluate every set and record the diagnostics; optionally stop early (keeping
 //! the best epoch's weights) and refit on training + validation rows.
 
+use super::candle_conv::scores_of;
 use super::checkpoint::Standardization;
-use super::diagnostics::{confusion, snapshot, weight_change, Histogram};
-use super::engine::{self, Model, Setup};
-use super::init::initialise;
+use super::diagnostics::{confusion, net_weight_change, snapshot, Histogram};
+use super::engine::{self, Model, NetRef};
 use super::memory::{try_filled, try_with_capacity, AllocError};
-use super::model::{argmax_rows, loss_sum, Mlp, Workspace};
+use super::model::{argmax_rows, loss_sum, Workspace};
+use super::net::{Net, NetShape};
+use super::options::Activation;
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
 use super::state::{FitState, LoopState, MainEnd, PhaseKind};
@@ -95,7 +97,8 @@ pub struct Selected {
 }
 
 pub struct Fit<T> {
-    pub mlp: Mlp<T>,
+    /// The returned network.
+    pub net: Net<T>,
     /// The z-score the returned model expects (`standardize = true`).
     pub standardization: Option<(Vec<f64>, Vec<f64>)>,
     pub history: History,
@@ -114,7 +117,7 @@ pub struct EpochView<'a, T> {
     pub metrics: &'a EpochMetrics,
     /// Everything recorded so far, this epoch included.
     pub history: &'a History,
-    pub mlp: &'a Mlp<T>,
+    pub net: NetRef<'a, T>,
     /// The z-score the model's inputs went through (`standardize = true`).
     pub standardization: Option<&'a (Vec<f64>, Vec<f64>)>,
 }
@@ -307,9 +310,7 @@ pub fn fit_resumable<T: Real>(
             return Err(ResumeError::Refused("it was saved while refitting, the run does not refit".into()).into());
         }
     }
-    let mut dims = vec![data.cols];
-    dims.extend(&cfg.model.hidden);
-    dims.push(data.classes);
+    let shape = NetShape::of(cfg, data.cols, data.channels, data.classes).map_err(anyhow::Error::msg)?;
 
     let mut shuffler = stream_rng(split.seed, SHUFFLE_STREAM);
     let mut order: Vec<usize> = (0..data.train_y.len()).collect();
@@ -322,7 +323,7 @@ pub fn fit_resumable<T: Real>(
     }
 
     let (sets, z) = build_sets::<T>(cfg, data, &train_rows, &valid_rows)?;
-    let init = || initialise::<T>(&dims, cfg.model.activation, cfg.model.init, &mut stream_rng(seed, INIT_STREAM));
+    let init = || shape.initialise::<T>(cfg, &mut stream_rng(seed, INIT_STREAM));
     let phase = Phase { cfg, classes: data.classes, start, record: true, standardization: z.as_ref() };
     let stop = (cfg.schedule.patience > 0 && !valid_rows.is_empty()).then_some(cfg.schedule.patience);
     let (config_hash, every, suspend, pause_at) =
@@ -353,7 +354,7 @@ pub fn fit_resumable<T: Real>(
             };
             let resumed = Resumed { from: main_from, saving: Saving { pause_at, ..saving }, save: &mut save_main };
             let start = PhaseStart {
-                mlp: init()?,
+                net: init()?,
                 epochs: cfg.schedule.epochs,
                 patience: stop,
                 shuffler,
@@ -362,8 +363,8 @@ pub fn fit_resumable<T: Real>(
             phase.run(start, &sets, &mut history, hook, resumed)
         }
     };
-    let fit = |mlp, standardization, outcome, selected, predictions| Fit {
-        mlp,
+    let fit = |net, standardization, outcome, selected, predictions| Fit {
+        net,
         standardization,
         history: history.clone(),
         outcome,
@@ -380,7 +381,7 @@ pub fn fit_resumable<T: Real>(
         PhaseEnd::Done(mlp, best, captured) => (mlp, best, captured),
     };
     // Resuming a refit leaves no main-phase model, and none is needed: a refit returns its own.
-    let main_model = |mlp: Option<Mlp<T>>| mlp.ok_or_else(|| anyhow::anyhow!("internal: no main-phase model"));
+    let main_model = |net: Option<Net<T>>| net.ok_or_else(|| anyhow::anyhow!("internal: no main-phase model"));
     // Predictions come from the scores each reported accuracy comes from, so that their
     // accuracy is the run's, to the last bit.
     let want = cfg.outputs.predictions;
@@ -398,13 +399,26 @@ pub fn fit_resumable<T: Real>(
             test: data.test.map(|_| test.unwrap_or_default()),
         })
     };
-    // A returned model's accuracies, and the class scores behind them, by the native forward pass.
-    let kept = |mlp: &Mlp<T>, sets: &[Set<T>]| -> Result<(PerSplit<Option<f64>>, SetScores<T>), AllocError> {
-        let mut ws = Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?;
+    // A returned model's accuracies, and the class scores behind them, by the native forward
+    // pass (an MLP) or on candle's CPU device in evaluation mode (a conv net, by training batches).
+    let kept = |net: &Net<T>, sets: &[Set<T>]| -> anyhow::Result<(PerSplit<Option<f64>>, SetScores<T>)> {
+        let mut ws = match net {
+            Net::Mlp(mlp) => Some(Workspace::try_new(mlp, sets.iter().map(Set::rows).max().unwrap_or(0))?),
+            Net::Conv(_) => None,
+        };
+        let chunk = cfg.optimiser.batch_size.min(sets[0].rows()).max(1);
         let (mut accs, mut scores) = (PerSplit::default(), [None, None, None]);
         for (k, s) in sets.iter().enumerate() {
             if s.rows() > 0 {
-                let out = ws.forward(mlp, &s.x, s.rows());
+                let conv_out;
+                let out: &[T] = match (net, ws.as_mut()) {
+                    (Net::Mlp(mlp), Some(ws)) => ws.forward(mlp, &s.x, s.rows()),
+                    (Net::Conv(c), _) => {
+                        conv_out = scores_of(c, &s.x, s.rows(), chunk)?;
+                        &conv_out
+                    }
+                    (Net::Mlp(_), None) => unreachable!("an MLP has its workspace"),
+                };
                 accs[data_split::Split::ALL[k]] = Some(phase.evaluate(out, s, None).acc);
                 if want && k > 0 {
                     scores[k] = Some(copy_scores(out)?);
@@ -414,18 +428,18 @@ pub fn fit_resumable<T: Real>(
         Ok((accs, scores))
     };
     if !cfg.schedule.refit {
-        let mlp = main_model(mlp)?;
+        let net = main_model(mlp)?;
         let (selected, [_, valid, test]) = match stop {
             // Early stopping: the best epoch's model, scored again.
             Some(_) => {
-                let (accs, scores) = kept(&mlp, &sets)?;
+                let (accs, scores) = kept(&net, &sets)?;
                 (Some(Selected { epoch: best.epoch, accs, refit: false }), scores)
             }
             // The last epoch's model: the scores of metrics.csv's last row.
             None => (None, captured.last),
         };
         let p = predictions(of(valid.as_ref(), sets.get(1))?, of(test.as_ref(), sets.get(2))?);
-        return Ok(fit(mlp, z, Outcome::Done, selected, p));
+        return Ok(fit(net, z, Outcome::Done, selected, p));
     }
 
     // Refit: the same initial weights, trained on train + valid for the best epoch count.
@@ -447,7 +461,7 @@ pub fn fit_resumable<T: Real>(
         })
     };
     let start = PhaseStart {
-        mlp: init()?,
+        net: init()?,
         epochs: best.epoch,
         patience: None,
         shuffler: stream_rng(split.seed, REFIT_SHUFFLE_STREAM),
@@ -497,8 +511,8 @@ struct Captured<T> {
 enum PhaseEnd<T> {
     /// The model to return (the best epoch's when stopping early), the best epoch and the
     /// scores kept for predictions. No model when a resumed refit skipped the main phase.
-    Done(Option<Mlp<T>>, Best, Captured<T>),
-    Diverged(Mlp<T>, usize, String),
+    Done(Option<Net<T>>, Best, Captured<T>),
+    Diverged(Net<T>, usize, String),
     /// The epoch hook failed (a checkpoint could not be written): the run fails; or the
     /// phase stopped as its `Resumed` allows (a refused state, a suspension).
     Failed(FitError),
@@ -577,9 +591,9 @@ impl<'c> Phase<'c> {
         let Saving { every: state_cadence, suspend, pause_at } = resumed.saving;
         for epoch in first_epoch..=epochs {
             let last = epoch == epochs;
-            if let Some(loss) = progress.train_epoch(sets, self.record, &self.cfg.model.hidden)? {
-                let mlp = progress.model.into_mlp()?;
-                return Ok(PhaseEnd::Diverged(mlp, epoch, format!("training loss became {loss}")));
+            if let Some(loss) = progress.train_epoch(sets, self.record)? {
+                let net = progress.model.into_net()?;
+                return Ok(PhaseEnd::Diverged(net, epoch, format!("training loss became {loss}")));
             }
             if self.record {
                 match self.record_epoch(&mut progress, sets, epoch, last, history, hook)? {
@@ -613,16 +627,16 @@ impl<'c> Phase<'c> {
         let n_train = sets[0].rows();
         let batch = cfg.optimiser.batch_size.min(n_train);
         let sets_x = sets.iter().map(|s| s.x.as_slice()).collect();
-        let setup =
-            Setup { cfg, mlp: start.mlp, sets: sets_x, batch, dropout_rng: start.dropout_rng, record: self.record };
-        let model = engine::build(setup)?;
-        let batches = Batches::new(model.mlp().inputs(), n_train, batch)?;
-        let hists = cfg
-            .model
-            .hidden
+        let hidden_shapes = start.net.hidden_shapes();
+        let widths: Vec<usize> = hidden_shapes.iter().map(|&(_, per_row)| per_row).collect();
+        let model = engine::build_net(cfg, start.net, sets_x, batch, start.dropout_rng, self.record)?;
+        let batches = Batches::new(model.net().inputs(), n_train, batch)?;
+        // A convolutional network's blocks are ReLU.
+        let activation = if cfg.model.family.is_conv() { Activation::Relu } else { cfg.model.activation };
+        let hists = hidden_shapes
             .iter()
-            .map(|&w| {
-                Histogram::try_new(cfg.model.activation, cfg.outputs.histogram_bins, cfg.outputs.histogram_relu_max, w)
+            .map(|&(nodes, _)| {
+                Histogram::try_new(activation, cfg.outputs.histogram_bins, cfg.outputs.histogram_relu_max, nodes)
             })
             .collect::<Result<Vec<_>, _>>()?;
         // What `fit` makes the predictions from (see there): the best epoch's validation
@@ -635,7 +649,8 @@ impl<'c> Phase<'c> {
             shuffler: start.shuffler,
             shuffle: cfg.schedule.shuffle,
             stopping: EarlyStopping::new(cfg.schedule.early_stopping, start.patience, start.epochs),
-            best_mlp: None,
+            best_net: None,
+            widths,
             captured: Captured { best_valid: None, last: [None, None, None] },
             keep_best_valid: capture && cfg.schedule.refit,
             keep_last: capture && !cfg.schedule.refit && start.patience.is_none(),
@@ -669,7 +684,7 @@ impl<'c> Phase<'c> {
             if k == 2 {
                 let stops = progress.stopping.would_stop(epoch, metrics.sets.valid);
                 let bad = metrics.sets.iter().filter_map(|(_, m)| *m).any(|m| !m.loss.is_finite())
-                    || !progress.model.mlp().is_finite();
+                    || !progress.model.net().is_finite();
                 ends = ends || stops || bad;
             }
             if set.rows() == 0 || (k == 2 && !test_cadence.due_or_last(epoch, ends)) {
@@ -696,26 +711,26 @@ impl<'c> Phase<'c> {
         }
         metrics.seconds = self.start.elapsed().as_secs_f64();
         if let Some(before) = progress.before.take() {
-            record_diagnostics(history, epoch, &before, progress.model.mlp(), &progress.hists);
+            record_diagnostics(history, epoch, &before, progress.model.net(), &progress.hists);
         }
         let bad = metrics.sets.iter().filter_map(|(_, m)| *m).find(|m| !m.loss.is_finite()).map(|m| m.loss);
         let valid = metrics.sets.valid;
         history.metrics.push(metrics);
-        if let Some(loss) = bad.or_else(|| (!progress.model.mlp().is_finite()).then_some(f64::NAN)) {
-            let mlp = progress.model.mlp().clone();
-            return Ok(EpochEnd::Diverged(PhaseEnd::Diverged(mlp, epoch, format!("evaluation loss became {loss}"))));
+        if let Some(loss) = bad.or_else(|| (!progress.model.net().is_finite()).then_some(f64::NAN)) {
+            let net = progress.model.net().to_net();
+            return Ok(EpochEnd::Diverged(PhaseEnd::Diverged(net, epoch, format!("evaluation loss became {loss}"))));
         }
         hook(EpochView {
             metrics: history.metrics.last().expect("just pushed"),
             history,
-            mlp: progress.model.mlp(),
+            net: progress.model.net(),
             standardization: self.standardization,
         })?;
         if let Some(v) = valid {
             if progress.stopping.observe(epoch, v) {
                 progress.captured.best_valid = improved_valid.take();
                 if progress.stopping.keeps_best_model() {
-                    progress.best_mlp = Some(progress.model.mlp().clone());
+                    progress.best_net = Some(progress.model.net().to_net());
                 }
             }
             if progress.stopping.should_stop(epoch) {
@@ -728,7 +743,7 @@ impl<'c> Phase<'c> {
 
 /// What a phase starts from.
 struct PhaseStart<T> {
-    mlp: Mlp<T>,
+    net: Net<T>,
     epochs: usize,
     /// Early stopping's patience; `None` trains every epoch.
     patience: Option<usize>,
@@ -755,7 +770,9 @@ struct Progress<'s, T: Real> {
     shuffle: bool,
     stopping: EarlyStopping,
     /// The best epoch's weights (early stopping with a patience).
-    best_mlp: Option<Mlp<T>>,
+    best_net: Option<Net<T>>,
+    /// Per hidden layer (or block), the values one row records (the histograms' widths).
+    widths: Vec<usize>,
     captured: Captured<T>,
     /// Keep the best epoch's validation scores (a refit's predictions).
     keep_best_valid: bool,
@@ -784,7 +801,7 @@ impl<T: Real> Progress<'_, T> {
         self.shuffler.set_word_pos(from.shuffle_word);
         self.batches.positions = from.positions;
         self.stopping.restore(from.best, from.best_score);
-        self.best_mlp = from.best_mlp;
+        self.best_net = from.best_net;
         self.captured.best_valid = from.best_valid;
         Ok(())
     }
@@ -799,32 +816,32 @@ impl<T: Real> Progress<'_, T> {
             positions: self.batches.positions.clone(),
             best,
             best_score,
-            best_mlp: self.best_mlp.clone(),
+            best_net: self.best_net.clone(),
             best_valid: self.captured.best_valid.clone(),
         })
     }
 
     /// Shuffles and trains one epoch; `Some(loss)` when a batch loss is not finite. When
     /// recording, keeps the parameters before it and counts the hidden activations.
-    fn train_epoch(&mut self, sets: &[Set<T>], record: bool, widths: &[usize]) -> anyhow::Result<Option<f64>> {
+    fn train_epoch(&mut self, sets: &[Set<T>], record: bool) -> anyhow::Result<Option<f64>> {
         if self.shuffle {
             self.batches.shuffle(&mut self.shuffler);
         }
         self.batches.gather(&sets[0]);
-        self.before = if record { Some(snapshot(self.model.mlp())?) } else { None };
+        self.before = if record { Some(snapshot(self.model.net())?) } else { None };
         self.hists.iter_mut().for_each(Histogram::clear);
         let counting = if record { Some(&mut self.hists) } else { None };
-        self.batches.train(self.model.as_mut(), counting, widths)
+        self.batches.train(self.model.as_mut(), counting, &self.widths)
     }
 
     /// The model to return (the best epoch's when stopping early) and the best epoch.
     fn finish(self) -> anyhow::Result<PhaseEnd<T>> {
         let best = self.stopping.best();
-        let mlp = match self.best_mlp {
-            Some(mlp) => mlp,
-            None => self.model.into_mlp()?,
+        let net = match self.best_net {
+            Some(net) => net,
+            None => self.model.into_net()?,
         };
-        Ok(PhaseEnd::Done(Some(mlp), best, self.captured))
+        Ok(PhaseEnd::Done(Some(net), best, self.captured))
     }
 }
 
@@ -833,10 +850,10 @@ fn record_diagnostics<T: Real>(
     history: &mut History,
     epoch: usize,
     before: &[Vec<f64>],
-    after: &Mlp<T>,
+    after: NetRef<'_, T>,
     hists: &[Histogram],
 ) {
-    for (l, nodes) in weight_change(before, after).into_iter().enumerate() {
+    for (l, nodes) in net_weight_change(before, after).into_iter().enumerate() {
         for (node, (dnorm, dtheta)) in nodes.into_iter().enumerate() {
             history.weight_changes.push(WeightChange { epoch, layer: l, node, dnorm, dtheta });
         }

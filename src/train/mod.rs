@@ -1,8 +1,10 @@
 //! Training one network: model, initialisation, loss, optimiser, the epoch loop
 //! and its diagnostics. Generic over `f32`/`f64` via [`Real`].
 
+pub mod candle_conv;
 pub mod candle_engine;
 pub mod checkpoint;
+pub mod conv;
 pub mod diagnostics;
 pub mod engine;
 pub mod fit;
@@ -10,6 +12,7 @@ pub mod gram;
 pub mod init;
 pub(crate) mod linalg;
 pub mod model;
+pub mod net;
 pub mod optim;
 pub mod predictions;
 pub mod real;
@@ -27,8 +30,9 @@ pub use fit::{
     WeightChange,
 };
 pub use model::{Grads, Input, Mlp, Workspace};
+pub use net::{Net, NetShape};
 pub use optim::Optimizer;
 pub use options::{
-    Activation, DType, Device, Engine, Features, Init, Loss, Method, MomentumRule, OptimizerKind, StopOn,
+    Activation, DType, Device, Engine, Features, Init, Loss, Method, ModelFamily, MomentumRule, OptimizerKind, StopOn,
 };
 pub use real::Real;

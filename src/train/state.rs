@@ -11,9 +11,11 @@
 //! body: a truncated or corrupt file is refused before anything of it is used. Lengths
 //! are checked against the bytes left, so a damaged length cannot allocate.
 
+use super::conv::{ConvNet, NamedTensor};
 use super::diagnostics::Histogram;
 use super::fit::{EpochConfusion, EpochMetrics, History, LayerHistogram, SetMetrics, WeightChange};
 use super::model::Mlp;
+use super::net::{Net, NetShape};
 use super::options::Activation;
 use super::real::Real;
 use super::strategy::Best;
@@ -36,7 +38,7 @@ pub struct GramState<T> {
 /// What an engine needs to continue exactly where it was, at an epoch boundary.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineState<T> {
-    pub mlp: Mlp<T>,
+    pub net: Net<T>,
     /// SGD velocity or Adam's first moment per parameter tensor (w0, b0, w1, …), in the
     /// engine's own layout; Adam's second moment.
     pub first: Vec<Vec<T>>,
@@ -66,7 +68,7 @@ pub struct LoopState<T> {
     pub best: Option<Best>,
     pub(crate) best_score: f64,
     /// The best epoch's weights (early stopping with a patience).
-    pub(crate) best_mlp: Option<Mlp<T>>,
+    pub(crate) best_net: Option<Net<T>>,
     /// The best epoch's validation scores (kept for a refit's predictions).
     pub best_valid: Option<Vec<T>>,
 }
@@ -117,7 +119,7 @@ impl<T: Real> FitState<T> {
         c.positions.iter().for_each(|&p| e.usize(p));
         e.opt(c.best.as_ref(), Enc::best);
         e.f64(c.best_score);
-        e.opt(c.best_mlp.as_ref(), Enc::mlp);
+        e.opt(c.best_net.as_ref(), Enc::net);
         e.opt(c.best_valid.as_ref(), |e, v| e.reals(v));
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&e.0);
@@ -125,10 +127,10 @@ impl<T: Real> FitState<T> {
         out
     }
 
-    /// Reads a state written by [`FitState::encode`]; `dims` and `activation` are the run's
+    /// Reads a state written by [`FitState::encode`]; `shape` and `activation` are the run's
     /// network (every parameter tensor's length is checked against them). Any mismatch or
     /// damage is an `Err` saying what, never a wrong state.
-    pub fn decode(bytes: &[u8], dims: &[usize], activation: Activation) -> Result<Self, String> {
+    pub fn decode(bytes: &[u8], shape: &NetShape, activation: Activation) -> Result<Self, String> {
         let body = bytes.strip_prefix(MAGIC).ok_or("not a pinniped state file (or another format version)")?;
         if body.len() < 32 {
             return Err("truncated".into());
@@ -137,7 +139,7 @@ impl<T: Real> FitState<T> {
         if Sha256::digest(body).as_slice() != sum {
             return Err("its checksum does not match (truncated or corrupt)".into());
         }
-        let mut d = Dec { b: body, at: 0, dims, activation };
+        let mut d = Dec { b: body, at: 0, shape, activation };
         let dtype = d.str()?;
         if dtype != T::NAME {
             return Err(format!("it holds {dtype} values, the run trains in {}", T::NAME));
@@ -158,7 +160,7 @@ impl<T: Real> FitState<T> {
         let positions = (0..n).map(|_| d.usize()).collect::<Result<Vec<_>, _>>()?;
         let best = d.opt(Dec::best)?;
         let best_score = d.f64()?;
-        let best_mlp = d.opt(Dec::mlp)?;
+        let best_net = d.opt(Dec::net)?;
         let best_valid = d.opt(Dec::reals)?;
         if d.at != body.len() {
             return Err("it has bytes after its end".into());
@@ -166,7 +168,7 @@ impl<T: Real> FitState<T> {
         if (phase == PhaseKind::Refit) != main.is_some() {
             return Err("its phase and contents disagree".into());
         }
-        let current = LoopState { epoch, engine, shuffle_word, positions, best, best_score, best_mlp, best_valid };
+        let current = LoopState { epoch, engine, shuffle_word, positions, best, best_score, best_net, best_valid };
         Ok(FitState { config_hash, phase, seconds, main, history, current })
     }
 }
@@ -210,8 +212,15 @@ impl Enc {
             self.reals(b);
         }
     }
+    /// An MLP as before conv nets existed; a conv net's parameters then buffers, in order.
+    fn net<T: Real>(&mut self, n: &Net<T>) {
+        match n {
+            Net::Mlp(m) => self.mlp(m),
+            Net::Conv(c) => c.params.iter().chain(&c.buffers).for_each(|t| self.reals(&t.data)),
+        }
+    }
     fn engine<T: Real>(&mut self, s: &EngineState<T>) {
-        self.mlp(&s.mlp);
+        self.net(&s.net);
         for moments in [&s.first, &s.second] {
             self.usize(moments.len());
             moments.iter().for_each(|m| self.reals(m));
@@ -269,7 +278,7 @@ impl Enc {
 struct Dec<'a> {
     b: &'a [u8],
     at: usize,
-    dims: &'a [usize],
+    shape: &'a NetShape,
     activation: Activation,
 }
 
@@ -329,16 +338,35 @@ impl Dec<'_> {
     fn best(&mut self) -> Result<Best, String> {
         Ok(Best { epoch: self.usize()?, valid_acc: self.opt(Dec::f64)? })
     }
-    fn mlp<T: Real>(&mut self) -> Result<Mlp<T>, String> {
-        let (mut weights, mut biases) = (Vec::new(), Vec::new());
-        for l in 0..self.dims.len() - 1 {
-            weights.push(self.reals_of(self.dims[l] * self.dims[l + 1], &format!("layer {l}'s weights"))?);
-            biases.push(self.reals_of(self.dims[l + 1], &format!("layer {l}'s biases"))?);
+    fn net<T: Real>(&mut self) -> Result<Net<T>, String> {
+        let shape = self.shape;
+        match shape {
+            NetShape::Mlp(dims) => {
+                let (mut weights, mut biases) = (Vec::new(), Vec::new());
+                for l in 0..dims.len() - 1 {
+                    weights.push(self.reals_of(dims[l] * dims[l + 1], &format!("layer {l}'s weights"))?);
+                    biases.push(self.reals_of(dims[l + 1], &format!("layer {l}'s biases"))?);
+                }
+                Ok(Net::Mlp(Mlp::from_parts(dims, self.activation, weights, biases)))
+            }
+            NetShape::Conv(arch) => {
+                let mut tensors = |shapes: Vec<(String, Vec<usize>)>| {
+                    shapes
+                        .into_iter()
+                        .map(|(name, shape)| {
+                            let data = self.reals_of(shape.iter().product(), &name)?;
+                            Ok(NamedTensor { name, shape, data })
+                        })
+                        .collect::<Result<Vec<_>, String>>()
+                };
+                let params = tensors(arch.param_shapes())?;
+                let buffers = tensors(arch.buffer_shapes())?;
+                Ok(Net::Conv(ConvNet { arch: arch.clone(), params, buffers }))
+            }
         }
-        Ok(Mlp::from_parts(self.dims, self.activation, weights, biases))
     }
     fn engine<T: Real>(&mut self) -> Result<EngineState<T>, String> {
-        let mlp = self.mlp()?;
+        let net = self.net()?;
         let mut moments = || -> Result<Vec<Vec<T>>, String> {
             let n = self.len(8)?;
             (0..n).map(|_| self.reals()).collect()
@@ -349,7 +377,7 @@ impl Dec<'_> {
             Ok(GramState { s: T::of(d.f64()?), vs: T::of(d.f64()?), a: d.reals()?, va: d.reals()?, steps: d.u64()? })
         })?;
         let dropout_word = self.opt(Dec::u128)?;
-        Ok(EngineState { mlp, first, second, steps, gram, dropout_word })
+        Ok(EngineState { net, first, second, steps, gram, dropout_word })
     }
     fn history(&mut self) -> Result<History, String> {
         let mut h = History::default();
@@ -428,7 +456,7 @@ mod tests {
             current: LoopState {
                 epoch: 2,
                 engine: EngineState {
-                    mlp: mlp(0.1),
+                    net: Net::Mlp(mlp(0.1)),
                     first: vec![vec![T::of(1.0 / 3.0); 6], vec![T::zero(); 2]],
                     second: vec![],
                     steps: 17,
@@ -445,7 +473,7 @@ mod tests {
                 positions: vec![2, 0, 1],
                 best: Some(Best { epoch: 1, valid_acc: None }),
                 best_score: f64::NEG_INFINITY,
-                best_mlp: Some(mlp(-2.0)),
+                best_net: Some(Net::Mlp(mlp(-2.0))),
                 best_valid: None,
             },
         }
@@ -455,7 +483,7 @@ mod tests {
     fn round_trips<T: Real>() {
         let s = sample::<T>();
         let bytes = s.encode();
-        let back = FitState::<T>::decode(&bytes, &[3, 2, 2], Activation::Tanh).unwrap();
+        let back = FitState::<T>::decode(&bytes, &NetShape::Mlp(vec![3, 2, 2]), Activation::Tanh).unwrap();
         assert_eq!(back.encode(), bytes);
         assert_eq!(back.current, s.current);
         assert_eq!(back.main, s.main);
@@ -471,7 +499,8 @@ mod tests {
     #[test]
     fn damaged_or_mismatched_states_are_refused_with_the_reason() {
         let bytes = sample::<f32>().encode();
-        let decode = |b: &[u8]| FitState::<f32>::decode(b, &[3, 2, 2], Activation::Tanh).unwrap_err();
+        let decode =
+            |b: &[u8]| FitState::<f32>::decode(b, &NetShape::Mlp(vec![3, 2, 2]), Activation::Tanh).unwrap_err();
         for cut in [0, 10, MAGIC.len() + 5, bytes.len() / 2, bytes.len() - 1] {
             let e = decode(&bytes[..cut]);
             assert!(e.contains("truncated") || e.contains("not a pinniped state"), "cut at {cut}: {e}");
@@ -479,9 +508,9 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[MAGIC.len() + 40] ^= 1;
         assert!(decode(&flipped).contains("checksum"));
-        let e = FitState::<f64>::decode(&bytes, &[3, 2, 2], Activation::Tanh).unwrap_err();
+        let e = FitState::<f64>::decode(&bytes, &NetShape::Mlp(vec![3, 2, 2]), Activation::Tanh).unwrap_err();
         assert!(e.contains("holds f32 values"), "{e}");
-        let e = FitState::<f32>::decode(&bytes, &[3, 4, 2], Activation::Tanh).unwrap_err();
+        let e = FitState::<f32>::decode(&bytes, &NetShape::Mlp(vec![3, 4, 2]), Activation::Tanh).unwrap_err();
         assert!(e.contains("layer 0's weights has 6 values, the run's network needs 12"), "{e}");
     }
 }
