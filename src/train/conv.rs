@@ -247,7 +247,7 @@ impl<T: Real> ConvNet<T> {
     }
 
     pub fn is_finite(&self) -> bool {
-        self.params.iter().chain(&self.buffers).all(|t| t.data.iter().all(|v| v.f64().is_finite()))
+        self.params.iter().chain(&self.buffers).all(|t| !t.data.iter().fold(false, |bad, v| bad | !v.f64().is_finite()))
     }
 
     /// The weights whose change diagnostics follow, one row per output unit (a filter, a

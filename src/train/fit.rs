@@ -360,7 +360,7 @@ pub fn fit_resumable<T: Real>(
                 shuffler,
                 dropout_rng: stream_rng(seed, DROPOUT_STREAM),
             };
-            phase.run(start, &sets, &mut history, hook, resumed)
+            phase.run(start, &sets, &mut history, hook, resumed)?
         }
     };
     let fit = |net, standardization, outcome, selected, predictions| Fit {
@@ -377,7 +377,6 @@ pub fn fit_resumable<T: Real>(
         PhaseEnd::Diverged(mlp, epoch, reason) => {
             return Ok(fit(mlp, z, Outcome::Diverged { epoch, reason }, None, None))
         }
-        PhaseEnd::Failed(e) => return Err(e),
         PhaseEnd::Done(mlp, best, captured) => (mlp, best, captured),
     };
     // Resuming a refit leaves no main-phase model, and none is needed: a refit returns its own.
@@ -468,7 +467,7 @@ pub fn fit_resumable<T: Real>(
         dropout_rng: stream_rng(seed, REFIT_DROPOUT_STREAM),
     };
     let resumed = Resumed { from: refit_from, saving, save: &mut save_refit };
-    let end = quiet.run(start, &refit_sets, &mut scratch, &mut no_hook, resumed);
+    let end = quiet.run(start, &refit_sets, &mut scratch, &mut no_hook, resumed)?;
     match end {
         PhaseEnd::Diverged(mlp, epoch, reason) => Ok(fit(
             mlp,
@@ -477,7 +476,6 @@ pub fn fit_resumable<T: Real>(
             None,
             None,
         )),
-        PhaseEnd::Failed(e) => Err(e),
         PhaseEnd::Done(refitted, _, _) => {
             let refitted = main_model(refitted)?;
             let (a, scores) = kept(&refitted, &refit_sets)?;
@@ -513,9 +511,6 @@ enum PhaseEnd<T> {
     /// scores kept for predictions. No model when a resumed refit skipped the main phase.
     Done(Option<Net<T>>, Best, Captured<T>),
     Diverged(Net<T>, usize, String),
-    /// The epoch hook failed (a checkpoint could not be written): the run fails; or the
-    /// phase stopped as its `Resumed` allows (a refused state, a suspension).
-    Failed(FitError),
 }
 
 /// When a phase saves its state.
@@ -559,20 +554,10 @@ impl<'c> Phase<'c> {
     }
 
     /// Trains `start.epochs` epochs (fewer when early stopping ends the phase), recording
-    /// diagnostics and calling the hook after each epoch when `record` is set.
+    /// diagnostics and calling the hook after each epoch when `record` is set. `Err`: a buffer
+    /// the machine refused or a hook that failed (the run fails), or a stop its `Resumed`
+    /// allows (a refused state, a suspension, a rung).
     fn run<T: Real>(
-        &self,
-        start: PhaseStart<T>,
-        sets: &[Set<T>],
-        history: &mut History,
-        hook: &mut EpochHook<'_, T>,
-        resumed: Resumed<'_, '_, T>,
-    ) -> PhaseEnd<T> {
-        // A buffer the machine refuses, or a hook that fails, fails this run only.
-        self.try_run(start, sets, history, hook, resumed).unwrap_or_else(PhaseEnd::Failed)
-    }
-
-    fn try_run<T: Real>(
         &self,
         start: PhaseStart<T>,
         sets: &[Set<T>],
