@@ -584,7 +584,7 @@ impl<'c> Phase<'c> {
                 match self.record_epoch(&mut progress, sets, epoch, last, history, hook)? {
                     EpochEnd::Continue => {}
                     EpochEnd::Stop => break,
-                    EpochEnd::Diverged(end) => return Ok(end),
+                    EpochEnd::Diverged(end) => return Ok(*end),
                 }
             }
             // Between epochs, after everything of this one: the state a resumed run starts from.
@@ -703,7 +703,11 @@ impl<'c> Phase<'c> {
         history.metrics.push(metrics);
         if let Some(loss) = bad.or_else(|| (!progress.model.net().is_finite()).then_some(f64::NAN)) {
             let net = progress.model.net().to_net();
-            return Ok(EpochEnd::Diverged(PhaseEnd::Diverged(net, epoch, format!("evaluation loss became {loss}"))));
+            return Ok(EpochEnd::Diverged(Box::new(PhaseEnd::Diverged(
+                net,
+                epoch,
+                format!("evaluation loss became {loss}"),
+            ))));
         }
         hook(EpochView {
             metrics: history.metrics.last().expect("just pushed"),
@@ -742,7 +746,8 @@ enum EpochEnd<T> {
     Continue,
     /// Early stopping's patience ran out.
     Stop,
-    Diverged(PhaseEnd<T>),
+    /// Boxed: the run's network rides in it, once per run.
+    Diverged(Box<PhaseEnd<T>>),
 }
 
 /// What a phase carries from one epoch to the next: the engine, the epoch's batches, the
