@@ -1,7 +1,7 @@
 //! Convolutional models (`model = "fcn" | "resnet"`) end to end on the shipped archive sets:
 //! an FCN learns ItalyPowerDemand from raw amplitudes, FCN and ResNet sweeps are bit-identical
 //! whatever `--jobs`, their checkpoints hold PyTorch's names and shapes and load in candle's
-//! `VarBuilder`, and the keys are validated (native refuses them with exit 2).
+//! `VarBuilder` and in `pinniped eval` (a changed one refused by name), and the keys are validated (native refuses them with exit 2).
 
 mod common;
 
@@ -11,6 +11,20 @@ use std::path::Path;
 
 fn aeon(name: &str, split: &str) -> String {
     repo().join(format!("data/aeon/{name}_{split}.ts.gz")).display().to_string()
+}
+
+/// The last value in `column` of a run's metrics.csv.
+fn last_column(metrics: &Path, column: &str) -> f64 {
+    let text = fs::read_to_string(metrics).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("a {column} column"));
+    text.lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(col).filter(|v| !v.is_empty()))
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The training accuracy of every epoch of a run's metrics.csv.
@@ -106,16 +120,48 @@ fn conv_sweeps_are_bit_identical_whatever_jobs_and_checkpoints_have_pytorch_name
     ] {
         assert_eq!(tensors[name].dims(), shape.as_slice(), "{name}");
     }
-    // `eval` reads MLP checkpoints only, and says so instead of misreading one.
+    // `eval` scores a conv checkpoint as the run scored its test set (trained for two epochs
+    // without early stopping, the checkpoint is the last epoch's model).
+    for id in ["runs/model=fcn", "runs/model=resnet"] {
+        let out = pinniped()
+            .args(["eval", "--csv", "--model"])
+            .arg(model(id))
+            .args(["--data", &aeon("BasicMotions", "TEST")])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{id}: {}", String::from_utf8_lossy(&out.stderr));
+        let row: Vec<&str> = stdout.lines().nth(1).unwrap().split(',').collect();
+        let (acc, rows): (f64, usize) = (row[0].parse().unwrap(), row[2].parse().unwrap());
+        assert_eq!(rows, 40, "BasicMotions has 40 test series");
+        let dir = model(id).parent().unwrap().to_path_buf();
+        let run_test = last_column(&dir.join("metrics.csv"), "test_acc");
+        assert_eq!(acc, run_test, "{id}: eval's accuracy is the run's test accuracy");
+    }
+    // A checkpoint whose tensor does not fit its embedded config is refused by name.
+    let tampered = tmp.path().join("tampered.safetensors");
+    let mut fcn = candle_core::safetensors::load(model("runs/model=fcn"), &candle_core::Device::Cpu).unwrap();
+    let bytes = fs::read(model("runs/model=fcn")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    fcn.insert(
+        "fc.bias".into(),
+        candle_core::Tensor::zeros(5, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap(),
+    );
+    candle_core::safetensors::save(&fcn, &tampered).unwrap();
+    // candle's save writes no metadata: put the original's back.
+    let raw = fs::read(&tampered).unwrap();
+    let saved = safetensors::SafeTensors::deserialize(&raw).unwrap();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = saved.tensors().into_iter().collect();
+    fs::write(&tampered, safetensors::serialize(views, header.metadata().clone()).unwrap()).unwrap();
     let refused = pinniped()
         .args(["eval", "--model"])
-        .arg(model("runs/model=fcn"))
+        .arg(&tampered)
         .args(["--data", &aeon("BasicMotions", "TEST")])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("pinniped-conv/1") && stderr.contains("MLP checkpoints only"), "{stderr}");
+    assert!(stderr.contains("`fc.bias` has shape [5]") && stderr.contains("[4]"), "{stderr}");
     // Trained for two epochs: the running statistics have moved off PyTorch's initial 0 and 1.
     let mean = tensors["blocks.0.convs.0.bn.running_mean"].to_vec1::<f32>().unwrap();
     assert!(mean.iter().any(|&m| m != 0.0), "{mean:?}");

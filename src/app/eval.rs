@@ -1,5 +1,5 @@
 //! `pinniped eval --model M --data D`: a saved model's accuracy and confusion matrix on a
-//! data file, scored through the model seam (`train::engine::Model`), as a run scores its
+//! data file (an MLP's or a convolutional network's checkpoint), scored through the model seam (`train::engine::Model`), as a run scores its
 //! evaluation sets.
 
 use super::args::EvalArgs;
@@ -9,10 +9,10 @@ use crate::features::Pipeline;
 use crate::output::count;
 use crate::spec::problems::{echo, echo_path};
 use crate::spec::{InputError, TrainConfig};
-use crate::train::checkpoint::{self, AnyMlp};
-use crate::train::engine::{self, Setup};
+use crate::train::checkpoint::{self, AnyNet};
+use crate::train::engine;
 use crate::train::model::argmax_rows;
-use crate::train::{Device, Method, Mlp, Real};
+use crate::train::{Device, Method, Net, Real};
 use anyhow::Context;
 use std::path::Path;
 
@@ -43,13 +43,13 @@ pub fn eval(a: EvalArgs) -> Result<u8, AppError> {
     let mut x = Pipeline::of(&cfg)
         .apply(split.x, meta.raw_cols, meta.channels())
         .map_err(|e| InputError::one(&a.model, None, None, e.to_string()))?;
-    let inputs = ckpt.mlp.dims()[0];
+    let inputs = ckpt.net.inputs();
     if let Some((mean, std)) = &ckpt.standardization {
         crate::features::spectral::standardize_apply(&mut x, inputs, mean, std);
     }
-    let predicted = match ckpt.mlp {
-        AnyMlp::F32(m) => predict(&cfg, m, &x)?,
-        AnyMlp::F64(m) => predict(&cfg, m, &x)?,
+    let predicted = match ckpt.net {
+        AnyNet::F32(n) => predict(&cfg, n, &x)?,
+        AnyNet::F64(n) => predict(&cfg, n, &x)?,
     };
     let classes = meta.classes.len();
     let m = crate::train::diagnostics::confusion(&split.y, &predicted, classes);
@@ -79,18 +79,23 @@ pub fn eval(a: EvalArgs) -> Result<u8, AppError> {
     Ok(exit::OK)
 }
 
-/// Each row's predicted class: the checkpoint's network built as the engine its
-/// configuration names and scored as a run scores an evaluation set. On the CPU (a model
-/// trained on a GPU evaluates anywhere) and by the direct method (the Gram method stands
-/// for the first layer through the training rows, which `eval` does not have).
-fn predict<T: Real>(cfg: &TrainConfig, mlp: Mlp<T>, x: &[f64]) -> anyhow::Result<Vec<usize>> {
-    let classes = mlp.classes();
+/// Each row's predicted class: the checkpoint's network (an MLP or a convolutional one) built
+/// as the engine its configuration names and scored as a run scores an evaluation set. On the
+/// CPU (a model trained on a GPU evaluates anywhere) and by the direct method (the Gram method
+/// stands for the first layer through the training rows, which `eval` does not have).
+fn predict<T: Real>(cfg: &TrainConfig, net: Net<T>, x: &[f64]) -> anyhow::Result<Vec<usize>> {
+    let classes = match &net {
+        Net::Mlp(m) => m.classes(),
+        Net::Conv(c) => c.arch.classes,
+    };
     let x: Vec<T> = x.iter().map(|&v| T::of(v)).collect();
     let mut cfg = cfg.clone();
     (cfg.model.method, cfg.model.device) = (Method::Direct, Device::Cpu);
     // Scoring draws nothing; the engine still wants its dropout stream.
     let dropout_rng = crate::stats::stream_rng(cfg.schedule.seed, 0);
-    let mut model = engine::build(Setup { cfg: &cfg, mlp, sets: vec![&x], batch: 1, dropout_rng, record: false })?;
+    // Evaluated a batch's worth of rows at a time, as a run evaluates its sets.
+    let batch = cfg.optimiser.batch_size.clamp(1, 256);
+    let mut model = engine::build_net(&cfg, net, vec![&x], batch, dropout_rng, false)?;
     Ok(argmax_rows(model.scores(0)?, classes).collect())
 }
 

@@ -3,12 +3,15 @@
 //! seed, config hash, epoch, class labels and preprocessing. candle's `VarMap::save`
 //! writes no metadata, so the file is assembled here.
 
+use super::conv::{ConvArch, ConvNet, InputLayout, NamedTensor};
 use super::engine::NetRef;
 use super::model::Mlp;
+use super::net::{Net, NetShape};
 use super::options::{Activation, DType};
 use super::real::Real;
 use crate::data::SeriesPolicy;
 use crate::features::Pipeline;
+use crate::output::count;
 use crate::spec::TrainConfig;
 use anyhow::{bail, Context};
 use candle_core::{Device, Tensor};
@@ -69,13 +72,7 @@ impl CheckpointMeta {
 
     fn from_map(m: &HashMap<String, String>) -> anyhow::Result<Self> {
         let get = |k: &str| m.get(k).with_context(|| format!("metadata has no `{k}`: not a pinniped checkpoint"));
-        if get("format")? == CONV_FORMAT {
-            bail!(
-                "a convolutional network's checkpoint ({CONV_FORMAT}): `pinniped eval` reads MLP checkpoints only \
-                 (load it with candle's VarBuilder or PyTorch's load_state_dict, see README)"
-            );
-        }
-        if get("format")? != MLP_FORMAT {
+        if ![MLP_FORMAT, CONV_FORMAT].contains(&get("format")?.as_str()) {
             bail!("unknown checkpoint format `{}`", get("format")?);
         }
         Ok(CheckpointMeta {
@@ -154,31 +151,33 @@ fn canonical_header(bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A loaded checkpoint in the dtype it was saved in.
-pub enum AnyMlp {
-    F32(Mlp<f32>),
-    F64(Mlp<f64>),
+/// A loaded checkpoint's network, in the dtype it was saved in.
+pub enum AnyNet {
+    F32(Net<f32>),
+    F64(Net<f64>),
 }
 
-impl AnyMlp {
-    pub fn dims(&self) -> &[usize] {
+impl AnyNet {
+    /// Values of one input row (the features' width).
+    pub fn inputs(&self) -> usize {
         match self {
-            AnyMlp::F32(m) => &m.dims,
-            AnyMlp::F64(m) => &m.dims,
+            AnyNet::F32(n) => n.inputs(),
+            AnyNet::F64(n) => n.inputs(),
         }
     }
 }
 
 /// A checkpoint: the network, what it says about itself, and its z-score statistics.
 pub struct Checkpoint {
-    pub mlp: AnyMlp,
+    pub net: AnyNet,
     pub meta: CheckpointMeta,
     pub standardization: Option<Standardization>,
 }
 
-/// Reads and checks a checkpoint: its metadata must describe its tensors exactly
-/// (names, dtypes, chained shapes, input width of the recorded pipeline, class count),
-/// so that evaluating it can never fail halfway or silently convert weights.
+/// Reads and checks a checkpoint, an MLP's or a convolutional network's: its metadata must
+/// describe its tensors exactly (names, dtypes, shapes, the input width of the recorded
+/// pipeline, the class count), so that evaluating it can never fail halfway or silently
+/// convert weights.
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = crate::fsx::read_bounded(path, crate::fsx::MAX_CHECKPOINT_BYTES)
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
@@ -187,13 +186,14 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
     // The parsers' own words (serde's "invalid type: integer `1`, expected string or map")
     // help no user: the file is not a checkpoint pinniped can read, and that is all.
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|_| anyhow::anyhow!(broken()))?;
-    let meta = header
+    let map = header
         .metadata()
         .as_ref()
         .with_context(|| format!("{}: the checkpoint has no metadata: not written by pinniped", path.display()))?;
-    let meta = CheckpointMeta::from_map(meta).with_context(|| path.display().to_string())?;
+    let meta = CheckpointMeta::from_map(map).with_context(|| path.display().to_string())?;
+    let conv = map.get("format").map(String::as_str) == Some(CONV_FORMAT);
     let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|_| anyhow::anyhow!(broken()))?;
-    let dims = check(&meta, &file).map_err(|what| {
+    let shape = check(&meta, conv, &file).map_err(|what| {
         anyhow::anyhow!(
             "{}: {what}; the file was not written by this pinniped or has been changed \
              (use the model.safetensors of a finished run, or train again)",
@@ -201,26 +201,9 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         )
     })?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|_| anyhow::anyhow!(broken()))?;
-    let layers: Vec<(Tensor, Tensor)> = (0..dims.len() - 1)
-        .map(|l| {
-            let w = &tensors[&format!("layers.{l}.weight")];
-            Ok((w.t()?.contiguous()?, tensors[&format!("layers.{l}.bias")].clone()))
-        })
-        .collect::<candle_core::Result<_>>()
-        .with_context(broken)?;
-    fn build<T: Real>(dims: &[usize], a: Activation, layers: &[(Tensor, Tensor)]) -> anyhow::Result<Mlp<T>> {
-        let mut ws = Vec::new();
-        let mut bs = Vec::new();
-        for (w, b) in layers {
-            // `check` made sure the tensors are already `T`: no conversion happens here.
-            ws.push(w.flatten_all()?.to_vec1::<T>()?);
-            bs.push(b.to_vec1::<T>()?);
-        }
-        Ok(Mlp::from_parts(dims, a, ws, bs))
-    }
-    let mlp = match meta.dtype {
-        DType::F32 => AnyMlp::F32(build(&dims, meta.activation, &layers).with_context(broken)?),
-        DType::F64 => AnyMlp::F64(build(&dims, meta.activation, &layers).with_context(broken)?),
+    let net = match meta.dtype {
+        DType::F32 => AnyNet::F32(build(&shape, meta.activation, &tensors).with_context(broken)?),
+        DType::F64 => AnyNet::F64(build(&shape, meta.activation, &tensors).with_context(broken)?),
     };
     let standardization = match (tensors.get("standardize.mean"), tensors.get("standardize.std")) {
         (Some(m), Some(s)) => {
@@ -228,15 +211,68 @@ pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         }
         _ => None,
     };
-    Ok(Checkpoint { mlp, meta, standardization })
+    Ok(Checkpoint { net, meta, standardization })
 }
 
-/// The network's widths (inputs, hidden..., classes) if the tensors match the metadata;
-/// otherwise what is wrong, in words.
-fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<Vec<usize>, String> {
-    use safetensors::Dtype;
+/// The network of a checked checkpoint's `tensors`. `check` made sure they are already `T`:
+/// no conversion happens here.
+fn build<T: Real>(shape: &NetShape, a: Activation, tensors: &HashMap<String, Tensor>) -> anyhow::Result<Net<T>> {
+    let values = |name: &str| -> anyhow::Result<Vec<T>> { Ok(tensors[name].flatten_all()?.to_vec1::<T>()?) };
+    Ok(match shape {
+        NetShape::Mlp(dims) => {
+            let (mut ws, mut bs) = (Vec::new(), Vec::new());
+            for l in 0..dims.len() - 1 {
+                // Stored `[out, in]` as PyTorch's; the native layout is `[in, out]`.
+                ws.push(tensors[&format!("layers.{l}.weight")].t()?.contiguous()?.flatten_all()?.to_vec1::<T>()?);
+                bs.push(values(&format!("layers.{l}.bias"))?);
+            }
+            Net::Mlp(Mlp::from_parts(dims, a, ws, bs))
+        }
+        NetShape::Conv(arch) => {
+            let named = |list: Vec<(String, Vec<usize>)>| {
+                list.into_iter()
+                    .map(|(name, shape)| Ok(NamedTensor { data: values(&name)?, name, shape }))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            };
+            Net::Conv(ConvNet {
+                arch: arch.clone(),
+                params: named(arch.param_shapes())?,
+                buffers: named(arch.buffer_shapes())?,
+            })
+        }
+    })
+}
+
+/// The network's shape if the tensors match the metadata; otherwise what is wrong, in words.
+fn check(meta: &CheckpointMeta, conv: bool, file: &safetensors::SafeTensors<'_>) -> Result<NetShape, String> {
+    let cfg = embedded_config(meta)?;
+    if conv == cfg.model.family.is_mlp() {
+        return Err(format!(
+            "its format is {} but its embedded config says model = \"{}\"",
+            if conv { CONV_FORMAT } else { MLP_FORMAT },
+            cfg.model.family.word()
+        ));
+    }
+    let width = Pipeline::of(&cfg)
+        .output_width(meta.raw_cols, meta.channels())
+        .map_err(|e| format!("its features cannot be computed from {} values: {e}", meta.raw_cols))?;
+    let want = match meta.dtype {
+        DType::F32 => safetensors::Dtype::F32,
+        DType::F64 => safetensors::Dtype::F64,
+    };
+    let shape =
+        if conv { check_conv(meta, &cfg, file, width, want)? } else { check_mlp(meta, &cfg, file, width, want)? };
+    check_standardization(&cfg, file, width)?;
+    Ok(shape)
+}
+
+/// The checkpoint's `[train]` table, parsed, valid, and agreeing with the metadata.
+fn embedded_config(meta: &CheckpointMeta) -> Result<TrainConfig, String> {
     let cfg: TrainConfig =
         toml::from_str(&meta.config).map_err(|e| format!("its embedded [train] config does not parse: {e}"))?;
+    if let Some((key, why)) = cfg.problems().into_iter().next() {
+        return Err(format!("its embedded [train] config is invalid: `{key}` {why}"));
+    }
     // Keys stored both on their own and inside the embedded config must agree.
     let agree = [
         ("seed", cfg.schedule.seed.to_string(), meta.seed.to_string()),
@@ -260,38 +296,63 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
     if let Some(dup) = meta.classes.iter().find(|c| !seen.insert(c.as_str())) {
         return Err(format!("its metadata lists the class `{dup}` twice"));
     }
+    // A row is channels × series_length values.
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || !meta.raw_cols.is_multiple_of(n)) {
+        return Err(format!(
+            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
+            meta.raw_cols
+        ));
+    }
+    Ok(cfg)
+}
+
+/// The tensor `name`'s shape, if it is there and of `dtype`.
+fn tensor_shape(
+    file: &safetensors::SafeTensors<'_>,
+    name: &str,
+    dtype: safetensors::Dtype,
+) -> Result<Vec<usize>, String> {
+    let t = file.tensor(name).map_err(|_| format!("the tensor `{name}` is missing"))?;
+    if t.dtype() != dtype {
+        return Err(format!("the tensor `{name}` is {:?}, expected {dtype:?}", t.dtype()));
+    }
+    Ok(t.shape().to_vec())
+}
+
+/// Refuses a tensor that is not among `expected` (the network's and the standardisation's).
+fn no_extra_tensors(file: &safetensors::SafeTensors<'_>, expected: &[String]) -> Result<(), String> {
+    let mut names = file.names();
+    names.sort();
+    let standardize = ["standardize.mean", "standardize.std"];
+    match names.iter().find(|n| !expected.iter().any(|e| e == **n) && !standardize.contains(n)) {
+        Some(extra) => Err(format!("it has an unexpected tensor `{extra}`")),
+        None => Ok(()),
+    }
+}
+
+/// An MLP's widths (inputs, hidden..., classes), from its `layers.L.{weight,bias}` chain.
+fn check_mlp(
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    file: &safetensors::SafeTensors<'_>,
+    width: usize,
+    want: safetensors::Dtype,
+) -> Result<NetShape, String> {
     let layers = (0..).take_while(|l| file.tensor(&format!("layers.{l}.weight")).is_ok()).count();
     if layers == 0 {
         return Err("it has no `layers.0.weight` tensor".into());
     }
-    let expected: Vec<String> = (0..layers)
-        .flat_map(|l| [format!("layers.{l}.weight"), format!("layers.{l}.bias")])
-        .chain(["standardize.mean", "standardize.std"].map(String::from))
-        .collect();
-    let mut names = file.names();
-    names.sort();
-    if let Some(extra) = names.iter().find(|n| !expected.iter().any(|e| e == *n)) {
-        return Err(format!("it has an unexpected tensor `{extra}`"));
-    }
-    let want = match meta.dtype {
-        DType::F32 => Dtype::F32,
-        DType::F64 => Dtype::F64,
-    };
-    let tensor = |name: &str, dtype: Dtype| -> Result<Vec<usize>, String> {
-        let t = file.tensor(name).map_err(|_| format!("the tensor `{name}` is missing"))?;
-        if t.dtype() != dtype {
-            return Err(format!("the tensor `{name}` is {:?}, expected {dtype:?}", t.dtype()));
-        }
-        Ok(t.shape().to_vec())
-    };
+    let expected: Vec<String> =
+        (0..layers).flat_map(|l| [format!("layers.{l}.weight"), format!("layers.{l}.bias")]).collect();
+    no_extra_tensors(file, &expected)?;
     let mut dims = Vec::new();
     for l in 0..layers {
         let (w, b) = (format!("layers.{l}.weight"), format!("layers.{l}.bias"));
-        let (fan_out, fan_in) = match tensor(&w, want)?[..] {
+        let (fan_out, fan_in) = match tensor_shape(file, &w, want)?[..] {
             [o, i] => (o, i),
             ref s => return Err(format!("`{w}` has shape {s:?}; a weight is [outputs, inputs]")),
         };
-        if tensor(&b, want)? != [fan_out] {
+        if tensor_shape(file, &b, want)? != [fan_out] {
             return Err(format!("`{b}` does not have shape [{fan_out}] to match `{w}` ({fan_out}×{fan_in})"));
         }
         match dims.last() {
@@ -303,9 +364,6 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
         }
         dims.push(fan_out);
     }
-    let width = Pipeline::of(&cfg)
-        .output_width(meta.raw_cols, meta.channels())
-        .map_err(|e| format!("its features cannot be computed from {} values: {e}", meta.raw_cols))?;
     if dims[0] != width {
         return Err(format!(
             "`layers.0.weight` takes {} inputs but its features ({}) give {width} values from series of {} \
@@ -322,6 +380,41 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
             meta.classes.len()
         ));
     }
+    Ok(NetShape::Mlp(dims))
+}
+
+/// A convolutional network's architecture, from its embedded config and the input its
+/// features give: every tensor `train::conv` names must be there with exactly its shape.
+fn check_conv(
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    file: &safetensors::SafeTensors<'_>,
+    width: usize,
+    want: safetensors::Dtype,
+) -> Result<NetShape, String> {
+    let input = InputLayout::of(cfg.pipeline.features, width, meta.channels(), cfg.pipeline.mel_bands)
+        .map_err(|e| format!("its features do not fit a convolutional network: {e}"))?;
+    let arch = ConvArch::new(&cfg.model, input, meta.classes.len());
+    let tensors: Vec<(String, Vec<usize>)> = arch.param_shapes().into_iter().chain(arch.buffer_shapes()).collect();
+    let expected: Vec<String> = tensors.iter().map(|(n, _)| n.clone()).collect();
+    no_extra_tensors(file, &expected)?;
+    for (name, shape) in &tensors {
+        let found = tensor_shape(file, name, want)?;
+        if &found != shape {
+            return Err(format!(
+                "`{name}` has shape {found:?}; its embedded config ({} on {} × {} inputs, {}) makes it {shape:?}",
+                cfg.model.family.word(),
+                input.channels(),
+                input.length,
+                count(meta.classes.len(), "class")
+            ));
+        }
+    }
+    Ok(NetShape::Conv(arch))
+}
+
+/// Standardisation statistics are there exactly when the config standardises, each `[width]` f64.
+fn check_standardization(cfg: &TrainConfig, file: &safetensors::SafeTensors<'_>, width: usize) -> Result<(), String> {
     let (mean, std) = (file.tensor("standardize.mean").is_ok(), file.tensor("standardize.std").is_ok());
     if mean != std {
         return Err("it has only one of `standardize.mean` and `standardize.std`".into());
@@ -335,19 +428,12 @@ fn check(meta: &CheckpointMeta, file: &safetensors::SafeTensors<'_>) -> Result<V
     }
     if mean {
         for name in ["standardize.mean", "standardize.std"] {
-            if tensor(name, Dtype::F64)? != [width] {
+            if tensor_shape(file, name, safetensors::Dtype::F64)? != [width] {
                 return Err(format!("`{name}` does not have shape [{width}] (the input width)"));
             }
         }
     }
-    // A row is channels × series_length values.
-    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || !meta.raw_cols.is_multiple_of(n)) {
-        return Err(format!(
-            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
-            meta.raw_cols
-        ));
-    }
-    Ok(dims)
+    Ok(())
 }
 
 #[cfg(test)]
