@@ -1,5 +1,5 @@
 //! Convolutional models (`model = "fcn" | "resnet"`) end to end on the shipped archive sets:
-//! an FCN learns ItalyPowerDemand from raw amplitudes, FCN and ResNet sweeps are bit-identical
+//! an FCN learns ItalyPowerDemand from raw amplitudes (and draws its class activation maps), FCN and ResNet sweeps are bit-identical
 //! whatever `--jobs`, their checkpoints hold PyTorch's names and shapes and load in candle's
 //! `VarBuilder` and in `pinniped eval` (a changed one refused by name), and the keys are validated (native refuses them with exit 2).
 
@@ -47,7 +47,7 @@ fn an_fcn_learns_italy_power_demand_from_raw_amplitudes() {
         .args(["train", "-q", "--train", &train, "--test", &test, "--epochs", "12", "--batch-size", "25", "--out"])
         .arg(&out)
         .args(["--set", "model=\"fcn\"", "--set", "filters=[16, 32, 16]", "--set", "optimizer=\"adam\""])
-        .args(["--set", "learning_rate=0.01", "--set", "loss=\"cross-entropy\"", "--set", "plots=false"])
+        .args(["--set", "learning_rate=0.01", "--set", "loss=\"cross-entropy\""])
         .args(["--set", "minmax=false", "--set", "normalize=false"])
         .assert()
         .success();
@@ -58,6 +58,24 @@ fn an_fcn_learns_italy_power_demand_from_raw_amplitudes() {
     assert!(acc[11] > acc[0], "{acc:?}");
     let config = fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(config.contains("model = \"fcn\"") && config.contains("filters = [16, 32, 16]"), "{config}");
+    // Class activation maps of the first 3 test rows of each class, 24 time steps each, drawn.
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(fs::File::open(out.join("cams.csv.gz")).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("set,row,label,predicted,t,input,cam,cam_predicted"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2 * 3 * 24, "2 classes × 3 rows × 24 steps");
+    let samples: std::collections::BTreeSet<(&str, &str)> = rows.iter().map(|r| (r[2], r[1])).collect();
+    assert_eq!(samples.len(), 6, "{samples:?}");
+    assert!(rows.iter().all(|r| r[0] == "test" && r[6].parse::<f64>().unwrap().is_finite()));
+    // A sample predicted right has the same map for its class and its prediction.
+    assert!(rows.iter().any(|r| r[2] == r[3]) && rows.iter().filter(|r| r[2] == r[3]).all(|r| r[6] == r[7]));
+    let png = image::open(out.join("plots/cam.png")).unwrap().to_rgb8();
+    assert_eq!((png.width(), png.height()), (3 * 360, 52 + 2 * 130), "a row of 3 panels per class");
 }
 
 #[test]
@@ -83,7 +101,7 @@ fn conv_sweeps_are_bit_identical_whatever_jobs_and_checkpoints_have_pytorch_name
         if f.ends_with("metrics.csv") {
             assert_eq!(metrics_without_time(&a), metrics_without_time(&b), "{f}");
             compared += 1;
-        } else if ["model.safetensors", "weights.csv.gz", "activations.csv.gz", "predictions.npz"]
+        } else if ["model.safetensors", "weights.csv.gz", "activations.csv.gz", "predictions.npz", "cams.csv.gz"]
             .iter()
             .any(|end| f.ends_with(end))
         {
@@ -91,7 +109,7 @@ fn conv_sweeps_are_bit_identical_whatever_jobs_and_checkpoints_have_pytorch_name
             compared += 1;
         }
     }
-    assert_eq!(compared, 4 * 5, "4 runs × (metrics, model, weights, activations, predictions)");
+    assert_eq!(compared, 4 * 6, "4 runs × (metrics, model, weights, activations, predictions, cams)");
 
     // BasicMotions: 6 channels × 100 steps, 4 classes. The names and layouts are PyTorch's.
     let model = |id: &str| {

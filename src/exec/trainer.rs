@@ -12,7 +12,7 @@ use crate::features::{Pipeline, Prepared};
 use crate::report::plots::plot_run;
 use crate::results::layout::{CHECKPOINTS_DIR, CONFIG_FILE, MODEL_FILE};
 use crate::results::predictions::{self, Predictions, SetPredictions};
-use crate::results::{metrics, node_tables};
+use crate::results::{cams, metrics, node_tables};
 use crate::spec::config::ScheduleConfig;
 use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
@@ -21,8 +21,8 @@ use crate::train::engine::NetRef;
 use crate::train::fit::{fit_resumable, FitError, Resume, ResumeError};
 use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
-use crate::train::NetShape;
 use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
+use crate::train::{Net, NetShape};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
@@ -402,6 +402,9 @@ fn train_as<T: Real>(
             Ok(fit) => break fit,
         }
     };
+    if let (true, Outcome::Done, Net::Conv(conv)) = (keep.diagnostics, &result.outcome, &result.net) {
+        cams::write(dir, &class_maps(conv, &run_data, result.standardization.as_ref(), data.classes())?)?;
+    }
     write_history(dir, &result.history, data.classes(), keep.diagnostics)?;
     if keep.plots {
         plot_run(dir)?;
@@ -443,6 +446,53 @@ fn train_as<T: Real>(
     }
     write_status(dir, &status)?;
     Ok(status)
+}
+
+/// The class activation maps of a finished conv run (`cams.csv.gz`): the first
+/// [`cams::PER_CLASS`] test rows of each of the first [`cams::MAX_CLASSES`] classes (the
+/// training rows where the run has no test set), standardised as the run's inputs were.
+fn class_maps<T: Real>(
+    net: &crate::train::conv::ConvNet<T>,
+    data: &crate::features::RunData<'_>,
+    z: Option<&(Vec<f64>, Vec<f64>)>,
+    classes: &[String],
+) -> anyhow::Result<Vec<cams::CamSample>> {
+    let (set, x, y) = match data.test {
+        Some((x, y)) => ("test", x, y),
+        None => ("train", data.train_x, data.train_y),
+    };
+    let cols = data.cols;
+    let mut rows: Vec<usize> = Vec::new();
+    for c in 0..classes.len().min(cams::MAX_CLASSES) {
+        rows.extend(y.iter().enumerate().filter(|&(_, &l)| l as usize == c).map(|(r, _)| r).take(cams::PER_CLASS));
+    }
+    let mut picked: Vec<f64> = rows.iter().flat_map(|&r| x[r * cols..(r + 1) * cols].iter().copied()).collect();
+    if let Some((mean, std)) = z {
+        crate::features::spectral::standardize_apply(&mut picked, cols, mean, std);
+    }
+    let picked: Vec<T> = picked.into_iter().map(T::of).collect();
+    let m = crate::train::candle_conv::class_maps_of(net, &picked, rows.len(), 16)?;
+    let (k, time) = (m.classes, m.time);
+    let f = |v: &[T]| v.iter().map(|t| t.f64()).collect::<Vec<f64>>();
+    Ok(rows
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| {
+            let label = y[r] as usize;
+            let scores = &m.scores[i * k..(i + 1) * k];
+            let predicted = crate::train::model::argmax_rows(scores, k).next().unwrap_or(label);
+            let map = |c: usize| f(&m.maps[(i * k + c) * time..(i * k + c + 1) * time]);
+            cams::CamSample {
+                set: set.into(),
+                row: r,
+                label: classes[label].clone(),
+                predicted: classes[predicted].clone(),
+                input: f(&m.input[i * time..(i + 1) * time]),
+                cam: map(label),
+                cam_predicted: map(predicted),
+            }
+        })
+        .collect())
 }
 
 /// `metrics.csv`, and with `diagnostics` the per-node tables (gzip CSV, `results::node_tables`).

@@ -37,6 +37,7 @@ pub(crate) fn is_table_name(name: &str) -> bool {
     stem.is_some_and(|s| {
         s == WEIGHTS
             || s == ACTIVATIONS
+            || s == super::cams::CAMS
             || crate::data::split::Split::ALL.iter().any(|set| s == confusion_stem(set.name()))
     })
 }

@@ -3,11 +3,12 @@
 //! file belongs to is `spec::schema`'s); [`atomic`] writes; [`rundir`] is a run's directory and
 //! `status.json`; [`run_config`] a run's `config.toml`;
 //! [`plan`] is `plan.csv`; [`rungs`] successive halving's `rungs.csv`; [`data_digest`] `data.sha256`; [`metrics`] a run's `metrics.csv`; [`node_tables`] and
-//! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`; [`events`] the event log (`events.jsonl`);
+//! [`diagnostics`] its per-node tables (gzip CSV); [`predictions`] its `predictions.npz`; [`cams`] a conv run's class activation maps; [`events`] the event log (`events.jsonl`);
 //! [`summary_file`] `summary.csv`'s columns and reader; [`comparisons_file`] those of
 //! `comparisons.csv` and `selection.csv`; [`table`] the CSV reading rules they share. The summaries' statistics are computed in `report` from the records these readers give.
 
 pub(crate) mod atomic;
+pub(crate) mod cams;
 pub(crate) mod comparisons_file;
 pub(crate) mod data_digest;
 pub mod diagnostics;

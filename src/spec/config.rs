@@ -722,6 +722,34 @@ impl TrainConfig {
         self.outputs.state_every.unwrap_or(DEFAULT_STATE_EVERY)
     }
 
+    /// `key`'s value as tables (`--dry-run`, summary columns) show it: as `config.toml` writes
+    /// it, or, for a key it leaves out while unset, what the unset key means (`model = "mlp"`, a
+    /// conv model's default filters; `-` for a conv key of an MLP). Ids compare the written values.
+    pub fn shown_value(&self, key: &str) -> Option<toml::Value> {
+        use toml::Value;
+        if let Ok(Value::Table(t)) = Value::try_from(self) {
+            if let Some(v) = t.get(key) {
+                return Some(v.clone());
+            }
+        }
+        let list = |v: Vec<usize>| Value::Array(v.into_iter().map(|n| Value::Integer(n as i64)).collect());
+        let conv = !self.model.family.is_mlp();
+        let artifacts = self.artifacts();
+        Some(match key {
+            "model" => Value::String(self.model.family.word().into()),
+            "filters" | "kernels" | "blocks" | "batch_norm" if !conv => Value::String("-".into()),
+            "filters" => list(self.model.conv_filters()),
+            "kernels" => list(self.model.conv_kernels()),
+            "blocks" => Value::Integer(self.model.conv_blocks() as i64),
+            "batch_norm" => Value::Boolean(self.model.batch_norm()),
+            "plots" => Value::Boolean(artifacts.plots),
+            "diagnostics" => Value::Boolean(artifacts.diagnostics),
+            "checkpoints" => Value::Boolean(artifacts.checkpoints),
+            "state_every" => Value::Integer(self.state_every() as i64),
+            _ => return None,
+        })
+    }
+
     /// Every key `[train]` accepts, in declaration order.
     pub fn keys() -> Vec<String> {
         // The artifact switches are unset by default, and unset keys are not written.

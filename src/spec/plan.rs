@@ -292,7 +292,10 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
                         .into(),
             });
         }
-        let axis_values = axes.iter().map(|key| format_value(&value_of(&train, key))).collect();
+        let axis_values = axes
+            .iter()
+            .map(|key| train.shown_value(key).map_or_else(|| "-".to_string(), |v| format_value(&v)))
+            .collect();
         by_id.insert(id.clone(), configs.len());
         configs.push(Config { id, axis_values, train, dataset: None });
     }

@@ -261,6 +261,44 @@ pub fn scores_of<T: Real>(net: &ConvNet<T>, x: &[T], rows: usize, chunk: usize) 
     CandleConv::new(net, &Device::Cpu)?.scores(x, rows, chunk)
 }
 
+/// Class activation maps (Zhou et al. 2016, as Wang et al. 2017 draw them for time series) of
+/// `rows` rows: the last block's activations weighted by the head's weights, per class and time
+/// step. Global average pooling is linear, so a class's score is its bias plus the mean over
+/// time of its map: the map says which time steps drive the class.
+pub struct ClassMaps<T> {
+    /// Time steps of the last block (the input's: convolutions pad to the same length).
+    pub time: usize,
+    pub classes: usize,
+    /// `[rows, classes]`, as the evaluation pass gives them.
+    pub scores: Vec<T>,
+    /// `[rows, classes, time]`.
+    pub maps: Vec<T>,
+    /// The input as the network sees it, averaged over its channels: `[rows, time]`.
+    pub input: Vec<T>,
+}
+
+/// The class activation maps of a returned network on `rows` rows `x`, on the CPU, in
+/// evaluation mode (running statistics), `chunk` rows at a time.
+pub fn class_maps_of<T: Real>(net: &ConvNet<T>, x: &[T], rows: usize, chunk: usize) -> anyhow::Result<ClassMaps<T>> {
+    let c = CandleConv::new(net, &Device::Cpu)?;
+    let (cols, classes, time) = (net.arch.inputs(), net.arch.classes, net.arch.input.length);
+    let n = c.vars.len();
+    let head = c.param(n - 2, Pass::Eval); // [classes, filters]
+    let mut out = ClassMaps { time, classes, scores: Vec::new(), maps: Vec::new(), input: Vec::new() };
+    let mut start = 0;
+    while start < rows {
+        let k = chunk.max(1).min(rows - start);
+        let t = c.input(&x[start * cols..(start + k) * cols], k)?;
+        let f = c.forward(&t, Pass::Eval)?;
+        let last = f.blocks.last().cloned().unwrap_or_else(|| t.clone()); // [k, filters, time]
+        out.maps.extend(head.broadcast_matmul(&last)?.flatten_all()?.to_vec1::<T>()?);
+        out.scores.extend(f.scores.flatten_all()?.to_vec1::<T>()?);
+        out.input.extend(t.mean(1)?.flatten_all()?.to_vec1::<T>()?);
+        start += k;
+    }
+    Ok(out)
+}
+
 /// The epoch loop's view of a candle-trained convolutional network.
 pub struct ConvEngine<'a, T> {
     net: CandleConv<T>,
@@ -410,5 +448,33 @@ mod tests {
         // Frame-major: frame 0's bands (1, 2), frame 1's (3, 4), frame 2's (5, 6).
         let t = c.input(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 1).unwrap();
         assert_eq!(t.to_vec3::<f64>().unwrap(), vec![vec![vec![1.0, 3.0, 5.0], vec![2.0, 4.0, 6.0]]]);
+    }
+
+    #[test]
+    fn a_class_score_is_its_bias_plus_the_mean_of_its_map() {
+        for family in [ModelFamily::Fcn, ModelFamily::Resnet] {
+            let model =
+                ModelConfig { family, filters: Some(vec![3, 4]), kernels: Some(vec![3, 1]), ..Default::default() };
+            let arch = ConvArch::new(&model, InputLayout { groups: 2, length: 9, bands: 1 }, 3);
+            let mut rng = crate::stats::stream_rng(4, 0);
+            let net = ConvNet::<f64>::initialise(&arch, &mut rng).unwrap();
+            let x: Vec<f64> = (0..5 * 18).map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0).collect();
+            let m = class_maps_of(&net, &x, 5, 2).unwrap();
+            assert_eq!((m.maps.len(), m.scores.len(), m.input.len()), (5 * 3 * 9, 5 * 3, 5 * 9));
+            assert_eq!(m.scores, scores_of(&net, &x, 5, 5).unwrap(), "{family:?}: the evaluation pass's scores");
+            let bias = &net.params.iter().find(|p| p.name == "fc.bias").unwrap().data;
+            for r in 0..5 {
+                for c in 0..3 {
+                    let map = &m.maps[(r * 3 + c) * 9..(r * 3 + c + 1) * 9];
+                    let mean = map.iter().sum::<f64>() / 9.0;
+                    assert!((bias[c] + mean - m.scores[r * 3 + c]).abs() < 1e-12, "{family:?} row {r} class {c}");
+                }
+                // The two channels' mean, time step by time step.
+                let row = &x[r * 18..(r + 1) * 18];
+                assert!((m.input[r * 9 + 4] - (row[4] + row[9 + 4]) / 2.0).abs() < 1e-15);
+            }
+            // Not a degenerate map: the time steps differ.
+            assert!(m.maps[..9].iter().any(|&v| (v - m.maps[0]).abs() > 1e-9), "{:?}", &m.maps[..9]);
+        }
     }
 }

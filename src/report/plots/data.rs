@@ -52,9 +52,17 @@ pub(crate) fn read_sweep_spec(sweep_dir: &Path) -> SweepSpec {
 pub(crate) fn run_title(run_dir: &Path) -> Option<String> {
     let train = crate::results::run_config::read_train_table(run_dir)?;
     let mut parts = Vec::new();
-    for (key, prefix) in
-        [("hidden", "h="), ("activation", ""), ("learning_rate", "lr="), ("batch_size", "bs="), ("momentum", "m=")]
-    {
+    // A conv model's config has `model` (an MLP's leaves it out): its family and filters
+    // instead of the MLP's hidden layers and activation.
+    let keys: &[(&str, &str)] = match train.get("model") {
+        Some(_) => {
+            &[("model", ""), ("filters", "f="), ("optimizer", ""), ("learning_rate", "lr="), ("batch_size", "bs=")]
+        }
+        None => {
+            &[("hidden", "h="), ("activation", ""), ("learning_rate", "lr="), ("batch_size", "bs="), ("momentum", "m=")]
+        }
+    };
+    for &(key, prefix) in keys {
         if let Some(v) = train.get(key) {
             parts.push(format!("{prefix}{}", format_value(v)));
         }

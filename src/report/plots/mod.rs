@@ -2,6 +2,7 @@
 //! with plotters into PNGs using an embedded font, so they render the same on any
 //! machine: no system fonts, no fontconfig.
 
+pub(crate) mod cam;
 pub mod cd;
 pub(crate) mod colormap;
 pub mod data;

@@ -628,3 +628,50 @@ fn a_done_run_without_metrics_counts_as_done_as_in_the_summary() {
         Some((tests.iter().sum::<f64>() / tests.len() as f64, tests.len()))
     );
 }
+
+#[test]
+fn class_activation_maps_colour_each_series_where_its_map_is_high() {
+    use super::cam::{cam_color, draw_cams};
+    use crate::results::cams::CamSample;
+    let dir = tempfile::tempdir().unwrap();
+    // Two classes, the second with two samples. Class "up" is driven by the second half of
+    // its series, class "down" by the first: the drawn line must be dark where the map is
+    // low and light yellow where it is high.
+    let sample = |label: &str, row: usize, high_late: bool| {
+        let input: Vec<f64> = (0..40).map(|t| (t as f64 / 6.0).sin()).collect();
+        let cam: Vec<f64> = (0..40).map(|t| if (t >= 20) == high_late { 2.0 } else { -1.0 }).collect();
+        CamSample {
+            set: "test".into(),
+            row,
+            label: label.into(),
+            predicted: label.into(),
+            input,
+            cam_predicted: cam.clone(),
+            cam,
+        }
+    };
+    let samples = vec![sample("up", 0, true), sample("down", 3, false), sample("down", 7, false)];
+    let path = dir.path().join("cam.png");
+    let frames = draw_cams(&path, "fcn", &samples).unwrap().expect("drawn");
+    let img = load(&path);
+    assert_eq!((img.width(), img.height()), (3 * 360, 52 + 2 * 130), "3 columns, a row per class");
+    let (low, high) = (cam_color(0.0), cam_color(1.0));
+    for (s, frame) in samples.iter().zip(&frames) {
+        let late = s.cam[39] > s.cam[0];
+        for t in [3usize, 8, 14, 26, 31, 36] {
+            let at = frame.px(t as f64, s.input[t]);
+            let (dark, light) = (count_near(&img, at, 2, low), count_near(&img, at, 2, high));
+            let want_light = (t >= 20) == late;
+            assert!(
+                if want_light { light > 0 && dark == 0 } else { dark > 0 && light == 0 },
+                "{} row {}: t = {t}: {dark} dark, {light} light pixels",
+                s.label,
+                s.row
+            );
+        }
+    }
+    // The second "down" sample sits beside the first, in the second row of panels.
+    assert!(frames[2].plot.x0 > frames[1].plot.x0 && frames[2].plot.y0 == frames[1].plot.y0);
+    assert!(frames[1].plot.y0 > frames[0].plot.y0);
+    assert!(draw_cams(&dir.path().join("none.png"), "", &[]).unwrap().is_none());
+}

@@ -1,5 +1,6 @@
 //! The pictures of one run (paper §2.3): error curves, confusion matrices, per-node
-//! weight changes and activation histograms, written to `<run>/plots/`.
+//! weight changes and activation histograms, and a conv run's class activation maps, written
+//! to `<run>/plots/`.
 
 use super::colormap::Scale;
 use super::data::run_title;
@@ -73,6 +74,11 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
         if let Some(acts) = read_activations(&acts)? {
             written.extend(draw_activations(&out, &params, &acts)?);
         }
+    }
+
+    let path = out.join("cam.png");
+    if super::cam::draw_cams(&path, &params, &crate::results::cams::read(run_dir)?)?.is_some() {
+        written.push(path);
     }
     Ok(written)
 }
