@@ -464,10 +464,10 @@ mod tests {
             assert_eq!(m.scores, scores_of(&net, &x, 5, 5).unwrap(), "{family:?}: the evaluation pass's scores");
             let bias = &net.params.iter().find(|p| p.name == "fc.bias").unwrap().data;
             for r in 0..5 {
-                for c in 0..3 {
+                for (c, b) in bias.iter().enumerate() {
                     let map = &m.maps[(r * 3 + c) * 9..(r * 3 + c + 1) * 9];
                     let mean = map.iter().sum::<f64>() / 9.0;
-                    assert!((bias[c] + mean - m.scores[r * 3 + c]).abs() < 1e-12, "{family:?} row {r} class {c}");
+                    assert!((b + mean - m.scores[r * 3 + c]).abs() < 1e-12, "{family:?} row {r} class {c}");
                 }
                 // The two channels' mean, time step by time step.
                 let row = &x[r * 18..(r + 1) * 18];
