@@ -116,10 +116,9 @@ fn decisions_are_the_same_for_jobs_shards_and_a_kill_and_resume() {
     let bin = assert_cmd::cargo::cargo_bin("pinniped");
     let spawn = |k: usize| {
         std::process::Command::new(&bin)
-            .args(["run", "-q", "--jobs", "1", "--shard", &format!("{k}/2"), "--out"])
+            .args(["run", "-q", "--jobs", "1", "--rung-wait", "120", "--shard", &format!("{k}/2"), "--out"])
             .arg(&shards)
             .arg(&file)
-            .env("PINNIPED_RUNG_WAIT", "120")
             .output()
             .unwrap()
     };
@@ -138,10 +137,9 @@ fn decisions_are_the_same_for_jobs_shards_and_a_kill_and_resume() {
     for attempt in 0..8 {
         let k = attempt % 2;
         let out = pinniped()
-            .args(["run", "-q", "--jobs", "1", "--shard", &format!("{k}/2"), "--out"])
+            .args(["run", "-q", "--jobs", "1", "--rung-wait", "0", "--shard", &format!("{k}/2"), "--out"])
             .arg(&serial)
             .arg(&file)
-            .env("PINNIPED_RUNG_WAIT", "0")
             .output()
             .unwrap();
         codes.push(out.status.code());

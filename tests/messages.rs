@@ -147,6 +147,8 @@ fn counts_out_of_their_bounds_are_refused() {
         ("run --jobs 0", vec!["run", f, "--jobs", "0"]),
         ("run --jobs too many", vec!["run", f, "--jobs", "100000"]),
         ("rerun --jobs 0", vec!["rerun", "x", "--failed", "--jobs", "0"]),
+        ("run --rung-wait over a day", vec!["run", f, "--rung-wait", "86401"]),
+        ("run --rung-wait negative", vec!["run", f, "--rung-wait", "-1"]),
         ("slurm --tasks 0", vec!["slurm", f, "--tasks", "0"]),
         ("slurm --cpus-per-task 0", vec!["slurm", f, "--tasks", "2", "--cpus-per-task", "0"]),
         ("slurm --max-parallel 0", vec!["slurm", f, "--tasks", "2", "--max-parallel", "0"]),

@@ -46,6 +46,14 @@ fn at_least_one(max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Se
     }
 }
 
+/// A whole number from 0 to `max`, refused in words.
+fn up_to(max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.trim().parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("must be a whole number from 0 to {max}")),
+    }
+}
+
 /// A whole number that TOML can store (config.toml keeps it), refused in words rather
 /// than as Rust's "invalid digit found in string"; the key's own bound is checked later.
 fn whole_number(text: &str) -> Result<u64, String> {
@@ -222,6 +230,11 @@ pub struct RunArgs {
     /// retraining the runs whose configuration changed.
     #[arg(long)]
     pub force: bool,
+    /// Successive halving: seconds to wait at a rung for runs of other shards or processes that
+    /// no live process holds, before exiting 75 (run the command again to carry on); 0 to 86400.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::exec::halving::DEFAULT_RUNG_WAIT_SECONDS,
+          value_parser = up_to(crate::exec::halving::MAX_RUNG_WAIT_SECONDS))]
+    pub(crate) rung_wait: u64,
 }
 
 /// How runs execute: shared by `run` and `rerun`.

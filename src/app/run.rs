@@ -37,9 +37,6 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
         )
         .into());
     }
-    if sweep.prune.is_some() {
-        crate::exec::halving::rung_wait()?;
-    }
     check_out_dir(&root)?;
     let prepared = prepare(&sweep, &plan)?;
     if !a.force {
@@ -65,7 +62,10 @@ pub fn run(a: RunArgs, test: &Test) -> Result<u8, AppError> {
     }
     let batch = Batch { retrain: a.force, fail_fast: a.fail_fast };
     match &sweep.prune {
-        Some(prune) => train_halving(&root, &sweep, &plan, &prepared, prune, &exec, test, batch),
+        Some(prune) => {
+            let wait = std::time::Duration::from_secs(a.rung_wait);
+            train_halving(&root, &sweep, &plan, &prepared, prune, &exec, test, batch, wait)
+        }
         None => train_runs(&root, &sweep, &plan, &prepared, &todo, &exec, test, batch),
     }
 }
@@ -83,23 +83,25 @@ fn train_halving(
     exec: &Exec,
     test: &Test,
     batch: Batch,
+    wait: std::time::Duration,
 ) -> Result<u8, AppError> {
     let opts = run_options(exec, &batch);
     let real = real_trainer(sweep, prepared, test);
     let trainer = test.trainer(real.as_ref());
     let mine = |i: usize| exec.has(i);
-    let outcome =
-        crate::exec::halving::execute_halving(root, sweep, plan, prepared.digest(), prune, &mine, trainer, &opts)?;
+    let digest = prepared.digest();
+    let outcome = crate::exec::halving::execute_halving(root, sweep, plan, digest, prune, &mine, trainer, &opts, wait)?;
     finish(root, plan, &outcome.records, &Protocol::of(sweep), exec.quiet)?;
     let code = report_end(root, plan, &outcome.records, &outcome.counts, exec.quiet);
     match outcome.waiting {
         Some(w) if code == exit::OK => {
             errln!(
                 "rung {} (epoch {}) waits for {} of other shards or processes (none trained them within \
-                 PINNIPED_RUNG_WAIT): run the same command again once they have trained, or run their shards",
+                 --rung-wait {} s): run the same command again once they have trained, or run their shards",
                 w.rung,
                 w.epoch,
-                count(w.runs, "run")
+                count(w.runs, "run"),
+                wait.as_secs()
             );
             Ok(exit::SUSPENDED)
         }

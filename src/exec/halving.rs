@@ -22,9 +22,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long a process waits, by default, for runs of other processes to reach a rung when no
-/// live process holds them (seconds; `PINNIPED_RUNG_WAIT` sets it).
+/// live process holds them (seconds; `pinniped run --rung-wait` sets it).
 pub const DEFAULT_RUNG_WAIT_SECONDS: u64 = 60;
-/// The longest wait `PINNIPED_RUNG_WAIT` may ask for (seconds): one day.
+/// The longest wait `--rung-wait` may ask for (seconds): one day.
 pub const MAX_RUNG_WAIT_SECONDS: u64 = 86_400;
 
 /// A rung this process cannot decide: runs of other processes have not reached it.
@@ -43,21 +43,6 @@ pub(crate) struct Outcome {
     pub(crate) records: Records,
     /// `Some`: stopped at a rung that waits for other processes' runs.
     pub(crate) waiting: Option<Waiting>,
-}
-
-/// `PINNIPED_RUNG_WAIT`, or the default; a value that is not a whole number of seconds up to
-/// [`MAX_RUNG_WAIT_SECONDS`] is refused (exit 2).
-pub fn rung_wait() -> Result<Duration, crate::spec::InputError> {
-    let Ok(text) = std::env::var("PINNIPED_RUNG_WAIT") else {
-        return Ok(Duration::from_secs(DEFAULT_RUNG_WAIT_SECONDS));
-    };
-    match text.trim().parse::<u64>() {
-        Ok(s) if s <= MAX_RUNG_WAIT_SECONDS => Ok(Duration::from_secs(s)),
-        _ => Err(crate::spec::InputError::message(format!(
-            "PINNIPED_RUNG_WAIT={}: must be a whole number of seconds from 0 to {MAX_RUNG_WAIT_SECONDS}",
-            crate::spec::problems::echo(&text)
-        ))),
-    }
 }
 
 /// Decides every rung the files allow, writes `rungs.csv` (when it changed) and marks the runs
@@ -137,8 +122,8 @@ pub(crate) fn execute_halving(
     mine: &dyn Fn(usize) -> bool,
     trainer: &dyn Trainer,
     opts: &RunOptions,
+    wait: Duration,
 ) -> Result<Outcome, ExecError> {
-    let wait = rung_wait()?;
     let epochs = decision_rungs(plan, prune);
     let mut total = Counts::default();
     let mut records = None;
