@@ -191,6 +191,29 @@ fn a_kept_run_ends_exactly_as_it_would_have_without_pruning() {
     let rows = rung_rows(&out.join("h"));
     let survivors: Vec<&String> = rows.iter().filter(|r| r[0] == "2" && r[7] == "kept").map(|r| &r[2]).collect();
     assert_eq!(survivors.len(), 2);
+    // The event log says where each run paused and which were pruned, as their files do.
+    let events: Vec<serde_json::Value> = fs::read_to_string(out.join("h/events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let runs_with = |kind: &str, state: Option<&str>| -> std::collections::BTreeSet<String> {
+        events
+            .iter()
+            .filter(|e| e["event"] == kind && state.is_none_or(|s| e["state"] == s))
+            .map(|e| e["run"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let pruned_status: std::collections::BTreeSet<String> = files(&out.join("h/runs"))
+        .into_iter()
+        .filter(|f| f.ends_with("status.json"))
+        .filter(|f| fs::read_to_string(out.join("h/runs").join(f)).unwrap().contains("\"pruned\""))
+        .map(|f| f.trim_end_matches("/status.json").to_string())
+        .collect();
+    assert_eq!(pruned_status.len(), 8, "4 of 6 configurations pruned, 2 repeats each");
+    assert_eq!(runs_with("finished", Some("pruned")), pruned_status);
+    assert_eq!(runs_with("paused", None).len(), 12, "every run paused at the first rung");
+    assert!(events.iter().filter(|e| e["event"] == "paused").all(|e| e["epoch"] == 3 || e["epoch"] == 6));
     for config in survivors {
         for rep in ["rep-1", "rep-2"] {
             let (a, b) = (out.join("h/runs").join(config).join(rep), plain.join("h/runs").join(config).join(rep));

@@ -35,7 +35,8 @@ pub(crate) enum Event {
     Suspended {
         run: usize,
         line: String,
-        paused: bool,
+        /// The rung's epoch when paused there; `None` when suspended by SIGUSR1.
+        paused: Option<usize>,
     },
 }
 
@@ -94,9 +95,12 @@ impl Recorder {
             }
             // Not ended: the run resumes from its saved state in a later invocation, which logs
             // `started` again.
-            Event::Suspended { run, .. } => {
-                self.runs.remove(run);
-                return;
+            Event::Suspended { run, paused, .. } => {
+                let Some((id, _)) = self.runs.remove(run) else { return };
+                match paused {
+                    Some(epoch) => log::Event::Paused { run: id, epoch: *epoch },
+                    None => log::Event::Suspended { run: id },
+                }
             }
             Event::Finished { run, status } => {
                 let Some((id, _)) = self.runs.remove(run) else { return };
@@ -113,7 +117,8 @@ impl Recorder {
         self.emit(line);
     }
 
-    fn emit(&mut self, event: log::Event) {
+    /// Writes `event` as it is (lines that no worker reports, e.g. `pruned` runs).
+    pub fn emit(&mut self, event: log::Event) {
         if self.log.is_none() && !self.json {
             return;
         }

@@ -8,6 +8,7 @@
 
 use super::claim;
 use super::error::ExecError;
+use super::events::{EventsOut, Recorder};
 use super::rundir::{self, read_status, write_status, State, Status};
 use super::sweep::{execute, run_dir, spec_for, Counts, RunOptions};
 use super::trainer::Trainer;
@@ -46,23 +47,46 @@ pub(crate) struct Outcome {
 }
 
 /// Decides every rung the files allow, writes `rungs.csv` (when it changed) and marks the runs
-/// of pruned configurations `pruned`. Returns the decisions and whether `rungs.csv` changed.
+/// of pruned configurations `pruned`. Returns the decisions and the runs this call marked
+/// (their ids and new status).
 pub fn settle(
     root: &Path,
     sweep: &SweepFile,
     plan: &Plan,
     prune: &Prune,
     digest: &str,
-) -> anyhow::Result<(Rungs, bool)> {
+) -> anyhow::Result<(Rungs, Vec<(String, Status)>)> {
     let decided = decide(root, plan, prune, &Protocol::of(sweep));
     let text = rungs::rungs_csv(&decided.rows, !plan.datasets.is_empty());
-    let changed =
-        if decided.rows.is_empty() && rungs::read(root).is_none() { false } else { rungs::write(root, &text)? };
+    if !(decided.rows.is_empty() && rungs::read(root).is_none()) {
+        rungs::write(root, &text)?;
+    }
+    let mut marked = Vec::new();
     for run in &plan.runs {
         let Some((rung, epoch, why)) = &decided.pruned_at[run.config] else { continue };
-        mark_pruned(root, sweep, plan, run.index, digest, *rung, *epoch, why)?;
+        if let Some(status) = mark_pruned(root, sweep, plan, run.index, digest, *rung, *epoch, why)? {
+            marked.push((run.id.clone(), status));
+        }
     }
-    Ok((decided, changed))
+    Ok((decided, marked))
+}
+
+/// `finished` lines (state `pruned`) in `events.jsonl` (and on stdout with `--message-format
+/// json`) for the runs a decision just pruned.
+fn log_pruned(root: &Path, marked: Vec<(String, Status)>) {
+    if marked.is_empty() {
+        return;
+    }
+    let mut recorder = Recorder::new(&EventsOut { log_in: Some(root.to_path_buf()), plan: None });
+    for (run, s) in marked {
+        recorder.emit(crate::results::events::Event::Finished {
+            run,
+            state: s.state.word().into(),
+            epoch: s.epoch,
+            seconds: s.seconds,
+            message: s.message,
+        });
+    }
 }
 
 /// Run `index` of a pruned configuration: `pruned` unless it diverged or failed (which say more),
@@ -77,11 +101,11 @@ fn mark_pruned(
     rung: usize,
     epoch: usize,
     why: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Status>> {
     let dir = run_dir(root, &plan.runs[index].id);
     let old = read_status(&dir);
     if matches!(old.as_ref().map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned)) {
-        return Ok(());
+        return Ok(None);
     }
     rundir::check_no_symlink_below(root, &dir)?;
     let status = Status {
@@ -98,7 +122,7 @@ fn mark_pruned(
     if std::fs::symlink_metadata(&state).is_ok_and(|m| m.is_file()) {
         std::fs::remove_file(&state)?;
     }
-    Ok(())
+    Ok(Some(status))
 }
 
 fn add(total: &mut Counts, c: &Counts) {
@@ -132,7 +156,8 @@ pub(crate) fn execute_halving(
     let mut idle_since = Instant::now();
     let mut announced = 0;
     loop {
-        let (rungs, _) = settle(root, sweep, plan, prune, digest)?;
+        let (rungs, marked) = settle(root, sweep, plan, prune, digest)?;
+        log_pruned(root, marked);
         announce(&rungs, &mut announced, opts.quiet);
         let stop = crate::output::suspend_requested() || (opts.fail_fast && total.failed > 0);
         let Some((k, pending)) = rungs.waiting.clone() else {

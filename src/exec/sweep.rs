@@ -461,12 +461,12 @@ pub(crate) fn train_pool(
                             Ended::Finished(status) => status,
                             Ended::Suspended => {
                                 let line = format!("suspended {}  (state saved; the same command resumes it)", spec.id);
-                                let _ = tx.send(Event::Suspended { run: index, line, paused: false });
+                                let _ = tx.send(Event::Suspended { run: index, line, paused: None });
                                 continue;
                             }
                             Ended::Paused(epoch) => {
                                 let line = format!("at rung   {}  (epoch {epoch}, state saved)", spec.id);
-                                let _ = tx.send(Event::Suspended { run: index, line, paused: true });
+                                let _ = tx.send(Event::Suspended { run: index, line, paused: Some(epoch) });
                                 continue;
                             }
                         };
@@ -487,7 +487,7 @@ pub(crate) fn train_pool(
                 Event::Started { run, id, epochs } => progress.started(run, &id, epochs),
                 Event::Epoch { run, metrics } => progress.epoch(run, &metrics),
                 Event::Suspended { run, line, paused } => {
-                    if paused {
+                    if paused.is_some() {
                         counts.paused += 1;
                     } else {
                         counts.suspended += 1;

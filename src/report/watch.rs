@@ -90,9 +90,16 @@ impl<'p> Watcher<'p> {
                         live.epoch = Some((epoch, valid_acc));
                     }
                 }
-                Event::Finished { run, .. } => {
+                // A pruned run trained nothing at its decision: it counts, but not in the pace.
+                Event::Finished { run, state, .. } => {
                     self.running.remove(&run);
-                    self.finished.extend(time);
+                    if state != State::Pruned.word() {
+                        self.finished.extend(time);
+                    }
+                }
+                // Not running any more; a later `started` brings it back.
+                Event::Paused { run, .. } | Event::Suspended { run } => {
+                    self.running.remove(&run);
                 }
                 Event::Plan { .. } | Event::Skipped { .. } => {}
             }

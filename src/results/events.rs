@@ -68,7 +68,8 @@ pub(crate) enum Event {
     },
     Finished {
         run: String,
-        /// `done`, `diverged` or `failed` (`pruned` is reserved for successive halving).
+        /// `done`, `diverged`, `failed`, or `pruned` (successive halving: its configuration ranked
+        /// out at a rung; `epoch` is the rung's).
         state: String,
         /// Epochs trained.
         epoch: usize,
@@ -78,6 +79,17 @@ pub(crate) enum Event {
     },
     /// Claimed or finished by another process: this one leaves it alone.
     Skipped {
+        run: String,
+    },
+    /// Successive halving: the run reached its rung, state saved; it continues (a later
+    /// `started`) if its configuration is kept, or ends `pruned`.
+    Paused {
+        run: String,
+        epoch: usize,
+    },
+    /// Stopped by SIGUSR1 (Slurm's warning before the time limit), state saved: the same command
+    /// resumes it (a later `started`).
+    Suspended {
         run: String,
     },
 }
@@ -99,7 +111,11 @@ impl Line {
                     cut(shard);
                 }
             }
-            Event::Started { run, .. } | Event::Epoch { run, .. } | Event::Skipped { run } => cut(run),
+            Event::Started { run, .. }
+            | Event::Epoch { run, .. }
+            | Event::Skipped { run }
+            | Event::Paused { run, .. }
+            | Event::Suspended { run } => cut(run),
             Event::Finished { run, state, message, .. } => {
                 cut(run);
                 cut(state);
