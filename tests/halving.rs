@@ -325,3 +325,28 @@ fn a_changed_prune_table_is_refused_on_resume() {
     fs::write(&file, fs::read_to_string(&file).unwrap().replace("eta = 2", "eta = 3")).unwrap();
     run(&out, &file, &[]).code(2).stderr(predicates::str::contains("[sweep.prune]"));
 }
+
+#[test]
+fn the_fake_trainer_pauses_at_rungs_so_halving_sweeps_test_without_training() {
+    // Bookkeeping at scale is measured with the fake trainer: it must stop at rungs as real
+    // runs do, so that pruned runs keep only their rung's epochs.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = sweep_file(tmp.path(), "fake", PRUNE, "", "design = \"grid\"\nhidden = [[4], [8], [16], [32]]");
+    let out = tmp.path().join("out");
+    pinniped().args(["run", "-q", "--fake-trainer", "--out"]).arg(&out).arg(&file).assert().success();
+    let root = out.join("fake");
+    let rows = rung_rows(&root);
+    let kept = |rung: &str| rows.iter().filter(|r| r[0] == rung && r[7] == "kept").count();
+    assert_eq!((kept("1"), kept("2")), (2, 1), "eta 2 of 4 configurations, then of 2: {rows:?}");
+    let mut epochs_by_state = std::collections::BTreeMap::<String, Vec<usize>>::new();
+    for f in files(&root.join("runs")).into_iter().filter(|f| f.ends_with("status.json")) {
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(root.join("runs").join(&f)).unwrap()).unwrap();
+        let metrics = fs::read_to_string(root.join("runs").join(f.replace("status.json", "metrics.csv"))).unwrap();
+        epochs_by_state.entry(v["state"].as_str().unwrap().into()).or_default().push(metrics.lines().count() - 1);
+    }
+    assert_eq!(epochs_by_state["done"], vec![9, 9], "{epochs_by_state:?}");
+    let mut pruned = epochs_by_state["pruned"].clone();
+    pruned.sort_unstable();
+    assert_eq!(pruned, vec![3, 3, 3, 3, 6, 6], "pruned at the first rung (2 configurations) and the second (1)");
+}

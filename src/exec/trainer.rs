@@ -567,6 +567,12 @@ impl Trainer for FakeTrainer {
             let (train, valid, test) = (set(1.0, 0.0), set(0.5, split_effect), set(0.45, split_effect));
             rows.push(EpochMetrics { epoch, sets: PerSplit { train, valid, test }, seconds: 0.0 });
             progress(rows.last().unwrap());
+            // Successive halving: stop at the rung with the metrics so far, as a real run does
+            // (the curves are a function of the seed, so continuing recomputes the same rows).
+            if spec.pause_at == Some(epoch) {
+                metrics::write(dir, &rows)?;
+                return Err(RunError::Paused(epoch));
+            }
         }
         metrics::write(dir, &rows)?;
         let (state, message, epoch) = match diverge_at {
