@@ -183,7 +183,10 @@ fn a_kept_run_ends_exactly_as_it_would_have_without_pruning() {
     let pruned = sweep_file(tmp.path(), "h", PRUNE, "", GRID);
     let full = sweep_file(tmp.path(), "f", "", "", GRID);
     let out = tmp.path().join("out");
-    run(&out, &pruned, &[]).success();
+    let halved = run(&out, &pruned, &[]).success();
+    // Continuing from a rung is the plan: no "resuming" line for each kept run at each rung.
+    let stderr = String::from_utf8_lossy(&halved.get_output().stderr).to_string();
+    assert!(!stderr.contains("resuming"), "{stderr}");
     // The same sweep under another name trains every run to its end.
     fs::write(&full, fs::read_to_string(&full).unwrap().replace("name = \"f\"", "name = \"h\"")).unwrap();
     let plain = tmp.path().join("plain");

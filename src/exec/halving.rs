@@ -149,6 +149,7 @@ pub(crate) fn execute_halving(
     wait: Duration,
 ) -> Result<Outcome, ExecError> {
     let epochs = decision_rungs(plan, prune);
+    let opts = &RunOptions { rung_epochs: epochs.clone(), ..opts.clone() };
     let mut total = Counts::default();
     let mut records = None;
     // Runs this process has tried at a rung: tried again only once another process let them go.

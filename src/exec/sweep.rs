@@ -36,6 +36,8 @@ pub(crate) struct RunOptions {
     pub shard: Option<(usize, usize)>,
     /// Successive halving: the runs stop at this epoch (their rung), state saved.
     pub pause_at: Option<usize>,
+    /// Successive halving: the rungs' epochs (a run continuing from one says nothing).
+    pub rung_epochs: Vec<usize>,
 }
 
 /// How a batch of runs went.
@@ -359,6 +361,7 @@ pub(crate) fn execute(
     let job = |index: usize| {
         let mut spec = spec_for(sweep, plan, index, digest);
         spec.pause_at = opts.pause_at;
+        spec.rung_epochs = opts.rung_epochs.clone();
         (run_dir(root, &plan.runs[index].id), spec)
     };
     let mut counts = train_pool(root, todo, &job, trainer, opts, lock_mode, &mut |index, status| match status {

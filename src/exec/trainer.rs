@@ -43,6 +43,9 @@ pub struct RunSpec {
     /// Successive halving: stop after this epoch with the state saved and `metrics.csv` written
     /// up to it (the rung). Where a run pauses changes nothing it trains: not in the hash.
     pub pause_at: Option<usize>,
+    /// Successive halving: the rungs' epochs. Continuing from a rung is the plan, not a
+    /// resume worth a line; resuming from anywhere else is said.
+    pub rung_epochs: Vec<usize>,
 }
 
 impl RunSpec {
@@ -65,7 +68,7 @@ impl RunSpec {
         if !split.is_own(seed) {
             config_hash = hash_text(&format!("{config_hash}\n{}", split_toml(&split)));
         }
-        RunSpec { id, seed, split, train, data, config_hash, dataset: None, pause_at: None }
+        RunSpec { id, seed, split, train, data, config_hash, dataset: None, pause_at: None, rung_epochs: Vec::new() }
     }
 
     /// The run's `[train]` table as recorded (in `config.toml` and every checkpoint): `engine =
@@ -380,7 +383,8 @@ fn train_as<T: Real>(
         Ok(())
     };
     let result = loop {
-        if let Some(s) = &from {
+        if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Refit || !spec.rung_epochs.contains(&s.epoch()))
+        {
             let refit = if s.phase == PhaseKind::Refit { " of its refit" } else { "" };
             errln!("resuming {} from epoch {}{refit}", spec.id, s.epoch());
         }
