@@ -724,9 +724,14 @@ impl TrainConfig {
 
     /// `key`'s value as tables (`--dry-run`, summary columns) show it: as `config.toml` writes
     /// it, or, for a key it leaves out while unset, what the unset key means (`model = "mlp"`, a
-    /// conv model's default filters; `-` for a conv key of an MLP). Ids compare the written values.
+    /// conv model's default filters; `-` for a conv key of an MLP, and for an MLP key of a conv
+    /// model). Ids compare the written values.
     pub fn shown_value(&self, key: &str) -> Option<toml::Value> {
         use toml::Value;
+        // The MLP's keys say nothing about a convolutional model.
+        if !self.model.family.is_mlp() && ["hidden", "activation", "init", "dropout", "method"].contains(&key) {
+            return Some(Value::String("-".into()));
+        }
         if let Ok(Value::Table(t)) = Value::try_from(self) {
             if let Some(v) = t.get(key) {
                 return Some(v.clone());
@@ -1238,6 +1243,23 @@ pub fn format_value(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_show_what_unset_keys_mean_not_a_placeholder() {
+        let shown = |cfg: &TrainConfig, key: &str| format_value(&cfg.shown_value(key).unwrap());
+        let mlp = TrainConfig::default();
+        assert_eq!(
+            (shown(&mlp, "model"), shown(&mlp, "filters"), shown(&mlp, "hidden")),
+            ("mlp".into(), "-".into(), "64".into())
+        );
+        let mut fcn = TrainConfig::default();
+        fcn.model.family = ModelFamily::Fcn;
+        assert_eq!(shown(&fcn, "model"), "fcn");
+        assert_eq!((shown(&fcn, "filters"), shown(&fcn, "kernels")), ("128x256x128".into(), "8x5x3".into()));
+        assert_eq!((shown(&fcn, "hidden"), shown(&fcn, "dropout")), ("-".into(), "-".into()));
+        assert_eq!(shown(&fcn, "learning_rate"), format_value(&toml::Value::Float(fcn.optimiser.learning_rate)));
+        assert!(mlp.shown_value("no_such_key").is_none());
+    }
 
     fn data(every: Option<usize>, fraction: Option<f64>) -> DataConfig {
         DataConfig {
