@@ -263,6 +263,13 @@ fn check(meta: &CheckpointMeta, conv: bool, file: &safetensors::SafeTensors<'_>)
     let shape =
         if conv { check_conv(meta, &cfg, file, width, want)? } else { check_mlp(meta, &cfg, file, width, want)? };
     check_standardization(&cfg, file, width)?;
+    // A row is channels × series_length values.
+    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || !meta.raw_cols.is_multiple_of(n)) {
+        return Err(format!(
+            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
+            meta.raw_cols
+        ));
+    }
     Ok(shape)
 }
 
@@ -295,13 +302,6 @@ fn embedded_config(meta: &CheckpointMeta) -> Result<TrainConfig, String> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = meta.classes.iter().find(|c| !seen.insert(c.as_str())) {
         return Err(format!("its metadata lists the class `{dup}` twice"));
-    }
-    // A row is channels × series_length values.
-    if let Some(n) = meta.series.series_length.filter(|&n| n == 0 || !meta.raw_cols.is_multiple_of(n)) {
-        return Err(format!(
-            "its metadata says series_length = {n}, which does not divide raw_cols = {}",
-            meta.raw_cols
-        ));
     }
     Ok(cfg)
 }
