@@ -84,10 +84,7 @@ pub fn eval(a: EvalArgs) -> Result<u8, AppError> {
 /// CPU (a model trained on a GPU evaluates anywhere) and by the direct method (the Gram method
 /// stands for the first layer through the training rows, which `eval` does not have).
 fn predict<T: Real>(cfg: &TrainConfig, net: Net<T>, x: &[f64]) -> anyhow::Result<Vec<usize>> {
-    let classes = match &net {
-        Net::Mlp(m) => m.classes(),
-        Net::Conv(c) => c.arch.classes,
-    };
+    let classes = net.classes();
     let x: Vec<T> = x.iter().map(|&v| T::of(v)).collect();
     let mut cfg = cfg.clone();
     (cfg.model.method, cfg.model.device) = (Method::Direct, Device::Cpu);

@@ -727,22 +727,37 @@ impl TrainConfig {
     /// conv model's default filters; `-` for a conv key of an MLP, and for an MLP key of a conv
     /// model). Ids compare the written values.
     pub fn shown_value(&self, key: &str) -> Option<toml::Value> {
+        self.shown_in(&self.written(), key)
+    }
+
+    /// [`TrainConfig::shown_value`] of each of `keys`, formatted as ids and summary columns
+    /// write values (`-` for a key `[train]` does not have); the config is serialised once.
+    pub fn shown_values(&self, keys: &[String]) -> Vec<String> {
+        let written = self.written();
+        keys.iter().map(|k| self.shown_in(&written, k).map_or_else(|| "-".to_string(), |v| format_value(&v))).collect()
+    }
+
+    /// The table `config.toml` writes.
+    fn written(&self) -> toml::Table {
+        match toml::Value::try_from(self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("TrainConfig serialises to a table"),
+        }
+    }
+
+    fn shown_in(&self, written: &toml::Table, key: &str) -> Option<toml::Value> {
         use toml::Value;
-        // The MLP's keys say nothing about a convolutional model.
-        if !self.model.family.is_mlp() && ["hidden", "activation", "init", "dropout", "method"].contains(&key) {
+        // The other family's keys say nothing about this model.
+        if self.other_family_keys().contains(&key) {
             return Some(Value::String("-".into()));
         }
-        if let Ok(Value::Table(t)) = Value::try_from(self) {
-            if let Some(v) = t.get(key) {
-                return Some(v.clone());
-            }
+        if let Some(v) = written.get(key) {
+            return Some(v.clone());
         }
         let list = |v: Vec<usize>| Value::Array(v.into_iter().map(|n| Value::Integer(n as i64)).collect());
-        let conv = !self.model.family.is_mlp();
         let artifacts = self.artifacts();
         Some(match key {
             "model" => Value::String(self.model.family.word().into()),
-            "filters" | "kernels" | "blocks" | "batch_norm" if !conv => Value::String("-".into()),
             "filters" => list(self.model.conv_filters()),
             "kernels" => list(self.model.conv_kernels()),
             "blocks" => Value::Integer(self.model.conv_blocks() as i64),
@@ -753,6 +768,16 @@ impl TrainConfig {
             "state_every" => Value::Integer(self.state_every() as i64),
             _ => return None,
         })
+    }
+
+    /// The keys of the other model family, which this configuration's model does not use: an
+    /// MLP's for a conv model, the convolutional ones for an MLP.
+    fn other_family_keys(&self) -> &'static [&'static str] {
+        if self.model.family.is_conv() {
+            &["hidden", "activation", "dropout", "init", "method"]
+        } else {
+            &["filters", "kernels", "blocks", "batch_norm"]
+        }
     }
 
     /// Every key `[train]` accepts, in declaration order.
@@ -863,21 +888,16 @@ impl TrainConfig {
                 ),
             );
         }
-        if self.model.family.is_conv() {
-            because(
-                &["hidden", "activation", "dropout", "init", "method"],
-                format!(
-                    "model = \"{}\" is convolutional: its blocks (`filters`, `kernels`, `blocks`) use ReLU, \
-                     PyTorch's initialisation and no dropout",
-                    self.model.family.word()
-                ),
-            );
+        let why = if self.model.family.is_conv() {
+            format!(
+                "model = \"{}\" is convolutional: its blocks (`filters`, `kernels`, `blocks`) use ReLU, \
+                 PyTorch's initialisation and no dropout",
+                self.model.family.word()
+            )
         } else {
-            because(
-                &["filters", "kernels", "blocks", "batch_norm"],
-                "model = \"mlp\" has no convolutions (set model = \"fcn\" or \"resnet\")".into(),
-            );
-        }
+            "model = \"mlp\" has no convolutions (set model = \"fcn\" or \"resnet\")".into()
+        };
+        because(self.other_family_keys(), why);
         if self.model.family.is_conv() {
             // Its blocks are ReLU: `histogram_relu_max` sets their histograms' upper end.
         } else if self.model.hidden.is_empty() {

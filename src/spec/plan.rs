@@ -292,10 +292,7 @@ pub fn expand(sweep: &SweepFile) -> Result<Plan, InputError> {
                         .into(),
             });
         }
-        let axis_values = axes
-            .iter()
-            .map(|key| train.shown_value(key).map_or_else(|| "-".to_string(), |v| format_value(&v)))
-            .collect();
+        let axis_values = train.shown_values(&axes);
         by_id.insert(id.clone(), configs.len());
         configs.push(Config { id, axis_values, train, dataset: None });
     }

@@ -62,6 +62,14 @@ impl<T: Real> Net<T> {
         }
     }
 
+    /// Classes of the output layer.
+    pub fn classes(&self) -> usize {
+        match self {
+            Net::Mlp(m) => m.classes(),
+            Net::Conv(c) => c.arch.classes,
+        }
+    }
+
     pub fn as_mlp(&self) -> Option<&Mlp<T>> {
         match self {
             Net::Mlp(m) => Some(m),
