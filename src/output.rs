@@ -44,12 +44,8 @@ pub(crate) const EXIT_SUSPENDED: u8 = 75;
 
 static SUSPEND: AtomicBool = AtomicBool::new(false);
 
-/// Set once SIGUSR1 arrives: running runs save their state after the epoch in progress and
+/// Set once SIGUSR1 arrives: running runs save their state at their next batch boundary and
 /// stop, and no run starts.
-pub(crate) fn suspend_flag() -> &'static AtomicBool {
-    &SUSPEND
-}
-
 pub(crate) fn suspend_requested() -> bool {
     SUSPEND.load(Ordering::SeqCst)
 }
@@ -117,7 +113,7 @@ pub(crate) fn show_bars(bars: Option<indicatif::MultiProgress>) {
 /// Ctrl-C (and SIGTERM, as Slurm sends at a time limit): clear the bars, say how
 /// to resume, exit 130 (143). Exiting mid-run corrupts nothing: every file is
 /// written atomically, a run without `status.json` is unfinished and trains again
-/// (from its last saved state). SIGUSR1 only sets [`suspend_flag`]: the sweep saves
+/// (from its last saved state). SIGUSR1 only sets [`suspend_requested`]: the sweep saves
 /// and stops by itself, and exits [`EXIT_SUSPENDED`].
 pub fn handle_interrupts() {
     use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
@@ -128,7 +124,7 @@ pub fn handle_interrupts() {
         for signal in signals.forever() {
             if signal == SIGUSR1 {
                 if !SUSPEND.swap(true, Ordering::SeqCst) {
-                    errln!("SIGUSR1: saving the running runs' state after their current epoch, then exiting");
+                    errln!("SIGUSR1: saving the running runs' state at their next batch boundary, then exiting");
                 }
                 continue;
             }

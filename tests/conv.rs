@@ -1,7 +1,9 @@
 //! Convolutional models (`model = "fcn" | "resnet"`) end to end on the shipped archive sets:
 //! an FCN learns ItalyPowerDemand from raw amplitudes (and draws its class activation maps), FCN and ResNet sweeps are bit-identical
 //! whatever `--jobs`, their checkpoints hold PyTorch's names and shapes and load in candle's
-//! `VarBuilder` and in `pinniped eval` (a changed one refused by name), and the keys are validated (native refuses them with exit 2).
+//! `VarBuilder` and in `pinniped eval` (a changed one refused by name), runs stopped inside an
+//! epoch or killed resume to the same files, and the keys are validated (native refuses them
+//! with exit 2).
 
 mod common;
 
@@ -183,6 +185,75 @@ fn conv_sweeps_are_bit_identical_whatever_jobs_and_checkpoints_have_pytorch_name
     // Trained for two epochs: the running statistics have moved off PyTorch's initial 0 and 1.
     let mean = tensors["blocks.0.convs.0.bn.running_mean"].to_vec1::<f32>().unwrap();
     assert!(mean.iter().any(|&m| m != 0.0), "{mean:?}");
+}
+
+/// The files of a conv sweep that must be bit-identical between two ways of training it.
+fn conv_results(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let ends = ["model.safetensors", "weights.csv.gz", "activations.csv.gz", "predictions.npz", "cams.csv.gz"];
+    files(root)
+        .into_iter()
+        .filter_map(|f| {
+            let path = root.join(&f);
+            if f.ends_with("metrics.csv") {
+                Some((f, metrics_without_time(&path).into_bytes()))
+            } else if ends.iter().any(|end| f.ends_with(end)) || f.contains("checkpoints/") {
+                Some((f.clone(), fs::read(path).unwrap()))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn conv_runs_stopped_inside_an_epoch_or_killed_resume_to_identical_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    // BasicMotions: 32 training rows in batches of 12, so 3 batches an epoch; a state every epoch.
+    let sweep = format!(
+        "name = \"c\"\nseed = 3\nrepeats = 1\n[data]\ntrain = {:?}\ntest = {:?}\nreserve_every = 5\n\
+         [train]\nfilters = [4, 8]\nkernels = [5, 3]\nepochs = 4\nbatch_size = 12\nplots = false\n\
+         optimizer = \"adam\"\nlearning_rate = 0.01\nstate_every = 1\nsave_every = 1\n[sweep]\nmodel = [\"fcn\", \"resnet\"]\n",
+        aeon("BasicMotions", "TRAIN"),
+        aeon("BasicMotions", "TEST")
+    );
+    let file = write(tmp.path(), "c.toml", &sweep);
+    let clean = tmp.path().join("clean");
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
+    let expected = conv_results(&clean.join("c"));
+    assert_eq!(expected.iter().filter(|(f, _)| f.ends_with("model.safetensors")).count(), 2);
+    for model in ["fcn", "resnet"] {
+        let id = format!("model={model}/rep-1");
+        // SIGUSR1 after batch 1 of epoch 3: saved there, exit 75; the same command finishes it.
+        let out = tmp.path().join(format!("signalled-{model}"));
+        let stopped = pinniped()
+            .args(["run", "-q", "--jobs", "1", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .args(["--fake-signal-at", &format!("{id}@3:1")])
+            .output()
+            .unwrap();
+        assert_eq!(stopped.status.code(), Some(75), "{}", String::from_utf8_lossy(&stopped.stderr));
+        let again = pinniped().args(["run", "--jobs", "1", "--out"]).arg(&out).arg(&file).assert().success();
+        let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+        assert!(stderr.contains(&format!("resuming {id} from epoch 2 + 1 of the 3 batches of epoch 3")), "{stderr}");
+        assert!(conv_results(&out.join("c")) == expected, "{model}: stopped inside epoch 3, resumed");
+
+        // Killed after epoch 3, before its state: resumes from epoch 2's.
+        let out = tmp.path().join(format!("killed-{model}"));
+        let killed = pinniped()
+            .args(["run", "-q", "--jobs", "1", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .args(["--fake-kill-at", &format!("{id}@3")])
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(killed.status.signal(), Some(9));
+        let again = pinniped().args(["run", "--jobs", "1", "--out"]).arg(&out).arg(&file).assert().success();
+        let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+        assert!(stderr.contains(&format!("resuming {id} from epoch 2\n")), "{stderr}");
+        assert!(conv_results(&out.join("c")) == expected, "{model}: killed after epoch 3, resumed");
+    }
 }
 
 #[test]

@@ -326,6 +326,37 @@ fn sigusr1_saves_the_running_runs_state_exits_75_and_the_same_command_resumes_ex
 }
 
 #[test]
+fn sigusr1_inside_an_epoch_saves_at_the_next_batch_boundary_and_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = resumable_sweep(tmp.path(), "b");
+    let clean = tmp.path().join("clean");
+    pinniped().args(["run", "-q", "--jobs", "1", "--out"]).arg(&clean).arg(&file).assert().success();
+    let runs = epochs_of(&clean.join("b"));
+    // 160 training rows in batches of 30: 6 batches an epoch. The native Gram run and the
+    // candle run with dropout, each stopped after batch 2 of epoch 6 (between states 4 and 8).
+    for r in [0, 2] {
+        let (id, _) = &runs[r];
+        let stopped = tmp.path().join(format!("stopped-{r}"));
+        let out = pinniped()
+            .args(["run", "-q", "--jobs", "1", "--out"])
+            .arg(&stopped)
+            .arg(&file)
+            .args(["--fake-signal-at", &format!("{id}@6:2")])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(75), "{stderr}");
+        assert!(stderr.contains("SIGUSR1: saving the running runs' state at their next batch boundary"), "{stderr}");
+        let dir = stopped.join("b/runs").join(id);
+        assert!(dir.join("state.bin").is_file() && !dir.join("status.json").exists());
+        let again = pinniped().args(["run", "--jobs", "1", "--out"]).arg(&stopped).arg(&file).assert().success();
+        let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+        assert!(stderr.contains(&format!("resuming {id} from epoch 5 + 2 of the 6 batches of epoch 6")), "{stderr}");
+        assert_eq!(runs_of(&clean.join("b")), runs_of(&stopped.join("b")), "run {id}");
+    }
+}
+
+#[test]
 fn a_damaged_or_foreign_state_is_refused_and_the_run_restarts_from_scratch() {
     let tmp = tempfile::tempdir().unwrap();
     let file = resumable_sweep(tmp.path(), "d");

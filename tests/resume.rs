@@ -2,11 +2,12 @@
 //! (`train::state`) every few epochs, resumed from each of those states (after a round
 //! trip through the file format), ends bit for bit as the uninterrupted run: history,
 //! diagnostics, model, selection and predictions. Both engines, f32 and f64, SGD with
-//! either momentum rule, Adam, dropout, the Gram method, early stopping and refit.
+//! either momentum rule, Adam, dropout, the Gram method, early stopping and refit. So does a
+//! run suspended at a batch boundary inside an epoch (SIGUSR1's save).
 //! (The process-level kills, SIGUSR1 and refused states are in `faults.rs`.)
 
 use pinniped::spec::{DataConfig, Split, TrainConfig};
-use pinniped::train::fit::{fit_resumable, stream_rng, FitError, Resume, ResumeError};
+use pinniped::train::fit::{fit_resumable, stream_rng, Boundary, FitError, Resume, ResumeError};
 use pinniped::train::state::{FitState, PhaseKind};
 use pinniped::train::{Engine, EpochView, Fit, Method, MomentumRule, NetShape, OptimizerKind, Real, RunData};
 
@@ -157,6 +158,82 @@ fn every_state_resumes_exactly<T: Real>() {
     }
 }
 
+/// Trains `cfg` from `from`, saving every 2 epochs, and stops at its `stop_at`-th question
+/// (`Resume::suspend`: after every batch but an epoch's last, and between epochs). Returns
+/// where it stopped, with the state it saved there, or `None` when it finished first.
+fn suspended_at<T: Real>(cfg: &TrainConfig, data: &RunData, stop_at: usize) -> Option<(Boundary, FitState<T>)> {
+    let asked = std::cell::Cell::new(0);
+    let poll = |_: Boundary| {
+        asked.set(asked.get() + 1);
+        asked.get() == stop_at
+    };
+    let mut last = None;
+    let mut save = |s: &FitState<T>| {
+        last = Some(s.encode());
+        Ok(())
+    };
+    let mut hook = |_: EpochView<'_, T>| Ok(());
+    let resume = Resume {
+        from: None,
+        config_hash: "h".into(),
+        every: 2,
+        suspend: Some(&poll),
+        pause_at: None,
+        save: Some(&mut save),
+    };
+    match fit_resumable::<T>(cfg, &data_cfg(), 11, &Split::own(11), data, &mut hook, resume) {
+        Ok(_) => None,
+        Err(FitError::Resume(ResumeError::Suspended(at))) => {
+            let dims: Vec<usize> = [8].into_iter().chain(cfg.model.hidden.iter().copied()).chain([3]).collect();
+            let bytes = last.expect("a suspended run saved its state");
+            Some((at, FitState::<T>::decode(&bytes, &NetShape::Mlp(dims), cfg.model.activation).unwrap()))
+        }
+        Err(e) => panic!("{:#}", e.into_anyhow()),
+    }
+}
+
+fn a_run_suspended_anywhere_resumes_exactly<T: Real>() {
+    let (x, y) = blobs(72, 3, 5);
+    let (tx, ty) = blobs(24, 3, 6);
+    let data = RunData { cols: 8, channels: 1, classes: 3, train_x: &x, train_y: &y, test: Some((&tx, &ty)) };
+    for (name, mut cfg) in cases() {
+        cfg.pipeline.standardize = name.contains("refit");
+        let (clean, _) = run::<T>(&cfg, &data, 2, None);
+        // 54 training rows in batches of 7: 8 batches, 7 questions inside each epoch and one
+        // after it. Questions 1, 7 and 8: inside epoch 1 after its first and last batch but
+        // one, then after it; five more spread over the main phase, and one in the refit.
+        // A main phase of E epochs asks 8 E - 1 questions; then the refit's fourth question
+        // comes inside its first epoch.
+        let refit_epochs = clean.selected.as_ref().filter(|s| s.refit).map_or(0, |s| s.epoch);
+        let main_questions = 8 * clean.history.metrics.len() - 1;
+        let spread = (1..6).map(|k| main_questions * k / 6 + k % 2);
+        let in_refit = (refit_epochs > 0).then_some(main_questions + 4);
+        let (mut inside, mut refit) = (0, 0);
+        for stop_at in [1, 7, 8, 9].into_iter().chain(spread).chain(in_refit) {
+            let Some((at, state)) = suspended_at::<T>(&cfg, &data, stop_at) else { continue };
+            assert_eq!(at.batch.is_some(), state.current.within.is_some(), "{name}: {at}");
+            if stop_at == 1 {
+                assert_eq!(at, Boundary { epoch: 1, batch: Some(1) }, "{name}");
+            }
+            if stop_at == 8 {
+                assert_eq!(at, Boundary { epoch: 1, batch: None }, "{name}");
+            }
+            inside += at.batch.is_some() as usize;
+            refit += (state.phase == PhaseKind::Refit) as usize;
+            let (resumed, _) = run::<T>(&cfg, &data, 2, Some(state));
+            assert_eq!(outcome(&resumed), outcome(&clean), "{name} ({}): suspended {at} (question {stop_at})", T::NAME);
+        }
+        assert!(inside >= 5, "{name}: {inside} stops inside an epoch");
+        assert_eq!(refit > 0, refit_epochs > 0, "{name}: stops during a refit of {refit_epochs} epochs");
+    }
+}
+
+#[test]
+fn a_run_suspended_at_any_batch_or_epoch_boundary_ends_bit_for_bit_as_the_uninterrupted_one() {
+    a_run_suspended_anywhere_resumes_exactly::<f32>();
+    a_run_suspended_anywhere_resumes_exactly::<f64>();
+}
+
 #[test]
 fn a_run_resumed_from_any_of_its_states_ends_bit_for_bit_as_the_uninterrupted_one_f32() {
     every_state_resumes_exactly::<f32>();
@@ -196,4 +273,16 @@ fn a_state_that_does_not_fit_the_run_is_refused_before_training() {
     assert!(refused(&cfg, bad_order).contains("order of the training rows"));
     let gram = with(cfg.clone(), |c| (c.model.method, c.model.hidden) = (Method::Gram, vec![6, 5]));
     assert!(refused(&gram, state()).contains("another method"));
+    // Inside an epoch: its rows must end one of the run's batches (of 7), its diagnostics fit.
+    let (_, inside) = suspended_at::<f64>(&cfg, &data, 3).unwrap();
+    assert_eq!(inside.current.within.as_ref().unwrap().rows, 21);
+    let mut odd = inside.clone();
+    odd.current.within.as_mut().unwrap().rows = 20;
+    assert!(refused(&cfg, odd).contains("stopped after row 20 of an epoch"));
+    let mut other = inside.clone();
+    other.current.within.as_mut().unwrap().hists.pop();
+    assert!(refused(&cfg, other).contains("other diagnostics"));
+    let mut fewer = inside;
+    fewer.current.within.as_mut().unwrap().before.as_mut().unwrap()[0].pop();
+    assert!(refused(&cfg, fewer).contains("other diagnostics"));
 }

@@ -82,7 +82,8 @@ fn number(text: &str) -> Result<f64, String> {
                   and a mean ± std summary over repeats.\n\nExit codes: 0 every run finished (diverged runs are \
                   results), 1 some runs failed, 2 usage or input error, 130 interrupted (Ctrl-C; 143 for SIGTERM): \
                   finished runs are kept and the same command resumes the rest; 75 suspended by SIGUSR1 \
-                  (`slurm --requeue`): the running runs saved their training state and resume exactly."
+                  (`slurm --requeue`): the running runs saved their training state at their next batch \
+                  boundary and resume exactly."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -112,9 +113,10 @@ pub struct TestMode {
     /// refit's state of that epoch is saved).
     #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
     pub(crate) fake_kill_at: Option<(String, usize)>,
-    /// Testing aid: real training sends the process SIGUSR1 after EPOCH of the run RUN.
-    #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH", value_parser = kill_point)]
-    pub(crate) fake_signal_at: Option<(String, usize)>,
+    /// Testing aid: real training sends the process SIGUSR1 after EPOCH of the run RUN
+    /// (`RUN@EPOCH:BATCH`: after batch BATCH of that epoch).
+    #[arg(long, hide = true, global = true, value_name = "RUN@EPOCH[:BATCH]", value_parser = signal_point)]
+    pub(crate) fake_signal_at: Option<(String, crate::train::fit::Boundary)>,
     /// Testing aid: every atomic write to a path containing PATTERN fails as on a full disk.
     #[arg(long, hide = true, global = true, value_name = "PATTERN")]
     pub(crate) inject_write_error: Option<String>,
@@ -124,6 +126,16 @@ pub struct TestMode {
 fn kill_point(text: &str) -> Result<(String, usize), String> {
     let (run, epoch) = text.rsplit_once('@').ok_or("write RUN@EPOCH, e.g. batch_size=40/rep-1@3")?;
     Ok((run.to_string(), epoch.parse().map_err(|_| "EPOCH must be a whole number")?))
+}
+
+fn signal_point(text: &str) -> Result<(String, crate::train::fit::Boundary), String> {
+    let (run, at) = text.rsplit_once('@').ok_or("write RUN@EPOCH or RUN@EPOCH:BATCH, e.g. batch_size=40/rep-1@3:2")?;
+    let whole = |s: &str| s.parse::<usize>().map_err(|_| "EPOCH and BATCH must be whole numbers".to_string());
+    let (epoch, batch) = match at.split_once(':') {
+        Some((e, b)) => (whole(e)?, Some(whole(b)?)),
+        None => (whole(at)?, None),
+    };
+    Ok((run.to_string(), crate::train::fit::Boundary { epoch, batch }))
 }
 
 // Parsed once per process: the size difference between variants does not matter.
@@ -203,7 +215,8 @@ pub struct SlurmArgs {
     #[arg(long)]
     pub submit: bool,
     /// Ask Slurm for SIGUSR1 --warn-seconds before the time limit: the running runs save their
-    /// training state, pinniped exits 75 and the task requeues itself and resumes them exactly.
+    /// training state at their next batch boundary, pinniped exits 75 and the task requeues
+    /// itself and resumes them exactly.
     #[arg(long)]
     pub(crate) requeue: bool,
     /// With --requeue: how many seconds before the time limit the warning comes.

@@ -146,7 +146,7 @@ mod tests {
             (CompareError::Input(input()).into(), 2),
             (std::io::Error::other("disk full").into(), 1),
             (ExecError::Input(input()).into(), 2),
-            (RunError::Suspended(4).into(), 1),
+            (RunError::Suspended(crate::train::fit::Boundary { epoch: 4, batch: None }).into(), 1),
             (ExecError::Runtime(anyhow::anyhow!("cannot lock in r: Input/output error")).into(), 1),
         ]
     }

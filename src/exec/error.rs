@@ -4,7 +4,7 @@
 //! to its exit code in one `From` impl (`app::error`), so that nothing has to be downcast.
 
 use crate::spec::InputError;
-use crate::train::fit::{FitError, ResumeError};
+use crate::train::fit::{Boundary, FitError, ResumeError};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ExecError {
@@ -26,9 +26,9 @@ impl From<std::io::Error> for ExecError {
 /// How one run ended without a status (`Trainer::train`).
 #[derive(Debug)]
 pub enum RunError {
-    /// Stopped after this epoch (SIGUSR1) with its state saved: neither finished nor failed;
-    /// the same command resumes it.
-    Suspended(usize),
+    /// Stopped at this batch or epoch boundary (SIGUSR1) with its state saved: neither
+    /// finished nor failed; the same command resumes it.
+    Suspended(Boundary),
     /// Stopped at its rung (successive halving) with its state saved: neither finished nor
     /// failed; the next round resumes it, or prunes it.
     Paused(usize),
@@ -94,11 +94,19 @@ mod tests {
 
     #[test]
     fn a_suspended_fit_is_a_suspended_run_and_a_refused_state_a_failed_one() {
-        assert!(matches!(RunError::from(FitError::Resume(ResumeError::Suspended(7))), RunError::Suspended(7)));
+        let at = Boundary { epoch: 7, batch: Some(2) };
+        assert!(
+            matches!(RunError::from(FitError::Resume(ResumeError::Suspended(at))), RunError::Suspended(b) if b == at)
+        );
         let refused = RunError::from(FitError::Resume(ResumeError::Refused("another network".into())));
         let RunError::Failed(e) = refused else { panic!("not failed") };
         assert_eq!(e.to_string(), "the saved state does not fit the run: another network");
-        assert_eq!(RunError::Suspended(3).into_anyhow().to_string(), "suspended after epoch 3, its state saved");
+        let after = RunError::Suspended(Boundary { epoch: 3, batch: None }).into_anyhow().to_string();
+        assert_eq!(after, "suspended after epoch 3, its state saved");
+        assert_eq!(
+            RunError::Suspended(at).into_anyhow().to_string(),
+            "suspended in epoch 7 after batch 2, its state saved"
+        );
     }
 
     #[test]

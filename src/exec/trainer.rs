@@ -18,7 +18,7 @@ use crate::spec::schema::{RESULTS_SCHEMA, SCHEMA_KEY};
 use crate::spec::{DataConfig, Split, TrainConfig};
 use crate::train::checkpoint::{self, CheckpointMeta};
 use crate::train::engine::NetRef;
-use crate::train::fit::{fit_resumable, FitError, Resume, ResumeError};
+use crate::train::fit::{fit_resumable, Boundary, FitError, Resume, ResumeError};
 use crate::train::state::{FitState, PhaseKind};
 use crate::train::strategy::Cadence;
 use crate::train::{DType, Device, Engine, EpochMetrics, EpochView, History, Outcome, Real, SetMetrics};
@@ -189,8 +189,9 @@ pub struct Faults {
     /// (run id, epoch): the process SIGKILLs itself after that epoch of that run (before its
     /// state, if one is due, is saved).
     pub(crate) kill_at: Option<(String, usize)>,
-    /// (run id, epoch): the process sends itself SIGUSR1 after that epoch of that run.
-    pub(crate) signal_at: Option<(String, usize)>,
+    /// (run id, where): the process sends itself SIGUSR1 when that run asks whether to stop
+    /// there (after an epoch, or after a batch inside one).
+    pub(crate) signal_at: Option<(String, Boundary)>,
 }
 
 impl Faults {
@@ -200,8 +201,12 @@ impl Faults {
             // SAFETY: kill(2) on our own pid has no memory effects.
             unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
         }
-        if at(&self.signal_at) {
-            // SAFETY: as above; the handler only sets a flag.
+    }
+
+    /// Whether run `id` stops at `at`: SIGUSR1 has come (or the injected one, sent now).
+    fn suspends(&self, id: &str, at: Boundary) -> bool {
+        if self.signal_at.as_ref().is_some_and(|(r, b)| r == id && *b == at) && !crate::output::suspend_requested() {
+            // SAFETY: kill(2) on our own pid has no memory effects; the handler only sets a flag.
             unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
             // The handler's thread sets the flag: wait for it, so that the run stops at this
             // very epoch (as a test expects), not at whichever one sees the flag first.
@@ -212,6 +217,7 @@ impl Faults {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
+        crate::output::suspend_requested()
     }
 }
 
@@ -386,13 +392,14 @@ fn train_as<T: Real>(
         if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Refit || !spec.rung_epochs.contains(&s.epoch()))
         {
             let refit = if s.phase == PhaseKind::Refit { " of its refit" } else { "" };
-            errln!("resuming {} from epoch {}{refit}", spec.id, s.epoch());
+            errln!("resuming {} from {}{refit}", spec.id, s.position(cfg.optimiser.batch_size));
         }
+        let suspends = |at: Boundary| faults.suspends(&spec.id, at);
         let resume = Resume {
             from: from.take(),
             config_hash: spec.config_hash.clone(),
             every: cfg.state_every(),
-            suspend: Some(crate::output::suspend_flag()),
+            suspend: Some(&suspends),
             pause_at: spec.pause_at,
             save: Some(&mut save),
         };

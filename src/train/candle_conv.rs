@@ -395,7 +395,8 @@ impl<T: Real> Model<T> for ConvEngine<'_, T> {
         let flat = |t: &Tensor| -> anyhow::Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
         let all = |ts: &[Tensor]| ts.iter().map(flat).collect::<anyhow::Result<Vec<_>>>();
         Ok(EngineState {
-            net: self.current.clone(),
+            // The variables, not `current` (which is of the last epoch's end): also inside an epoch.
+            net: Net::Conv(self.net.to_net()?),
             first: all(&self.opt.first)?,
             second: all(&self.opt.second)?,
             steps: self.opt.steps,

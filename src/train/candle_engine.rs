@@ -573,7 +573,8 @@ impl<T: Real> Model<T> for CandleEngine<'_, T> {
             None => None,
         };
         Ok(EngineState {
-            net: Net::Mlp(self.mlp.clone()),
+            // The variables, not `mlp` (which is of the last epoch's end): also inside an epoch.
+            net: Net::Mlp(self.net.to_mlp()?),
             first: all(&self.opt.first)?,
             second: all(&self.opt.second)?,
             steps: self.opt.steps,

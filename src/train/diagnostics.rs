@@ -97,7 +97,7 @@ pub(crate) fn weight_change<T: Real>(before: &[Vec<f64>], mlp: &Mlp<T>) -> Vec<V
 }
 
 /// Per-node histogram of one hidden layer's activations over its real range.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     pub lo: f64,
     pub hi: f64,

@@ -39,7 +39,9 @@ pub trait Model<T: Real> {
     /// The current parameters, also in the middle of an epoch.
     fn into_net(self: Box<Self>) -> anyhow::Result<Net<T>>;
     /// Everything training moves (parameters, optimiser and Gram state, the dropout stream's
-    /// position), between epochs: what a resumed run continues from (`train::state`).
+    /// position), between epochs or between two batches of one: what a resumed run continues
+    /// from (`train::state`). Under the Gram method the first layer's weights are those of
+    /// the last `end_epoch`; its coefficients hold the rest.
     fn state(&self) -> anyhow::Result<EngineState<T>>;
     /// Continues from a saved [`Model::state`], on an engine just built for the same run;
     /// `Err` says why the state does not fit it (and nothing is half restored that matters:

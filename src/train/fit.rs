@@ -12,7 +12,7 @@ use super::net::{Net, NetShape};
 use super::options::Activation;
 use super::predictions::{Predictions, SetPredictions};
 use super::real::Real;
-use super::state::{FitState, LoopState, MainEnd, PhaseKind};
+use super::state::{FitState, LoopState, MainEnd, PhaseKind, WithinEpoch};
 use super::strategy::{Best, Cadence, EarlyStopping};
 use crate::data::split::{self as data_split, PerSplit};
 use crate::features::spectral::{standardize_apply, standardize_fit};
@@ -21,7 +21,6 @@ use crate::spec::config::{DataConfig, TrainConfig};
 use crate::spec::Split;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -128,6 +127,29 @@ pub(crate) type EpochHook<'h, T> = dyn FnMut(EpochView<'_, T>) -> anyhow::Result
 /// Writes a run's training state (`train::state`); an error fails the run.
 pub(crate) type SaveState<'s, T> = dyn FnMut(&FitState<T>) -> anyhow::Result<()> + 's;
 
+/// Where a run stands when it asks whether to stop ([`Resume::suspend`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Boundary {
+    /// The epoch of its phase in progress, or just ended (1-based).
+    pub epoch: usize,
+    /// Batches of that epoch trained so far, with more to come; `None` once the epoch is over
+    /// (trained, evaluated, recorded).
+    pub batch: Option<usize>,
+}
+
+impl std::fmt::Display for Boundary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.batch {
+            None => write!(f, "after epoch {}", self.epoch),
+            Some(b) => write!(f, "in epoch {} after batch {b}", self.epoch),
+        }
+    }
+}
+
+/// Asked at every batch boundary (after each batch but an epoch's last) and between epochs:
+/// `true` stops the run there, its state saved.
+pub type SuspendPoll<'r> = dyn Fn(Boundary) -> bool + 'r;
+
 /// How a run saves and resumes its whole training state.
 pub struct Resume<'r, T> {
     /// The state to continue from: decoded, of this run's config hash (the caller checks).
@@ -136,9 +158,10 @@ pub struct Resume<'r, T> {
     pub config_hash: String,
     /// Save the state every `every` epochs of a phase (0: never), between epochs.
     pub every: usize,
-    /// Once set (SIGUSR1, `pinniped slurm --requeue`), the run saves its state at the end of
-    /// the epoch in progress and stops with [`ResumeError::Suspended`].
-    pub suspend: Option<&'r AtomicBool>,
+    /// Once this answers `true` (SIGUSR1, `pinniped slurm --requeue`), the run saves its
+    /// state at that boundary, inside an epoch too, and stops with [`ResumeError::Suspended`]:
+    /// a conv epoch can outlast Slurm's warning, a batch does not.
+    pub suspend: Option<&'r SuspendPoll<'r>>,
     /// Successive halving's rung: after this epoch of the main phase (unless it is the last),
     /// the state is saved and the run stops with [`ResumeError::Paused`].
     pub pause_at: Option<usize>,
@@ -159,9 +182,9 @@ pub enum ResumeError {
     /// the caller starts the run afresh.
     #[error("the saved state does not fit the run: {0}")]
     Refused(String),
-    /// Asked to stop (see [`Resume::suspend`]): the state after this epoch is saved.
-    #[error("suspended after epoch {0}, its state saved")]
-    Suspended(usize),
+    /// Asked to stop (see [`Resume::suspend`]): the state at this boundary is saved.
+    #[error("suspended {0}, its state saved")]
+    Suspended(Boundary),
     /// Reached its rung ([`Resume::pause_at`]): the state after this epoch is saved.
     #[error("paused at its rung, epoch {0}, its state saved")]
     Paused(usize),
@@ -517,7 +540,7 @@ enum PhaseEnd<T> {
 #[derive(Clone, Copy)]
 struct Saving<'a> {
     every: Cadence,
-    suspend: Option<&'a AtomicBool>,
+    suspend: Option<&'a SuspendPoll<'a>>,
     /// The main phase's rung (see [`Resume::pause_at`]); never set for a refit.
     pause_at: Option<usize>,
 }
@@ -574,11 +597,19 @@ impl<'c> Phase<'c> {
             first_epoch = epoch + 1;
         }
         let Saving { every: state_cadence, suspend, pause_at } = resumed.saving;
+        let asks = |at: Boundary| suspend.is_some_and(|poll| poll(at));
         for epoch in first_epoch..=epochs {
             let last = epoch == epochs;
-            if let Some(loss) = progress.train_epoch(sets, self.record)? {
-                let net = progress.model.into_net()?;
-                return Ok(PhaseEnd::Diverged(net, epoch, format!("training loss became {loss}")));
+            match progress.train_epoch(sets, &|batch| asks(Boundary { epoch, batch: Some(batch) }))? {
+                Trained::Epoch => {}
+                Trained::Diverged(loss) => {
+                    let net = progress.model.into_net()?;
+                    return Ok(PhaseEnd::Diverged(net, epoch, format!("training loss became {loss}")));
+                }
+                Trained::Stopped { rows, batch } => {
+                    (resumed.save)(progress.state_within(epoch - 1, rows)?, &*history)?;
+                    return Err(ResumeError::Suspended(Boundary { epoch, batch: Some(batch) }).into());
+                }
             }
             if self.record {
                 match self.record_epoch(&mut progress, sets, epoch, last, history, hook)? {
@@ -588,12 +619,12 @@ impl<'c> Phase<'c> {
                 }
             }
             // Between epochs, after everything of this one: the state a resumed run starts from.
-            let suspended = suspend.is_some_and(|s| s.load(Ordering::SeqCst));
+            let suspended = !last && asks(Boundary { epoch, batch: None });
             let paused = pause_at == Some(epoch);
             if !last && (suspended || paused || state_cadence.due(epoch)) {
                 (resumed.save)(progress.state(epoch)?, &*history)?;
                 if suspended {
-                    return Err(ResumeError::Suspended(epoch).into());
+                    return Err(ResumeError::Suspended(Boundary { epoch, batch: None }).into());
                 }
                 if paused {
                     return Err(ResumeError::Paused(epoch).into());
@@ -630,6 +661,7 @@ impl<'c> Phase<'c> {
         Ok(Progress {
             model,
             batches,
+            record: self.record,
             hists,
             shuffler: start.shuffler,
             shuffle: cfg.schedule.shuffle,
@@ -640,6 +672,7 @@ impl<'c> Phase<'c> {
             keep_best_valid: capture && cfg.schedule.refit,
             keep_last: capture && !cfg.schedule.refit && start.patience.is_none(),
             before: None,
+            within: None,
         })
     }
 
@@ -755,6 +788,8 @@ enum EpochEnd<T> {
 struct Progress<'s, T: Real> {
     model: Box<dyn Model<T> + 's>,
     batches: Batches<T>,
+    /// Diagnostics are recorded (the main phase).
+    record: bool,
     hists: Vec<Histogram>,
     shuffler: ChaCha8Rng,
     shuffle: bool,
@@ -770,6 +805,20 @@ struct Progress<'s, T: Real> {
     keep_last: bool,
     /// The parameters before the epoch being recorded (its weight changes).
     before: Option<Vec<Vec<f64>>>,
+    /// Restored from a state saved inside an epoch: the next `train_epoch` continues it.
+    within: Option<WithinEpoch>,
+}
+
+/// How [`Progress::train_epoch`] ended.
+enum Trained {
+    Epoch,
+    /// A batch loss was not finite.
+    Diverged(f64),
+    /// Asked to stop after `batch` batches (`rows` rows) of the epoch.
+    Stopped {
+        rows: usize,
+        batch: usize,
+    },
 }
 
 impl<T: Real> Progress<'_, T> {
@@ -787,13 +836,51 @@ impl<T: Real> Progress<'_, T> {
         if !permutation {
             return Err(format!("its order of the training rows is not one of the run's {n_train} rows"));
         }
+        if let Some(w) = &from.within {
+            self.check_within(w)?;
+        }
         self.model.restore(from.engine)?;
         self.shuffler.set_word_pos(from.shuffle_word);
         self.batches.positions = from.positions;
+        self.within = from.within;
         self.stopping.restore(from.best, from.best_score);
         self.best_net = from.best_net;
         self.captured.best_valid = from.best_valid;
         Ok(())
+    }
+
+    /// A state saved inside an epoch fits this phase: its rows end a batch, and its weight
+    /// snapshot and histograms are shaped as this phase's.
+    fn check_within(&self, w: &WithinEpoch) -> Result<(), String> {
+        let (rows, batch) = (self.batches.positions.len(), self.batches.batch);
+        if w.rows == 0 || w.rows >= rows || !w.rows.is_multiple_of(batch) {
+            return Err(format!(
+                "it stopped after row {} of an epoch, not inside one of {rows} rows in batches of {batch}",
+                w.rows
+            ));
+        }
+        let lens = |v: &[Vec<f64>]| v.iter().map(Vec::len).collect::<Vec<_>>();
+        let fits = match (&w.before, self.before_shapes()) {
+            (Some(saved), Some(ours)) => lens(saved) == ours,
+            (None, None) => true,
+            _ => false,
+        };
+        let same = |a: &Histogram, b: &Histogram| {
+            (a.lo, a.hi, a.bins, a.overflow, a.nodes, a.counts.len())
+                == (b.lo, b.hi, b.bins, b.overflow, b.nodes, b.counts.len())
+        };
+        if !fits || w.hists.len() != self.hists.len() || !w.hists.iter().zip(&self.hists).all(|(a, b)| same(a, b)) {
+            return Err("its epoch in progress has other diagnostics than the run's".into());
+        }
+        Ok(())
+    }
+
+    /// The lengths of the weight snapshot a recorded epoch starts with (`None`: not recorded).
+    fn before_shapes(&self) -> Option<Vec<usize>> {
+        self.record.then(|| match self.model.net() {
+            NetRef::Mlp(m) => m.weights.iter().map(Vec::len).collect(),
+            NetRef::Conv(c) => c.filter_weights().map(|t| t.data.len()).collect(),
+        })
     }
 
     /// The state after `epoch`, for a resumed run to continue from.
@@ -808,20 +895,39 @@ impl<T: Real> Progress<'_, T> {
             best_score,
             best_net: self.best_net.clone(),
             best_valid: self.captured.best_valid.clone(),
+            within: None,
         })
     }
 
-    /// Shuffles and trains one epoch; `Some(loss)` when a batch loss is not finite. When
-    /// recording, keeps the parameters before it and counts the hidden activations.
-    fn train_epoch(&mut self, sets: &[Set<T>], record: bool) -> anyhow::Result<Option<f64>> {
-        if self.shuffle {
-            self.batches.shuffle(&mut self.shuffler);
-        }
+    /// The state inside the epoch after `epoch`, its first `rows` rows trained: that
+    /// epoch's order, the parameters before it and its histograms so far come along.
+    fn state_within(&self, epoch: usize, rows: usize) -> anyhow::Result<LoopState<T>> {
+        let within = WithinEpoch { rows, before: self.before.clone(), hists: self.hists.clone() };
+        Ok(LoopState { within: Some(within), ..self.state(epoch)? })
+    }
+
+    /// Shuffles and trains one epoch (or the rest of the one a state was saved in), asking
+    /// `stop` after every batch but the last. When recording, keeps the parameters before it
+    /// and counts the hidden activations.
+    fn train_epoch(&mut self, sets: &[Set<T>], stop: &dyn Fn(usize) -> bool) -> anyhow::Result<Trained> {
+        let record = self.record;
+        let from = match self.within.take() {
+            Some(w) => {
+                (self.before, self.hists) = (w.before, w.hists);
+                w.rows
+            }
+            None => {
+                if self.shuffle {
+                    self.batches.shuffle(&mut self.shuffler);
+                }
+                self.before = if record { Some(snapshot(self.model.net())?) } else { None };
+                self.hists.iter_mut().for_each(Histogram::clear);
+                0
+            }
+        };
         self.batches.gather(&sets[0]);
-        self.before = if record { Some(snapshot(self.model.net())?) } else { None };
-        self.hists.iter_mut().for_each(Histogram::clear);
         let counting = if record { Some(&mut self.hists) } else { None };
-        self.batches.train(self.model.as_mut(), counting, &self.widths)
+        self.batches.train(self.model.as_mut(), counting, &self.widths, from, stop)
     }
 
     /// The model to return (the best epoch's when stopping early) and the best epoch.
@@ -881,17 +987,19 @@ impl<T: Real> Batches<T> {
         }
     }
 
-    /// Trains on every batch of the epoch; `Some(loss)` when a batch loss is not finite
-    /// (the run diverged). Histograms, when given, count each batch's hidden activations.
+    /// Trains on the epoch's batches from row `from` (a batch boundary), asking `stop` after
+    /// each but the last. Histograms, when given, count each batch's hidden activations.
     fn train(
         &self,
         model: &mut dyn Model<T>,
         mut hists: Option<&mut Vec<Histogram>>,
         widths: &[usize],
-    ) -> anyhow::Result<Option<f64>> {
+        from: usize,
+        stop: &dyn Fn(usize) -> bool,
+    ) -> anyhow::Result<Trained> {
         let (cols, rows) = (self.cols, self.y.len());
         model.begin_epoch(&self.positions)?;
-        let mut start = 0;
+        let mut start = from;
         while start < rows {
             let n = self.batch.min(rows - start);
             let loss = model.train_batch(
@@ -900,7 +1008,7 @@ impl<T: Real> Batches<T> {
                 &self.y[start..start + n],
             )?;
             if !loss.is_finite() {
-                return Ok(Some(loss));
+                return Ok(Trained::Diverged(loss));
             }
             if let Some(hists) = hists.as_deref_mut() {
                 for (l, h) in hists.iter_mut().enumerate() {
@@ -908,8 +1016,13 @@ impl<T: Real> Batches<T> {
                 }
             }
             start += n;
+            // Every batch but the last is `self.batch` rows, so rows done name the batch.
+            let batch = start / self.batch;
+            if start < rows && stop(batch) {
+                return Ok(Trained::Stopped { rows: start, batch });
+            }
         }
         model.end_epoch()?;
-        Ok(None)
+        Ok(Trained::Epoch)
     }
 }

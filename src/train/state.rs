@@ -1,4 +1,5 @@
-//! A run's full training state at an epoch boundary, and its file format (`state.bin`):
+//! A run's full training state at an epoch boundary (or a batch boundary inside one, when
+//! SIGUSR1 asked the run to stop), and its file format (`state.bin`):
 //! what a killed run resumes from, to the last bit. It holds the engine's parameters and
 //! optimiser state (momentum buffers, Adam moments and step, the Gram method's
 //! coefficients), every random stream's position (shuffles, dropout), the shuffled order
@@ -6,10 +7,12 @@
 //! or refit) and the history so far (metrics, diagnostics, confusion matrices), from which
 //! the run's files are rewritten.
 //!
-//! Format: `pinniped-state/1\n`, the body (little-endian integers, every float as its
+//! Format: `pinniped-state/2\n`, the body (little-endian integers, every float as its
 //! `f64` bits, so `f32` and `f64` values come back exactly), then the SHA-256 of the
 //! body: a truncated or corrupt file is refused before anything of it is used. Lengths
-//! are checked against the bytes left, so a damaged length cannot allocate.
+//! are checked against the bytes left, so a damaged length cannot allocate. Version 1
+//! (states between epochs only) is the same body without the epoch in progress, and is
+//! still read.
 
 use super::conv::{ConvNet, NamedTensor};
 use super::diagnostics::Histogram;
@@ -23,7 +26,9 @@ use crate::data::split::{PerSplit, Split};
 use sha2::{Digest, Sha256};
 
 /// The file's first bytes (and its format version).
-const MAGIC: &[u8] = b"pinniped-state/1\n";
+const MAGIC: &[u8] = b"pinniped-state/2\n";
+/// Version 1: written before states could be saved inside an epoch.
+const MAGIC_V1: &[u8] = b"pinniped-state/1\n";
 
 /// The Gram method's state (`train::gram`): `W₁ = s·W₁(0) + Xᵀ·A`, velocity `vs`, `va`.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +76,20 @@ pub struct LoopState<T> {
     pub(crate) best_net: Option<Net<T>>,
     /// The best epoch's validation scores (kept for a refit's predictions).
     pub best_valid: Option<Vec<T>>,
+    /// Saved inside the epoch after `epoch`: how far it got. `positions` and the shuffle
+    /// stream are then that epoch's, after its shuffle.
+    pub within: Option<WithinEpoch>,
+}
+
+/// An epoch in progress, stopped at a batch boundary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WithinEpoch {
+    /// Rows of the epoch's order trained (whole batches).
+    pub rows: usize,
+    /// The parameters before the epoch (its weight changes), when diagnostics are recorded.
+    pub before: Option<Vec<Vec<f64>>>,
+    /// The hidden layers' activation histograms of the epoch so far.
+    pub hists: Vec<Histogram>,
 }
 
 /// What the main phase handed to the refit (saved with a refit's state).
@@ -100,6 +119,23 @@ impl<T: Real> FitState<T> {
         self.current.epoch
     }
 
+    /// Where a resumed run continues, in words: "epoch 6", or "epoch 6 + 3 batches of
+    /// epoch 7" for a state saved inside an epoch of batches of `batch_size`.
+    pub fn position(&self, batch_size: usize) -> String {
+        match &self.current.within {
+            None => format!("epoch {}", self.current.epoch),
+            Some(w) => {
+                let batch = batch_size.min(self.current.positions.len()).max(1);
+                let (done, all) = (w.rows / batch, self.current.positions.len().div_ceil(batch));
+                format!(
+                    "epoch {} + {done} of the {all} batches of epoch {}",
+                    self.current.epoch,
+                    self.current.epoch + 1
+                )
+            }
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc(Vec::new());
         e.str(T::NAME);
@@ -121,6 +157,15 @@ impl<T: Real> FitState<T> {
         e.f64(c.best_score);
         e.opt(c.best_net.as_ref(), Enc::net);
         e.opt(c.best_valid.as_ref(), |e, v| e.reals(v));
+        e.opt(c.within.as_ref(), |e, w| {
+            e.usize(w.rows);
+            e.opt(w.before.as_ref(), |e, layers| {
+                e.usize(layers.len());
+                layers.iter().for_each(|l| e.reals(l));
+            });
+            e.usize(w.hists.len());
+            w.hists.iter().for_each(|h| e.histogram(h));
+        });
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&e.0);
         out.extend_from_slice(&Sha256::digest(&e.0));
@@ -131,7 +176,11 @@ impl<T: Real> FitState<T> {
     /// network (every parameter tensor's length is checked against them). Any mismatch or
     /// damage is an `Err` saying what, never a wrong state.
     pub fn decode(bytes: &[u8], shape: &NetShape, activation: Activation) -> Result<Self, String> {
-        let body = bytes.strip_prefix(MAGIC).ok_or("not a pinniped state file (or another format version)")?;
+        let (body, v1) = match (bytes.strip_prefix(MAGIC), bytes.strip_prefix(MAGIC_V1)) {
+            (Some(body), _) => (body, false),
+            (None, Some(body)) => (body, true),
+            (None, None) => return Err("not a pinniped state file (or another format version)".into()),
+        };
         if body.len() < 32 {
             return Err("truncated".into());
         }
@@ -162,13 +211,24 @@ impl<T: Real> FitState<T> {
         let best_score = d.f64()?;
         let best_net = d.opt(Dec::net)?;
         let best_valid = d.opt(Dec::reals)?;
+        let within = if v1 {
+            None
+        } else {
+            d.opt(|d| {
+                let rows = d.usize()?;
+                let before = d.opt(|d| (0..d.len(8)?).map(|_| d.reals::<f64>()).collect::<Result<Vec<_>, _>>())?;
+                let hists = (0..d.len(48)?).map(|_| d.histogram()).collect::<Result<Vec<_>, _>>()?;
+                Ok(WithinEpoch { rows, before, hists })
+            })?
+        };
         if d.at != body.len() {
             return Err("it has bytes after its end".into());
         }
         if (phase == PhaseKind::Refit) != main.is_some() {
             return Err("its phase and contents disagree".into());
         }
-        let current = LoopState { epoch, engine, shuffle_word, positions, best, best_score, best_net, best_valid };
+        let current =
+            LoopState { epoch, engine, shuffle_word, positions, best, best_score, best_net, best_valid, within };
         Ok(FitState { config_hash, phase, seconds, main, history, current })
     }
 }
@@ -235,6 +295,15 @@ impl Enc {
         });
         self.opt(s.dropout_word, Enc::u128);
     }
+    fn histogram(&mut self, h: &Histogram) {
+        self.f64(h.lo);
+        self.f64(h.hi);
+        self.usize(h.bins);
+        self.u64(h.overflow as u64);
+        self.usize(h.nodes);
+        self.usize(h.counts.len());
+        h.counts.iter().for_each(|&c| self.u64(c));
+    }
     fn history(&mut self, h: &History) {
         self.usize(h.metrics.len());
         for m in &h.metrics {
@@ -254,16 +323,10 @@ impl Enc {
             self.f64(w.dtheta);
         }
         self.usize(h.histograms.len());
-        for LayerHistogram { epoch, layer, histogram: hist } in &h.histograms {
+        for LayerHistogram { epoch, layer, histogram } in &h.histograms {
             self.usize(*epoch);
             self.usize(*layer);
-            self.f64(hist.lo);
-            self.f64(hist.hi);
-            self.usize(hist.bins);
-            self.u64(hist.overflow as u64);
-            self.usize(hist.nodes);
-            self.usize(hist.counts.len());
-            hist.counts.iter().for_each(|&c| self.u64(c));
+            self.histogram(histogram);
         }
         self.usize(h.confusions.len());
         for EpochConfusion { epoch, split, counts } in &h.confusions {
@@ -379,6 +442,12 @@ impl Dec<'_> {
         let dropout_word = self.opt(Dec::u128)?;
         Ok(EngineState { net, first, second, steps, gram, dropout_word })
     }
+    fn histogram(&mut self) -> Result<Histogram, String> {
+        let (lo, hi, bins, overflow, nodes) = (self.f64()?, self.f64()?, self.usize()?, self.flag()?, self.usize()?);
+        let n = self.len(8)?;
+        let counts = (0..n).map(|_| self.u64()).collect::<Result<Vec<_>, _>>()?;
+        Ok(Histogram { lo, hi, bins, overflow, nodes, counts })
+    }
     fn history(&mut self) -> Result<History, String> {
         let mut h = History::default();
         for _ in 0..self.len(8)? {
@@ -396,11 +465,7 @@ impl Dec<'_> {
         }
         for _ in 0..self.len(64)? {
             let (epoch, layer) = (self.usize()?, self.usize()?);
-            let (lo, hi, bins, overflow, nodes) =
-                (self.f64()?, self.f64()?, self.usize()?, self.flag()?, self.usize()?);
-            let n = self.len(8)?;
-            let counts = (0..n).map(|_| self.u64()).collect::<Result<Vec<_>, _>>()?;
-            let histogram = Histogram { lo, hi, bins, overflow, nodes, counts };
+            let histogram = self.histogram()?;
             h.histograms.push(LayerHistogram { epoch, layer, histogram });
         }
         for _ in 0..self.len(24)? {
@@ -475,6 +540,7 @@ mod tests {
                 best_score: f64::NEG_INFINITY,
                 best_net: Some(Net::Mlp(mlp(-2.0))),
                 best_valid: None,
+                within: None,
             },
         }
     }
@@ -494,6 +560,31 @@ mod tests {
     fn a_state_round_trips_bit_for_bit_in_both_dtypes() {
         round_trips::<f32>();
         round_trips::<f64>();
+    }
+
+    #[test]
+    fn a_state_inside_an_epoch_round_trips_and_version_1_states_are_still_read() {
+        let shape = NetShape::Mlp(vec![3, 2, 2]);
+        let mut inside = sample::<f64>();
+        let histogram = Histogram { lo: -1.0, hi: 1.0, bins: 2, overflow: false, nodes: 1, counts: vec![5, 0] };
+        inside.current.within = Some(WithinEpoch {
+            rows: 2,
+            before: Some(vec![vec![0.5, -0.0], vec![f64::MIN_POSITIVE]]),
+            hists: vec![histogram],
+        });
+        let bytes = inside.encode();
+        let back = FitState::<f64>::decode(&bytes, &shape, Activation::Tanh).unwrap();
+        assert_eq!(back.current, inside.current);
+        assert_eq!(back.encode(), bytes);
+        assert_eq!(back.position(1), "epoch 2 + 2 of the 3 batches of epoch 3");
+        assert_eq!(sample::<f64>().position(1), "epoch 2");
+
+        // Version 1: the body without the epoch in progress (whose absence is its last 8 bytes).
+        let between = sample::<f64>().encode();
+        let body = &between[MAGIC.len()..between.len() - 32 - 8];
+        let v1 = [MAGIC_V1, body, Sha256::digest(body).as_slice()].concat();
+        let read = FitState::<f64>::decode(&v1, &shape, Activation::Tanh).unwrap();
+        assert_eq!(read.encode(), between, "read as the same state, written as version 2");
     }
 
     #[test]
