@@ -264,6 +264,13 @@ fn dry_run_shows_the_rungs_and_the_epoch_budget() {
         "successive halving: rungs at epochs 3, 6 rank on valid-acc and keep the best 1/2: at most {budget} \
              epochs of the full sweep's 108"
     )));
+    // With the guard the fraction is a floor on what continues, so the budget holds only if it keeps no more.
+    let guarded =
+        sweep_file(tmp.path(), "g", &PRUNE.replace("[sweep.prune]\n", "[sweep.prune]\nguard = \"paired\"\n"), "", GRID);
+    pinniped().args(["run", "--dry-run"]).arg(&guarded).assert().success().stdout(predicates::str::contains(format!(
+        "at most {budget} epochs of the full sweep's 108 ({:.1}%) if the paired guard keeps no more",
+        100.0 * budget as f64 / 108.0
+    )));
 }
 
 #[test]

@@ -226,7 +226,7 @@ fn print_plan(sweep: &SweepFile, plan: &Plan, exec: &Exec) {
 }
 
 /// The rungs and the epoch budget of a successive-halving sweep (`--dry-run`): at most (no
-/// early stopping or divergence) against the full sweep's.
+/// early stopping or divergence; without a guard) against the full sweep's.
 fn halving_budget_line(prune: &crate::spec::prune::Prune, plan: &Plan) -> String {
     let full: usize = plan.runs.iter().map(|r| plan.configs[r.config].train.schedule.epochs).sum();
     let epochs = plan.configs.iter().map(|c| c.train.schedule.epochs).max().unwrap_or(0);
@@ -241,12 +241,17 @@ fn halving_budget_line(prune: &crate::spec::prune::Prune, plan: &Plan) -> String
     };
     let rungs: Vec<String> =
         crate::report::halving::decision_rungs(plan, prune).iter().map(|r| r.to_string()).collect();
+    // The guard also keeps every configuration its test cannot tell from the rung's best: the
+    // budget is then what the fraction alone keeps.
+    let guard = match prune.guard {
+        Some(_) => " if the paired guard keeps no more",
+        None => "",
+    };
     format!(
-        "successive halving: rungs at epochs {} rank on {} and keep {keep}{}: at most {budget} epochs of the full \
-         sweep's {full} ({:.1}%)",
+        "successive halving: rungs at epochs {} rank on {} and keep {keep}: at most {budget} epochs of the full \
+         sweep's {full} ({:.1}%){guard}",
         if rungs.is_empty() { "(none before the end)".to_string() } else { rungs.join(", ") },
         prune.metric.word(),
-        if prune.guard.is_some() { " (paired guard)" } else { "" },
         100.0 * budget as f64 / full.max(1) as f64
     )
 }
