@@ -129,6 +129,9 @@ fn decisions_are_the_same_for_jobs_shards_and_a_kill_and_resume() {
     });
     assert!(a.status.success() && b.status.success(), "{a:?}\n{b:?}");
     assert_eq!(outcome(&shards.join("h")), reference, "two concurrent shards");
+    // Both shards decide the same prunes; one of them marks each pruned run, once.
+    let events = fs::read_to_string(shards.join("h/events.jsonl")).unwrap();
+    assert_eq!(events.lines().filter(|l| l.contains("\"state\":\"pruned\"")).count(), 8, "{events}");
 
     // Shards one after the other: a shard that cannot decide a rung exits 75 and carries on
     // when run again.

@@ -62,9 +62,10 @@ pub fn settle(
         rungs::write(root, &text)?;
     }
     let mut marked = Vec::new();
+    let mode = claim::lock_mode(root).map_err(anyhow::Error::from)?;
     for run in &plan.runs {
         let Some((rung, epoch, why)) = &decided.pruned_at[run.config] else { continue };
-        if let Some(status) = mark_pruned(root, sweep, plan, run.index, digest, *rung, *epoch, why)? {
+        if let Some(status) = mark_pruned(root, sweep, plan, run.index, digest, mode, (*rung, *epoch), why)? {
             marked.push((run.id.clone(), status));
         }
     }
@@ -90,7 +91,9 @@ fn log_pruned(root: &Path, marked: Vec<(String, Status)>) {
 }
 
 /// Run `index` of a pruned configuration: `pruned` unless it diverged or failed (which say more),
-/// and its saved state let go (it will not continue).
+/// and its saved state let go (it will not continue). Every shard decides the same prunes; the
+/// one that claims the run marks it (once: one `finished` event), and the others find it marked
+/// or held. `None`: nothing to mark here.
 #[allow(clippy::too_many_arguments)]
 fn mark_pruned(
     root: &Path,
@@ -98,11 +101,16 @@ fn mark_pruned(
     plan: &Plan,
     index: usize,
     digest: &str,
-    rung: usize,
-    epoch: usize,
+    mode: claim::LockMode,
+    (rung, epoch): (usize, usize),
     why: &str,
 ) -> anyhow::Result<Option<Status>> {
     let dir = run_dir(root, &plan.runs[index].id);
+    if matches!(read_status(&dir).map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned)) {
+        return Ok(None);
+    }
+    let Some(_claim) = claim::try_claim(root, &dir, mode)? else { return Ok(None) };
+    // Read again under the claim: another shard may have marked it since.
     let old = read_status(&dir);
     if matches!(old.as_ref().map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned)) {
         return Ok(None);
@@ -120,7 +128,12 @@ fn mark_pruned(
     // Ours (written by the run at its rung): it would only take disk.
     let state = dir.join(rundir::STATE_FILE);
     if std::fs::symlink_metadata(&state).is_ok_and(|m| m.is_file()) {
-        std::fs::remove_file(&state)?;
+        match std::fs::remove_file(&state) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e).context(format!("cannot remove {}", state.display())))
+            }
+            _ => {}
+        }
     }
     Ok(Some(status))
 }

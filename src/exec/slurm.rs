@@ -168,7 +168,7 @@ fn requeue_body(work: &str, secs: usize) -> String {
     let code = crate::output::EXIT_SUSPENDED;
     [
         format!("# --requeue: {secs} s before the time limit Slurm sends SIGUSR1 to this script, which passes it"),
-        format!("# on; pinniped saves every running run's state after its current epoch and exits {code}; the"),
+        format!("# on; pinniped saves every running run's state at its next batch boundary and exits {code}; the"),
         "# task is then requeued and resumes those runs exactly where they stopped.".into(),
         "warned=0".into(),
         "trap 'warned=1; kill -USR1 \"$pid\" 2>/dev/null' USR1".into(),

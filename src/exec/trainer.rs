@@ -337,7 +337,7 @@ fn train_as<T: Real>(
     let mut from = saved_state::<T>(spec, dir, &shape)?;
     write_atomic(&dir.join(CONFIG_FILE), spec.to_toml().as_bytes())?;
     // Killed between saving its rung's state and writing its metrics: it is at its rung.
-    if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch())) {
+    if let Some(s) = from.as_ref().filter(|s| s.at_epoch_end(PhaseKind::Main, spec.pause_at)) {
         metrics::write(dir, &s.history.metrics)?;
         return Err(RunError::Paused(s.epoch()));
     }
@@ -383,14 +383,15 @@ fn train_as<T: Real>(
         write_atomic(&state_path, &s.encode())?;
         // At its rung a run leaves the metrics the rung's decision reads (after the state: a
         // run with its rung's row in metrics.csv can always continue).
-        if s.phase == PhaseKind::Main && spec.pause_at == Some(s.epoch()) {
+        if s.at_epoch_end(PhaseKind::Main, spec.pause_at) {
             metrics::write(dir, &s.history.metrics)?;
         }
         Ok(())
     };
     let result = loop {
-        if let Some(s) = from.as_ref().filter(|s| s.phase == PhaseKind::Refit || !spec.rung_epochs.contains(&s.epoch()))
-        {
+        // A state at a rung's end is the plan's own stop: continuing from it is not worth a line.
+        let at_rung = |s: &FitState<T>| spec.rung_epochs.iter().any(|&r| s.at_epoch_end(PhaseKind::Main, Some(r)));
+        if let Some(s) = from.as_ref().filter(|s| !at_rung(s)) {
             let refit = if s.phase == PhaseKind::Refit { " of its refit" } else { "" };
             errln!("resuming {} from {}{refit}", spec.id, s.position(cfg.optimiser.batch_size));
         }

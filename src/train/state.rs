@@ -119,6 +119,11 @@ impl<T: Real> FitState<T> {
         self.current.epoch
     }
 
+    /// Saved in `phase` at the end of epoch `epoch` (not inside the epoch after it).
+    pub fn at_epoch_end(&self, phase: PhaseKind, epoch: Option<usize>) -> bool {
+        self.phase == phase && Some(self.current.epoch) == epoch && self.current.within.is_none()
+    }
+
     /// Where a resumed run continues, in words: "epoch 6", or "epoch 6 + 3 batches of
     /// epoch 7" for a state saved inside an epoch of batches of `batch_size`.
     pub fn position(&self, batch_size: usize) -> String {
