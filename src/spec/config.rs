@@ -50,8 +50,9 @@ pub(crate) mod limits {
 pub const DEFAULT_KERNELS: [usize; 3] = [8, 5, 3];
 
 /// `state_every` when not given: off. A state holds the run's history so far, so saving it
-/// every 10 epochs made a paper baseline run (256 epochs) ~40% slower and the paper sweep
-/// 23 s → 35 s; long runs opt in (`state_every = 50`). SIGUSR1 (`slurm --requeue`) saves a
+/// every 10 epochs made the paper sweep ~29% slower with 8-byte integers and ~8% with the
+/// varints of state format 2 (BENCHMARKS.md); runs of a second or two lose little when
+/// restarted, long runs opt in (`state_every = 50`). SIGUSR1 (`slurm --requeue`) saves a
 /// state whatever this is, at the next batch boundary.
 pub(crate) const DEFAULT_STATE_EVERY: usize = 0;
 
