@@ -106,13 +106,17 @@ fn mark_pruned(
     why: &str,
 ) -> anyhow::Result<Option<Status>> {
     let dir = run_dir(root, &plan.runs[index].id);
-    if matches!(read_status(&dir).map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned)) {
+    let settled = |s: &Option<Status>| {
+        matches!(s.as_ref().map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned))
+    };
+    // Checked before claiming too: most calls find the run marked, and a claim costs a lock file.
+    if settled(&read_status(&dir)) {
         return Ok(None);
     }
     let Some(_claim) = claim::try_claim(root, &dir, mode)? else { return Ok(None) };
     // Read again under the claim: another shard may have marked it since.
     let old = read_status(&dir);
-    if matches!(old.as_ref().map(|s| s.state), Some(State::Diverged | State::Failed | State::Pruned)) {
+    if settled(&old) {
         return Ok(None);
     }
     rundir::check_no_symlink_below(root, &dir)?;

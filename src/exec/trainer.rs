@@ -209,7 +209,7 @@ impl Faults {
             // SAFETY: kill(2) on our own pid has no memory effects; the handler only sets a flag.
             unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
             // The handler's thread sets the flag: wait for it, so that the run stops at this
-            // very epoch (as a test expects), not at whichever one sees the flag first.
+            // very boundary (as a test expects), not at whichever one sees the flag first.
             for _ in 0..10_000 {
                 if crate::output::suspend_requested() {
                     break;

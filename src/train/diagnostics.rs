@@ -19,13 +19,17 @@ pub fn confusion(actual: &[u32], predicted: &[usize], classes: usize) -> Vec<u32
     m
 }
 
-/// Copy of every layer's weights in f64, to measure the next epoch's change against.
-pub fn snapshot<T: Real>(net: NetRef<'_, T>) -> Result<Vec<Vec<f64>>, AllocError> {
-    let weights: Vec<&[T]> = match net {
+/// The weights whose change an epoch records: an MLP's layers, a conv net's filters and head.
+pub(crate) fn tracked_weights<T: Real>(net: NetRef<'_, T>) -> Vec<&[T]> {
+    match net {
         NetRef::Mlp(mlp) => mlp.weights.iter().map(Vec::as_slice).collect(),
         NetRef::Conv(c) => c.filter_weights().map(|t| t.data.as_slice()).collect(),
-    };
-    weights
+    }
+}
+
+/// Copy of every layer's weights in f64, to measure the next epoch's change against.
+pub fn snapshot<T: Real>(net: NetRef<'_, T>) -> Result<Vec<Vec<f64>>, AllocError> {
+    tracked_weights(net)
         .into_iter()
         .map(|w| {
             let mut copy = try_with_capacity(w.len(), "the weight snapshot")?;

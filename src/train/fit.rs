@@ -4,7 +4,7 @@
 
 use super::candle_conv::scores_of;
 use super::checkpoint::Standardization;
-use super::diagnostics::{confusion, net_weight_change, snapshot, Histogram};
+use super::diagnostics::{confusion, net_weight_change, snapshot, tracked_weights, Histogram};
 use super::engine::{self, Model, NetRef};
 use super::memory::{try_filled, try_with_capacity, AllocError};
 use super::model::{argmax_rows, loss_sum, Workspace};
@@ -877,10 +877,7 @@ impl<T: Real> Progress<'_, T> {
 
     /// The lengths of the weight snapshot a recorded epoch starts with (`None`: not recorded).
     fn before_shapes(&self) -> Option<Vec<usize>> {
-        self.record.then(|| match self.model.net() {
-            NetRef::Mlp(m) => m.weights.iter().map(Vec::len).collect(),
-            NetRef::Conv(c) => c.filter_weights().map(|t| t.data.len()).collect(),
-        })
+        self.record.then(|| tracked_weights(self.model.net()).iter().map(|w| w.len()).collect())
     }
 
     /// The state after `epoch`, for a resumed run to continue from.

@@ -126,8 +126,8 @@ impl<T: Real> FitState<T> {
         self.phase == phase && Some(self.current.epoch) == epoch && self.current.within.is_none()
     }
 
-    /// Where a resumed run continues, in words: "epoch 6", or "epoch 6 + 3 batches of
-    /// epoch 7" for a state saved inside an epoch of batches of `batch_size`.
+    /// Where a resumed run continues, in words: "epoch 6", or "epoch 6 + 3 of the 8 batches
+    /// of epoch 7" for a state saved inside an epoch of batches of `batch_size`.
     pub fn position(&self, batch_size: usize) -> String {
         match &self.current.within {
             None => format!("epoch {}", self.current.epoch),
